@@ -1,0 +1,298 @@
+//! ARNs and the principals they name: parsing, the account they belong to,
+//! and the identities AWS sees for a caller (a role session is also its role
+//! and its account).
+
+use std::fmt;
+
+/// A parsed ARN: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Arn {
+    pub partition: String,
+    pub service: String,
+    pub region: String,
+    pub account: String,
+    pub resource: String,
+}
+
+/// Why a string is not an ARN of the expected shape.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed ARN `{text}`: {reason}")]
+pub struct ArnError {
+    pub text: String,
+    pub reason: String,
+}
+
+impl ArnError {
+    fn new(text: &str, reason: impl Into<String>) -> Self {
+        Self {
+            text: text.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl Arn {
+    /// Parses the six colon-separated parts; the resource part may itself
+    /// contain colons.
+    pub fn parse(text: &str) -> Result<Self, ArnError> {
+        let mut parts = text.splitn(6, ':');
+        let prefix = parts.next().unwrap_or_default();
+        if prefix != "arn" {
+            return Err(ArnError::new(text, "it does not start with `arn:`"));
+        }
+        let mut next = |what: &str| {
+            parts
+                .next()
+                .map(str::to_string)
+                .ok_or_else(|| ArnError::new(text, format!("the {what} part is missing")))
+        };
+        let partition = next("partition")?;
+        let service = next("service")?;
+        let region = next("region")?;
+        let account = next("account")?;
+        let resource = next("resource")?;
+        if partition.is_empty() {
+            return Err(ArnError::new(text, "the partition is empty"));
+        }
+        if service.is_empty() {
+            return Err(ArnError::new(text, "the service is empty"));
+        }
+        if resource.is_empty() {
+            return Err(ArnError::new(text, "the resource is empty"));
+        }
+        Ok(Self {
+            partition,
+            service,
+            region,
+            account,
+            resource,
+        })
+    }
+}
+
+impl fmt::Display for Arn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "arn:{}:{}:{}:{}:{}",
+            self.partition, self.service, self.region, self.account, self.resource
+        )
+    }
+}
+
+/// True for a 12-digit AWS account id.
+pub fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// What kind of IAM identity makes a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalKind {
+    /// The account's root user (`arn:aws:iam::ACCT:root`).
+    Root,
+    /// An IAM user; `arn` carries its path.
+    User { name: String, arn: String },
+    /// A session of an IAM role. `role_arn` carries the role's path when it is
+    /// known; `session_arn` is the `sts` assumed-role ARN when a session name
+    /// is known (the tool may judge "any session of the role").
+    AssumedRole {
+        role_name: String,
+        role_arn: String,
+        session_arn: Option<String>,
+        session_name: Option<String>,
+    },
+    /// A federated user session (`arn:aws:sts::ACCT:federated-user/NAME`).
+    FederatedUser { name: String },
+}
+
+/// The identity a request is made as, with everything policies can name it by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub partition: String,
+    pub account: String,
+    pub kind: PrincipalKind,
+}
+
+impl Principal {
+    /// Parses what `--principal` accepts: an IAM user ARN, a role ARN (judged
+    /// as a session of that role), an assumed-role session ARN, a federated
+    /// user ARN, an account root ARN or a bare account id.
+    pub fn parse(text: &str) -> Result<Self, ArnError> {
+        if is_account_id(text) {
+            return Ok(Self {
+                partition: "aws".to_string(),
+                account: text.to_string(),
+                kind: PrincipalKind::Root,
+            });
+        }
+        let arn = Arn::parse(text)?;
+        if !is_account_id(&arn.account) {
+            return Err(ArnError::new(text, "the account is not a 12-digit id"));
+        }
+        let kind = match arn.service.as_str() {
+            "iam" => {
+                if arn.resource == "root" {
+                    PrincipalKind::Root
+                } else if let Some(path_and_name) = arn.resource.strip_prefix("user/") {
+                    PrincipalKind::User {
+                        name: last_segment(text, path_and_name)?,
+                        arn: text.to_string(),
+                    }
+                } else if let Some(path_and_name) = arn.resource.strip_prefix("role/") {
+                    PrincipalKind::AssumedRole {
+                        role_name: last_segment(text, path_and_name)?,
+                        role_arn: text.to_string(),
+                        session_arn: None,
+                        session_name: None,
+                    }
+                } else {
+                    return Err(ArnError::new(
+                        text,
+                        "an IAM principal is `root`, `user/...` or `role/...`",
+                    ));
+                }
+            }
+            "sts" => {
+                if let Some(rest) = arn.resource.strip_prefix("assumed-role/") {
+                    let (role_name, session) = rest.split_once('/').ok_or_else(|| {
+                        ArnError::new(text, "an assumed-role ARN is `assumed-role/ROLE/SESSION`")
+                    })?;
+                    if role_name.is_empty() || session.is_empty() {
+                        return Err(ArnError::new(
+                            text,
+                            "an assumed-role ARN is `assumed-role/ROLE/SESSION`",
+                        ));
+                    }
+                    PrincipalKind::AssumedRole {
+                        role_name: role_name.to_string(),
+                        role_arn: format!(
+                            "arn:{}:iam::{}:role/{}",
+                            arn.partition, arn.account, role_name
+                        ),
+                        session_arn: Some(text.to_string()),
+                        session_name: Some(session.to_string()),
+                    }
+                } else if let Some(name) = arn.resource.strip_prefix("federated-user/") {
+                    PrincipalKind::FederatedUser {
+                        name: name.to_string(),
+                    }
+                } else {
+                    return Err(ArnError::new(
+                        text,
+                        "an STS principal is `assumed-role/ROLE/SESSION` or `federated-user/NAME`",
+                    ));
+                }
+            }
+            other => {
+                return Err(ArnError::new(
+                    text,
+                    format!("`{other}` ARNs do not name a principal"),
+                ));
+            }
+        };
+        Ok(Self {
+            partition: arn.partition,
+            account: arn.account,
+            kind,
+        })
+    }
+
+    /// The ARN AWS reports as `aws:PrincipalArn`: the role ARN for a role
+    /// session, the user ARN for a user.
+    pub fn principal_arn(&self) -> String {
+        match &self.kind {
+            PrincipalKind::Root => self.root_arn(),
+            PrincipalKind::User { arn, .. } => arn.clone(),
+            PrincipalKind::AssumedRole { role_arn, .. } => role_arn.clone(),
+            PrincipalKind::FederatedUser { name } => format!(
+                "arn:{}:sts::{}:federated-user/{}",
+                self.partition, self.account, name
+            ),
+        }
+    }
+
+    /// The ARN the caller is seen as (`aws:userid` aside): the session ARN for
+    /// a role session when known, else the principal ARN.
+    pub fn identity_arn(&self) -> String {
+        match &self.kind {
+            PrincipalKind::AssumedRole {
+                session_arn: Some(session),
+                ..
+            } => session.clone(),
+            _ => self.principal_arn(),
+        }
+    }
+
+    /// `arn:PARTITION:iam::ACCOUNT:root`.
+    pub fn root_arn(&self) -> String {
+        format!("arn:{}:iam::{}:root", self.partition, self.account)
+    }
+}
+
+fn last_segment(text: &str, path_and_name: &str) -> Result<String, ArnError> {
+    match path_and_name.rsplit('/').next() {
+        Some(name) if !name.is_empty() => Ok(name.to_string()),
+        _ => Err(ArnError::new(text, "the name is empty")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_arn_maps_to_its_role() {
+        let principal =
+            Principal::parse("arn:aws:sts::222222222222:assumed-role/etl/build-7").unwrap();
+        assert_eq!(principal.account, "222222222222");
+        assert_eq!(
+            principal.principal_arn(),
+            "arn:aws:iam::222222222222:role/etl"
+        );
+        assert_eq!(
+            principal.identity_arn(),
+            "arn:aws:sts::222222222222:assumed-role/etl/build-7"
+        );
+    }
+
+    #[test]
+    fn user_paths_are_kept_and_names_extracted() {
+        let principal = Principal::parse("arn:aws:iam::111111111111:user/dev/ann").unwrap();
+        assert_eq!(
+            principal.kind,
+            PrincipalKind::User {
+                name: "ann".into(),
+                arn: "arn:aws:iam::111111111111:user/dev/ann".into()
+            }
+        );
+    }
+
+    #[test]
+    fn account_ids_and_roots_are_root_principals() {
+        for text in ["111111111111", "arn:aws:iam::111111111111:root"] {
+            let principal = Principal::parse(text).unwrap();
+            assert_eq!(principal.kind, PrincipalKind::Root);
+            assert_eq!(principal.root_arn(), "arn:aws:iam::111111111111:root");
+        }
+    }
+
+    #[test]
+    fn malformed_principals_are_rejected() {
+        for text in [
+            "arn:aws:iam::1111:user/ann",
+            "arn:aws:s3:::bucket",
+            "arn:aws:sts::111111111111:assumed-role/etl",
+            "user/ann",
+            "arn:aws:iam::111111111111:group/devs",
+        ] {
+            assert!(Principal::parse(text).is_err(), "{text} was accepted");
+        }
+    }
+
+    #[test]
+    fn arn_resource_keeps_its_colons() {
+        let arn = Arn::parse("arn:aws:s3:::bucket/a:b").unwrap();
+        assert_eq!(arn.resource, "bucket/a:b");
+        assert_eq!(arn.to_string(), "arn:aws:s3:::bucket/a:b");
+    }
+}

@@ -1,0 +1,381 @@
+//! The chain judge: expands `--op` operations into the AWS actions they need,
+//! finds the documents of every link in a [`Snapshot`], and judges each link
+//! as AWS's evaluation logic does. Pure: a snapshot and a request in, a
+//! [`Diagnosis`] out.
+
+mod context;
+mod fix;
+mod keys;
+mod links;
+mod principal;
+
+use chrono::{DateTime, Utc};
+
+use crate::arn::{ArnError, Principal, PrincipalKind};
+use crate::diagnosis::{ActionResult, Diagnosis, Operation, OperationResult, Verdict};
+use crate::snapshot::{BucketInfo, Encryption, Field, ObjectInfo, Snapshot};
+
+/// Object key checked when `--object` is not given.
+pub const PLACEHOLDER_OBJECT: &str = "kms-s3-doctor-probe";
+
+/// What `check` asks about.
+#[derive(Debug, Clone)]
+pub struct CheckRequest {
+    pub bucket: String,
+    pub object: Option<String>,
+    /// ARN (or account id) of the principal; the caller's identity in live mode.
+    pub principal: String,
+    pub via_role: Option<String>,
+    pub external_id: Option<String>,
+    pub operations: Vec<Operation>,
+    /// `--context KEY=VALUE` pairs, in order.
+    pub context: Vec<(String, String)>,
+    /// `aws:CurrentTime` unless `--context` overrides it.
+    pub now: DateTime<Utc>,
+}
+
+/// Why a request could not be judged at all (bad input: exit 2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JudgeError {
+    #[error("--principal: {0}")]
+    Principal(ArnError),
+    #[error("--via-role: {0}")]
+    ViaRole(ArnError),
+    #[error("--via-role `{0}` is not a role ARN")]
+    ViaRoleNotRole(String),
+    #[error("bucket `{0}` is not in the snapshot")]
+    BucketNotInSnapshot(String),
+    #[error("--op: no operation given")]
+    NoOperation,
+}
+
+/// One action an operation needs, before its links are judged.
+#[derive(Debug, Clone)]
+pub(crate) struct PlannedAction {
+    pub action: &'static str,
+    pub target: Target,
+}
+
+/// What an action is authorized against.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    /// `s3:ListBucket` on the bucket.
+    Bucket,
+    /// An object-level S3 action on this key.
+    Object(String),
+    /// A KMS action on the key S3 uses.
+    Key(KeyUse),
+    /// `sts:AssumeRole` on the `--via-role` role.
+    Role,
+}
+
+/// Which key a KMS action uses and how it was chosen.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyUse {
+    pub choice: KeyChoice,
+    /// Where the reference comes from.
+    pub source: KeySource,
+    /// Whether S3 Bucket Keys are on (changes the encryption context).
+    pub bucket_key: bool,
+    /// The object whose data key this is (encryption context without bucket keys).
+    pub object: String,
+}
+
+/// The key as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum KeyChoice {
+    /// Named by ARN, key id, alias name or alias ARN.
+    Named(String),
+    /// SSE-KMS with no key named: the AWS managed key `aws/s3`.
+    AwsManagedS3,
+    /// The encryption in force could not be read.
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeySource {
+    /// The object's own encryption (read from HeadObject or the snapshot).
+    Object,
+    /// The bucket's default encryption.
+    BucketDefault,
+    /// `s3:x-amz-server-side-encryption-aws-kms-key-id` given with `--context`.
+    RequestHeader,
+}
+
+/// What the judge knows about the request before it judges any link.
+pub(crate) struct Setup<'s> {
+    pub snapshot: &'s Snapshot,
+    pub bucket: &'s BucketInfo,
+    pub object_key: String,
+    pub object: Option<&'s ObjectInfo>,
+    /// `--principal`.
+    pub source: Principal,
+    /// The role session the S3/KMS calls are made as, with `--via-role`.
+    pub role: Option<Principal>,
+    pub request: &'s CheckRequest,
+}
+
+impl Setup<'_> {
+    /// The principal that makes the S3 and KMS calls.
+    pub fn actor(&self) -> &Principal {
+        self.role.as_ref().unwrap_or(&self.source)
+    }
+
+    pub fn context_value(&self, key: &str) -> Option<&str> {
+        self.request
+            .context
+            .iter()
+            .rev()
+            .find(|(name, _)| name.eq_ignore_ascii_case(key))
+            .map(|(_, value)| value.as_str())
+    }
+
+    fn context_has_prefix(&self, prefix: &str) -> bool {
+        self.request.context.iter().any(|(name, _)| {
+            name.len() >= prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix)
+        })
+    }
+
+    /// The request sets an ACL (so `s3:PutObjectAcl` is needed too).
+    fn sets_acl(&self) -> bool {
+        self.context_value("s3:x-amz-acl").is_some() || self.context_has_prefix("s3:x-amz-grant-")
+    }
+
+    pub fn bucket_arn(&self) -> String {
+        format!("arn:aws:s3:::{}", self.bucket.name)
+    }
+
+    pub fn object_arn(&self, key: &str) -> String {
+        format!("arn:aws:s3:::{}/{}", self.bucket.name, key)
+    }
+}
+
+/// Judges every requested operation against the snapshot.
+pub fn judge(snapshot: &Snapshot, request: &CheckRequest) -> Result<Diagnosis, JudgeError> {
+    if request.operations.is_empty() {
+        return Err(JudgeError::NoOperation);
+    }
+    let source = Principal::parse(&request.principal).map_err(JudgeError::Principal)?;
+    let role = match &request.via_role {
+        Some(text) => {
+            let role = Principal::parse(text).map_err(JudgeError::ViaRole)?;
+            if !matches!(role.kind, PrincipalKind::AssumedRole { .. }) {
+                return Err(JudgeError::ViaRoleNotRole(text.clone()));
+            }
+            Some(role)
+        }
+        None => None,
+    };
+    let bucket = snapshot
+        .buckets
+        .iter()
+        .find(|bucket| bucket.name == request.bucket)
+        .ok_or_else(|| JudgeError::BucketNotInSnapshot(request.bucket.clone()))?;
+    let object_key = request
+        .object
+        .clone()
+        .unwrap_or_else(|| PLACEHOLDER_OBJECT.to_string());
+    let object = bucket
+        .objects
+        .iter()
+        .find(|object| object.key == object_key);
+    let setup = Setup {
+        snapshot,
+        bucket,
+        object_key,
+        object,
+        source,
+        role,
+        request,
+    };
+
+    let mut notes = Vec::new();
+    if request.object.is_none() {
+        notes.push(format!(
+            "no --object given: object-level actions were checked for the placeholder key `{PLACEHOLDER_OBJECT}` at the bucket's root; policies scoped to a prefix can judge the real object differently"
+        ));
+    }
+    if let Some(role) = &setup.role {
+        notes.push(format!(
+            "S3 and KMS actions are judged for a session of `{}` assumed by `{}`",
+            role.principal_arn(),
+            request.principal
+        ));
+    }
+
+    let mut operations = Vec::new();
+    for &operation in &request.operations {
+        let mut actions = Vec::new();
+        if setup.role.is_some() {
+            actions.push(PlannedAction {
+                action: "sts:AssumeRole",
+                target: Target::Role,
+            });
+        }
+        actions.extend(plan(&setup, operation));
+        let actions: Vec<ActionResult> = actions
+            .iter()
+            .map(|planned| links::judge_action(&setup, planned))
+            .collect();
+        let verdict = actions
+            .iter()
+            .map(|action| action.verdict)
+            .max()
+            .unwrap_or(Verdict::Allowed);
+        operations.push(OperationResult {
+            operation,
+            verdict,
+            actions,
+        });
+    }
+    let verdict = operations
+        .iter()
+        .map(|operation| operation.verdict)
+        .max()
+        .unwrap_or(Verdict::Allowed);
+    Ok(Diagnosis {
+        principal: request.principal.clone(),
+        via_role: request.via_role.clone(),
+        bucket: bucket.name.clone(),
+        object: setup.object_key.clone(),
+        object_is_placeholder: request.object.is_none(),
+        verdict,
+        operations,
+        notes,
+    })
+}
+
+/// The actions an operation needs (contract §2, the op table).
+fn plan(setup: &Setup<'_>, operation: Operation) -> Vec<PlannedAction> {
+    let object = || Target::Object(setup.object_key.clone());
+    let s3 = |action: &'static str, target: Target| PlannedAction { action, target };
+    let mut actions = Vec::new();
+    match operation {
+        Operation::List => actions.push(s3("s3:ListBucket", Target::Bucket)),
+        Operation::Head => actions.push(s3("s3:GetObject", object())),
+        Operation::Get => {
+            actions.push(s3("s3:GetObject", object()));
+            actions.extend(read_key(setup).map(|key| s3("kms:Decrypt", Target::Key(key))));
+        }
+        Operation::Put | Operation::Multipart => {
+            actions.push(s3("s3:PutObject", object()));
+            if setup.sets_acl() {
+                actions.push(s3("s3:PutObjectAcl", object()));
+            }
+            if let Some(key) = write_key(setup) {
+                actions.push(s3("kms:GenerateDataKey", Target::Key(key.clone())));
+                if operation == Operation::Multipart {
+                    actions.push(s3("kms:Decrypt", Target::Key(key)));
+                }
+            }
+        }
+        Operation::Copy => {
+            actions.push(s3("s3:GetObject", object()));
+            actions.push(s3("s3:PutObject", object()));
+            if setup.sets_acl() {
+                actions.push(s3("s3:PutObjectAcl", object()));
+            }
+            actions.extend(read_key(setup).map(|key| s3("kms:Decrypt", Target::Key(key))));
+            actions.extend(write_key(setup).map(|key| s3("kms:GenerateDataKey", Target::Key(key))));
+        }
+    }
+    actions
+}
+
+/// The encryption that protects the object being read: the object's own when
+/// known, else the bucket default. `Field::Unknown` when neither is known.
+fn read_encryption<'s>(setup: &Setup<'s>) -> (Field<&'s Encryption>, KeySource) {
+    if let Some(object) = setup.object {
+        match &object.encryption {
+            Field::Some(encryption) => return (Field::Some(encryption), KeySource::Object),
+            Field::None => return (Field::None, KeySource::Object),
+            Field::Unknown => {}
+        }
+    }
+    (setup.bucket.encryption.as_ref(), KeySource::BucketDefault)
+}
+
+/// The key `kms:Decrypt` uses for a read; `None` when no KMS call is made.
+fn read_key(setup: &Setup<'_>) -> Option<KeyUse> {
+    let (encryption, source) = read_encryption(setup);
+    key_use_of(setup, encryption, source)
+}
+
+/// The key `kms:GenerateDataKey` uses for a write: the request header's key,
+/// else the bucket default (never the key of an object being overwritten).
+fn write_key(setup: &Setup<'_>) -> Option<KeyUse> {
+    let header_algorithm = setup.context_value("s3:x-amz-server-side-encryption");
+    let header_key = setup.context_value("s3:x-amz-server-side-encryption-aws-kms-key-id");
+    if let Some(algorithm) = header_algorithm
+        && !matches!(algorithm, "aws:kms" | "aws:kms:dsse")
+    {
+        return None;
+    }
+    let bucket_key = setup
+        .context_value("s3:x-amz-server-side-encryption-bucket-key-enabled")
+        .map(|value| value.eq_ignore_ascii_case("true"));
+    if let Some(key) = header_key {
+        return Some(KeyUse {
+            choice: KeyChoice::Named(key.to_string()),
+            source: KeySource::RequestHeader,
+            bucket_key: bucket_key.unwrap_or_else(|| default_bucket_key(setup)),
+            object: setup.object_key.clone(),
+        });
+    }
+    let mut use_ = key_use_of(
+        setup,
+        setup.bucket.encryption.as_ref(),
+        KeySource::BucketDefault,
+    );
+    if use_.is_none() && header_algorithm.is_some() {
+        // SSE-KMS asked for in the request with no key named: S3 uses the
+        // bucket default key if it is SSE-KMS, else `aws/s3`.
+        use_ = Some(KeyUse {
+            choice: KeyChoice::AwsManagedS3,
+            source: KeySource::BucketDefault,
+            bucket_key: bucket_key.unwrap_or(false),
+            object: setup.object_key.clone(),
+        });
+    }
+    if let (Some(use_), Some(bucket_key)) = (use_.as_mut(), bucket_key) {
+        use_.bucket_key = bucket_key;
+    }
+    use_
+}
+
+fn default_bucket_key(setup: &Setup<'_>) -> bool {
+    setup
+        .bucket
+        .encryption
+        .known()
+        .and_then(|encryption| encryption.bucket_key)
+        .unwrap_or(false)
+}
+
+fn key_use_of(
+    setup: &Setup<'_>,
+    encryption: Field<&Encryption>,
+    source: KeySource,
+) -> Option<KeyUse> {
+    match encryption {
+        Field::Some(encryption) if encryption.uses_kms() => Some(KeyUse {
+            choice: match &encryption.key {
+                Some(key) => KeyChoice::Named(key.clone()),
+                None => KeyChoice::AwsManagedS3,
+            },
+            source,
+            bucket_key: encryption.bucket_key.unwrap_or(false),
+            object: setup.object_key.clone(),
+        }),
+        // Not SSE-KMS, or no default encryption (S3 then applies SSE-S3).
+        Field::Some(_) | Field::None => None,
+        // Unknown encryption: judged as a KMS action whose key is unknown, so
+        // the report says what to read rather than guessing no KMS call.
+        Field::Unknown => Some(KeyUse {
+            choice: KeyChoice::Unknown,
+            source,
+            bucket_key: false,
+            object: setup.object_key.clone(),
+        }),
+    }
+}

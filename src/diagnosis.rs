@@ -1,0 +1,293 @@
+//! The judge's answer: per operation, per required action, the status of
+//! every link of the chain with its reason, evidence and fix. Plain data, no
+//! rendering (see `crate::report` for the text, Markdown and JSON forms).
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Verdict of an action, an operation or a whole report. Ordered from best
+/// to worst, so the worst of several is their maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Allowed,
+    Inconclusive,
+    Denied,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Allowed => "allowed",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::Denied => "denied",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The links of the chain (contract §4), in the order a request meets them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LinkId {
+    Scp,
+    Rcp,
+    TrustPolicy,
+    IdentityPolicy,
+    PermissionsBoundary,
+    SessionPolicy,
+    BucketPolicy,
+    ObjectOwnership,
+    BucketEncryption,
+    KeyPolicy,
+    KeyState,
+}
+
+impl LinkId {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkId::Scp => "scp",
+            LinkId::Rcp => "rcp",
+            LinkId::TrustPolicy => "trust-policy",
+            LinkId::IdentityPolicy => "identity-policy",
+            LinkId::PermissionsBoundary => "permissions-boundary",
+            LinkId::SessionPolicy => "session-policy",
+            LinkId::BucketPolicy => "bucket-policy",
+            LinkId::ObjectOwnership => "object-ownership",
+            LinkId::BucketEncryption => "bucket-encryption",
+            LinkId::KeyPolicy => "key-policy",
+            LinkId::KeyState => "key-state",
+        }
+    }
+
+    /// A short human name for the chain path in the text report.
+    pub fn title(self) -> &'static str {
+        match self {
+            LinkId::Scp => "SCPs",
+            LinkId::Rcp => "RCPs",
+            LinkId::TrustPolicy => "trust policy",
+            LinkId::IdentityPolicy => "identity policy",
+            LinkId::PermissionsBoundary => "permissions boundary",
+            LinkId::SessionPolicy => "session policy",
+            LinkId::BucketPolicy => "bucket policy",
+            LinkId::ObjectOwnership => "object ownership",
+            LinkId::BucketEncryption => "bucket encryption",
+            LinkId::KeyPolicy => "key policy",
+            LinkId::KeyState => "key state",
+        }
+    }
+
+    pub const ALL: [LinkId; 11] = [
+        LinkId::Scp,
+        LinkId::Rcp,
+        LinkId::TrustPolicy,
+        LinkId::IdentityPolicy,
+        LinkId::PermissionsBoundary,
+        LinkId::SessionPolicy,
+        LinkId::BucketPolicy,
+        LinkId::ObjectOwnership,
+        LinkId::BucketEncryption,
+        LinkId::KeyPolicy,
+        LinkId::KeyState,
+    ];
+}
+
+impl fmt::Display for LinkId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkStatus {
+    Pass,
+    Fail,
+    Unknown,
+}
+
+impl LinkStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkStatus::Pass => "pass",
+            LinkStatus::Fail => "fail",
+            LinkStatus::Unknown => "unknown",
+        }
+    }
+}
+
+/// What a piece of evidence did to the link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EvidenceRole {
+    /// A statement that allows the action.
+    Allows,
+    /// A statement that explicitly denies it.
+    Denies,
+    /// A statement whose effect hangs on an unknown context key.
+    MayApply,
+    /// A statement or fact that explains a failure without being an allow or
+    /// deny (a grant whose constraints are not met, say).
+    Context,
+}
+
+/// A statement (or other fact) that decided a link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    /// Label of the document (`bucket policy of `b``, `key policy of `arn``).
+    pub document: String,
+    /// Index within the document's `Statement` list.
+    pub statement: Option<usize>,
+    pub sid: Option<String>,
+    /// 1-based line of the statement in the document's text.
+    pub line: Option<usize>,
+    pub role: EvidenceRole,
+}
+
+/// What kind of change a fix asks for (contract §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FixChange {
+    AddStatement,
+    RemoveStatement,
+    EditStatement,
+    Other,
+}
+
+/// Who must change what to mend a failing link.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fix {
+    /// The account whose admin makes the change.
+    pub account: String,
+    pub change: FixChange,
+    /// Which document: a link id (`key-policy`, `bucket-policy`, ...).
+    pub document: String,
+    /// The statement to add, or the one to remove or edit.
+    pub statement: Option<serde_json::Value>,
+    /// For `other` (and as extra help for the rest).
+    pub note: Option<String>,
+}
+
+/// The judgement of one link for one action.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LinkResult {
+    pub link: LinkId,
+    pub status: LinkStatus,
+    /// One sentence, lowercase start, no trailing period.
+    pub reason: String,
+    pub evidence: Vec<Evidence>,
+    pub fix: Option<Fix>,
+    /// Context keys an unknown result hangs on.
+    pub unknown_keys: Vec<String>,
+    /// For unknown links: how to supply what is missing.
+    pub help: Option<String>,
+}
+
+/// One AWS action an operation needs, with its links.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionResult {
+    /// `s3:GetObject`, `kms:Decrypt`, `sts:AssumeRole`, ...
+    pub action: String,
+    /// The resource ARN the action is authorized against.
+    pub resource: String,
+    pub verdict: Verdict,
+    pub links: Vec<LinkResult>,
+}
+
+impl ActionResult {
+    /// `denied` if any link fails, else `inconclusive` if any is unknown,
+    /// else `allowed` (contract §4).
+    pub fn verdict_of(links: &[LinkResult]) -> Verdict {
+        links
+            .iter()
+            .map(|link| match link.status {
+                LinkStatus::Pass => Verdict::Allowed,
+                LinkStatus::Unknown => Verdict::Inconclusive,
+                LinkStatus::Fail => Verdict::Denied,
+            })
+            .max()
+            .unwrap_or(Verdict::Allowed)
+    }
+}
+
+/// The operations `--op` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Operation {
+    List,
+    Head,
+    Get,
+    Put,
+    Multipart,
+    Copy,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::List => "list",
+            Operation::Head => "head",
+            Operation::Get => "get",
+            Operation::Put => "put",
+            Operation::Multipart => "multipart",
+            Operation::Copy => "copy",
+        }
+    }
+
+    /// Parses one name of `--op`, case-insensitively.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text.trim().to_ascii_lowercase().as_str() {
+            "list" | "listbucket" => Operation::List,
+            "head" | "headobject" => Operation::Head,
+            "get" | "getobject" => Operation::Get,
+            "put" | "putobject" => Operation::Put,
+            "multipart" => Operation::Multipart,
+            "copy" | "copyobject" => Operation::Copy,
+            _ => return None,
+        })
+    }
+
+    pub const DEFAULT: [Operation; 4] = [
+        Operation::List,
+        Operation::Get,
+        Operation::Put,
+        Operation::Multipart,
+    ];
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OperationResult {
+    pub operation: Operation,
+    pub verdict: Verdict,
+    pub actions: Vec<ActionResult>,
+}
+
+/// The whole answer for one `check`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diagnosis {
+    /// The principal judged (ARN as given or resolved).
+    pub principal: String,
+    /// With `--via-role`: the role whose session makes the S3/KMS calls.
+    pub via_role: Option<String>,
+    pub bucket: String,
+    /// The object key checked (the placeholder when none was given).
+    pub object: String,
+    /// True when `object` is the placeholder `kms-s3-doctor-probe`.
+    pub object_is_placeholder: bool,
+    pub verdict: Verdict,
+    pub operations: Vec<OperationResult>,
+    /// Things the reader should know (placeholder object, assumptions made).
+    pub notes: Vec<String>,
+}

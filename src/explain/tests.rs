@@ -1,0 +1,467 @@
+//! Table-driven tests over the message forms AWS documents, and snapshots of
+//! the rendered explanation.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+
+const USER: &str = "arn:aws:iam::222222222222:user/dilip";
+const SESSION: &str = "arn:aws:sts::222222222222:assumed-role/etl/i-0abc123";
+const KEY: &str = "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+struct Case {
+    name: &'static str,
+    /// Where the form is documented.
+    source: &'static str,
+    message: String,
+    kind: MessageKind,
+    principal: Option<&'static str>,
+    action: Option<&'static str>,
+    resource: Option<&'static str>,
+    policy_type: Option<PolicyType>,
+    deny: Option<DenyKind>,
+    link: Option<LinkId>,
+    first_suspect: Option<LinkId>,
+    account: Option<&'static str>,
+    command: Option<&'static str>,
+}
+
+impl Default for Case {
+    fn default() -> Self {
+        Self {
+            name: "",
+            source: "",
+            message: String::new(),
+            kind: MessageKind::NotAuthorized,
+            principal: None,
+            action: None,
+            resource: None,
+            policy_type: None,
+            deny: None,
+            link: None,
+            first_suspect: None,
+            account: None,
+            command: None,
+        }
+    }
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "identity-based implicit, S3 object, quoted resource",
+            source: "IAM User Guide, Troubleshoot access denied error messages",
+            message: format!("User: {USER} is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::account-a-bucket/reports/data.csv\" because no identity-based policy allows the s3:GetObject action"),
+            principal: Some(USER),
+            action: Some("s3:GetObject"),
+            resource: Some("arn:aws:s3:::account-a-bucket/reports/data.csv"),
+            policy_type: Some(PolicyType::IdentityBased),
+            deny: Some(DenyKind::Implicit),
+            link: Some(LinkId::IdentityPolicy),
+            account: Some("222222222222"),
+            command: Some("kms-s3-doctor check --bucket account-a-bucket --object reports/data.csv --principal arn:aws:iam::222222222222:user/dilip --op get"),
+            ..Case::default()
+        },
+        Case {
+            name: "identity-based explicit, with policy ARN and authorization link",
+            source: "IAM User Guide, Troubleshoot access denied error messages with authorization ID",
+            message: "User: arn:aws:iam::123456789012:user/janedoe is not authorized to perform: iam:CreateInstanceProfile on resource: arn:aws:iam::123456789012:instance-profile/my-instance-profile with an explicit deny in an identity-based policy: arn:aws:iam::123456789012:policy/ExampleDenyPolicy. Go to https://us-east-1.console.aws.amazon.com/iam/home?region=us-east-1#/authorization-details/EXAMPLE1a2b3c4d5e".to_string(),
+            principal: Some("arn:aws:iam::123456789012:user/janedoe"),
+            action: Some("iam:CreateInstanceProfile"),
+            resource: Some("arn:aws:iam::123456789012:instance-profile/my-instance-profile"),
+            policy_type: Some(PolicyType::IdentityBased),
+            deny: Some(DenyKind::Explicit),
+            link: Some(LinkId::IdentityPolicy),
+            account: Some("123456789012"),
+            ..Case::default()
+        },
+        Case {
+            name: "resource-based explicit, S3 access point, CLI prefix",
+            source: "IAM User Guide, Access denied error message examples (explicit deny in a resource-based policy)",
+            message: format!("An error occurred (AccessDenied) when calling the ListObjectsV2 operation: User: {SESSION} is not authorized to perform: s3:ListBucket on resource: \"arn:aws:s3:us-east-1:111111111111:accesspoint/my-ap\" with an explicit deny in a resource-based policy"),
+            principal: Some(SESSION),
+            action: Some("s3:ListBucket"),
+            resource: Some("arn:aws:s3:us-east-1:111111111111:accesspoint/my-ap"),
+            policy_type: Some(PolicyType::ResourceBased),
+            deny: Some(DenyKind::Explicit),
+            link: Some(LinkId::BucketPolicy),
+            account: Some("111111111111"),
+            command: Some("kms-s3-doctor check --bucket BUCKET --principal arn:aws:sts::222222222222:assumed-role/etl/i-0abc123 --op list"),
+            ..Case::default()
+        },
+        Case {
+            name: "resource-based implicit, S3 bucket",
+            source: "IAM User Guide, Access denied error message examples (implicit deny, resource-based policy)",
+            message: format!("User: {USER} is not authorized to perform: s3:PutObject on resource: \"arn:aws:s3:::account-a-bucket/in/x.csv\" because no resource-based policy allows the s3:PutObject action"),
+            principal: Some(USER),
+            action: Some("s3:PutObject"),
+            resource: Some("arn:aws:s3:::account-a-bucket/in/x.csv"),
+            policy_type: Some(PolicyType::ResourceBased),
+            deny: Some(DenyKind::Implicit),
+            link: Some(LinkId::BucketPolicy),
+            command: Some("kms-s3-doctor check --bucket account-a-bucket --object in/x.csv --principal arn:aws:iam::222222222222:user/dilip --op put"),
+            ..Case::default()
+        },
+        Case {
+            name: "KMS resource-based implicit",
+            source: "KMS Developer Guide, Troubleshooting key access (AccessDeniedException)",
+            message: format!("An error occurred (AccessDeniedException) when calling the Decrypt operation: User: {SESSION} is not authorized to perform: kms:Decrypt on resource: {KEY} because no resource-based policy allows the kms:Decrypt action"),
+            principal: Some(SESSION),
+            action: Some("kms:Decrypt"),
+            resource: Some(KEY),
+            policy_type: Some(PolicyType::ResourceBased),
+            deny: Some(DenyKind::Implicit),
+            link: Some(LinkId::KeyPolicy),
+            account: Some("111111111111"),
+            command: Some("kms-s3-doctor check --bucket BUCKET --principal arn:aws:sts::222222222222:assumed-role/etl/i-0abc123 --op get"),
+            ..Case::default()
+        },
+        Case {
+            name: "KMS older form without colons or policy type",
+            source: "KMS AccessDeniedException, form before the 2021 policy-type messages",
+            message: format!("AccessDeniedException: User: {USER} is not authorized to perform kms:Decrypt on resource {KEY}"),
+            principal: Some(USER),
+            action: Some("kms:Decrypt"),
+            resource: Some(KEY),
+            first_suspect: Some(LinkId::KeyPolicy),
+            account: Some("111111111111"),
+            ..Case::default()
+        },
+        Case {
+            name: "KMS GenerateDataKey in a JSON error body",
+            source: "KMS API reference, GenerateDataKey errors (AccessDeniedException)",
+            message: format!("{{\"__type\":\"AccessDeniedException\",\"message\":\"User: {USER} is not authorized to perform: kms:GenerateDataKey on resource: {KEY} because no identity-based policy allows the kms:GenerateDataKey action\"}}"),
+            principal: Some(USER),
+            action: Some("kms:GenerateDataKey"),
+            resource: Some(KEY),
+            policy_type: Some(PolicyType::IdentityBased),
+            deny: Some(DenyKind::Implicit),
+            link: Some(LinkId::IdentityPolicy),
+            account: Some("222222222222"),
+            ..Case::default()
+        },
+        Case {
+            name: "SCP explicit with policy ARN, wrapped over lines",
+            source: "AWS Security Blog, Enhanced access denied error messages with policy ARNs",
+            message: "User: arn:aws:iam::123456789012:user/Matt is not authorized\nto perform: iam:ListRoles on resource: arn:aws:iam::123456789012:role/*\nwith an explicit deny in a service control policy: arn:aws:organizations::987654321098:policy/o-qv5af4abcd/service_control_policy/p-2kgnabcd".to_string(),
+            principal: Some("arn:aws:iam::123456789012:user/Matt"),
+            action: Some("iam:ListRoles"),
+            resource: Some("arn:aws:iam::123456789012:role/*"),
+            policy_type: Some(PolicyType::ServiceControlPolicy),
+            deny: Some(DenyKind::Explicit),
+            link: Some(LinkId::Scp),
+            account: Some("123456789012"),
+            ..Case::default()
+        },
+        Case {
+            name: "SCP implicit",
+            source: "IAM User Guide, Access denied error message examples (service control policy)",
+            message: format!("User: {USER} is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::account-a-bucket/k\" because no service control policy allows the s3:GetObject action"),
+            principal: Some(USER),
+            action: Some("s3:GetObject"),
+            resource: Some("arn:aws:s3:::account-a-bucket/k"),
+            policy_type: Some(PolicyType::ServiceControlPolicy),
+            deny: Some(DenyKind::Implicit),
+            link: Some(LinkId::Scp),
+            account: Some("222222222222"),
+            ..Case::default()
+        },
+        Case {
+            name: "RCP explicit on a key",
+            source: "IAM User Guide, Access denied error message examples (resource control policy)",
+            message: format!("User: {USER} is not authorized to perform: kms:Decrypt on resource: {KEY} with an explicit deny in a resource control policy"),
+            principal: Some(USER),
+            action: Some("kms:Decrypt"),
+            resource: Some(KEY),
+            policy_type: Some(PolicyType::ResourceControlPolicy),
+            deny: Some(DenyKind::Explicit),
+            link: Some(LinkId::Rcp),
+            account: Some("111111111111"),
+            ..Case::default()
+        },
+        Case {
+            name: "permissions boundary implicit",
+            source: "IAM User Guide, Access denied error message examples (permissions boundary)",
+            message: format!("User: {USER} is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::account-a-bucket/k\" because no permissions boundary allows the s3:GetObject action"),
+            principal: Some(USER),
+            action: Some("s3:GetObject"),
+            resource: Some("arn:aws:s3:::account-a-bucket/k"),
+            policy_type: Some(PolicyType::PermissionsBoundary),
+            deny: Some(DenyKind::Implicit),
+            link: Some(LinkId::PermissionsBoundary),
+            account: Some("222222222222"),
+            ..Case::default()
+        },
+        Case {
+            name: "session policy implicit",
+            source: "IAM User Guide, Access denied error message examples (session policy)",
+            message: format!("User: {SESSION} is not authorized to perform: s3:PutObject on resource: \"arn:aws:s3:::account-a-bucket/k\" because no session policy allows the s3:PutObject action"),
+            principal: Some(SESSION),
+            action: Some("s3:PutObject"),
+            resource: Some("arn:aws:s3:::account-a-bucket/k"),
+            policy_type: Some(PolicyType::SessionPolicy),
+            deny: Some(DenyKind::Implicit),
+            link: Some(LinkId::SessionPolicy),
+            account: Some("222222222222"),
+            ..Case::default()
+        },
+        Case {
+            name: "VPC endpoint policy implicit",
+            source: "IAM User Guide, Access denied error message examples (VPC endpoint policy)",
+            message: format!("User: {USER} is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::account-a-bucket/k\" because no VPC endpoint policy allows the s3:GetObject action"),
+            principal: Some(USER),
+            action: Some("s3:GetObject"),
+            resource: Some("arn:aws:s3:::account-a-bucket/k"),
+            policy_type: Some(PolicyType::VpcEndpointPolicy),
+            deny: Some(DenyKind::Implicit),
+            ..Case::default()
+        },
+        Case {
+            name: "AssumeRole without a policy type",
+            source: "STS AssumeRole AccessDenied",
+            message: format!("An error occurred (AccessDenied) when calling the AssumeRole operation: User: {USER} is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/reader"),
+            principal: Some(USER),
+            action: Some("sts:AssumeRole"),
+            resource: Some("arn:aws:iam::111111111111:role/reader"),
+            first_suspect: Some(LinkId::TrustPolicy),
+            command: Some("kms-s3-doctor check --bucket BUCKET --principal arn:aws:iam::222222222222:user/dilip --via-role arn:aws:iam::111111111111:role/reader"),
+            ..Case::default()
+        },
+        Case {
+            name: "AssumeRole refused by the trust policy",
+            source: "IAM User Guide, Access denied error message examples (resource-based policy)",
+            message: format!("User: {USER} is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/reader because no resource-based policy allows the sts:AssumeRole action"),
+            principal: Some(USER),
+            action: Some("sts:AssumeRole"),
+            resource: Some("arn:aws:iam::111111111111:role/reader"),
+            policy_type: Some(PolicyType::ResourceBased),
+            deny: Some(DenyKind::Implicit),
+            link: Some(LinkId::TrustPolicy),
+            account: Some("111111111111"),
+            ..Case::default()
+        },
+        Case {
+            name: "S3 bare Access Denied from the CLI",
+            source: "S3 API reference, error responses (AccessDenied)",
+            message: "An error occurred (AccessDenied) when calling the GetObject operation: Access Denied".to_string(),
+            kind: MessageKind::BareAccessDenied,
+            first_suspect: Some(LinkId::BucketPolicy),
+            command: Some("kms-s3-doctor check --bucket BUCKET --op get"),
+            ..Case::default()
+        },
+        Case {
+            name: "S3 bare Access Denied as XML",
+            source: "S3 API reference, error responses (REST error body)",
+            message: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>ABC</RequestId></Error>".to_string(),
+            kind: MessageKind::BareAccessDenied,
+            first_suspect: Some(LinkId::BucketPolicy),
+            ..Case::default()
+        },
+        Case {
+            name: "KMS ciphertext refers to an unusable key",
+            source: "KMS API reference, Decrypt errors (AccessDeniedException / InvalidCiphertextException)",
+            message: "An error occurred (AccessDeniedException) when calling the Decrypt operation: The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.".to_string(),
+            kind: MessageKind::CiphertextKeyUnavailable,
+            action: Some("kms:Decrypt"),
+            first_suspect: Some(LinkId::KeyPolicy),
+            ..Case::default()
+        },
+        Case {
+            name: "KMS key disabled",
+            source: "KMS API reference, DisabledException",
+            message: format!("An error occurred (DisabledException) when calling the Decrypt operation: {KEY} is disabled."),
+            kind: MessageKind::KeyDisabled,
+            resource: Some(KEY),
+            link: Some(LinkId::KeyState),
+            account: Some("111111111111"),
+            ..Case::default()
+        },
+        Case {
+            name: "KMS key pending deletion",
+            source: "KMS API reference, KMSInvalidStateException",
+            message: format!("An error occurred (KMSInvalidStateException) when calling the GenerateDataKey operation: {KEY} is pending deletion."),
+            kind: MessageKind::KeyPendingDeletion,
+            resource: Some(KEY),
+            link: Some(LinkId::KeyState),
+            account: Some("111111111111"),
+            ..Case::default()
+        },
+        Case {
+            name: "KMS key not found",
+            source: "KMS API reference, NotFoundException",
+            message: format!("An error occurred (NotFoundException) when calling the GenerateDataKey operation: Key '{KEY}' does not exist"),
+            kind: MessageKind::KeyNotFound,
+            resource: Some(KEY),
+            link: Some(LinkId::KeyState),
+            account: Some("111111111111"),
+            ..Case::default()
+        },
+        Case {
+            name: "KMS alias not found across accounts",
+            source: "KMS API reference, NotFoundException",
+            message: "An error occurred (NotFoundException) when calling the GenerateDataKey operation: Alias arn:aws:kms:eu-west-1:222222222222:alias/s3-key is not found.".to_string(),
+            kind: MessageKind::AliasNotFound,
+            resource: Some("arn:aws:kms:eu-west-1:222222222222:alias/s3-key"),
+            link: Some(LinkId::BucketEncryption),
+            account: Some("222222222222"),
+            ..Case::default()
+        },
+        Case {
+            name: "not an AccessDenied message",
+            source: "S3 NoSuchBucket",
+            message: "An error occurred (NoSuchBucket) when calling the GetObject operation: The specified bucket does not exist".to_string(),
+            kind: MessageKind::Unrecognised,
+            ..Case::default()
+        },
+        Case {
+            name: "free text",
+            source: "-",
+            message: "it does not work".to_string(),
+            kind: MessageKind::Unrecognised,
+            ..Case::default()
+        },
+    ]
+}
+
+#[test]
+fn message_forms() {
+    let mut failures = Vec::new();
+    for case in cases() {
+        let got = explain(&case.message);
+        let mut check = |what: &str, ok: bool, detail: String| {
+            if !ok {
+                failures.push(format!("{} ({}): {what}: {detail}", case.name, case.source));
+            }
+        };
+        check("kind", got.kind == case.kind, format!("{:?}", got.kind));
+        check(
+            "recognised",
+            got.recognised == (case.kind != MessageKind::Unrecognised),
+            format!("{}", got.recognised),
+        );
+        check(
+            "principal",
+            got.principal.as_deref() == case.principal,
+            format!("{:?}", got.principal),
+        );
+        check(
+            "action",
+            got.action.as_deref() == case.action,
+            format!("{:?}", got.action),
+        );
+        check(
+            "resource",
+            got.resource.as_deref() == case.resource,
+            format!("{:?}", got.resource),
+        );
+        check(
+            "policy type",
+            got.policy_type == case.policy_type,
+            format!("{:?}", got.policy_type),
+        );
+        check("deny", got.deny == case.deny, format!("{:?}", got.deny));
+        check("link", got.link == case.link, format!("{:?}", got.link));
+        check(
+            "first suspect",
+            case.first_suspect.is_none() || got.suspects.first() == case.first_suspect.as_ref(),
+            format!("{:?}", got.suspects),
+        );
+        check(
+            "account",
+            got.account.as_deref() == case.account,
+            format!("{:?}", got.account),
+        );
+        if let Some(command) = case.command {
+            check(
+                "command",
+                got.command.as_deref() == Some(command),
+                format!("{:?}", got.command),
+            );
+        }
+        check(
+            "next steps",
+            !got.next_steps.is_empty(),
+            "no next step".to_string(),
+        );
+    }
+    assert!(failures.is_empty(), "mismatches:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn policy_arn_is_extracted() {
+    let got = explain(&cases()[7].message);
+    assert_eq!(
+        got.policy_arn.as_deref(),
+        Some(
+            "arn:aws:organizations::987654321098:policy/o-qv5af4abcd/service_control_policy/p-2kgnabcd"
+        )
+    );
+    assert!(got.owner.unwrap().contains("987654321098"));
+    let got = explain(&cases()[1].message);
+    assert_eq!(
+        got.policy_arn.as_deref(),
+        Some("arn:aws:iam::123456789012:policy/ExampleDenyPolicy")
+    );
+}
+
+#[test]
+fn api_operation_picks_multipart() {
+    let got = explain(&format!(
+        "An error occurred (AccessDenied) when calling the UploadPart operation: User: {USER} is not authorized to perform: kms:Decrypt on resource: {KEY} because no resource-based policy allows the kms:Decrypt action"
+    ));
+    assert_eq!(got.api_operation.as_deref(), Some("UploadPart"));
+    assert!(got.command.unwrap().ends_with("--op multipart"));
+}
+
+#[test]
+fn commands_quote_what_the_shell_would_expand() {
+    let got = explain(&format!(
+        "User: {USER} is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::b/with space's.csv\" because no identity-based policy allows the s3:GetObject action"
+    ));
+    // The resource stops at the first space; nothing the shell expands
+    // reaches the command unquoted.
+    assert!(got.command.is_some());
+    assert_eq!(shell_quote("a b'c"), "'a b'\\''c'");
+    assert_eq!(shell_quote("arn:aws:s3:::b/k"), "arn:aws:s3:::b/k");
+    assert_eq!(shell_quote("role/*"), "'role/*'");
+}
+
+fn rendered(message: &str) -> String {
+    let mut out = Vec::new();
+    render_explanation(&explain(message), &mut out, false).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn render_key_policy() {
+    insta::assert_snapshot!(rendered(&cases()[4].message));
+}
+
+#[test]
+fn render_bare_access_denied() {
+    insta::assert_snapshot!(rendered(&cases()[15].message));
+}
+
+#[test]
+fn render_unrecognised() {
+    insta::assert_snapshot!(rendered("it does not work"));
+}
+
+#[test]
+fn render_without_color_has_no_escape_codes() {
+    for case in cases() {
+        assert!(!rendered(&case.message).contains('\x1b'), "{}", case.name);
+    }
+}
+
+#[test]
+fn json_form() {
+    let value: serde_json::Value =
+        serde_json::from_str(&explanation_json(&explain(&cases()[4].message))).unwrap();
+    assert_eq!(value["format"], EXPLAIN_FORMAT);
+    assert_eq!(value["link"], "key-policy");
+    assert_eq!(value["policy_type"], "resource-based");
+    assert_eq!(value["deny"], "implicit");
+    assert_eq!(value["account"], "111111111111");
+    assert_eq!(value["recognised"], true);
+}

@@ -1,0 +1,18 @@
+//! kms-s3-doctor: finds which link of the S3 / SSE-KMS permission chain
+//! breaks, and who must change what.
+//!
+//! The core is pure: [`snapshot`] holds what was read, [`chain`] judges it
+//! with [`policy`], [`report`] renders the [`diagnosis`]. Only `live`
+//! (feature `live`) talks to AWS.
+
+pub mod arn;
+pub mod chain;
+pub mod context;
+pub mod diagnosis;
+pub mod explain;
+#[cfg(feature = "live")]
+pub mod live;
+pub mod policy;
+pub mod positions;
+pub mod report;
+pub mod snapshot;

@@ -1,0 +1,465 @@
+//! The AWS side of live mode: one [`Reader`] per profile (its SDK config,
+//! its clients per region, its identity), the read-only guard every client
+//! carries, and the translation of SDK errors into "fatal", "denied",
+//! "not found" or "failed" — never with a credential in the text.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_s3::config::{ConfigBag, ProvideCredentials, RuntimeComponents};
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_types::SdkConfig;
+use aws_types::region::Region;
+use tokio::sync::OnceCell;
+
+use super::GatherError;
+
+/// Operation name prefixes the tool may send (contract §2: read-only).
+const READ_PREFIXES: [&str; 4] = ["Get", "List", "Describe", "Head"];
+
+/// True for an operation the tool is allowed to send.
+pub fn is_read_operation(name: &str) -> bool {
+    READ_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+}
+
+/// Refuses any operation that is not a read before it is serialised, and
+/// counts requests for the progress line. Attached to every client, so a
+/// future edit that calls a write operation fails loudly instead of writing.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ReadOnlyGuard {
+    pub sent: Arc<AtomicUsize>,
+}
+
+impl Intercept for ReadOnlyGuard {
+    fn name(&self) -> &'static str {
+        "kms-s3-doctor read-only guard"
+    }
+
+    // Not `read_before_execution`: a client's interceptors run that hook
+    // before the operation's metadata is in the config bag.
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(metadata) = cfg.load::<Metadata>() else {
+            return Err("kms-s3-doctor: refusing an AWS call whose operation is not known".into());
+        };
+        if !is_read_operation(metadata.name()) {
+            return Err(format!(
+                "kms-s3-doctor only reads: refusing to send {}:{}",
+                metadata.service(),
+                metadata.name()
+            )
+            .into());
+        }
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Who a read was made as, and the account it landed in.
+#[derive(Debug, Clone)]
+pub(crate) struct Identity {
+    pub account: String,
+    pub arn: String,
+    pub partition: String,
+}
+
+/// One set of credentials (a profile, or the default chain) and its clients.
+pub(crate) struct Reader {
+    /// `profile `a`` or `the default credentials`, for messages.
+    pub label: String,
+    sdk: SdkConfig,
+    guard: ReadOnlyGuard,
+    path_style: bool,
+    identity: OnceCell<Result<Identity, GatherError>>,
+    s3: Mutex<HashMap<String, aws_sdk_s3::Client>>,
+    kms: Mutex<HashMap<String, aws_sdk_kms::Client>>,
+    pub iam: aws_sdk_iam::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub orgs: aws_sdk_organizations::Client,
+}
+
+/// The region used when neither `--region` nor the profile names one.
+const FALLBACK_REGION: &str = "us-east-1";
+
+impl Reader {
+    pub(crate) async fn load(
+        profile: Option<&str>,
+        region: Option<&str>,
+        endpoint_url: Option<&str>,
+        timeout: Duration,
+        guard: ReadOnlyGuard,
+    ) -> Self {
+        // A single slow call must not eat the whole budget; the overall
+        // timeout still bounds everything.
+        let attempt = timeout.min(Duration::from_secs(10));
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_timeout(timeout)
+                    .operation_attempt_timeout(attempt)
+                    .connect_timeout(attempt.min(Duration::from_secs(5)))
+                    .build(),
+            );
+        if let Some(profile) = profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = region {
+            loader = loader.region(Region::new(region.to_string()));
+        }
+        if let Some(url) = endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let mut sdk = loader.load().await;
+        if sdk.region().is_none() {
+            sdk = sdk
+                .into_builder()
+                .region(Region::new(FALLBACK_REGION))
+                .build();
+        }
+        let global = |sdk: &SdkConfig| {
+            // IAM and Organizations are global services served from us-east-1.
+            sdk.to_builder()
+                .region(Region::new(FALLBACK_REGION))
+                .build()
+        };
+        let iam = aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&global(&sdk))
+                .interceptor(guard.clone())
+                .build(),
+        );
+        let orgs = aws_sdk_organizations::Client::from_conf(
+            aws_sdk_organizations::config::Builder::from(&global(&sdk))
+                .interceptor(guard.clone())
+                .build(),
+        );
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&sdk)
+                .interceptor(guard.clone())
+                .build(),
+        );
+        Self {
+            label: match profile {
+                Some(name) => format!("profile `{name}`"),
+                None => "the default credentials".to_string(),
+            },
+            sdk,
+            guard,
+            path_style: endpoint_url.is_some(),
+            identity: OnceCell::new(),
+            s3: Mutex::new(HashMap::new()),
+            kms: Mutex::new(HashMap::new()),
+            iam,
+            sts,
+            orgs,
+        }
+    }
+
+    /// The region the profile (or `--region`) names.
+    pub(crate) fn region(&self) -> String {
+        self.sdk
+            .region()
+            .map_or_else(|| FALLBACK_REGION.to_string(), |region| region.to_string())
+    }
+
+    pub(crate) fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let mut clients = self
+            .s3
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                aws_sdk_s3::Client::from_conf(
+                    aws_sdk_s3::config::Builder::from(&self.sdk)
+                        .region(Region::new(region.to_string()))
+                        // Local emulators answer on `localhost`/an IP, where
+                        // virtual-hosted bucket names do not resolve.
+                        .force_path_style(self.path_style)
+                        .interceptor(self.guard.clone())
+                        .build(),
+                )
+            })
+            .clone()
+    }
+
+    pub(crate) fn kms(&self, region: &str) -> aws_sdk_kms::Client {
+        let mut clients = self
+            .kms
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                aws_sdk_kms::Client::from_conf(
+                    aws_sdk_kms::config::Builder::from(&self.sdk)
+                        .region(Region::new(region.to_string()))
+                        .interceptor(self.guard.clone())
+                        .build(),
+                )
+            })
+            .clone()
+    }
+
+    /// `sts:GetCallerIdentity`, once. Any failure is fatal: without knowing
+    /// whose credentials these are, nothing read with them can be placed.
+    pub(crate) async fn identity(&self, endpoint: &str) -> Result<Identity, GatherError> {
+        self.identity
+            .get_or_init(|| async {
+                match self.sts.get_caller_identity().send().await {
+                    Ok(output) => {
+                        let arn = output.arn().unwrap_or_default().to_string();
+                        let partition = arn.split(':').nth(1).unwrap_or("aws").to_string();
+                        Ok(Identity {
+                            account: output.account().unwrap_or_default().to_string(),
+                            arn,
+                            partition,
+                        })
+                    }
+                    Err(error) => Err(self.identity_failure(&error, endpoint).await),
+                }
+            })
+            .await
+            .clone()
+    }
+
+    async fn identity_failure<E>(
+        &self,
+        error: &SdkError<E, HttpResponse>,
+        endpoint: &str,
+    ) -> GatherError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        { let mut c: Option<&(dyn std::error::Error + 'static)> = Some(error); while let Some(e) = c { eprintln!("CHAIN {e}"); c = e.source(); } }
+        if let Failure::Fatal(fatal) = classify(error, endpoint) {
+            return fatal;
+        }
+        // Ask the credential chain itself why it has nothing; its messages
+        // name profiles and files, never secrets.
+        if let Some(provider) = self.sdk.credentials_provider() {
+            if let Err(cause) = provider.provide_credentials().await {
+                return GatherError::NoCredentials {
+                    who: self.label.clone(),
+                    reason: innermost(&cause),
+                };
+            }
+        } else {
+            return GatherError::NoCredentials {
+                who: self.label.clone(),
+                reason: "no credential provider is configured".to_string(),
+            };
+        }
+        GatherError::NoCredentials {
+            who: self.label.clone(),
+            reason: format!(
+                "sts:GetCallerIdentity rejected them ({})",
+                code_of(error).unwrap_or_else(|| "no error code".to_string())
+            ),
+        }
+    }
+}
+
+/// What went wrong with one read.
+pub(crate) enum Failure {
+    /// Stop everything (unreachable endpoint, timeout, no such bucket).
+    Fatal(GatherError),
+    /// HTTP 403 or an access-denied code.
+    Denied(String),
+    /// The service says the thing does not exist (code kept).
+    NotFound(String),
+    /// Anything else (code or short description kept).
+    Failed(String),
+}
+
+const NOT_FOUND_CODES: [&str; 12] = [
+    "NoSuchBucketPolicy",
+    "ServerSideEncryptionConfigurationNotFoundError",
+    "OwnershipControlsNotFoundError",
+    "NoSuchKey",
+    "NotFound",
+    "NotFoundException",
+    "NoSuchEntity",
+    "AWSOrganizationsNotInUseException",
+    "AccountNotFoundException",
+    "ChildNotFoundException",
+    "PolicyNotFoundException",
+    "TargetNotFoundException",
+];
+
+fn code_of<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> Option<String> {
+    error.code().map(str::to_string)
+}
+
+/// Sorts an SDK error. `endpoint` names where requests go, for the
+/// unreachable message.
+pub(crate) fn classify<E>(error: &SdkError<E, HttpResponse>, endpoint: &str) -> Failure
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match error {
+        SdkError::TimeoutError(_) => {
+            return Failure::Fatal(GatherError::Timeout(format!(
+                "a request to {endpoint} timed out"
+            )));
+        }
+        SdkError::DispatchFailure(failure) => {
+            if failure.is_io() || failure.is_timeout() {
+                let reason = failure
+                    .as_connector_error()
+                    .map(|cause| innermost(cause))
+                    .unwrap_or_else(|| "connection failed".to_string());
+                return Failure::Fatal(GatherError::Unreachable {
+                    endpoint: endpoint.to_string(),
+                    reason,
+                });
+            }
+            return Failure::Failed(innermost(error));
+        }
+        SdkError::ConstructionFailure(_) => return Failure::Failed(innermost(error)),
+        _ => {}
+    }
+    let status = error
+        .raw_response()
+        .map(|response| response.status().as_u16());
+    let code = code_of(error);
+    if code.as_deref() == Some("NoSuchBucket") {
+        return Failure::NotFound("NoSuchBucket".to_string());
+    }
+    let label = code
+        .clone()
+        .or_else(|| status.map(|status| format!("HTTP {status}")))
+        .unwrap_or_else(|| "no error code".to_string());
+    let denied_code = code.as_deref().is_some_and(|code| {
+        code.contains("AccessDenied") || code == "UnauthorizedOperation" || code == "Forbidden"
+    });
+    // moto (and some proxies) answer 403 with a body the SDK cannot parse:
+    // any 403 is a denial.
+    if status == Some(403) || denied_code {
+        return Failure::Denied(label);
+    }
+    if code
+        .as_deref()
+        .is_some_and(|code| NOT_FOUND_CODES.contains(&code))
+        || status == Some(404)
+    {
+        return Failure::NotFound(label);
+    }
+    Failure::Failed(label)
+}
+
+/// The deepest cause's message: the part a user can act on ("connection
+/// refused", "profile `x` is not defined").
+pub(crate) fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current: &(dyn std::error::Error + 'static) = error;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    let text = current.to_string();
+    let text = if text.is_empty() {
+        error.to_string()
+    } else {
+        text
+    };
+    one_line(&text)
+}
+
+/// The first line of a message, without a dangling "Attempted:" list
+/// (errors are reported on one line).
+fn one_line(text: &str) -> String {
+    let first = text.lines().next().unwrap_or_default().trim();
+    first
+        .trim_end_matches("Attempted:")
+        .trim_end()
+        .trim_end_matches(['.', ':'])
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_cut_to_one_line() {
+        assert_eq!(
+            one_line("no credentials found in chain. Attempted:\n  Environment: not set\n"),
+            "no credentials found in chain"
+        );
+        assert_eq!(one_line("connection refused"), "connection refused");
+    }
+
+    /// The guard stops a write before it is serialised, signed or sent (the
+    /// endpoint is a closed loopback port in case it did not).
+    #[tokio::test]
+    async fn the_guard_refuses_writes_before_sending() {
+        let guard = ReadOnlyGuard::default();
+        let reader = Reader::load(
+            None,
+            Some("eu-west-1"),
+            Some("http://127.0.0.1:9"),
+            Duration::from_secs(5),
+            guard.clone(),
+        )
+        .await;
+        let error = reader
+            .s3("eu-west-1")
+            .delete_bucket()
+            .bucket("account-a-bucket")
+            .send()
+            .await
+            .err()
+            .map(|error| format!("{:?}", error))
+            .unwrap_or_default();
+        assert!(
+            error.contains("refusing to send S3:DeleteBucket"),
+            "{error}"
+        );
+        let error = reader
+            .kms("eu-west-1")
+            .disable_key()
+            .key_id("1234")
+            .send()
+            .await
+            .err()
+            .map(|error| format!("{:?}", error))
+            .unwrap_or_default();
+        assert!(error.contains("refusing to send KMS:DisableKey"), "{error}");
+        assert_eq!(guard.sent.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn only_reads_pass_the_guard() {
+        for name in [
+            "GetBucketPolicy",
+            "ListGrants",
+            "DescribeKey",
+            "HeadObject",
+            "GetCallerIdentity",
+        ] {
+            assert!(is_read_operation(name), "{name}");
+        }
+        for name in [
+            "PutBucketPolicy",
+            "CreateGrant",
+            "DeleteObject",
+            "AssumeRole",
+            "DisableKey",
+        ] {
+            assert!(!is_read_operation(name), "{name}");
+        }
+    }
+}

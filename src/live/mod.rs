@@ -1,0 +1,372 @@
+//! Live mode: reads every document of the chain from AWS into the same
+//! [`Snapshot`] the offline path loads, so one judge reads both.
+//!
+//! Reads are read-only (`Get*`, `List*`, `Describe*`, `Head*`,
+//! `GetCallerIdentity`, enforced by a guard on every client) and
+//! concurrent: every independent read is in flight at once, and a dependent
+//! read (a key after the encryption config names it, a policy version after
+//! its policy) starts the moment its input arrives. A document that cannot
+//! be read is not an error: its field stays unknown with the reason and the
+//! profile or permission that would read it. Only "nothing can be read at
+//! all" is a [`GatherError`].
+
+mod aws;
+mod iam;
+mod join;
+mod kms;
+mod org;
+mod progress;
+mod s3;
+
+use std::time::Duration;
+
+use crate::arn::{Principal, PrincipalKind};
+use crate::snapshot::{AccountInfo, KeyInfo, PrincipalInfo, Snapshot};
+
+pub use aws::is_read_operation;
+use aws::{Failure, Identity, ReadOnlyGuard, Reader};
+use join::Memo;
+
+/// What to read.
+#[derive(Debug, Clone)]
+pub struct GatherRequest {
+    pub bucket: String,
+    pub object: Option<String>,
+    /// ARN or account id as given by `--principal`; `None`: the caller
+    /// (`sts:GetCallerIdentity` with `principal_profile`, else `profile`).
+    pub principal: Option<String>,
+    /// `--via-role`: its trust policy, identity policies and boundary too.
+    pub via_role: Option<String>,
+    /// Keys named by `--context s3:x-amz-server-side-encryption-aws-kms-key-id`.
+    pub extra_key_ids: Vec<String>,
+    pub profile: Option<String>,
+    pub principal_profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    /// For everything together.
+    pub timeout: Duration,
+    /// A progress line on stderr while reading.
+    pub progress: bool,
+}
+
+/// What was read.
+#[derive(Debug, Clone)]
+pub struct Gathered {
+    pub snapshot: Snapshot,
+    /// The principal as judged: `--principal` as given, else the caller's
+    /// ARN (a session ARN kept as such).
+    pub principal: String,
+}
+
+/// Why nothing could be gathered (exit 4). One line, lowercase, never a
+/// credential.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatherError {
+    #[error("no usable aws credentials for {who}: {reason}")]
+    NoCredentials { who: String, reason: String },
+    #[error("cannot reach {endpoint}: {reason}")]
+    Unreachable { endpoint: String, reason: String },
+    #[error("bucket `{0}` does not exist")]
+    BucketNotFound(String),
+    #[error("timed out reading from aws: {0}")]
+    Timeout(String),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(String),
+}
+
+/// A read that did not produce its document.
+#[derive(Debug, Clone)]
+pub(crate) enum ReadErr {
+    /// Stop everything.
+    Fatal(GatherError),
+    /// This document is unknown, for this reason.
+    Unreadable(String),
+}
+
+impl From<GatherError> for ReadErr {
+    fn from(error: GatherError) -> Self {
+        ReadErr::Fatal(error)
+    }
+}
+
+/// Shared state of one gathering: the readers and the reads several
+/// branches need.
+pub(crate) struct Ctx<'r> {
+    pub request: &'r GatherRequest,
+    /// Where requests go, for messages.
+    pub endpoint: String,
+    pub resource: Reader,
+    pub principal_reader: Option<Reader>,
+    pub managed: Memo<Result<String, ReadErr>>,
+    pub keys: Memo<Result<Option<KeyInfo>, GatherError>>,
+    pub roles: Memo<Result<PrincipalInfo, GatherError>>,
+    pub accounts: Memo<Result<AccountInfo, GatherError>>,
+    pub org_views: Memo<Result<Option<org::OrgView>, ReadErr>>,
+    pub org_roots: Memo<Result<Vec<aws_sdk_organizations::types::PolicyType>, ReadErr>>,
+    pub org_policies: Memo<Result<String, ReadErr>>,
+}
+
+impl Ctx<'_> {
+    /// Every profile with its identity (resource first).
+    pub(crate) async fn readers(&self) -> Result<Vec<(&Reader, Identity)>, GatherError> {
+        let resource = self.resource.identity(&self.endpoint);
+        let principal = async {
+            match &self.principal_reader {
+                Some(reader) => reader
+                    .identity(&self.endpoint)
+                    .await
+                    .map(|id| Some((reader, id))),
+                None => Ok(None),
+            }
+        };
+        let (resource, principal) = tokio::try_join!(resource, principal)?;
+        let mut readers = vec![(&self.resource, resource)];
+        readers.extend(principal);
+        Ok(readers)
+    }
+
+    /// The profile whose credentials are of `account` (the principal
+    /// profile first), if any.
+    pub(crate) async fn reader_for(&self, account: &str) -> Result<Option<&Reader>, GatherError> {
+        let readers = self.readers().await?;
+        Ok(readers
+            .iter()
+            .rev()
+            .find(|(_, identity)| identity.account == account)
+            .map(|(reader, _)| *reader))
+    }
+
+    /// The text of an unreadable document's `*_error`.
+    pub(crate) fn unreadable(
+        &self,
+        reader: &Reader,
+        permission: &str,
+        failure: Failure,
+    ) -> ReadErr {
+        let who = &reader.label;
+        ReadErr::Unreadable(match failure {
+            Failure::Fatal(fatal) => return ReadErr::Fatal(fatal),
+            Failure::Denied(code) => format!("{permission} denied for {who} ({code})"),
+            Failure::NotFound(code) => format!("{permission} found nothing with {who} ({code})"),
+            Failure::Failed(code) => format!("{permission} failed for {who} ({code})"),
+        })
+    }
+}
+
+/// Reads everything `request` needs. Builds its own runtime.
+pub fn gather(request: &GatherRequest) -> Result<Gathered, GatherError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|error| GatherError::Runtime(error.to_string()))?;
+    runtime.block_on(async {
+        let guard = ReadOnlyGuard::default();
+        let spinner = request
+            .progress
+            .then(|| progress::Spinner::start(guard.sent.clone(), request.bucket.clone()));
+        let result = tokio::time::timeout(request.timeout, run(request, guard)).await;
+        if let Some(spinner) = spinner {
+            spinner.finish().await;
+        }
+        match result {
+            Ok(result) => result,
+            Err(_) => Err(GatherError::Timeout(format!(
+                "nothing finished within {}s (--timeout)",
+                request.timeout.as_secs_f64()
+            ))),
+        }
+    })
+}
+
+async fn run(request: &GatherRequest, guard: ReadOnlyGuard) -> Result<Gathered, GatherError> {
+    let load = |profile: Option<String>| {
+        let guard = guard.clone();
+        async move {
+            Reader::load(
+                profile.as_deref(),
+                request.region.as_deref(),
+                request.endpoint_url.as_deref(),
+                request.timeout,
+                guard,
+            )
+            .await
+        }
+    };
+    let (resource, principal_reader) = tokio::join!(load(request.profile.clone()), async {
+        match &request.principal_profile {
+            Some(profile) => Some(load(Some(profile.clone())).await),
+            None => None,
+        }
+    });
+    let ctx = Ctx {
+        request,
+        endpoint: request
+            .endpoint_url
+            .as_ref()
+            .map_or_else(|| "the aws endpoints".to_string(), |url| format!("`{url}`")),
+        resource,
+        principal_reader,
+        managed: Memo::default(),
+        keys: Memo::default(),
+        roles: Memo::default(),
+        accounts: Memo::default(),
+        org_views: Memo::default(),
+        org_roots: Memo::default(),
+        org_policies: Memo::default(),
+    };
+    let ctx = &ctx;
+    // DescribeOrganization needs nothing: start it with everything else so
+    // the organization reads are one round trip further along when the
+    // accounts are known.
+    let org_views = async {
+        let readers = std::iter::once(&ctx.resource).chain(ctx.principal_reader.as_ref());
+        join::join_all(readers.map(|reader| org::view(ctx, reader))).await;
+        Ok::<_, GatherError>(())
+    };
+    let ((bucket, keys), (principal, principals), ()) =
+        tokio::try_join!(bucket_branch(ctx), principal_branch(ctx), org_views)?;
+
+    let mut snapshot = Snapshot::new(Some(
+        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    ));
+    for (account, info) in ctx.accounts.finished() {
+        snapshot.accounts.insert(account, info?);
+    }
+    snapshot.buckets.push(bucket);
+    snapshot.keys = keys;
+    snapshot.principals = principals;
+    snapshot.label_documents();
+    Ok(Gathered {
+        snapshot,
+        principal,
+    })
+}
+
+/// The bucket, then the keys its encryption and object name (plus
+/// `extra_key_ids`), and the organizations of the accounts involved.
+async fn bucket_branch(
+    ctx: &Ctx<'_>,
+) -> Result<(crate::snapshot::BucketInfo, Vec<KeyInfo>), GatherError> {
+    let (identity, read) =
+        tokio::try_join!(ctx.resource.identity(&ctx.endpoint), s3::read_bucket(ctx))?;
+    let mut bucket = read.info;
+    bucket.account = identity.account.clone();
+    s3::name_owners(&mut bucket);
+
+    let mut references: Vec<String> = Vec::new();
+    let mut add = |encryption: Option<&crate::snapshot::Encryption>| {
+        if let Some(encryption) = encryption.filter(|encryption| encryption.uses_kms()) {
+            // SSE-KMS with no key named is S3's AWS managed key.
+            let reference = encryption
+                .key
+                .clone()
+                .unwrap_or_else(|| "alias/aws/s3".to_string());
+            if !references.contains(&reference) {
+                references.push(reference);
+            }
+        }
+    };
+    add(bucket.encryption.known());
+    for object in &bucket.objects {
+        add(object.encryption.known());
+    }
+    for reference in &ctx.request.extra_key_ids {
+        if !references.contains(reference) {
+            references.push(reference.clone());
+        }
+    }
+    let region = read.region;
+    let account = identity.account.clone();
+    let keys =
+        join::try_join_all(references.iter().map(|reference| {
+            kms::read_key(ctx, reference, &region, &account, &identity.partition)
+        }));
+    let (keys, _) = tokio::try_join!(keys, org::account_info(ctx, &account))?;
+    let mut unique: Vec<KeyInfo> = Vec::new();
+    for key in keys.into_iter().flatten() {
+        if !unique.iter().any(|known| known.arn == key.arn) {
+            unique.push(key);
+        }
+    }
+    // RCPs apply in the key's account too.
+    let key_accounts: Vec<String> = unique
+        .iter()
+        .filter_map(|key| crate::arn::Arn::parse(&key.arn).ok().map(|arn| arn.account))
+        .filter(|key_account| key_account != &account)
+        .collect();
+    join::try_join_all(
+        key_accounts
+            .iter()
+            .map(|key_account| org::account_info(ctx, key_account)),
+    )
+    .await?;
+    Ok((bucket, unique))
+}
+
+/// The principal (the caller when not given), its documents, the
+/// `--via-role` role's, and their accounts' organizations.
+async fn principal_branch(ctx: &Ctx<'_>) -> Result<(String, Vec<PrincipalInfo>), GatherError> {
+    let principal_text = match &ctx.request.principal {
+        Some(principal) => principal.clone(),
+        None => {
+            let reader = ctx.principal_reader.as_ref().unwrap_or(&ctx.resource);
+            reader.identity(&ctx.endpoint).await?.arn
+        }
+    };
+    // A malformed --principal or --via-role is the judge's to report (exit
+    // 2); nothing is read for it here.
+    let principal = Principal::parse(&principal_text).ok();
+    let via_role = ctx
+        .request
+        .via_role
+        .as_deref()
+        .and_then(|text| Principal::parse(text).ok())
+        .filter(|role| matches!(role.kind, PrincipalKind::AssumedRole { .. }));
+    let principal_docs = async {
+        match &principal {
+            Some(principal) => iam::read_principal(ctx, principal).await,
+            None => Ok(None),
+        }
+    };
+    let role_docs = async {
+        match &via_role {
+            Some(role) => match &role.kind {
+                PrincipalKind::AssumedRole {
+                    role_name,
+                    role_arn,
+                    ..
+                } => iam::read_role(ctx, &role.account, role_name, role_arn)
+                    .await
+                    .map(Some),
+                _ => Ok(None),
+            },
+            None => Ok(None),
+        }
+    };
+    let accounts = async {
+        let mut accounts: Vec<&str> = Vec::new();
+        for principal in principal.iter().chain(via_role.iter()) {
+            if !accounts.contains(&principal.account.as_str()) {
+                accounts.push(&principal.account);
+            }
+        }
+        join::try_join_all(
+            accounts
+                .into_iter()
+                .map(|account| org::account_info(ctx, account)),
+        )
+        .await
+    };
+    let (principal_info, role_info, _) = tokio::try_join!(principal_docs, role_docs, accounts)?;
+    let mut principals: Vec<PrincipalInfo> = Vec::new();
+    for info in principal_info.into_iter().chain(role_info) {
+        match principals.iter_mut().find(|known| known.arn == info.arn) {
+            // The session's entry (session policies unknown) wins over the
+            // plain role's.
+            Some(_) => {}
+            None => principals.push(info),
+        }
+    }
+    Ok((principal_text, principals))
+}

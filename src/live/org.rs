@@ -1,0 +1,360 @@
+//! Organizations reads for one account: whether it is in an organization
+//! (DescribeOrganization), its management account, and the SCPs and RCPs
+//! attached at every level from the root down to the account (ListParents,
+//! ListRoots, ListPoliciesForTarget, DescribePolicy). Policies are read with
+//! the management account's profile when one is given (members usually
+//! cannot read them), else with the account's own.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use aws_sdk_organizations::types::{ParentType, PolicyType};
+
+use super::aws::{Failure, Reader, classify};
+use super::join::try_join_all;
+use super::{Ctx, GatherError, ReadErr};
+use crate::snapshot::{AccountInfo, Field, NamedPolicy, PolicyDoc};
+
+/// The organization a profile's account belongs to.
+#[derive(Debug, Clone)]
+pub(crate) struct OrgView {
+    pub id: String,
+    pub management: String,
+}
+
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// One level's policies of both kinds.
+type Level = (
+    Result<Vec<NamedPolicy>, ReadErr>,
+    Result<Vec<NamedPolicy>, ReadErr>,
+);
+
+/// `DescribeOrganization` for a profile, once. `Ok(None)`: not in one.
+pub(crate) async fn view(ctx: &Ctx<'_>, reader: &Reader) -> Result<Option<OrgView>, ReadErr> {
+    ctx.org_views
+        .get(&reader.label, || async {
+            match reader.orgs.describe_organization().send().await {
+                Ok(output) => Ok(output.organization().map(|org| OrgView {
+                    id: org.id().unwrap_or_default().to_string(),
+                    management: org.master_account_id().unwrap_or_default().to_string(),
+                })),
+                Err(error) => match classify(&error, &ctx.endpoint) {
+                    Failure::NotFound(code) if code == "AWSOrganizationsNotInUseException" => {
+                        Ok(None)
+                    }
+                    other => {
+                        Err(ctx.unreadable(reader, "organizations:DescribeOrganization", other))
+                    }
+                },
+            }
+        })
+        .await
+}
+
+/// Everything the judge needs about one account's organization.
+pub(crate) async fn account_info(ctx: &Ctx<'_>, account: &str) -> Result<AccountInfo, GatherError> {
+    ctx.accounts
+        .get(account, || read_account(ctx, account))
+        .await
+}
+
+fn unknown(why: String) -> AccountInfo {
+    AccountInfo {
+        org_id: Field::Unknown,
+        org_id_error: Some(why.clone()),
+        management_account: Field::Unknown,
+        scps: Field::Unknown,
+        scps_error: Some(why.clone()),
+        rcps: Field::Unknown,
+        rcps_error: Some(why),
+    }
+}
+
+async fn read_account(ctx: &Ctx<'_>, account: &str) -> Result<AccountInfo, GatherError> {
+    let readers = ctx.readers().await?;
+    let views = super::join::join_all(readers.iter().map(|(reader, _)| view(ctx, reader))).await;
+    // The management account's profile can read every member's policies.
+    let management = readers
+        .iter()
+        .zip(&views)
+        .find_map(|((reader, identity), view)| match view {
+            Ok(Some(org)) if org.management == identity.account => Some((*reader, org.clone())),
+            _ => None,
+        });
+    let own = readers
+        .iter()
+        .zip(&views)
+        .find(|((_, identity), _)| identity.account == account);
+
+    let (org, reader) = match own {
+        Some(((reader, _), view)) => match view {
+            Ok(None) => {
+                return Ok(AccountInfo {
+                    org_id: Field::None,
+                    org_id_error: None,
+                    management_account: Field::None,
+                    scps: Field::None,
+                    scps_error: None,
+                    rcps: Field::None,
+                    rcps_error: None,
+                });
+            }
+            Err(ReadErr::Fatal(fatal)) => return Err(fatal.clone()),
+            Err(ReadErr::Unreadable(why)) => return Ok(unknown(why.clone())),
+            Ok(Some(org)) => {
+                let reader = match &management {
+                    Some((manager, managed)) if managed.id == org.id => *manager,
+                    _ => *reader,
+                };
+                (org.clone(), reader)
+            }
+        },
+        None => match &management {
+            Some((manager, org)) => (org.clone(), *manager),
+            None => {
+                return Ok(unknown(format!(
+                    "no profile given is of account {account} or of its organization's management account; pass --principal-profile with credentials of account {account}"
+                )));
+            }
+        },
+    };
+
+    let (enabled, levels) =
+        tokio::join!(roots(ctx, reader), climb(ctx, reader, account.to_string()));
+    let levels = match levels {
+        Ok(levels) => levels,
+        Err(ReadErr::Fatal(fatal)) => return Err(fatal),
+        Err(ReadErr::Unreadable(why)) if own.is_none() => {
+            // Most likely the account is simply not in that organization.
+            return Ok(unknown(format!(
+                "no profile given is of account {account}, and {} (management account of {}) cannot place it in the organization: {why}",
+                reader.label, org.id
+            )));
+        }
+        Err(ReadErr::Unreadable(why)) => {
+            let mut info = unknown(why);
+            if account == org.management {
+                // Known anyway from DescribeOrganization.
+                info.org_id = Field::Some(org.id.clone());
+                info.org_id_error = None;
+                info.management_account = Field::Some(org.management.clone());
+            }
+            return Ok(info);
+        }
+    };
+    let mut info = AccountInfo {
+        org_id: Field::Some(org.id.clone()),
+        org_id_error: None,
+        management_account: Field::Some(org.management.clone()),
+        ..AccountInfo::default()
+    };
+    let (scps, rcps): (Vec<_>, Vec<_>) = levels.into_iter().unzip();
+    for (kind, per_level, field, error) in [
+        (
+            PolicyType::ServiceControlPolicy,
+            scps,
+            &mut info.scps,
+            &mut info.scps_error,
+        ),
+        (
+            PolicyType::ResourceControlPolicy,
+            rcps,
+            &mut info.rcps,
+            &mut info.rcps_error,
+        ),
+    ] {
+        match &enabled {
+            Err(ReadErr::Fatal(fatal)) => return Err(fatal.clone()),
+            Err(ReadErr::Unreadable(why)) => {
+                *error = Some(why.clone());
+                continue;
+            }
+            // A policy type not enabled in the root applies to nobody.
+            Ok(types) if !types.contains(&kind) => {
+                *field = Field::None;
+                continue;
+            }
+            Ok(_) => {}
+        }
+        match per_level.into_iter().collect::<Result<Vec<_>, _>>() {
+            Ok(levels) => *field = Field::Some(levels),
+            Err(ReadErr::Fatal(fatal)) => return Err(fatal),
+            Err(ReadErr::Unreadable(why)) => *error = Some(why),
+        }
+    }
+    Ok(info)
+}
+
+/// The policy types enabled in the organization's root.
+async fn roots(ctx: &Ctx<'_>, reader: &Reader) -> Result<Vec<PolicyType>, ReadErr> {
+    ctx.org_roots
+        .get(&reader.label, || async {
+            let pages = reader
+                .orgs
+                .list_roots()
+                .into_paginator()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|error| {
+                    ctx.unreadable(
+                        reader,
+                        "organizations:ListRoots",
+                        classify(&error, &ctx.endpoint),
+                    )
+                })?;
+            Ok(pages
+                .iter()
+                .flat_map(|page| page.roots())
+                .flat_map(|root| root.policy_types())
+                .filter(|summary| {
+                    summary
+                        .status()
+                        .is_some_and(|status| status.as_str() == "ENABLED")
+                })
+                .filter_map(|summary| summary.r#type().cloned())
+                .collect())
+        })
+        .await
+}
+
+/// The levels from the root down to `target`, root first. A level's
+/// policies are listed while its parent is looked up.
+fn climb<'a>(
+    ctx: &'a Ctx<'_>,
+    reader: &'a Reader,
+    target: String,
+) -> Boxed<'a, Result<Vec<Level>, ReadErr>> {
+    Box::pin(async move {
+        let parent = async {
+            let output = reader
+                .orgs
+                .list_parents()
+                .child_id(&target)
+                .send()
+                .await
+                .map_err(|error| {
+                    ctx.unreadable(
+                        reader,
+                        "organizations:ListParents",
+                        classify(&error, &ctx.endpoint),
+                    )
+                })?;
+            let parent = output.parents().first().ok_or_else(|| {
+                ReadErr::Unreadable(format!(
+                    "organizations:ListParents names no parent of `{target}`"
+                ))
+            })?;
+            Ok::<_, ReadErr>((
+                parent.id().unwrap_or_default().to_string(),
+                parent.r#type() == Some(&ParentType::Root),
+            ))
+        };
+        // The parent's levels are read while this level's policies are,
+        // so each level costs one round trip, not two.
+        let upper = async {
+            let (parent, is_root) = parent.await?;
+            if is_root {
+                Ok(vec![level(ctx, reader, &parent).await])
+            } else {
+                climb(ctx, reader, parent).await
+            }
+        };
+        let (own, upper) = tokio::join!(level(ctx, reader, &target), upper);
+        let mut levels = upper?;
+        levels.push(own);
+        Ok(levels)
+    })
+}
+
+/// SCPs and RCPs attached to one target, each with its document.
+async fn level(ctx: &Ctx<'_>, reader: &Reader, target: &str) -> Level {
+    tokio::join!(
+        attached(ctx, reader, target, PolicyType::ServiceControlPolicy),
+        attached(ctx, reader, target, PolicyType::ResourceControlPolicy)
+    )
+}
+
+async fn attached(
+    ctx: &Ctx<'_>,
+    reader: &Reader,
+    target: &str,
+    kind: PolicyType,
+) -> Result<Vec<NamedPolicy>, ReadErr> {
+    let pages = reader
+        .orgs
+        .list_policies_for_target()
+        .target_id(target)
+        .filter(kind.clone())
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|error| {
+            ctx.unreadable(
+                reader,
+                "organizations:ListPoliciesForTarget",
+                classify(&error, &ctx.endpoint),
+            )
+        })?;
+    let summaries: Vec<(String, String)> = pages
+        .iter()
+        .flat_map(|page| page.policies())
+        .map(|summary| {
+            (
+                summary.id().unwrap_or_default().to_string(),
+                summary.name().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let what = if kind == PolicyType::ServiceControlPolicy {
+        "SCP"
+    } else {
+        "RCP"
+    };
+    try_join_all(summaries.into_iter().map(|(id, name)| async move {
+        let text = content(ctx, reader, &id).await?;
+        let label = format!("{what} `{name}`");
+        PolicyDoc::from_text(&label, &text)
+            .map(|document| NamedPolicy {
+                name: name.clone(),
+                kind: None,
+                document,
+            })
+            .map_err(|error| {
+                ReadErr::Unreadable(format!("{label} read from AWS does not parse: {error}"))
+            })
+    }))
+    .await
+}
+
+/// A policy's content, read once (FullAWSAccess sits at every level).
+async fn content(ctx: &Ctx<'_>, reader: &Reader, id: &str) -> Result<String, ReadErr> {
+    ctx.org_policies
+        .get(&format!("{}|{id}", reader.label), || async {
+            let output = reader
+                .orgs
+                .describe_policy()
+                .policy_id(id)
+                .send()
+                .await
+                .map_err(|error| {
+                    ctx.unreadable(
+                        reader,
+                        "organizations:DescribePolicy",
+                        classify(&error, &ctx.endpoint),
+                    )
+                })?;
+            output
+                .policy()
+                .and_then(|policy| policy.content())
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    ReadErr::Unreadable(format!(
+                        "organizations:DescribePolicy of `{id}` returned no content"
+                    ))
+                })
+        })
+        .await
+}

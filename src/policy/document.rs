@@ -1,0 +1,886 @@
+//! A policy document: parsing (JSON, JSON-in-a-string, URL-encoded JSON),
+//! validation with located errors, canonical serialisation, and evaluation
+//! of its statements for one request.
+
+use percent_encoding::percent_decode_str;
+use serde_json::{Map, Value};
+
+use crate::arn::Arn;
+use crate::positions::{JsonPositions, escape_pointer_segment, position_of_offset};
+
+use super::condition::{Condition, ConditionError};
+use super::logic::{Invalid, and, not, or};
+use super::principal::Principals;
+use super::variables::{Resolution, Template};
+use super::wildcard::Glob;
+use super::{Effect, PolicyError, PrincipalMatch, Request, StatementHit, Tri};
+
+/// The policy language version (IAM User Guide, "IAM JSON policy elements:
+/// Version").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// `2012-10-17`: policy variables are substituted.
+    V2012_10_17,
+    /// `2008-10-17`: `${...}` is literal text.
+    V2008_10_17,
+}
+
+impl Version {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::V2012_10_17 => "2012-10-17",
+            Version::V2008_10_17 => "2008-10-17",
+        }
+    }
+}
+
+/// One parsed policy document.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    label: String,
+    /// None when the document has no `Version` (variables are then literal).
+    version: Option<Version>,
+    id: Option<String>,
+    /// True when `Statement` was one object rather than an array.
+    single_statement: bool,
+    statements: Vec<Statement>,
+}
+
+/// One statement of a policy.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    index: usize,
+    path: String,
+    line: Option<usize>,
+    sid: Option<String>,
+    effect: Effect,
+    action: Actions,
+    resource: Option<Resources>,
+    principal: Option<PrincipalElement>,
+    conditions: Vec<Condition>,
+}
+
+#[derive(Debug, Clone)]
+struct Actions {
+    negated: bool,
+    /// Whether the element was one string (kept for serialisation).
+    patterns: Vec<(String, Glob)>,
+}
+
+#[derive(Debug, Clone)]
+struct Resources {
+    negated: bool,
+    patterns: Vec<ResourcePattern>,
+}
+
+#[derive(Debug, Clone)]
+struct ResourcePattern {
+    template: Template,
+    /// Compiled at parse time when the pattern has no variable.
+    glob: Option<Glob>,
+}
+
+#[derive(Debug, Clone)]
+struct PrincipalElement {
+    negated: bool,
+    principals: Principals,
+}
+
+impl Statement {
+    /// Index within the document's `Statement` list (0 for a lone object).
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// JSON pointer of the statement (`/Statement/2`, or `/Statement`).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// 1-based line of the statement's start in the document's text.
+    pub fn line(&self) -> Option<usize> {
+        self.line
+    }
+
+    pub fn sid(&self) -> Option<&str> {
+        self.sid.as_deref()
+    }
+
+    pub fn effect(&self) -> Effect {
+        self.effect
+    }
+
+    /// True when the statement has `Principal` or `NotPrincipal`.
+    pub fn has_principal(&self) -> bool {
+        self.principal.is_some()
+    }
+
+    /// The statement in canonical form: lists as arrays, elements in a fixed
+    /// order.
+    pub fn to_value(&self) -> Value {
+        let mut out = Map::new();
+        if let Some(sid) = &self.sid {
+            out.insert("Sid".into(), Value::String(sid.clone()));
+        }
+        let effect = match self.effect {
+            Effect::Allow => "Allow",
+            Effect::Deny => "Deny",
+        };
+        out.insert("Effect".into(), Value::String(effect.into()));
+        if let Some(principal) = &self.principal {
+            let name = if principal.negated {
+                "NotPrincipal"
+            } else {
+                "Principal"
+            };
+            out.insert(name.into(), principal.principals.raw().clone());
+        }
+        let action_name = if self.action.negated {
+            "NotAction"
+        } else {
+            "Action"
+        };
+        out.insert(
+            action_name.into(),
+            Value::Array(
+                self.action
+                    .patterns
+                    .iter()
+                    .map(|(raw, _)| Value::String(raw.clone()))
+                    .collect(),
+            ),
+        );
+        if let Some(resource) = &self.resource {
+            let name = if resource.negated {
+                "NotResource"
+            } else {
+                "Resource"
+            };
+            out.insert(
+                name.into(),
+                Value::Array(
+                    resource
+                        .patterns
+                        .iter()
+                        .map(|pattern| Value::String(pattern.template.raw().to_string()))
+                        .collect(),
+                ),
+            );
+        }
+        if !self.conditions.is_empty() {
+            let mut block = Map::new();
+            for condition in &self.conditions {
+                let entry = block
+                    .entry(condition.operator_name().to_string())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(keys) = entry {
+                    keys.insert(
+                        condition.key().to_string(),
+                        Value::Array(condition.raw_values().to_vec()),
+                    );
+                }
+            }
+            out.insert("Condition".into(), Value::Object(block));
+        }
+        Value::Object(out)
+    }
+
+    /// Whether the statement applies to the request: `None` when it does not.
+    fn evaluate(&self, label: &str, request: &Request<'_>) -> Option<StatementHit> {
+        // Cheapest first; a `No` anywhere settles it.
+        let action = self.match_action(request.action);
+        if action == Tri::No {
+            return None;
+        }
+        let mut unknown: Vec<String> = Vec::new();
+        let resource = self.match_resource(request, &mut unknown).ok()?;
+        if resource == Tri::No {
+            return None;
+        }
+        let (principal, principal_match) = self.match_principal(request, &mut unknown);
+        if principal == Tri::No {
+            return None;
+        }
+        let mut applies = and(and(action, resource), principal);
+        for condition in &self.conditions {
+            let mut keys = Vec::new();
+            let result = condition.evaluate(request.context, &mut keys).ok()?;
+            if result == Tri::No {
+                return None;
+            }
+            if result == Tri::Unknown {
+                unknown.append(&mut keys);
+            }
+            applies = and(applies, result);
+        }
+        if applies == Tri::Yes {
+            unknown.clear();
+        } else {
+            let mut seen = std::collections::HashSet::new();
+            unknown.retain(|key| seen.insert(key.to_ascii_lowercase()));
+        }
+        Some(StatementHit {
+            document: label.to_string(),
+            statement: self.index,
+            sid: self.sid.clone(),
+            effect: self.effect,
+            applies,
+            principal_match,
+            unknown_keys: unknown,
+            path: self.path.clone(),
+            line: self.line,
+        })
+    }
+
+    fn match_action(&self, action: &str) -> Tri {
+        let any = self
+            .action
+            .patterns
+            .iter()
+            .any(|(_, glob)| glob.is_match(action));
+        if any != self.action.negated {
+            Tri::Yes
+        } else {
+            Tri::No
+        }
+    }
+
+    fn match_resource(
+        &self,
+        request: &Request<'_>,
+        unknown: &mut Vec<String>,
+    ) -> Result<Tri, Invalid> {
+        // Trust policies have no `Resource`: the role they are attached to.
+        let Some(resources) = &self.resource else {
+            return Ok(Tri::Yes);
+        };
+        let mut result = Tri::No;
+        for pattern in &resources.patterns {
+            let matched = match &pattern.glob {
+                Some(glob) => {
+                    if glob.is_match(request.resource) {
+                        Tri::Yes
+                    } else {
+                        Tri::No
+                    }
+                }
+                // Resolving variables allocates; most patterns are ruled out
+                // by their literal start first.
+                None if !request
+                    .resource
+                    .starts_with(pattern.template.literal_prefix()) =>
+                {
+                    Tri::No
+                }
+                None => match pattern.template.resolve_tokens(request.context) {
+                    Resolution::Value(tokens) => {
+                        if Glob::resource(tokens).is_match(request.resource) {
+                            Tri::Yes
+                        } else {
+                            Tri::No
+                        }
+                    }
+                    Resolution::Unknown(key) => {
+                        unknown.push(key);
+                        Tri::Unknown
+                    }
+                    Resolution::Invalid => return Err(Invalid),
+                },
+            };
+            result = or(result, matched);
+            if result == Tri::Yes {
+                break;
+            }
+        }
+        Ok(if resources.negated {
+            not(result)
+        } else {
+            result
+        })
+    }
+
+    fn match_principal(
+        &self,
+        request: &Request<'_>,
+        unknown: &mut Vec<String>,
+    ) -> (Tri, Option<PrincipalMatch>) {
+        let Some(element) = &self.principal else {
+            // Identity policies have no principal: they apply to their owner.
+            return (Tri::Yes, None);
+        };
+        if element.negated {
+            // Contract and IAM User Guide ("NotPrincipal"): a Deny with
+            // NotPrincipal always applies to a principal with a permissions
+            // boundary, whatever the list says.
+            if self.effect == Effect::Deny && request.caller.has_permissions_boundary {
+                return (Tri::Yes, Some(PrincipalMatch::NotPrincipal));
+            }
+            let (applies, session) = element.principals.not_principal_applies(request.caller);
+            if let Some(session) = session {
+                unknown.push(session);
+            }
+            let kind = (applies != Tri::No).then_some(PrincipalMatch::NotPrincipal);
+            return (applies, kind);
+        }
+        let (matched, kind, session) = element.principals.matches(request.caller);
+        if let Some(session) = session {
+            unknown.push(session);
+        }
+        (matched, kind)
+    }
+}
+
+/// Builds [`PolicyError`]s located in the document's text.
+struct Locator<'a> {
+    label: &'a str,
+    positions: Option<JsonPositions>,
+}
+
+impl Locator<'_> {
+    fn error(&self, path: &str, message: impl Into<String>) -> PolicyError {
+        let position = self
+            .positions
+            .as_ref()
+            .and_then(|positions| positions.locate(path));
+        PolicyError {
+            document: self.label.to_string(),
+            path: path.to_string(),
+            line: position.map(|p| p.line),
+            column: position.map(|p| p.column),
+            message: message.into(),
+        }
+    }
+
+    fn line(&self, path: &str) -> Option<usize> {
+        self.positions
+            .as_ref()
+            .and_then(|positions| positions.locate(path))
+            .map(|position| position.line)
+    }
+}
+
+/// How deep a document may wrap itself in JSON strings.
+const MAX_WRAPPING: usize = 3;
+
+impl Policy {
+    /// Parses policy text: JSON, a JSON string holding JSON, or URL-encoded
+    /// JSON (IAM's form, recognised by a leading `%`).
+    pub fn parse_text(label: &str, text: &str) -> Result<Self, PolicyError> {
+        Self::parse_text_at(label, text, 0)
+    }
+
+    fn parse_text_at(label: &str, text: &str, depth: usize) -> Result<Self, PolicyError> {
+        let plain_error = |message: String| PolicyError {
+            document: label.to_string(),
+            path: String::new(),
+            line: None,
+            column: None,
+            message,
+        };
+        if depth > MAX_WRAPPING {
+            return Err(plain_error(
+                "the document is wrapped in too many JSON strings".into(),
+            ));
+        }
+        let trimmed = text.trim();
+        if trimmed.starts_with('%') {
+            let decoded = percent_decode_str(trimmed).decode_utf8().map_err(|_| {
+                plain_error("the URL-encoded document does not decode to UTF-8".into())
+            })?;
+            return Self::parse_text_at(label, &decoded, depth + 1);
+        }
+        let value: Value =
+            serde_json::from_str(text).map_err(|error| syntax_error(label, text, &error))?;
+        match &value {
+            Value::String(inner) => Self::parse_text_at(label, inner, depth + 1),
+            Value::Object(_) => {
+                let locator = Locator {
+                    label,
+                    positions: JsonPositions::new(text),
+                };
+                Self::build(&locator, &value)
+            }
+            _ => Err(plain_error(format!(
+                "a policy document is a JSON object, not {}",
+                kind_of(&value)
+            ))),
+        }
+    }
+
+    /// Parses a document given as a JSON value: an object, or a string
+    /// holding the text ([`Policy::parse_text`]). Positions of an object's
+    /// errors refer to its pretty-printed form.
+    pub fn parse_value(label: &str, value: &Value) -> Result<Self, PolicyError> {
+        match value {
+            Value::String(text) => Self::parse_text(label, text),
+            Value::Object(_) => {
+                let positions = serde_json::to_string_pretty(value)
+                    .ok()
+                    .and_then(|text| JsonPositions::new(&text));
+                Self::build(&Locator { label, positions }, value)
+            }
+            other => Err(PolicyError {
+                document: label.to_string(),
+                path: String::new(),
+                line: None,
+                column: None,
+                message: format!("a policy document is a JSON object, not {}", kind_of(other)),
+            }),
+        }
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub fn set_label(&mut self, label: impl Into<String>) {
+        self.label = label.into();
+    }
+
+    /// The document's `Version`, None when it has none.
+    pub fn version(&self) -> Option<Version> {
+        self.version
+    }
+
+    /// The document's `Id`.
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    pub fn statements(&self) -> &[Statement] {
+        &self.statements
+    }
+
+    /// The statements that apply (or may apply) to `request`.
+    pub fn evaluate(&self, request: &Request<'_>) -> Vec<StatementHit> {
+        self.statements
+            .iter()
+            .filter_map(|statement| statement.evaluate(&self.label, request))
+            .collect()
+    }
+
+    /// The document as a JSON value in canonical form (lists as arrays,
+    /// elements in a fixed order); parsing it gives an equivalent policy.
+    pub fn to_value(&self) -> Value {
+        let mut out = Map::new();
+        if let Some(version) = self.version {
+            out.insert("Version".into(), Value::String(version.as_str().into()));
+        }
+        if let Some(id) = &self.id {
+            out.insert("Id".into(), Value::String(id.clone()));
+        }
+        let statements: Vec<Value> = self.statements.iter().map(Statement::to_value).collect();
+        let statement = match (self.single_statement, statements.as_slice()) {
+            (true, [only]) => only.clone(),
+            _ => Value::Array(statements),
+        };
+        out.insert("Statement".into(), statement);
+        Value::Object(out)
+    }
+
+    fn build(locator: &Locator<'_>, value: &Value) -> Result<Self, PolicyError> {
+        let Value::Object(document) = value else {
+            return Err(locator.error("", "a policy document is a JSON object"));
+        };
+        for key in document.keys() {
+            if !matches!(key.as_str(), "Version" | "Id" | "Statement") {
+                return Err(locator.error(
+                    &format!("/{}", escape_pointer_segment(key)),
+                    format!(
+                        "unknown policy element `{key}`: expected `Version`, `Id` or `Statement`"
+                    ),
+                ));
+            }
+        }
+        let version = match document.get("Version") {
+            None => None,
+            Some(Value::String(text)) if text == "2012-10-17" => Some(Version::V2012_10_17),
+            Some(Value::String(text)) if text == "2008-10-17" => Some(Version::V2008_10_17),
+            Some(other) => {
+                return Err(locator.error(
+                    "/Version",
+                    format!(
+                        "unknown `Version` {}: expected `2012-10-17` or `2008-10-17`",
+                        shown(other)
+                    ),
+                ));
+            }
+        };
+        let id = match document.get("Id") {
+            None => None,
+            Some(Value::String(text)) => Some(text.clone()),
+            Some(other) => {
+                return Err(
+                    locator.error("/Id", format!("`Id` is a string, not {}", kind_of(other)))
+                );
+            }
+        };
+        let variables = version == Some(Version::V2012_10_17);
+        let (single_statement, raw_statements): (bool, Vec<(String, &Value)>) =
+            match document.get("Statement") {
+                None => return Err(locator.error("", "the document has no `Statement`")),
+                Some(single @ Value::Object(_)) => (true, vec![("/Statement".into(), single)]),
+                Some(Value::Array(items)) => (
+                    false,
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(index, item)| (format!("/Statement/{index}"), item))
+                        .collect(),
+                ),
+                Some(other) => {
+                    return Err(locator.error(
+                        "/Statement",
+                        format!(
+                            "`Statement` is an object or an array of objects, not {}",
+                            kind_of(other)
+                        ),
+                    ));
+                }
+            };
+        let statements = raw_statements
+            .into_iter()
+            .enumerate()
+            .map(|(index, (path, value))| parse_statement(locator, index, path, value, variables))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            label: locator.label.to_string(),
+            version,
+            id,
+            single_statement,
+            statements,
+        })
+    }
+}
+
+fn parse_statement(
+    locator: &Locator<'_>,
+    index: usize,
+    path: String,
+    value: &Value,
+    variables: bool,
+) -> Result<Statement, PolicyError> {
+    let Value::Object(map) = value else {
+        return Err(locator.error(
+            &path,
+            format!("a statement is a JSON object, not {}", kind_of(value)),
+        ));
+    };
+    let at = |element: &str| format!("{path}/{element}");
+    for key in map.keys() {
+        if !matches!(
+            key.as_str(),
+            "Sid"
+                | "Effect"
+                | "Principal"
+                | "NotPrincipal"
+                | "Action"
+                | "NotAction"
+                | "Resource"
+                | "NotResource"
+                | "Condition"
+        ) {
+            return Err(locator.error(
+                &at(&escape_pointer_segment(key)),
+                format!("unknown statement element `{key}`"),
+            ));
+        }
+    }
+    let exclusive = |a: &str, b: &str| -> Result<(), PolicyError> {
+        if map.contains_key(a) && map.contains_key(b) {
+            return Err(locator.error(
+                &at(b),
+                format!("a statement cannot have both `{a}` and `{b}`"),
+            ));
+        }
+        Ok(())
+    };
+    exclusive("Action", "NotAction")?;
+    exclusive("Resource", "NotResource")?;
+    exclusive("Principal", "NotPrincipal")?;
+
+    let sid = match map.get("Sid") {
+        None => None,
+        Some(Value::String(sid)) => Some(sid.clone()),
+        Some(other) => {
+            return Err(locator.error(
+                &at("Sid"),
+                format!("`Sid` is a string, not {}", kind_of(other)),
+            ));
+        }
+    };
+    let effect = match map.get("Effect") {
+        Some(Value::String(text)) if text == "Allow" => Effect::Allow,
+        Some(Value::String(text)) if text == "Deny" => Effect::Deny,
+        Some(other) => {
+            return Err(locator.error(
+                &at("Effect"),
+                format!(
+                    "unknown `Effect` {}: expected `Allow` or `Deny`",
+                    shown(other)
+                ),
+            ));
+        }
+        None => return Err(locator.error(&path, "the statement has no `Effect`")),
+    };
+
+    let (action_name, action_value) = match (map.get("Action"), map.get("NotAction")) {
+        (Some(value), _) => ("Action", value),
+        (None, Some(value)) => ("NotAction", value),
+        (None, None) => {
+            return Err(locator.error(&path, "the statement has no `Action` or `NotAction`"));
+        }
+    };
+    let mut patterns = Vec::new();
+    for (item_path, text) in string_list(locator, &at(action_name), action_value)? {
+        if text != "*" {
+            match text.split_once(':') {
+                Some((service, name)) if !service.is_empty() && !name.is_empty() => {}
+                _ => {
+                    return Err(locator.error(
+                        &item_path,
+                        format!("action `{text}` has no service prefix: expected `service:Action` or `*`"),
+                    ));
+                }
+            }
+        }
+        patterns.push((text.to_string(), Glob::new(text, true)));
+    }
+    let action = Actions {
+        negated: action_name == "NotAction",
+        patterns,
+    };
+
+    let resource_element = match (map.get("Resource"), map.get("NotResource")) {
+        (Some(value), _) => Some(("Resource", value)),
+        (None, Some(value)) => Some(("NotResource", value)),
+        (None, None) => None,
+    };
+    let resource = match resource_element {
+        None => None,
+        Some((name, value)) => {
+            let mut patterns = Vec::new();
+            for (item_path, text) in string_list(locator, &at(name), value)? {
+                if text != "*" {
+                    Arn::parse(text)
+                        .map_err(|error| locator.error(&item_path, error.to_string()))?;
+                }
+                let template = Template::parse(text, variables);
+                let glob = template.static_tokens().map(Glob::resource);
+                patterns.push(ResourcePattern { template, glob });
+            }
+            Some(Resources {
+                negated: name == "NotResource",
+                patterns,
+            })
+        }
+    };
+
+    let principal = match (map.get("Principal"), map.get("NotPrincipal")) {
+        (Some(value), _) => Some(("Principal", value)),
+        (None, Some(value)) => Some(("NotPrincipal", value)),
+        (None, None) => None,
+    }
+    .map(|(name, value)| {
+        Principals::parse(value)
+            .map(|principals| PrincipalElement {
+                negated: name == "NotPrincipal",
+                principals,
+            })
+            .map_err(|(suffix, message)| locator.error(&format!("{}{suffix}", at(name)), message))
+    })
+    .transpose()?;
+
+    let conditions = match map.get("Condition") {
+        None => Vec::new(),
+        Some(value) => parse_conditions(locator, &at("Condition"), value, variables)?,
+    };
+
+    Ok(Statement {
+        index,
+        line: locator.line(&path),
+        path,
+        sid,
+        effect,
+        action,
+        resource,
+        principal,
+        conditions,
+    })
+}
+
+fn parse_conditions(
+    locator: &Locator<'_>,
+    path: &str,
+    value: &Value,
+    variables: bool,
+) -> Result<Vec<Condition>, PolicyError> {
+    let Value::Object(operators) = value else {
+        return Err(locator.error(
+            path,
+            format!("`Condition` is an object, not {}", kind_of(value)),
+        ));
+    };
+    let mut conditions = Vec::new();
+    for (operator, keys) in operators {
+        let operator_path = format!("{path}/{}", escape_pointer_segment(operator));
+        let Value::Object(keys) = keys else {
+            return Err(locator.error(
+                &operator_path,
+                format!(
+                    "the keys of `{operator}` are an object such as {{\"aws:SourceIp\": ...}}, not {}",
+                    kind_of(keys)
+                ),
+            ));
+        };
+        for (key, values) in keys {
+            let key_path = format!("{operator_path}/{}", escape_pointer_segment(key));
+            if key.trim().is_empty() {
+                return Err(locator.error(&key_path, "a condition key is empty"));
+            }
+            let scalars: Vec<(String, Value)> = match values {
+                Value::Array(items) => items
+                    .iter()
+                    .enumerate()
+                    .map(|(index, item)| {
+                        scalar(item)
+                            .map(|text| (text, item.clone()))
+                            .ok_or_else(|| {
+                                locator.error(
+                                    &format!("{key_path}/{index}"),
+                                    format!(
+                                        "a condition value is a string, number or boolean, not {}",
+                                        kind_of(item)
+                                    ),
+                                )
+                            })
+                    })
+                    .collect::<Result<_, _>>()?,
+                single => match scalar(single) {
+                    Some(text) => vec![(text, single.clone())],
+                    None => {
+                        return Err(locator.error(
+                            &key_path,
+                            format!(
+                                "a condition value is a string, number, boolean or an array of them, not {}",
+                                kind_of(single)
+                            ),
+                        ));
+                    }
+                },
+            };
+            let condition = Condition::new(operator, key, scalars, variables).map_err(
+                |ConditionError::UnknownOperator| {
+                    locator.error(
+                        &operator_path,
+                        format!("unknown condition operator `{operator}`"),
+                    )
+                },
+            )?;
+            conditions.push(condition);
+        }
+    }
+    Ok(conditions)
+}
+
+fn scalar(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        _ => None,
+    }
+}
+
+/// A string or an array of strings, with each string's JSON pointer.
+fn string_list<'v>(
+    locator: &Locator<'_>,
+    path: &str,
+    value: &'v Value,
+) -> Result<Vec<(String, &'v str)>, PolicyError> {
+    match value {
+        Value::String(text) => Ok(vec![(path.to_string(), text.as_str())]),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| {
+                let item_path = format!("{path}/{index}");
+                match item {
+                    Value::String(text) => Ok((item_path, text.as_str())),
+                    other => Err(locator.error(
+                        &item_path,
+                        format!("expected a string, found {}", kind_of(other)),
+                    )),
+                }
+            })
+            .collect(),
+        other => Err(locator.error(
+            path,
+            format!(
+                "expected a string or an array of strings, found {}",
+                kind_of(other)
+            ),
+        )),
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A value for a message: strings in backticks, other kinds by name.
+fn shown(value: &Value) -> String {
+    match value {
+        Value::String(text) => format!("`{text}`"),
+        other => kind_of(other).to_string(),
+    }
+}
+
+/// A JSON syntax error with the position of its cause. serde_json reports a
+/// trailing comma at the bracket that follows it; the comma itself is where
+/// the text goes wrong, so that is the position given.
+fn syntax_error(label: &str, text: &str, error: &serde_json::Error) -> PolicyError {
+    let (mut line, mut column) = (error.line(), error.column());
+    let message = error.to_string();
+    // serde_json appends " at line L column C"; the position is kept apart.
+    let message = match message.rfind(" at line ") {
+        Some(cut) => message[..cut].to_string(),
+        None => message,
+    };
+    if message.starts_with("trailing comma")
+        && let Some(offset) = byte_offset(text, line, column)
+    {
+        let before = &text.as_bytes()[..offset.min(text.len())];
+        if let Some(comma) = before.iter().rposition(|byte| *byte == b',') {
+            let position = position_of_offset(text, comma);
+            line = position.line;
+            column = position.column;
+        }
+    }
+    PolicyError {
+        document: label.to_string(),
+        path: String::new(),
+        line: (line > 0).then_some(line),
+        column: (line > 0).then_some(column.max(1)),
+        message: format!("invalid JSON: {message}"),
+    }
+}
+
+/// Byte offset of serde_json's 1-based line and (byte) column.
+fn byte_offset(text: &str, line: usize, column: usize) -> Option<usize> {
+    let mut start = 0usize;
+    for _ in 1..line {
+        start += text.get(start..)?.find('\n')? + 1;
+    }
+    Some(start + column.saturating_sub(1))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,223 @@
+//! The IAM policy language: parsing documents, matching actions, resources
+//! and principals, evaluating conditions, and explaining which statements
+//! decided a request. Pure: no I/O, no AWS SDK types.
+//!
+//! API owned by the chain judge (do not change signatures without updating
+//! `crate::chain`): [`Policy::parse_text`], [`Policy::parse_value`],
+//! [`Policy::evaluate`], [`Evaluation`], [`StatementHit`], [`Caller`],
+//! [`PrincipalMatch`], [`Tri`].
+
+use crate::context::RequestContext;
+
+/// Why a policy document could not be parsed. Renders as one line:
+/// ``policy `LABEL`: /Statement/1/Action: MESSAGE (line L, column C)``.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.render())]
+pub struct PolicyError {
+    /// The document's label (`bucket policy of account-a-bucket`).
+    pub document: String,
+    /// JSON pointer into the document (`/Statement/1/Action/1`), empty for the root.
+    pub path: String,
+    /// 1-based line and column in the document's text, where there is text.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// Lowercase, no trailing period.
+    pub message: String,
+}
+
+impl PolicyError {
+    fn render(&self) -> String {
+        let mut out = format!("policy `{}`", self.document);
+        if !self.path.is_empty() {
+            out.push_str(&format!(": {}", self.path));
+        }
+        out.push_str(&format!(": {}", self.message));
+        if let (Some(line), Some(column)) = (self.line, self.column) {
+            out.push_str(&format!(" (line {line}, column {column})"));
+        }
+        out
+    }
+}
+
+/// `Allow` or `Deny`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+/// Three-valued truth: whether a statement applies when some context keys
+/// are unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tri {
+    Yes,
+    No,
+    Unknown,
+}
+
+/// Who makes the request, as a resource policy's `Principal` sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// 12-digit account id.
+    pub account: String,
+    /// `aws:PrincipalArn`: user ARN, role ARN (with path) for a role session,
+    /// `arn:aws:iam::ACCT:root` for the root user.
+    pub principal_arn: String,
+    /// `arn:aws:sts::ACCT:assumed-role/ROLE/SESSION` when the caller is a
+    /// role session and the session name is known. A role session whose name
+    /// is not known is matched as "any session of the role": a policy naming
+    /// a specific session gives [`Tri::Unknown`].
+    pub session_arn: Option<String>,
+    /// True when the caller is a role session (named or not).
+    pub is_role_session: bool,
+    /// `Service` principal (`s3.amazonaws.com`) when the caller is a service.
+    pub service: Option<String>,
+    /// The caller has a permissions boundary: a resource-policy `Deny` with
+    /// `NotPrincipal` then always applies (IAM User Guide, "NotPrincipal").
+    pub has_permissions_boundary: bool,
+}
+
+/// How a statement's `Principal` named the caller. The chain judge needs it:
+/// same-account and KMS rules differ between a principal named itself and
+/// one allowed through its account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum PrincipalMatch {
+    /// `"*"` or `{"AWS": "*"}`.
+    Wildcard,
+    /// An account id or `arn:aws:iam::ACCT:root`.
+    Account,
+    /// The IAM user ARN, or the root user itself... named directly.
+    User,
+    /// The role ARN (which covers every session of the role).
+    Role,
+    /// The assumed-role session ARN itself.
+    Session,
+    /// A `Service` principal.
+    Service,
+    /// `NotPrincipal` (the caller is not in the list).
+    NotPrincipal,
+}
+
+/// The request one policy set is evaluated for.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// `service:Action`, e.g. `s3:GetObject`.
+    pub action: &'a str,
+    /// The resource ARN, e.g. `arn:aws:s3:::bucket/key`.
+    pub resource: &'a str,
+    /// Who asks; `Principal`/`NotPrincipal` are matched against it. A
+    /// statement with `Principal` is only considered in resource policies;
+    /// identity policies have none.
+    pub caller: &'a Caller,
+    /// Condition keys (also the source of policy variables).
+    pub context: &'a RequestContext,
+}
+
+/// One statement that matched the request's action, resource and principal,
+/// with whether its conditions hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementHit {
+    /// The document's label.
+    pub document: String,
+    /// Index within the document's `Statement` list (0 when it is one object).
+    pub statement: usize,
+    pub sid: Option<String>,
+    pub effect: Effect,
+    /// [`Tri::Yes`]: applies. [`Tri::Unknown`]: depends on `unknown_keys`.
+    /// Statements that do not apply are not reported.
+    pub applies: Tri,
+    /// `None` when the statement has no `Principal`/`NotPrincipal`.
+    pub principal_match: Option<PrincipalMatch>,
+    /// Context keys (as written in the policy) the result hangs on.
+    pub unknown_keys: Vec<String>,
+    /// JSON pointer of the statement (`/Statement/2`, or `/Statement` when
+    /// the statement is a single object).
+    pub path: String,
+    /// 1-based line of the statement's start in the document's text.
+    pub line: Option<usize>,
+}
+
+/// What a set of documents decides for a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Decision {
+    ExplicitDeny,
+    Allow,
+    ImplicitDeny,
+    /// Hangs on unknown context keys.
+    Unknown,
+}
+
+/// Every statement of a policy set that applies (or may apply) to a request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evaluation {
+    pub hits: Vec<StatementHit>,
+}
+
+impl Evaluation {
+    /// Evaluates every document for the request and gathers the hits.
+    pub fn of<'p>(policies: impl IntoIterator<Item = &'p Policy>, request: &Request<'_>) -> Self {
+        let mut hits = Vec::new();
+        for policy in policies {
+            hits.extend(policy.evaluate(request));
+        }
+        Self { hits }
+    }
+
+    pub fn denies(&self) -> impl Iterator<Item = &StatementHit> {
+        self.hits.iter().filter(|hit| hit.effect == Effect::Deny)
+    }
+
+    pub fn allows(&self) -> impl Iterator<Item = &StatementHit> {
+        self.hits.iter().filter(|hit| hit.effect == Effect::Allow)
+    }
+
+    /// AWS's decision counting only the allows `counts` accepts (the chain
+    /// uses it to ask "is there an allow naming the principal itself?").
+    /// An explicit deny wins; an allow that holds wins over implicit deny;
+    /// any unknown that could change the outcome makes it unknown.
+    pub fn decide_with(&self, counts: impl Fn(&StatementHit) -> bool) -> Decision {
+        let mut deny_unknown = false;
+        for hit in self.denies() {
+            match hit.applies {
+                Tri::Yes => return Decision::ExplicitDeny,
+                Tri::Unknown => deny_unknown = true,
+                Tri::No => {}
+            }
+        }
+        let mut allow_yes = false;
+        let mut allow_unknown = false;
+        for hit in self.allows().filter(|hit| counts(hit)) {
+            match hit.applies {
+                Tri::Yes => allow_yes = true,
+                Tri::Unknown => allow_unknown = true,
+                Tri::No => {}
+            }
+        }
+        if allow_yes {
+            if deny_unknown {
+                Decision::Unknown
+            } else {
+                Decision::Allow
+            }
+        } else if allow_unknown {
+            Decision::Unknown
+        } else {
+            // With no allow the request is denied whether or not an unknown
+            // deny applies.
+            Decision::ImplicitDeny
+        }
+    }
+
+    pub fn decide(&self) -> Decision {
+        self.decide_with(|_| true)
+    }
+}
+
+mod condition;
+mod document;
+mod logic;
+mod principal;
+mod variables;
+mod wildcard;
+
+pub use document::{Policy, Statement, Version};

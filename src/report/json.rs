@@ -1,0 +1,258 @@
+//! The JSON report, `kms-s3-doctor/report@1` (contract §5): frozen serde
+//! types of its own, apart from the engine's [`Diagnosis`], so that the wire
+//! format changes only on purpose.
+//!
+//! Fields beyond §5: `via_role` (when set), `object_placeholder`, `notes`;
+//! per link `unknown_keys` and `help` (when non-empty); per evidence `line`
+//! and `role`. `fix` is left out when no change can mend the link; `sid` and
+//! `line` when there is none; `note` of a fix when it has none.
+
+use serde::{Deserialize, Serialize};
+
+use crate::diagnosis::{
+    ActionResult, Diagnosis, Evidence, EvidenceRole, Fix, FixChange, LinkResult, LinkStatus,
+    OperationResult, Verdict,
+};
+
+/// The `format` value of this report version.
+pub const REPORT_FORMAT: &str = "kms-s3-doctor/report@1";
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportV1 {
+    /// Always [`REPORT_FORMAT`].
+    pub format: String,
+    pub principal: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via_role: Option<String>,
+    pub bucket: String,
+    pub object: String,
+    /// True when `object` is the placeholder key, not a real object.
+    #[serde(default)]
+    pub object_placeholder: bool,
+    pub verdict: VerdictV1,
+    pub operations: Vec<OperationV1>,
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerdictV1 {
+    Allowed,
+    Inconclusive,
+    Denied,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OperationV1 {
+    /// `list`, `head`, `get`, `put`, `multipart`, `copy`.
+    pub operation: String,
+    pub verdict: VerdictV1,
+    pub actions: Vec<ActionV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionV1 {
+    pub action: String,
+    pub resource: String,
+    pub verdict: VerdictV1,
+    pub links: Vec<LinkV1>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusV1 {
+    Pass,
+    Fail,
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkV1 {
+    /// A link id of contract §4 (`key-policy`, ...).
+    pub link: String,
+    pub status: StatusV1,
+    pub reason: String,
+    pub evidence: Vec<EvidenceV1>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<FixV1>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown_keys: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RoleV1 {
+    Allows,
+    Denies,
+    MayApply,
+    Context,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceV1 {
+    pub document: String,
+    /// Index within the document's `Statement` list; `null` for evidence
+    /// that is not a statement (a grant, the key's state).
+    pub statement: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// 1-based line of the statement in the document's text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    pub role: RoleV1,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeV1 {
+    AddStatement,
+    RemoveStatement,
+    EditStatement,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FixV1 {
+    /// The account whose admin makes the change.
+    pub account: String,
+    pub change: ChangeV1,
+    /// Which document, as a link id (`key-policy`, `bucket-policy`, ...).
+    pub document: String,
+    /// The statement to add, remove or edit; `null` for `other`.
+    pub statement: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl From<Verdict> for VerdictV1 {
+    fn from(verdict: Verdict) -> Self {
+        match verdict {
+            Verdict::Allowed => VerdictV1::Allowed,
+            Verdict::Inconclusive => VerdictV1::Inconclusive,
+            Verdict::Denied => VerdictV1::Denied,
+        }
+    }
+}
+
+impl From<LinkStatus> for StatusV1 {
+    fn from(status: LinkStatus) -> Self {
+        match status {
+            LinkStatus::Pass => StatusV1::Pass,
+            LinkStatus::Fail => StatusV1::Fail,
+            LinkStatus::Unknown => StatusV1::Unknown,
+        }
+    }
+}
+
+impl From<EvidenceRole> for RoleV1 {
+    fn from(role: EvidenceRole) -> Self {
+        match role {
+            EvidenceRole::Allows => RoleV1::Allows,
+            EvidenceRole::Denies => RoleV1::Denies,
+            EvidenceRole::MayApply => RoleV1::MayApply,
+            EvidenceRole::Context => RoleV1::Context,
+        }
+    }
+}
+
+impl From<FixChange> for ChangeV1 {
+    fn from(change: FixChange) -> Self {
+        match change {
+            FixChange::AddStatement => ChangeV1::AddStatement,
+            FixChange::RemoveStatement => ChangeV1::RemoveStatement,
+            FixChange::EditStatement => ChangeV1::EditStatement,
+            FixChange::Other => ChangeV1::Other,
+        }
+    }
+}
+
+impl From<&Evidence> for EvidenceV1 {
+    fn from(evidence: &Evidence) -> Self {
+        Self {
+            document: evidence.document.clone(),
+            statement: evidence.statement,
+            sid: evidence.sid.clone(),
+            line: evidence.line,
+            role: evidence.role.into(),
+        }
+    }
+}
+
+impl From<&Fix> for FixV1 {
+    fn from(fix: &Fix) -> Self {
+        Self {
+            account: fix.account.clone(),
+            change: fix.change.into(),
+            document: fix.document.clone(),
+            statement: fix.statement.clone(),
+            note: fix.note.clone(),
+        }
+    }
+}
+
+impl From<&LinkResult> for LinkV1 {
+    fn from(link: &LinkResult) -> Self {
+        Self {
+            link: link.link.as_str().to_string(),
+            status: link.status.into(),
+            reason: link.reason.clone(),
+            evidence: link.evidence.iter().map(EvidenceV1::from).collect(),
+            fix: link.fix.as_ref().map(FixV1::from),
+            unknown_keys: link.unknown_keys.clone(),
+            help: link.help.clone().filter(|help| !help.is_empty()),
+        }
+    }
+}
+
+impl From<&ActionResult> for ActionV1 {
+    fn from(action: &ActionResult) -> Self {
+        Self {
+            action: action.action.clone(),
+            resource: action.resource.clone(),
+            verdict: action.verdict.into(),
+            links: action.links.iter().map(LinkV1::from).collect(),
+        }
+    }
+}
+
+impl From<&OperationResult> for OperationV1 {
+    fn from(operation: &OperationResult) -> Self {
+        Self {
+            operation: operation.operation.as_str().to_string(),
+            verdict: operation.verdict.into(),
+            actions: operation.actions.iter().map(ActionV1::from).collect(),
+        }
+    }
+}
+
+impl From<&Diagnosis> for ReportV1 {
+    fn from(diagnosis: &Diagnosis) -> Self {
+        Self {
+            format: REPORT_FORMAT.to_string(),
+            principal: diagnosis.principal.clone(),
+            via_role: diagnosis.via_role.clone(),
+            bucket: diagnosis.bucket.clone(),
+            object: diagnosis.object.clone(),
+            object_placeholder: diagnosis.object_is_placeholder,
+            verdict: diagnosis.verdict.into(),
+            operations: diagnosis.operations.iter().map(OperationV1::from).collect(),
+            notes: diagnosis.notes.clone(),
+        }
+    }
+}
+
+pub(super) fn render(diagnosis: &Diagnosis) -> String {
+    let report = ReportV1::from(diagnosis);
+    // Serialising plain structs of strings, numbers and `Value`s cannot
+    // fail; the fallback keeps the signature infallible all the same.
+    serde_json::to_string_pretty(&report).unwrap_or_else(|error| {
+        format!(
+            "{{\"format\": \"{REPORT_FORMAT}\", \"error\": {}}}",
+            serde_json::Value::String(error.to_string())
+        )
+    })
+}

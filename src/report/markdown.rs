@@ -1,0 +1,171 @@
+//! The Markdown report: the text report's content as a document to paste
+//! into a ticket, with a table per operation and fixes in `json` blocks.
+
+use std::io::{self, Write};
+
+use super::{
+    evidence_location, evidence_position, fix_action, fix_owner, pretty_statement, role_words,
+    status_mark, summary, verdict_mark,
+};
+use crate::diagnosis::{
+    ActionResult, Diagnosis, EvidenceRole, LinkResult, LinkStatus, OperationResult,
+};
+
+pub(super) fn render(diagnosis: &Diagnosis, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "# kms-s3-doctor: {}", diagnosis.verdict)?;
+    writeln!(out)?;
+    writeln!(out, "- principal: `{}`", diagnosis.principal)?;
+    if let Some(role) = &diagnosis.via_role {
+        writeln!(out, "- via role: `{role}`")?;
+    }
+    writeln!(out, "- bucket: `{}`", diagnosis.bucket)?;
+    let placeholder = if diagnosis.object_is_placeholder {
+        " (placeholder, see notes)"
+    } else {
+        ""
+    };
+    writeln!(out, "- object: `{}`{placeholder}", diagnosis.object)?;
+    let line = summary(diagnosis);
+    let rest = line
+        .strip_prefix(diagnosis.verdict.as_str())
+        .unwrap_or(line.as_str());
+    writeln!(out, "- verdict: **{}**{rest}", diagnosis.verdict)?;
+
+    for operation in &diagnosis.operations {
+        writeln!(out)?;
+        render_operation(operation, out)?;
+    }
+
+    if !diagnosis.notes.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "## Notes")?;
+        writeln!(out)?;
+        for note in &diagnosis.notes {
+            writeln!(out, "- {note}")?;
+        }
+    }
+    Ok(())
+}
+
+fn render_operation(operation: &OperationResult, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "## {} `{}`: {}",
+        verdict_mark(operation.verdict),
+        operation.operation,
+        operation.verdict
+    )?;
+    writeln!(out)?;
+    writeln!(out, "| action | link | status | reason |")?;
+    writeln!(out, "|---|---|---|---|")?;
+    for action in &operation.actions {
+        let name = format!("`{}` on `{}`", action.action, action.resource);
+        if action.links.is_empty() {
+            writeln!(out, "| {} | | | no link applies |", cell(&name))?;
+        }
+        for (index, link) in action.links.iter().enumerate() {
+            // The action is named on its first row only.
+            let name = if index == 0 {
+                cell(&name)
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "| {name} | {} | {} {} | {} |",
+                link.link,
+                status_mark(link.status),
+                link.status.as_str(),
+                cell(&reason_cell(link))
+            )?;
+        }
+    }
+
+    let broken: Vec<(&ActionResult, &LinkResult)> = operation
+        .actions
+        .iter()
+        .flat_map(|action| action.links.iter().map(move |link| (action, link)))
+        .filter(|(_, link)| link.status != LinkStatus::Pass)
+        .collect();
+    for (action, link) in broken {
+        writeln!(out)?;
+        render_broken(action, link, out)?;
+    }
+    Ok(())
+}
+
+/// The reason, and for a passing link the statement that allowed it.
+fn reason_cell(link: &LinkResult) -> String {
+    if link.status != LinkStatus::Pass {
+        return link.reason.clone();
+    }
+    match link
+        .evidence
+        .iter()
+        .find(|evidence| evidence.role == EvidenceRole::Allows)
+    {
+        Some(evidence) => match evidence_position(evidence) {
+            position if position.is_empty() => link.reason.clone(),
+            position => format!("{} ({position})", link.reason),
+        },
+        None => link.reason.clone(),
+    }
+}
+
+fn render_broken(action: &ActionResult, link: &LinkResult, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "### {} `{}`: {} {}",
+        status_mark(link.status),
+        action.action,
+        link.link,
+        link.status.as_str()
+    )?;
+    writeln!(out)?;
+    writeln!(out, "{}", link.reason)?;
+    writeln!(out)?;
+    for evidence in &link.evidence {
+        writeln!(
+            out,
+            "- {} {}",
+            role_words(evidence.role),
+            evidence_location(evidence)
+        )?;
+    }
+    if !link.unknown_keys.is_empty() {
+        let keys: Vec<String> = link
+            .unknown_keys
+            .iter()
+            .map(|key| format!("`{key}`"))
+            .collect();
+        writeln!(out, "- unknown context: {}", keys.join(", "))?;
+    }
+    if let Some(help) = link.help.as_deref().filter(|help| !help.is_empty()) {
+        writeln!(out, "- help: {help}")?;
+    }
+    if let Some(fix) = &link.fix {
+        writeln!(
+            out,
+            "- **fix** ({}): {}{}",
+            fix_owner(fix),
+            fix_action(fix),
+            if fix.statement.is_some() { ":" } else { "" }
+        )?;
+        if let Some(statement) = &fix.statement {
+            writeln!(out)?;
+            writeln!(out, "```json")?;
+            writeln!(out, "{}", pretty_statement(statement))?;
+            writeln!(out, "```")?;
+            writeln!(out)?;
+        }
+        if let Some(note) = &fix.note {
+            writeln!(out, "- note: {note}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Text safe inside a table cell: no line breaks, pipes escaped.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\r', '\n'], " ")
+}

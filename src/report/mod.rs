@@ -1,0 +1,231 @@
+//! Renders a [`Diagnosis`] for people (text, Markdown) and for scripts (the
+//! frozen JSON report of contract §5). Renderers only format: every fact they
+//! print is already in the diagnosis.
+
+mod json;
+mod markdown;
+mod text;
+
+use std::io::IsTerminal;
+
+use crate::diagnosis::{
+    ActionResult, Diagnosis, EvidenceRole, Fix, FixChange, LinkResult, LinkStatus, Verdict,
+};
+
+pub use json::{
+    ActionV1, ChangeV1, EvidenceV1, FixV1, LinkV1, OperationV1, REPORT_FORMAT, ReportV1, RoleV1,
+    StatusV1, VerdictV1,
+};
+
+/// `--color auto|always|never`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour the text report: never when `NO_COLOR` is set to a
+    /// non-empty value, never for `auto` when stdout is not a terminal.
+    pub fn resolve(self) -> bool {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+        self.resolve_with(no_color, std::io::stdout().is_terminal())
+    }
+
+    fn resolve_with(self, no_color: bool, stdout_is_terminal: bool) -> bool {
+        if no_color {
+            return false;
+        }
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => stdout_is_terminal,
+        }
+    }
+}
+
+/// The human text report, for a terminal. `color` adds ANSI styling; without
+/// it the output holds no escape codes.
+pub fn render_text(
+    diagnosis: &Diagnosis,
+    out: &mut dyn std::io::Write,
+    color: bool,
+) -> std::io::Result<()> {
+    text::render(diagnosis, out, color)
+}
+
+/// The same content as a Markdown document, for pasting into a ticket.
+pub fn render_markdown(diagnosis: &Diagnosis, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    markdown::render(diagnosis, out)
+}
+
+/// The JSON report (`kms-s3-doctor/report@1`, contract §5), pretty-printed.
+pub fn render_json(diagnosis: &Diagnosis) -> String {
+    json::render(diagnosis)
+}
+
+// ---------------------------------------------------------------------------
+// Wording shared by the text and Markdown renderers.
+
+/// `✓`, `✗` or `?`.
+pub(crate) fn status_mark(status: LinkStatus) -> &'static str {
+    match status {
+        LinkStatus::Pass => "✓",
+        LinkStatus::Fail => "✗",
+        LinkStatus::Unknown => "?",
+    }
+}
+
+pub(crate) fn verdict_mark(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Allowed => "✓",
+        Verdict::Denied => "✗",
+        Verdict::Inconclusive => "?",
+    }
+}
+
+/// What a piece of evidence did, as the verb that opens its line.
+pub(crate) fn role_words(role: EvidenceRole) -> &'static str {
+    match role {
+        EvidenceRole::Allows => "allowed by",
+        EvidenceRole::Denies => "denied by",
+        EvidenceRole::MayApply => "may apply",
+        EvidenceRole::Context => "see",
+    }
+}
+
+/// `key policy of `arn`, statement 1, Sid `Allow use`, line 12`.
+pub(crate) fn evidence_location(evidence: &crate::diagnosis::Evidence) -> String {
+    let position = evidence_position(evidence);
+    if position.is_empty() {
+        evidence.document.clone()
+    } else {
+        format!("{}, {position}", evidence.document)
+    }
+}
+
+/// `statement 1, Sid `Allow use`, line 12`, without the document; empty
+/// when the evidence is not a located statement.
+pub(crate) fn evidence_position(evidence: &crate::diagnosis::Evidence) -> String {
+    let mut parts = Vec::new();
+    if let Some(index) = evidence.statement {
+        parts.push(format!("statement {index}"));
+    }
+    if let Some(sid) = evidence.sid.as_deref().filter(|sid| !sid.is_empty()) {
+        parts.push(format!("Sid `{sid}`"));
+    }
+    if let Some(line) = evidence.line {
+        parts.push(format!("line {line}"));
+    }
+    parts.join(", ")
+}
+
+/// `add to key-policy`, `remove from bucket-policy`, ...
+pub(crate) fn fix_action(fix: &Fix) -> String {
+    match fix.change {
+        FixChange::AddStatement => format!("add to {}", fix.document),
+        FixChange::RemoveStatement => format!("remove from {}", fix.document),
+        FixChange::EditStatement => format!("edit in {}", fix.document),
+        FixChange::Other => format!("change {}", fix.document),
+    }
+}
+
+/// `account 111111111111 admin`, or the account text as given when it is not
+/// an account id (`the bucket owner`).
+pub(crate) fn fix_owner(fix: &Fix) -> String {
+    if crate::arn::is_account_id(&fix.account) {
+        format!("account {} admin", fix.account)
+    } else {
+        format!("{} admin", fix.account)
+    }
+}
+
+/// Pretty JSON of a statement; falls back to compact JSON, which cannot fail
+/// for a `Value` either.
+pub(crate) fn pretty_statement(statement: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(statement).unwrap_or_else(|_| statement.to_string())
+}
+
+/// The first failing link of the report, else the first unknown one, in
+/// report order, with the action it belongs to.
+pub(crate) fn first_broken(diagnosis: &Diagnosis) -> Option<(&ActionResult, &LinkResult)> {
+    for wanted in [LinkStatus::Fail, LinkStatus::Unknown] {
+        for operation in &diagnosis.operations {
+            for action in &operation.actions {
+                if let Some(link) = action.links.iter().find(|link| link.status == wanted) {
+                    return Some((action, link));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The one-line summary that ends the report, without the `verdict: ` label.
+/// `denied — 1 of 4 operations denied; first broken link: key-policy
+/// (kms:Decrypt) in account 111111111111`.
+pub(crate) fn summary(diagnosis: &Diagnosis) -> String {
+    let total = diagnosis.operations.len();
+    let count = |verdict: Verdict| {
+        diagnosis
+            .operations
+            .iter()
+            .filter(|operation| operation.verdict == verdict)
+            .count()
+    };
+    let denied = count(Verdict::Denied);
+    let inconclusive = count(Verdict::Inconclusive);
+    let plural = if total == 1 { "" } else { "s" };
+    let mut text = format!("{} — ", diagnosis.verdict);
+    if total == 0 {
+        text.push_str("no operation was checked");
+        return text;
+    }
+    let names = |verdict: Verdict| {
+        diagnosis
+            .operations
+            .iter()
+            .filter(|operation| operation.verdict == verdict)
+            .map(|operation| operation.operation.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (denied, inconclusive) {
+        (0, 0) if total == 1 => text.push_str(&format!("{} allowed", names(Verdict::Allowed))),
+        (0, 0) => text.push_str(&format!("all {total} operations allowed")),
+        (0, unknown) => text.push_str(&format!(
+            "{unknown} of {total} operation{plural} inconclusive ({})",
+            names(Verdict::Inconclusive)
+        )),
+        (denied, 0) => text.push_str(&format!(
+            "{denied} of {total} operation{plural} denied ({})",
+            names(Verdict::Denied)
+        )),
+        (denied, unknown) => text.push_str(&format!(
+            "{denied} of {total} operation{plural} denied ({}), {unknown} inconclusive ({})",
+            names(Verdict::Denied),
+            names(Verdict::Inconclusive)
+        )),
+    }
+    if let Some((action, link)) = first_broken(diagnosis) {
+        let what = if link.status == LinkStatus::Fail {
+            "first broken link"
+        } else {
+            "first unknown link"
+        };
+        text.push_str(&format!("; {what}: {} ({})", link.link, action.action));
+        if let Some(fix) = link
+            .fix
+            .as_ref()
+            .filter(|fix| crate::arn::is_account_id(&fix.account))
+        {
+            text.push_str(&format!(" in account {}", fix.account));
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests;

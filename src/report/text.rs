@@ -1,0 +1,237 @@
+//! The text report: what the on-call engineer reads at 3 a.m. One block per
+//! operation with the chain path of every action, the reason, evidence and
+//! fix under each broken link, the statements that allowed the rest, and a
+//! one-line verdict at the end.
+
+use std::io::{self, Write};
+
+use colored::Color;
+
+use super::{
+    evidence_location, fix_action, fix_owner, pretty_statement, role_words, status_mark, summary,
+    verdict_mark,
+};
+use crate::diagnosis::{
+    ActionResult, Diagnosis, EvidenceRole, LinkResult, LinkStatus, OperationResult, Verdict,
+};
+
+/// ANSI styling, or none at all.
+struct Paint {
+    color: bool,
+}
+
+impl Paint {
+    fn fg(&self, color: Color, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{}m{text}\x1b[0m", color.to_fg_str())
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn bold(&self, text: &str) -> String {
+        if self.color {
+            format!("\x1b[1m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn dim(&self, text: &str) -> String {
+        if self.color {
+            format!("\x1b[2m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn status(&self, status: LinkStatus, text: &str) -> String {
+        match status {
+            LinkStatus::Pass => self.fg(Color::Green, text),
+            LinkStatus::Fail => self.fg(Color::Red, text),
+            LinkStatus::Unknown => self.fg(Color::Yellow, text),
+        }
+    }
+
+    fn verdict(&self, verdict: Verdict, text: &str) -> String {
+        match verdict {
+            Verdict::Allowed => self.fg(Color::Green, text),
+            Verdict::Denied => self.fg(Color::Red, text),
+            Verdict::Inconclusive => self.fg(Color::Yellow, text),
+        }
+    }
+}
+
+pub(super) fn render(diagnosis: &Diagnosis, out: &mut dyn Write, color: bool) -> io::Result<()> {
+    let paint = Paint { color };
+    writeln!(out, "{}  {}", paint.dim("principal"), diagnosis.principal)?;
+    if let Some(role) = &diagnosis.via_role {
+        writeln!(out, "{}   {role}", paint.dim("via role"))?;
+    }
+    let placeholder = if diagnosis.object_is_placeholder {
+        "  (placeholder, see notes)"
+    } else {
+        ""
+    };
+    writeln!(
+        out,
+        "{}     s3://{}/{}{placeholder}",
+        paint.dim("object"),
+        diagnosis.bucket,
+        diagnosis.object
+    )?;
+
+    for operation in &diagnosis.operations {
+        writeln!(out)?;
+        render_operation(operation, out, &paint)?;
+    }
+
+    writeln!(out)?;
+    let line = summary(diagnosis);
+    let (word, rest) = line.split_at(diagnosis.verdict.as_str().len());
+    writeln!(
+        out,
+        "{} {}{rest}",
+        paint.bold("verdict:"),
+        paint.verdict(diagnosis.verdict, &paint.bold(word))
+    )?;
+    for note in &diagnosis.notes {
+        writeln!(out, "{} {note}", paint.dim("note:"))?;
+    }
+    Ok(())
+}
+
+fn render_operation(
+    operation: &OperationResult,
+    out: &mut dyn Write,
+    paint: &Paint,
+) -> io::Result<()> {
+    let header = format!(
+        "{} {}",
+        verdict_mark(operation.verdict),
+        operation.operation
+    );
+    writeln!(
+        out,
+        "{}  {}",
+        paint.bold(&paint.verdict(operation.verdict, &header)),
+        paint.verdict(operation.verdict, operation.verdict.as_str())
+    )?;
+    // Allowed operations show only their paths; the others also show what
+    // allowed each passing link, so that a reader sees the whole picture.
+    let detailed = operation.verdict != Verdict::Allowed;
+    for action in &operation.actions {
+        render_action(action, out, paint, detailed)?;
+    }
+    Ok(())
+}
+
+fn render_action(
+    action: &ActionResult,
+    out: &mut dyn Write,
+    paint: &Paint,
+    detailed: bool,
+) -> io::Result<()> {
+    writeln!(out, "  {}  {}", paint.bold(&action.action), action.resource)?;
+    let mut path = String::from("caller");
+    for link in &action.links {
+        path.push_str(" → ");
+        path.push_str(&paint.status(
+            link.status,
+            &format!("{} {}", link.link.title(), status_mark(link.status)),
+        ));
+    }
+    if action.links.is_empty() {
+        path.push_str(" → (no link applies)");
+    }
+    writeln!(out, "    {path}")?;
+    for link in &action.links {
+        match link.status {
+            LinkStatus::Pass if detailed => render_pass(link, out, paint)?,
+            LinkStatus::Pass => {}
+            LinkStatus::Fail | LinkStatus::Unknown => render_broken(link, out, paint)?,
+        }
+    }
+    Ok(())
+}
+
+/// One line: the statement that allowed a passing link, if the judge named
+/// one.
+fn render_pass(link: &LinkResult, out: &mut dyn Write, paint: &Paint) -> io::Result<()> {
+    let allows: Vec<_> = link
+        .evidence
+        .iter()
+        .filter(|evidence| evidence.role == EvidenceRole::Allows)
+        .collect();
+    let Some(first) = allows.first() else {
+        return Ok(());
+    };
+    let more = match allows.len() {
+        1 => String::new(),
+        2 => " (and 1 more)".to_string(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    writeln!(
+        out,
+        "    {} {}: allowed by {}{more}",
+        paint.status(LinkStatus::Pass, status_mark(LinkStatus::Pass)),
+        link.link.title(),
+        evidence_location(first)
+    )
+}
+
+/// The reason, the deciding statements, and the fix or the help line.
+fn render_broken(link: &LinkResult, out: &mut dyn Write, paint: &Paint) -> io::Result<()> {
+    writeln!(
+        out,
+        "    {} {}: {}",
+        paint.status(link.status, status_mark(link.status)),
+        paint.bold(link.link.title()),
+        link.reason
+    )?;
+    for evidence in &link.evidence {
+        writeln!(
+            out,
+            "        {} {}",
+            role_words(evidence.role),
+            evidence_location(evidence)
+        )?;
+    }
+    if !link.unknown_keys.is_empty() {
+        let keys: Vec<String> = link
+            .unknown_keys
+            .iter()
+            .map(|key| format!("`{key}`"))
+            .collect();
+        writeln!(out, "        unknown context: {}", keys.join(", "))?;
+    }
+    if let Some(fix) = &link.fix {
+        let owner = fix_owner(fix);
+        match &fix.statement {
+            Some(statement) => {
+                writeln!(
+                    out,
+                    "        {} ({owner}): {}:",
+                    paint.bold("fix"),
+                    fix_action(fix)
+                )?;
+                for line in pretty_statement(statement).lines() {
+                    writeln!(out, "          {line}")?;
+                }
+            }
+            None => writeln!(
+                out,
+                "        {} ({owner}): {}",
+                paint.bold("fix"),
+                fix_action(fix)
+            )?,
+        }
+        if let Some(note) = &fix.note {
+            writeln!(out, "        note: {note}")?;
+        }
+    }
+    if let Some(help) = link.help.as_deref().filter(|help| !help.is_empty()) {
+        writeln!(out, "        {} {help}", paint.bold("help:"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,614 @@
+//! The snapshot: every document of the chain as read from AWS (or written by
+//! hand), in the contract's `kms-s3-doctor/snapshot@1` format. It is the seam
+//! between gathering and judging: live mode fills one, `--snapshot` loads one,
+//! and one judge reads it. Loading validates everything up front (ARNs,
+//! policies), so a snapshot is never half-evaluated.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::arn::{Arn, Principal, is_account_id};
+use crate::policy::Policy;
+use crate::positions::JsonPositions;
+
+pub const SNAPSHOT_FORMAT: &str = "kms-s3-doctor/snapshot@1";
+
+/// A field that may be missing (not read: unknown), `null` (read: there is
+/// none) or present.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Field<T> {
+    #[default]
+    Unknown,
+    None,
+    Some(T),
+}
+
+impl<T> Field<T> {
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Field::Unknown)
+    }
+
+    pub fn as_ref(&self) -> Field<&T> {
+        match self {
+            Field::Unknown => Field::Unknown,
+            Field::None => Field::None,
+            Field::Some(value) => Field::Some(value),
+        }
+    }
+
+    /// The value when read and present.
+    pub fn known(&self) -> Option<&T> {
+        match self {
+            Field::Some(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    pub fn from_option(value: Option<T>) -> Self {
+        match value {
+            Some(value) => Field::Some(value),
+            None => Field::None,
+        }
+    }
+}
+
+impl<T: Serialize> Serialize for Field<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            // Skipped by `skip_serializing_if`; a bare `Unknown` reaching here is
+            // written as null only inside collections, which never hold fields.
+            Field::Unknown | Field::None => serializer.serialize_none(),
+            Field::Some(value) => value.serialize(serializer),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Field::from_option(Option::<T>::deserialize(deserializer)?))
+    }
+}
+
+/// A policy document: the text or object as read, and its parsed form.
+#[derive(Debug, Clone)]
+pub struct PolicyDoc {
+    /// As given (object, JSON string or URL-encoded string), written back
+    /// unchanged by `--save-snapshot`.
+    pub raw: serde_json::Value,
+    pub policy: Policy,
+}
+
+impl PolicyDoc {
+    /// Parses a document read from AWS (JSON or URL-encoded JSON text).
+    pub fn from_text(label: &str, text: &str) -> Result<Self, crate::policy::PolicyError> {
+        let policy = Policy::parse_text(label, text)?;
+        Ok(Self {
+            raw: serde_json::Value::String(text.to_string()),
+            policy,
+        })
+    }
+}
+
+impl PartialEq for PolicyDoc {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw == other.raw
+    }
+}
+
+impl Serialize for PolicyDoc {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.raw.serialize(serializer)
+    }
+}
+
+/// Separates a policy error's JSON pointer from its message inside a serde
+/// error, which carries only text (see [`Snapshot::parse`]).
+const POLICY_ERROR_MARK: char = '\u{1f}';
+
+impl<'de> Deserialize<'de> for PolicyDoc {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = serde_json::Value::deserialize(deserializer)?;
+        // The real label is set by `Snapshot::label_documents` once the
+        // document's place in the snapshot is known.
+        match Policy::parse_value("document", &raw) {
+            Ok(policy) => Ok(Self { raw, policy }),
+            Err(error) => Err(serde::de::Error::custom(format!(
+                "{}{POLICY_ERROR_MARK}{}",
+                error.path, error.message
+            ))),
+        }
+    }
+}
+
+/// A policy with the name it is attached under.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedPolicy {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<PolicyKind>,
+    pub document: PolicyDoc,
+}
+
+/// Where an identity policy comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyKind {
+    Inline,
+    Managed,
+    GroupInline,
+    GroupManaged,
+}
+
+/// Organization facts of one account.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountInfo {
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub org_id: Field<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id_error: Option<String>,
+    /// The organization's management account (an extension of the
+    /// contract's format): SCPs and RCPs do not apply to it.
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub management_account: Field<String>,
+    /// One inner list per level, root first, account last.
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub scps: Field<Vec<Vec<NamedPolicy>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scps_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub rcps: Field<Vec<Vec<NamedPolicy>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rcps_error: Option<String>,
+}
+
+/// Server-side encryption as configured or applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Encryption {
+    /// `aws:kms`, `aws:kms:dsse` or `AES256`.
+    pub algorithm: String,
+    /// Key ARN, key id, alias name or alias ARN, exactly as configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_key: Option<bool>,
+}
+
+impl Encryption {
+    /// SSE-KMS or DSSE-KMS: S3 calls KMS for this encryption.
+    pub fn uses_kms(&self) -> bool {
+        matches!(self.algorithm.as_str(), "aws:kms" | "aws:kms:dsse")
+    }
+}
+
+/// One ACL grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AclGrant {
+    /// Account id, canonical user id or group URI.
+    pub grantee: String,
+    /// `READ`, `WRITE`, `READ_ACP`, `WRITE_ACP` or `FULL_CONTROL`.
+    pub permission: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectInfo {
+    pub key: String,
+    /// Owning account id (or canonical id).
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub owner: Field<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub encryption: Field<Encryption>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub acl: Field<Vec<AclGrant>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketInfo {
+    pub name: String,
+    /// The owning account.
+    pub account: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub policy: Field<PolicyDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub encryption: Field<Encryption>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_error: Option<String>,
+    /// `BucketOwnerEnforced`, `BucketOwnerPreferred` or `ObjectWriter`.
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub ownership: Field<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ownership_error: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub objects: Vec<ObjectInfo>,
+}
+
+/// Constraints of a KMS grant.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantConstraints {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_context_subset: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_context_equals: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantInfo {
+    /// Grantee principal ARN (or account root / service).
+    pub grantee: String,
+    /// KMS operation names without prefix (`Decrypt`, `GenerateDataKey`).
+    pub operations: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraints: Option<GrantConstraints>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyInfo {
+    pub arn: String,
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub aliases: Vec<String>,
+    /// `CUSTOMER` or `AWS`; missing when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<String>,
+    /// KMS `KeyState`; `null` means the key does not exist.
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub state: Field<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub policy: Field<PolicyDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub grants: Field<Vec<GrantInfo>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrincipalInfo {
+    /// User ARN, role ARN (with path) or account root ARN.
+    pub arn: String,
+    /// Unique id (`AIDA...`, `AROA...`), the base of `aws:userid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub tags: Field<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub policies: Field<Vec<NamedPolicy>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policies_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub permissions_boundary: Field<NamedPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub trust_policy: Field<PolicyDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_policy_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub session_policies: Field<Vec<PolicyDoc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_policies_error: Option<String>,
+}
+
+impl PrincipalInfo {
+    /// An entry whose documents were not read at all.
+    pub fn unread(arn: &str) -> Self {
+        Self {
+            arn: arn.to_string(),
+            id: None,
+            tags: Field::Unknown,
+            tags_error: None,
+            policies: Field::Unknown,
+            policies_error: None,
+            permissions_boundary: Field::Unknown,
+            permissions_boundary_error: None,
+            trust_policy: Field::Unknown,
+            trust_policy_error: None,
+            session_policies: Field::Unknown,
+            session_policies_error: None,
+        }
+    }
+}
+
+/// Everything read about one incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    pub format: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured_at: Option<String>,
+    /// The principal a live capture judged (the caller's identity when
+    /// `--principal` was not given), so a replay without `--principal`
+    /// judges the same identity. An extension of the contract's format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
+    #[serde(default)]
+    pub accounts: BTreeMap<String, AccountInfo>,
+    #[serde(default)]
+    pub buckets: Vec<BucketInfo>,
+    #[serde(default)]
+    pub keys: Vec<KeyInfo>,
+    #[serde(default)]
+    pub principals: Vec<PrincipalInfo>,
+}
+
+/// Why a snapshot was rejected. One line: the file, the field, the cause and
+/// the position in the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.render())]
+pub struct SnapshotError {
+    pub source_name: String,
+    /// JSON pointer of the offending field (`/buckets/0/policy/Statement/1`).
+    pub field: String,
+    pub message: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+impl SnapshotError {
+    fn render(&self) -> String {
+        let mut out = format!("snapshot `{}`", self.source_name);
+        if !self.field.is_empty() {
+            out.push_str(&format!(": {}", self.field));
+        }
+        out.push_str(&format!(": {}", self.message));
+        if let (Some(line), Some(column)) = (self.line, self.column) {
+            out.push_str(&format!(" (line {line}, column {column})"));
+        }
+        out
+    }
+}
+
+impl Snapshot {
+    /// An empty snapshot of the current format.
+    pub fn new(captured_at: Option<String>) -> Self {
+        Self {
+            format: SNAPSHOT_FORMAT.to_string(),
+            captured_at,
+            caller: None,
+            accounts: BTreeMap::new(),
+            buckets: Vec::new(),
+            keys: Vec::new(),
+            principals: Vec::new(),
+        }
+    }
+
+    /// Parses and validates a snapshot file's text. `source_name` names the
+    /// file in errors.
+    pub fn parse(source_name: &str, text: &str) -> Result<Self, SnapshotError> {
+        let fail = |field: String, message: String, at: Option<(usize, usize)>| SnapshotError {
+            source_name: source_name.to_string(),
+            field,
+            message,
+            line: at.map(|(line, _)| line),
+            column: at.map(|(_, column)| column),
+        };
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|error| {
+            fail(
+                String::new(),
+                json_error_message(&error),
+                Some((error.line(), error.column())),
+            )
+        })?;
+        let positions = JsonPositions::new(text);
+        let locate = |pointer: &str| {
+            positions
+                .as_ref()
+                .and_then(|index| index.locate(pointer))
+                .map(|position| (position.line, position.column))
+        };
+        match value.get("format").and_then(|format| format.as_str()) {
+            Some(SNAPSHOT_FORMAT) => {}
+            Some(other) => {
+                return Err(fail(
+                    "/format".to_string(),
+                    format!("unknown format `{other}`, expected `{SNAPSHOT_FORMAT}`"),
+                    locate("/format"),
+                ));
+            }
+            None => {
+                return Err(fail(
+                    "/format".to_string(),
+                    format!("missing `format`, expected `{SNAPSHOT_FORMAT}`"),
+                    locate(""),
+                ));
+            }
+        }
+        let mut snapshot: Snapshot = serde_path_to_error::deserialize(&value).map_err(|error| {
+            let field = pointer_of(error.path());
+            let inner = error.inner().to_string();
+            match inner.split_once(POLICY_ERROR_MARK) {
+                Some((policy_path, message)) => {
+                    let pointer = format!("{field}{policy_path}");
+                    let at = locate(&pointer).or_else(|| locate(&field));
+                    fail(pointer, message.to_string(), at)
+                }
+                None => {
+                    let at = locate(&field);
+                    fail(field, strip_serde_position(&inner), at)
+                }
+            }
+        })?;
+        if let Err((field, message)) = snapshot.validate() {
+            let at = locate(&field);
+            return Err(fail(field, message, at));
+        }
+        snapshot.label_documents();
+        Ok(snapshot)
+    }
+
+    /// The snapshot as pretty JSON text.
+    pub fn to_json(&self) -> String {
+        // Serialising plain data to a String cannot fail; fall back to an
+        // empty object rather than panic.
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_string())
+    }
+
+    /// Checks what serde cannot: ids and ARNs. Returns the field's pointer and
+    /// the message.
+    fn validate(&self) -> Result<(), (String, String)> {
+        for account in self.accounts.keys() {
+            if !is_account_id(account) {
+                return Err((
+                    format!("/accounts/{account}"),
+                    format!("`{account}` is not a 12-digit account id"),
+                ));
+            }
+        }
+        for (index, bucket) in self.buckets.iter().enumerate() {
+            if !is_account_id(&bucket.account) {
+                return Err((
+                    format!("/buckets/{index}/account"),
+                    format!("`{}` is not a 12-digit account id", bucket.account),
+                ));
+            }
+        }
+        for (index, key) in self.keys.iter().enumerate() {
+            let arn = Arn::parse(&key.arn)
+                .map_err(|error| (format!("/keys/{index}/arn"), error.to_string()))?;
+            if arn.service != "kms" || !arn.resource.starts_with("key/") {
+                return Err((
+                    format!("/keys/{index}/arn"),
+                    format!("`{}` is not a KMS key ARN", key.arn),
+                ));
+            }
+        }
+        if let Some(caller) = &self.caller {
+            Principal::parse(caller).map_err(|error| ("/caller".to_string(), error.to_string()))?;
+        }
+        for (index, principal) in self.principals.iter().enumerate() {
+            Principal::parse(&principal.arn)
+                .map_err(|error| (format!("/principals/{index}/arn"), error.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Gives every document the label reports and errors use.
+    pub fn label_documents(&mut self) {
+        for (account, info) in &mut self.accounts {
+            for (kind, levels) in [("SCP", &mut info.scps), ("RCP", &mut info.rcps)] {
+                if let Field::Some(levels) = levels {
+                    for policies in levels.iter_mut() {
+                        for named in policies.iter_mut() {
+                            let label = format!("{kind} `{}` of account {account}", named.name);
+                            named.document.policy.set_label(label);
+                        }
+                    }
+                }
+            }
+        }
+        for bucket in &mut self.buckets {
+            if let Field::Some(doc) = &mut bucket.policy {
+                doc.policy
+                    .set_label(format!("bucket policy of `{}`", bucket.name));
+            }
+        }
+        for key in &mut self.keys {
+            if let Field::Some(doc) = &mut key.policy {
+                doc.policy.set_label(format!("key policy of `{}`", key.arn));
+            }
+        }
+        for principal in &mut self.principals {
+            let arn = principal.arn.clone();
+            if let Field::Some(policies) = &mut principal.policies {
+                for named in policies.iter_mut() {
+                    let kind = match named.kind {
+                        Some(PolicyKind::Inline) => "inline policy",
+                        Some(PolicyKind::Managed) => "managed policy",
+                        Some(PolicyKind::GroupInline) => "group inline policy",
+                        Some(PolicyKind::GroupManaged) => "group managed policy",
+                        None => "policy",
+                    };
+                    let label = format!("{kind} `{}` of `{arn}`", named.name);
+                    named.document.policy.set_label(label);
+                }
+            }
+            if let Field::Some(named) = &mut principal.permissions_boundary {
+                let label = format!("permissions boundary `{}` of `{arn}`", named.name);
+                named.document.policy.set_label(label);
+            }
+            if let Field::Some(doc) = &mut principal.trust_policy {
+                doc.policy.set_label(format!("trust policy of `{arn}`"));
+            }
+            if let Field::Some(docs) = &mut principal.session_policies {
+                for (index, doc) in docs.iter_mut().enumerate() {
+                    doc.policy
+                        .set_label(format!("session policy {index} of `{arn}`"));
+                }
+            }
+        }
+    }
+}
+
+/// A list read as `null` has nothing in it.
+fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// serde_json's message without its own " at line L column C" suffix (the
+/// position is reported separately).
+fn json_error_message(error: &serde_json::Error) -> String {
+    strip_serde_position(&error.to_string())
+}
+
+fn strip_serde_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// serde_path_to_error's path (`buckets[0].policy`) as a JSON pointer
+/// (`/buckets/0/policy`).
+fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut pointer = String::new();
+    for segment in path.iter() {
+        pointer.push('/');
+        match segment {
+            Segment::Seq { index } => pointer.push_str(&index.to_string()),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"))
+            }
+            Segment::Unknown => pointer.push('?'),
+        }
+    }
+    pointer
+}

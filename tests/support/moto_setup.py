@@ -1,0 +1,181 @@
+"""Populates a running moto server with the live end-to-end scenarios.
+
+Usage: moto_setup.py ENDPOINT_URL
+
+Writes through moto directly (never through the tool), as the accounts'
+administrators, using moto's `x-moto-account-id` header to pick the account.
+Prints one JSON object: the profiles' credentials and the ids the tests need.
+Every scenario lives side by side (its own bucket, key or user), so one
+server serves the whole suite.
+"""
+
+import json
+import sys
+
+import boto3
+
+A = "111111111111"  # owns the buckets and keys (the organization's management account)
+B = "222222222222"  # the external account (user dilip), not in an organization
+REGION = "eu-west-1"
+ENDPOINT = sys.argv[1]
+
+
+def client(service, account):
+    c = boto3.client(
+        service,
+        endpoint_url=ENDPOINT,
+        region_name=REGION,
+        aws_access_key_id="AKIASETUP000000000000",
+        aws_secret_access_key="setup-secret",
+    )
+
+    def as_account(request, **_):
+        request.headers["x-moto-account-id"] = account
+
+    c.meta.events.register("before-sign.*.*", as_account)
+    return c
+
+
+def doc(statements):
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def keys_for(iam, user):
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    return [key["AccessKeyId"], key["SecretAccessKey"]]
+
+
+iam_a, iam_b = client("iam", A), client("iam", B)
+kms_a, s3_a = client("kms", A), client("s3", A)
+orgs_a = client("organizations", A)
+out = {"credentials": {}, "keys": {}}
+
+# Profiles: an administrator in each account, plus dilip's own keys (for the
+# "caller's own identity" case).
+for iam, name in ((iam_a, "a"), (iam_b, "b")):
+    iam.create_user(UserName=f"{name}-admin")
+    out["credentials"][name] = keys_for(iam, f"{name}-admin")
+
+# Account A is the management account of an organization with SCPs and RCPs
+# enabled; B is in none.
+org = orgs_a.create_organization(FeatureSet="ALL")["Organization"]
+root = orgs_a.list_roots()["Roots"][0]["Id"]
+for kind in ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"):
+    orgs_a.enable_policy_type(RootId=root, PolicyType=kind)
+out["org_id"] = org["Id"]
+
+
+def make_key(description, statements, alias):
+    key = kms_a.create_key(Description=description, Policy=doc(statements))["KeyMetadata"]
+    kms_a.create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
+    return key
+
+
+ROOT_A = {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+          "Principal": {"AWS": f"arn:aws:iam::{A}:root"}, "Action": "kms:*", "Resource": "*"}
+USE_B = {"Sid": "Allow use of the key by account B", "Effect": "Allow",
+         "Principal": {"AWS": f"arn:aws:iam::{B}:root"},
+         "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+         "Resource": "*"}
+
+k1 = make_key("account-a-bucket key", [ROOT_A, USE_B], "alias/s3-account-a-bucket")
+k2 = make_key("key without a grant for B", [ROOT_A], "alias/s3-nokeygrant-bucket")
+k3 = make_key("disabled key", [ROOT_A, USE_B], "alias/s3-disabled-bucket")
+kms_a.disable_key(KeyId=k3["KeyId"])  # moto needs the bare key id here
+out["keys"] = {"k1": k1["Arn"], "k2": k2["Arn"], "k3": k3["Arn"]}
+# A grant, so the snapshot test sees grants with constraints.
+kms_a.create_grant(
+    KeyId=k1["KeyId"],
+    GranteePrincipal=f"arn:aws:iam::{B}:role/etl",
+    Operations=["Decrypt"],
+    Constraints={"EncryptionContextSubset": {"aws:s3:arn": "arn:aws:s3:::account-a-bucket"}},
+    Name="etl-decrypt",
+)
+
+
+def bucket(name, key_arn=None, policy=None, sse_kms_default=False):
+    s3_a.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3_a.put_bucket_ownership_controls(
+        Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+    if key_arn or sse_kms_default:
+        default = {"SSEAlgorithm": "aws:kms"}
+        if key_arn:
+            default["KMSMasterKeyID"] = key_arn
+        s3_a.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": True}]})
+    if policy:
+        s3_a.put_bucket_policy(Bucket=name, Policy=doc(policy))
+
+
+def b_root_objects(name):
+    return [
+        {"Sid": "List for account B", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{B}:root"},
+         "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{name}"},
+        {"Sid": "Objects for account B", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{B}:root"},
+         "Action": ["s3:GetObject", "s3:PutObject"], "Resource": f"arn:aws:s3:::{name}/*"},
+    ]
+
+
+# The seeds' cross-account setup: allowed for ann (A) and dilip (B).
+bucket("account-a-bucket", k1["Arn"], b_root_objects("account-a-bucket"))
+s3_a.put_object(Bucket="account-a-bucket", Key="reports/data.csv", Body=b"a,b\n1,2\n",
+                ServerSideEncryption="aws:kms", SSEKMSKeyId=k1["Arn"])
+# Missing bucket grant: no bucket policy at all.
+bucket("nogrant-bucket", k1["Arn"])
+# Missing key grant: the key policy names only account A.
+bucket("nokeygrant-bucket", k2["Arn"], b_root_objects("nokeygrant-bucket"))
+# AWS managed key (aws/s3) as the default, used from account B.
+bucket("awsmanaged-bucket", None, b_root_objects("awsmanaged-bucket"), sse_kms_default=True)
+# Disabled key.
+bucket("disabled-bucket", k3["Arn"], b_root_objects("disabled-bucket"))
+# No default encryption configuration at all.
+bucket("plain-bucket")
+
+S3_ALL = {"Sid": "S3", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetObject", "s3:PutObject"],
+          "Resource": ["arn:aws:s3:::*"]}
+KMS_A_KEYS = {"Sid": "UseAccountAKeys", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+              "Resource": f"arn:aws:kms:{REGION}:{A}:key/*"}
+
+# ann (A): inline policy for S3 and the keys.
+iam_a.create_user(UserName="ann")
+iam_a.put_user_policy(UserName="ann", PolicyName="ann-bucket-access", PolicyDocument=doc([S3_ALL, KMS_A_KEYS]))
+
+# hank (A): allowed everything, but an explicit deny on writes.
+iam_a.create_user(UserName="hank")
+iam_a.put_user_policy(UserName="hank", PolicyName="hank-access", PolicyDocument=doc([
+    S3_ALL, KMS_A_KEYS,
+    {"Sid": "NoWrites", "Effect": "Deny", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::account-a-bucket/*"},
+]))
+
+# dilip (B): S3 inline, KMS through a group's managed policy (version 2 is
+# the default), AssumeRole into account A's roles through a group inline.
+iam_b.create_user(UserName="dilip", Tags=[{"Key": "team", "Value": "data"}])
+iam_b.put_user_policy(UserName="dilip", PolicyName="access-s3", PolicyDocument=doc([S3_ALL]))
+iam_b.create_group(GroupName="data")
+iam_b.add_user_to_group(GroupName="data", UserName="dilip")
+kms_policy = iam_b.create_policy(PolicyName="use-account-a-keys", PolicyDocument=doc([
+    {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]))["Policy"]["Arn"]
+iam_b.create_policy_version(PolicyArn=kms_policy, PolicyDocument=doc([KMS_A_KEYS]), SetAsDefault=True)
+iam_b.attach_group_policy(GroupName="data", PolicyArn=kms_policy)
+iam_b.put_group_policy(GroupName="data", PolicyName="assume-account-a-roles", PolicyDocument=doc([
+    {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::{A}:role/*"}]))
+out["credentials"]["dilip"] = keys_for(iam_b, "dilip")
+
+# gina (B): no policies at all.
+iam_b.create_user(UserName="gina")
+
+# partner-reader (A, with a path): trusts dilip with an external id, has a
+# boundary that allows S3 and KMS.
+boundary = iam_a.create_policy(PolicyName="partner-boundary", PolicyDocument=doc([
+    {"Effect": "Allow", "Action": ["s3:*", "kms:*"], "Resource": "*"}]))["Policy"]["Arn"]
+iam_a.create_role(
+    RoleName="partner-reader", Path="/partners/",
+    AssumeRolePolicyDocument=doc([{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{B}:user/dilip"}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": "expected-id"}}}]),
+    PermissionsBoundary=boundary,
+)
+iam_a.put_role_policy(RoleName="partner-reader", PolicyName="read-bucket", PolicyDocument=doc([S3_ALL, KMS_A_KEYS]))
+out["role"] = iam_a.get_role(RoleName="partner-reader")["Role"]["Arn"]
+
+print(json.dumps(out))
