@@ -12,7 +12,7 @@ use crate::arn::{Principal, PrincipalKind};
 use crate::context::RequestContext;
 use crate::diagnosis::{ActionResult, Evidence, EvidenceRole, LinkId, LinkResult, LinkStatus};
 use crate::policy::{
-    Caller, Decision, Evaluation, Policy, PrincipalMatch, Request, StatementHit, Tri,
+    Caller, Decision, Effect, Evaluation, Policy, PrincipalMatch, Request, StatementHit, Tri,
 };
 use crate::snapshot::{Field, GrantInfo, NamedPolicy, PolicyDoc, PrincipalInfo};
 
@@ -103,6 +103,71 @@ impl Judged {
             .map(|evaluation| evaluation.hits.as_slice())
             .unwrap_or(&[])
     }
+
+    /// Statements of `effect` that certainly apply.
+    fn applying(&self, effect: Effect) -> Vec<&StatementHit> {
+        self.hits()
+            .iter()
+            .filter(|hit| hit.effect == effect && hit.applies == Tri::Yes)
+            .collect()
+    }
+
+    /// Evidence for the allows that apply (the first three).
+    fn allow_evidence(&self) -> Vec<Evidence> {
+        self.applying(Effect::Allow)
+            .into_iter()
+            .take(3)
+            .map(evidence_of)
+            .collect()
+    }
+
+    /// What an unknown link says about `subject` (`the bucket policy`): the
+    /// document could not be read, or the context keys the answer hangs on,
+    /// or that it is needed only depending on another unknown link.
+    fn unknown_finding(&self, subject: &str, action: &str, dependent_help: &str) -> UnknownFinding {
+        if let Some(why) = &self.unread {
+            return UnknownFinding {
+                reason: format!("{subject} could not be read"),
+                evidence: Vec::new(),
+                unknown_keys: Vec::new(),
+                help: Some(why.clone()),
+            };
+        }
+        let unknown_keys = unknown_keys_of(self.hits().iter());
+        let evidence = self
+            .hits()
+            .iter()
+            .filter(|hit| hit.applies == Tri::Unknown)
+            .map(evidence_of)
+            .collect();
+        if unknown_keys.is_empty() {
+            return UnknownFinding {
+                reason: format!(
+                    "whether {subject} is needed depends on another link's unknown result"
+                ),
+                evidence,
+                unknown_keys,
+                help: Some(dependent_help.to_string()),
+            };
+        }
+        UnknownFinding {
+            reason: format!(
+                "whether {subject} allows {action} hangs on {}",
+                unknown_keys.join(", ")
+            ),
+            evidence,
+            help: Some(context_help(&unknown_keys)),
+            unknown_keys,
+        }
+    }
+}
+
+/// The explanation of an unknown link.
+struct UnknownFinding {
+    reason: String,
+    evidence: Vec<Evidence>,
+    unknown_keys: Vec<String>,
+    help: Option<String>,
 }
 
 /// Status from the three facts (see the module doc).
@@ -134,9 +199,48 @@ fn evidence_of(hit: &StatementHit) -> Evidence {
         line: hit.line,
         role: match (hit.effect, hit.applies) {
             (_, Tri::Unknown) => EvidenceRole::MayApply,
-            (crate::policy::Effect::Allow, _) => EvidenceRole::Allows,
-            (crate::policy::Effect::Deny, _) => EvidenceRole::Denies,
+            (Effect::Allow, _) => EvidenceRole::Allows,
+            (Effect::Deny, _) => EvidenceRole::Denies,
         },
+    }
+}
+
+/// Allow statements of `policy` that name the caller but did not allow the
+/// request (another action, resource, or a condition that does not hold):
+/// usually the statement to edit.
+fn near_misses(policy: Option<&Policy>, caller: &Caller) -> Vec<Evidence> {
+    let Some(policy) = policy else {
+        return Vec::new();
+    };
+    policy
+        .statements()
+        .iter()
+        .filter(|statement| statement.effect() == Effect::Allow)
+        .filter(|statement| statement.names_principal(caller).is_some())
+        .take(3)
+        .map(|statement| Evidence {
+            document: policy.label().to_string(),
+            statement: Some(statement.index()),
+            sid: statement.sid().map(str::to_string),
+            line: statement.line(),
+            role: EvidenceRole::Context,
+        })
+        .collect()
+}
+
+/// ` ; statement 1 (`Sid`) names it but does not allow this request`, or nothing.
+fn near_miss_note(near: &[Evidence], action: &str) -> String {
+    match near.first() {
+        Some(first) => format!(
+            "; statement {}{} names it but does not allow {action} here (another action or resource, or a condition that does not hold)",
+            first.statement.unwrap_or_default(),
+            first
+                .sid
+                .as_deref()
+                .map(|sid| format!(" (`{sid}`)"))
+                .unwrap_or_default()
+        ),
+        None => String::new(),
     }
 }
 
@@ -579,12 +683,9 @@ fn principal_link(
     let mut fix = None;
     let reason = match status {
         LinkStatus::Fail if denies == Tri::Yes => {
-            let deny = judged
-                .hits()
-                .iter()
-                .filter(|hit| hit.effect == crate::policy::Effect::Deny && hit.applies == Tri::Yes);
-            evidence.extend(deny.clone().map(evidence_of));
-            let first = deny.clone().next();
+            let denying = judged.applying(Effect::Deny);
+            evidence.extend(denying.iter().map(|hit| evidence_of(hit)));
+            let first = denying.first().copied();
             fix = first.map(|hit| {
                 fix::remove_deny(
                     link,
@@ -614,43 +715,20 @@ fn principal_link(
             )
         }
         LinkStatus::Pass if allows == Tri::Yes => {
-            evidence.extend(
-                judged
-                    .hits()
-                    .iter()
-                    .filter(|hit| {
-                        hit.effect == crate::policy::Effect::Allow && hit.applies == Tri::Yes
-                    })
-                    .take(3)
-                    .map(evidence_of),
-            );
+            evidence.extend(judged.allow_evidence());
             format!("the {what} of `{who}` allows {action}")
         }
         LinkStatus::Pass => format!("not needed: {not_needed_because}"),
         LinkStatus::Unknown => {
-            if let Some(why) = &judged.unread {
-                help = Some(why.clone());
-                format!("the {what} of `{who}` could not be read")
-            } else {
-                unknown_keys = unknown_keys_of(judged.hits().iter());
-                evidence.extend(
-                    judged
-                        .hits()
-                        .iter()
-                        .filter(|hit| hit.applies == Tri::Unknown)
-                        .map(evidence_of),
-                );
-                if unknown_keys.is_empty() {
-                    help = Some("the link is needed only if another link's unknown result goes one way; resolve that one first".to_string());
-                    format!("whether the {what} is needed depends on another link's unknown result")
-                } else {
-                    help = Some(context_help(&unknown_keys));
-                    format!(
-                        "whether the {what} of `{who}` allows {action} hangs on {}",
-                        unknown_keys.join(", ")
-                    )
-                }
-            }
+            let finding = judged.unknown_finding(
+                &format!("the {what} of `{who}`"),
+                action,
+                "the link is needed only if another link's unknown result goes one way; resolve that one first",
+            );
+            evidence = finding.evidence;
+            unknown_keys = finding.unknown_keys;
+            help = finding.help;
+            finding.reason
         }
     };
     LinkResult {
@@ -853,11 +931,7 @@ fn resource_link(
     let mut fix = None;
     let reason = match status {
         LinkStatus::Fail if denies == Tri::Yes => {
-            let denying: Vec<&StatementHit> = judged
-                .hits()
-                .iter()
-                .filter(|hit| hit.effect == crate::policy::Effect::Deny && hit.applies == Tri::Yes)
-                .collect();
+            let denying = judged.applying(Effect::Deny);
             evidence.extend(denying.iter().map(|hit| evidence_of(hit)));
             let policy = resource_policy_of(facts, link);
             fix = denying
@@ -881,7 +955,10 @@ fn resource_link(
             ));
             // Failing without a deny means no allow applied at all (an allow
             // that may apply would have made the link unknown).
-            if link == LinkId::TrustPolicy {
+            let near = near_misses(resource_policy_of(facts, link), &facts.caller);
+            let note = near_miss_note(&near, action);
+            evidence.extend(near);
+            let reason = if link == LinkId::TrustPolicy {
                 format!(
                     "no statement of the trust policy lets `{who}` assume the role (with the request's conditions, such as sts:ExternalId)"
                 )
@@ -894,19 +971,11 @@ fn resource_link(
                 format!(
                     "no statement of the {what} allows {action} to `{who}`, and no identity policy allows it either"
                 )
-            }
+            };
+            format!("{reason}{note}")
         }
         LinkStatus::Pass if allows == Tri::Yes => {
-            evidence.extend(
-                judged
-                    .hits()
-                    .iter()
-                    .filter(|hit| {
-                        hit.effect == crate::policy::Effect::Allow && hit.applies == Tri::Yes
-                    })
-                    .take(3)
-                    .map(evidence_of),
-            );
+            evidence.extend(judged.allow_evidence());
             format!("the {what} allows {action} to `{who}`")
         }
         LinkStatus::Pass => {
@@ -915,29 +984,11 @@ fn resource_link(
             )
         }
         LinkStatus::Unknown => {
-            if let Some(why) = &judged.unread {
-                help = Some(why.clone());
-                format!("the {what} could not be read")
-            } else {
-                unknown_keys = unknown_keys_of(judged.hits().iter());
-                evidence.extend(
-                    judged
-                        .hits()
-                        .iter()
-                        .filter(|hit| hit.applies == Tri::Unknown)
-                        .map(evidence_of),
-                );
-                if unknown_keys.is_empty() {
-                    help = Some(owner_help.to_string());
-                    format!("whether the {what} is needed depends on another link's unknown result")
-                } else {
-                    help = Some(context_help(&unknown_keys));
-                    format!(
-                        "whether the {what} applies to {action} hangs on {}",
-                        unknown_keys.join(", ")
-                    )
-                }
-            }
+            let finding = judged.unknown_finding(&format!("the {what}"), action, owner_help);
+            evidence = finding.evidence;
+            unknown_keys = finding.unknown_keys;
+            help = finding.help;
+            finding.reason
         }
     };
     LinkResult {
@@ -1124,11 +1175,7 @@ fn key_policy_link(
     let mut fix = None;
     let reason = match status {
         LinkStatus::Fail if denies == Tri::Yes => {
-            let denying: Vec<&StatementHit> = key_policy
-                .hits()
-                .iter()
-                .filter(|hit| hit.effect == crate::policy::Effect::Deny && hit.applies == Tri::Yes)
-                .collect();
+            let denying = key_policy.applying(Effect::Deny);
             evidence.extend(denying.iter().map(|hit| evidence_of(hit)));
             let policy = key
                 .info
@@ -1154,23 +1201,22 @@ fn key_policy_link(
                 }
                 _ => ", and no grant on the key covers it",
             };
+            let near = near_misses(
+                key.info
+                    .and_then(|info| info.policy.known())
+                    .map(|doc| &doc.policy),
+                &facts.caller,
+            );
+            let note = near_miss_note(&near, action);
+            evidence.extend(near);
             format!(
-                "no statement of the key policy allows `{who}` or account {} to use {action}{grant_note}",
+                "no statement of the key policy allows `{who}` or account {} to use {action}{grant_note}{note}",
                 facts.actor.account
             )
         }
         LinkStatus::Pass => {
             if key_policy.allows() == Tri::Yes {
-                evidence.extend(
-                    key_policy
-                        .hits()
-                        .iter()
-                        .filter(|hit| {
-                            hit.effect == crate::policy::Effect::Allow && hit.applies == Tri::Yes
-                        })
-                        .take(3)
-                        .map(evidence_of),
-                );
+                evidence.extend(key_policy.allow_evidence());
                 let by_account = key_policy
                     .allows_with(|hit| hit.principal_match == Some(PrincipalMatch::Account))
                     == Tri::Yes
@@ -1198,27 +1244,23 @@ fn key_policy_link(
             }
         }
         LinkStatus::Unknown => {
-            if let Some(why) = &key_policy.unread {
-                help = Some(why.clone());
-                format!("the key policy of `{}` could not be read", key.configured)
-            } else if grants_cover == Tri::Unknown && key_policy.allows() == Tri::No {
+            if grants_cover == Tri::Unknown
+                && key_policy.unread.is_none()
+                && key_policy.allows() == Tri::No
+            {
                 help = Some(key_help.to_string());
                 "the key policy does not allow it and the key's grants could not be read"
                     .to_string()
             } else {
-                unknown_keys = unknown_keys_of(key_policy.hits().iter());
-                evidence.extend(
-                    key_policy
-                        .hits()
-                        .iter()
-                        .filter(|hit| hit.applies == Tri::Unknown)
-                        .map(evidence_of),
+                let finding = key_policy.unknown_finding(
+                    &format!("the key policy of `{}`", key.configured),
+                    action,
+                    key_help,
                 );
-                help = Some(context_help(&unknown_keys));
-                format!(
-                    "whether the key policy allows {action} hangs on {}",
-                    unknown_keys.join(", ")
-                )
+                evidence = finding.evidence;
+                unknown_keys = finding.unknown_keys;
+                help = finding.help;
+                finding.reason
             }
         }
     };

@@ -13,7 +13,7 @@ use super::logic::{Invalid, and, not, or};
 use super::principal::Principals;
 use super::variables::{Resolution, Template};
 use super::wildcard::Glob;
-use super::{Effect, PolicyError, PrincipalMatch, Request, StatementHit, Tri};
+use super::{Caller, Effect, PolicyError, PrincipalMatch, Request, StatementHit, Tri};
 
 /// The policy language version (IAM User Guide, "IAM JSON policy elements:
 /// Version").
@@ -113,6 +113,18 @@ impl Statement {
     /// True when the statement has `Principal` or `NotPrincipal`.
     pub fn has_principal(&self) -> bool {
         self.principal.is_some()
+    }
+
+    /// How this statement's `Principal` names `caller`, whatever its action,
+    /// resource and conditions: the chain uses it to point at a statement
+    /// that names the caller but not the action it needs. `None` for
+    /// `NotPrincipal`, no `Principal`, or a principal that is not the caller.
+    pub fn names_principal(&self, caller: &Caller) -> Option<PrincipalMatch> {
+        let element = self.principal.as_ref().filter(|element| !element.negated)?;
+        match element.principals.matches(caller) {
+            (Tri::Yes, kind, _) => kind,
+            _ => None,
+        }
     }
 
     /// The statement in canonical form: lists as arrays, elements in a fixed
