@@ -237,3 +237,28 @@ fn explain_exits_zero_for_a_known_message_and_two_otherwise() {
     let unknown = run(&["explain", "the printer is on fire"]);
     assert_eq!(unknown.status.code(), Some(2));
 }
+
+/// The README shows the output of its first command; it must stay true.
+#[test]
+fn the_readme_shows_what_the_first_command_prints() {
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let start = readme
+        .find("```\nprincipal  ")
+        .expect("the README shows the example's output")
+        + "```\n".len();
+    let end = start + readme[start..].find("\n```").unwrap();
+    let shown = &readme[start..end];
+    let output = walkthrough(&[
+        "--principal",
+        "arn:aws:iam::222222222222:user/dilip",
+        "--object",
+        "reports/data.csv",
+        "--op",
+        "get,put",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(stdout(&output).trim_end(), shown.trim_end());
+}

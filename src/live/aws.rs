@@ -11,7 +11,7 @@ use std::time::Duration;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_sdk_s3::config::{ConfigBag, ProvideCredentials, RuntimeComponents};
+use aws_sdk_s3::config::{ConfigBag, RuntimeComponents};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -79,7 +79,7 @@ pub(crate) struct Identity {
 
 /// One set of credentials (a profile, or the default chain) and its clients.
 pub(crate) struct Reader {
-    /// `profile `a`` or `the default credentials`, for messages.
+    /// `profile `a`` or `the default credential chain`, for messages.
     pub label: String,
     sdk: SdkConfig,
     guard: ReadOnlyGuard,
@@ -155,7 +155,7 @@ impl Reader {
         Self {
             label: match profile {
                 Some(name) => format!("profile `{name}`"),
-                None => "the default credentials".to_string(),
+                None => "the default credential chain".to_string(),
             },
             sdk,
             guard,
@@ -230,38 +230,29 @@ impl Reader {
                             partition,
                         })
                     }
-                    Err(error) => Err(self.identity_failure(&error, endpoint).await),
+                    Err(error) => Err(self.identity_failure(&error, endpoint)),
                 }
             })
             .await
             .clone()
     }
 
-    async fn identity_failure<E>(
-        &self,
-        error: &SdkError<E, HttpResponse>,
-        endpoint: &str,
-    ) -> GatherError
+    fn identity_failure<E>(&self, error: &SdkError<E, HttpResponse>, endpoint: &str) -> GatherError
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        { let mut c: Option<&(dyn std::error::Error + 'static)> = Some(error); while let Some(e) = c { eprintln!("CHAIN {e}"); c = e.source(); } }
         if let Failure::Fatal(fatal) = classify(error, endpoint) {
             return fatal;
         }
-        // Ask the credential chain itself why it has nothing; its messages
-        // name profiles and files, never secrets.
-        if let Some(provider) = self.sdk.credentials_provider() {
-            if let Err(cause) = provider.provide_credentials().await {
-                return GatherError::NoCredentials {
-                    who: self.label.clone(),
-                    reason: innermost(&cause),
-                };
-            }
-        } else {
+        if matches!(
+            error,
+            SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_)
+        ) {
+            // The request never left: the credential chain had nothing. Its
+            // message names profiles and files, never secrets.
             return GatherError::NoCredentials {
                 who: self.label.clone(),
-                reason: "no credential provider is configured".to_string(),
+                reason: credential_chain_reason(&deepest(error)),
             };
         }
         GatherError::NoCredentials {
@@ -365,17 +356,33 @@ where
 /// The deepest cause's message: the part a user can act on ("connection
 /// refused", "profile `x` is not defined").
 pub(crate) fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    one_line(&deepest(error))
+}
+
+fn deepest(error: &(dyn std::error::Error + 'static)) -> String {
     let mut current: &(dyn std::error::Error + 'static) = error;
     while let Some(next) = current.source() {
         current = next;
     }
     let text = current.to_string();
-    let text = if text.is_empty() {
+    if text.is_empty() {
         error.to_string()
     } else {
         text
-    };
-    one_line(&text)
+    }
+}
+
+/// From the credential chain's "no credentials found in chain. Attempted:"
+/// list, the profile provider's reason (the one a `--profile` user needs),
+/// else the first line.
+fn credential_chain_reason(text: &str) -> String {
+    let disabled = "the credential provider was not enabled";
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix("Profile: "))
+        .map(|reason| reason.trim_start_matches(disabled).trim_start_matches(": "))
+        .filter(|reason| !reason.is_empty())
+        .map(one_line)
+        .unwrap_or_else(|| one_line(text))
 }
 
 /// The first line of a message, without a dangling "Attempted:" list
@@ -392,6 +399,15 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_profile_providers_reason_is_kept() {
+        let text = "no credentials found in chain. Attempted:\n  Environment: the credential provider was not enabled: environment variable not set\n  Profile: the credential provider was not enabled: profile `zzz` was not defined: could not find source profile zzz\n";
+        assert_eq!(
+            credential_chain_reason(text),
+            "profile `zzz` was not defined: could not find source profile zzz"
+        );
+    }
 
     #[test]
     fn messages_are_cut_to_one_line() {
