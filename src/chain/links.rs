@@ -585,7 +585,11 @@ fn guard_rails(facts: &ActionFacts<'_, '_>) -> GuardRails {
     let info = facts.actor_info;
     let who = facts.actor_arn().to_string();
     let profile_help = principal_help(facts);
+    let is_root = matches!(facts.actor.kind, PrincipalKind::Root);
     let identity_docs = match info.map(|info| (&info.policies, &info.policies_error)) {
+        // The root user has no IAM policies to read: it is allowed what its
+        // account can do.
+        None if is_root => Docs::Known(Vec::new()),
         None => Docs::Unknown(format!("`{who}` is not in the snapshot; {profile_help}")),
         Some((Field::Unknown, error)) => Docs::Unknown(unread(
             &format!("the identity policies of `{who}`"),
@@ -629,7 +633,7 @@ fn guard_rails(facts: &ActionFacts<'_, '_>) -> GuardRails {
         identity: Judged::of(identity_docs, &request),
         boundary,
         session,
-        is_root: matches!(facts.actor.kind, PrincipalKind::Root),
+        is_root,
     }
 }
 
