@@ -187,6 +187,8 @@ pub struct LinkResult {
     pub unknown_keys: Vec<String>,
     /// For unknown links: how to supply what is missing.
     pub help: Option<String>,
+    /// Index of this link's fix in [`Diagnosis::changes`].
+    pub change: Option<usize>,
 }
 
 /// One AWS action an operation needs, with its links.
@@ -290,4 +292,8 @@ pub struct Diagnosis {
     pub operations: Vec<OperationResult>,
     /// Things the reader should know (placeholder object, assumptions made).
     pub notes: Vec<String>,
+    /// Every distinct change that mends a failing link, each once: the same
+    /// fix needed by several actions appears once, and statements to add
+    /// that differ only in their actions are merged into one.
+    pub changes: Vec<Fix>,
 }

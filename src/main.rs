@@ -174,6 +174,7 @@ fn parse_operations(text: &str) -> Result<Vec<Operation>, String> {
 }
 
 /// A failure that ends the run with a one-line message.
+#[derive(Debug)]
 struct Failure {
     code: ExitCode,
     message: String,
@@ -449,6 +450,26 @@ mod tests {
         );
         assert!(parse_operations("delete").is_err());
         assert!(parse_operations(",").is_err());
+    }
+
+    #[test]
+    fn a_snapshot_never_overwrites_a_file_that_is_not_one() {
+        let directory = tempfile::tempdir().unwrap();
+        let precious = directory.path().join("notes.json");
+        std::fs::write(&precious, "{\"mine\": true}").unwrap();
+        let snapshot = Snapshot::new(None);
+        assert!(write_snapshot(&precious, &snapshot).is_err());
+        assert_eq!(
+            std::fs::read_to_string(&precious).unwrap(),
+            "{\"mine\": true}"
+        );
+        // An older snapshot is replaced, and no partial file is left behind.
+        let old = directory.path().join("incident.json");
+        std::fs::write(&old, Snapshot::new(Some("old".into())).to_json()).unwrap();
+        write_snapshot(&old, &snapshot).unwrap();
+        let written = Snapshot::parse("incident.json", &std::fs::read_to_string(&old).unwrap());
+        assert_eq!(written.unwrap().captured_at, None);
+        assert_eq!(std::fs::read_dir(directory.path()).unwrap().count(), 2);
     }
 
     #[test]

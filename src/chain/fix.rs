@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::diagnosis::{Fix, FixChange, LinkId};
+use crate::diagnosis::{Fix, FixChange, LinkId, OperationResult};
 use crate::policy::{Policy, StatementHit};
 use crate::snapshot::NamedPolicy;
 
@@ -18,17 +18,105 @@ fn statement_of(policy: &Policy, index: usize) -> Option<Value> {
     }
 }
 
-/// A Sid made from the action: `AllowS3GetObject`.
-fn sid_for(action: &str) -> String {
+/// A Sid made from the actions: `AllowS3GetObject`, `AllowKmsDecryptGenerateDataKey`.
+fn sid_for(actions: &[&str]) -> String {
     let mut sid = String::from("Allow");
-    for part in action.split(':') {
-        let mut chars = part.chars();
-        if let Some(first) = chars.next() {
-            sid.extend(first.to_uppercase());
-            sid.push_str(chars.as_str());
+    let mut service_written: Option<&str> = None;
+    for action in actions {
+        let (service, name) = action.split_once(':').unwrap_or(("", action));
+        for part in [service, name] {
+            if part == service && service_written == Some(service) {
+                continue;
+            }
+            let mut chars = part.chars();
+            if let Some(first) = chars.next() {
+                sid.extend(first.to_uppercase());
+                sid.push_str(chars.as_str());
+            }
         }
+        service_written = Some(service);
     }
     sid
+}
+
+/// Gives every failing link's fix its place in one list of distinct changes
+/// (see [`crate::diagnosis::Diagnosis::changes`]), recording the place in
+/// the link.
+pub(crate) fn merge_changes(operations: &mut [OperationResult]) -> Vec<Fix> {
+    let mut changes: Vec<Fix> = Vec::new();
+    for operation in operations.iter_mut() {
+        for action in &mut operation.actions {
+            for link in &mut action.links {
+                let Some(fix) = &link.fix else {
+                    continue;
+                };
+                let index = match changes.iter().position(|change| absorbs(change, fix)) {
+                    Some(index) => {
+                        add_actions(&mut changes[index], fix);
+                        index
+                    }
+                    None => {
+                        changes.push(fix.clone());
+                        changes.len() - 1
+                    }
+                };
+                link.change = Some(index);
+            }
+        }
+    }
+    changes
+}
+
+/// The statement without the parts that merging may change.
+fn merge_shape(statement: &Value) -> Value {
+    let mut shape = statement.clone();
+    if let Some(map) = shape.as_object_mut() {
+        map.remove("Sid");
+        map.remove("Action");
+    }
+    shape
+}
+
+/// Whether `fix` is already covered by `change`, once actions are merged.
+fn absorbs(change: &Fix, fix: &Fix) -> bool {
+    if change.account != fix.account
+        || change.document != fix.document
+        || change.change != fix.change
+    {
+        return false;
+    }
+    match (&change.statement, &fix.statement, change.change) {
+        (Some(have), Some(want), FixChange::AddStatement) => merge_shape(have) == merge_shape(want),
+        _ => change.statement == fix.statement && change.note == fix.note,
+    }
+}
+
+fn actions_of(statement: &Value) -> Vec<String> {
+    match statement.get("Action") {
+        Some(Value::Array(actions)) => actions
+            .iter()
+            .filter_map(|action| action.as_str().map(str::to_string))
+            .collect(),
+        Some(Value::String(action)) => vec![action.clone()],
+        _ => Vec::new(),
+    }
+}
+
+fn add_actions(change: &mut Fix, fix: &Fix) {
+    let (Some(have), Some(want)) = (change.statement.as_mut(), fix.statement.as_ref()) else {
+        return;
+    };
+    let mut actions = actions_of(have);
+    for action in actions_of(want) {
+        if !actions.contains(&action) {
+            actions.push(action);
+        }
+    }
+    if let Some(map) = have.as_object_mut() {
+        let names: Vec<&str> = actions.iter().map(String::as_str).collect();
+        map.insert("Sid".to_string(), Value::String(sid_for(&names)));
+        map.insert("Action".to_string(), json!(actions));
+    }
 }
 
 pub(crate) fn remove_deny(
@@ -75,7 +163,7 @@ pub(crate) fn allow_in_principal_policy(
         change: FixChange::AddStatement,
         document: link.as_str().to_string(),
         statement: Some(json!({
-            "Sid": sid_for(action),
+            "Sid": sid_for(&[action]),
             "Effect": "Allow",
             "Action": [action],
             "Resource": resource,
@@ -84,22 +172,42 @@ pub(crate) fn allow_in_principal_policy(
     }
 }
 
+/// What a statement to add must say beyond principal, action and resource.
+pub(crate) enum Scope<'a> {
+    None,
+    /// A trust policy: the external id the caller sends, if any.
+    AssumeRole {
+        external_id: Option<&'a str>,
+    },
+    /// A key policy: only through S3 in this region (`kms:ViaService`), the
+    /// only use this request makes of the key.
+    ThroughS3 {
+        region: &'a str,
+    },
+}
+
 pub(crate) fn allow_in_resource_policy(
     link: LinkId,
     owner: &str,
     principal_arn: &str,
     action: &str,
     resource: &str,
-    external_id: Option<&str>,
+    scope: Scope<'_>,
 ) -> Fix {
     let mut statement = json!({
-        "Sid": sid_for(action),
+        "Sid": sid_for(&[action]),
         "Effect": "Allow",
         "Principal": {"AWS": principal_arn},
         "Action": [action],
         "Resource": resource,
     });
-    if link == LinkId::TrustPolicy {
+    if let (Scope::ThroughS3 { region }, Some(map)) = (&scope, statement.as_object_mut()) {
+        map.insert(
+            "Condition".to_string(),
+            json!({"StringEquals": {"kms:ViaService": format!("s3.{region}.amazonaws.com")}}),
+        );
+    }
+    if let Scope::AssumeRole { external_id } = scope {
         // A trust policy has no Resource element: the role is the resource.
         if let Some(map) = statement.as_object_mut() {
             map.remove("Resource");
@@ -228,5 +336,114 @@ pub(crate) fn object_ownership(owner: &str, bucket_account: &str, caller: &str, 
         note: Some(format!(
             "account {owner} owns `{key}`: it must grant account {caller} READ in the object's ACL, or the bucket owner {bucket_account} sets Object Ownership to BucketOwnerEnforced (which makes it the owner of every object)"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnosis::{
+        ActionResult, LinkResult, LinkStatus, Operation, OperationResult, Verdict,
+    };
+
+    fn failing(fix: Fix) -> LinkResult {
+        LinkResult {
+            link: LinkId::KeyPolicy,
+            status: LinkStatus::Fail,
+            reason: String::new(),
+            evidence: Vec::new(),
+            fix: Some(fix),
+            unknown_keys: Vec::new(),
+            help: None,
+            change: None,
+        }
+    }
+
+    fn operation(links: Vec<LinkResult>) -> OperationResult {
+        OperationResult {
+            operation: Operation::Get,
+            verdict: Verdict::Denied,
+            actions: vec![ActionResult {
+                action: "kms:Decrypt".into(),
+                resource: "*".into(),
+                verdict: Verdict::Denied,
+                links,
+            }],
+        }
+    }
+
+    #[test]
+    fn statements_differing_only_in_actions_merge_into_one() {
+        let principal = "arn:aws:iam::222222222222:user/dilip";
+        let decrypt = allow_in_resource_policy(
+            LinkId::KeyPolicy,
+            "111111111111",
+            principal,
+            "kms:Decrypt",
+            "*",
+            Scope::ThroughS3 {
+                region: "eu-west-1",
+            },
+        );
+        let generate = allow_in_resource_policy(
+            LinkId::KeyPolicy,
+            "111111111111",
+            principal,
+            "kms:GenerateDataKey",
+            "*",
+            Scope::ThroughS3 {
+                region: "eu-west-1",
+            },
+        );
+        let other_principal = allow_in_resource_policy(
+            LinkId::KeyPolicy,
+            "111111111111",
+            "arn:aws:iam::222222222222:user/ann",
+            "kms:Decrypt",
+            "*",
+            Scope::ThroughS3 {
+                region: "eu-west-1",
+            },
+        );
+        let mut operations = vec![
+            operation(vec![failing(decrypt.clone())]),
+            operation(vec![
+                failing(generate),
+                failing(decrypt),
+                failing(other_principal),
+            ]),
+        ];
+        let changes = merge_changes(&mut operations);
+        assert_eq!(changes.len(), 2);
+        let merged = changes[0].statement.as_ref().unwrap();
+        assert_eq!(
+            merged["Action"],
+            json!(["kms:Decrypt", "kms:GenerateDataKey"])
+        );
+        assert_eq!(merged["Sid"], "AllowKmsDecryptGenerateDataKey");
+        let indexes: Vec<Option<usize>> = operations
+            .iter()
+            .flat_map(|operation| &operation.actions[0].links)
+            .map(|link| link.change)
+            .collect();
+        assert_eq!(indexes, vec![Some(0), Some(0), Some(0), Some(1)]);
+    }
+
+    #[test]
+    fn a_fix_to_another_account_or_document_stays_apart() {
+        let identity = allow_in_principal_policy(
+            LinkId::IdentityPolicy,
+            "222222222222",
+            "kms:Decrypt",
+            "arn:aws:kms:eu-west-1:111111111111:key/k",
+        );
+        let boundary = allow_in_principal_policy(
+            LinkId::PermissionsBoundary,
+            "222222222222",
+            "kms:Decrypt",
+            "arn:aws:kms:eu-west-1:111111111111:key/k",
+        );
+        let mut operations = vec![operation(vec![failing(identity), failing(boundary)])];
+        assert_eq!(merge_changes(&mut operations).len(), 2);
     }
 }

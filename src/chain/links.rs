@@ -504,6 +504,7 @@ fn organization_link(
             fix: Some(fix),
             unknown_keys: Vec::new(),
             help: None,
+            change: None,
         });
     }
     if unknown {
@@ -519,6 +520,7 @@ fn organization_link(
             fix: None,
             help: Some(context_help(&unknown_keys)),
             unknown_keys,
+            change: None,
         });
     }
     Some(LinkResult {
@@ -532,6 +534,7 @@ fn organization_link(
         fix: None,
         unknown_keys: Vec::new(),
         help: None,
+        change: None,
     })
 }
 
@@ -554,6 +557,7 @@ fn unknown_link(link: LinkId, reason: String, help: String) -> LinkResult {
         fix: None,
         unknown_keys: Vec::new(),
         help: Some(help),
+        change: None,
     }
 }
 
@@ -743,6 +747,7 @@ fn principal_link(
         fix,
         unknown_keys,
         help,
+        change: None,
     }
 }
 
@@ -955,7 +960,13 @@ fn resource_link(
                 who,
                 action,
                 &facts.resource,
-                facts.setup.request.external_id.as_deref(),
+                if link == LinkId::TrustPolicy {
+                    fix::Scope::AssumeRole {
+                        external_id: facts.setup.request.external_id.as_deref(),
+                    }
+                } else {
+                    fix::Scope::None
+                },
             ));
             // Failing without a deny means no allow applied at all (an allow
             // that may apply would have made the link unknown).
@@ -1003,6 +1014,7 @@ fn resource_link(
         fix,
         unknown_keys,
         help,
+        change: None,
     }
 }
 
@@ -1197,7 +1209,9 @@ fn key_policy_link(
                 &who,
                 action,
                 "*",
-                None,
+                fix::Scope::ThroughS3 {
+                    region: facts.setup.bucket.region.as_deref().unwrap_or("us-east-1"),
+                },
             ));
             let grant_note = match key.info.map(|info| &info.grants) {
                 Some(Field::Some(grants)) if !grants.is_empty() => {
@@ -1276,6 +1290,7 @@ fn key_policy_link(
         fix,
         unknown_keys,
         help,
+        change: None,
     }
 }
 
@@ -1292,6 +1307,7 @@ fn key_state_link(
         fix,
         unknown_keys: Vec::new(),
         help,
+        change: None,
     };
     let cross = facts.cross_account();
     if key.is_aws_managed() && cross {
@@ -1379,6 +1395,7 @@ fn bucket_encryption_link(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) ->
         fix,
         unknown_keys: Vec::new(),
         help: None,
+        change: None,
     };
     let bucket = facts.setup.bucket;
     if key.reference == Reference::Unknown {
@@ -1456,6 +1473,7 @@ fn object_ownership_link(facts: &ActionFacts<'_, '_>) -> Option<LinkResult> {
             fix,
             unknown_keys: Vec::new(),
             help,
+            change: None,
         })
     };
     if bucket

@@ -5,6 +5,10 @@
 
 mod context;
 mod fix;
+
+// The report's tests build diagnoses by hand and merge their fixes the same way.
+#[cfg(test)]
+pub(crate) use fix::merge_changes;
 mod keys;
 mod links;
 mod principal;
@@ -233,6 +237,7 @@ pub fn judge(snapshot: &Snapshot, request: &CheckRequest) -> Result<Diagnosis, J
         .map(|operation| operation.verdict)
         .max()
         .unwrap_or(Verdict::Allowed);
+    let changes = fix::merge_changes(&mut operations);
     Ok(Diagnosis {
         principal: request.principal.clone(),
         via_role: request.via_role.clone(),
@@ -242,6 +247,7 @@ pub fn judge(snapshot: &Snapshot, request: &CheckRequest) -> Result<Diagnosis, J
         verdict,
         operations,
         notes,
+        changes,
     })
 }
 

@@ -34,6 +34,10 @@ pub struct ReportV1 {
     pub operations: Vec<OperationV1>,
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Every distinct change that mends a failing link, each once (links
+    /// point here with `change`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<FixV1>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +85,9 @@ pub struct LinkV1 {
     pub unknown_keys: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// Index of this link's fix in the report's `changes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_index: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -204,6 +211,7 @@ impl From<&LinkResult> for LinkV1 {
             fix: link.fix.as_ref().map(FixV1::from),
             unknown_keys: link.unknown_keys.clone(),
             help: link.help.clone().filter(|help| !help.is_empty()),
+            change_index: link.change,
         }
     }
 }
@@ -241,6 +249,7 @@ impl From<&Diagnosis> for ReportV1 {
             verdict: diagnosis.verdict.into(),
             operations: diagnosis.operations.iter().map(OperationV1::from).collect(),
             notes: diagnosis.notes.clone(),
+            changes: diagnosis.changes.iter().map(FixV1::from).collect(),
         }
     }
 }

@@ -8,7 +8,7 @@ use super::{
     status_mark, summary, verdict_mark,
 };
 use crate::diagnosis::{
-    ActionResult, Diagnosis, EvidenceRole, LinkResult, LinkStatus, OperationResult,
+    ActionResult, Diagnosis, EvidenceRole, Fix, LinkResult, LinkStatus, OperationResult,
 };
 
 pub(super) fn render(diagnosis: &Diagnosis, out: &mut dyn Write) -> io::Result<()> {
@@ -34,6 +34,16 @@ pub(super) fn render(diagnosis: &Diagnosis, out: &mut dyn Write) -> io::Result<(
     for operation in &diagnosis.operations {
         writeln!(out)?;
         render_operation(operation, out)?;
+    }
+
+    if !diagnosis.changes.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "## What to change")?;
+        writeln!(out)?;
+        for (index, change) in diagnosis.changes.iter().enumerate() {
+            write!(out, "{}. ", index + 1)?;
+            render_fix(change, out)?;
+        }
     }
 
     if !diagnosis.notes.is_empty() {
@@ -144,23 +154,41 @@ fn render_broken(action: &ActionResult, link: &LinkResult, out: &mut dyn Write) 
         writeln!(out, "- help: {help}")?;
     }
     if let Some(fix) = &link.fix {
-        writeln!(
-            out,
-            "- **fix** ({}): {}{}",
-            fix_owner(fix),
-            fix_action(fix),
-            if fix.statement.is_some() { ":" } else { "" }
-        )?;
-        if let Some(statement) = &fix.statement {
-            writeln!(out)?;
-            writeln!(out, "```json")?;
-            writeln!(out, "{}", pretty_statement(statement))?;
-            writeln!(out, "```")?;
-            writeln!(out)?;
+        match link.change {
+            Some(index) => writeln!(
+                out,
+                "- **fix** ({}): {}, change {} under *What to change*",
+                fix_owner(fix),
+                fix_action(fix),
+                index + 1
+            )?,
+            None => {
+                write!(out, "- ")?;
+                render_fix(fix, out)?;
+            }
         }
-        if let Some(note) = &fix.note {
-            writeln!(out, "- note: {note}")?;
-        }
+    }
+    Ok(())
+}
+
+/// A fix in full: who, what, the statement in a JSON block, the note.
+fn render_fix(fix: &Fix, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "**fix** ({}): {}{}",
+        fix_owner(fix),
+        fix_action(fix),
+        if fix.statement.is_some() { ":" } else { "" }
+    )?;
+    if let Some(statement) = &fix.statement {
+        writeln!(out)?;
+        writeln!(out, "```json")?;
+        writeln!(out, "{}", pretty_statement(statement))?;
+        writeln!(out, "```")?;
+        writeln!(out)?;
+    }
+    if let Some(note) = &fix.note {
+        writeln!(out, "   note: {note}")?;
     }
     Ok(())
 }

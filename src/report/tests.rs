@@ -40,6 +40,7 @@ fn pass(link: LinkId, reason: &str, evidence: Vec<Evidence>) -> LinkResult {
         fix: None,
         unknown_keys: Vec::new(),
         help: None,
+        change: None,
     }
 }
 
@@ -71,6 +72,8 @@ fn diagnosis(
     operations: Vec<OperationResult>,
     notes: Vec<&str>,
 ) -> Diagnosis {
+    let mut operations = operations;
+    let changes = crate::chain::merge_changes(&mut operations);
     Diagnosis {
         principal: principal.to_string(),
         via_role: via_role.map(str::to_string),
@@ -84,6 +87,7 @@ fn diagnosis(
             .unwrap_or(Verdict::Allowed),
         operations,
         notes: notes.into_iter().map(str::to_string).collect(),
+        changes,
     }
 }
 
@@ -148,6 +152,7 @@ fn cross_account_denied() -> Diagnosis {
         }),
         unknown_keys: Vec::new(),
         help: None,
+        change: None,
     };
     let key_identity = pass(
         LinkId::IdentityPolicy,
@@ -245,6 +250,7 @@ fn inconclusive() -> Diagnosis {
         fix: None,
         unknown_keys: Vec::new(),
         help: Some("read them with `--principal-profile` for account 222222222222".to_string()),
+        change: None,
     };
     let bucket_unknown = LinkResult {
         link: LinkId::BucketPolicy,
@@ -260,6 +266,7 @@ fn inconclusive() -> Diagnosis {
         fix: None,
         unknown_keys: vec!["aws:SourceVpce".to_string()],
         help: Some("pass `--context aws:SourceVpce=vpce-...` with the endpoint the caller uses".to_string()),
+        change: None,
     };
     diagnosis(
         principal,

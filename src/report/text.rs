@@ -12,7 +12,7 @@ use super::{
     verdict_mark,
 };
 use crate::diagnosis::{
-    ActionResult, Diagnosis, EvidenceRole, LinkResult, LinkStatus, OperationResult, Verdict,
+    ActionResult, Diagnosis, EvidenceRole, Fix, LinkResult, LinkStatus, OperationResult, Verdict,
 };
 
 /// ANSI styling, or none at all.
@@ -84,6 +84,15 @@ pub(super) fn render(diagnosis: &Diagnosis, out: &mut dyn Write, color: bool) ->
     for operation in &diagnosis.operations {
         writeln!(out)?;
         render_operation(operation, out, &paint)?;
+    }
+
+    if !diagnosis.changes.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", paint.bold("what to change"))?;
+        for (index, change) in diagnosis.changes.iter().enumerate() {
+            let lead = format!("  {}. ", index + 1);
+            render_fix(change, &lead, "     ", out, &paint)?;
+        }
     }
 
     writeln!(out)?;
@@ -207,31 +216,55 @@ fn render_broken(link: &LinkResult, out: &mut dyn Write, paint: &Paint) -> io::R
     }
     if let Some(fix) = &link.fix {
         let owner = fix_owner(fix);
-        match &fix.statement {
-            Some(statement) => {
-                writeln!(
-                    out,
-                    "        {} ({owner}): {}:",
-                    paint.bold("fix"),
-                    fix_action(fix)
-                )?;
-                for line in pretty_statement(statement).lines() {
-                    writeln!(out, "          {line}")?;
-                }
-            }
-            None => writeln!(
+        match link.change {
+            // The statement itself is printed once, under "what to change".
+            Some(index) => writeln!(
                 out,
-                "        {} ({owner}): {}",
+                "        {} ({owner}): {}, change {} below",
                 paint.bold("fix"),
-                fix_action(fix)
+                fix_action(fix),
+                index + 1
             )?,
-        }
-        if let Some(note) = &fix.note {
-            writeln!(out, "        note: {note}")?;
+            None => render_fix(fix, "        ", "        ", out, paint)?,
         }
     }
     if let Some(help) = link.help.as_deref().filter(|help| !help.is_empty()) {
         writeln!(out, "        {} {help}", paint.bold("help:"))?;
+    }
+    Ok(())
+}
+
+/// A fix in full: who, what, the statement, the note. `lead` starts the
+/// first line, `indent` the others.
+fn render_fix(
+    fix: &Fix,
+    lead: &str,
+    indent: &str,
+    out: &mut dyn Write,
+    paint: &Paint,
+) -> io::Result<()> {
+    let owner = fix_owner(fix);
+    match &fix.statement {
+        Some(statement) => {
+            writeln!(
+                out,
+                "{lead}{} ({owner}): {}:",
+                paint.bold("fix"),
+                fix_action(fix)
+            )?;
+            for line in pretty_statement(statement).lines() {
+                writeln!(out, "{indent}  {line}")?;
+            }
+        }
+        None => writeln!(
+            out,
+            "{lead}{} ({owner}): {}",
+            paint.bold("fix"),
+            fix_action(fix)
+        )?,
+    }
+    if let Some(note) = &fix.note {
+        writeln!(out, "{indent}note: {note}")?;
     }
     Ok(())
 }
