@@ -254,7 +254,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
         }
         None => {
             let progress = args.format == Format::Text && std::io::stderr().is_terminal();
-            let gathered = gather(&args.selection, &args.aws, &operations, progress)?;
+            let gathered = gather(&args.selection, &args.aws, progress)?;
             if let Some(path) = &args.save_snapshot {
                 write_snapshot(path, &gathered.0)?;
             }
@@ -309,7 +309,7 @@ fn finish_output(result: std::io::Result<()>) -> Result<(), Failure> {
 
 fn snapshot(args: SnapshotArgs) -> Result<ExitCode, Failure> {
     let progress = std::io::stderr().is_terminal();
-    let (snapshot, _) = gather(&args.selection, &args.aws, &Operation::DEFAULT, progress)?;
+    let (snapshot, _) = gather(&args.selection, &args.aws, progress)?;
     write_snapshot(&args.output, &snapshot)?;
     Ok(ExitCode::Allowed)
 }
@@ -365,7 +365,6 @@ fn write_snapshot(path: &Path, snapshot: &Snapshot) -> Result<(), Failure> {
 fn gather(
     selection: &Selection,
     aws: &AwsArgs,
-    _operations: &[Operation],
     progress: bool,
 ) -> Result<(Snapshot, String), Failure> {
     use kms_s3_doctor::live::{GatherRequest, gather};
@@ -403,7 +402,6 @@ fn gather(
 fn gather(
     _selection: &Selection,
     _aws: &AwsArgs,
-    _operations: &[Operation],
     _progress: bool,
 ) -> Result<(Snapshot, String), Failure> {
     Err(Failure {
