@@ -267,28 +267,35 @@ pub(crate) fn organization(
     }
 }
 
-pub(crate) fn aws_managed_key(account: &str, bucket: &str) -> Fix {
+/// A change that is not a statement (enable a key, change a setting).
+fn other(account: &str, link: LinkId, note: String) -> Fix {
     Fix {
         account: account.to_string(),
         change: FixChange::Other,
-        document: LinkId::KeyState.as_str().to_string(),
+        document: link.as_str().to_string(),
         statement: None,
-        note: Some(format!(
-            "AWS managed keys cannot be shared across accounts: create a customer managed key, allow the other account in its key policy, set it as `{bucket}`'s default encryption by key ARN, and re-encrypt existing objects (copy in place)"
-        )),
+        note: Some(note),
     }
 }
 
+pub(crate) fn aws_managed_key(account: &str, bucket: &str) -> Fix {
+    other(
+        account,
+        LinkId::KeyState,
+        format!(
+            "AWS managed keys cannot be shared across accounts: create a customer managed key, allow the other account in its key policy, set it as `{bucket}`'s default encryption by key ARN, and re-encrypt existing objects (copy in place)"
+        ),
+    )
+}
+
 pub(crate) fn missing_key(account: &str, configured: &str) -> Fix {
-    Fix {
-        account: account.to_string(),
-        change: FixChange::Other,
-        document: LinkId::KeyState.as_str().to_string(),
-        statement: None,
-        note: Some(format!(
+    other(
+        account,
+        LinkId::KeyState,
+        format!(
             "no key `{configured}` exists in account {account}: point the encryption at an existing key, or restore the key if it was scheduled for deletion"
-        )),
-    }
+        ),
+    )
 }
 
 pub(crate) fn key_not_enabled(account: &str, arn: &str, state: &str) -> Fix {
@@ -300,13 +307,11 @@ pub(crate) fn key_not_enabled(account: &str, arn: &str, state: &str) -> Fix {
         "PendingImport" => "import its key material".to_string(),
         _ => format!("bring it back to Enabled (it is {state})"),
     };
-    Fix {
-        account: account.to_string(),
-        change: FixChange::Other,
-        document: LinkId::KeyState.as_str().to_string(),
-        statement: None,
-        note: Some(format!("the key must be Enabled: {what}")),
-    }
+    other(
+        account,
+        LinkId::KeyState,
+        format!("the key must be Enabled: {what}"),
+    )
 }
 
 pub(crate) fn bucket_default_key_arn(
@@ -316,27 +321,23 @@ pub(crate) fn bucket_default_key_arn(
     configured: &str,
 ) -> Fix {
     let target = key_arn.unwrap_or("the full ARN of an existing key");
-    Fix {
-        account: account.to_string(),
-        change: FixChange::Other,
-        document: LinkId::BucketEncryption.as_str().to_string(),
-        statement: None,
-        note: Some(format!(
+    other(
+        account,
+        LinkId::BucketEncryption,
+        format!(
             "set `{bucket}`'s default encryption key to {target} instead of `{configured}` (s3:PutEncryptionConfiguration), or have writers send x-amz-server-side-encryption-aws-kms-key-id with the key ARN"
-        )),
-    }
+        ),
+    )
 }
 
 pub(crate) fn object_ownership(owner: &str, bucket_account: &str, caller: &str, key: &str) -> Fix {
-    Fix {
-        account: owner.to_string(),
-        change: FixChange::Other,
-        document: LinkId::ObjectOwnership.as_str().to_string(),
-        statement: None,
-        note: Some(format!(
+    other(
+        owner,
+        LinkId::ObjectOwnership,
+        format!(
             "account {owner} owns `{key}`: it must grant account {caller} READ in the object's ACL, or the bucket owner {bucket_account} sets Object Ownership to BucketOwnerEnforced (which makes it the owner of every object)"
-        )),
-    }
+        ),
+    )
 }
 
 #[cfg(test)]

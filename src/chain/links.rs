@@ -170,6 +170,21 @@ struct UnknownFinding {
     help: Option<String>,
 }
 
+impl UnknownFinding {
+    fn into_link(self, link: LinkId) -> LinkResult {
+        LinkResult {
+            link,
+            status: LinkStatus::Unknown,
+            reason: self.reason,
+            evidence: self.evidence,
+            fix: None,
+            unknown_keys: self.unknown_keys,
+            help: self.help,
+            change: None,
+        }
+    }
+}
+
 /// Status from the three facts (see the module doc).
 fn status_of(denies: Tri, allows: Tri, needed: Tri) -> LinkStatus {
     if denies == Tri::Yes {
@@ -686,8 +701,6 @@ fn principal_link(
     let resource = &facts.resource;
     let what = link.title();
     let mut evidence: Vec<Evidence> = Vec::new();
-    let mut unknown_keys = Vec::new();
-    let mut help = None;
     let mut fix = None;
     let reason = match status {
         LinkStatus::Fail if denies == Tri::Yes => {
@@ -728,15 +741,13 @@ fn principal_link(
         }
         LinkStatus::Pass => format!("not needed: {not_needed_because}"),
         LinkStatus::Unknown => {
-            let finding = judged.unknown_finding(
-                &format!("the {what} of `{who}`"),
-                action,
-                "the link is needed only if another link's unknown result goes one way; resolve that one first",
-            );
-            evidence = finding.evidence;
-            unknown_keys = finding.unknown_keys;
-            help = finding.help;
-            finding.reason
+            return judged
+                .unknown_finding(
+                    &format!("the {what} of `{who}`"),
+                    action,
+                    "the link is needed only if another link's unknown result goes one way; resolve that one first",
+                )
+                .into_link(link);
         }
     };
     LinkResult {
@@ -745,8 +756,8 @@ fn principal_link(
         reason,
         evidence,
         fix,
-        unknown_keys,
-        help,
+        unknown_keys: Vec::new(),
+        help: None,
         change: None,
     }
 }
@@ -935,8 +946,6 @@ fn resource_link(
     let who = facts.actor_arn();
     let what = link.title();
     let mut evidence = Vec::new();
-    let mut unknown_keys = Vec::new();
-    let mut help = None;
     let mut fix = None;
     let reason = match status {
         LinkStatus::Fail if denies == Tri::Yes => {
@@ -999,11 +1008,9 @@ fn resource_link(
             )
         }
         LinkStatus::Unknown => {
-            let finding = judged.unknown_finding(&format!("the {what}"), action, owner_help);
-            evidence = finding.evidence;
-            unknown_keys = finding.unknown_keys;
-            help = finding.help;
-            finding.reason
+            return judged
+                .unknown_finding(&format!("the {what}"), action, owner_help)
+                .into_link(link);
         }
     };
     LinkResult {
@@ -1012,8 +1019,8 @@ fn resource_link(
         reason,
         evidence,
         fix,
-        unknown_keys,
-        help,
+        unknown_keys: Vec::new(),
+        help: None,
         change: None,
     }
 }

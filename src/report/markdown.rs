@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use super::{
     evidence_location, evidence_position, fix_action, fix_owner, pretty_statement, role_words,
-    status_mark, summary, verdict_mark,
+    status_mark, summary, unknown_keys_text, verdict_mark,
 };
 use crate::diagnosis::{
     ActionResult, Diagnosis, EvidenceRole, Fix, LinkResult, LinkStatus, OperationResult,
@@ -143,12 +143,7 @@ fn render_broken(action: &ActionResult, link: &LinkResult, out: &mut dyn Write) 
         )?;
     }
     if !link.unknown_keys.is_empty() {
-        let keys: Vec<String> = link
-            .unknown_keys
-            .iter()
-            .map(|key| format!("`{key}`"))
-            .collect();
-        writeln!(out, "- unknown context: {}", keys.join(", "))?;
+        writeln!(out, "- unknown context: {}", unknown_keys_text(link))?;
     }
     if let Some(help) = link.help.as_deref().filter(|help| !help.is_empty()) {
         writeln!(out, "- help: {help}")?;

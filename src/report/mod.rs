@@ -122,6 +122,16 @@ pub(crate) fn evidence_position(evidence: &crate::diagnosis::Evidence) -> String
     parts.join(", ")
 }
 
+/// The context keys an unknown link hangs on: `` `aws:SourceIp`, `aws:SourceVpce` ``.
+pub(crate) fn unknown_keys_text(link: &crate::diagnosis::LinkResult) -> String {
+    let keys: Vec<String> = link
+        .unknown_keys
+        .iter()
+        .map(|key| format!("`{key}`"))
+        .collect();
+    keys.join(", ")
+}
+
 /// `add to key-policy`, `remove from bucket-policy`, ...
 pub(crate) fn fix_action(fix: &Fix) -> String {
     match fix.change {

@@ -9,7 +9,7 @@ use colored::Color;
 
 use super::{
     evidence_location, fix_action, fix_owner, pretty_statement, role_words, status_mark, summary,
-    verdict_mark,
+    unknown_keys_text, verdict_mark,
 };
 use crate::diagnosis::{
     ActionResult, Diagnosis, EvidenceRole, Fix, LinkResult, LinkStatus, OperationResult, Verdict,
@@ -207,12 +207,7 @@ fn render_broken(link: &LinkResult, out: &mut dyn Write, paint: &Paint) -> io::R
         )?;
     }
     if !link.unknown_keys.is_empty() {
-        let keys: Vec<String> = link
-            .unknown_keys
-            .iter()
-            .map(|key| format!("`{key}`"))
-            .collect();
-        writeln!(out, "        unknown context: {}", keys.join(", "))?;
+        writeln!(out, "        unknown context: {}", unknown_keys_text(link))?;
     }
     if let Some(fix) = &link.fix {
         let owner = fix_owner(fix);
