@@ -8,9 +8,11 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
-use super::aws::{Failure, Reader, classify};
+use aws_sdk_iam::types::Tag;
+
+use super::aws::Reader;
 use super::join::try_join_all;
-use super::{Ctx, GatherError, ReadErr};
+use super::{Ctx, GatherError, ReadErr, parse_policy, policy_docs};
 use crate::arn::{Principal, PrincipalKind};
 use crate::snapshot::{Field, NamedPolicy, PolicyDoc, PolicyKind, PrincipalInfo};
 
@@ -156,21 +158,33 @@ fn field<T>(result: Result<T, ReadErr>) -> Result<(Field<T>, Option<String>), Ga
     }
 }
 
-fn parse(
-    label: String,
-    text: &str,
-    name: &str,
-    kind: Option<PolicyKind>,
-) -> Result<NamedPolicy, ReadErr> {
-    PolicyDoc::from_text(&label, text)
-        .map(|document| NamedPolicy {
-            name: name.to_string(),
-            kind,
-            document,
-        })
-        .map_err(|error| {
-            ReadErr::Unreadable(format!("{label} read from AWS does not parse: {error}"))
-        })
+/// A user's or role's tags.
+fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .map(|tag| (tag.key().to_string(), tag.value().to_string()))
+        .collect()
+}
+
+/// The permissions boundary a user or role names, with its document:
+/// `Field::None` when it names none.
+async fn boundary(
+    ctx: &Ctx<'_>,
+    reader: &Reader,
+    policy_arn: Option<&str>,
+    owner_arn: &str,
+) -> Result<(Field<NamedPolicy>, Option<String>), ReadErr> {
+    let Some(policy_arn) = policy_arn else {
+        return Ok((Field::None, None));
+    };
+    let read = managed(ctx, reader, policy_arn).await.and_then(|text| {
+        parse_policy(
+            format!("permissions boundary `{policy_arn}` of `{owner_arn}`"),
+            &text,
+            policy_arn,
+            None,
+        )
+    });
+    Ok(field(read)?)
 }
 
 async fn read_user(
@@ -179,102 +193,28 @@ async fn read_user(
     name: &str,
     given_arn: &str,
 ) -> Result<PrincipalInfo, GatherError> {
-    let iam = &reader.iam;
-    let fail = |permission: &str, failure: Failure| ctx.unreadable(reader, permission, failure);
     let user = async {
-        let output = iam
-            .get_user()
-            .user_name(name)
-            .send()
-            .await
-            .map_err(|error| fail("iam:GetUser", classify(&error, &ctx.endpoint)))?;
+        let get = reader.iam.get_user().user_name(name).send();
+        let output = ctx.read(reader, "iam:GetUser", get).await?;
         let user = output
             .user()
             .ok_or_else(|| ReadErr::Unreadable("iam:GetUser returned no user".to_string()))?;
-        let tags: BTreeMap<String, String> = user
-            .tags()
-            .iter()
-            .map(|tag| (tag.key().to_string(), tag.value().to_string()))
-            .collect();
-        let boundary_arn = user
-            .permissions_boundary()
-            .and_then(|boundary| boundary.permissions_boundary_arn())
-            .map(str::to_string);
         let arn = user.arn().to_string();
-        let boundary = match &boundary_arn {
-            Some(policy_arn) => Some(managed(ctx, reader, policy_arn).await.and_then(|text| {
-                parse(
-                    format!("permissions boundary `{policy_arn}` of `{arn}`"),
-                    &text,
-                    policy_arn,
-                    None,
-                )
-            })),
-            None => None,
-        };
+        let policy_arn = user
+            .permissions_boundary()
+            .and_then(|boundary| boundary.permissions_boundary_arn());
+        let boundary = boundary(ctx, reader, policy_arn, &arn).await?;
+        let tags = tag_map(user.tags());
         Ok::<_, ReadErr>((arn, user.user_id().to_string(), tags, boundary))
     };
-    let inline = async {
-        let names = iam
-            .list_user_policies()
-            .user_name(name)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| fail("iam:ListUserPolicies", classify(&error, &ctx.endpoint)))?;
-        try_join_all(names.iter().map(|policy| async move {
-            let output = iam
-                .get_user_policy()
-                .user_name(name)
-                .policy_name(policy)
-                .send()
-                .await
-                .map_err(|error| fail("iam:GetUserPolicy", classify(&error, &ctx.endpoint)))?;
-            parse(
-                format!("inline policy `{policy}` of `{given_arn}`"),
-                output.policy_document(),
-                policy,
-                Some(PolicyKind::Inline),
-            )
-        }))
-        .await
-    };
-    let attached = async {
-        let policies = iam
-            .list_attached_user_policies()
-            .user_name(name)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| {
-                fail(
-                    "iam:ListAttachedUserPolicies",
-                    classify(&error, &ctx.endpoint),
-                )
-            })?;
-        attached_docs(
-            ctx,
-            reader,
-            policies.iter().filter_map(|p| p.policy_arn()),
-            given_arn,
-            PolicyKind::Managed,
-        )
-        .await
+    let holder = Holder::User {
+        name,
+        arn: given_arn,
     };
     let groups = async {
-        let groups = iam
-            .list_groups_for_user()
-            .user_name(name)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| fail("iam:ListGroupsForUser", classify(&error, &ctx.endpoint)))?;
+        let list = reader.iam.list_groups_for_user().user_name(name);
+        let list = list.into_paginator().items().send().try_collect();
+        let groups = ctx.read(reader, "iam:ListGroupsForUser", list).await?;
         let per_group = try_join_all(
             groups
                 .iter()
@@ -283,7 +223,12 @@ async fn read_user(
         .await?;
         Ok::<_, ReadErr>(per_group.into_iter().flatten().collect::<Vec<_>>())
     };
-    let (user, inline, attached, groups) = tokio::join!(user, inline, attached, groups);
+    let (user, inline, attached, groups) = tokio::join!(
+        user,
+        inline_docs(ctx, reader, holder),
+        attached_docs(ctx, reader, holder),
+        groups
+    );
 
     let mut info = PrincipalInfo::unread(given_arn);
     // Users have neither trust policies nor session policies.
@@ -294,12 +239,7 @@ async fn read_user(
             info.arn = arn;
             info.id = Some(id);
             info.tags = Field::Some(tags);
-            match boundary {
-                None => info.permissions_boundary = Field::None,
-                Some(result) => {
-                    (info.permissions_boundary, info.permissions_boundary_error) = field(result)?;
-                }
-            }
+            (info.permissions_boundary, info.permissions_boundary_error) = boundary;
         }
         Err(ReadErr::Fatal(fatal)) => return Err(fatal),
         Err(ReadErr::Unreadable(why)) => {
@@ -316,6 +256,15 @@ async fn read_user(
     Ok(info)
 }
 
+/// Whose inline and attached policies are read: IAM has its own list and
+/// get operations for each kind of identity.
+#[derive(Clone, Copy)]
+enum Holder<'a> {
+    User { name: &'a str, arn: &'a str },
+    Role { name: &'a str, arn: &'a str },
+    Group(&'a str),
+}
+
 /// A group's inline and attached policies.
 fn group_docs<'a>(
     ctx: &'a Ctx<'_>,
@@ -323,82 +272,122 @@ fn group_docs<'a>(
     group: &'a str,
 ) -> Boxed<'a, Result<Vec<NamedPolicy>, ReadErr>> {
     Box::pin(async move {
-        let iam = &reader.iam;
-        let fail = |permission: &str, failure: Failure| ctx.unreadable(reader, permission, failure);
-        let inline = async {
-            let names = iam
-                .list_group_policies()
-                .group_name(group)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|error| fail("iam:ListGroupPolicies", classify(&error, &ctx.endpoint)))?;
-            try_join_all(names.iter().map(|policy| async move {
-                let output = iam
-                    .get_group_policy()
-                    .group_name(group)
-                    .policy_name(policy)
-                    .send()
-                    .await
-                    .map_err(|error| fail("iam:GetGroupPolicy", classify(&error, &ctx.endpoint)))?;
-                parse(
-                    format!("inline policy `{policy}` of group `{group}`"),
-                    output.policy_document(),
-                    &format!("{group}/{policy}"),
-                    Some(PolicyKind::GroupInline),
-                )
-            }))
-            .await
-        };
-        let attached = async {
-            let policies = iam
-                .list_attached_group_policies()
-                .group_name(group)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|error| {
-                    fail(
-                        "iam:ListAttachedGroupPolicies",
-                        classify(&error, &ctx.endpoint),
-                    )
-                })?;
-            attached_docs(
-                ctx,
-                reader,
-                policies.iter().filter_map(|p| p.policy_arn()),
-                &format!("group `{group}`"),
-                PolicyKind::GroupManaged,
-            )
-            .await
-        };
-        let (mut inline, attached) = tokio::try_join!(inline, attached)?;
+        let holder = Holder::Group(group);
+        let (mut inline, attached) = tokio::try_join!(
+            inline_docs(ctx, reader, holder),
+            attached_docs(ctx, reader, holder)
+        )?;
         inline.extend(attached);
         Ok(inline)
     })
 }
 
-/// Managed policies by ARN: each one's default version, at once.
-async fn attached_docs<'a>(
+/// A holder's inline policies: the names, then every document at once.
+async fn inline_docs(
     ctx: &Ctx<'_>,
     reader: &Reader,
-    arns: impl Iterator<Item = &'a str>,
-    owner: &str,
-    kind: PolicyKind,
+    holder: Holder<'_>,
 ) -> Result<Vec<NamedPolicy>, ReadErr> {
-    try_join_all(arns.map(|policy_arn| async move {
-        let text = managed(ctx, reader, policy_arn).await?;
-        parse(
-            format!("managed policy `{policy_arn}` of `{owner}`"),
-            &text,
-            policy_arn,
-            Some(kind),
-        )
-    }))
+    let iam = &reader.iam;
+    let names = match holder {
+        Holder::User { name, .. } => {
+            let list = iam.list_user_policies().user_name(name);
+            let list = list.into_paginator().items().send().try_collect();
+            ctx.read(reader, "iam:ListUserPolicies", list).await?
+        }
+        Holder::Role { name, .. } => {
+            let list = iam.list_role_policies().role_name(name);
+            let list = list.into_paginator().items().send().try_collect();
+            ctx.read(reader, "iam:ListRolePolicies", list).await?
+        }
+        Holder::Group(name) => {
+            let list = iam.list_group_policies().group_name(name);
+            let list = list.into_paginator().items().send().try_collect();
+            ctx.read(reader, "iam:ListGroupPolicies", list).await?
+        }
+    };
+    let fetch = async |policy: &String| match holder {
+        Holder::User { name, .. } => {
+            let get = iam.get_user_policy().user_name(name).policy_name(policy);
+            let output = ctx.read(reader, "iam:GetUserPolicy", get.send()).await?;
+            Ok(output.policy_document)
+        }
+        Holder::Role { name, .. } => {
+            let get = iam.get_role_policy().role_name(name).policy_name(policy);
+            let output = ctx.read(reader, "iam:GetRolePolicy", get.send()).await?;
+            Ok(output.policy_document)
+        }
+        Holder::Group(name) => {
+            let get = iam.get_group_policy().group_name(name).policy_name(policy);
+            let output = ctx.read(reader, "iam:GetGroupPolicy", get.send()).await?;
+            Ok(output.policy_document)
+        }
+    };
+    let describe = |policy: &String| match holder {
+        Holder::User { arn, .. } | Holder::Role { arn, .. } => (
+            format!("inline policy `{policy}` of `{arn}`"),
+            policy.clone(),
+        ),
+        // Named `group/policy`, so that it stays apart from the user's own
+        // policy of the same name in the one list.
+        Holder::Group(group) => (
+            format!("inline policy `{policy}` of group `{group}`"),
+            format!("{group}/{policy}"),
+        ),
+    };
+    let kind = match holder {
+        Holder::Group(_) => PolicyKind::GroupInline,
+        _ => PolicyKind::Inline,
+    };
+    policy_docs(&names, fetch, describe, Some(kind)).await
+}
+
+/// A holder's attached managed policies: the ARNs, then every default
+/// version at once.
+async fn attached_docs(
+    ctx: &Ctx<'_>,
+    reader: &Reader,
+    holder: Holder<'_>,
+) -> Result<Vec<NamedPolicy>, ReadErr> {
+    let iam = &reader.iam;
+    let attached = match holder {
+        Holder::User { name, .. } => {
+            let list = iam.list_attached_user_policies().user_name(name);
+            let list = list.into_paginator().items().send().try_collect();
+            ctx.read(reader, "iam:ListAttachedUserPolicies", list)
+                .await?
+        }
+        Holder::Role { name, .. } => {
+            let list = iam.list_attached_role_policies().role_name(name);
+            let list = list.into_paginator().items().send().try_collect();
+            ctx.read(reader, "iam:ListAttachedRolePolicies", list)
+                .await?
+        }
+        Holder::Group(name) => {
+            let list = iam.list_attached_group_policies().group_name(name);
+            let list = list.into_paginator().items().send().try_collect();
+            ctx.read(reader, "iam:ListAttachedGroupPolicies", list)
+                .await?
+        }
+    };
+    let (owner, kind) = match holder {
+        Holder::User { arn, .. } | Holder::Role { arn, .. } => {
+            (arn.to_string(), PolicyKind::Managed)
+        }
+        Holder::Group(group) => (format!("group `{group}`"), PolicyKind::GroupManaged),
+    };
+    let arns: Vec<&str> = attached.iter().filter_map(|p| p.policy_arn()).collect();
+    policy_docs(
+        &arns,
+        async |policy_arn| managed(ctx, reader, policy_arn).await,
+        |policy_arn| {
+            (
+                format!("managed policy `{policy_arn}` of `{owner}`"),
+                policy_arn.to_string(),
+            )
+        },
+        Some(kind),
+    )
     .await
 }
 
@@ -411,15 +400,8 @@ pub(crate) async fn managed(
 ) -> Result<String, ReadErr> {
     ctx.managed
         .get(&format!("{}|{policy_arn}", reader.label), || async {
-            let fail =
-                |permission: &str, failure: Failure| ctx.unreadable(reader, permission, failure);
-            let policy = reader
-                .iam
-                .get_policy()
-                .policy_arn(policy_arn)
-                .send()
-                .await
-                .map_err(|error| fail("iam:GetPolicy", classify(&error, &ctx.endpoint)))?;
+            let get = reader.iam.get_policy().policy_arn(policy_arn);
+            let policy = ctx.read(reader, "iam:GetPolicy", get.send()).await?;
             let version = policy
                 .policy()
                 .and_then(|policy| policy.default_version_id())
@@ -429,14 +411,9 @@ pub(crate) async fn managed(
                     ))
                 })?
                 .to_string();
-            let output = reader
-                .iam
-                .get_policy_version()
-                .policy_arn(policy_arn)
-                .version_id(&version)
-                .send()
-                .await
-                .map_err(|error| fail("iam:GetPolicyVersion", classify(&error, &ctx.endpoint)))?;
+            let get = reader.iam.get_policy_version().policy_arn(policy_arn);
+            let get = get.version_id(&version).send();
+            let output = ctx.read(reader, "iam:GetPolicyVersion", get).await?;
             output
                 .policy_version()
                 .and_then(|version| version.document())
@@ -456,98 +433,35 @@ async fn read_role_with(
     name: &str,
     given_arn: &str,
 ) -> Result<PrincipalInfo, GatherError> {
-    let iam = &reader.iam;
-    let fail = |permission: &str, failure: Failure| ctx.unreadable(reader, permission, failure);
     let role = async {
-        let output = iam
-            .get_role()
-            .role_name(name)
-            .send()
-            .await
-            .map_err(|error| fail("iam:GetRole", classify(&error, &ctx.endpoint)))?;
+        let get = reader.iam.get_role().role_name(name).send();
+        let output = ctx.read(reader, "iam:GetRole", get).await?;
         let role = output
             .role()
             .ok_or_else(|| ReadErr::Unreadable("iam:GetRole returned no role".to_string()))?;
         let arn = role.arn().to_string();
-        let tags: BTreeMap<String, String> = role
-            .tags()
-            .iter()
-            .map(|tag| (tag.key().to_string(), tag.value().to_string()))
-            .collect();
         let trust = match role.assume_role_policy_document() {
             Some(text) => PolicyDoc::from_text(&format!("trust policy of `{arn}`"), text)
                 .map(Some)
                 .map_err(|error| format!("the trust policy read from AWS does not parse: {error}")),
             None => Ok(None),
         };
-        let boundary = match role
+        let policy_arn = role
             .permissions_boundary()
-            .and_then(|boundary| boundary.permissions_boundary_arn())
-        {
-            Some(policy_arn) => Some(managed(ctx, reader, policy_arn).await.and_then(|text| {
-                parse(
-                    format!("permissions boundary `{policy_arn}` of `{arn}`"),
-                    &text,
-                    policy_arn,
-                    None,
-                )
-            })),
-            None => None,
-        };
+            .and_then(|boundary| boundary.permissions_boundary_arn());
+        let boundary = boundary(ctx, reader, policy_arn, &arn).await?;
+        let tags = tag_map(role.tags());
         Ok::<_, ReadErr>((arn, role.role_id().to_string(), tags, trust, boundary))
     };
-    let inline = async {
-        let names = iam
-            .list_role_policies()
-            .role_name(name)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| fail("iam:ListRolePolicies", classify(&error, &ctx.endpoint)))?;
-        try_join_all(names.iter().map(|policy| async move {
-            let output = iam
-                .get_role_policy()
-                .role_name(name)
-                .policy_name(policy)
-                .send()
-                .await
-                .map_err(|error| fail("iam:GetRolePolicy", classify(&error, &ctx.endpoint)))?;
-            parse(
-                format!("inline policy `{policy}` of `{given_arn}`"),
-                output.policy_document(),
-                policy,
-                Some(PolicyKind::Inline),
-            )
-        }))
-        .await
+    let holder = Holder::Role {
+        name,
+        arn: given_arn,
     };
-    let attached = async {
-        let policies = iam
-            .list_attached_role_policies()
-            .role_name(name)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| {
-                fail(
-                    "iam:ListAttachedRolePolicies",
-                    classify(&error, &ctx.endpoint),
-                )
-            })?;
-        attached_docs(
-            ctx,
-            reader,
-            policies.iter().filter_map(|p| p.policy_arn()),
-            given_arn,
-            PolicyKind::Managed,
-        )
-        .await
-    };
-    let (role, inline, attached) = tokio::join!(role, inline, attached);
+    let (role, inline, attached) = tokio::join!(
+        role,
+        inline_docs(ctx, reader, holder),
+        attached_docs(ctx, reader, holder)
+    );
 
     let mut info = PrincipalInfo::unread(given_arn);
     // A role named by ARN is judged as "a session of the role" with no
@@ -562,12 +476,7 @@ async fn read_role_with(
                 Ok(doc) => info.trust_policy = Field::from_option(doc),
                 Err(why) => info.trust_policy_error = Some(why),
             }
-            match boundary {
-                None => info.permissions_boundary = Field::None,
-                Some(result) => {
-                    (info.permissions_boundary, info.permissions_boundary_error) = field(result)?;
-                }
-            }
+            (info.permissions_boundary, info.permissions_boundary_error) = boundary;
         }
         Err(ReadErr::Fatal(fatal)) => return Err(fatal),
         Err(ReadErr::Unreadable(why)) => {

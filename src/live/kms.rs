@@ -3,7 +3,9 @@
 //! (`default`), grants and aliases. A key named by ARN or id gets all four
 //! at once; an alias needs DescribeKey first to learn the key id.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_kms::types::GrantListEntry;
 
 use super::aws::{Failure, Reader, classify};
 use super::{Ctx, GatherError, ReadErr};
@@ -199,118 +201,69 @@ async fn details(
     kms: &aws_sdk_kms::Client,
     key_id: &str,
 ) -> Details {
-    tokio::join!(
-        policy(ctx, reader, kms, key_id),
-        grants(ctx, reader, kms, key_id),
-        aliases(ctx, reader, kms, key_id)
-    )
-}
-
-async fn policy(
-    ctx: &Ctx<'_>,
-    reader: &Reader,
-    kms: &aws_sdk_kms::Client,
-    key_id: &str,
-) -> Result<Field<PolicyDoc>, ReadErr> {
-    match kms
-        .get_key_policy()
-        .key_id(key_id)
-        .policy_name("default")
-        .send()
-        .await
-    {
-        Ok(output) => {
-            let text = output.policy().unwrap_or_default();
-            PolicyDoc::from_text(&format!("key policy of `{key_id}`"), text)
-                .map(Field::Some)
-                .map_err(|error| {
-                    ReadErr::Unreadable(format!(
-                        "the key policy read from AWS does not parse: {error}"
-                    ))
-                })
-        }
-        Err(error) => {
-            Err(ctx.unreadable(reader, "kms:GetKeyPolicy", classify(&error, &ctx.endpoint)))
-        }
-    }
-}
-
-async fn grants(
-    ctx: &Ctx<'_>,
-    reader: &Reader,
-    kms: &aws_sdk_kms::Client,
-    key_id: &str,
-) -> Result<Vec<GrantInfo>, ReadErr> {
-    let items = kms
-        .list_grants()
-        .key_id(key_id)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|error| {
-            ctx.unreadable(reader, "kms:ListGrants", classify(&error, &ctx.endpoint))
-        })?;
-    Ok(items
-        .iter()
-        .filter_map(|grant| {
-            let map = |context: Option<&std::collections::HashMap<String, String>>| {
-                context.map(|context| {
-                    context
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect::<BTreeMap<_, _>>()
-                })
-            };
-            let constraints = grant.constraints().map(|constraints| GrantConstraints {
-                encryption_context_subset: map(constraints.encryption_context_subset()),
-                encryption_context_equals: map(constraints.encryption_context_equals()),
-            });
-            Some(GrantInfo {
-                grantee: grant.grantee_principal()?.to_string(),
-                operations: grant
-                    .operations()
-                    .iter()
-                    .map(|operation| operation.as_str().to_string())
-                    .collect(),
-                constraints: constraints.filter(|constraints| {
-                    constraints.encryption_context_subset.is_some()
-                        || constraints.encryption_context_equals.is_some()
-                }),
-                name: grant
-                    .name()
-                    .filter(|name| !name.is_empty())
-                    .map(str::to_string),
-                grant_id: grant.grant_id().map(str::to_string),
+    let policy = async {
+        let get = kms.get_key_policy().key_id(key_id).policy_name("default");
+        let output = ctx.read(reader, "kms:GetKeyPolicy", get.send()).await?;
+        let text = output.policy().unwrap_or_default();
+        PolicyDoc::from_text(&format!("key policy of `{key_id}`"), text)
+            .map(Field::Some)
+            .map_err(|error| {
+                ReadErr::Unreadable(format!(
+                    "the key policy read from AWS does not parse: {error}"
+                ))
             })
-        })
-        .collect())
+    };
+    let grants = async {
+        let list = kms.list_grants().key_id(key_id);
+        let list = list.into_paginator().items().send().try_collect();
+        let items = ctx.read(reader, "kms:ListGrants", list).await?;
+        Ok(items.iter().filter_map(grant_info).collect())
+    };
+    let aliases = async {
+        let list = kms.list_aliases().key_id(key_id);
+        let list = list.into_paginator().items().send().try_collect();
+        let items = ctx.read(reader, "kms:ListAliases", list).await?;
+        let mut names: Vec<String> = items
+            .iter()
+            .filter_map(|alias| alias.alias_name().map(str::to_string))
+            .collect();
+        names.sort();
+        Ok(names)
+    };
+    tokio::join!(policy, grants, aliases)
 }
 
-async fn aliases(
-    ctx: &Ctx<'_>,
-    reader: &Reader,
-    kms: &aws_sdk_kms::Client,
-    key_id: &str,
-) -> Result<Vec<String>, ReadErr> {
-    let items = kms
-        .list_aliases()
-        .key_id(key_id)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|error| {
-            ctx.unreadable(reader, "kms:ListAliases", classify(&error, &ctx.endpoint))
-        })?;
-    let mut names: Vec<String> = items
-        .iter()
-        .filter_map(|alias| alias.alias_name().map(str::to_string))
-        .collect();
-    names.sort();
-    Ok(names)
+/// A grant as the judge reads it; `None` for one that names no grantee.
+fn grant_info(grant: &GrantListEntry) -> Option<GrantInfo> {
+    let map = |context: Option<&HashMap<String, String>>| {
+        context.map(|context| {
+            context
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<BTreeMap<_, _>>()
+        })
+    };
+    let constraints = grant.constraints().map(|constraints| GrantConstraints {
+        encryption_context_subset: map(constraints.encryption_context_subset()),
+        encryption_context_equals: map(constraints.encryption_context_equals()),
+    });
+    Some(GrantInfo {
+        grantee: grant.grantee_principal()?.to_string(),
+        operations: grant
+            .operations()
+            .iter()
+            .map(|operation| operation.as_str().to_string())
+            .collect(),
+        constraints: constraints.filter(|constraints| {
+            constraints.encryption_context_subset.is_some()
+                || constraints.encryption_context_equals.is_some()
+        }),
+        name: grant
+            .name()
+            .filter(|name| !name.is_empty())
+            .map(str::to_string),
+        grant_id: grant.grant_id().map(str::to_string),
+    })
 }
 
 #[cfg(test)]

@@ -18,13 +18,20 @@ mod org;
 mod progress;
 mod s3;
 
+use std::future::Future;
 use std::time::Duration;
 
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+
 use crate::arn::{Principal, PrincipalKind};
-use crate::snapshot::{AccountInfo, KeyInfo, PrincipalInfo, Snapshot};
+use crate::snapshot::{
+    AccountInfo, KeyInfo, NamedPolicy, PolicyDoc, PolicyKind, PrincipalInfo, Snapshot,
+};
 
 pub use aws::is_read_operation;
-use aws::{Failure, Identity, ReadOnlyGuard, Reader};
+use aws::{Failure, Identity, ReadOnlyGuard, Reader, classify};
 use join::Memo;
 
 /// What to read.
@@ -151,6 +158,60 @@ impl Ctx<'_> {
             Failure::Failed(code) => format!("{permission} failed for {who} ({code})"),
         })
     }
+
+    /// Awaits one request (or a paginator's `try_collect`) whose failure
+    /// only makes its document unknown, worded as [`Ctx::unreadable`] with
+    /// `permission`.
+    pub(crate) async fn read<T, E>(
+        &self,
+        reader: &Reader,
+        permission: &str,
+        request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    ) -> Result<T, ReadErr>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        request
+            .await
+            .map_err(|error| self.unreadable(reader, permission, classify(&error, &self.endpoint)))
+    }
+}
+
+/// A policy's text read from AWS as a [`NamedPolicy`]; `label` names it in
+/// the document and in the error when it does not parse.
+pub(crate) fn parse_policy(
+    label: String,
+    text: &str,
+    name: &str,
+    kind: Option<PolicyKind>,
+) -> Result<NamedPolicy, ReadErr> {
+    PolicyDoc::from_text(&label, text)
+        .map(|document| NamedPolicy {
+            name: name.to_string(),
+            kind,
+            document,
+        })
+        .map_err(|error| {
+            ReadErr::Unreadable(format!("{label} read from AWS does not parse: {error}"))
+        })
+}
+
+/// The documents of listed policies (IAM inline or managed, SCPs, RCPs),
+/// all read at once: `fetch` reads one's text, `describe` gives its label
+/// and name. The first unreadable one makes the whole list unknown.
+pub(crate) async fn policy_docs<T>(
+    listed: &[T],
+    fetch: impl AsyncFn(&T) -> Result<String, ReadErr>,
+    describe: impl Fn(&T) -> (String, String),
+    kind: Option<PolicyKind>,
+) -> Result<Vec<NamedPolicy>, ReadErr> {
+    let (fetch, describe) = (&fetch, &describe);
+    join::try_join_all(listed.iter().map(|item| async move {
+        let text = fetch(item).await?;
+        let (label, name) = describe(item);
+        parse_policy(label, &text, &name, kind)
+    }))
+    .await
 }
 
 /// Reads everything `request` needs. Builds its own runtime.

@@ -11,9 +11,8 @@ use std::pin::Pin;
 use aws_sdk_organizations::types::{ParentType, PolicyType};
 
 use super::aws::{Failure, Reader, classify};
-use super::join::try_join_all;
-use super::{Ctx, GatherError, ReadErr};
-use crate::snapshot::{AccountInfo, Field, NamedPolicy, PolicyDoc};
+use super::{Ctx, GatherError, ReadErr, policy_docs};
+use crate::snapshot::{AccountInfo, Field, NamedPolicy};
 
 /// The organization a profile's account belongs to.
 #[derive(Debug, Clone)]
@@ -190,20 +189,13 @@ async fn read_account(ctx: &Ctx<'_>, account: &str) -> Result<AccountInfo, Gathe
 async fn roots(ctx: &Ctx<'_>, reader: &Reader) -> Result<Vec<PolicyType>, ReadErr> {
     ctx.org_roots
         .get(&reader.label, || async {
-            let pages = reader
+            let list = reader
                 .orgs
                 .list_roots()
                 .into_paginator()
                 .send()
-                .try_collect()
-                .await
-                .map_err(|error| {
-                    ctx.unreadable(
-                        reader,
-                        "organizations:ListRoots",
-                        classify(&error, &ctx.endpoint),
-                    )
-                })?;
+                .try_collect();
+            let pages = ctx.read(reader, "organizations:ListRoots", list).await?;
             Ok(pages
                 .iter()
                 .flat_map(|page| page.roots())
@@ -228,19 +220,8 @@ fn climb<'a>(
 ) -> Boxed<'a, Result<Vec<Level>, ReadErr>> {
     Box::pin(async move {
         let parent = async {
-            let output = reader
-                .orgs
-                .list_parents()
-                .child_id(&target)
-                .send()
-                .await
-                .map_err(|error| {
-                    ctx.unreadable(
-                        reader,
-                        "organizations:ListParents",
-                        classify(&error, &ctx.endpoint),
-                    )
-                })?;
+            let list = reader.orgs.list_parents().child_id(&target).send();
+            let output = ctx.read(reader, "organizations:ListParents", list).await?;
             let parent = output.parents().first().ok_or_else(|| {
                 ReadErr::Unreadable(format!(
                     "organizations:ListParents names no parent of `{target}`"
@@ -282,22 +263,15 @@ async fn attached(
     target: &str,
     kind: PolicyType,
 ) -> Result<Vec<NamedPolicy>, ReadErr> {
-    let pages = reader
-        .orgs
-        .list_policies_for_target()
-        .target_id(target)
+    let list = reader.orgs.list_policies_for_target().target_id(target);
+    let list = list
         .filter(kind.clone())
         .into_paginator()
         .send()
-        .try_collect()
-        .await
-        .map_err(|error| {
-            ctx.unreadable(
-                reader,
-                "organizations:ListPoliciesForTarget",
-                classify(&error, &ctx.endpoint),
-            )
-        })?;
+        .try_collect();
+    let pages = ctx
+        .read(reader, "organizations:ListPoliciesForTarget", list)
+        .await?;
     let summaries: Vec<(String, String)> = pages
         .iter()
         .flat_map(|page| page.policies())
@@ -313,19 +287,12 @@ async fn attached(
     } else {
         "RCP"
     };
-    try_join_all(summaries.into_iter().map(|(id, name)| async move {
-        let text = content(ctx, reader, &id).await?;
-        let label = format!("{what} `{name}`");
-        PolicyDoc::from_text(&label, &text)
-            .map(|document| NamedPolicy {
-                name: name.clone(),
-                kind: None,
-                document,
-            })
-            .map_err(|error| {
-                ReadErr::Unreadable(format!("{label} read from AWS does not parse: {error}"))
-            })
-    }))
+    policy_docs(
+        &summaries,
+        async |(id, _)| content(ctx, reader, id).await,
+        |(_, name)| (format!("{what} `{name}`"), name.clone()),
+        None,
+    )
     .await
 }
 
@@ -333,19 +300,10 @@ async fn attached(
 async fn content(ctx: &Ctx<'_>, reader: &Reader, id: &str) -> Result<String, ReadErr> {
     ctx.org_policies
         .get(&format!("{}|{id}", reader.label), || async {
-            let output = reader
-                .orgs
-                .describe_policy()
-                .policy_id(id)
-                .send()
-                .await
-                .map_err(|error| {
-                    ctx.unreadable(
-                        reader,
-                        "organizations:DescribePolicy",
-                        classify(&error, &ctx.endpoint),
-                    )
-                })?;
+            let describe = reader.orgs.describe_policy().policy_id(id).send();
+            let output = ctx
+                .read(reader, "organizations:DescribePolicy", describe)
+                .await?;
             output
                 .policy()
                 .and_then(|policy| policy.content())
