@@ -93,7 +93,13 @@ class Proxy(BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = forward
 
 
-server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+class Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: a check opens dozens of
+    # connections at once, and the overflow costs a 1 s SYN retransmit each.
+    request_queue_size = 128
+
+
+server = Server(("127.0.0.1", 0), Proxy)
 server.daemon_threads = True
 print(server.server_address[1], flush=True)
 server.serve_forever()
