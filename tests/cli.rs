@@ -225,6 +225,23 @@ fn bad_usage_exits_two_with_one_line() {
 }
 
 #[test]
+fn context_keys_with_multibyte_characters_are_judged_not_panicked_on() {
+    // `é` straddles the length of the `s3:x-amz-grant-` prefix.
+    let output = walkthrough(&[
+        "--principal",
+        "arn:aws:iam::111111111111:user/ann",
+        "--op",
+        "put",
+        "--context",
+        "s3:x-amz-granté=1",
+        "--format",
+        "json",
+    ]);
+    assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+    assert!(matches!(output.status.code(), Some(0 | 1 | 3)));
+}
+
+#[test]
 fn explain_exits_zero_for_a_known_message_and_two_otherwise() {
     let known = run(&[
         "explain",

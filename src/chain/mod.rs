@@ -135,8 +135,11 @@ impl Setup<'_> {
     }
 
     fn context_has_prefix(&self, prefix: &str) -> bool {
+        // `get` rather than slicing: a key is user input and may cut a
+        // multi-byte character at the prefix's length.
         self.request.context.iter().any(|(name, _)| {
-            name.len() >= prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix)
+            name.get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
         })
     }
 
