@@ -43,18 +43,21 @@ fn stderr(output: &Output) -> String {
     String::from_utf8(output.stderr.clone()).unwrap()
 }
 
+/// The README's first command, after `--snapshot` and `--bucket`.
+const README_EXAMPLE: [&str; 8] = [
+    "--principal",
+    "arn:aws:iam::222222222222:user/dilip",
+    "--object",
+    "reports/data.csv",
+    "--op",
+    "get,put",
+    "--color",
+    "never",
+];
+
 #[test]
 fn the_readme_example_reports_the_key_policy_for_dilip() {
-    let output = walkthrough(&[
-        "--principal",
-        "arn:aws:iam::222222222222:user/dilip",
-        "--object",
-        "reports/data.csv",
-        "--op",
-        "get,put",
-        "--color",
-        "never",
-    ]);
+    let output = walkthrough(&README_EXAMPLE);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     insta::assert_snapshot!("walkthrough_dilip_text", stdout(&output));
 }
@@ -267,15 +270,6 @@ fn the_readme_shows_what_the_first_command_prints() {
         + "```\n".len();
     let end = start + readme[start..].find("\n```").unwrap();
     let shown = &readme[start..end];
-    let output = walkthrough(&[
-        "--principal",
-        "arn:aws:iam::222222222222:user/dilip",
-        "--object",
-        "reports/data.csv",
-        "--op",
-        "get,put",
-        "--color",
-        "never",
-    ]);
+    let output = walkthrough(&README_EXAMPLE);
     assert_eq!(stdout(&output).trim_end(), shown.trim_end());
 }

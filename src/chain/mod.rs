@@ -320,36 +320,36 @@ fn write_key(setup: &Setup<'_>) -> Option<KeyUse> {
     {
         return None;
     }
-    let bucket_key = setup
-        .context_value("s3:x-amz-server-side-encryption-bucket-key-enabled")
-        .map(|value| value.eq_ignore_ascii_case("true"));
-    if let Some(key) = header_key {
-        return Some(KeyUse {
+    let mut chosen = match header_key {
+        Some(key) => KeyUse {
             choice: KeyChoice::Named(key.to_string()),
             source: KeySource::RequestHeader,
-            bucket_key: bucket_key.unwrap_or_else(|| default_bucket_key(setup)),
+            bucket_key: default_bucket_key(setup),
             object: setup.object_key.clone(),
-        });
+        },
+        None => match key_use_of(
+            setup,
+            setup.bucket.encryption.as_ref(),
+            KeySource::BucketDefault,
+        ) {
+            Some(chosen) => chosen,
+            // SSE-KMS asked for in the request with no key named, on a
+            // bucket whose default is not SSE-KMS: S3 uses `aws/s3`.
+            None if header_algorithm.is_some() => KeyUse {
+                choice: KeyChoice::AwsManagedS3,
+                source: KeySource::BucketDefault,
+                bucket_key: false,
+                object: setup.object_key.clone(),
+            },
+            None => return None,
+        },
+    };
+    // The request's own bucket-key header wins over the bucket default.
+    if let Some(enabled) = setup.context_value("s3:x-amz-server-side-encryption-bucket-key-enabled")
+    {
+        chosen.bucket_key = enabled.eq_ignore_ascii_case("true");
     }
-    let mut use_ = key_use_of(
-        setup,
-        setup.bucket.encryption.as_ref(),
-        KeySource::BucketDefault,
-    );
-    if use_.is_none() && header_algorithm.is_some() {
-        // SSE-KMS asked for in the request with no key named: S3 uses the
-        // bucket default key if it is SSE-KMS, else `aws/s3`.
-        use_ = Some(KeyUse {
-            choice: KeyChoice::AwsManagedS3,
-            source: KeySource::BucketDefault,
-            bucket_key: bucket_key.unwrap_or(false),
-            object: setup.object_key.clone(),
-        });
-    }
-    if let (Some(use_), Some(bucket_key)) = (use_.as_mut(), bucket_key) {
-        use_.bucket_key = bucket_key;
-    }
-    use_
+    Some(chosen)
 }
 
 fn default_bucket_key(setup: &Setup<'_>) -> bool {
