@@ -46,10 +46,14 @@ enum Command {
     Snapshot(SnapshotArgs),
     /// Map an AccessDenied message to the link it points at.
     Explain {
-        /// The error message, as AWS printed it.
+        /// The error message, as AWS or the AWS CLI printed it; `-` reads it
+        /// from standard input.
         message: String,
+        /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Colour the text output (`auto`: when stdout is a terminal and
+        /// `NO_COLOR` is not set).
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
         color: ColorChoice,
     },
@@ -315,12 +319,18 @@ fn snapshot(args: SnapshotArgs) -> Result<ExitCode, Failure> {
 }
 
 fn explain_message(message: &str, format: Format, color: ColorChoice) -> Result<ExitCode, Failure> {
-    let explanation = explain::explain(message);
+    let message = match message {
+        "-" => explain::read_message(&mut std::io::stdin().lock())
+            .map_err(|error| Failure::bad_input(error.to_string()))?,
+        text => text.to_string(),
+    };
+    let explanation = explain::explain(&message);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let written = match format {
-        Format::Json => writeln!(out, "{}", explain::explanation_json(&explanation)),
-        _ => explain::render_explanation(&explanation, &mut out, color.resolve()),
+        Format::Json => writeln!(out, "{}", report::render_explanation_json(&explanation)),
+        Format::Markdown => report::render_explanation_markdown(&explanation, &mut out),
+        Format::Text => report::render_explanation_text(&explanation, &mut out, color.resolve()),
     };
     finish_output(written.and_then(|()| out.flush()))?;
     Ok(if explanation.recognised {
