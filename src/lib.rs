@@ -8,6 +8,7 @@
 pub mod arn;
 pub mod chain;
 pub mod context;
+pub mod context_values;
 pub mod diagnosis;
 pub mod explain;
 #[cfg(feature = "live")]

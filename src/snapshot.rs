@@ -582,6 +582,27 @@ impl Snapshot {
         if let Some(caller) = &self.caller {
             Principal::parse(caller).map_err(|error| ("/caller".to_string(), error.to_string()))?;
         }
+        if let Some(first) = self.partition() {
+            let pointers = self
+                .keys
+                .iter()
+                .enumerate()
+                .map(|(index, _)| format!("/keys/{index}/arn"))
+                .chain((0..self.principals.len()).map(|index| format!("/principals/{index}/arn")))
+                .chain(self.caller.iter().map(|_| "/caller".to_string()));
+            for (arn, pointer) in self.arns().zip(pointers) {
+                if let Some(partition) = crate::arn::partition_of(arn)
+                    && partition != first
+                {
+                    return Err((
+                        pointer,
+                        format!(
+                            "`{arn}` is in partition `{partition}` but the snapshot's other ARNs are in `{first}`; partitions are separate"
+                        ),
+                    ));
+                }
+            }
+        }
         let mut seen = std::collections::HashSet::new();
         for (index, principal) in self.principals.iter().enumerate() {
             unique(
@@ -594,6 +615,25 @@ impl Snapshot {
                 .map_err(|error| (format!("/principals/{index}/arn"), error.to_string()))?;
         }
         Ok(())
+    }
+
+    /// The partition every ARN of the snapshot belongs to (keys, principals,
+    /// caller); None when it names no ARN. [`Snapshot::parse`] refuses a
+    /// snapshot that mixes partitions.
+    pub fn partition(&self) -> Option<&str> {
+        self.arns().find_map(crate::arn::partition_of)
+    }
+
+    fn arns(&self) -> impl Iterator<Item = &str> {
+        self.keys
+            .iter()
+            .map(|key| key.arn.as_str())
+            .chain(
+                self.principals
+                    .iter()
+                    .map(|principal| principal.arn.as_str()),
+            )
+            .chain(self.caller.as_deref())
     }
 
     /// Gives every document the label reports and errors use.

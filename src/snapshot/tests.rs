@@ -222,3 +222,16 @@ fn only_a_parsed_format_makes_a_file_a_snapshot() {
     assert!(!is_snapshot_text("{\"format\": \"something/else@1\"}"));
     assert!(!is_snapshot_text(""));
 }
+
+#[test]
+fn a_snapshot_mixing_partitions_is_refused() {
+    let mut value = base();
+    set(
+        &mut value,
+        "/principals/0/arn",
+        json!("arn:aws-cn:iam::111111111111:user/u"),
+    );
+    let error = parse(&value).unwrap_err();
+    assert_eq!(error.field, "/principals/0/arn", "{error}");
+    assert_eq!(parse(&base()).unwrap().partition(), Some("aws"));
+}
