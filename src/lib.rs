@@ -8,6 +8,7 @@
 pub mod arn;
 pub mod chain;
 pub mod context;
+pub mod context_values;
 pub mod diagnosis;
 pub mod explain;
 #[cfg(feature = "live")]
@@ -16,3 +17,4 @@ pub mod policy;
 pub mod positions;
 pub mod report;
 pub mod snapshot;
+pub mod strict_json;
