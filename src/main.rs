@@ -1,6 +1,7 @@
 //! The `kms-s3-doctor` command: parses the command line, gathers or loads a
 //! snapshot, runs the judge, renders the report and turns the outcome into
-//! the contract's exit codes (documented once, in [`ExitCode`]).
+//! the documented exit codes (once, in [`ExitCode`]; users read them in
+//! docs/guide.md).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use kms_s3_doctor::explain;
 use kms_s3_doctor::report::{self, ColorChoice};
 use kms_s3_doctor::snapshot::{Snapshot, is_snapshot_text};
 
-/// Exit codes (contract §3).
+/// Exit codes, as docs/guide.md documents them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ExitCode {
     /// Every checked operation is allowed (with `--expect`: the verdict matched).
@@ -46,10 +47,14 @@ enum Command {
     Snapshot(SnapshotArgs),
     /// Map an AccessDenied message to the link it points at.
     Explain {
-        /// The error message, as AWS printed it.
+        /// The error message, as AWS or the AWS CLI printed it; `-` reads it
+        /// from standard input.
         message: String,
+        /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Colour the text output (`auto`: when stdout is a terminal and
+        /// `NO_COLOR` is not set).
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
         color: ColorChoice,
     },
@@ -300,7 +305,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     Ok(exit_code(diagnosis.verdict, args.expect))
 }
 
-/// The exit code of a verdict, with `--expect` (contract §3). An
+/// The exit code of a verdict, with `--expect`. An
 /// inconclusive verdict stays 3 with `--expect`: it neither matches nor
 /// contradicts the expectation.
 fn exit_code(verdict: Verdict, expect: Option<Expect>) -> ExitCode {
@@ -331,12 +336,18 @@ fn snapshot(args: SnapshotArgs) -> Result<ExitCode, Failure> {
 }
 
 fn explain_message(message: &str, format: Format, color: ColorChoice) -> Result<ExitCode, Failure> {
-    let explanation = explain::explain(message);
+    let message = match message {
+        "-" => explain::read_message(&mut std::io::stdin().lock())
+            .map_err(|error| Failure::bad_input(error.to_string()))?,
+        text => text.to_string(),
+    };
+    let explanation = explain::explain(&message);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let written = match format {
-        Format::Json => writeln!(out, "{}", explain::explanation_json(&explanation)),
-        _ => explain::render_explanation(&explanation, &mut out, color.resolve()),
+        Format::Json => writeln!(out, "{}", report::render_explanation_json(&explanation)),
+        Format::Markdown => report::render_explanation_markdown(&explanation, &mut out),
+        Format::Text => report::render_explanation_text(&explanation, &mut out, color.resolve()),
     };
     finish_output(written.and_then(|()| out.flush()))?;
     Ok(if explanation.recognised {
