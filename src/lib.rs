@@ -5,6 +5,7 @@
 //! with [`policy`], [`report`] renders the [`diagnosis`]. Only `live`
 //! (feature `live`) talks to AWS.
 
+pub mod access_tests;
 pub mod arn;
 pub mod chain;
 pub mod context;

@@ -7,8 +7,9 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use kms_s3_doctor::access_tests::{self, Outcome};
 use kms_s3_doctor::chain::{self, CheckRequest};
 use kms_s3_doctor::diagnosis::{Operation, Verdict};
 use kms_s3_doctor::explain;
@@ -45,6 +46,15 @@ enum Command {
     Check(CheckArgs),
     /// Read the chain from AWS and save it as a snapshot file, without judging.
     Snapshot(SnapshotArgs),
+    /// Judge every expectation of an access-test file (TOML) from one gathering.
+    Test(TestArgs),
+    /// Print a shell completion script for the given shell.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) generated from these definitions.
+    Man,
     /// Map an AccessDenied message to the link it points at.
     Explain {
         /// The error message, as AWS or the AWS CLI printed it; `-` reads it
@@ -127,6 +137,33 @@ struct CheckArgs {
     expect: Option<Expect>,
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+}
+
+#[derive(Debug, Args)]
+struct TestArgs {
+    /// The access-test file (see docs/access-tests.md).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Judge this snapshot offline instead of reading AWS.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["profile", "principal_profile", "region", "endpoint_url"])]
+    snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// Also write everything that was read to this snapshot file.
+    #[arg(long, value_name = "FILE", conflicts_with = "snapshot")]
+    save_snapshot: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = TestFormat::Text)]
+    format: TestFormat,
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TestFormat {
+    Text,
+    Json,
+    Junit,
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -243,6 +280,19 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Check(args) => check(args),
         Command::Snapshot(args) => snapshot(args),
+        Command::Test(args) => test(args),
+        Command::Completions { shell } => {
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(shell, &mut Cli::command(), "kms-s3-doctor", &mut out);
+            finish_output(out.flush())?;
+            Ok(ExitCode::Allowed)
+        }
+        Command::Man => {
+            let mut out = std::io::stdout().lock();
+            let written = clap_mangen::Man::new(Cli::command()).render(&mut out);
+            finish_output(written.and_then(|()| out.flush()))?;
+            Ok(ExitCode::Allowed)
+        }
         Command::Explain {
             message,
             format,
@@ -326,6 +376,53 @@ fn finish_output(result: std::io::Result<()>) -> Result<(), Failure> {
             "cannot write the report: {error}"
         ))),
     }
+}
+
+/// `test FILE`: one gathering (or one snapshot) for every expectation, then
+/// the same judge as `check` per expectation.
+fn test(args: TestArgs) -> Result<ExitCode, Failure> {
+    let name = args.file.display().to_string();
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|error| Failure::bad_input(format!("cannot read `{name}`: {error}")))?;
+    let file =
+        access_tests::parse(&name, &text).map_err(|error| Failure::bad_input(error.to_string()))?;
+    let (snapshot, caller) = match &args.snapshot {
+        Some(path) => {
+            let snapshot = load_snapshot(path)?;
+            let caller = snapshot.caller.clone();
+            (snapshot, caller)
+        }
+        None => {
+            let progress = args.format == TestFormat::Text && std::io::stderr().is_terminal();
+            let gathered = gather_tests(&file, &args.aws, progress)?;
+            if let Some(path) = &args.save_snapshot {
+                write_snapshot(path, &gathered.0)?;
+            }
+            gathered
+        }
+    };
+    let run = access_tests::run(&file, &snapshot, caller.as_deref(), chrono::Utc::now())
+        .map_err(|error| Failure::bad_input(error.to_string()))?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let written = match args.format {
+        TestFormat::Text => report::render_test_text(&run, &mut out, args.color.resolve()),
+        TestFormat::Markdown => report::render_test_markdown(&run, &mut out),
+        TestFormat::Junit => report::render_test_junit(&run, &mut out),
+        TestFormat::Json => writeln!(out, "{}", report::render_test_json(&run)),
+    };
+    finish_output(written.and_then(|()| out.flush()))?;
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true") {
+        // On stderr, so that stdout stays the report a workflow redirects
+        // to a file or the job summary; the runner reads commands there too.
+        let mut err = std::io::stderr().lock();
+        let _ = report::render_test_annotations(&run, &mut err);
+    }
+    Ok(match run.outcome() {
+        Outcome::Met => ExitCode::Allowed,
+        Outcome::Unmet => ExitCode::Denied,
+        Outcome::Inconclusive => ExitCode::Inconclusive,
+    })
 }
 
 fn snapshot(args: SnapshotArgs) -> Result<ExitCode, Failure> {
@@ -477,7 +574,59 @@ fn gather(
     aws: &AwsArgs,
     progress: bool,
 ) -> Result<(Snapshot, String), Failure> {
-    use kms_s3_doctor::live::{GatherRequest, gather};
+    let request = gather_request(selection, aws, progress);
+    let gathered = kms_s3_doctor::live::gather(&request).map_err(|error| Failure {
+        code: ExitCode::GatherFailed,
+        message: error.to_string(),
+    })?;
+    let mut snapshot = gathered.snapshot;
+    snapshot.caller = Some(gathered.principal.clone());
+    Ok((snapshot, gathered.principal))
+}
+
+/// One gathering for a whole access-test file (the AWS flags as `check`).
+#[cfg(feature = "live")]
+fn gather_tests(
+    file: &access_tests::TestFile,
+    aws: &AwsArgs,
+    progress: bool,
+) -> Result<(Snapshot, Option<String>), Failure> {
+    let selection = Selection {
+        bucket: String::new(),
+        object: None,
+        principal: None,
+        via_role: None,
+        external_id: None,
+        context: Vec::new(),
+    };
+    let base = gather_request(&selection, aws, progress);
+    let gathered = access_tests::live::gather(file, &base).map_err(|error| Failure {
+        code: ExitCode::GatherFailed,
+        message: error.to_string(),
+    })?;
+    Ok((gathered.snapshot, gathered.caller))
+}
+
+#[cfg(not(feature = "live"))]
+fn gather_tests(
+    _file: &access_tests::TestFile,
+    _aws: &AwsArgs,
+    _progress: bool,
+) -> Result<(Snapshot, Option<String>), Failure> {
+    Err(Failure {
+        code: ExitCode::GatherFailed,
+        message: "this build has no live mode (feature `live`); use --snapshot".to_string(),
+    })
+}
+
+/// What to read for `selection` with the AWS flags.
+#[cfg(feature = "live")]
+fn gather_request(
+    selection: &Selection,
+    aws: &AwsArgs,
+    progress: bool,
+) -> kms_s3_doctor::live::GatherRequest {
+    use kms_s3_doctor::live::GatherRequest;
     let extra_key_ids = selection
         .context
         .iter()
@@ -486,7 +635,7 @@ fn gather(
         })
         .map(|(_, value)| value.clone())
         .collect();
-    let request = GatherRequest {
+    GatherRequest {
         bucket: selection.bucket.clone(),
         object: selection.object.clone(),
         principal: selection.principal.clone(),
@@ -498,14 +647,7 @@ fn gather(
         endpoint_url: aws.endpoint_url.clone(),
         timeout: std::time::Duration::from_secs(aws.timeout),
         progress,
-    };
-    let gathered = gather(&request).map_err(|error| Failure {
-        code: ExitCode::GatherFailed,
-        message: error.to_string(),
-    })?;
-    let mut snapshot = gathered.snapshot;
-    snapshot.caller = Some(gathered.principal.clone());
-    Ok((snapshot, gathered.principal))
+    }
 }
 
 #[cfg(not(feature = "live"))]

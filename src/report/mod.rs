@@ -6,7 +6,10 @@ mod explain_json;
 mod explain_markdown;
 mod explain_text;
 mod json;
+mod junit;
 mod markdown;
+mod test_json;
+mod test_run;
 mod text;
 
 use std::io::IsTerminal;
@@ -20,6 +23,7 @@ pub use json::{
     ActionV1, ChangeV1, EvidenceV1, FixV1, LinkV1, OperationV1, REPORT_FORMAT, ReportV1, RoleV1,
     StatusV1, VerdictV1,
 };
+pub use test_json::{OutcomeV1, SummaryV1, TEST_REPORT_FORMAT, TestCaseV1, TestReportV1};
 
 /// `--color auto|always|never`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -68,6 +72,44 @@ pub fn render_markdown(diagnosis: &Diagnosis, out: &mut dyn std::io::Write) -> s
 /// The JSON report (`kms-s3-doctor/report@1`), pretty-printed.
 pub fn render_json(diagnosis: &Diagnosis) -> String {
     json::render(diagnosis)
+}
+
+/// `kms-s3-doctor test`: the table, with unmet expectations expanded.
+pub fn render_test_text(
+    run: &crate::access_tests::TestRun,
+    out: &mut dyn std::io::Write,
+    color: bool,
+) -> std::io::Result<()> {
+    test_run::render_text(run, out, color)
+}
+
+/// `kms-s3-doctor test` as Markdown (a CI job summary).
+pub fn render_test_markdown(
+    run: &crate::access_tests::TestRun,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    test_run::render_markdown(run, out)
+}
+
+/// `kms-s3-doctor test` as JUnit XML.
+pub fn render_test_junit(
+    run: &crate::access_tests::TestRun,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    junit::render(run, out)
+}
+
+/// `kms-s3-doctor test` as JSON (`kms-s3-doctor/test-report@1`).
+pub fn render_test_json(run: &crate::access_tests::TestRun) -> String {
+    test_json::render(run)
+}
+
+/// GitHub Actions `::error` annotations for the expectations not met.
+pub fn render_test_annotations(
+    run: &crate::access_tests::TestRun,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    test_run::render_annotations(run, out)
 }
 
 // ---------------------------------------------------------------------------
