@@ -9,6 +9,7 @@ pub mod access_tests;
 pub mod arn;
 pub mod chain;
 pub mod context;
+pub mod context_values;
 pub mod diagnosis;
 pub mod explain;
 #[cfg(feature = "live")]
@@ -17,3 +18,4 @@ pub mod policy;
 pub mod positions;
 pub mod report;
 pub mod snapshot;
+pub mod strict_json;

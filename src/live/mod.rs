@@ -30,8 +30,8 @@ use crate::snapshot::{
     AccountInfo, KeyInfo, NamedPolicy, PolicyDoc, PolicyKind, PrincipalInfo, Snapshot,
 };
 
-pub use aws::is_read_operation;
 use aws::{Failure, Identity, ReadOnlyGuard, Reader, classify};
+pub use aws::{READ_OPERATIONS, ReadOperation, is_read_operation};
 use join::Memo;
 
 /// What to read.

@@ -1,7 +1,10 @@
 //! Renders a [`Diagnosis`] for people (text, Markdown) and for scripts (the
-//! frozen JSON report of contract §5). Renderers only format: every fact they
+//! frozen JSON report `kms-s3-doctor/report@1`). Renderers only format: every fact they
 //! print is already in the diagnosis.
 
+mod explain_json;
+mod explain_markdown;
+mod explain_text;
 mod json;
 mod junit;
 mod markdown;
@@ -15,6 +18,7 @@ use crate::diagnosis::{
     ActionResult, Diagnosis, EvidenceRole, Fix, FixChange, LinkResult, LinkStatus, Verdict,
 };
 
+pub use explain_json::{EXPLAIN_FORMAT, ExplanationV1};
 pub use json::{
     ActionV1, ChangeV1, EvidenceV1, FixV1, LinkV1, OperationV1, REPORT_FORMAT, ReportV1, RoleV1,
     StatusV1, VerdictV1,
@@ -65,7 +69,7 @@ pub fn render_markdown(diagnosis: &Diagnosis, out: &mut dyn std::io::Write) -> s
     markdown::render(diagnosis, out)
 }
 
-/// The JSON report (`kms-s3-doctor/report@1`, contract §5), pretty-printed.
+/// The JSON report (`kms-s3-doctor/report@1`), pretty-printed.
 pub fn render_json(diagnosis: &Diagnosis) -> String {
     json::render(diagnosis)
 }
@@ -281,3 +285,55 @@ pub(crate) fn summary(diagnosis: &Diagnosis) -> String {
 
 #[cfg(test)]
 mod tests;
+
+// ---------------------------------------------------------------------------
+// `explain`, rendered beside the check report.
+
+/// `explain` for a terminal; `color` adds ANSI styling.
+pub fn render_explanation_text(
+    explanation: &crate::explain::Explanation,
+    out: &mut dyn std::io::Write,
+    color: bool,
+) -> std::io::Result<()> {
+    explain_text::render(explanation, out, color)
+}
+
+/// `explain` as a Markdown document, for a ticket.
+pub fn render_explanation_markdown(
+    explanation: &crate::explain::Explanation,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    explain_markdown::render(explanation, out)
+}
+
+/// `explain` as JSON (`kms-s3-doctor/explain@1`), pretty-printed.
+pub fn render_explanation_json(explanation: &crate::explain::Explanation) -> String {
+    explain_json::render(explanation)
+}
+
+/// The facts a message gave, labelled, in the order both human renderers
+/// show them.
+fn explain_fields(explanation: &crate::explain::Explanation) -> Vec<(&'static str, String)> {
+    let deny = explanation
+        .deny
+        .map(|deny| explain_text::deny_words(deny).to_string());
+    let policy = explanation
+        .policy_type
+        .map(|policy| policy.as_str().to_string());
+    [
+        ("principal", explanation.principal.clone()),
+        ("role", explanation.role.clone()),
+        ("action", explanation.action.clone()),
+        ("resource", explanation.resource.clone()),
+        ("bucket", explanation.bucket.clone()),
+        ("object", explanation.object.clone()),
+        ("operation", explanation.api_operation.clone()),
+        ("code", explanation.error_code.clone()),
+        ("policy", policy),
+        ("deny", deny),
+        ("named", explanation.policy_arn.clone()),
+    ]
+    .into_iter()
+    .filter_map(|(label, value)| value.map(|value| (label, value)))
+    .collect()
+}
