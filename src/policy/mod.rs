@@ -220,4 +220,4 @@ mod principal;
 mod variables;
 mod wildcard;
 
-pub use document::{Policy, Statement, Version};
+pub use document::{ConditionCheck, Mismatch, Policy, Statement, Version};
