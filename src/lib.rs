@@ -16,3 +16,4 @@ pub mod policy;
 pub mod positions;
 pub mod report;
 pub mod snapshot;
+pub mod suggest;

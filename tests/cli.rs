@@ -273,3 +273,242 @@ fn the_readme_shows_what_the_first_command_prints() {
     let output = walkthrough(&README_EXAMPLE);
     assert_eq!(stdout(&output).trim_end(), shown.trim_end());
 }
+
+/// A scenario's snapshot written to a scratch file, for tests that need a
+/// setup the walkthrough does not have.
+fn scenario_snapshot(name: &str, directory: &tempfile::TempDir) -> PathBuf {
+    let text = std::fs::read_to_string(fixture("scenarios").join(name)).unwrap();
+    let scenario: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let path = directory.path().join("snapshot.json");
+    std::fs::write(&path, scenario["snapshot"].to_string()).unwrap();
+    path
+}
+
+fn verdict_line(text: &str) -> String {
+    text.lines()
+        .find(|line| line.starts_with("verdict: "))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn the_verdict_line_names_every_operation_and_what_to_supply() {
+    // The bucket policy denies requests outside one VPC endpoint; the
+    // caller's endpoint is not known, so `list` and `get` hang on it.
+    let directory = tempfile::tempdir().unwrap();
+    let path = scenario_snapshot("r2-cond-source-vpce-deny-without-context.json", &directory);
+    let base = [
+        "check",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--bucket",
+        "account-a-bucket",
+        "--principal",
+        "arn:aws:iam::222222222222:user/dilip",
+        "--object",
+        "reports/data.csv",
+        "--op",
+        "list,get",
+        "--color",
+        "never",
+    ];
+    let output = run(&base);
+    assert_eq!(output.status.code(), Some(3));
+    let expected = "inconclusive — list inconclusive (aws:SourceVpce unknown: --context aws:SourceVpce=…) · get inconclusive (aws:SourceVpce unknown: --context aws:SourceVpce=…)";
+    assert_eq!(
+        verdict_line(&stdout(&output)),
+        format!("verdict: {expected}")
+    );
+
+    let mut args = base.to_vec();
+    args.extend(["--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&run(&args).stdout).unwrap();
+    assert_eq!(report["summary"], expected);
+    assert_eq!(
+        report["operations"][1]["summary"],
+        "get inconclusive (aws:SourceVpce unknown: --context aws:SourceVpce=…)"
+    );
+
+    let mut args = base.to_vec();
+    args.extend(["--format", "markdown"]);
+    let markdown = stdout(&run(&args));
+    assert!(
+        markdown
+            .contains("- verdict: **inconclusive** — list inconclusive (aws:SourceVpce unknown"),
+        "{markdown}"
+    );
+
+    // Allowed and denied operations side by side: each says its own verdict.
+    let output = walkthrough(&[
+        "--principal",
+        "arn:aws:iam::222222222222:user/dilip",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(
+        verdict_line(&stdout(&output)),
+        "verdict: denied — list allowed · get denied (key-policy for kms:Decrypt, account 111111111111) · put denied (key-policy for kms:GenerateDataKey, account 111111111111) · multipart denied (key-policy for kms:GenerateDataKey, account 111111111111)"
+    );
+}
+
+#[test]
+fn an_unmet_expectation_says_what_happened_in_one_line() {
+    let base = [
+        "--principal",
+        "arn:aws:iam::222222222222:user/dilip",
+        "--op",
+        "get",
+        "--format",
+        "json",
+        "--expect",
+    ];
+    let mut args = base.to_vec();
+    args.push("allowed");
+    let output = walkthrough(&args);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "expected allowed, got denied: key-policy (kms:Decrypt)\n"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["expect"], "allowed");
+    assert_eq!(report["expect_met"], false);
+
+    let mut args = base.to_vec();
+    args.push("denied");
+    let output = walkthrough(&args);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(stderr(&output), "");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["expect"], "denied");
+    assert_eq!(report["expect_met"], true);
+
+    // Without --expect the JSON has neither field.
+    let output = walkthrough(&base[..base.len() - 1]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(report.get("expect").is_none());
+    assert!(report.get("expect_met").is_none());
+}
+
+#[test]
+fn a_bucket_url_says_to_drop_the_prefix() {
+    let output = walkthrough(&["--principal", "111111111111"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let path = fixture("walkthrough.json");
+    let output = run(&[
+        "check",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--bucket",
+        "s3://account-a-bucket",
+        "--principal",
+        "111111111111",
+    ]);
+    assert_one_line_error(
+        &output,
+        "drop the `s3://` prefix: --bucket account-a-bucket",
+    );
+    let output = run(&[
+        "snapshot",
+        "--bucket",
+        "s3://b/reports/x.csv",
+        "--output",
+        "x.json",
+    ]);
+    assert_one_line_error(&output, "--bucket b --object reports/x.csv");
+}
+
+#[test]
+fn names_not_in_the_snapshot_get_a_did_you_mean() {
+    let path = fixture("walkthrough.json");
+    let output = run(&[
+        "check",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--bucket",
+        "acount-a-bucket",
+        "--principal",
+        "111111111111",
+    ]);
+    assert_one_line_error(
+        &output,
+        "bucket `acount-a-bucket` is not in the snapshot; did you mean `account-a-bucket`?",
+    );
+    let output = walkthrough(&[
+        "--principal",
+        "arn:aws:iam::222222222222:user/dillip",
+        "--op",
+        "list",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("did you mean `arn:aws:iam::222222222222:user/dilip`?"),
+        "{notes}"
+    );
+    // A name with nothing close gets no guess.
+    let output = walkthrough(&[
+        "--principal",
+        "arn:aws:iam::222222222222:user/bob",
+        "--op",
+        "list",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(!report["notes"].to_string().contains("did you mean"));
+}
+
+#[test]
+fn aws_cli_spellings_of_output_are_accepted() {
+    // `--output json` is the AWS CLI's format flag.
+    let output = walkthrough(&[
+        "--principal",
+        "111111111111",
+        "--op",
+        "list",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["format"], "kms-s3-doctor/report@1");
+    // `snapshot --output json` would write a file named `json`.
+    let output = run(&["snapshot", "--bucket", "b", "--output", "json"]);
+    assert_one_line_error(&output, "a snapshot is always JSON");
+    // `--save-snapshot` and `--output` are one flag of `snapshot`: giving
+    // both is a usage error, not two files.
+    let output = run(&[
+        "snapshot",
+        "--bucket",
+        "b",
+        "--output",
+        "a.json",
+        "--save-snapshot",
+        "b.json",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn every_flag_shows_help_text() {
+    let output = run(&["check", "--help"]);
+    assert_eq!(output.status.code(), Some(0));
+    let help = stdout(&output);
+    for flag in ["--region <R>", "--format <FORMAT>", "--color <COLOR>"] {
+        let line = help
+            .lines()
+            .find(|line| line.trim_start().starts_with(flag))
+            .unwrap_or_else(|| panic!("{flag} not in help: {help}"));
+        // The help text follows the flag on its line, or on the next one.
+        let described = line.trim_start().len() > flag.len() + 2
+            || help
+                .lines()
+                .skip_while(|other| *other != line)
+                .nth(1)
+                .is_some_and(|next| next.starts_with("          ") && !next.trim().is_empty());
+        assert!(described, "{flag} has no help: {help}");
+    }
+}

@@ -11,7 +11,8 @@ use crate::snapshot::{Field, PrincipalInfo};
 use super::Setup;
 
 /// Environment keys the tool cannot know about a caller it never saw
-/// (contract §2: unknown unless `--context` gives them).
+/// (unknown unless `--context` gives them: the caller's network position
+/// is not in any document the tool reads).
 const CALLER_ENVIRONMENT_KEYS: [&str; 4] = [
     "aws:SourceIp",
     "aws:SourceVpce",

@@ -24,7 +24,7 @@ use tokio::sync::OnceCell;
 
 use super::GatherError;
 
-/// Operation name prefixes the tool may send (contract §2: read-only).
+/// Operation name prefixes the tool may send: the tool is read-only.
 const READ_PREFIXES: [&str; 4] = ["Get", "List", "Describe", "Head"];
 
 /// True for an operation the tool is allowed to send.
