@@ -10,9 +10,8 @@ use crate::snapshot::{Field, PrincipalInfo};
 
 use super::Setup;
 
-/// Environment keys the tool cannot know about a caller it never saw
-/// (unknown unless `--context` gives them: the caller's network position
-/// is not in any document the tool reads).
+/// Environment keys the tool cannot know about a caller it never saw:
+/// unknown unless `--context` gives them.
 const CALLER_ENVIRONMENT_KEYS: [&str; 4] = [
     "aws:SourceIp",
     "aws:SourceVpce",

@@ -322,7 +322,7 @@ fn typo_notes(setup: &Setup<'_>) -> Vec<String> {
     notes
 }
 
-/// The actions an operation needs (the operation table of `docs/guide.md`).
+/// The actions an operation needs (docs/guide.md lists them per operation).
 fn plan(setup: &Setup<'_>, operation: Operation) -> Vec<PlannedAction> {
     let object = || Target::Object(setup.object_key.clone());
     let s3 = |action: &'static str, target: Target| PlannedAction { action, target };
