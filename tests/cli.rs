@@ -512,3 +512,126 @@ fn every_flag_shows_help_text() {
         assert!(described, "{flag} has no help: {help}");
     }
 }
+
+#[test]
+fn a_conditional_deny_is_explained_with_its_condition_and_the_way_past_it() {
+    // The bucket policy denies every request outside VPC endpoint
+    // vpce-1a2b3c4d; the request comes through vpce-999.
+    let directory = tempfile::tempdir().unwrap();
+    let path = scenario_snapshot("r2-cond-source-vpce-deny-without-context.json", &directory);
+    let output = run(&[
+        "check",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--bucket",
+        "account-a-bucket",
+        "--principal",
+        "arn:aws:iam::222222222222:user/dilip",
+        "--object",
+        "reports/data.csv",
+        "--op",
+        "get",
+        "--context",
+        "aws:SourceVpce=vpce-999",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let link = &report["operations"][0]["actions"][0]["links"][1];
+    assert_eq!(link["link"], "bucket-policy");
+    assert_eq!(link["status"], "fail");
+    let reason = link["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("`StringNotEquals` `aws:SourceVpce` [vpce-1a2b3c4d] holds, as the request's aws:SourceVpce is vpce-999"),
+        "{reason}"
+    );
+    // Meeting the condition comes first; the statement is edited, not removed.
+    let help = link["help"].as_str().unwrap();
+    assert!(
+        help.contains(
+            "first meet the condition: send the request through VPC endpoint vpce-1a2b3c4d"
+        ),
+        "{help}"
+    );
+    assert!(
+        help.find("meet").unwrap() < help.find("narrow").unwrap(),
+        "{help}"
+    );
+    assert_eq!(link["fix"]["change"], "edit-statement");
+    assert_eq!(link["fix"]["statement"]["Effect"], "Deny");
+
+    // Without the endpoint the same statement is what the link hangs on,
+    // with the values it lists.
+    let output = run(&[
+        "check",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--bucket",
+        "account-a-bucket",
+        "--principal",
+        "arn:aws:iam::222222222222:user/dilip",
+        "--object",
+        "reports/data.csv",
+        "--op",
+        "get",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let reason = report["operations"][0]["actions"][0]["links"][1]["reason"].to_string();
+    assert!(
+        reason.contains("denies when `StringNotEquals` `aws:SourceVpce` [vpce-1a2b3c4d]"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_statement_that_names_the_caller_says_which_element_did_not_match() {
+    let output = walkthrough(&[
+        "--principal",
+        "arn:aws:iam::222222222222:user/dilip",
+        "--op",
+        "get",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let text = report.to_string();
+    assert!(
+        text.contains("statement 1 (`Allow use of the key`) names it but does not list kms:Decrypt in its `Action` (kms:Encrypt, kms:ReEncrypt*, kms:DescribeKey)"),
+        "{text}"
+    );
+    assert!(!text.contains("another action or resource"), "{text}");
+}
+
+#[test]
+fn an_unread_document_is_said_in_good_grammar() {
+    // The walkthrough with its bucket policy not read (the field missing).
+    let directory = tempfile::tempdir().unwrap();
+    let mut snapshot: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("walkthrough.json")).unwrap())
+            .unwrap();
+    snapshot["buckets"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("policy");
+    let path = directory.path().join("unread.json");
+    std::fs::write(&path, snapshot.to_string()).unwrap();
+    let output = run(&[
+        "check",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--bucket",
+        "account-a-bucket",
+        "--principal",
+        "arn:aws:iam::222222222222:user/dilip",
+        "--op",
+        "list",
+        "--format",
+        "json",
+    ]);
+    let text = stdout(&output);
+    assert!(text.contains("the bucket policy was not read"), "{text}");
+    assert!(!text.contains("policy were not"), "{text}");
+}

@@ -10,7 +10,9 @@ use crate::policy::{Effect, Policy, Tri};
 use crate::snapshot::{Field, PolicyDoc};
 
 use super::super::fix;
-use super::evaluation::{Docs, Judged, evidence_of, status_of, unread};
+use super::evaluation::{
+    Docs, Judged, conditional_deny_fix, evidence_of, explain_deny, status_of, unread,
+};
 use super::{ActionFacts, result};
 
 pub(super) struct GuardRails {
@@ -144,6 +146,7 @@ fn principal_link(
     let what = link.title();
     let mut evidence: Vec<Evidence> = Vec::new();
     let mut fix = None;
+    let mut help = None;
     let reason = match status {
         LinkStatus::Fail if denies == Tri::Yes => {
             let denying = judged.applying(Effect::Deny);
@@ -157,8 +160,23 @@ fn principal_link(
                     find_policy(facts, link, &hit.document),
                 )
             });
+            let explanation = first.and_then(|hit| {
+                explain_deny(
+                    find_policy(facts, link, &hit.document),
+                    hit,
+                    &facts.request(),
+                )
+            });
+            let clause = match &explanation {
+                Some(explanation) => {
+                    fix = fix.map(|fix| conditional_deny_fix(fix, explanation));
+                    help = Some(explanation.advice.clone());
+                    explanation.clause.clone()
+                }
+                None => String::new(),
+            };
             format!(
-                "{} explicitly denies {action} on {resource}",
+                "{} explicitly denies {action} on {resource}{clause}",
                 first.map(|hit| hit.document.as_str()).unwrap_or(what)
             )
         }
@@ -195,6 +213,7 @@ fn principal_link(
     LinkResult {
         evidence,
         fix,
+        help,
         ..result(link, status, reason)
     }
 }

@@ -219,6 +219,22 @@ impl ConditionCheck {
                 Some("false") => format!("send the request without {}", self.key),
                 _ => return None,
             },
+            // The network guards people meet most, in their own words.
+            _ if base.contains("not") && self.key.eq_ignore_ascii_case("aws:SourceVpce") => {
+                format!("send the request through VPC endpoint {one_of}")
+            }
+            _ if base.contains("not") && self.key.eq_ignore_ascii_case("aws:SourceVpc") => {
+                format!("send the request from VPC {one_of}")
+            }
+            "bool"
+                if self.key.eq_ignore_ascii_case("aws:SecureTransport")
+                    && self
+                        .values
+                        .first()
+                        .is_some_and(|value| value.eq_ignore_ascii_case("false")) =>
+            {
+                "send the request over HTTPS".to_string()
+            }
             "bool" => match self.values.first().map(String::as_str) {
                 Some(value) if value.eq_ignore_ascii_case("true") => {
                     format!("make the request with {} false", self.key)
@@ -321,6 +337,39 @@ mod tests {
     }
 
     #[test]
+    fn common_guards_are_said_in_their_own_words() {
+        let check = |operator: &str, key: &str, values: &[&str]| ConditionCheck {
+            operator: operator.to_string(),
+            key: key.to_string(),
+            values: values.iter().map(|value| value.to_string()).collect(),
+            request: ContextValue::Unknown,
+            holds: Tri::Yes,
+        };
+        assert_eq!(
+            check("Bool", "aws:SecureTransport", &["false"])
+                .how_to_escape()
+                .as_deref(),
+            Some("send the request over HTTPS")
+        );
+        assert_eq!(
+            check("NotIpAddress", "aws:SourceIp", &["203.0.113.0/24"])
+                .how_to_escape()
+                .as_deref(),
+            Some("send the request from 203.0.113.0/24")
+        );
+        assert_eq!(
+            check("StringNotEquals", "aws:SourceVpc", &["vpc-1", "vpc-2"])
+                .how_to_escape()
+                .as_deref(),
+            Some("send the request from VPC one of vpc-1, vpc-2")
+        );
+        assert_eq!(
+            check("ForAnyValue:StringEquals", "aws:TagKeys", &["x"]).how_to_escape(),
+            None
+        );
+    }
+
+    #[test]
     fn a_holding_deny_condition_says_how_to_escape_it() {
         let mut context = RequestContext::new();
         context.set("aws:SourceVpce", "vpce-999");
@@ -340,7 +389,7 @@ mod tests {
         );
         assert_eq!(
             checks[0].how_to_escape().as_deref(),
-            Some("make the request with aws:SourceVpce vpce-0abc")
+            Some("send the request through VPC endpoint vpce-0abc")
         );
         let mut absent = RequestContext::new();
         absent.set_absent("aws:SourceVpce");
