@@ -635,3 +635,39 @@ fn an_unread_document_is_said_in_good_grammar() {
     assert!(text.contains("the bucket policy was not read"), "{text}");
     assert!(!text.contains("policy were not"), "{text}");
 }
+
+#[test]
+fn an_identity_policy_that_lists_the_action_says_which_condition_failed() {
+    // The identity policy allows S3 and KMS only on resources of account
+    // 333333333333 (`aws:ResourceAccount`); the bucket is in 111111111111.
+    let directory = tempfile::tempdir().unwrap();
+    let path = scenario_snapshot(
+        "r2-identity-resource-account-perimeter-other-account.json",
+        &directory,
+    );
+    let output = run(&[
+        "check",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--bucket",
+        "account-a-bucket",
+        "--principal",
+        "arn:aws:iam::222222222222:user/dilip",
+        "--object",
+        "reports/data.csv",
+        "--op",
+        "list",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let reason = report["operations"][0]["actions"][0]["links"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.contains("`StringEquals` `aws:ResourceAccount` [333333333333], and the request's aws:ResourceAccount is 111111111111"),
+        "{reason}"
+    );
+}

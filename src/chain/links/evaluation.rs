@@ -154,7 +154,7 @@ impl Judged {
 /// The conditions with an unknown outcome of every statement that may apply,
 /// at most three statements' worth: a reader needs to see what value would
 /// decide the link.
-fn undecided_conditions(
+pub(super) fn undecided_conditions(
     policies: &[&Policy],
     evaluation: &Evaluation,
     request: &Request<'_>,
@@ -323,6 +323,42 @@ pub(super) fn near_misses(policy: Option<&Policy>, request: &Request<'_>) -> Nea
         })
         .collect();
     NearMisses { evidence, note }
+}
+
+/// For a policy without `Principal` (identity policy, boundary, session
+/// policy) that allows nothing here: the Allow statement that lists the
+/// action but misses on its resource or a condition, said as `; statement
+/// 0 (`Sid`) of inline policy `x` of `arn` does not cover ...`, or nothing.
+pub(super) fn closest_statement(policies: &[&Policy], request: &Request<'_>) -> String {
+    let mut best: Option<(usize, &Policy, &Statement, Mismatch)> = None;
+    for policy in policies {
+        for statement in policy.statements() {
+            if statement.effect() != Effect::Allow {
+                continue;
+            }
+            let rank = match statement.first_mismatch(request) {
+                Some(mismatch @ Mismatch::Condition(_)) => (0, mismatch),
+                Some(mismatch @ Mismatch::Resource { .. }) => (1, mismatch),
+                _ => continue,
+            };
+            if best.as_ref().is_none_or(|(seen, ..)| rank.0 < *seen) {
+                best = Some((rank.0, policy, statement, rank.1));
+            }
+        }
+    }
+    match best {
+        Some((_, policy, statement, mismatch)) => format!(
+            "; statement {}{} of {} lists it but {}",
+            statement.index(),
+            statement
+                .sid()
+                .map(|sid| format!(" (`{sid}`)"))
+                .unwrap_or_default(),
+            policy.label(),
+            mismatch.describe(request.action, request.resource)
+        ),
+        None => String::new(),
+    }
 }
 
 /// Why a `Deny` applies when it applies because of its conditions, and how

@@ -11,7 +11,8 @@ use crate::snapshot::{Field, PolicyDoc};
 
 use super::super::fix;
 use super::evaluation::{
-    Docs, Judged, conditional_deny_fix, evidence_of, explain_deny, status_of, unread,
+    Docs, Judged, closest_statement, conditional_deny_fix, evidence_of, explain_deny, status_of,
+    unread,
 };
 use super::{ActionFacts, result};
 
@@ -187,7 +188,8 @@ fn principal_link(
                 action,
                 resource,
             ));
-            format!("no statement of the {what} of `{who}` allows {action} on {resource}")
+            let note = closest_statement(&link_policies(facts, link), &facts.request());
+            format!("no statement of the {what} of `{who}` allows {action} on {resource}{note}")
         }
         LinkStatus::Pass if allows == Tri::Yes && implicit_allow => {
             format!(
@@ -219,24 +221,37 @@ fn principal_link(
 }
 
 fn find_policy<'s>(facts: &ActionFacts<'_, 's>, link: LinkId, label: &str) -> Option<&'s Policy> {
-    let info = facts.actor_info?;
+    link_policies(facts, link)
+        .into_iter()
+        .find(|policy| policy.label() == label)
+}
+
+/// The documents of one of the principal's own links, as read.
+fn link_policies<'s>(facts: &ActionFacts<'_, 's>, link: LinkId) -> Vec<&'s Policy> {
+    let Some(info) = facts.actor_info else {
+        return Vec::new();
+    };
     match link {
         LinkId::IdentityPolicy => info
             .policies
-            .known()?
-            .iter()
-            .map(|named| &named.document.policy)
-            .find(|policy| policy.label() == label),
+            .known()
+            .map(|policies| {
+                policies
+                    .iter()
+                    .map(|named| &named.document.policy)
+                    .collect()
+            })
+            .unwrap_or_default(),
         LinkId::PermissionsBoundary => info
             .permissions_boundary
             .known()
-            .map(|named| &named.document.policy),
+            .map(|named| vec![&named.document.policy])
+            .unwrap_or_default(),
         LinkId::SessionPolicy => info
             .session_policies
-            .known()?
-            .iter()
-            .map(|doc| &doc.policy)
-            .find(|policy| policy.label() == label),
-        _ => None,
+            .known()
+            .map(|docs| docs.iter().map(|doc| &doc.policy).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
     }
 }
