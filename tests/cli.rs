@@ -671,3 +671,38 @@ fn an_identity_policy_that_lists_the_action_says_which_condition_failed() {
         "{reason}"
     );
 }
+
+#[test]
+fn a_key_not_in_the_snapshot_gets_a_did_you_mean() {
+    // The bucket's default key named with one character wrong.
+    let directory = tempfile::tempdir().unwrap();
+    let mut snapshot: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("walkthrough.json")).unwrap())
+            .unwrap();
+    let key = snapshot["keys"][0]["arn"].as_str().unwrap().to_string();
+    let typo = format!("{}f", &key[..key.len() - 1]);
+    snapshot["buckets"][0]["encryption"]["key"] = serde_json::Value::String(typo.clone());
+    let path = directory.path().join("typo.json");
+    std::fs::write(&path, snapshot.to_string()).unwrap();
+    let output = run(&[
+        "check",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--bucket",
+        "account-a-bucket",
+        "--principal",
+        "arn:aws:iam::111111111111:user/ann",
+        "--op",
+        "put",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains(&format!(
+            "key `{typo}` is not in the snapshot's keys; did you mean `{key}`?"
+        )),
+        "{notes}"
+    );
+}
