@@ -475,6 +475,26 @@ fn aws_cli_spellings_of_output_are_accepted() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["format"], "kms-s3-doctor/report@1");
+    // The AWS CLI's `--color on|off`.
+    let output = walkthrough(&[
+        "--principal",
+        "111111111111",
+        "--op",
+        "list",
+        "--color",
+        "off",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(!stdout(&output).contains('\u{1b}'));
+    let output = walkthrough(&[
+        "--principal",
+        "111111111111",
+        "--op",
+        "list",
+        "--color",
+        "on",
+    ]);
+    assert!(stdout(&output).contains('\u{1b}'));
     // `snapshot --output json` would write a file named `json`.
     let output = run(&["snapshot", "--bucket", "b", "--output", "json"]);
     assert_one_line_error(&output, "a snapshot is always JSON");
