@@ -10,6 +10,7 @@ pub mod chain;
 pub mod context;
 pub mod diagnosis;
 pub mod explain;
+pub mod fixes;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod policy;
