@@ -1,6 +1,6 @@
 //! The `kms-s3-doctor` command: parses the command line, gathers or loads a
 //! snapshot, runs the judge, renders the report and turns the outcome into
-//! the contract's exit codes (documented once, in [`ExitCode`]).
+//! the documented exit codes (once, in [`ExitCode`]).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use kms_s3_doctor::explain;
 use kms_s3_doctor::report::{self, ColorChoice};
 use kms_s3_doctor::snapshot::{SNAPSHOT_FORMAT, Snapshot};
 
-/// Exit codes (contract §3).
+/// Exit codes (docs/guide.md, "Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ExitCode {
     /// Every checked operation is allowed (with `--expect`: the verdict matched).
@@ -301,7 +301,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     Ok(exit_code(diagnosis.verdict, args.expect))
 }
 
-/// The exit code of a verdict, with `--expect` (contract §3). An
+/// The exit code of a verdict, with `--expect`. An
 /// inconclusive verdict stays 3 with `--expect`: it neither matches nor
 /// contradicts the expectation.
 fn exit_code(verdict: Verdict, expect: Option<Expect>) -> ExitCode {
@@ -432,7 +432,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exit_codes_follow_the_contract() {
+    fn exit_codes_follow_the_guide() {
         assert_eq!(exit_code(Verdict::Allowed, None), ExitCode::Allowed);
         assert_eq!(exit_code(Verdict::Denied, None), ExitCode::Denied);
         assert_eq!(

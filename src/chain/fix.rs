@@ -188,7 +188,9 @@ pub(crate) fn allow_in_principal_policy(
         LinkId::SessionPolicy => {
             "session policies are passed when the session is created: pass one that allows the action, or none"
         }
-        _ => "attach this to the principal as an inline or managed policy",
+        _ => {
+            "add this to the principal's identity policies (the command below puts it in an inline policy of its own; a managed policy works too)"
+        }
     };
     Fix {
         account: account.to_string(),

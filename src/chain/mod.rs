@@ -274,7 +274,7 @@ pub(crate) fn judge_once(
     })
 }
 
-/// The actions an operation needs (contract §2, the op table).
+/// The actions an operation needs (the table of operations in docs/guide.md).
 fn plan(setup: &Setup<'_>, operation: Operation) -> Vec<PlannedAction> {
     let object = || Target::Object(setup.object_key.clone());
     let s3 = |action: &'static str, target: Target| PlannedAction { action, target };

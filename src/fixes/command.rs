@@ -44,6 +44,20 @@ pub(super) fn commands(diagnosis: &mut Diagnosis) {
             )
         });
         change.warning = built.warning;
+        let emptied = change
+            .document_after
+            .as_ref()
+            .and_then(|document| document.get("Statement"))
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(Vec::is_empty);
+        if emptied {
+            // AWS refuses a policy without statements.
+            let empty = "no statement is left, and AWS refuses a policy without one: delete or detach the policy instead of installing this document";
+            change.warning = Some(match change.warning.take() {
+                Some(warning) => format!("{empty}; {warning}"),
+                None => empty.to_string(),
+            });
+        }
     }
 }
 
@@ -242,7 +256,7 @@ fn build(target: &FixTarget, file: &str, fix: &Fix) -> Built {
             };
             let note = match fix.change {
                 crate::diagnosis::FixChange::EditStatement => {
-                    "the document drops the denying statement; narrowing its condition so it no longer matches this request is the smaller change. "
+                    "the document drops the denying statement; narrowing its condition so it no longer matches this request is the smaller change; "
                 }
                 _ => "",
             };

@@ -135,7 +135,7 @@ pub enum StatusV1 {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinkV1 {
-    /// A link id of contract §4 (`key-policy`, ...).
+    /// A link id (`key-policy`, ...).
     pub link: String,
     pub status: StatusV1,
     pub reason: String,

@@ -1,5 +1,5 @@
 //! Renders a [`Diagnosis`] for people (text, Markdown) and for scripts (the
-//! frozen JSON report of contract §5). Renderers only format: every fact they
+//! frozen JSON report `kms-s3-doctor/report@1`). Renderers only format: every fact they
 //! print is already in the diagnosis.
 
 mod json;
@@ -61,7 +61,7 @@ pub fn render_markdown(diagnosis: &Diagnosis, out: &mut dyn std::io::Write) -> s
     markdown::render(diagnosis, out)
 }
 
-/// The JSON report (`kms-s3-doctor/report@1`, contract §5), pretty-printed.
+/// The JSON report (`kms-s3-doctor/report@1`), pretty-printed.
 pub fn render_json(diagnosis: &Diagnosis) -> String {
     json::render(diagnosis)
 }
