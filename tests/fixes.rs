@@ -349,3 +349,78 @@ fn every_fix_of_the_corpus_mends_its_link_and_nothing_else() {
         problems.join("\n")
     );
 }
+
+fn walkthrough_report(format: &str) -> (Option<i32>, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_kms-s3-doctor"))
+        .args([
+            "check",
+            "--snapshot",
+            fixtures().join("walkthrough.json").to_str().unwrap(),
+            "--bucket",
+            "account-a-bucket",
+            "--principal",
+            "arn:aws:iam::222222222222:user/dilip",
+            "--object",
+            "reports/data.csv",
+            "--op",
+            "get,put",
+            "--format",
+            format,
+        ])
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+    )
+}
+
+#[test]
+fn the_json_report_names_the_target_document_command_and_recheck() {
+    let (code, text) = walkthrough_report("json");
+    assert_eq!(code, Some(1));
+    let report: Value = serde_json::from_str(&text).unwrap();
+    let key = "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let change = &report["changes"][0];
+    // The fields of the first version stay as they were.
+    assert_eq!(change["document"], "key-policy");
+    assert_eq!(change["change"], "add-statement");
+    assert_eq!(change["target"]["kind"], "key-policy");
+    assert_eq!(change["target"]["resource"], key);
+    assert_eq!(change["target"]["account"], "111111111111");
+    let statements = change["document_after"]["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 3, "the two statements kept, one added");
+    assert_eq!(statements[2], change["statement"]);
+    assert!(
+        change["command"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("aws kms put-key-policy --key-id {key} --policy-name default --policy file://change-1-key-policy.json"))
+    );
+    assert_eq!(change["with_changes"], serde_json::json!([0]));
+    // Each failing link's fix names the same target.
+    let link = &report["operations"][0]["actions"][1]["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|link| link["link"] == "key-policy")
+        .unwrap()["fix"];
+    assert_eq!(link["target"]["resource"], key);
+    assert_eq!(report["recheck"]["verdict"], "allowed");
+    assert_eq!(report["recheck"]["applied"], serde_json::json!([0]));
+    assert_eq!(report["recheck"]["remaining"], serde_json::json!([]));
+}
+
+#[test]
+fn the_markdown_report_shows_the_document_command_and_recheck() {
+    let (code, text) = walkthrough_report("markdown");
+    assert_eq!(code, Some(1));
+    assert!(
+        text.contains("target: key-policy of `arn:aws:kms:"),
+        "{text}"
+    );
+    assert!(text.contains("whole document after change 1:"), "{text}");
+    assert!(text.contains("```sh\naws kms put-key-policy"), "{text}");
+    assert!(text.contains("## Re-check"), "{text}");
+    assert!(text.contains("**after change 1: allowed**"), "{text}");
+}

@@ -150,3 +150,82 @@ fn script(diagnosis: &Diagnosis) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnosis::{Fix, FixChange, FixTarget, LinkId, Verdict};
+
+    fn diagnosis() -> Diagnosis {
+        let change = Fix {
+            account: "111111111111".into(),
+            change: FixChange::AddStatement,
+            document: "bucket-policy".into(),
+            target: Some(FixTarget {
+                kind: LinkId::BucketPolicy,
+                resource: "b".into(),
+                principal: None,
+                policy_name: None,
+                group: None,
+                attached_to: None,
+                statement: None,
+                sid: None,
+                account: "111111111111".into(),
+            }),
+            document_after: Some(serde_json::json!({"Statement": []})),
+            with_changes: vec![0],
+            command: Some("aws s3api put-bucket-policy --bucket b --policy file://change-1-bucket-policy.json --profile \"$PROFILE_111111111111\"".into()),
+            file: Some("change-1-bucket-policy.json".into()),
+            note: Some("line one\nrm -rf /".into()),
+            ..Default::default()
+        };
+        Diagnosis {
+            principal: "arn:aws:iam::222222222222:user/d".into(),
+            via_role: None,
+            bucket: "b".into(),
+            object: "k".into(),
+            object_is_placeholder: false,
+            verdict: Verdict::Denied,
+            operations: Vec::new(),
+            notes: Vec::new(),
+            changes: vec![change],
+            recheck: None,
+        }
+    }
+
+    #[test]
+    fn a_file_in_the_way_stops_everything_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(SCRIPT), "mine").unwrap();
+        let error = write_fixes(dir.path(), &diagnosis(), false).unwrap_err();
+        assert!(matches!(error, WriteError::Exists(_)), "{error}");
+        assert!(!dir.path().join("change-1-bucket-policy.json").exists());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(SCRIPT)).unwrap(),
+            "mine"
+        );
+        let written = write_fixes(dir.path(), &diagnosis(), true).unwrap();
+        assert_eq!(written.len(), 2);
+    }
+
+    #[test]
+    fn a_file_is_not_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plain");
+        std::fs::write(&file, "x").unwrap();
+        let error = write_fixes(&file, &diagnosis(), true).unwrap_err();
+        assert!(matches!(error, WriteError::NotADirectory(_)), "{error}");
+    }
+
+    #[test]
+    fn a_note_cannot_break_out_of_its_comment() {
+        let mut diagnosis = diagnosis();
+        diagnosis.changes[0].command = None;
+        let script = script(&diagnosis);
+        assert!(script.contains("line one rm -rf /"), "{script}");
+        assert!(
+            !script.lines().any(|line| line.starts_with("rm ")),
+            "{script}"
+        );
+    }
+}
