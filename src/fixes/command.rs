@@ -73,6 +73,8 @@ fn words(parts: &[&str]) -> Option<Vec<String>> {
 fn build(target: &FixTarget, file: &str, fix: &Fix) -> Built {
     let path = format!("file://{file}");
     let resource = target.resource.as_str();
+    // IAM API Reference, "CreatePolicyVersion": a managed policy can have
+    // up to five versions; with five, one must be deleted first.
     let five_versions = "a managed policy keeps at most five versions: if it has five, delete one that is not the default first (`aws iam list-policy-versions`, `aws iam delete-policy-version`)".to_string();
     match target.kind {
         LinkId::BucketPolicy => Built {
@@ -88,6 +90,9 @@ fn build(target: &FixTarget, file: &str, fix: &Fix) -> Built {
             warning: None,
         },
         LinkId::KeyPolicy => {
+            // KMS API Reference, "PutKeyPolicy": `default` is the only valid
+            // policy name, and the new policy must still let the caller put
+            // a key policy (the lockout safety check).
             let mut command = words(&[
                 "aws",
                 "kms",
