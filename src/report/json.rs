@@ -2,11 +2,13 @@
 //! types of its own, apart from the engine's [`Diagnosis`], so that the wire
 //! format changes only on purpose.
 //!
-//! Fields beyond the first version's: `via_role` (when set), `object_placeholder`, `notes`;
-//! per link `unknown_keys` and `help` (when non-empty); per evidence `line`
-//! and `role`. `fix` is left out when no change can mend the link; `sid` and
-//! `line` when there is none; `note` of a fix when it has none. A fix also
-//! carries its `target`, and a change of `changes` the whole
+//! Every field is documented for users in `docs/report-format.md`. Beyond
+//! the first version's fields: `via_role` (when set), `object_placeholder`,
+//! `summary`, `expect`/`expect_met` (with `--expect`), `notes`; per
+//! operation `summary`; per link `unknown_keys` and `help` (when non-empty);
+//! per evidence `line` and `role`. `fix` is left out when no change can mend the link; `sid` and
+//! `line` when there is none; `note` of a fix when it has none.
+//! A fix also carries its `target`, and a change of `changes` the whole
 //! `document_after`, the change indexes it holds (`with_changes`), the
 //! `command` that installs it, its `file` and a `warning`; `recheck` is the
 //! verdict after every change is applied to a copy of the snapshot.
@@ -35,6 +37,18 @@ pub struct ReportV1 {
     #[serde(default)]
     pub object_placeholder: bool,
     pub verdict: VerdictV1,
+    /// The verdict line: every operation's verdict with its first broken
+    /// link or what it is waiting for (`denied — get denied (key-policy for
+    /// kms:Decrypt, account 111111111111) · list allowed`).
+    #[serde(default)]
+    pub summary: String,
+    /// `--expect`: the verdict the caller expected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<VerdictV1>,
+    /// `--expect`: whether the verdict is the expected one (an inconclusive
+    /// verdict meets no expectation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_met: Option<bool>,
     pub operations: Vec<OperationV1>,
     #[serde(default)]
     pub notes: Vec<String>,
@@ -114,6 +128,10 @@ pub struct OperationV1 {
     /// `list`, `head`, `get`, `put`, `multipart`, `copy`.
     pub operation: String,
     pub verdict: VerdictV1,
+    /// This operation's part of the verdict line (`get denied (key-policy
+    /// for kms:Decrypt, account 111111111111)`).
+    #[serde(default)]
+    pub summary: String,
     pub actions: Vec<ActionV1>,
 }
 
@@ -135,7 +153,7 @@ pub enum StatusV1 {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinkV1 {
-    /// A link id (`key-policy`, ...).
+    /// A link id (`key-policy`, `bucket-policy`, ...).
     pub link: String,
     pub status: StatusV1,
     pub reason: String,
@@ -362,6 +380,7 @@ impl From<&OperationResult> for OperationV1 {
         Self {
             operation: operation.operation.as_str().to_string(),
             verdict: operation.verdict.into(),
+            summary: super::operation_summary(operation),
             actions: operation.actions.iter().map(ActionV1::from).collect(),
         }
     }
@@ -377,6 +396,9 @@ impl From<&Diagnosis> for ReportV1 {
             object: diagnosis.object.clone(),
             object_placeholder: diagnosis.object_is_placeholder,
             verdict: diagnosis.verdict.into(),
+            summary: super::summary(diagnosis),
+            expect: None,
+            expect_met: None,
             operations: diagnosis.operations.iter().map(OperationV1::from).collect(),
             notes: diagnosis.notes.clone(),
             changes: diagnosis.changes.iter().map(FixV1::from).collect(),
@@ -385,8 +407,12 @@ impl From<&Diagnosis> for ReportV1 {
     }
 }
 
-pub(super) fn render(diagnosis: &Diagnosis) -> String {
-    let report = ReportV1::from(diagnosis);
+pub(super) fn render(diagnosis: &Diagnosis, expect: Option<Verdict>) -> String {
+    let mut report = ReportV1::from(diagnosis);
+    if let Some(expected) = expect {
+        report.expect = Some(expected.into());
+        report.expect_met = Some(expected == diagnosis.verdict);
+    }
     // Serialising plain structs of strings, numbers and `Value`s cannot
     // fail; the fallback keeps the signature infallible all the same.
     serde_json::to_string_pretty(&report).unwrap_or_else(|error| {
