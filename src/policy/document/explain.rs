@@ -195,7 +195,10 @@ impl ConditionCheck {
 
     /// What a request must carry for this condition to stop holding: the
     /// way to get past a `Deny` that hangs on it without touching the
-    /// policy. `None` when there is no simple way to say it.
+    /// policy. `None` when there is no simple way to say it. A negated
+    /// operator's values are a NOR (IAM User Guide, "Conditions with
+    /// multiple context keys or values"), so it stops holding when the
+    /// request carries one of them.
     pub fn how_to_escape(&self) -> Option<String> {
         let operator = self.operator.to_ascii_lowercase();
         let base = operator
