@@ -8,11 +8,12 @@ use std::process;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use kms_s3_doctor::chain::assume::{self, Assumption};
 use kms_s3_doctor::chain::{self, CheckRequest};
 use kms_s3_doctor::diagnosis::{Operation, Verdict};
 use kms_s3_doctor::explain;
 use kms_s3_doctor::report::{self, ColorChoice};
-use kms_s3_doctor::snapshot::{SNAPSHOT_FORMAT, Snapshot};
+use kms_s3_doctor::snapshot::{PolicyDoc, SNAPSHOT_FORMAT, Snapshot};
 
 /// Exit codes (contract §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +88,11 @@ struct AwsArgs {
     /// Profile for the principal's account, when it differs.
     #[arg(long, value_name = "P")]
     principal_profile: Option<String>,
+    /// Profile of an organization's management account or delegated
+    /// administrator: SCPs and RCPs of that organization's accounts are read
+    /// with it. Repeatable (one per organization).
+    #[arg(long = "org-profile", value_name = "P")]
+    org_profile: Vec<String>,
     #[arg(long, value_name = "R")]
     region: Option<String>,
     /// Send every AWS call to this endpoint (a local emulator).
@@ -97,6 +103,21 @@ struct AwsArgs {
     timeout: u64,
 }
 
+/// What to assume where a document cannot be read, and the session policy
+/// AWS never shows. Shared by every command that judges or captures.
+#[derive(Debug, Args)]
+struct AssumeArgs {
+    /// Judge a link whose document could not be read as passing, and say so
+    /// in the report: scp=allow, rcp=allow, session-policy=none (repeatable
+    /// or comma-separated). Never overrides a document that was read.
+    #[arg(long = "assume", value_name = "LINK=VALUE", value_delimiter = ',', value_parser = parse_assumption)]
+    assume: Vec<Assumption>,
+    /// The session policy of the role session judged (the `--via-role`
+    /// session, else `--principal`): a JSON policy document.
+    #[arg(long, value_name = "FILE")]
+    session_policy: Option<PathBuf>,
+}
+
 #[derive(Debug, Args)]
 struct CheckArgs {
     #[command(flatten)]
@@ -105,10 +126,12 @@ struct CheckArgs {
     #[arg(long, value_name = "OPS", default_value = "list,get,put,multipart")]
     op: String,
     /// Judge this snapshot offline instead of reading AWS.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["profile", "principal_profile", "region", "endpoint_url"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["profile", "principal_profile", "org_profile", "region", "endpoint_url"])]
     snapshot: Option<PathBuf>,
     #[command(flatten)]
     aws: AwsArgs,
+    #[command(flatten)]
+    assume: AssumeArgs,
     /// Also write what was read to this snapshot file.
     #[arg(long, value_name = "FILE", conflicts_with = "snapshot")]
     save_snapshot: Option<PathBuf>,
@@ -127,6 +150,8 @@ struct SnapshotArgs {
     selection: Selection,
     #[command(flatten)]
     aws: AwsArgs,
+    #[command(flatten)]
+    assume: AssumeArgs,
     /// The snapshot file to write.
     #[arg(long, value_name = "FILE")]
     output: PathBuf,
@@ -152,6 +177,11 @@ fn parse_context(text: &str) -> Result<(String, String), String> {
         }
         _ => Err(format!("`{text}` is not KEY=VALUE")),
     }
+}
+
+fn parse_assumption(text: &str) -> Result<Assumption, String> {
+    text.parse()
+        .map_err(|_| "expected scp=allow, rcp=allow or session-policy=none".to_string())
 }
 
 fn parse_operations(text: &str) -> Result<Vec<Operation>, String> {
@@ -254,13 +284,14 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
         }
         None => {
             let progress = args.format == Format::Text && std::io::stderr().is_terminal();
-            let gathered = gather(&args.selection, &args.aws, progress)?;
-            if let Some(path) = &args.save_snapshot {
-                write_snapshot(path, &gathered.0)?;
-            }
-            gathered
+            gather(&args.selection, &args.aws, progress)?
         }
     };
+    let mut snapshot = snapshot;
+    apply_assumptions(&mut snapshot, &principal, &args.selection, &args.assume)?;
+    if let Some(path) = &args.save_snapshot {
+        write_snapshot(path, &snapshot)?;
+    }
     let request = CheckRequest {
         bucket: args.selection.bucket.clone(),
         object: args.selection.object.clone(),
@@ -309,7 +340,8 @@ fn finish_output(result: std::io::Result<()>) -> Result<(), Failure> {
 
 fn snapshot(args: SnapshotArgs) -> Result<ExitCode, Failure> {
     let progress = std::io::stderr().is_terminal();
-    let (snapshot, _) = gather(&args.selection, &args.aws, progress)?;
+    let (mut snapshot, principal) = gather(&args.selection, &args.aws, progress)?;
+    apply_assumptions(&mut snapshot, &principal, &args.selection, &args.assume)?;
     write_snapshot(&args.output, &snapshot)?;
     Ok(ExitCode::Allowed)
 }
@@ -328,6 +360,28 @@ fn explain_message(message: &str, format: Format, color: ColorChoice) -> Result<
     } else {
         ExitCode::BadInput
     })
+}
+
+/// Records `--assume` and `--session-policy` in the snapshot, where the
+/// judge reads them and a saved capture keeps them for its replay.
+fn apply_assumptions(
+    snapshot: &mut Snapshot,
+    principal: &str,
+    selection: &Selection,
+    args: &AssumeArgs,
+) -> Result<(), Failure> {
+    snapshot.assume(&args.assume);
+    if let Some(path) = &args.session_policy {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            Failure::bad_input(format!("cannot read session policy `{name}`: {error}"))
+        })?;
+        let policy = PolicyDoc::from_text(&format!("session policy `{name}`"), &text)
+            .map_err(|error| Failure::bad_input(format!("--session-policy: {error}")))?;
+        assume::supply_session_policy(snapshot, principal, selection.via_role.as_deref(), policy)
+            .map_err(|error| Failure::bad_input(error.to_string()))?;
+    }
+    Ok(())
 }
 
 fn load_snapshot(path: &Path) -> Result<Snapshot, Failure> {
@@ -384,6 +438,7 @@ fn gather(
         extra_key_ids,
         profile: aws.profile.clone(),
         principal_profile: aws.principal_profile.clone(),
+        org_profiles: aws.org_profile.clone(),
         region: aws.region.clone(),
         endpoint_url: aws.endpoint_url.clone(),
         timeout: std::time::Duration::from_secs(aws.timeout),

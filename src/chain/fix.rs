@@ -357,6 +357,7 @@ mod tests {
             unknown_keys: Vec::new(),
             help: None,
             change: None,
+            assumed: None,
         }
     }
 

@@ -16,6 +16,7 @@ use crate::policy::{
 };
 use crate::snapshot::{Field, GrantInfo, NamedPolicy, PolicyDoc, PrincipalInfo};
 
+use super::assume;
 use super::context::{self, ActionContext, KmsCall};
 use super::fix;
 use super::keys::{self, Reference, ResolvedKey};
@@ -181,6 +182,7 @@ impl UnknownFinding {
             unknown_keys: self.unknown_keys,
             help: self.help,
             change: None,
+            assumed: None,
         }
     }
 }
@@ -407,17 +409,21 @@ fn organization_link(
         // do not apply to AWS managed keys.
         return None;
     }
-    let help = match link {
-        LinkId::Scp => format!(
-            "SCPs of account {account} were not read: capture the snapshot with credentials of the organization's management account (or a delegated administrator), or add `accounts.{account}.scps` to the snapshot"
-        ),
-        _ => format!(
-            "RCPs of account {account} were not read: capture the snapshot with credentials of the organization's management account (or a delegated administrator), or add `accounts.{account}.rcps` to the snapshot"
-        ),
+    let (field, assume) = match link {
+        LinkId::Scp => ("scps", "scp=allow"),
+        _ => ("rcps", "rcp=allow"),
+    };
+    let help = format!(
+        "read them with --org-profile P, a profile of the organization's management account or of a delegated administrator for AWS Organizations; or add `accounts.{account}.{field}` to the snapshot; or, knowing they allow, pass --assume {assume}"
+    );
+    // Only a document that was not read can be assumed (never one that was
+    // read, nor one that hangs on a context key).
+    let unread = |reason: String, help: String| {
+        assume::stand_in(&facts.setup.snapshot.assumptions, link, account, &reason)
+            .unwrap_or_else(|| unknown_link(link, reason, help))
     };
     let Some(info) = facts.setup.snapshot.accounts.get(account) else {
-        return Some(unknown_link(
-            link,
+        return Some(unread(
             format!("the {kind}s of account {account} are not known"),
             help,
         ));
@@ -441,7 +447,7 @@ fn organization_link(
                 }
                 None => format!("the {kind}s of account {account} are not known"),
             };
-            return Some(unknown_link(link, reason, help));
+            return Some(unread(reason, help));
         }
         Field::Some(levels) => levels,
     };
@@ -520,6 +526,7 @@ fn organization_link(
             unknown_keys: Vec::new(),
             help: None,
             change: None,
+            assumed: None,
         });
     }
     if unknown {
@@ -536,6 +543,7 @@ fn organization_link(
             help: Some(context_help(&unknown_keys)),
             unknown_keys,
             change: None,
+            assumed: None,
         });
     }
     Some(LinkResult {
@@ -550,6 +558,7 @@ fn organization_link(
         unknown_keys: Vec::new(),
         help: None,
         change: None,
+        assumed: None,
     })
 }
 
@@ -573,6 +582,7 @@ fn unknown_link(link: LinkId, reason: String, help: String) -> LinkResult {
         unknown_keys: Vec::new(),
         help: Some(help),
         change: None,
+        assumed: None,
     }
 }
 
@@ -640,10 +650,35 @@ fn guard_rails(facts: &ActionFacts<'_, '_>) -> GuardRails {
                 &request,
             )),
         };
-    // Session policies are a link only when known (contract §4: "when known").
-    let session = match info.map(|info| &info.session_policies) {
-        Some(Field::Some(docs)) if !docs.is_empty() => Some(Judged::of(
+    // A role session's (or federated user's) session policies are a link
+    // when known, and an unknown one when they could not be read: AWS never
+    // shows them, and a session policy can only take permissions away, so
+    // leaving the link out could turn a denial into "allowed". A role named
+    // by its ARN (and the --via-role session) is judged as a session started
+    // without one, which the snapshot records as `null`.
+    let is_session = match &facts.actor.kind {
+        PrincipalKind::AssumedRole { session_arn, .. } => session_arn.is_some(),
+        PrincipalKind::FederatedUser { .. } => true,
+        _ => false,
+    };
+    let session = match info.map(|info| (&info.session_policies, &info.session_policies_error)) {
+        Some((Field::Some(docs), _)) if !docs.is_empty() => Some(Judged::of(
             Docs::Known(docs.iter().map(|doc: &PolicyDoc| &doc.policy).collect()),
+            &request,
+        )),
+        Some((Field::Unknown, error)) if is_session || error.is_some() => Some(Judged::of(
+            Docs::Unknown(format!(
+                "{}; if the session was started without one (the usual case: the console, IAM Identity Center, a profile's role_arn), pass --assume session-policy=none; otherwise give it with --session-policy FILE",
+                error
+                    .clone()
+                    .unwrap_or_else(|| "the snapshot does not record them".to_string())
+            )),
+            &request,
+        )),
+        None if is_session => Some(Judged::of(
+            Docs::Unknown(
+                "the session is not in the snapshot; pass --assume session-policy=none if it was started without a session policy, or give it with --session-policy FILE".to_string(),
+            ),
             &request,
         )),
         _ => None,
@@ -759,6 +794,7 @@ fn principal_link(
         unknown_keys: Vec::new(),
         help: None,
         change: None,
+        assumed: None,
     }
 }
 
@@ -811,14 +847,29 @@ fn push_guard_rails(
         ));
     }
     if let Some(session) = &rails.session {
-        links.push(principal_link(
-            facts,
-            LinkId::SessionPolicy,
-            session,
-            not(exemptions.session),
-            false,
-            granted_by,
-        ));
+        let subject = facts
+            .caller
+            .session_arn
+            .clone()
+            .unwrap_or_else(|| facts.actor_arn().to_string());
+        let assumed = session.unread.as_ref().and_then(|_| {
+            assume::stand_in(
+                &facts.setup.snapshot.assumptions,
+                LinkId::SessionPolicy,
+                &subject,
+                "AWS does not show the session policies a session was started with",
+            )
+        });
+        links.push(assumed.unwrap_or_else(|| {
+            principal_link(
+                facts,
+                LinkId::SessionPolicy,
+                session,
+                not(exemptions.session),
+                false,
+                granted_by,
+            )
+        }));
     }
 }
 
@@ -1022,6 +1073,7 @@ fn resource_link(
         unknown_keys: Vec::new(),
         help: None,
         change: None,
+        assumed: None,
     }
 }
 
@@ -1298,6 +1350,7 @@ fn key_policy_link(
         unknown_keys,
         help,
         change: None,
+        assumed: None,
     }
 }
 
@@ -1315,6 +1368,7 @@ fn key_state_link(
         unknown_keys: Vec::new(),
         help,
         change: None,
+        assumed: None,
     };
     let cross = facts.cross_account();
     if key.is_aws_managed() && cross {
@@ -1403,6 +1457,7 @@ fn bucket_encryption_link(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) ->
         unknown_keys: Vec::new(),
         help: None,
         change: None,
+        assumed: None,
     };
     let bucket = facts.setup.bucket;
     if key.reference == Reference::Unknown {
@@ -1481,6 +1536,7 @@ fn object_ownership_link(facts: &ActionFacts<'_, '_>) -> Option<LinkResult> {
             unknown_keys: Vec::new(),
             help,
             change: None,
+            assumed: None,
         })
     };
     if bucket

@@ -3,6 +3,7 @@
 //! as AWS's evaluation logic does. Pure: a snapshot and a request in, a
 //! [`Diagnosis`] out.
 
+pub mod assume;
 mod context;
 mod fix;
 
@@ -202,6 +203,9 @@ pub fn judge(snapshot: &Snapshot, request: &CheckRequest) -> Result<Diagnosis, J
             "no --object given: object-level actions were checked for the placeholder key `{PLACEHOLDER_OBJECT}` at the bucket's root; policies scoped to a prefix can judge the real object differently"
         ));
     }
+    if let Some(why) = &bucket.account_error {
+        notes.push(why.clone());
+    }
     if let Some(role) = &setup.role {
         notes.push(format!(
             "S3 and KMS actions are judged for a session of `{}` assumed by `{}`",
@@ -241,6 +245,13 @@ pub fn judge(snapshot: &Snapshot, request: &CheckRequest) -> Result<Diagnosis, J
         .max()
         .unwrap_or(Verdict::Allowed);
     let changes = fix::merge_changes(&mut operations);
+    let assumptions = assume::uses(&snapshot.assumptions, &operations);
+    for unused in assumptions.iter().filter(|used| !used.used) {
+        notes.push(format!(
+            "--assume {} was not used: every document it could stand in for was read, or no link needed it",
+            unused.assumption
+        ));
+    }
     Ok(Diagnosis {
         principal: request.principal.clone(),
         via_role: request.via_role.clone(),
@@ -251,6 +262,7 @@ pub fn judge(snapshot: &Snapshot, request: &CheckRequest) -> Result<Diagnosis, J
         operations,
         notes,
         changes,
+        assumptions,
     })
 }
 

@@ -2,16 +2,17 @@
 //! types of its own, apart from the engine's [`Diagnosis`], so that the wire
 //! format changes only on purpose.
 //!
-//! Fields beyond §5: `via_role` (when set), `object_placeholder`, `notes`;
-//! per link `unknown_keys` and `help` (when non-empty); per evidence `line`
-//! and `role`. `fix` is left out when no change can mend the link; `sid` and
+//! Fields beyond the original report: `via_role` (when set),
+//! `object_placeholder`, `notes`, `assumptions` (when any was asked for);
+//! per link `unknown_keys` and `help` (when non-empty) and `assumed` (when
+//! the link passed only by an assumption); per evidence `line` and `role`. `fix` is left out when no change can mend the link; `sid` and
 //! `line` when there is none; `note` of a fix when it has none.
 
 use serde::{Deserialize, Serialize};
 
 use crate::diagnosis::{
-    ActionResult, Diagnosis, Evidence, EvidenceRole, Fix, FixChange, LinkResult, LinkStatus,
-    OperationResult, Verdict,
+    ActionResult, AssumptionUse, Diagnosis, Evidence, EvidenceRole, Fix, FixChange, LinkResult,
+    LinkStatus, OperationResult, Verdict,
 };
 
 /// The `format` value of this report version.
@@ -31,6 +32,9 @@ pub struct ReportV1 {
     #[serde(default)]
     pub object_placeholder: bool,
     pub verdict: VerdictV1,
+    /// Every `--assume` of the run, used or not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assumptions: Vec<AssumptionV1>,
     pub operations: Vec<OperationV1>,
     #[serde(default)]
     pub notes: Vec<String>,
@@ -38,6 +42,19 @@ pub struct ReportV1 {
     /// point here with `change`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<FixV1>,
+}
+
+/// One assumption asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssumptionV1 {
+    /// As given: `scp=allow`, `rcp=allow`, `session-policy=none`.
+    pub assume: String,
+    /// Whether some link passed only because of it.
+    pub used: bool,
+    /// What it was taken to say (`the SCPs of account 222222222222 allow`),
+    /// once each; empty when unused.
+    #[serde(default)]
+    pub statements: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +105,9 @@ pub struct LinkV1 {
     /// Index of this link's fix in the report's `changes`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change_index: Option<usize>,
+    /// The link passed only because of an `--assume`: what was assumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assumed: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,6 +232,17 @@ impl From<&LinkResult> for LinkV1 {
             unknown_keys: link.unknown_keys.clone(),
             help: link.help.clone().filter(|help| !help.is_empty()),
             change_index: link.change,
+            assumed: link.assumed.clone(),
+        }
+    }
+}
+
+impl From<&AssumptionUse> for AssumptionV1 {
+    fn from(used: &AssumptionUse) -> Self {
+        Self {
+            assume: used.assumption.clone(),
+            used: used.used,
+            statements: used.statements.clone(),
         }
     }
 }
@@ -247,6 +278,11 @@ impl From<&Diagnosis> for ReportV1 {
             object: diagnosis.object.clone(),
             object_placeholder: diagnosis.object_is_placeholder,
             verdict: diagnosis.verdict.into(),
+            assumptions: diagnosis
+                .assumptions
+                .iter()
+                .map(AssumptionV1::from)
+                .collect(),
             operations: diagnosis.operations.iter().map(OperationV1::from).collect(),
             notes: diagnosis.notes.clone(),
             changes: diagnosis.changes.iter().map(FixV1::from).collect(),

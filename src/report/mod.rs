@@ -13,8 +13,8 @@ use crate::diagnosis::{
 };
 
 pub use json::{
-    ActionV1, ChangeV1, EvidenceV1, FixV1, LinkV1, OperationV1, REPORT_FORMAT, ReportV1, RoleV1,
-    StatusV1, VerdictV1,
+    ActionV1, AssumptionV1, ChangeV1, EvidenceV1, FixV1, LinkV1, OperationV1, REPORT_FORMAT,
+    ReportV1, RoleV1, StatusV1, VerdictV1,
 };
 
 /// `--color auto|always|never`.
@@ -76,6 +76,38 @@ pub(crate) fn status_mark(status: LinkStatus) -> &'static str {
         LinkStatus::Fail => "✗",
         LinkStatus::Unknown => "?",
     }
+}
+
+/// The mark of a link in a chain path: [`status_mark`], or `≈` for a link
+/// that passed only because the user assumed it.
+pub(crate) fn link_mark(link: &LinkResult) -> &'static str {
+    if link.assumed.is_some() {
+        ASSUMED_MARK
+    } else {
+        status_mark(link.status)
+    }
+}
+
+/// The mark of a link passed by an `--assume`.
+pub(crate) const ASSUMED_MARK: &str = "≈";
+
+/// `scp=allow, rcp=allow (unused)`: the assumptions of the run, or `None`.
+pub(crate) fn assumptions_text(diagnosis: &Diagnosis) -> Option<String> {
+    if diagnosis.assumptions.is_empty() {
+        return None;
+    }
+    let items: Vec<String> = diagnosis
+        .assumptions
+        .iter()
+        .map(|used| {
+            if used.used {
+                used.assumption.clone()
+            } else {
+                format!("{} (unused)", used.assumption)
+            }
+        })
+        .collect();
+    Some(items.join(", "))
 }
 
 pub(crate) fn verdict_mark(verdict: Verdict) -> &'static str {
@@ -188,7 +220,11 @@ pub(crate) fn summary(diagnosis: &Diagnosis) -> String {
     let denied = count(Verdict::Denied);
     let inconclusive = count(Verdict::Inconclusive);
     let plural = if total == 1 { "" } else { "s" };
-    let mut text = format!("{} — ", diagnosis.verdict);
+    let mut text = format!(
+        "{}{} — ",
+        diagnosis.verdict,
+        crate::chain::assume::verdict_clause(diagnosis.verdict, &diagnosis.assumptions)
+    );
     if total == 0 {
         text.push_str("no operation was checked");
         return text;
