@@ -109,8 +109,6 @@ fn not_in_org() -> AccountInfo {
     }
 }
 
-const ORG_PROFILE_HINT: &str = "pass --org-profile with a profile of the organization's management account or of a delegated administrator for AWS Organizations";
-
 async fn read_account(ctx: &Ctx<'_>, account: &str) -> Result<AccountInfo, GatherError> {
     let readers = ctx.readers().await?;
     let own = readers
@@ -153,9 +151,9 @@ async fn read_account(ctx: &Ctx<'_>, account: &str) -> Result<AccountInfo, Gathe
     }
     if candidates.is_empty() {
         let why = match &own_org {
-            Err(why) => format!("{why}; {ORG_PROFILE_HINT}"),
+            Err(why) => why.clone(),
             _ => format!(
-                "no profile given is of account {account} or can read its organization; {ORG_PROFILE_HINT}"
+                "no profile given is of account {account} or of an organization that can read its policies (--org-profile)"
             ),
         };
         return Ok(unknown(why));
@@ -178,7 +176,7 @@ async fn read_account(ctx: &Ctx<'_>, account: &str) -> Result<AccountInfo, Gathe
             Err(ReadErr::Unreadable(why)) => {
                 let is_own = own.is_some_and(|own| std::ptr::eq(own, *reader));
                 failures.push(if is_own {
-                    format!("{why}; {ORG_PROFILE_HINT}")
+                    why
                 } else {
                     format!(
                         "{} (organization {}) cannot place account {account} in its organization: {why}",
