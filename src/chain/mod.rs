@@ -266,7 +266,7 @@ pub fn judge(snapshot: &Snapshot, request: &CheckRequest) -> Result<Diagnosis, J
     })
 }
 
-/// The actions an operation needs (contract §2, the op table).
+/// The actions an operation needs (docs/guide.md lists them per operation).
 fn plan(setup: &Setup<'_>, operation: Operation) -> Vec<PlannedAction> {
     let object = || Target::Object(setup.object_key.clone());
     let s3 = |action: &'static str, target: Target| PlannedAction { action, target };

@@ -215,7 +215,7 @@ impl Evaluation {
 
 mod condition;
 mod document;
-mod logic;
+pub(crate) mod logic;
 mod principal;
 mod variables;
 mod wildcard;
