@@ -52,6 +52,16 @@ pub enum JudgeError {
     BucketNotInSnapshot(String),
     #[error("--op: no operation given")]
     NoOperation,
+    /// Partitions are separate: a principal of one never reaches a resource
+    /// of another.
+    #[error(
+        "`{principal}` is in partition `{partition}` but the snapshot's resources are in `{snapshot}`; partitions are separate"
+    )]
+    OtherPartition {
+        principal: String,
+        partition: String,
+        snapshot: String,
+    },
 }
 
 /// One action an operation needs, before its links are judged.
@@ -174,6 +184,20 @@ pub fn judge(snapshot: &Snapshot, request: &CheckRequest) -> Result<Diagnosis, J
         }
         None => None,
     };
+    for (text, principal) in [(&request.principal, &source)]
+        .into_iter()
+        .chain(request.via_role.iter().zip(role.as_ref()))
+    {
+        if let Some(partition) = snapshot.partition()
+            && principal.partition != partition
+        {
+            return Err(JudgeError::OtherPartition {
+                principal: text.clone(),
+                partition: principal.partition.clone(),
+                snapshot: partition.to_string(),
+            });
+        }
+    }
     let bucket = snapshot
         .buckets
         .iter()
