@@ -752,7 +752,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exit_codes_follow_the_contract() {
+    fn exit_codes_are_the_documented_ones() {
         assert_eq!(exit_code(Verdict::Allowed, None), ExitCode::Allowed);
         assert_eq!(exit_code(Verdict::Denied, None), ExitCode::Denied);
         assert_eq!(

@@ -1,5 +1,5 @@
 //! The snapshot: every document of the chain as read from AWS (or written by
-//! hand), in the contract's `kms-s3-doctor/snapshot@1` format. It is the seam
+//! hand), in the `kms-s3-doctor/snapshot@1` format (docs/guide.md). It is the seam
 //! between gathering and judging: live mode fills one, `--snapshot` loads one,
 //! and one judge reads it. Loading validates everything up front (ARNs,
 //! policies), so a snapshot is never half-evaluated.
@@ -151,7 +151,7 @@ pub struct AccountInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_id_error: Option<String>,
     /// The organization's management account (an extension of the
-    /// contract's format): SCPs and RCPs do not apply to it.
+    /// original format): SCPs and RCPs do not apply to it.
     #[serde(default, skip_serializing_if = "Field::is_unknown")]
     pub management_account: Field<String>,
     /// One inner list per level, root first, account last.
@@ -221,7 +221,7 @@ pub struct BucketInfo {
     /// The owning account.
     pub account: String,
     /// Why the owning account is not confirmed (an extension of the
-    /// contract's format): it was taken from the profile that read the
+    /// original format): it was taken from the profile that read the
     /// bucket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_error: Option<String>,
@@ -360,7 +360,7 @@ pub struct Snapshot {
     pub captured_at: Option<String>,
     /// The principal a live capture judged (the caller's identity when
     /// `--principal` was not given), so a replay without `--principal`
-    /// judges the same identity. An extension of the contract's format.
+    /// judges the same identity. An extension of the original format.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<String>,
     #[serde(default)]
@@ -372,7 +372,7 @@ pub struct Snapshot {
     #[serde(default)]
     pub principals: Vec<PrincipalInfo>,
     /// Assumptions (`--assume`) the capture was judged with, so that a
-    /// replay judges the same way. An extension of the contract's format.
+    /// replay judges the same way. An extension of the original format.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assumptions: Vec<Assumption>,
 }

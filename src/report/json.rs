@@ -1,4 +1,4 @@
-//! The JSON report, `kms-s3-doctor/report@1` (contract §5): frozen serde
+//! The JSON report, `kms-s3-doctor/report@1` (docs/guide.md): frozen serde
 //! types of its own, apart from the engine's [`Diagnosis`], so that the wire
 //! format changes only on purpose.
 //!
@@ -91,7 +91,7 @@ pub enum StatusV1 {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinkV1 {
-    /// A link id of contract §4 (`key-policy`, ...).
+    /// A link id (`key-policy`, ...).
     pub link: String,
     pub status: StatusV1,
     pub reason: String,

@@ -482,9 +482,9 @@ fn summary_names_the_first_broken_link_and_its_owner() {
 }
 
 /// The JSON reads back through the frozen types, and the §5 field names are
-/// where the contract puts them.
+/// where the documented format puts them.
 #[test]
-fn json_reads_back_with_contract_field_names() {
+fn json_reads_back_with_the_documented_field_names() {
     let rendered = render_json(&cross_account_denied());
     let report: ReportV1 = serde_json::from_str(&rendered).unwrap();
     assert_eq!(report, ReportV1::from(&cross_account_denied()));
