@@ -32,7 +32,7 @@ impl fmt::Display for Verdict {
     }
 }
 
-/// The links of the chain (docs/guide.md, "Links"), in the order a request meets them.
+/// The links of the chain, in the order a request meets them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LinkId {
@@ -150,7 +150,7 @@ pub struct Evidence {
     pub role: EvidenceRole,
 }
 
-/// What kind of change a fix asks for (the JSON report's `change`).
+/// What kind of change a fix asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FixChange {

@@ -838,7 +838,7 @@ fn live_organization_scenarios_match_offline_and_only_read() {
         "organizations DescribeOrganization",
         "organizations ListParents",
         "organizations ListRoots",
-        "s3 GET prefix",
+        "s3 GET max-buckets,prefix",
     ] {
         if !log.lines().any(|line| line.starts_with(expected)) {
             problems.push(format!("the log never shows `{expected}`"));

@@ -386,6 +386,9 @@ pub(crate) async fn owns_bucket(ctx: &Ctx<'_>, reader: &Reader) -> Result<bool, 
         .s3(&reader.region())
         .list_buckets()
         .prefix(bucket)
+        // A paginated request: S3 refuses unpaginated ListBuckets for
+        // accounts whose bucket quota is above 10,000.
+        .max_buckets(1000)
         .into_paginator()
         .send()
         .try_collect();
