@@ -12,6 +12,7 @@ pub mod context;
 pub mod context_values;
 pub mod diagnosis;
 pub mod explain;
+pub mod fixes;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod policy;
@@ -19,3 +20,4 @@ pub mod positions;
 pub mod report;
 pub mod snapshot;
 pub mod strict_json;
+pub mod suggest;
