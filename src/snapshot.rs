@@ -211,6 +211,11 @@ pub struct ObjectInfo {
     pub acl: Field<Vec<AclGrant>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acl_error: Option<String>,
+    /// Tags: missing when not read (unknown), `null` or `{}` when it has none.
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub tags: Field<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -219,6 +224,8 @@ pub struct BucketInfo {
     pub name: String,
     /// The owning account.
     pub account: String,
+    /// Missing when not read: the judge then treats the region, and every
+    /// condition on it, as unknown (never as a default region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     #[serde(default, skip_serializing_if = "Field::is_unknown")]
@@ -234,6 +241,11 @@ pub struct BucketInfo {
     pub ownership: Field<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ownership_error: Option<String>,
+    /// Tags: missing when not read (unknown), `null` or `{}` when it has none.
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub tags: Field<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags_error: Option<String>,
     #[serde(
         default,
         deserialize_with = "null_as_empty",
@@ -293,6 +305,11 @@ pub struct KeyInfo {
     pub grants: Field<Vec<GrantInfo>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grants_error: Option<String>,
+    /// Tags: missing when not read (unknown), `null` or `{}` when it has none.
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub tags: Field<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -120,6 +120,8 @@ async fn read(
         policy_error: None,
         grants: Field::Unknown,
         grants_error: None,
+        tags: Field::Unknown,
+        tags_error: None,
     };
     let mut missing = false;
     match described {

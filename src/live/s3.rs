@@ -232,6 +232,8 @@ async fn bucket_reads(
         encryption_error,
         ownership,
         ownership_error,
+        tags: Field::Unknown,
+        tags_error: None,
         objects,
     })
 }
@@ -352,6 +354,8 @@ async fn object_reads(
             encryption_error,
             acl: if exists { acl } else { Field::None },
             acl_error,
+            tags: Field::Unknown,
+            tags_error: None,
         },
         if exists { owner } else { None },
     ))
