@@ -251,3 +251,6 @@ fn links_needed(
     }
     links
 }
+
+#[cfg(test)]
+mod tests;
