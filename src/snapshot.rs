@@ -289,6 +289,9 @@ pub struct KeyInfo {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub aliases: Vec<String>,
+    /// Why the aliases could not be read (they are then unknown, not none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aliases_error: Option<String>,
     /// `CUSTOMER` or `AWS`; missing when unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manager: Option<String>,

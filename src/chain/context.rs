@@ -529,6 +529,9 @@ fn set_resource(setup: &Setup<'_>, action: &ActionContext<'_>, context: &mut Req
             };
             set_tags(context, "aws:ResourceTag/", None, tags);
             match key.info {
+                Some(info) if info.aliases_error.is_some() => {
+                    context.set_unknown("kms:ResourceAliases")
+                }
                 Some(info) if info.aliases.is_empty() => context.set_absent("kms:ResourceAliases"),
                 Some(info) => context.set_values("kms:ResourceAliases", info.aliases.clone()),
                 None => context.set_unknown("kms:ResourceAliases"),

@@ -1,8 +1,10 @@
 //! Bucket and object reads: location, policy, default encryption, ownership
-//! controls, the bucket owner's canonical id, and (with `--object`) the
-//! object's encryption, owner and ACL. All are sent at once; if the bucket
+//! controls, tags, the bucket owner's canonical id, and (with `--object`) the
+//! object's encryption, owner, ACL and tags. All are sent at once; if the bucket
 //! turns out to live in another region than the client's, the
 //! region-bound reads are sent again there (one extra round trip only then).
+
+use std::collections::BTreeMap;
 
 use aws_sdk_s3::types::Type as GranteeType;
 
@@ -76,6 +78,13 @@ fn field_error<T>(
             ReadErr::Unreadable(why) => Ok((Field::Unknown, Some(why))),
         },
     }
+}
+
+/// S3 tags as a map (keys are unique in a tag set).
+fn tag_map(tags: &[aws_sdk_s3::types::Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .map(|tag| (tag.key().to_string(), tag.value().to_string()))
+        .collect()
 }
 
 /// Every bucket read, at once, with a client in `region`.
@@ -164,6 +173,19 @@ async fn bucket_reads(
             ),
         }
     };
+    // Bucket tags (`aws:ResourceTag/*`); NoSuchTagSet means none.
+    let tags = async {
+        match s3.get_bucket_tagging().bucket(bucket).send().await {
+            Ok(output) => Ok((Field::Some(tag_map(output.tag_set())), None)),
+            Err(error) => field_error(
+                ctx,
+                reader,
+                "s3:GetBucketTagging",
+                classify(&error, &ctx.endpoint),
+                "NoSuchTagSet",
+            ),
+        }
+    };
     // The bucket owner's canonical id, to name object owners and grantees
     // by account id where they are the bucket owner.
     let owner_id = async {
@@ -188,9 +210,10 @@ async fn bucket_reads(
         (policy, policy_error),
         (encryption, encryption_error),
         (ownership, ownership_error),
+        (tags, tags_error),
         owner_id,
         object,
-    ) = tokio::try_join!(policy, encryption, ownership, owner_id, object)?;
+    ) = tokio::try_join!(policy, encryption, ownership, tags, owner_id, object)?;
     let objects = object
         .map(|(mut object, acl_owner)| {
             // Name the bucket owner by its account once the account is known
@@ -232,8 +255,8 @@ async fn bucket_reads(
         encryption_error,
         ownership,
         ownership_error,
-        tags: Field::Unknown,
-        tags_error: None,
+        tags,
+        tags_error,
         objects,
     })
 }
@@ -334,8 +357,22 @@ async fn object_reads(
             },
         }
     };
-    let ((encryption, encryption_error, exists), (acl, acl_error, owner)) =
-        tokio::try_join!(head, acl)?;
+    // Object tags (`s3:ExistingObjectTag/*`).
+    let tags = async {
+        match s3.get_object_tagging().bucket(bucket).key(key).send().await {
+            Ok(output) => Ok((Field::Some(tag_map(output.tag_set())), None)),
+            Err(error) => match bucket_failure(ctx, classify(&error, &ctx.endpoint)) {
+                Failure::Fatal(fatal) => Err(fatal),
+                Failure::NotFound(_) => Ok((Field::None, None)),
+                other => match ctx.unreadable(reader, "s3:GetObjectTagging", other) {
+                    ReadErr::Fatal(fatal) => Err(fatal),
+                    ReadErr::Unreadable(why) => Ok((Field::Unknown, Some(why))),
+                },
+            },
+        }
+    };
+    let ((encryption, encryption_error, exists), (acl, acl_error, owner), (tags, tags_error)) =
+        tokio::try_join!(head, acl, tags)?;
     let (owner_field, owner_error) = match (&acl, exists) {
         // Owner filled from the ACL by the caller once ids are mapped.
         (_, false) => (Field::None, None),
@@ -354,8 +391,8 @@ async fn object_reads(
             encryption_error,
             acl: if exists { acl } else { Field::None },
             acl_error,
-            tags: Field::Unknown,
-            tags_error: None,
+            tags: if exists { tags } else { Field::None },
+            tags_error,
         },
         if exists { owner } else { None },
     ))
