@@ -140,7 +140,7 @@ pub const KEYS: &[ContextKey] = &[
     row(
         "aws:ResourceTag/*",
         Origin::Derived,
-        "`buckets[].tags` (S3), `keys[].tags` (KMS), the role's `tags` (STS); unknown when not read",
+        "`keys[].tags` (KMS), the role's `tags` (STS); for S3, a tag the bucket has is unknown (S3 uses bucket tags only when ABAC is enabled on the bucket), one it has not is absent; unknown when not read",
     ),
     row(
         "s3:ResourceAccount",
@@ -507,12 +507,12 @@ fn set_resource(setup: &Setup<'_>, action: &ActionContext<'_>, context: &mut Req
     match &action.resource {
         ContextResource::Bucket => {
             context.set("s3:ResourceAccount", bucket.account.as_str());
-            set_tags(context, "aws:ResourceTag/", None, bucket.tags.as_ref());
+            set_bucket_tags(context, bucket.tags.as_ref());
             context.set_absent_prefix("s3:ExistingObjectTag/");
         }
         ContextResource::Object { put } => {
             context.set("s3:ResourceAccount", bucket.account.as_str());
-            set_tags(context, "aws:ResourceTag/", None, bucket.tags.as_ref());
+            set_bucket_tags(context, bucket.tags.as_ref());
             if *put {
                 // S3 User Guide, "Tagging and access control policies": the
                 // existing-object tag key is for actions on an existing object.
@@ -610,6 +610,23 @@ fn set_request(setup: &Setup<'_>, action: &ActionContext<'_>, context: &mut Requ
             context.set("aws:ViaAWSService", "false");
             context.set_absent_prefix("kms:");
         }
+    }
+}
+
+/// `aws:ResourceTag/*` of an S3 action. S3 puts a general purpose bucket's
+/// tags in the request context only when ABAC is enabled on the bucket, and
+/// it is disabled by default (S3 User Guide, "Enabling ABAC in general purpose
+/// buckets"); the snapshot does not record that status, so a tag the bucket
+/// has is unknown, and a tag it does not have is absent either way.
+fn set_bucket_tags(context: &mut RequestContext, tags: Field<&BTreeMap<String, String>>) {
+    match tags {
+        Field::Some(tags) => {
+            context.set_absent_prefix("aws:ResourceTag/");
+            for key in tags.keys() {
+                context.set_unknown(&format!("aws:ResourceTag/{key}"));
+            }
+        }
+        other => set_tags(context, "aws:ResourceTag/", None, other),
     }
 }
 
