@@ -212,6 +212,11 @@ pub struct ObjectInfo {
     pub acl: Field<Vec<AclGrant>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acl_error: Option<String>,
+    /// Tags: missing when not read (unknown), `null` or `{}` when it has none.
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub tags: Field<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -225,6 +230,8 @@ pub struct BucketInfo {
     /// bucket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_error: Option<String>,
+    /// Missing when not read: the judge then treats the region, and every
+    /// condition on it, as unknown (never as a default region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     #[serde(default, skip_serializing_if = "Field::is_unknown")]
@@ -240,6 +247,11 @@ pub struct BucketInfo {
     pub ownership: Field<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ownership_error: Option<String>,
+    /// Tags: missing when not read (unknown), `null` or `{}` when it has none.
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub tags: Field<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags_error: Option<String>,
     #[serde(
         default,
         deserialize_with = "null_as_empty",
@@ -283,6 +295,9 @@ pub struct KeyInfo {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub aliases: Vec<String>,
+    /// Why the aliases could not be read (they are then unknown, not none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aliases_error: Option<String>,
     /// `CUSTOMER` or `AWS`; missing when unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manager: Option<String>,
@@ -299,6 +314,11 @@ pub struct KeyInfo {
     pub grants: Field<Vec<GrantInfo>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grants_error: Option<String>,
+    /// Tags: missing when not read (unknown), `null` or `{}` when it has none.
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub tags: Field<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
