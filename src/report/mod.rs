@@ -1,10 +1,13 @@
 //! Renders a [`Diagnosis`] for people (text, Markdown) and for scripts (the
-//! frozen JSON report of contract §5). Renderers only format: every fact they
+//! frozen JSON report `kms-s3-doctor/report@1`). Renderers only format: every fact they
 //! print is already in the diagnosis.
 
+mod escape;
 mod json;
 mod markdown;
 mod text;
+
+pub use escape::{escape_control, escaped_diagnosis};
 
 use std::io::IsTerminal;
 
@@ -53,15 +56,15 @@ pub fn render_text(
     out: &mut dyn std::io::Write,
     color: bool,
 ) -> std::io::Result<()> {
-    text::render(diagnosis, out, color)
+    text::render(&escaped_diagnosis(diagnosis), out, color)
 }
 
 /// The same content as a Markdown document, for pasting into a ticket.
 pub fn render_markdown(diagnosis: &Diagnosis, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    markdown::render(diagnosis, out)
+    markdown::render(&escaped_diagnosis(diagnosis), out)
 }
 
-/// The JSON report (`kms-s3-doctor/report@1`, contract §5), pretty-printed.
+/// The JSON report (`kms-s3-doctor/report@1`), pretty-printed.
 pub fn render_json(diagnosis: &Diagnosis) -> String {
     json::render(diagnosis)
 }
@@ -155,7 +158,8 @@ pub(crate) fn fix_owner(fix: &Fix) -> String {
 /// Pretty JSON of a statement; falls back to compact JSON, which cannot fail
 /// for a `Value` either.
 pub(crate) fn pretty_statement(statement: &serde_json::Value) -> String {
-    serde_json::to_string_pretty(statement).unwrap_or_else(|_| statement.to_string())
+    let text = serde_json::to_string_pretty(statement).unwrap_or_else(|_| statement.to_string());
+    escape::escape_json_text(&text).into_owned()
 }
 
 /// The first failing link of the report, else the first unknown one, in
