@@ -636,6 +636,112 @@ impl Snapshot {
             .chain(self.caller.as_deref())
     }
 
+    /// Every policy document with its JSON pointer in the snapshot.
+    pub fn documents(&self) -> Vec<(String, &PolicyDoc)> {
+        use crate::positions::escape_pointer_segment as segment;
+        let mut out = Vec::new();
+        for (account, info) in &self.accounts {
+            for (kind, levels) in [("scps", &info.scps), ("rcps", &info.rcps)] {
+                if let Field::Some(levels) = levels {
+                    for (level, policies) in levels.iter().enumerate() {
+                        for (index, named) in policies.iter().enumerate() {
+                            let pointer = format!(
+                                "/accounts/{}/{kind}/{level}/{index}/document",
+                                segment(account)
+                            );
+                            out.push((pointer, &named.document));
+                        }
+                    }
+                }
+            }
+        }
+        for (index, bucket) in self.buckets.iter().enumerate() {
+            if let Field::Some(doc) = &bucket.policy {
+                out.push((format!("/buckets/{index}/policy"), doc));
+            }
+        }
+        for (index, key) in self.keys.iter().enumerate() {
+            if let Field::Some(doc) = &key.policy {
+                out.push((format!("/keys/{index}/policy"), doc));
+            }
+        }
+        for (index, principal) in self.principals.iter().enumerate() {
+            let at = format!("/principals/{index}");
+            if let Field::Some(policies) = &principal.policies {
+                for (number, named) in policies.iter().enumerate() {
+                    out.push((format!("{at}/policies/{number}/document"), &named.document));
+                }
+            }
+            if let Field::Some(named) = &principal.permissions_boundary {
+                out.push((
+                    format!("{at}/permissions_boundary/document"),
+                    &named.document,
+                ));
+            }
+            if let Field::Some(doc) = &principal.trust_policy {
+                out.push((format!("{at}/trust_policy"), doc));
+            }
+            if let Field::Some(docs) = &principal.session_policies {
+                for (number, doc) in docs.iter().enumerate() {
+                    out.push((format!("{at}/session_policies/{number}"), doc));
+                }
+            }
+        }
+        out
+    }
+
+    /// Points the evidence of a diagnosis into the snapshot file it was
+    /// loaded from (`file` names it, `text` is its content): a cited
+    /// statement of a document given there as a JSON object gets its line
+    /// and column in the file. Only cited statements are located, each by a
+    /// scan along its pointer; documents given as strings keep the line of
+    /// their `jq`-printed form.
+    pub fn locate_evidence(
+        &self,
+        file: &str,
+        text: &str,
+        diagnosis: &mut crate::diagnosis::Diagnosis,
+    ) {
+        let documents = self.documents();
+        let mut cache: std::collections::HashMap<(String, usize), Option<(usize, usize)>> =
+            std::collections::HashMap::new();
+        let evidence = diagnosis
+            .operations
+            .iter_mut()
+            .flat_map(|operation| operation.actions.iter_mut())
+            .flat_map(|action| action.links.iter_mut())
+            .flat_map(|link| link.evidence.iter_mut());
+        for evidence in evidence {
+            let Some(index) = evidence.statement else {
+                continue;
+            };
+            let key = (evidence.document.clone(), index);
+            let found = cache.entry(key).or_insert_with(|| {
+                let (pointer, doc) = documents
+                    .iter()
+                    .find(|(_, doc)| doc.policy.label() == evidence.document)?;
+                if !doc.raw.is_object() {
+                    return None;
+                }
+                let statement = match doc.raw.get("Statement") {
+                    Some(serde_json::Value::Array(_)) => format!("{pointer}/Statement/{index}"),
+                    Some(_) if index == 0 => format!("{pointer}/Statement"),
+                    _ => return None,
+                };
+                let offset = crate::positions::locate_pointer(text, &statement)?;
+                let at = crate::positions::position_at(text, offset);
+                Some((at.line, at.column))
+            });
+            if let Some((line, column)) = *found {
+                evidence.file_position = Some(crate::diagnosis::FilePosition {
+                    file: file.to_string(),
+                    line,
+                    column,
+                });
+            }
+        }
+    }
+
     /// Gives every document the label reports and errors use.
     pub fn label_documents(&mut self) {
         for (account, info) in &mut self.accounts {

@@ -217,6 +217,7 @@ fn evidence_of(hit: &StatementHit) -> Evidence {
             (Effect::Allow, _) => EvidenceRole::Allows,
             (Effect::Deny, _) => EvidenceRole::Denies,
         },
+        file_position: None,
     }
 }
 
@@ -239,6 +240,7 @@ fn near_misses(policy: Option<&Policy>, caller: &Caller) -> Vec<Evidence> {
             sid: statement.sid().map(str::to_string),
             line: statement.line(),
             role: EvidenceRole::Context,
+            file_position: None,
         })
         .collect()
 }
@@ -1264,6 +1266,7 @@ fn key_policy_link(
                     sid: Some(name.clone()),
                     line: None,
                     role: EvidenceRole::Allows,
+                    file_position: None,
                 });
                 format!("grant `{name}` allows `{who}` to use {action}")
             }

@@ -102,6 +102,9 @@ fn escape_evidence(evidence: &mut Evidence) {
     if let Some(sid) = &mut evidence.sid {
         escape_in_place(sid);
     }
+    if let Some(at) = &mut evidence.file_position {
+        escape_in_place(&mut at.file);
+    }
 }
 
 fn escape_fix(fix: &mut Fix) {

@@ -99,7 +99,7 @@ pub(crate) fn role_words(role: EvidenceRole) -> &'static str {
     }
 }
 
-/// `key policy of `arn`, statement 1, Sid `Allow use`, line 12`.
+/// `key policy of `arn`, statement 1, Sid `Allow use`, incident.json:24:9`.
 pub(crate) fn evidence_location(evidence: &crate::diagnosis::Evidence) -> String {
     let position = evidence_position(evidence);
     if position.is_empty() {
@@ -109,7 +109,8 @@ pub(crate) fn evidence_location(evidence: &crate::diagnosis::Evidence) -> String
     }
 }
 
-/// `statement 1, Sid `Allow use`, line 12`, without the document; empty
+/// `statement 1, Sid `Allow use`, line 12 as jq prints it`, without the
+/// document; empty
 /// when the evidence is not a located statement.
 pub(crate) fn evidence_position(evidence: &crate::diagnosis::Evidence) -> String {
     let mut parts = Vec::new();
@@ -119,8 +120,12 @@ pub(crate) fn evidence_position(evidence: &crate::diagnosis::Evidence) -> String
     if let Some(sid) = evidence.sid.as_deref().filter(|sid| !sid.is_empty()) {
         parts.push(format!("Sid `{sid}`"));
     }
-    if let Some(line) = evidence.line {
-        parts.push(format!("line {line}"));
+    // Point into what the user has: the snapshot file they gave, else the
+    // document as `jq` prints it (AWS returns some documents on one line).
+    match (&evidence.file_position, evidence.line) {
+        (Some(at), _) => parts.push(format!("{}:{}:{}", at.file, at.line, at.column)),
+        (None, Some(line)) => parts.push(format!("line {line} as jq prints it")),
+        (None, None) => {}
     }
     parts.join(", ")
 }
