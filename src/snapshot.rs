@@ -425,13 +425,23 @@ impl Snapshot {
                 Some((1, 1)),
             ));
         }
-        let value: serde_json::Value = crate::strict_json::from_str(text).map_err(|error| {
+        // Syntax and duplicate keys first, without building a tree; then
+        // `format` alone, so a file of another format says so before any of
+        // its fields is judged; then the snapshot, deserialised once.
+        crate::strict_json::check(text).map_err(|error| {
             fail(
                 String::new(),
                 json_error_message(&error),
                 Some((error.line(), error.column())),
             )
         })?;
+        #[derive(Deserialize)]
+        struct FormatOnly {
+            format: Option<serde_json::Value>,
+        }
+        let format = serde_json::from_str::<FormatOnly>(text)
+            .ok()
+            .and_then(|only| only.format);
         // Positions are only needed for an error: index the text then, not
         // for every load (a large snapshot would pay for millions of them).
         let locate = |pointer: &str| {
@@ -439,7 +449,7 @@ impl Snapshot {
                 .and_then(|index| index.locate(pointer))
                 .map(|position| (position.line, position.column))
         };
-        match value.get("format").map(|format| (format, format.as_str())) {
+        match format.as_ref().map(|format| (format, format.as_str())) {
             Some((_, Some(SNAPSHOT_FORMAT))) => {}
             Some((format, None)) => {
                 return Err(fail(
@@ -466,21 +476,23 @@ impl Snapshot {
                 ));
             }
         }
-        let mut snapshot: Snapshot = serde_path_to_error::deserialize(&value).map_err(|error| {
-            let field = pointer_of(error.path());
-            let inner = error.inner().to_string();
-            match inner.split_once(POLICY_ERROR_MARK) {
-                Some((policy_path, message)) => {
-                    let pointer = format!("{field}{policy_path}");
-                    let at = locate(&pointer).or_else(|| locate(&field));
-                    fail(pointer, message.to_string(), at)
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let mut snapshot: Snapshot =
+            serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+                let field = pointer_of(error.path());
+                let inner = error.inner().to_string();
+                match inner.split_once(POLICY_ERROR_MARK) {
+                    Some((policy_path, message)) => {
+                        let pointer = format!("{field}{policy_path}");
+                        let at = locate(&pointer).or_else(|| locate(&field));
+                        fail(pointer, message.to_string(), at)
+                    }
+                    None => {
+                        let at = locate(&field);
+                        fail(field, strip_serde_position(&inner), at)
+                    }
                 }
-                None => {
-                    let at = locate(&field);
-                    fail(field, strip_serde_position(&inner), at)
-                }
-            }
-        })?;
+            })?;
         if let Err((field, message)) = snapshot.validate() {
             let at = locate(&field);
             return Err(fail(field, message, at));
