@@ -5,6 +5,7 @@
 //! with [`policy`], [`report`] renders the [`diagnosis`]. Only `live`
 //! (feature `live`) talks to AWS.
 
+pub mod access_tests;
 pub mod arn;
 pub mod chain;
 pub mod context;
@@ -18,3 +19,4 @@ pub mod positions;
 pub mod report;
 pub mod snapshot;
 pub mod strict_json;
+pub mod suggest;

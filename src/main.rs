@@ -1,20 +1,22 @@
 //! The `kms-s3-doctor` command: parses the command line, gathers or loads a
 //! snapshot, runs the judge, renders the report and turns the outcome into
-//! the contract's exit codes (documented once, in [`ExitCode`]).
+//! the documented exit codes (once, in [`ExitCode`]; users read them in
+//! docs/guide.md).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use kms_s3_doctor::access_tests::{self, Outcome};
 use kms_s3_doctor::chain::{self, CheckRequest};
 use kms_s3_doctor::diagnosis::{Operation, Verdict};
 use kms_s3_doctor::explain;
 use kms_s3_doctor::report::{self, ColorChoice};
 use kms_s3_doctor::snapshot::{Snapshot, is_snapshot_text};
 
-/// Exit codes (contract §3).
+/// Exit codes, as docs/guide.md documents them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ExitCode {
     /// Every checked operation is allowed (with `--expect`: the verdict matched).
@@ -44,12 +46,26 @@ enum Command {
     Check(CheckArgs),
     /// Read the chain from AWS and save it as a snapshot file, without judging.
     Snapshot(SnapshotArgs),
+    /// Judge every expectation of an access-test file (TOML) from one gathering.
+    Test(TestArgs),
+    /// Print a shell completion script for the given shell.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) generated from these definitions.
+    Man,
     /// Map an AccessDenied message to the link it points at.
     Explain {
-        /// The error message, as AWS printed it.
+        /// The error message, as AWS or the AWS CLI printed it; `-` reads it
+        /// from standard input.
         message: String,
+        /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Colour the text output (`auto`: when stdout is a terminal and
+        /// `NO_COLOR` is not set).
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
         color: ColorChoice,
     },
@@ -58,8 +74,8 @@ enum Command {
 /// What to check: the bucket, object, principal and request.
 #[derive(Debug, Args)]
 struct Selection {
-    /// The bucket.
-    #[arg(long, value_name = "NAME")]
+    /// The bucket's name (not `s3://NAME`, not its ARN).
+    #[arg(long, value_name = "NAME", value_parser = parse_bucket)]
     bucket: String,
     /// The object key (default: a placeholder key at the bucket's root).
     #[arg(long, value_name = "KEY")]
@@ -87,6 +103,7 @@ struct AwsArgs {
     /// Profile for the principal's account, when it differs.
     #[arg(long, value_name = "P")]
     principal_profile: Option<String>,
+    /// Region of the AWS clients (the key is always read in its own region).
     #[arg(long, value_name = "R")]
     region: Option<String>,
     /// Send every AWS call to this endpoint (a local emulator).
@@ -109,19 +126,53 @@ struct CheckArgs {
     snapshot: Option<PathBuf>,
     #[command(flatten)]
     aws: AwsArgs,
-    /// Also write what was read to this snapshot file.
-    #[arg(long, value_name = "FILE", conflicts_with = "snapshot")]
+    /// Also write what was read to this snapshot file, to replay it with `--snapshot`.
+    #[arg(long, value_name = "FILE", conflicts_with = "snapshot", value_parser = parse_snapshot_path)]
     save_snapshot: Option<PathBuf>,
     /// Refuse a `--snapshot` file larger than this many MiB.
     #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_SNAPSHOT_MIB)]
     max_snapshot_size: u64,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    /// Report format (`--output` is accepted too, as in the AWS CLI).
+    #[arg(long, visible_alias = "output", value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Exit 0 when the verdict is this one, 1 when it is not.
+    /// Exit 0 when the verdict is this one, 1 when it is not; a mismatch is also said on stderr.
     #[arg(long, value_enum)]
     expect: Option<Expect>,
+    /// Colour the text report: `auto` only on a terminal; `NO_COLOR` turns it off.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+}
+
+#[derive(Debug, Args)]
+struct TestArgs {
+    /// The access-test file (see docs/access-tests.md).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Judge this snapshot offline instead of reading AWS.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["profile", "principal_profile", "region", "endpoint_url"])]
+    snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// Also write everything that was read to this snapshot file.
+    #[arg(long, value_name = "FILE", conflicts_with = "snapshot", value_parser = parse_snapshot_path)]
+    save_snapshot: Option<PathBuf>,
+    /// Refuse a `--snapshot` file larger than this many MiB.
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_SNAPSHOT_MIB)]
+    max_snapshot_size: u64,
+    /// Report format (`--output` is accepted too, as in the AWS CLI).
+    #[arg(long, visible_alias = "output", value_enum, default_value_t = TestFormat::Text)]
+    format: TestFormat,
+    /// Colour the text report: `auto` only on a terminal; `NO_COLOR` turns it off.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TestFormat {
+    Text,
+    Json,
+    Junit,
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -130,9 +181,9 @@ struct SnapshotArgs {
     selection: Selection,
     #[command(flatten)]
     aws: AwsArgs,
-    /// The snapshot file to write.
-    #[arg(long, value_name = "FILE")]
-    output: PathBuf,
+    /// The snapshot file to write (`--output FILE` is accepted too).
+    #[arg(long = "save-snapshot", visible_alias = "output", value_name = "FILE", value_parser = parse_snapshot_path)]
+    save_snapshot: PathBuf,
 }
 
 /// The default size limit of a snapshot file read: generous (a snapshot of
@@ -142,15 +193,69 @@ const DEFAULT_MAX_SNAPSHOT_MIB: u64 = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
+    /// For a terminal.
     Text,
+    /// The `kms-s3-doctor/report@1` document (see docs/report-format.md).
     Json,
+    /// For a ticket or a pull request.
     Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Expect {
+    /// Every operation is allowed.
     Allowed,
+    /// At least one operation is denied.
     Denied,
+}
+
+impl Expect {
+    fn verdict(self) -> Verdict {
+        match self {
+            Expect::Allowed => Verdict::Allowed,
+            Expect::Denied => Verdict::Denied,
+        }
+    }
+}
+
+/// `--bucket`: a bucket name. The forms people paste from the console or the
+/// AWS CLI (`s3://NAME/...`, the bucket ARN) are refused with the name to
+/// use, rather than looked up as a bucket that cannot exist.
+fn parse_bucket(text: &str) -> Result<String, String> {
+    let (prefix, rest) = if let Some(rest) = text.strip_prefix("s3://") {
+        ("s3://", rest)
+    } else if let Some(rest) = text.strip_prefix("arn:aws:s3:::") {
+        ("arn:aws:s3:::", rest)
+    } else if text.is_empty() {
+        return Err("the bucket name is empty".to_string());
+    } else {
+        return Ok(text.to_string());
+    };
+    match rest.split_once('/') {
+        Some((bucket, key)) if !key.is_empty() => Err(format!(
+            "drop the `{prefix}` prefix and give the key apart: --bucket {bucket} --object {key}"
+        )),
+        Some((bucket, _)) => Err(format!("drop the `{prefix}` prefix: --bucket {bucket}")),
+        None => Err(format!("drop the `{prefix}` prefix: --bucket {rest}")),
+    }
+}
+
+/// `snapshot --save-snapshot/--output FILE`: the AWS CLI habit `--output
+/// json` would write a snapshot to a file named `json`; the snapshot is
+/// always JSON, so ask for a file name instead.
+fn parse_snapshot_path(text: &str) -> Result<PathBuf, String> {
+    if matches!(
+        text.to_ascii_lowercase().as_str(),
+        "json" | "text" | "table" | "yaml" | "yaml-stream" | "markdown"
+    ) {
+        return Err(format!(
+            "`{text}` looks like an output format; a snapshot is always JSON: give the file to write, e.g. --save-snapshot incident.json"
+        ));
+    }
+    if text.is_empty() {
+        return Err("the file name is empty".to_string());
+    }
+    Ok(PathBuf::from(text))
 }
 
 fn parse_context(text: &str) -> Result<(String, String), String> {
@@ -238,6 +343,19 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Check(args) => check(args),
         Command::Snapshot(args) => snapshot(args),
+        Command::Test(args) => test(args),
+        Command::Completions { shell } => {
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(shell, &mut Cli::command(), "kms-s3-doctor", &mut out);
+            finish_output(out.flush())?;
+            Ok(ExitCode::Allowed)
+        }
+        Command::Man => {
+            let mut out = std::io::stdout().lock();
+            let written = clap_mangen::Man::new(Cli::command()).render(&mut out);
+            finish_output(written.and_then(|()| out.flush()))?;
+            Ok(ExitCode::Allowed)
+        }
         Command::Explain {
             message,
             format,
@@ -292,21 +410,31 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     if let Some((file, text)) = &source_text {
         snapshot.locate_evidence(file, text, &mut diagnosis);
     }
+    let expected = args.expect.map(Expect::verdict);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let written = match args.format {
         Format::Text => report::render_text(&diagnosis, &mut out, args.color.resolve()),
         Format::Markdown => report::render_markdown(&diagnosis, &mut out),
-        Format::Json => writeln!(out, "{}", report::render_json(&diagnosis)),
+        Format::Json => writeln!(
+            out,
+            "{}",
+            report::render_json_expecting(&diagnosis, expected)
+        ),
     };
     finish_output(written.and_then(|()| out.flush()))?;
+    // A script reads the exit code; the person reading its log reads this.
+    if let Some(line) = expected.and_then(|expected| report::expect_mismatch(&diagnosis, expected))
+    {
+        eprintln!("{line}");
+    }
     if let Some(failure) = save_failure {
         return Err(failure);
     }
     Ok(exit_code(diagnosis.verdict, args.expect))
 }
 
-/// The exit code of a verdict, with `--expect` (contract §3). An
+/// The exit code of a verdict, with `--expect`. An
 /// inconclusive verdict stays 3 with `--expect`: it neither matches nor
 /// contradicts the expectation.
 fn exit_code(verdict: Verdict, expect: Option<Expect>) -> ExitCode {
@@ -329,20 +457,74 @@ fn finish_output(result: std::io::Result<()>) -> Result<(), Failure> {
     }
 }
 
+/// `test FILE`: one gathering (or one snapshot) for every expectation, then
+/// the same judge as `check` per expectation.
+fn test(args: TestArgs) -> Result<ExitCode, Failure> {
+    let name = args.file.display().to_string();
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|error| Failure::bad_input(format!("cannot read `{name}`: {error}")))?;
+    let file =
+        access_tests::parse(&name, &text).map_err(|error| Failure::bad_input(error.to_string()))?;
+    let (snapshot, caller) = match &args.snapshot {
+        Some(path) => {
+            let (snapshot, _text) =
+                load_snapshot(path, args.max_snapshot_size.saturating_mul(1 << 20))?;
+            let caller = snapshot.caller.clone();
+            (snapshot, caller)
+        }
+        None => {
+            let progress = args.format == TestFormat::Text && std::io::stderr().is_terminal();
+            let gathered = gather_tests(&file, &args.aws, progress)?;
+            if let Some(path) = &args.save_snapshot {
+                write_snapshot(path, &gathered.0)?;
+            }
+            gathered
+        }
+    };
+    let run = access_tests::run(&file, &snapshot, caller.as_deref(), chrono::Utc::now())
+        .map_err(|error| Failure::bad_input(error.to_string()))?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let written = match args.format {
+        TestFormat::Text => report::render_test_text(&run, &mut out, args.color.resolve()),
+        TestFormat::Markdown => report::render_test_markdown(&run, &mut out),
+        TestFormat::Junit => report::render_test_junit(&run, &mut out),
+        TestFormat::Json => writeln!(out, "{}", report::render_test_json(&run)),
+    };
+    finish_output(written.and_then(|()| out.flush()))?;
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true") {
+        // On stderr, so that stdout stays the report a workflow redirects
+        // to a file or the job summary; the runner reads commands there too.
+        let mut err = std::io::stderr().lock();
+        let _ = report::render_test_annotations(&run, &mut err);
+    }
+    Ok(match run.outcome() {
+        Outcome::Met => ExitCode::Allowed,
+        Outcome::Unmet => ExitCode::Denied,
+        Outcome::Inconclusive => ExitCode::Inconclusive,
+    })
+}
+
 fn snapshot(args: SnapshotArgs) -> Result<ExitCode, Failure> {
     let progress = std::io::stderr().is_terminal();
     let (snapshot, _) = gather(&args.selection, &args.aws, progress)?;
-    write_snapshot(&args.output, &snapshot)?;
+    write_snapshot(&args.save_snapshot, &snapshot)?;
     Ok(ExitCode::Allowed)
 }
 
 fn explain_message(message: &str, format: Format, color: ColorChoice) -> Result<ExitCode, Failure> {
-    let explanation = explain::explain(message);
+    let message = match message {
+        "-" => explain::read_message(&mut std::io::stdin().lock())
+            .map_err(|error| Failure::bad_input(error.to_string()))?,
+        text => text.to_string(),
+    };
+    let explanation = explain::explain(&message);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let written = match format {
-        Format::Json => writeln!(out, "{}", explain::explanation_json(&explanation)),
-        _ => explain::render_explanation(&explanation, &mut out, color.resolve()),
+        Format::Json => writeln!(out, "{}", report::render_explanation_json(&explanation)),
+        Format::Markdown => report::render_explanation_markdown(&explanation, &mut out),
+        Format::Text => report::render_explanation_text(&explanation, &mut out, color.resolve()),
     };
     finish_output(written.and_then(|()| out.flush()))?;
     Ok(if explanation.recognised {
@@ -474,7 +656,59 @@ fn gather(
     aws: &AwsArgs,
     progress: bool,
 ) -> Result<(Snapshot, String), Failure> {
-    use kms_s3_doctor::live::{GatherRequest, gather};
+    let request = gather_request(selection, aws, progress);
+    let gathered = kms_s3_doctor::live::gather(&request).map_err(|error| Failure {
+        code: ExitCode::GatherFailed,
+        message: error.to_string(),
+    })?;
+    let mut snapshot = gathered.snapshot;
+    snapshot.caller = Some(gathered.principal.clone());
+    Ok((snapshot, gathered.principal))
+}
+
+/// One gathering for a whole access-test file (the AWS flags as `check`).
+#[cfg(feature = "live")]
+fn gather_tests(
+    file: &access_tests::TestFile,
+    aws: &AwsArgs,
+    progress: bool,
+) -> Result<(Snapshot, Option<String>), Failure> {
+    let selection = Selection {
+        bucket: String::new(),
+        object: None,
+        principal: None,
+        via_role: None,
+        external_id: None,
+        context: Vec::new(),
+    };
+    let base = gather_request(&selection, aws, progress);
+    let gathered = access_tests::live::gather(file, &base).map_err(|error| Failure {
+        code: ExitCode::GatherFailed,
+        message: error.to_string(),
+    })?;
+    Ok((gathered.snapshot, gathered.caller))
+}
+
+#[cfg(not(feature = "live"))]
+fn gather_tests(
+    _file: &access_tests::TestFile,
+    _aws: &AwsArgs,
+    _progress: bool,
+) -> Result<(Snapshot, Option<String>), Failure> {
+    Err(Failure {
+        code: ExitCode::GatherFailed,
+        message: "this build has no live mode (feature `live`); use --snapshot".to_string(),
+    })
+}
+
+/// What to read for `selection` with the AWS flags.
+#[cfg(feature = "live")]
+fn gather_request(
+    selection: &Selection,
+    aws: &AwsArgs,
+    progress: bool,
+) -> kms_s3_doctor::live::GatherRequest {
+    use kms_s3_doctor::live::GatherRequest;
     let extra_key_ids = selection
         .context
         .iter()
@@ -483,7 +717,7 @@ fn gather(
         })
         .map(|(_, value)| value.clone())
         .collect();
-    let request = GatherRequest {
+    GatherRequest {
         bucket: selection.bucket.clone(),
         object: selection.object.clone(),
         principal: selection.principal.clone(),
@@ -495,14 +729,7 @@ fn gather(
         endpoint_url: aws.endpoint_url.clone(),
         timeout: std::time::Duration::from_secs(aws.timeout),
         progress,
-    };
-    let gathered = gather(&request).map_err(|error| Failure {
-        code: ExitCode::GatherFailed,
-        message: error.to_string(),
-    })?;
-    let mut snapshot = gathered.snapshot;
-    snapshot.caller = Some(gathered.principal.clone());
-    Ok((snapshot, gathered.principal))
+    }
 }
 
 #[cfg(not(feature = "live"))]
@@ -522,7 +749,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exit_codes_follow_the_contract() {
+    fn exit_codes_follow_the_documented_table() {
         assert_eq!(exit_code(Verdict::Allowed, None), ExitCode::Allowed);
         assert_eq!(exit_code(Verdict::Denied, None), ExitCode::Denied);
         assert_eq!(
@@ -575,6 +802,64 @@ mod tests {
         let written = Snapshot::parse("incident.json", &std::fs::read_to_string(&old).unwrap());
         assert_eq!(written.unwrap().captured_at, None);
         assert_eq!(std::fs::read_dir(directory.path()).unwrap().count(), 2);
+    }
+
+    /// Every flag and argument of every subcommand says what it is for.
+    #[test]
+    fn every_argument_has_help_text() {
+        use clap::CommandFactory;
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", command.get_name());
+            if command.get_about().is_none() && command.get_name() != "help" {
+                missing.push(path.clone());
+            }
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} --{id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:?}");
+        // The walk sees the flags the issue named.
+        let check = Cli::command();
+        let check = check.find_subcommand("check").unwrap();
+        for id in ["region", "format", "color", "bucket"] {
+            assert!(check.get_arguments().any(|arg| arg.get_id() == id));
+        }
+    }
+
+    #[test]
+    fn bucket_urls_and_arns_say_to_drop_the_prefix() {
+        assert_eq!(
+            parse_bucket("my-bucket").ok(),
+            Some("my-bucket".to_string())
+        );
+        let error = parse_bucket("s3://my-bucket").unwrap_err();
+        assert!(error.contains("--bucket my-bucket"), "{error}");
+        let error = parse_bucket("s3://my-bucket/").unwrap_err();
+        assert!(error.contains("--bucket my-bucket"), "{error}");
+        let error = parse_bucket("s3://my-bucket/reports/a.csv").unwrap_err();
+        assert!(
+            error.contains("--bucket my-bucket --object reports/a.csv"),
+            "{error}"
+        );
+        let error = parse_bucket("arn:aws:s3:::my-bucket").unwrap_err();
+        assert!(error.contains("--bucket my-bucket"), "{error}");
+    }
+
+    #[test]
+    fn a_format_name_is_not_taken_for_a_snapshot_file() {
+        assert!(parse_snapshot_path("json").is_err());
+        assert!(parse_snapshot_path("incident.json").is_ok());
     }
 
     #[test]

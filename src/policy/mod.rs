@@ -215,12 +215,12 @@ impl Evaluation {
 
 mod condition;
 mod document;
-mod logic;
+pub(crate) mod logic;
 mod principal;
 mod variables;
 mod wildcard;
 
-pub use document::{Policy, Statement, Version};
+pub use document::{ConditionCheck, Mismatch, Policy, Statement, Version};
 
 /// Typed value checks shared with `--context` validation.
 pub(crate) mod condition_values {

@@ -1,0 +1,493 @@
+//! The evaluation adapter between the policy evaluator and the links: a
+//! link's documents as read, what they say about the request (denies,
+//! allows, which statements may apply), and the evidence and prose shared
+//! by every link family.
+
+use crate::diagnosis::{Evidence, EvidenceRole, Fix, FixChange, LinkId, LinkResult, LinkStatus};
+
+use super::unknown;
+use crate::policy::logic::or;
+use crate::policy::{
+    ConditionCheck, Effect, Evaluation, Mismatch, Policy, PrincipalMatch, Request, Statement,
+    StatementHit, Tri,
+};
+
+/// A document set of one link as read: unknown (with why), or known.
+pub(super) enum Docs<'s> {
+    Unknown(String),
+    Known(Vec<&'s Policy>),
+}
+
+/// One link's evaluation for the request.
+pub(super) struct Judged {
+    pub(super) evaluation: Option<Evaluation>,
+    pub(super) unread: Option<String>,
+    /// The conditions an undecided statement hangs on, said with the values
+    /// the policy lists (`statement 2 (`AccessViaVpceOnly`): `StringNotEquals`
+    /// `aws:SourceVpce` [vpce-1a2b3c4d]`).
+    pub(super) undecided: Vec<String>,
+}
+
+impl Judged {
+    pub(super) fn of(docs: Docs<'_>, request: &Request<'_>) -> Self {
+        match docs {
+            Docs::Unknown(why) => Self {
+                evaluation: None,
+                unread: Some(why),
+                undecided: Vec::new(),
+            },
+            Docs::Known(policies) => {
+                let evaluation = Evaluation::of(policies.iter().copied(), request);
+                let undecided = undecided_conditions(&policies, &evaluation, request);
+                Self {
+                    evaluation: Some(evaluation),
+                    unread: None,
+                    undecided,
+                }
+            }
+        }
+    }
+
+    /// Whether an explicit deny applies.
+    pub(super) fn denies(&self) -> Tri {
+        let Some(evaluation) = &self.evaluation else {
+            return Tri::Unknown;
+        };
+        let mut result = Tri::No;
+        for hit in evaluation.denies() {
+            result = or(result, hit.applies);
+        }
+        result
+    }
+
+    /// Whether an allow accepted by `counts` applies.
+    pub(super) fn allows_with(&self, counts: impl Fn(&StatementHit) -> bool) -> Tri {
+        let Some(evaluation) = &self.evaluation else {
+            return Tri::Unknown;
+        };
+        let mut result = Tri::No;
+        for hit in evaluation.allows().filter(|hit| counts(hit)) {
+            result = or(result, hit.applies);
+        }
+        result
+    }
+
+    pub(super) fn allows(&self) -> Tri {
+        self.allows_with(|_| true)
+    }
+
+    pub(super) fn hits(&self) -> &[StatementHit] {
+        self.evaluation
+            .as_ref()
+            .map(|evaluation| evaluation.hits.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// Statements of `effect` that certainly apply.
+    pub(super) fn applying(&self, effect: Effect) -> Vec<&StatementHit> {
+        self.hits()
+            .iter()
+            .filter(|hit| hit.effect == effect && hit.applies == Tri::Yes)
+            .collect()
+    }
+
+    /// Evidence for the allows that apply (the first three).
+    pub(super) fn allow_evidence(&self) -> Vec<Evidence> {
+        self.applying(Effect::Allow)
+            .into_iter()
+            .take(3)
+            .map(evidence_of)
+            .collect()
+    }
+
+    /// What an unknown link says about `subject` (`the bucket policy`): the
+    /// document could not be read, or the context keys the answer hangs on,
+    /// or that it is needed only depending on another unknown link.
+    pub(super) fn unknown_finding(
+        &self,
+        subject: &str,
+        action: &str,
+        dependent_help: &str,
+    ) -> UnknownFinding {
+        if let Some(why) = &self.unread {
+            return UnknownFinding {
+                reason: format!("{subject} could not be read"),
+                evidence: Vec::new(),
+                unknown_keys: Vec::new(),
+                help: Some(why.clone()),
+            };
+        }
+        let unknown_keys = unknown_keys_of(self.hits().iter());
+        let evidence = self
+            .hits()
+            .iter()
+            .filter(|hit| hit.applies == Tri::Unknown)
+            .map(evidence_of)
+            .collect();
+        if unknown_keys.is_empty() {
+            return UnknownFinding {
+                reason: format!(
+                    "whether {subject} is needed depends on another link's unknown result"
+                ),
+                evidence,
+                unknown_keys,
+                help: Some(dependent_help.to_string()),
+            };
+        }
+        let conditions = if self.undecided.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", self.undecided.join("; "))
+        };
+        UnknownFinding {
+            reason: format!(
+                "whether {subject} allows {action} hangs on {}{conditions}",
+                unknown_keys.join(", ")
+            ),
+            evidence,
+            help: Some(context_help(&unknown_keys)),
+            unknown_keys,
+        }
+    }
+}
+
+/// The conditions with an unknown outcome of every statement that may apply,
+/// at most three statements' worth: a reader needs to see what value would
+/// decide the link.
+pub(super) fn undecided_conditions(
+    policies: &[&Policy],
+    evaluation: &Evaluation,
+    request: &Request<'_>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for hit in evaluation
+        .hits
+        .iter()
+        .filter(|hit| hit.applies == Tri::Unknown)
+        .take(3)
+    {
+        let Some(statement) = policies
+            .iter()
+            .filter(|policy| policy.label() == hit.document)
+            .flat_map(|policy| policy.statements())
+            .find(|statement| statement.index() == hit.statement)
+        else {
+            continue;
+        };
+        let conditions: Vec<String> = statement
+            .condition_checks(request)
+            .into_iter()
+            .filter(|check| check.holds == Tri::Unknown)
+            .map(|check| {
+                format!(
+                    "`{}` `{}` [{}]",
+                    check.operator,
+                    check.key,
+                    check.values.join(", ")
+                )
+            })
+            .collect();
+        if conditions.is_empty() {
+            continue;
+        }
+        let sid = hit
+            .sid
+            .as_deref()
+            .map(|sid| format!(" (`{sid}`)"))
+            .unwrap_or_default();
+        let effect = match hit.effect {
+            Effect::Allow => "allows",
+            Effect::Deny => "denies",
+        };
+        out.push(format!(
+            "statement {}{sid} {effect} when {}",
+            hit.statement,
+            conditions.join(" and ")
+        ));
+    }
+    out
+}
+
+/// The explanation of an unknown link.
+pub(super) struct UnknownFinding {
+    pub(super) reason: String,
+    pub(super) evidence: Vec<Evidence>,
+    pub(super) unknown_keys: Vec<String>,
+    pub(super) help: Option<String>,
+}
+
+impl UnknownFinding {
+    pub(super) fn into_link(self, link: LinkId) -> LinkResult {
+        LinkResult {
+            evidence: self.evidence,
+            unknown_keys: self.unknown_keys,
+            ..unknown(link, self.reason, self.help)
+        }
+    }
+}
+
+/// Status from the three facts (see the module doc).
+pub(super) fn status_of(denies: Tri, allows: Tri, needed: Tri) -> LinkStatus {
+    if denies == Tri::Yes {
+        return LinkStatus::Fail;
+    }
+    if allows == Tri::Yes {
+        return if denies == Tri::Unknown {
+            LinkStatus::Unknown
+        } else {
+            LinkStatus::Pass
+        };
+    }
+    match needed {
+        Tri::No if denies == Tri::Unknown => LinkStatus::Unknown,
+        Tri::No => LinkStatus::Pass,
+        Tri::Yes if allows == Tri::Unknown => LinkStatus::Unknown,
+        Tri::Yes => LinkStatus::Fail,
+        Tri::Unknown => LinkStatus::Unknown,
+    }
+}
+
+pub(super) fn evidence_of(hit: &StatementHit) -> Evidence {
+    Evidence {
+        document: hit.document.clone(),
+        statement: Some(hit.statement),
+        sid: hit.sid.clone(),
+        line: hit.line,
+        role: match (hit.effect, hit.applies) {
+            (_, Tri::Unknown) => EvidenceRole::MayApply,
+            (Effect::Allow, _) => EvidenceRole::Allows,
+            (Effect::Deny, _) => EvidenceRole::Denies,
+        },
+        file_position: None,
+    }
+}
+
+/// Allow statements of `policy` that name the caller but did not allow the
+/// request: usually the statement to edit. The closest come first (one that
+/// fails only on a condition, then on the resource, then on the action), and
+/// the note says which element of the closest did not match.
+pub(super) struct NearMisses {
+    pub(super) evidence: Vec<Evidence>,
+    /// `; statement 1 (`Sid`) names it but does not list kms:Decrypt in its
+    /// `Action` (kms:Encrypt, kms:DescribeKey)`, or nothing.
+    pub(super) note: String,
+}
+
+pub(super) fn near_misses(policy: Option<&Policy>, request: &Request<'_>) -> NearMisses {
+    let Some(policy) = policy else {
+        return NearMisses {
+            evidence: Vec::new(),
+            note: String::new(),
+        };
+    };
+    let mut candidates: Vec<(usize, &Statement, Option<Mismatch>)> = policy
+        .statements()
+        .iter()
+        .filter(|statement| statement.effect() == Effect::Allow)
+        .filter(|statement| statement.names_principal(request.caller).is_some())
+        .map(|statement| {
+            let mismatch = statement.first_mismatch(request);
+            let rank = match &mismatch {
+                Some(Mismatch::Condition(_)) => 0,
+                Some(Mismatch::Resource { .. }) => 1,
+                Some(Mismatch::Action { .. }) => 2,
+                Some(Mismatch::Principal { .. }) | None => 3,
+            };
+            (rank, statement, mismatch)
+        })
+        .collect();
+    // Stable: statements of one rank keep the document's order.
+    candidates.sort_by_key(|(rank, _, _)| *rank);
+    candidates.truncate(3);
+    let note = match candidates.first() {
+        Some((_, statement, mismatch)) => {
+            let sid = statement
+                .sid()
+                .map(|sid| format!(" (`{sid}`)"))
+                .unwrap_or_default();
+            let why = match mismatch {
+                Some(mismatch) => mismatch.describe(request.action, request.resource),
+                None => format!("does not allow {} here", request.action),
+            };
+            format!("; statement {}{sid} names it but {why}", statement.index())
+        }
+        None => String::new(),
+    };
+    let evidence = candidates
+        .iter()
+        .map(|(_, statement, _)| Evidence {
+            document: policy.label().to_string(),
+            statement: Some(statement.index()),
+            sid: statement.sid().map(str::to_string),
+            line: statement.line(),
+            role: EvidenceRole::Context,
+            file_position: None,
+        })
+        .collect();
+    NearMisses { evidence, note }
+}
+
+/// For a policy without `Principal` (identity policy, boundary, session
+/// policy) that allows nothing here: the Allow statement that lists the
+/// action but misses on its resource or a condition, said as `; statement
+/// 0 (`Sid`) of inline policy `x` of `arn` does not cover ...`, or nothing.
+pub(super) fn closest_statement(policies: &[&Policy], request: &Request<'_>) -> String {
+    let mut best: Option<(usize, &Policy, &Statement, Mismatch)> = None;
+    for policy in policies {
+        for statement in policy.statements() {
+            if statement.effect() != Effect::Allow {
+                continue;
+            }
+            let rank = match statement.first_mismatch(request) {
+                Some(mismatch @ Mismatch::Condition(_)) => (0, mismatch),
+                Some(mismatch @ Mismatch::Resource { .. }) => (1, mismatch),
+                _ => continue,
+            };
+            if best.as_ref().is_none_or(|(seen, ..)| rank.0 < *seen) {
+                best = Some((rank.0, policy, statement, rank.1));
+            }
+        }
+    }
+    match best {
+        Some((_, policy, statement, mismatch)) => format!(
+            "; statement {}{} of {} lists it but {}",
+            statement.index(),
+            statement
+                .sid()
+                .map(|sid| format!(" (`{sid}`)"))
+                .unwrap_or_default(),
+            policy.label(),
+            mismatch.describe(request.action, request.resource)
+        ),
+        None => String::new(),
+    }
+}
+
+/// Why a `Deny` applies when it applies because of its conditions, and how
+/// to get past it. A conditional deny is usually a guard (requests only
+/// through one VPC endpoint, only over TLS), so the first advice is to meet
+/// the condition; narrowing the statement comes second, for when the policy
+/// itself is wrong.
+pub(super) struct DenyExplanation {
+    /// `: its condition `StringNotEquals` `aws:SourceVpce` [vpce-0abc]
+    /// holds, as the request's aws:SourceVpce is vpce-999`.
+    pub(super) clause: String,
+    /// What to do, first to last.
+    pub(super) advice: String,
+}
+
+pub(super) fn explain_deny(
+    policy: Option<&Policy>,
+    hit: &StatementHit,
+    request: &Request<'_>,
+) -> Option<DenyExplanation> {
+    let statement = policy?
+        .statements()
+        .iter()
+        .find(|statement| statement.index() == hit.statement)?;
+    let holding: Vec<ConditionCheck> = statement
+        .condition_checks(request)
+        .into_iter()
+        .filter(|check| check.holds == Tri::Yes)
+        .collect();
+    if holding.is_empty() {
+        return None;
+    }
+    let clauses: Vec<String> = holding
+        .iter()
+        .map(|check| {
+            format!(
+                "`{}` `{}` [{}] holds, as {}",
+                check.operator,
+                check.key,
+                check.values.join(", "),
+                check.request_words()
+            )
+        })
+        .collect();
+    let plural = if holding.len() == 1 { "" } else { "s" };
+    let clause = format!(": its condition{plural} {}", clauses.join("; "));
+    // Every condition of a statement must hold for it to apply: breaking
+    // any one of them is enough.
+    let escapes: Vec<String> = holding
+        .iter()
+        .filter_map(ConditionCheck::how_to_escape)
+        .collect();
+    let meet = match escapes.as_slice() {
+        [] => "first meet the statement's condition".to_string(),
+        [one] => format!("first meet the condition: {one}"),
+        many => format!("first meet one of the conditions: {}", many.join(", or ")),
+    };
+    let advice = format!(
+        "the statement is a guard; {meet}. Only if the policy is wrong, narrow the statement (its `Condition`, `Action` or `Resource`) rather than remove it"
+    );
+    Some(DenyExplanation { clause, advice })
+}
+
+/// A failing link's fix for a `Deny` that applies through its conditions:
+/// an edit of that statement whose note puts meeting the condition first,
+/// instead of a bare "remove".
+pub(super) fn conditional_deny_fix(mut fix: Fix, explanation: &DenyExplanation) -> Fix {
+    fix.change = FixChange::EditStatement;
+    fix.note = Some(explanation.advice.clone());
+    fix
+}
+
+pub(super) fn unknown_keys_of<'a>(hits: impl Iterator<Item = &'a StatementHit>) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for hit in hits.filter(|hit| hit.applies == Tri::Unknown) {
+        for key in &hit.unknown_keys {
+            if !keys.iter().any(|seen| seen.eq_ignore_ascii_case(key)) {
+                keys.push(key.clone());
+            }
+        }
+    }
+    keys
+}
+
+pub(super) fn context_help(keys: &[String]) -> String {
+    let examples: Vec<String> = keys
+        .iter()
+        .map(|key| format!("--context {key}=VALUE"))
+        .collect();
+    format!(
+        "the result depends on request values the tool cannot know; supply them with {}",
+        examples.join(" ")
+    )
+}
+
+/// `the bucket policy was not read; ...`, `the identity policies of `x`
+/// were not read; ...`.
+pub(super) fn unread(what: &str, error: &Option<String>, help: &str) -> String {
+    let subject = what.split(" of ").next().unwrap_or(what);
+    let verb = if subject.ends_with("policies") {
+        "were"
+    } else {
+        "was"
+    };
+    match error {
+        Some(error) => format!("{what} could not be read ({error}); {help}"),
+        None => format!("{what} {verb} not read; {help}"),
+    }
+}
+
+/// Whether an allow of the resource policy names the principal in one of
+/// `kinds`.
+pub(super) fn grants_as(judged: &Judged, kinds: &[PrincipalMatch]) -> Tri {
+    judged.allows_with(|hit| {
+        hit.principal_match
+            .is_some_and(|kind| kinds.contains(&kind))
+    })
+}
+
+pub(super) const DIRECT: [PrincipalMatch; 4] = [
+    PrincipalMatch::User,
+    PrincipalMatch::Session,
+    PrincipalMatch::Role,
+    PrincipalMatch::Wildcard,
+];
+pub(super) const UNCAPPED: [PrincipalMatch; 3] = [
+    PrincipalMatch::User,
+    PrincipalMatch::Session,
+    PrincipalMatch::Wildcard,
+];
