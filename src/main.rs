@@ -416,9 +416,12 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     let operations = parse_operations(&args.op).map_err(Failure::bad_input)?;
     // A failed save must not swallow the report: it is said after it.
     let mut save_failure = None;
+    let mut source_text = None;
     let (snapshot, principal) = match &args.snapshot {
         Some(path) => {
-            let snapshot = load_snapshot(path, args.max_snapshot_size.saturating_mul(1 << 20))?;
+            let (snapshot, text) =
+                load_snapshot(path, args.max_snapshot_size.saturating_mul(1 << 20))?;
+            source_text = Some((path.display().to_string(), text));
             let principal = args
                 .selection
                 .principal
@@ -457,8 +460,11 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
         context: args.selection.context.clone(),
         now: chrono::Utc::now(),
     };
-    let diagnosis =
+    let mut diagnosis =
         chain::judge(&snapshot, &request).map_err(|error| Failure::bad_input(error.to_string()))?;
+    if let Some((file, text)) = &source_text {
+        snapshot.locate_evidence(file, text, &mut diagnosis);
+    }
     if let Some(dir) = &args.write_fixes {
         let written = kms_s3_doctor::fixes::write_fixes(dir, &diagnosis, args.force)
             .map_err(|error| Failure::bad_input(format!("--write-fixes: {error}")))?;
@@ -526,7 +532,8 @@ fn test(args: TestArgs) -> Result<ExitCode, Failure> {
         access_tests::parse(&name, &text).map_err(|error| Failure::bad_input(error.to_string()))?;
     let (snapshot, caller) = match &args.snapshot {
         Some(path) => {
-            let snapshot = load_snapshot(path, args.max_snapshot_size.saturating_mul(1 << 20))?;
+            let (snapshot, _text) =
+                load_snapshot(path, args.max_snapshot_size.saturating_mul(1 << 20))?;
             let caller = snapshot.caller.clone();
             (snapshot, caller)
         }
@@ -629,7 +636,7 @@ fn apply_assumptions(
 /// the open until a writer comes, and a device such as `/dev/zero` never
 /// ends. At most `limit` bytes are read, so a file that grows while it is
 /// read is refused too.
-fn load_snapshot(path: &Path, limit: u64) -> Result<Snapshot, Failure> {
+fn load_snapshot(path: &Path, limit: u64) -> Result<(Snapshot, String), Failure> {
     use std::io::Read;
     let name = path.display().to_string();
     let cannot = |error: std::io::Error| {
@@ -664,7 +671,9 @@ fn load_snapshot(path: &Path, limit: u64) -> Result<Snapshot, Failure> {
             error.utf8_error().valid_up_to()
         ))
     })?;
-    Snapshot::parse(&name, &text).map_err(|error| Failure::bad_input(error.to_string()))
+    let snapshot =
+        Snapshot::parse(&name, &text).map_err(|error| Failure::bad_input(error.to_string()))?;
+    Ok((snapshot, text))
 }
 
 /// How much of an existing file is read to decide whether it is a snapshot

@@ -255,6 +255,7 @@ fn key_policy_link(
                     sid: Some(name.clone()),
                     line: None,
                     role: EvidenceRole::Allows,
+                    file_position: None,
                 });
                 format!("grant `{name}` allows `{who}` to use {action}")
             }
