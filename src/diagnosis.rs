@@ -145,9 +145,22 @@ pub struct Evidence {
     /// Index within the document's `Statement` list.
     pub statement: Option<usize>,
     pub sid: Option<String>,
-    /// 1-based line of the statement in the document's text.
+    /// 1-based line of the statement in the document as `jq .` prints it
+    /// (what `aws ... get-*-policy | jq` shows, whatever form AWS returned).
     pub line: Option<usize>,
     pub role: EvidenceRole,
+    /// Where the statement is in the snapshot file the user gave, when it is
+    /// there as a JSON object. Filled after judging, only for cited
+    /// statements.
+    pub file_position: Option<FilePosition>,
+}
+
+/// A position in the snapshot file: its name, 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FilePosition {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
 }
 
 /// What kind of change a fix asks for.
@@ -257,6 +270,9 @@ pub struct LinkResult {
     pub help: Option<String>,
     /// Index of this link's fix in [`Diagnosis::changes`].
     pub change: Option<usize>,
+    /// Set when the link passes only because the user assumed it
+    /// (`--assume`): what was assumed, as a sentence.
+    pub assumed: Option<String>,
 }
 
 /// One AWS action an operation needs, with its links.
@@ -367,4 +383,19 @@ pub struct Diagnosis {
     /// What judging again after the changes found; `None` when there is no
     /// change to apply.
     pub recheck: Option<Recheck>,
+    /// Every assumption asked for (`--assume`, or recorded in the snapshot),
+    /// used or not.
+    pub assumptions: Vec<AssumptionUse>,
+}
+
+/// One assumption of the request and what the judge did with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AssumptionUse {
+    /// As written: `scp=allow`.
+    pub assumption: String,
+    /// Whether some link passed only because of it.
+    pub used: bool,
+    /// What it was taken to say, once each: `the SCPs of account
+    /// 222222222222 allow`.
+    pub statements: Vec<String>,
 }
