@@ -349,6 +349,7 @@ fn vpc_note(policy: Option<&Policy>) -> Option<(String, String, Vec<Evidence>)> 
             sid: statement.sid().map(str::to_string),
             line: statement.line(),
             role: EvidenceRole::Context,
+            file_position: None,
         })
         .collect();
     Some((note, advice, evidence))
