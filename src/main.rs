@@ -530,10 +530,12 @@ fn test(args: TestArgs) -> Result<ExitCode, Failure> {
         .map_err(|error| Failure::bad_input(format!("cannot read `{name}`: {error}")))?;
     let file =
         access_tests::parse(&name, &text).map_err(|error| Failure::bad_input(error.to_string()))?;
+    let mut source_text = None;
     let (snapshot, caller) = match &args.snapshot {
         Some(path) => {
-            let (snapshot, _text) =
+            let (snapshot, text) =
                 load_snapshot(path, args.max_snapshot_size.saturating_mul(1 << 20))?;
+            source_text = Some((path.display().to_string(), text));
             let caller = snapshot.caller.clone();
             (snapshot, caller)
         }
@@ -549,8 +551,14 @@ fn test(args: TestArgs) -> Result<ExitCode, Failure> {
     };
     let mut snapshot = snapshot;
     snapshot.assume(&args.assume.assume);
-    let run = access_tests::run(&file, &snapshot, caller.as_deref(), chrono::Utc::now())
+    let mut run = access_tests::run(&file, &snapshot, caller.as_deref(), chrono::Utc::now())
         .map_err(|error| Failure::bad_input(error.to_string()))?;
+    if let Some((file, text)) = &source_text {
+        // Evidence points into the snapshot file the user has, as for `check`.
+        for result in &mut run.results {
+            snapshot.locate_evidence(file, text, &mut result.diagnosis);
+        }
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let written = match args.format {

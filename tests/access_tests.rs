@@ -370,3 +370,17 @@ fn the_flag_check_can_fail() {
         vec!["kms-s3-doctor test a.toml  --format junit > out.xml".to_string()]
     );
 }
+
+#[test]
+fn a_test_name_cannot_put_escape_sequences_on_the_terminal() {
+    // TOML's `\u001b` puts a raw ESC into the name; the text and Markdown
+    // reports must show it, not send it.
+    let file = "bucket = \"account-a-bucket\"\n\n[[test]]\nname = \"evil \\u001b[2J name\"\nprincipal = \"arn:aws:iam::222222222222:user/dilip\"\nobject = \"reports/data.csv\"\nops = [\"get\"]\nexpect = \"allowed\"\n";
+    for format in ["text", "markdown"] {
+        let output = with_file(file, &["--format", format, "--color", "never"]);
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        let text = stdout(&output);
+        assert!(!text.contains('\u{1b}'), "{format}: {text}");
+        assert!(text.contains("evil"), "{format}: {text}");
+    }
+}

@@ -95,7 +95,20 @@ pub fn render_test_text(
     out: &mut dyn std::io::Write,
     color: bool,
 ) -> std::io::Result<()> {
-    test_run::render_text(run, out, color)
+    test_run::render_text(&escaped_run(run), out, color)
+}
+
+/// A test run whose own strings (file name, test names, reasons) cannot put
+/// terminal escape sequences on a screen; each embedded diagnosis is escaped
+/// by `check`'s renderers.
+fn escaped_run(run: &crate::access_tests::TestRun) -> crate::access_tests::TestRun {
+    let mut run = run.clone();
+    run.file = escape_control(&run.file).into_owned();
+    for result in &mut run.results {
+        result.expectation.name = escape_control(&result.expectation.name).into_owned();
+        result.reason = escape_control(&result.reason).into_owned();
+    }
+    run
 }
 
 /// `kms-s3-doctor test` as Markdown (a CI job summary).
@@ -103,7 +116,7 @@ pub fn render_test_markdown(
     run: &crate::access_tests::TestRun,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    test_run::render_markdown(run, out)
+    test_run::render_markdown(&escaped_run(run), out)
 }
 
 /// `kms-s3-doctor test` as JUnit XML.
