@@ -12,6 +12,8 @@ pub mod diagnosis;
 pub mod explain;
 #[cfg(feature = "live")]
 pub mod live;
+pub mod overlay;
+pub mod plan;
 pub mod policy;
 pub mod positions;
 pub mod report;

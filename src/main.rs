@@ -6,11 +6,12 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use kms_s3_doctor::chain::{self, CheckRequest};
 use kms_s3_doctor::diagnosis::{Operation, Verdict};
 use kms_s3_doctor::explain;
+use kms_s3_doctor::overlay::{self, Overlay, Provenance};
 use kms_s3_doctor::report::{self, ColorChoice};
 use kms_s3_doctor::snapshot::{SNAPSHOT_FORMAT, Snapshot};
 
@@ -112,6 +113,8 @@ struct CheckArgs {
     /// Also write what was read to this snapshot file.
     #[arg(long, value_name = "FILE", conflicts_with = "snapshot")]
     save_snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    layers: LayerArgs,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Exit 0 when the verdict is this one, 1 when it is not.
@@ -119,6 +122,83 @@ struct CheckArgs {
     expect: Option<Expect>,
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+}
+
+/// What-if layers laid over what was read, in command-line order (a later
+/// one wins).
+#[derive(Debug, Args)]
+struct LayerArgs {
+    /// A Terraform or OpenTofu plan (`terraform show -json PLANFILE` output): judge the chain as it will leave it; repeatable.
+    #[arg(long, value_name = "FILE")]
+    plan: Vec<PathBuf>,
+    /// A partial snapshot (the snapshot format, any subset of fields) laid over what was read; repeatable.
+    #[arg(long, value_name = "FILE")]
+    overlay: Vec<PathBuf>,
+    /// Filled from the command line's order after parsing.
+    #[arg(skip)]
+    order: Vec<Layer>,
+}
+
+/// One `--plan` or `--overlay` file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Layer {
+    Plan(PathBuf),
+    Overlay(PathBuf),
+}
+
+impl LayerArgs {
+    /// The layers in the order they were given, from clap's argument
+    /// indices (`--plan a --overlay b --plan c` is a, b, c).
+    fn order_from(&mut self, matches: &clap::ArgMatches) {
+        let mut indexed: Vec<(usize, Layer)> = Vec::new();
+        for (id, make) in [
+            ("plan", Layer::Plan as fn(PathBuf) -> Layer),
+            ("overlay", Layer::Overlay as fn(PathBuf) -> Layer),
+        ] {
+            let paths = if id == "plan" {
+                &self.plan
+            } else {
+                &self.overlay
+            };
+            let indices: Vec<usize> = matches
+                .indices_of(id)
+                .map(|indices| indices.collect())
+                .unwrap_or_default();
+            for (position, path) in paths.iter().enumerate() {
+                let index = indices.get(position).copied().unwrap_or(usize::MAX);
+                indexed.push((index, make(path.clone())));
+            }
+        }
+        indexed.sort_by_key(|(index, _)| *index);
+        self.order = indexed.into_iter().map(|(_, layer)| layer).collect();
+    }
+}
+
+/// Lays the `--plan` and `--overlay` files over `snapshot` in order: each
+/// is read against what the ones before it left.
+fn lay_layers(snapshot: &mut Snapshot, layers: &[Layer]) -> Result<Provenance, Failure> {
+    let mut overlays: Vec<Overlay> = Vec::new();
+    for layer in layers {
+        let (path, is_plan) = match layer {
+            Layer::Plan(path) => (path, true),
+            Layer::Overlay(path) => (path, false),
+        };
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            let what = if is_plan { "plan" } else { "overlay" };
+            Failure::bad_input(format!("cannot read {what} `{name}`: {error}"))
+        })?;
+        let next = if is_plan {
+            kms_s3_doctor::plan::read(&name, &text, snapshot)
+                .map_err(|error| Failure::bad_input(error.to_string()))?
+        } else {
+            overlay::parse_file(&name, &text, snapshot)
+                .map_err(|error| Failure::bad_input(error.to_string()))?
+        };
+        overlay::lay(snapshot, &next);
+        overlays.push(next);
+    }
+    Ok(overlay::finish(snapshot, &overlays))
 }
 
 #[derive(Debug, Args)]
@@ -189,8 +269,18 @@ impl Failure {
     }
 }
 
+/// The command line, with the order of `--plan` and `--overlay` kept.
+fn parse_cli() -> Result<Cli, clap::Error> {
+    let matches = Cli::command().try_get_matches()?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    if let (Command::Check(args), Some(("check", sub))) = (&mut cli.command, matches.subcommand()) {
+        args.layers.order_from(sub);
+    }
+    Ok(cli)
+}
+
 fn main() {
-    let cli = match Cli::try_parse() {
+    let cli = match parse_cli() {
         Ok(cli) => cli,
         Err(error) if !error.use_stderr() => {
             // --help and --version.
@@ -237,7 +327,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
 
 fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     let operations = parse_operations(&args.op).map_err(Failure::bad_input)?;
-    let (snapshot, principal) = match &args.snapshot {
+    let (mut snapshot, principal) = match &args.snapshot {
         Some(path) => {
             let snapshot = load_snapshot(path)?;
             let principal = args
@@ -271,8 +361,10 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
         context: args.selection.context.clone(),
         now: chrono::Utc::now(),
     };
-    let diagnosis =
+    let provenance = lay_layers(&mut snapshot, &args.layers.order)?;
+    let mut diagnosis =
         chain::judge(&snapshot, &request).map_err(|error| Failure::bad_input(error.to_string()))?;
+    overlay::annotate(&mut diagnosis, &provenance);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let written = match args.format {
