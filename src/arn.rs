@@ -51,8 +51,11 @@ impl Arn {
         let region = next("region")?;
         let account = next("account")?;
         let resource = next("resource")?;
-        if partition.is_empty() {
-            return Err(ArnError::new(text, "the partition is empty"));
+        if !is_partition(&partition) {
+            return Err(ArnError::new(
+                text,
+                format!("`{partition}` is not a partition (`aws`, `aws-cn`, `aws-us-gov`, ...)"),
+            ));
         }
         if service.is_empty() {
             return Err(ArnError::new(text, "the service is empty"));
@@ -77,6 +80,28 @@ impl fmt::Display for Arn {
             "arn:{}:{}:{}:{}:{}",
             self.partition, self.service, self.region, self.account, self.resource
         )
+    }
+}
+
+/// An AWS partition name: `aws` or `aws-` followed by lowercase words
+/// (`aws-cn`, `aws-us-gov`, `aws-iso-b`). Partitions are separate: nothing
+/// of one ever matches a principal or resource of another.
+pub fn is_partition(text: &str) -> bool {
+    text == "aws"
+        || text.strip_prefix("aws-").is_some_and(|rest| {
+            !rest.is_empty()
+                && !rest.starts_with('-')
+                && !rest.ends_with('-')
+                && rest.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+        })
+}
+
+/// The partition of an ARN-looking text (`arn:PARTITION:...`).
+pub fn partition_of(text: &str) -> Option<&str> {
+    let mut parts = text.splitn(3, ':');
+    match (parts.next(), parts.next()) {
+        (Some("arn"), Some(partition)) => Some(partition),
+        _ => None,
     }
 }
 
@@ -128,6 +153,15 @@ impl Principal {
         let arn = Arn::parse(text)?;
         if !is_account_id(&arn.account) {
             return Err(ArnError::new(text, "the account is not a 12-digit id"));
+        }
+        if matches!(arn.service.as_str(), "iam" | "sts") && !arn.region.is_empty() {
+            return Err(ArnError::new(
+                text,
+                format!(
+                    "IAM and STS principal ARNs have no region, not `{}`",
+                    arn.region
+                ),
+            ));
         }
         let kind = match arn.service.as_str() {
             "iam" => {
@@ -287,6 +321,25 @@ mod tests {
         ] {
             assert!(Principal::parse(text).is_err(), "{text} was accepted");
         }
+    }
+
+    #[test]
+    fn partitions_are_checked_and_iam_arns_have_no_region() {
+        for text in [
+            "arn:aws:iam:eu-west-1:111111111111:user/ann",
+            "arn:aws:sts:us-east-1:111111111111:assumed-role/etl/s",
+            "arn:AWS:iam::111111111111:user/ann",
+            "arn:aws-:iam::111111111111:user/ann",
+            "arn:gcp:iam::111111111111:user/ann",
+            "arn::iam::111111111111:user/ann",
+        ] {
+            assert!(Principal::parse(text).is_err(), "{text} was accepted");
+        }
+        let china = Principal::parse("arn:aws-cn:iam::111111111111:user/ann").unwrap();
+        assert_eq!(china.partition, "aws-cn");
+        assert_eq!(china.root_arn(), "arn:aws-cn:iam::111111111111:root");
+        assert!(Principal::parse("arn:aws-us-gov:iam::111111111111:root").is_ok());
+        assert_eq!(partition_of("arn:aws-cn:s3:::b"), Some("aws-cn"));
     }
 
     #[test]

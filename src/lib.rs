@@ -5,9 +5,11 @@
 //! with [`policy`], [`report`] renders the [`diagnosis`]. Only `live`
 //! (feature `live`) talks to AWS.
 
+pub mod access_tests;
 pub mod arn;
 pub mod chain;
 pub mod context;
+pub mod context_values;
 pub mod diagnosis;
 pub mod explain;
 #[cfg(feature = "live")]
@@ -18,3 +20,4 @@ pub mod policy;
 pub mod positions;
 pub mod report;
 pub mod snapshot;
+pub mod strict_json;

@@ -1,6 +1,7 @@
 //! The `kms-s3-doctor` command: parses the command line, gathers or loads a
 //! snapshot, runs the judge, renders the report and turns the outcome into
-//! the contract's exit codes (documented once, in [`ExitCode`]).
+//! the documented exit codes (once, in [`ExitCode`]; users read them in
+//! docs/guide.md).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -8,14 +9,15 @@ use std::process;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+use kms_s3_doctor::access_tests::{self, Outcome};
 use kms_s3_doctor::chain::{self, CheckRequest};
 use kms_s3_doctor::diagnosis::{Operation, Verdict};
 use kms_s3_doctor::explain;
 use kms_s3_doctor::overlay::{self, Overlay, Provenance};
 use kms_s3_doctor::report::{self, ColorChoice};
-use kms_s3_doctor::snapshot::{SNAPSHOT_FORMAT, Snapshot};
+use kms_s3_doctor::snapshot::{Snapshot, is_snapshot_text};
 
-/// Exit codes (contract §3).
+/// Exit codes, as docs/guide.md documents them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ExitCode {
     /// Every checked operation is allowed (with `--expect`: the verdict matched).
@@ -45,12 +47,25 @@ enum Command {
     Check(CheckArgs),
     /// Read the chain from AWS and save it as a snapshot file, without judging.
     Snapshot(SnapshotArgs),
+    /// Judge every expectation of an access-test file (TOML) from one gathering.
+    Test(TestArgs),
+    /// Print a shell completion script for the given shell.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) generated from these definitions.
+    Man,
     /// Map an AccessDenied message to the link it points at.
     Explain {
-        /// The error message, as AWS printed it.
+        /// The error message, as AWS or the AWS CLI printed it; `-` reads it
+        /// from standard input.
         message: String,
+        /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Colour the text output (`auto`: when stdout is a terminal and
+        /// `NO_COLOR` is not set).
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
         color: ColorChoice,
     },
@@ -113,6 +128,9 @@ struct CheckArgs {
     /// Also write what was read to this snapshot file.
     #[arg(long, value_name = "FILE", conflicts_with = "snapshot")]
     save_snapshot: Option<PathBuf>,
+    /// Refuse a `--snapshot` file larger than this many MiB.
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_SNAPSHOT_MIB)]
+    max_snapshot_size: u64,
     #[command(flatten)]
     layers: LayerArgs,
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -202,6 +220,35 @@ fn lay_layers(snapshot: &mut Snapshot, layers: &[Layer]) -> Result<Provenance, F
 }
 
 #[derive(Debug, Args)]
+struct TestArgs {
+    /// The access-test file (see docs/access-tests.md).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Judge this snapshot offline instead of reading AWS.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["profile", "principal_profile", "region", "endpoint_url"])]
+    snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// Also write everything that was read to this snapshot file.
+    #[arg(long, value_name = "FILE", conflicts_with = "snapshot")]
+    save_snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    layers: LayerArgs,
+    #[arg(long, value_enum, default_value_t = TestFormat::Text)]
+    format: TestFormat,
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TestFormat {
+    Text,
+    Json,
+    Junit,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
 struct SnapshotArgs {
     #[command(flatten)]
     selection: Selection,
@@ -211,6 +258,11 @@ struct SnapshotArgs {
     #[arg(long, value_name = "FILE")]
     output: PathBuf,
 }
+
+/// The default size limit of a snapshot file read: generous (a snapshot of
+/// 100,000 statements is about 40 MB), but an endless input such as
+/// `/dev/zero` is refused at once rather than read until memory runs out.
+const DEFAULT_MAX_SNAPSHOT_MIB: u64 = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
@@ -228,7 +280,10 @@ enum Expect {
 fn parse_context(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.trim().is_empty() => {
-            Ok((key.trim().to_string(), value.to_string()))
+            let key = key.trim();
+            kms_s3_doctor::context_values::validate(key, value)
+                .map_err(|error| error.expected_form())?;
+            Ok((key.to_string(), value.to_string()))
         }
         _ => Err(format!("`{text}` is not KEY=VALUE")),
     }
@@ -273,8 +328,10 @@ impl Failure {
 fn parse_cli() -> Result<Cli, clap::Error> {
     let matches = Cli::command().try_get_matches()?;
     let mut cli = Cli::from_arg_matches(&matches)?;
-    if let (Command::Check(args), Some(("check", sub))) = (&mut cli.command, matches.subcommand()) {
-        args.layers.order_from(sub);
+    match (&mut cli.command, matches.subcommand()) {
+        (Command::Check(args), Some(("check", sub))) => args.layers.order_from(sub),
+        (Command::Test(args), Some(("test", sub))) => args.layers.order_from(sub),
+        _ => {}
     }
     Ok(cli)
 }
@@ -317,6 +374,19 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Check(args) => check(args),
         Command::Snapshot(args) => snapshot(args),
+        Command::Test(args) => test(args),
+        Command::Completions { shell } => {
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(shell, &mut Cli::command(), "kms-s3-doctor", &mut out);
+            finish_output(out.flush())?;
+            Ok(ExitCode::Allowed)
+        }
+        Command::Man => {
+            let mut out = std::io::stdout().lock();
+            let written = clap_mangen::Man::new(Cli::command()).render(&mut out);
+            finish_output(written.and_then(|()| out.flush()))?;
+            Ok(ExitCode::Allowed)
+        }
         Command::Explain {
             message,
             format,
@@ -327,9 +397,11 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
 
 fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     let operations = parse_operations(&args.op).map_err(Failure::bad_input)?;
+    // A failed save must not swallow the report: it is said after it.
+    let mut save_failure = None;
     let (mut snapshot, principal) = match &args.snapshot {
         Some(path) => {
-            let snapshot = load_snapshot(path)?;
+            let snapshot = load_snapshot(path, args.max_snapshot_size.saturating_mul(1 << 20))?;
             let principal = args
                 .selection
                 .principal
@@ -346,7 +418,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
             let progress = args.format == Format::Text && std::io::stderr().is_terminal();
             let gathered = gather(&args.selection, &args.aws, progress)?;
             if let Some(path) = &args.save_snapshot {
-                write_snapshot(path, &gathered.0)?;
+                save_failure = write_snapshot(path, &gathered.0).err();
             }
             gathered
         }
@@ -373,10 +445,13 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
         Format::Json => writeln!(out, "{}", report::render_json(&diagnosis)),
     };
     finish_output(written.and_then(|()| out.flush()))?;
+    if let Some(failure) = save_failure {
+        return Err(failure);
+    }
     Ok(exit_code(diagnosis.verdict, args.expect))
 }
 
-/// The exit code of a verdict, with `--expect` (contract §3). An
+/// The exit code of a verdict, with `--expect`. An
 /// inconclusive verdict stays 3 with `--expect`: it neither matches nor
 /// contradicts the expectation.
 fn exit_code(verdict: Verdict, expect: Option<Expect>) -> ExitCode {
@@ -399,6 +474,57 @@ fn finish_output(result: std::io::Result<()>) -> Result<(), Failure> {
     }
 }
 
+/// `test FILE`: one gathering (or one snapshot) for every expectation, then
+/// the same judge as `check` per expectation.
+fn test(args: TestArgs) -> Result<ExitCode, Failure> {
+    let name = args.file.display().to_string();
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|error| Failure::bad_input(format!("cannot read `{name}`: {error}")))?;
+    let file =
+        access_tests::parse(&name, &text).map_err(|error| Failure::bad_input(error.to_string()))?;
+    let (mut snapshot, caller) = match &args.snapshot {
+        Some(path) => {
+            let snapshot = load_snapshot(path, DEFAULT_MAX_SNAPSHOT_MIB << 20)?;
+            let caller = snapshot.caller.clone();
+            (snapshot, caller)
+        }
+        None => {
+            let progress = args.format == TestFormat::Text && std::io::stderr().is_terminal();
+            let gathered = gather_tests(&file, &args.aws, progress)?;
+            if let Some(path) = &args.save_snapshot {
+                write_snapshot(path, &gathered.0)?;
+            }
+            gathered
+        }
+    };
+    let provenance = lay_layers(&mut snapshot, &args.layers.order)?;
+    let mut run = access_tests::run(&file, &snapshot, caller.as_deref(), chrono::Utc::now())
+        .map_err(|error| Failure::bad_input(error.to_string()))?;
+    for result in &mut run.results {
+        overlay::annotate(&mut result.diagnosis, &provenance);
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let written = match args.format {
+        TestFormat::Text => report::render_test_text(&run, &mut out, args.color.resolve()),
+        TestFormat::Markdown => report::render_test_markdown(&run, &mut out),
+        TestFormat::Junit => report::render_test_junit(&run, &mut out),
+        TestFormat::Json => writeln!(out, "{}", report::render_test_json(&run)),
+    };
+    finish_output(written.and_then(|()| out.flush()))?;
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true") {
+        // On stderr, so that stdout stays the report a workflow redirects
+        // to a file or the job summary; the runner reads commands there too.
+        let mut err = std::io::stderr().lock();
+        let _ = report::render_test_annotations(&run, &mut err);
+    }
+    Ok(match run.outcome() {
+        Outcome::Met => ExitCode::Allowed,
+        Outcome::Unmet => ExitCode::Denied,
+        Outcome::Inconclusive => ExitCode::Inconclusive,
+    })
+}
+
 fn snapshot(args: SnapshotArgs) -> Result<ExitCode, Failure> {
     let progress = std::io::stderr().is_terminal();
     let (snapshot, _) = gather(&args.selection, &args.aws, progress)?;
@@ -407,12 +533,18 @@ fn snapshot(args: SnapshotArgs) -> Result<ExitCode, Failure> {
 }
 
 fn explain_message(message: &str, format: Format, color: ColorChoice) -> Result<ExitCode, Failure> {
-    let explanation = explain::explain(message);
+    let message = match message {
+        "-" => explain::read_message(&mut std::io::stdin().lock())
+            .map_err(|error| Failure::bad_input(error.to_string()))?,
+        text => text.to_string(),
+    };
+    let explanation = explain::explain(&message);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let written = match format {
-        Format::Json => writeln!(out, "{}", explain::explanation_json(&explanation)),
-        _ => explain::render_explanation(&explanation, &mut out, color.resolve()),
+        Format::Json => writeln!(out, "{}", report::render_explanation_json(&explanation)),
+        Format::Markdown => report::render_explanation_markdown(&explanation, &mut out),
+        Format::Text => report::render_explanation_text(&explanation, &mut out, color.resolve()),
     };
     finish_output(written.and_then(|()| out.flush()))?;
     Ok(if explanation.recognised {
@@ -422,35 +554,118 @@ fn explain_message(message: &str, format: Format, color: ColorChoice) -> Result<
     })
 }
 
-fn load_snapshot(path: &Path) -> Result<Snapshot, Failure> {
+/// Reads a snapshot file. Only regular files are read: a FIFO would block
+/// the open until a writer comes, and a device such as `/dev/zero` never
+/// ends. At most `limit` bytes are read, so a file that grows while it is
+/// read is refused too.
+fn load_snapshot(path: &Path, limit: u64) -> Result<Snapshot, Failure> {
+    use std::io::Read;
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| Failure::bad_input(format!("cannot read snapshot `{name}`: {error}")))?;
+    let cannot = |error: std::io::Error| {
+        Failure::bad_input(format!("cannot read snapshot `{name}`: {error}"))
+    };
+    let metadata = std::fs::metadata(path).map_err(cannot)?;
+    if !metadata.is_file() {
+        return Err(Failure::bad_input(format!(
+            "snapshot `{name}` is not a regular file (a pipe or device is not read: save the snapshot to a file first)"
+        )));
+    }
+    let too_large = || {
+        Failure::bad_input(format!(
+            "snapshot `{name}` is larger than {} MiB; raise the limit with --max-snapshot-size",
+            limit >> 20
+        ))
+    };
+    if metadata.len() > limit {
+        return Err(too_large());
+    }
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    let text = String::from_utf8(bytes).map_err(|error| {
+        Failure::bad_input(format!(
+            "snapshot `{name}` is not UTF-8 text (byte {})",
+            error.utf8_error().valid_up_to()
+        ))
+    })?;
     Snapshot::parse(&name, &text).map_err(|error| Failure::bad_input(error.to_string()))
 }
 
+/// How much of an existing file is read to decide whether it is a snapshot
+/// that may be replaced.
+const MAX_EXISTING_SNAPSHOT: u64 = 1 << 30;
+
 /// Writes a snapshot without ever destroying a file that is not one: an
-/// existing file is replaced only when it is itself a snapshot, and the new
-/// text lands by rename so a crash leaves the old file whole.
+/// existing file is replaced only when its parsed `format` says it is a
+/// snapshot. The text goes to a uniquely named file created exclusively (no
+/// symlink followed) in the target's directory, is flushed to disk, and
+/// lands by rename, so a crash leaves the old file whole.
 fn write_snapshot(path: &Path, snapshot: &Snapshot) -> Result<(), Failure> {
+    use std::io::Read;
     let name = path.display();
-    if path.exists() {
-        let existing = std::fs::read_to_string(path).unwrap_or_default();
-        if !existing.contains(SNAPSHOT_FORMAT) {
-            return Err(Failure::bad_input(format!(
-                "`{name}` exists and is not a kms-s3-doctor snapshot; refusing to overwrite it"
-            )));
-        }
-    }
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".partial");
-    let temporary = PathBuf::from(temporary);
-    let write = std::fs::write(&temporary, snapshot.to_json() + "\n")
-        .and_then(|()| std::fs::rename(&temporary, path));
-    write.map_err(|error| {
-        let _ = std::fs::remove_file(&temporary);
+    let fail = |error: &dyn std::fmt::Display| {
         Failure::bad_input(format!("cannot write snapshot `{name}`: {error}"))
-    })
+    };
+    match std::fs::metadata(path) {
+        Ok(metadata) => {
+            let mut existing = String::new();
+            let readable = metadata.is_file()
+                && std::fs::File::open(path)
+                    .and_then(|file| {
+                        file.take(MAX_EXISTING_SNAPSHOT)
+                            .read_to_string(&mut existing)
+                    })
+                    .is_ok();
+            if !readable || !is_snapshot_text(&existing) {
+                return Err(Failure::bad_input(format!(
+                    "`{name}` exists and is not a kms-s3-doctor snapshot; refusing to overwrite it"
+                )));
+            }
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            // A dangling symlink: renaming over it would replace the link,
+            // but its owner meant it to point somewhere; refuse.
+            if std::fs::symlink_metadata(path).is_ok() {
+                return Err(Failure::bad_input(format!(
+                    "`{name}` is a symlink to nothing; refusing to replace it"
+                )));
+            }
+        }
+        Err(error) => return Err(fail(&error)),
+    }
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let file_name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "snapshot".to_string());
+    let mut temporary = tempfile::Builder::new()
+        .prefix(&format!(".{file_name}."))
+        .suffix(".partial")
+        .tempfile_in(directory)
+        .map_err(|error| fail(&error))?;
+    temporary
+        .write_all((snapshot.to_json() + "\n").as_bytes())
+        .and_then(|()| temporary.as_file().sync_all())
+        .map_err(|error| fail(&error))?;
+    // The temporary file is removed when dropped if the rename fails.
+    temporary
+        .persist(path)
+        .map_err(|error| fail(&error.error))?;
+    // The rename itself is durable once the directory is flushed; a
+    // directory that cannot be opened (or synced) on this platform is not
+    // an error.
+    if let Ok(handle) = std::fs::File::open(directory) {
+        let _ = handle.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(feature = "live")]
@@ -459,7 +674,59 @@ fn gather(
     aws: &AwsArgs,
     progress: bool,
 ) -> Result<(Snapshot, String), Failure> {
-    use kms_s3_doctor::live::{GatherRequest, gather};
+    let request = gather_request(selection, aws, progress);
+    let gathered = kms_s3_doctor::live::gather(&request).map_err(|error| Failure {
+        code: ExitCode::GatherFailed,
+        message: error.to_string(),
+    })?;
+    let mut snapshot = gathered.snapshot;
+    snapshot.caller = Some(gathered.principal.clone());
+    Ok((snapshot, gathered.principal))
+}
+
+/// One gathering for a whole access-test file (the AWS flags as `check`).
+#[cfg(feature = "live")]
+fn gather_tests(
+    file: &access_tests::TestFile,
+    aws: &AwsArgs,
+    progress: bool,
+) -> Result<(Snapshot, Option<String>), Failure> {
+    let selection = Selection {
+        bucket: String::new(),
+        object: None,
+        principal: None,
+        via_role: None,
+        external_id: None,
+        context: Vec::new(),
+    };
+    let base = gather_request(&selection, aws, progress);
+    let gathered = access_tests::live::gather(file, &base).map_err(|error| Failure {
+        code: ExitCode::GatherFailed,
+        message: error.to_string(),
+    })?;
+    Ok((gathered.snapshot, gathered.caller))
+}
+
+#[cfg(not(feature = "live"))]
+fn gather_tests(
+    _file: &access_tests::TestFile,
+    _aws: &AwsArgs,
+    _progress: bool,
+) -> Result<(Snapshot, Option<String>), Failure> {
+    Err(Failure {
+        code: ExitCode::GatherFailed,
+        message: "this build has no live mode (feature `live`); use --snapshot".to_string(),
+    })
+}
+
+/// What to read for `selection` with the AWS flags.
+#[cfg(feature = "live")]
+fn gather_request(
+    selection: &Selection,
+    aws: &AwsArgs,
+    progress: bool,
+) -> kms_s3_doctor::live::GatherRequest {
+    use kms_s3_doctor::live::GatherRequest;
     let extra_key_ids = selection
         .context
         .iter()
@@ -468,7 +735,7 @@ fn gather(
         })
         .map(|(_, value)| value.clone())
         .collect();
-    let request = GatherRequest {
+    GatherRequest {
         bucket: selection.bucket.clone(),
         object: selection.object.clone(),
         principal: selection.principal.clone(),
@@ -480,14 +747,7 @@ fn gather(
         endpoint_url: aws.endpoint_url.clone(),
         timeout: std::time::Duration::from_secs(aws.timeout),
         progress,
-    };
-    let gathered = gather(&request).map_err(|error| Failure {
-        code: ExitCode::GatherFailed,
-        message: error.to_string(),
-    })?;
-    let mut snapshot = gathered.snapshot;
-    snapshot.caller = Some(gathered.principal.clone());
-    Ok((snapshot, gathered.principal))
+    }
 }
 
 #[cfg(not(feature = "live"))]
@@ -560,6 +820,66 @@ mod tests {
         let written = Snapshot::parse("incident.json", &std::fs::read_to_string(&old).unwrap());
         assert_eq!(written.unwrap().captured_at, None);
         assert_eq!(std::fs::read_dir(directory.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn a_runbook_naming_the_format_is_not_a_snapshot() {
+        let directory = tempfile::tempdir().unwrap();
+        let runbook = directory.path().join("runbook.md");
+        let text = "# Incidents\n\nSnapshots are `kms-s3-doctor/snapshot@1` files.\n";
+        std::fs::write(&runbook, text).unwrap();
+        assert!(write_snapshot(&runbook, &Snapshot::new(None)).is_err());
+        assert_eq!(std::fs::read_to_string(&runbook).unwrap(), text);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn saving_never_touches_a_fixed_partial_name_nor_follows_its_symlink() {
+        let directory = tempfile::tempdir().unwrap();
+        let target = directory.path().join("incident.json");
+        // A user's file at the old fixed temporary name, and a symlink there
+        // pointing at another precious file: both stay as they are.
+        let partial = directory.path().join("incident.json.partial");
+        std::fs::write(&partial, "keep me").unwrap();
+        let elsewhere = directory.path().join("elsewhere.txt");
+        std::fs::write(&elsewhere, "precious").unwrap();
+        let partial_link = directory.path().join("other.json.partial");
+        std::os::unix::fs::symlink(&elsewhere, &partial_link).unwrap();
+        write_snapshot(&target, &Snapshot::new(None)).unwrap();
+        write_snapshot(&directory.path().join("other.json"), &Snapshot::new(None)).unwrap();
+        assert_eq!(std::fs::read_to_string(&partial).unwrap(), "keep me");
+        assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "precious");
+        assert!(
+            std::fs::symlink_metadata(&partial_link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(is_snapshot_text(&std::fs::read_to_string(&target).unwrap()));
+        // The three files made above and the two snapshots: no temporary left.
+        assert_eq!(std::fs::read_dir(directory.path()).unwrap().count(), 5);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn pipes_devices_and_oversized_files_are_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let error = load_snapshot(Path::new("/dev/zero"), 1 << 20)
+            .err()
+            .unwrap();
+        assert!(
+            error.message.contains("not a regular file"),
+            "{}",
+            error.message
+        );
+        let big = directory.path().join("big.json");
+        std::fs::write(&big, vec![b' '; 2 << 20]).unwrap();
+        let error = load_snapshot(&big, 1 << 20).err().unwrap();
+        assert!(
+            error.message.contains("--max-snapshot-size"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]

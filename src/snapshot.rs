@@ -418,23 +418,40 @@ impl Snapshot {
             line: at.map(|(line, _)| line),
             column: at.map(|(_, column)| column),
         };
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|error| {
+        if text.starts_with('\u{feff}') {
+            return Err(fail(
+                String::new(),
+                "the file starts with a UTF-8 byte order mark (BOM); JSON has none: save it as UTF-8 without BOM".to_string(),
+                Some((1, 1)),
+            ));
+        }
+        let value: serde_json::Value = crate::strict_json::from_str(text).map_err(|error| {
             fail(
                 String::new(),
                 json_error_message(&error),
                 Some((error.line(), error.column())),
             )
         })?;
-        let positions = JsonPositions::new(text);
+        // Positions are only needed for an error: index the text then, not
+        // for every load (a large snapshot would pay for millions of them).
         let locate = |pointer: &str| {
-            positions
-                .as_ref()
+            JsonPositions::new(text)
                 .and_then(|index| index.locate(pointer))
                 .map(|position| (position.line, position.column))
         };
-        match value.get("format").and_then(|format| format.as_str()) {
-            Some(SNAPSHOT_FORMAT) => {}
-            Some(other) => {
+        match value.get("format").map(|format| (format, format.as_str())) {
+            Some((_, Some(SNAPSHOT_FORMAT))) => {}
+            Some((format, None)) => {
+                return Err(fail(
+                    "/format".to_string(),
+                    format!(
+                        "`format` is {}, expected the string `{SNAPSHOT_FORMAT}`",
+                        json_kind(format)
+                    ),
+                    locate("/format"),
+                ));
+            }
+            Some((_, Some(other))) => {
                 return Err(fail(
                     "/format".to_string(),
                     format!("unknown format `{other}`, expected `{SNAPSHOT_FORMAT}`"),
@@ -490,15 +507,69 @@ impl Snapshot {
                 ));
             }
         }
+        let mut seen = std::collections::HashSet::new();
         for (index, bucket) in self.buckets.iter().enumerate() {
+            let at = |field: &str| format!("/buckets/{index}{field}");
+            unique(&mut seen, &bucket.name, at("/name"), "bucket")?;
             if !is_account_id(&bucket.account) {
                 return Err((
-                    format!("/buckets/{index}/account"),
+                    at("/account"),
                     format!("`{}` is not a 12-digit account id", bucket.account),
                 ));
             }
+            if let Field::Some(encryption) = &bucket.encryption {
+                exact(
+                    at("/encryption/algorithm"),
+                    &encryption.algorithm,
+                    ALGORITHMS,
+                )?;
+            }
+            if let Field::Some(ownership) = &bucket.ownership {
+                exact(at("/ownership"), ownership, OWNERSHIPS)?;
+            }
+            let mut objects = std::collections::HashSet::new();
+            for (number, object) in bucket.objects.iter().enumerate() {
+                let at = |field: &str| format!("/buckets/{index}/objects/{number}{field}");
+                unique(&mut objects, &object.key, at("/key"), "object")?;
+                if let Field::Some(encryption) = &object.encryption {
+                    exact(
+                        at("/encryption/algorithm"),
+                        &encryption.algorithm,
+                        ALGORITHMS,
+                    )?;
+                }
+                if let Field::Some(acl) = &object.acl {
+                    for (grant, entry) in acl.iter().enumerate() {
+                        exact(
+                            at(&format!("/acl/{grant}/permission")),
+                            &entry.permission,
+                            ACL_PERMISSIONS,
+                        )?;
+                    }
+                }
+            }
         }
+        let mut seen = std::collections::HashSet::new();
         for (index, key) in self.keys.iter().enumerate() {
+            let at = |field: &str| format!("/keys/{index}{field}");
+            unique(&mut seen, &key.arn, at("/arn"), "key")?;
+            if let Some(manager) = &key.manager {
+                exact(at("/manager"), manager, MANAGERS)?;
+            }
+            if let Field::Some(state) = &key.state {
+                exact(at("/state"), state, KEY_STATES)?;
+            }
+            if let Field::Some(grants) = &key.grants {
+                for (grant, entry) in grants.iter().enumerate() {
+                    for (number, operation) in entry.operations.iter().enumerate() {
+                        exact(
+                            at(&format!("/grants/{grant}/operations/{number}")),
+                            operation,
+                            GRANT_OPERATIONS,
+                        )?;
+                    }
+                }
+            }
             let arn = Arn::parse(&key.arn)
                 .map_err(|error| (format!("/keys/{index}/arn"), error.to_string()))?;
             if arn.service != "kms" || !arn.resource.starts_with("key/") {
@@ -511,11 +582,58 @@ impl Snapshot {
         if let Some(caller) = &self.caller {
             Principal::parse(caller).map_err(|error| ("/caller".to_string(), error.to_string()))?;
         }
+        if let Some(first) = self.partition() {
+            let pointers = self
+                .keys
+                .iter()
+                .enumerate()
+                .map(|(index, _)| format!("/keys/{index}/arn"))
+                .chain((0..self.principals.len()).map(|index| format!("/principals/{index}/arn")))
+                .chain(self.caller.iter().map(|_| "/caller".to_string()));
+            for (arn, pointer) in self.arns().zip(pointers) {
+                if let Some(partition) = crate::arn::partition_of(arn)
+                    && partition != first
+                {
+                    return Err((
+                        pointer,
+                        format!(
+                            "`{arn}` is in partition `{partition}` but the snapshot's other ARNs are in `{first}`; partitions are separate"
+                        ),
+                    ));
+                }
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
         for (index, principal) in self.principals.iter().enumerate() {
+            unique(
+                &mut seen,
+                &principal.arn,
+                format!("/principals/{index}/arn"),
+                "principal",
+            )?;
             Principal::parse(&principal.arn)
                 .map_err(|error| (format!("/principals/{index}/arn"), error.to_string()))?;
         }
         Ok(())
+    }
+
+    /// The partition every ARN of the snapshot belongs to (keys, principals,
+    /// caller); None when it names no ARN. [`Snapshot::parse`] refuses a
+    /// snapshot that mixes partitions.
+    pub fn partition(&self) -> Option<&str> {
+        self.arns().find_map(crate::arn::partition_of)
+    }
+
+    fn arns(&self) -> impl Iterator<Item = &str> {
+        self.keys
+            .iter()
+            .map(|key| key.arn.as_str())
+            .chain(
+                self.principals
+                    .iter()
+                    .map(|principal| principal.arn.as_str()),
+            )
+            .chain(self.caller.as_deref())
     }
 
     /// Gives every document the label reports and errors use.
@@ -575,6 +693,115 @@ impl Snapshot {
     }
 }
 
+/// The name of a JSON value's type, for messages.
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Whether a JSON text is a snapshot: its top-level `format` field names
+/// this tool's snapshot format. Used before overwriting a file, so a
+/// document that merely mentions the format name is never taken for one.
+pub fn is_snapshot_text(text: &str) -> bool {
+    #[derive(Deserialize)]
+    struct FormatOnly {
+        format: Option<serde_json::Value>,
+    }
+    serde_json::from_str::<FormatOnly>(text.strip_prefix('\u{feff}').unwrap_or(text))
+        .ok()
+        .and_then(|only| only.format)
+        .and_then(|format| {
+            format
+                .as_str()
+                .map(|name| name.starts_with("kms-s3-doctor/snapshot@"))
+        })
+        .unwrap_or(false)
+}
+
+/// Encryption algorithms as S3 spells them (`ServerSideEncryption`).
+pub const ALGORITHMS: &[&str] = &["AES256", "aws:kms", "aws:kms:dsse"];
+/// S3 Object Ownership settings.
+pub const OWNERSHIPS: &[&str] = &[
+    "BucketOwnerEnforced",
+    "BucketOwnerPreferred",
+    "ObjectWriter",
+];
+/// KMS `KeyManager`.
+pub const MANAGERS: &[&str] = &["AWS", "CUSTOMER"];
+/// KMS `KeyState` (KMS API Reference, `KeyMetadata`).
+pub const KEY_STATES: &[&str] = &[
+    "Creating",
+    "Enabled",
+    "Disabled",
+    "PendingDeletion",
+    "PendingImport",
+    "PendingReplicaDeletion",
+    "Unavailable",
+    "Updating",
+];
+/// S3 ACL grant permissions.
+pub const ACL_PERMISSIONS: &[&str] = &["READ", "WRITE", "READ_ACP", "WRITE_ACP", "FULL_CONTROL"];
+/// KMS `GrantOperation` (KMS API Reference, `CreateGrant`).
+pub const GRANT_OPERATIONS: &[&str] = &[
+    "Decrypt",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "Sign",
+    "Verify",
+    "GetPublicKey",
+    "CreateGrant",
+    "RetireGrant",
+    "DescribeKey",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateMac",
+    "VerifyMac",
+    "DeriveSharedSecret",
+    "Encapsulate",
+    "Decapsulate",
+];
+
+/// An enumerated value must be spelled exactly as AWS spells it: a lenient
+/// reading (`AWS:KMS` taken as "not SSE-KMS") drops links from the chain.
+fn exact(pointer: String, value: &str, allowed: &[&str]) -> Result<(), (String, String)> {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    let expected: Vec<String> = allowed.iter().map(|name| format!("`{name}`")).collect();
+    Err((
+        pointer,
+        format!(
+            "`{value}` is not one of {} (spelled exactly as AWS spells it)",
+            expected.join(", ")
+        ),
+    ))
+}
+
+/// Refuses a second entry for the same name: which one would count is a guess.
+fn unique<'a>(
+    seen: &mut std::collections::HashSet<&'a str>,
+    name: &'a str,
+    pointer: String,
+    what: &str,
+) -> Result<(), (String, String)> {
+    if !seen.insert(name) {
+        return Err((
+            pointer,
+            format!("a second entry for {what} `{name}`; a snapshot holds one per {what}"),
+        ));
+    }
+    Ok(())
+}
+
 /// A list read as `null` has nothing in it.
 fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
@@ -612,3 +839,6 @@ fn pointer_of(path: &serde_path_to_error::Path) -> String {
     }
     pointer
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,8 +10,8 @@ use crate::snapshot::{Field, PrincipalInfo};
 
 use super::Setup;
 
-/// Environment keys the tool cannot know about a caller it never saw
-/// (contract §2: unknown unless `--context` gives them).
+/// Environment keys the tool cannot know about a caller it never saw:
+/// unknown unless `--context` gives them.
 const CALLER_ENVIRONMENT_KEYS: [&str; 4] = [
     "aws:SourceIp",
     "aws:SourceVpce",

@@ -51,6 +51,16 @@ pub enum JudgeError {
     BucketNotInSnapshot(String),
     #[error("--op: no operation given")]
     NoOperation,
+    /// Partitions are separate: a principal of one never reaches a resource
+    /// of another.
+    #[error(
+        "`{principal}` is in partition `{partition}` but the snapshot's resources are in `{snapshot}`; partitions are separate"
+    )]
+    OtherPartition {
+        principal: String,
+        partition: String,
+        snapshot: String,
+    },
 }
 
 /// One action an operation needs, before its links are judged.
@@ -173,6 +183,20 @@ pub fn judge(snapshot: &Snapshot, request: &CheckRequest) -> Result<Diagnosis, J
         }
         None => None,
     };
+    for (text, principal) in [(&request.principal, &source)]
+        .into_iter()
+        .chain(request.via_role.iter().zip(role.as_ref()))
+    {
+        if let Some(partition) = snapshot.partition()
+            && principal.partition != partition
+        {
+            return Err(JudgeError::OtherPartition {
+                principal: text.clone(),
+                partition: principal.partition.clone(),
+                snapshot: partition.to_string(),
+            });
+        }
+    }
     let bucket = snapshot
         .buckets
         .iter()
@@ -254,7 +278,7 @@ pub fn judge(snapshot: &Snapshot, request: &CheckRequest) -> Result<Diagnosis, J
     })
 }
 
-/// The actions an operation needs (contract §2, the op table).
+/// The actions an operation needs (docs/guide.md lists them per operation).
 fn plan(setup: &Setup<'_>, operation: Operation) -> Vec<PlannedAction> {
     let object = || Target::Object(setup.object_key.clone());
     let s3 = |action: &'static str, target: Target| PlannedAction { action, target };

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use super::command::shell_quote;
 use super::*;
 
 const USER: &str = "arn:aws:iam::222222222222:user/dilip";
@@ -307,6 +308,93 @@ fn cases() -> Vec<Case> {
             ..Case::default()
         },
         Case {
+            name: "aws s3 cp: HEAD before the download, 403 without a body",
+            source: "S3 API reference, HeadObject (HEAD errors carry no body; 403 for a missing object without s3:ListBucket)",
+            message: "fatal error: An error occurred (403) when calling the HeadObject operation: Forbidden".to_string(),
+            kind: MessageKind::HeadForbidden,
+            first_suspect: Some(LinkId::BucketPolicy),
+            command: Some("kms-s3-doctor check --bucket BUCKET --op head,get"),
+            ..Case::default()
+        },
+        Case {
+            name: "aws s3 cp: download failed on HEAD, bucket and key from the URL",
+            source: "AWS CLI s3 transfer output",
+            message: "download failed: s3://account-a-bucket/reports/data.csv to reports/data.csv An error occurred (403) when calling the HeadObject operation: Forbidden".to_string(),
+            kind: MessageKind::HeadForbidden,
+            first_suspect: Some(LinkId::BucketPolicy),
+            command: Some("kms-s3-doctor check --bucket account-a-bucket --object reports/data.csv --op head,get"),
+            ..Case::default()
+        },
+        Case {
+            name: "aws s3 cp: download failed on GET with a key holding a space",
+            source: "AWS CLI s3 transfer output, S3 error responses (AccessDenied)",
+            message: "download failed: s3://account-a-bucket/q 3/data.csv to q 3/data.csv An error occurred (AccessDenied) when calling the GetObject operation: Access Denied".to_string(),
+            kind: MessageKind::BareAccessDenied,
+            first_suspect: Some(LinkId::BucketPolicy),
+            command: Some("kms-s3-doctor check --bucket account-a-bucket --object 'q 3/data.csv' --op get"),
+            ..Case::default()
+        },
+        Case {
+            name: "aws s3 cp: upload failed, S3 relays KMS's not-found for aws/s3",
+            source: "AWS CLI s3 transfer output; S3 relays KMS errors as KMS.<code>",
+            message: "upload failed: ./config to s3://my-bucket/in/hi.txt An error occurred (KMS.NotFoundException) when calling the PutObject operation: Invalid keyId aws/s3".to_string(),
+            kind: MessageKind::AliasNotFound,
+            resource: Some("aws/s3"),
+            link: Some(LinkId::BucketEncryption),
+            command: Some("kms-s3-doctor check --bucket my-bucket --object in/hi.txt --op put"),
+            ..Case::default()
+        },
+        Case {
+            name: "S3 relays KMS.DisabledException on GetObject",
+            source: "KMS API reference, DisabledException, relayed by S3",
+            message: format!("An error occurred (KMS.DisabledException) when calling the GetObject operation: {KEY} is disabled."),
+            kind: MessageKind::KeyDisabled,
+            resource: Some(KEY),
+            link: Some(LinkId::KeyState),
+            account: Some("111111111111"),
+            command: Some("kms-s3-doctor check --bucket BUCKET --op get"),
+            ..Case::default()
+        },
+        Case {
+            name: "S3 relays KMS.KMSInvalidStateException on PutObject",
+            source: "KMS API reference, KMSInvalidStateException, relayed by S3",
+            message: format!("An error occurred (KMS.KMSInvalidStateException) when calling the PutObject operation: {KEY} is pending deletion."),
+            kind: MessageKind::KeyPendingDeletion,
+            resource: Some(KEY),
+            link: Some(LinkId::KeyState),
+            account: Some("111111111111"),
+            ..Case::default()
+        },
+        Case {
+            name: "S3 relays KMS.NotFoundException for a key ARN",
+            source: "KMS API reference, NotFoundException, relayed by S3",
+            message: format!("An error occurred (KMS.NotFoundException) when calling the PutObject operation: Key '{KEY}' does not exist"),
+            kind: MessageKind::KeyNotFound,
+            resource: Some(KEY),
+            link: Some(LinkId::KeyState),
+            account: Some("111111111111"),
+            ..Case::default()
+        },
+        Case {
+            name: "S3 GetObject: the ciphertext refers to an unusable key",
+            source: "S3 relays KMS Decrypt's AccessDeniedException as AccessDenied",
+            message: "An error occurred (AccessDenied) when calling the GetObject operation: The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.".to_string(),
+            kind: MessageKind::CiphertextKeyUnavailable,
+            action: Some("kms:Decrypt"),
+            first_suspect: Some(LinkId::KeyPolicy),
+            command: Some("kms-s3-doctor check --bucket BUCKET --op get"),
+            ..Case::default()
+        },
+        Case {
+            name: "a bare HeadBucket 403",
+            source: "S3 API reference, HeadBucket (needs s3:ListBucket)",
+            message: "An error occurred (403) when calling the HeadBucket operation: Forbidden".to_string(),
+            kind: MessageKind::HeadForbidden,
+            first_suspect: Some(LinkId::BucketPolicy),
+            command: Some("kms-s3-doctor check --bucket BUCKET --op list"),
+            ..Case::default()
+        },
+        Case {
             name: "not an AccessDenied message",
             source: "S3 NoSuchBucket",
             message: "An error occurred (NoSuchBucket) when calling the GetObject operation: The specified bucket does not exist".to_string(),
@@ -428,7 +516,13 @@ fn commands_quote_what_the_shell_would_expand() {
 
 fn rendered(message: &str) -> String {
     let mut out = Vec::new();
-    render_explanation(&explain(message), &mut out, false).unwrap();
+    crate::report::render_explanation_text(&explain(message), &mut out, false).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+fn markdown(message: &str) -> String {
+    let mut out = Vec::new();
+    crate::report::render_explanation_markdown(&explain(message), &mut out).unwrap();
     String::from_utf8(out).unwrap()
 }
 
@@ -456,12 +550,156 @@ fn render_without_color_has_no_escape_codes() {
 
 #[test]
 fn json_form() {
-    let value: serde_json::Value =
-        serde_json::from_str(&explanation_json(&explain(&cases()[4].message))).unwrap();
-    assert_eq!(value["format"], EXPLAIN_FORMAT);
+    let value: serde_json::Value = serde_json::from_str(&crate::report::render_explanation_json(
+        &explain(&cases()[4].message),
+    ))
+    .unwrap();
+    assert_eq!(value["format"], crate::report::EXPLAIN_FORMAT);
     assert_eq!(value["link"], "key-policy");
     assert_eq!(value["policy_type"], "resource-based");
     assert_eq!(value["deny"], "implicit");
     assert_eq!(value["account"], "111111111111");
     assert_eq!(value["recognised"], true);
+}
+
+#[test]
+fn a_session_becomes_its_role_where_a_policy_must_name_it() {
+    let got = explain(&format!(
+        "User: {SESSION} is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::account-a-bucket/k\" because no resource-based policy allows the s3:GetObject action"
+    ));
+    assert_eq!(
+        got.role.as_deref(),
+        Some("arn:aws:iam::222222222222:role/etl")
+    );
+    // The policy must name the role, not the session.
+    assert!(
+        got.next_steps[0].contains("to role `arn:aws:iam::222222222222:role/etl`"),
+        "{:?}",
+        got.next_steps
+    );
+    assert!(
+        !got.next_steps[0].contains("i-0abc123"),
+        "{:?}",
+        got.next_steps
+    );
+    assert!(
+        got.next_steps
+            .iter()
+            .any(|step| step.contains("aws iam get-role --role-name etl")),
+        "{:?}",
+        got.next_steps
+    );
+    // The check keeps the session: the tool judges it as a session of its role.
+    assert!(got.command.unwrap().contains(SESSION));
+    // A user is no session.
+    let got = explain(&cases()[0].message);
+    assert_eq!(got.role, None);
+}
+
+#[test]
+fn control_characters_in_a_message_never_reach_the_output() {
+    let message = format!(
+        "User: {USER}\x1b]0;pwned\x07 is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::b/k\x1b[2J\" because no identity-based policy allows the s3:GetObject action"
+    );
+    for output in [
+        rendered(&message),
+        markdown(&message),
+        crate::report::render_explanation_json(&explain(&message)),
+    ] {
+        assert!(!output.contains('\x1b'), "{output}");
+        assert!(!output.contains('\x07'), "{output}");
+    }
+}
+
+#[test]
+fn render_head_forbidden() {
+    insta::assert_snapshot!(rendered(
+        "download failed: s3://account-a-bucket/reports/data.csv to reports/data.csv An error occurred (403) when calling the HeadObject operation: Forbidden"
+    ));
+}
+
+#[test]
+fn markdown_key_policy() {
+    insta::assert_snapshot!(markdown(&cases()[4].message));
+}
+
+#[test]
+fn markdown_unrecognised() {
+    insta::assert_snapshot!(markdown("it does not work"));
+}
+
+/// The wire type is frozen: these are its fields, every one always present.
+#[test]
+fn json_fields_are_frozen() {
+    let value: serde_json::Value = serde_json::from_str(&crate::report::render_explanation_json(
+        &explain(&cases()[4].message),
+    ))
+    .unwrap();
+    let keys: Vec<&str> = value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "format",
+            "recognised",
+            "kind",
+            "error_code",
+            "principal",
+            "role",
+            "action",
+            "resource",
+            "bucket",
+            "object",
+            "api_operation",
+            "policy_type",
+            "deny",
+            "policy_arn",
+            "link",
+            "suspects",
+            "summary",
+            "account",
+            "owner",
+            "next_steps",
+            "command"
+        ]
+    );
+    // It reads back through its own type, and an unrecognised text keeps
+    // every field (as null or empty).
+    let back: crate::report::ExplanationV1 = serde_json::from_value(value).unwrap();
+    assert_eq!(back.kind, "not-authorized");
+    assert_eq!(back.error_code.as_deref(), Some("AccessDeniedException"));
+    let unknown: serde_json::Value = serde_json::from_str(&crate::report::render_explanation_json(
+        &explain("it does not work"),
+    ))
+    .unwrap();
+    assert_eq!(unknown.as_object().unwrap().len(), 21);
+    assert_eq!(unknown["link"], serde_json::Value::Null);
+    assert_eq!(unknown["recognised"], false);
+}
+
+#[test]
+fn messages_are_read_with_a_limit() {
+    let mut input: &[u8] =
+        b"\xef\xbb\xbfAn error occurred (403) when calling the HeadObject operation: Forbidden\n";
+    let text = read_message(&mut input).unwrap();
+    assert!(text.starts_with("An error occurred"));
+    assert_eq!(explain(&text).kind, MessageKind::HeadForbidden);
+
+    let long = vec![b'a'; (MAX_MESSAGE_BYTES + 1) as usize];
+    assert!(matches!(
+        read_message(&mut long.as_slice()),
+        Err(MessageError::TooLong { .. })
+    ));
+    assert!(matches!(
+        read_message(&mut &b"  \n"[..]),
+        Err(MessageError::Empty)
+    ));
+    assert!(matches!(
+        read_message(&mut &b"\xff\xfe"[..]),
+        Err(MessageError::NotText)
+    ));
 }

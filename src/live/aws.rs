@@ -24,12 +24,108 @@ use tokio::sync::OnceCell;
 
 use super::GatherError;
 
-/// Operation name prefixes the tool may send (contract §2: read-only).
-const READ_PREFIXES: [&str; 4] = ["Get", "List", "Describe", "Head"];
+/// One AWS operation live mode may send, and the IAM action that
+/// authorises it (Service Authorization Reference: `HeadObject` needs
+/// `s3:GetObject`, `GetBucketEncryption` needs
+/// `s3:GetEncryptionConfiguration`; the others share their name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOperation {
+    /// The SDK's service name (`S3`, `KMS`, `IAM`, `STS`, `Organizations`).
+    pub service: &'static str,
+    /// The API operation (`GetBucketPolicy`).
+    pub operation: &'static str,
+    /// The IAM action a policy must allow (`s3:GetBucketPolicy`).
+    pub action: &'static str,
+}
 
-/// True for an operation the tool is allowed to send.
+const fn read(
+    service: &'static str,
+    operation: &'static str,
+    action: &'static str,
+) -> ReadOperation {
+    ReadOperation {
+        service,
+        operation,
+        action,
+    }
+}
+
+/// Every operation the tool may send, and nothing else: the guard refuses
+/// any other before it is signed. Each is a read (`Get*`, `List*`,
+/// `Describe*`, `Head*`); `docs/permissions/` grants exactly these actions
+/// and a test keeps the two in step.
+pub const READ_OPERATIONS: &[ReadOperation] = &[
+    read("STS", "GetCallerIdentity", "sts:GetCallerIdentity"),
+    read("S3", "GetBucketLocation", "s3:GetBucketLocation"),
+    read("S3", "GetBucketPolicy", "s3:GetBucketPolicy"),
+    read("S3", "GetBucketEncryption", "s3:GetEncryptionConfiguration"),
+    read(
+        "S3",
+        "GetBucketOwnershipControls",
+        "s3:GetBucketOwnershipControls",
+    ),
+    read("S3", "GetBucketAcl", "s3:GetBucketAcl"),
+    read("S3", "HeadObject", "s3:GetObject"),
+    read("S3", "GetObjectAcl", "s3:GetObjectAcl"),
+    read("KMS", "DescribeKey", "kms:DescribeKey"),
+    read("KMS", "GetKeyPolicy", "kms:GetKeyPolicy"),
+    read("KMS", "ListGrants", "kms:ListGrants"),
+    read("KMS", "ListAliases", "kms:ListAliases"),
+    read("IAM", "GetUser", "iam:GetUser"),
+    read("IAM", "ListGroupsForUser", "iam:ListGroupsForUser"),
+    read("IAM", "ListUserPolicies", "iam:ListUserPolicies"),
+    read("IAM", "GetUserPolicy", "iam:GetUserPolicy"),
+    read(
+        "IAM",
+        "ListAttachedUserPolicies",
+        "iam:ListAttachedUserPolicies",
+    ),
+    read("IAM", "GetRole", "iam:GetRole"),
+    read("IAM", "ListRolePolicies", "iam:ListRolePolicies"),
+    read("IAM", "GetRolePolicy", "iam:GetRolePolicy"),
+    read(
+        "IAM",
+        "ListAttachedRolePolicies",
+        "iam:ListAttachedRolePolicies",
+    ),
+    read("IAM", "ListGroupPolicies", "iam:ListGroupPolicies"),
+    read("IAM", "GetGroupPolicy", "iam:GetGroupPolicy"),
+    read(
+        "IAM",
+        "ListAttachedGroupPolicies",
+        "iam:ListAttachedGroupPolicies",
+    ),
+    read("IAM", "GetPolicy", "iam:GetPolicy"),
+    read("IAM", "GetPolicyVersion", "iam:GetPolicyVersion"),
+    read(
+        "Organizations",
+        "DescribeOrganization",
+        "organizations:DescribeOrganization",
+    ),
+    read("Organizations", "ListRoots", "organizations:ListRoots"),
+    read("Organizations", "ListParents", "organizations:ListParents"),
+    read(
+        "Organizations",
+        "ListPoliciesForTarget",
+        "organizations:ListPoliciesForTarget",
+    ),
+    read(
+        "Organizations",
+        "DescribePolicy",
+        "organizations:DescribePolicy",
+    ),
+];
+
+/// True for an operation name in [`READ_OPERATIONS`] (of any service).
 pub fn is_read_operation(name: &str) -> bool {
-    READ_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+    READ_OPERATIONS.iter().any(|read| read.operation == name)
+}
+
+/// True when the guard lets `service`'s `operation` through.
+fn is_allowed(service: &str, operation: &str) -> bool {
+    READ_OPERATIONS
+        .iter()
+        .any(|read| read.service == service && read.operation == operation)
 }
 
 /// Refuses any operation that is not a read before it is serialised, and
@@ -56,7 +152,7 @@ impl Intercept for ReadOnlyGuard {
         let Some(metadata) = cfg.load::<Metadata>() else {
             return Err("kms-s3-doctor: refusing an AWS call whose operation is not known".into());
         };
-        if !is_read_operation(metadata.name()) {
+        if !is_allowed(metadata.service(), metadata.name()) {
             return Err(format!(
                 "kms-s3-doctor only reads: refusing to send {}:{}",
                 metadata.service(),
@@ -455,6 +551,26 @@ mod tests {
             .unwrap_or_default();
         assert!(error.contains("refusing to send KMS:DisableKey"), "{error}");
         assert_eq!(guard.sent.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn the_operation_list_holds_only_reads() {
+        for read in READ_OPERATIONS {
+            assert!(
+                ["Get", "List", "Describe", "Head"]
+                    .iter()
+                    .any(|prefix| read.operation.starts_with(prefix)),
+                "{read:?}"
+            );
+            let (service, _) = read.action.split_once(':').unwrap_or_default();
+            assert_eq!(
+                service,
+                read.service.to_ascii_lowercase(),
+                "{read:?}: the action is of another service"
+            );
+        }
+        assert!(is_allowed("S3", "HeadObject"));
+        assert!(!is_allowed("KMS", "HeadObject"), "the service counts");
     }
 
     #[test]

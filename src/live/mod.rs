@@ -30,8 +30,8 @@ use crate::snapshot::{
     AccountInfo, KeyInfo, NamedPolicy, PolicyDoc, PolicyKind, PrincipalInfo, Snapshot,
 };
 
-pub use aws::is_read_operation;
 use aws::{Failure, Identity, ReadOnlyGuard, Reader, classify};
+pub use aws::{READ_OPERATIONS, ReadOperation, is_read_operation};
 use join::Memo;
 
 /// What to read.
@@ -54,6 +54,18 @@ pub struct GatherRequest {
     pub timeout: Duration,
     /// A progress line on stderr while reading.
     pub progress: bool,
+}
+
+/// More to read in the same gathering as a [`GatherRequest`], for
+/// `kms-s3-doctor test`: every principal, `via_role` role and object of an
+/// access-test file's expectations on one bucket. Each document is still
+/// read once however many expectations name it (users are deduplicated
+/// here, roles, managed policies, keys and accounts by the gathering's memos).
+#[derive(Debug, Clone, Default)]
+pub struct Also {
+    pub principals: Vec<String>,
+    pub via_roles: Vec<String>,
+    pub objects: Vec<String>,
 }
 
 /// What was read.
@@ -100,6 +112,7 @@ impl From<GatherError> for ReadErr {
 /// branches need.
 pub(crate) struct Ctx<'r> {
     pub request: &'r GatherRequest,
+    pub also: &'r Also,
     /// Where requests go, for messages.
     pub endpoint: String,
     pub resource: Reader,
@@ -114,6 +127,17 @@ pub(crate) struct Ctx<'r> {
 }
 
 impl Ctx<'_> {
+    /// `--object` and the [`Also`] objects, each once, in order.
+    pub(crate) fn objects(&self) -> Vec<&str> {
+        let mut objects: Vec<&str> = Vec::new();
+        for key in self.request.object.iter().chain(&self.also.objects) {
+            if !objects.contains(&key.as_str()) {
+                objects.push(key);
+            }
+        }
+        objects
+    }
+
     /// Every profile with its identity (resource first).
     pub(crate) async fn readers(&self) -> Result<Vec<(&Reader, Identity)>, GatherError> {
         let resource = self.resource.identity(&self.endpoint);
@@ -216,6 +240,11 @@ pub(crate) async fn policy_docs<T>(
 
 /// Reads everything `request` needs. Builds its own runtime.
 pub fn gather(request: &GatherRequest) -> Result<Gathered, GatherError> {
+    gather_also(request, &Also::default())
+}
+
+/// Reads everything `request` and `also` need in one gathering.
+pub fn gather_also(request: &GatherRequest, also: &Also) -> Result<Gathered, GatherError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -226,7 +255,7 @@ pub fn gather(request: &GatherRequest) -> Result<Gathered, GatherError> {
         let spinner = request
             .progress
             .then(|| progress::Spinner::start(guard.sent.clone(), request.bucket.clone()));
-        let result = tokio::time::timeout(request.timeout, run(request, guard)).await;
+        let result = tokio::time::timeout(request.timeout, run(request, also, guard)).await;
         if let Some(spinner) = spinner {
             spinner.finish().await;
         }
@@ -240,7 +269,11 @@ pub fn gather(request: &GatherRequest) -> Result<Gathered, GatherError> {
     })
 }
 
-async fn run(request: &GatherRequest, guard: ReadOnlyGuard) -> Result<Gathered, GatherError> {
+async fn run(
+    request: &GatherRequest,
+    also: &Also,
+    guard: ReadOnlyGuard,
+) -> Result<Gathered, GatherError> {
     let load = |profile: Option<String>| {
         let guard = guard.clone();
         async move {
@@ -262,6 +295,7 @@ async fn run(request: &GatherRequest, guard: ReadOnlyGuard) -> Result<Gathered, 
     });
     let ctx = Ctx {
         request,
+        also,
         endpoint: request
             .endpoint_url
             .as_ref()
@@ -366,7 +400,8 @@ async fn bucket_branch(
 }
 
 /// The principal (the caller when not given), its documents, the
-/// `--via-role` role's, and their accounts' organizations.
+/// `--via-role` role's, those of the [`Also`] principals and roles, and
+/// their accounts' organizations.
 async fn principal_branch(ctx: &Ctx<'_>) -> Result<(String, Vec<PrincipalInfo>), GatherError> {
     let principal_text = match &ctx.request.principal {
         Some(principal) => principal.clone(),
@@ -377,37 +412,43 @@ async fn principal_branch(ctx: &Ctx<'_>) -> Result<(String, Vec<PrincipalInfo>),
     };
     // A malformed --principal or --via-role is the judge's to report (exit
     // 2); nothing is read for it here.
-    let principal = Principal::parse(&principal_text).ok();
-    let via_role = ctx
-        .request
-        .via_role
-        .as_deref()
-        .and_then(|text| Principal::parse(text).ok())
-        .filter(|role| matches!(role.kind, PrincipalKind::AssumedRole { .. }));
-    let principal_docs = async {
-        match &principal {
-            Some(principal) => iam::read_principal(ctx, principal).await,
-            None => Ok(None),
+    let mut principals: Vec<Principal> = Vec::new();
+    for text in std::iter::once(&principal_text).chain(&ctx.also.principals) {
+        if let Ok(principal) = Principal::parse(text)
+            && !principals.contains(&principal)
+        {
+            principals.push(principal);
         }
-    };
-    let role_docs = async {
-        match &via_role {
-            Some(role) => match &role.kind {
-                PrincipalKind::AssumedRole {
-                    role_name,
-                    role_arn,
-                    ..
-                } => iam::read_role(ctx, &role.account, role_name, role_arn)
-                    .await
-                    .map(Some),
-                _ => Ok(None),
-            },
-            None => Ok(None),
+    }
+    let mut roles: Vec<Principal> = Vec::new();
+    for text in ctx.request.via_role.iter().chain(&ctx.also.via_roles) {
+        if let Ok(role) = Principal::parse(text)
+            && matches!(role.kind, PrincipalKind::AssumedRole { .. })
+            && !roles.contains(&role)
+        {
+            roles.push(role);
         }
-    };
+    }
+    let principal_docs = join::try_join_all(
+        principals
+            .iter()
+            .map(|principal| iam::read_principal(ctx, principal)),
+    );
+    let role_docs = join::try_join_all(roles.iter().map(|role| async move {
+        match &role.kind {
+            PrincipalKind::AssumedRole {
+                role_name,
+                role_arn,
+                ..
+            } => iam::read_role(ctx, &role.account, role_name, role_arn)
+                .await
+                .map(Some),
+            _ => Ok(None),
+        }
+    }));
     let accounts = async {
         let mut accounts: Vec<&str> = Vec::new();
-        for principal in principal.iter().chain(via_role.iter()) {
+        for principal in principals.iter().chain(roles.iter()) {
             if !accounts.contains(&principal.account.as_str()) {
                 accounts.push(&principal.account);
             }
@@ -420,14 +461,14 @@ async fn principal_branch(ctx: &Ctx<'_>) -> Result<(String, Vec<PrincipalInfo>),
         .await
     };
     let (principal_info, role_info, _) = tokio::try_join!(principal_docs, role_docs, accounts)?;
-    let mut principals: Vec<PrincipalInfo> = Vec::new();
-    for info in principal_info.into_iter().chain(role_info) {
-        match principals.iter_mut().find(|known| known.arn == info.arn) {
+    let mut read: Vec<PrincipalInfo> = Vec::new();
+    for info in principal_info.into_iter().chain(role_info).flatten() {
+        match read.iter_mut().find(|known| known.arn == info.arn) {
             // The session's entry (session policies unknown) wins over the
             // plain role's.
             Some(_) => {}
-            None => principals.push(info),
+            None => read.push(info),
         }
     }
-    Ok((principal_text, principals))
+    Ok((principal_text, read))
 }

@@ -1,6 +1,6 @@
 //! Bucket and object reads: location, policy, default encryption, ownership
-//! controls, the bucket owner's canonical id, and (with `--object`) the
-//! object's encryption, owner and ACL. All are sent at once; if the bucket
+//! controls, the bucket owner's canonical id, and (with `--object`, or the
+//! objects an access-test file names) each object's encryption, owner and ACL. All are sent at once; if the bucket
 //! turns out to live in another region than the client's, the
 //! region-bound reads are sent again there (one extra round trip only then).
 
@@ -178,20 +178,20 @@ async fn bucket_reads(
             },
         }
     };
-    let object = async {
-        match &ctx.request.object {
-            Some(key) => object_reads(ctx, reader, &s3, key).await.map(Some),
-            None => Ok(None),
-        }
-    };
+    let objects = super::join::try_join_all(
+        ctx.objects()
+            .into_iter()
+            .map(|key| object_reads(ctx, reader, &s3, key)),
+    );
     let (
         (policy, policy_error),
         (encryption, encryption_error),
         (ownership, ownership_error),
         owner_id,
-        object,
-    ) = tokio::try_join!(policy, encryption, ownership, owner_id, object)?;
-    let objects = object
+        objects,
+    ) = tokio::try_join!(policy, encryption, ownership, owner_id, objects)?;
+    let objects = objects
+        .into_iter()
         .map(|(mut object, acl_owner)| {
             // Name the bucket owner by its account once the account is known
             // (see `name_owners`); keep the raw ids here.
@@ -219,9 +219,9 @@ async fn bucket_reads(
                     }
                 }
             }
-            vec![object]
+            object
         })
-        .unwrap_or_default();
+        .collect();
     Ok(BucketInfo {
         name: bucket.to_string(),
         account: String::new(),

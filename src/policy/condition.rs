@@ -205,6 +205,14 @@ pub(crate) struct Condition {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ConditionError {
     UnknownOperator,
+    /// The value at this index is not of the operator's type (a CIDR that
+    /// is not one, a date or number that does not parse): IAM refuses to
+    /// store such a policy (`MalformedPolicy`), so it is bad input, never a
+    /// condition that silently matches nothing.
+    MalformedValue {
+        index: usize,
+        expected: &'static str,
+    },
 }
 
 impl Condition {
@@ -219,8 +227,12 @@ impl Condition {
         let operator = Operator::parse(operator_name).ok_or(ConditionError::UnknownOperator)?;
         let mut operands = Vec::with_capacity(values.len());
         let mut raw_values = Vec::with_capacity(values.len());
-        for (text, raw) in values {
-            operands.push(operand(operator.compare, &text, variables));
+        for (index, (text, raw)) in values.into_iter().enumerate() {
+            let operand = operand(operator.compare, &text, variables);
+            if let Some(expected) = malformed(&operand) {
+                return Err(ConditionError::MalformedValue { index, expected });
+            }
+            operands.push(operand);
             raw_values.push(raw);
         }
         Ok(Self {
@@ -379,7 +391,7 @@ impl Condition {
                 },
             },
             Operand::Number(policy) => {
-                let request = value.trim().parse::<f64>().ok();
+                let request = parse_number(value);
                 tri(match (policy, request, self.operator.compare) {
                     (Some(policy), Some(request), Compare::Numeric(order)) => request
                         .partial_cmp(policy)
@@ -425,6 +437,21 @@ fn eq_ignore_case(a: &str, b: &str) -> bool {
         .eq(b.chars().flat_map(char::to_lowercase))
 }
 
+/// What a typed operand should have been, when its text did not parse.
+/// Binary and Null values keep their old reading: the issue of silently
+/// skipped values concerns numbers, dates and addresses, and AWS documents
+/// no refusal for the others.
+fn malformed(operand: &Operand) -> Option<&'static str> {
+    match operand {
+        Operand::Number(None) => Some("a number (`10`, `2.5`)"),
+        Operand::Date(None) => Some("a date (`2026-01-31T12:00:00Z`) or epoch seconds"),
+        Operand::Ip(None) => {
+            Some("an IP address or CIDR block (`203.0.113.0/24`, `2001:db8::/32`)")
+        }
+        _ => None,
+    }
+}
+
 fn operand(compare: Compare, text: &str, variables: bool) -> Operand {
     // Variables only where the operator reference allows them.
     let template = |allowed: bool| Template::parse(text, variables && allowed);
@@ -444,7 +471,7 @@ fn operand(compare: Compare, text: &str, variables: bool) -> Operand {
             let pattern = template.static_text().map(|text| ArnPattern::new(&text));
             Operand::Arn(template, pattern)
         }
-        Compare::Numeric(_) => Operand::Number(text.trim().parse::<f64>().ok()),
+        Compare::Numeric(_) => Operand::Number(parse_number(text)),
         Compare::Date(_) => Operand::Date(parse_date(text)),
         Compare::Ip => Operand::Ip(parse_cidr(text)),
         Compare::Binary => Operand::Binary(
@@ -555,8 +582,17 @@ pub(crate) fn parse_date(text: &str) -> Option<i128> {
     None
 }
 
+/// A finite decimal number: Rust's float syntax also reads `inf` and `NaN`,
+/// which are no numbers to IAM.
+pub(crate) fn parse_number(text: &str) -> Option<f64> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|number| number.is_finite())
+}
+
 /// A CIDR, or a bare address meaning `/32` (`/128` for IPv6).
-fn parse_cidr(text: &str) -> Option<IpNet> {
+pub(crate) fn parse_cidr(text: &str) -> Option<IpNet> {
     let text = text.trim();
     if let Ok(net) = text.parse::<IpNet>() {
         return Some(net.trunc());
@@ -564,7 +600,7 @@ fn parse_cidr(text: &str) -> Option<IpNet> {
     text.parse::<IpAddr>().ok().map(IpNet::from)
 }
 
-fn parse_ip(text: &str) -> Option<IpAddr> {
+pub(crate) fn parse_ip(text: &str) -> Option<IpAddr> {
     let text = text.trim();
     text.parse::<IpAddr>()
         .ok()
@@ -575,6 +611,46 @@ fn parse_ip(text: &str) -> Option<IpAddr> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn malformed_typed_values_are_refused() {
+        let cases: &[(&str, &str, usize)] = &[
+            ("IpAddress", "203.0.113.0/33", 0),
+            ("NotIpAddress", "not-a-cidr", 0),
+            ("IpAddressIfExists", "", 0),
+            ("DateLessThan", "tomorrow", 0),
+            ("DateGreaterThan", "2026-13-01", 0),
+            ("NumericLessThan", "ten", 0),
+            ("NumericEquals", "inf", 0),
+            ("ForAnyValue:NumericEquals", "NaN", 0),
+        ];
+        for (operator, value, index) in cases {
+            let values = vec![
+                (value.to_string(), serde_json::Value::from(*value)),
+                ("1".to_string(), serde_json::Value::from("1")),
+            ];
+            let error = Condition::new(operator, "aws:SourceIp", values, true).err();
+            assert!(
+                matches!(error, Some(ConditionError::MalformedValue { index: i, .. }) if i == *index),
+                "{operator} {value}: {error:?}"
+            );
+        }
+        // A second bad value is found at its own index.
+        let values = vec![
+            (
+                "10.0.0.0/8".to_string(),
+                serde_json::Value::from("10.0.0.0/8"),
+            ),
+            (
+                "10.0.0.0/99".to_string(),
+                serde_json::Value::from("10.0.0.0/99"),
+            ),
+        ];
+        assert!(matches!(
+            Condition::new("IpAddress", "aws:SourceIp", values, true),
+            Err(ConditionError::MalformedValue { index: 1, .. })
+        ));
+    }
 
     fn condition(operator: &str, key: &str, values: &[&str]) -> Condition {
         let values = values
@@ -645,7 +721,6 @@ mod tests {
             ("NumericLessThanEquals", &["10"], "10", Yes),
             ("NumericGreaterThan", &["10"], "11", Yes),
             ("NumericGreaterThanEquals", &["10"], "9", No),
-            ("NumericEquals", &["ten"], "10", No),
             ("NumericEquals", &["10"], "ten", No),
             (
                 "DateLessThan",
@@ -958,9 +1033,19 @@ mod tests {
         // An absent key without default invalidates the statement.
         context.remove("aws:username");
         assert_eq!(like.evaluate(&context, &mut Vec::new()), Err(Invalid));
-        // Numeric operators take no variables: the text is literal.
-        let numeric = condition("NumericEquals", "s3:max-keys", &["${aws:username}"]);
-        assert_eq!(eval(&numeric, &with("s3:max-keys", &["1"])), Tri::No);
+        // Numeric operators take no variables: the text is literal, and
+        // not a number.
+        let value = "${aws:username}";
+        let numeric = Condition::new(
+            "NumericEquals",
+            "s3:max-keys",
+            vec![(value.to_string(), serde_json::Value::from(value))],
+            true,
+        );
+        assert!(matches!(
+            numeric,
+            Err(ConditionError::MalformedValue { .. })
+        ));
     }
 
     #[test]

@@ -401,8 +401,8 @@ impl Policy {
             })?;
             return Self::parse_text_at(label, &decoded, depth + 1);
         }
-        let value: Value =
-            serde_json::from_str(text).map_err(|error| syntax_error(label, text, &error))?;
+        let value: Value = crate::strict_json::from_str(text)
+            .map_err(|error| syntax_error(label, text, &error))?;
         match &value {
             Value::String(inner) => Self::parse_text_at(label, inner, depth + 1),
             Value::Object(_) => {
@@ -781,14 +781,28 @@ fn parse_conditions(
                     }
                 },
             };
-            let condition = Condition::new(operator, key, scalars, variables).map_err(
-                |ConditionError::UnknownOperator| {
-                    locator.error(
+            let single = !values.is_array();
+            let condition =
+                Condition::new(operator, key, scalars, variables).map_err(|error| match error {
+                    ConditionError::UnknownOperator => locator.error(
                         &operator_path,
                         format!("unknown condition operator `{operator}`"),
-                    )
-                },
-            )?;
+                    ),
+                    ConditionError::MalformedValue { index, expected } => {
+                        let (value_path, value) = if single {
+                            (key_path.clone(), values)
+                        } else {
+                            (format!("{key_path}/{index}"), values.get(index).unwrap_or(values))
+                        };
+                        locator.error(
+                            &value_path,
+                            format!(
+                                "{} is not {expected}, as `{operator}` needs (AWS refuses such a policy as MalformedPolicy)",
+                                shown(value)
+                            ),
+                        )
+                    }
+                })?;
             conditions.push(condition);
         }
     }

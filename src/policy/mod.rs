@@ -215,9 +215,25 @@ impl Evaluation {
 
 mod condition;
 mod document;
-mod logic;
+pub(crate) mod logic;
 mod principal;
 mod variables;
 mod wildcard;
 
 pub use document::{Policy, Statement, Version};
+
+/// Typed value checks shared with `--context` validation.
+pub(crate) mod condition_values {
+    /// A bare IPv4 or IPv6 address, as AWS puts in `aws:SourceIp`.
+    pub(crate) fn is_ip_address(text: &str) -> bool {
+        text.parse::<std::net::IpAddr>().is_ok()
+    }
+
+    pub(crate) fn is_date(text: &str) -> bool {
+        super::condition::parse_date(text).is_some()
+    }
+
+    pub(crate) fn is_number(text: &str) -> bool {
+        super::condition::parse_number(text).is_some()
+    }
+}

@@ -22,8 +22,10 @@ use super::{Caller, PrincipalMatch, Tri};
 enum Entry {
     /// `"*"` (as the whole element or as an `AWS` value).
     Anyone,
-    /// `"111122223333"` or `arn:aws:iam::111122223333:root`.
-    Account(String),
+    /// `"111122223333"` (partition: the document's own, None here) or
+    /// `arn:aws:iam::111122223333:root` (partition `aws`): an account of
+    /// another partition is another account.
+    Account(String, Option<String>),
     /// An IAM user ARN or a federated-user ARN: compared with the caller's
     /// principal ARN.
     User(String),
@@ -169,8 +171,7 @@ impl Principals {
         let spared = if let Some(service) = &caller.service {
             listed(&|entry| matches!(entry, Entry::Service(s) if s.eq_ignore_ascii_case(service)))
         } else {
-            let account =
-                listed(&|entry| matches!(entry, Entry::Account(a) if *a == caller.account));
+            let account = listed(&|entry| names_account(entry, caller));
             let identity = if caller.is_role_session {
                 let role =
                     listed(&|entry| matches!(entry, Entry::Role(r) if *r == caller.principal_arn));
@@ -218,6 +219,23 @@ fn rank(kind: PrincipalMatch) -> u8 {
     }
 }
 
+/// An account entry names the caller's account only in the caller's
+/// partition: `arn:aws-cn:iam::ACCT:root` is not `arn:aws:iam::ACCT:root`.
+/// A bare account id is in the document's own partition, which is the
+/// resource's; a caller of another partition could not reach the resource,
+/// which the chain refuses before any policy is read.
+fn names_account(entry: &Entry, caller: &Caller) -> bool {
+    match entry {
+        Entry::Account(account, partition) => {
+            *account == caller.account
+                && partition.as_deref().is_none_or(|partition| {
+                    crate::arn::partition_of(&caller.principal_arn) == Some(partition)
+                })
+        }
+        _ => false,
+    }
+}
+
 fn is_root(caller: &Caller) -> bool {
     caller.principal_arn.ends_with(":root") && !caller.is_role_session
 }
@@ -231,7 +249,7 @@ fn entry_matches(entry: &Entry, caller: &Caller) -> (Tri, Option<PrincipalMatch>
             _ => (Tri::No, None),
         },
         _ if caller.service.is_some() => (Tri::No, None),
-        Entry::Account(account) if *account == caller.account => yes(PrincipalMatch::Account),
+        Entry::Account(..) if names_account(entry, caller) => yes(PrincipalMatch::Account),
         Entry::User(arn) if *arn == caller.principal_arn && !caller.is_role_session => {
             yes(PrincipalMatch::User)
         }
@@ -266,7 +284,9 @@ fn session_matches(entry: &Entry, caller: &Caller) -> Tri {
         None => {
             // The role's name is the last segment of its ARN (after its path).
             let caller_role = caller.principal_arn.rsplit('/').next().unwrap_or_default();
-            if *account == caller.account && caller_role == role_name {
+            let same_partition =
+                crate::arn::partition_of(arn) == crate::arn::partition_of(&caller.principal_arn);
+            if same_partition && *account == caller.account && caller_role == role_name {
                 Tri::Unknown
             } else {
                 Tri::No
@@ -298,7 +318,7 @@ fn aws_entry(text: &str) -> Result<Entry, String> {
         return Ok(Entry::Anyone);
     }
     if is_account_id(text) {
-        return Ok(Entry::Account(text.to_string()));
+        return Ok(Entry::Account(text.to_string(), None));
     }
     if is_unique_id(text) {
         return Ok(Entry::Nobody);
@@ -314,6 +334,12 @@ fn aws_entry(text: &str) -> Result<Entry, String> {
             "malformed ARN `{text}`: the account is not a 12-digit id"
         ));
     }
+    if matches!(arn.service.as_str(), "iam" | "sts") && !arn.region.is_empty() {
+        return Err(format!(
+            "malformed ARN `{text}`: IAM and STS principal ARNs have no region, not `{}`",
+            arn.region
+        ));
+    }
     let bad_kind = || {
         format!(
             "principal `{text}`: expected an account root, user, role, assumed-role session or federated user"
@@ -322,7 +348,7 @@ fn aws_entry(text: &str) -> Result<Entry, String> {
     match arn.service.as_str() {
         "iam" => {
             if arn.resource == "root" {
-                Ok(Entry::Account(arn.account))
+                Ok(Entry::Account(arn.account, Some(arn.partition)))
             } else if let Some(rest) = arn.resource.strip_prefix("user/") {
                 non_empty_name(text, rest)?;
                 Ok(Entry::User(text.to_string()))
@@ -418,6 +444,41 @@ mod tests {
             principal_arn: String::new(),
             service: Some("s3.amazonaws.com".into()),
             ..user()
+        }
+    }
+
+    #[test]
+    fn partitions_are_separate() {
+        // The same account id in another partition is another account.
+        let china_root = principal(json!({"AWS": "arn:aws-cn:iam::222222222222:root"}));
+        assert_eq!(china_root.matches(&user()).0, Tri::No);
+        assert_eq!(china_root.matches(&root()).0, Tri::No);
+        let china_user = Caller {
+            principal_arn: "arn:aws-cn:iam::222222222222:user/dev/ann".into(),
+            ..user()
+        };
+        assert_eq!(china_root.matches(&china_user).0, Tri::Yes);
+        let aws_root = principal(json!({"AWS": "arn:aws:iam::222222222222:root"}));
+        assert_eq!(aws_root.matches(&china_user).0, Tri::No);
+        // NotPrincipal listing the other partition's account spares nobody.
+        let listed = principal(json!({"AWS": [
+            "arn:aws-cn:iam::222222222222:root",
+            "arn:aws:iam::222222222222:user/dev/ann"]}));
+        assert_eq!(listed.not_principal_applies(&user()).0, Tri::Yes);
+        // A session of the same role name in another partition.
+        let china_session =
+            principal(json!({"AWS": "arn:aws-cn:sts::222222222222:assumed-role/etl/s1"}));
+        assert_eq!(china_session.matches(&session(None)).0, Tri::No);
+    }
+
+    #[test]
+    fn region_ful_iam_arns_are_malformed() {
+        for text in [
+            "arn:aws:iam:eu-west-1:222222222222:root",
+            "arn:aws:iam:eu-west-1:222222222222:user/ann",
+            "arn:aws:sts:us-east-1:222222222222:assumed-role/etl/s1",
+        ] {
+            assert!(Principals::parse(&json!({"AWS": text})).is_err(), "{text}");
         }
     }
 

@@ -1,9 +1,15 @@
 //! Renders a [`Diagnosis`] for people (text, Markdown) and for scripts (the
-//! frozen JSON report of contract §5). Renderers only format: every fact they
+//! frozen JSON report `kms-s3-doctor/report@1`). Renderers only format: every fact they
 //! print is already in the diagnosis.
 
+mod explain_json;
+mod explain_markdown;
+mod explain_text;
 mod json;
+mod junit;
 mod markdown;
+mod test_json;
+mod test_run;
 mod text;
 
 use std::io::IsTerminal;
@@ -12,10 +18,12 @@ use crate::diagnosis::{
     ActionResult, Diagnosis, EvidenceRole, Fix, FixChange, LinkResult, LinkStatus, Verdict,
 };
 
+pub use explain_json::{EXPLAIN_FORMAT, ExplanationV1};
 pub use json::{
     ActionV1, ChangeV1, EvidenceV1, FixV1, LinkV1, OperationV1, REPORT_FORMAT, ReportV1, RoleV1,
     StatusV1, VerdictV1,
 };
+pub use test_json::{OutcomeV1, SummaryV1, TEST_REPORT_FORMAT, TestCaseV1, TestReportV1};
 
 /// `--color auto|always|never`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -61,9 +69,47 @@ pub fn render_markdown(diagnosis: &Diagnosis, out: &mut dyn std::io::Write) -> s
     markdown::render(diagnosis, out)
 }
 
-/// The JSON report (`kms-s3-doctor/report@1`, contract §5), pretty-printed.
+/// The JSON report (`kms-s3-doctor/report@1`), pretty-printed.
 pub fn render_json(diagnosis: &Diagnosis) -> String {
     json::render(diagnosis)
+}
+
+/// `kms-s3-doctor test`: the table, with unmet expectations expanded.
+pub fn render_test_text(
+    run: &crate::access_tests::TestRun,
+    out: &mut dyn std::io::Write,
+    color: bool,
+) -> std::io::Result<()> {
+    test_run::render_text(run, out, color)
+}
+
+/// `kms-s3-doctor test` as Markdown (a CI job summary).
+pub fn render_test_markdown(
+    run: &crate::access_tests::TestRun,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    test_run::render_markdown(run, out)
+}
+
+/// `kms-s3-doctor test` as JUnit XML.
+pub fn render_test_junit(
+    run: &crate::access_tests::TestRun,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    junit::render(run, out)
+}
+
+/// `kms-s3-doctor test` as JSON (`kms-s3-doctor/test-report@1`).
+pub fn render_test_json(run: &crate::access_tests::TestRun) -> String {
+    test_json::render(run)
+}
+
+/// GitHub Actions `::error` annotations for the expectations not met.
+pub fn render_test_annotations(
+    run: &crate::access_tests::TestRun,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    test_run::render_annotations(run, out)
 }
 
 // ---------------------------------------------------------------------------
@@ -239,3 +285,55 @@ pub(crate) fn summary(diagnosis: &Diagnosis) -> String {
 
 #[cfg(test)]
 mod tests;
+
+// ---------------------------------------------------------------------------
+// `explain`, rendered beside the check report.
+
+/// `explain` for a terminal; `color` adds ANSI styling.
+pub fn render_explanation_text(
+    explanation: &crate::explain::Explanation,
+    out: &mut dyn std::io::Write,
+    color: bool,
+) -> std::io::Result<()> {
+    explain_text::render(explanation, out, color)
+}
+
+/// `explain` as a Markdown document, for a ticket.
+pub fn render_explanation_markdown(
+    explanation: &crate::explain::Explanation,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    explain_markdown::render(explanation, out)
+}
+
+/// `explain` as JSON (`kms-s3-doctor/explain@1`), pretty-printed.
+pub fn render_explanation_json(explanation: &crate::explain::Explanation) -> String {
+    explain_json::render(explanation)
+}
+
+/// The facts a message gave, labelled, in the order both human renderers
+/// show them.
+fn explain_fields(explanation: &crate::explain::Explanation) -> Vec<(&'static str, String)> {
+    let deny = explanation
+        .deny
+        .map(|deny| explain_text::deny_words(deny).to_string());
+    let policy = explanation
+        .policy_type
+        .map(|policy| policy.as_str().to_string());
+    [
+        ("principal", explanation.principal.clone()),
+        ("role", explanation.role.clone()),
+        ("action", explanation.action.clone()),
+        ("resource", explanation.resource.clone()),
+        ("bucket", explanation.bucket.clone()),
+        ("object", explanation.object.clone()),
+        ("operation", explanation.api_operation.clone()),
+        ("code", explanation.error_code.clone()),
+        ("policy", policy),
+        ("deny", deny),
+        ("named", explanation.policy_arn.clone()),
+    ]
+    .into_iter()
+    .filter_map(|(label, value)| value.map(|value| (label, value)))
+    .collect()
+}

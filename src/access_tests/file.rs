@@ -1,0 +1,443 @@
+//! The access-test file: TOML read with spans, so that every mistake is
+//! reported at its line and column, then checked field by field into
+//! [`Expectation`]s with the file's defaults applied. Nothing here judges.
+
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::arn::{Principal, PrincipalKind};
+use crate::diagnosis::{LinkId, Operation};
+
+use super::{AccessTestError, Expect, Expectation, TestFile};
+
+/// The file as written. `deny_unknown_fields`: a misspelt field must not be
+/// silently ignored (a test that checks less than it says is worse than none).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    bucket: Option<Spanned<String>>,
+    object: Option<Spanned<String>>,
+    ops: Option<Spanned<Vec<Spanned<String>>>>,
+    context: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    test: Vec<Spanned<RawTest>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTest {
+    name: Spanned<String>,
+    principal: Option<Spanned<String>>,
+    bucket: Option<Spanned<String>>,
+    object: Option<Spanned<String>>,
+    ops: Option<Spanned<Vec<Spanned<String>>>>,
+    via_role: Option<Spanned<String>>,
+    external_id: Option<Spanned<String>>,
+    context: Option<Vec<Spanned<String>>>,
+    expect: Spanned<String>,
+    broken_link: Option<Spanned<String>>,
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    // `get` rather than slicing: an offset from a parser error may fall
+    // inside a multi-byte character.
+    let before = (0..=offset)
+        .rev()
+        .find_map(|end| text.get(..end))
+        .unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map_or(1, |tail| tail.chars().count() + 1);
+    (line, column)
+}
+
+struct Source<'t> {
+    name: &'t str,
+    text: &'t str,
+}
+
+impl Source<'_> {
+    fn error(&self, span: Range<usize>, message: impl Into<String>) -> AccessTestError {
+        let (line, column) = line_column(self.text, span.start);
+        AccessTestError {
+            file: self.name.to_string(),
+            line: Some(line),
+            column: Some(column),
+            message: message.into(),
+        }
+    }
+
+    fn line(&self, span: &Range<usize>) -> usize {
+        line_column(self.text, span.start).0
+    }
+}
+
+/// Parses and checks an access-test file. `name` is used in messages.
+pub fn parse(name: &str, text: &str) -> Result<TestFile, AccessTestError> {
+    let source = Source { name, text };
+    let raw: RawFile = toml::from_str(text).map_err(|error| {
+        let message = error.message().trim().replace('\n', " ");
+        match error.span() {
+            Some(span) => source.error(span, message),
+            None => AccessTestError {
+                file: name.to_string(),
+                line: None,
+                column: None,
+                message,
+            },
+        }
+    })?;
+    if raw.test.is_empty() {
+        return Err(AccessTestError {
+            file: name.to_string(),
+            line: None,
+            column: None,
+            message: "no `[[test]]` table: the file expects nothing".to_string(),
+        });
+    }
+    let default_ops = match &raw.ops {
+        Some(ops) => Some(operations(&source, ops)?),
+        None => None,
+    };
+    let default_context = match &raw.context {
+        Some(context) => contexts(&source, context)?,
+        None => Vec::new(),
+    };
+    let mut tests: Vec<Expectation> = Vec::new();
+    for spanned in &raw.test {
+        let span = spanned.span();
+        let test = spanned.get_ref();
+        let name_text = test.name.get_ref().trim();
+        if name_text.is_empty() {
+            return Err(source.error(test.name.span(), "`name` is empty"));
+        }
+        if let Some(other) = tests.iter().find(|other| other.name == name_text) {
+            return Err(source.error(
+                test.name.span(),
+                format!(
+                    "test name `{name_text}` is already used on line {}; each test needs its own name",
+                    other.line
+                ),
+            ));
+        }
+        let bucket = test
+            .bucket
+            .as_ref()
+            .or(raw.bucket.as_ref())
+            .ok_or_else(|| {
+                source.error(
+                    span.clone(),
+                    format!("test `{name_text}` has no `bucket` and the file sets no default one"),
+                )
+            })?;
+        if bucket.get_ref().trim().is_empty() {
+            return Err(source.error(bucket.span(), "`bucket` is empty"));
+        }
+        let object = test.object.as_ref().or(raw.object.as_ref());
+        if let Some(object) = object.filter(|object| object.get_ref().is_empty()) {
+            return Err(source.error(object.span(), "`object` is empty"));
+        }
+        let ops = match &test.ops {
+            Some(ops) => operations(&source, ops)?,
+            None => default_ops
+                .clone()
+                .unwrap_or_else(|| Operation::DEFAULT.to_vec()),
+        };
+        let mut context = default_context.clone();
+        if let Some(own) = &test.context {
+            // The test's own values come after the defaults, so they win
+            // (the judge reads the last value given for a key).
+            context.extend(contexts(&source, own)?);
+        }
+        if let Some(principal) = &test.principal {
+            Principal::parse(principal.get_ref())
+                .map_err(|error| source.error(principal.span(), format!("`principal`: {error}")))?;
+        }
+        if let Some(role) = &test.via_role {
+            let parsed = Principal::parse(role.get_ref())
+                .map_err(|error| source.error(role.span(), format!("`via_role`: {error}")))?;
+            if !matches!(parsed.kind, PrincipalKind::AssumedRole { .. }) {
+                return Err(source.error(
+                    role.span(),
+                    format!("`via_role` `{}` is not a role ARN", role.get_ref()),
+                ));
+            }
+        }
+        if let Some(external_id) = &test.external_id
+            && test.via_role.is_none()
+        {
+            return Err(source.error(
+                external_id.span(),
+                "`external_id` is sent with `via_role`, which this test does not set",
+            ));
+        }
+        let expect = match test.expect.get_ref().as_str() {
+            "allowed" => Expect::Allowed,
+            "denied" => Expect::Denied,
+            other => {
+                return Err(source.error(
+                    test.expect.span(),
+                    format!("`expect` is `{other}`; expected `allowed` or `denied`"),
+                ));
+            }
+        };
+        let broken_link = match &test.broken_link {
+            Some(link) => {
+                let id = LinkId::ALL
+                    .into_iter()
+                    .find(|id| id.as_str() == link.get_ref())
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = LinkId::ALL.iter().map(|id| id.as_str()).collect();
+                        source.error(
+                            link.span(),
+                            format!(
+                                "`broken_link` `{}` is not a link (one of {})",
+                                link.get_ref(),
+                                names.join(", ")
+                            ),
+                        )
+                    })?;
+                if expect != Expect::Denied {
+                    return Err(source.error(
+                        link.span(),
+                        "`broken_link` names the link that must deny; it needs `expect = \"denied\"`",
+                    ));
+                }
+                Some(id)
+            }
+            None => None,
+        };
+        tests.push(Expectation {
+            name: name_text.to_string(),
+            line: source.line(&span),
+            principal: test.principal.as_ref().map(|p| p.get_ref().clone()),
+            bucket: bucket.get_ref().clone(),
+            object: object.map(|object| object.get_ref().clone()),
+            via_role: test.via_role.as_ref().map(|r| r.get_ref().clone()),
+            external_id: test.external_id.as_ref().map(|e| e.get_ref().clone()),
+            operations: ops,
+            context,
+            expect,
+            broken_link,
+        });
+    }
+    Ok(TestFile {
+        name: name.to_string(),
+        tests,
+    })
+}
+
+/// `ops = ["get", "put"]`, as `--op`: case-insensitive, duplicates dropped.
+fn operations(
+    source: &Source<'_>,
+    ops: &Spanned<Vec<Spanned<String>>>,
+) -> Result<Vec<Operation>, AccessTestError> {
+    let mut out = Vec::new();
+    for op in ops.get_ref() {
+        let operation = Operation::parse(op.get_ref()).ok_or_else(|| {
+            source.error(
+                op.span(),
+                format!(
+                    "unknown operation `{}` (expected list, head, get, put, multipart or copy)",
+                    op.get_ref()
+                ),
+            )
+        })?;
+        if !out.contains(&operation) {
+            out.push(operation);
+        }
+    }
+    if out.is_empty() {
+        return Err(source.error(ops.span(), "`ops` is empty"));
+    }
+    Ok(out)
+}
+
+/// `context = ["aws:SourceIp=203.0.113.7"]`, as `--context`: split at the
+/// first `=`.
+fn contexts(
+    source: &Source<'_>,
+    values: &[Spanned<String>],
+) -> Result<Vec<(String, String)>, AccessTestError> {
+    values
+        .iter()
+        .map(|value| match value.get_ref().split_once('=') {
+            Some((key, text)) if !key.trim().is_empty() => {
+                Ok((key.trim().to_string(), text.to_string()))
+            }
+            _ => Err(source.error(
+                value.span(),
+                format!("context `{}` is not KEY=VALUE", value.get_ref()),
+            )),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+bucket = "account-a-bucket"
+
+[[test]]
+name = "partner reads the daily report"
+principal = "arn:aws:iam::222222222222:user/dilip"
+object = "reports/data.csv"
+ops = ["get", "put"]
+expect = "allowed"
+
+[[test]]
+name = "partner cannot write without the key grant"
+principal = "arn:aws:iam::222222222222:role/uploader"
+via_role = "arn:aws:iam::111111111111:role/partner-writer"
+external_id = "partner-7"
+context = ["aws:SourceIp=203.0.113.7"]
+ops = ["put"]
+expect = "denied"
+broken_link = "key-policy"
+"#;
+
+    fn error_of(text: &str) -> AccessTestError {
+        parse("t.toml", text).expect_err("the file is refused")
+    }
+
+    #[test]
+    fn the_documented_example_parses_with_its_defaults() {
+        let file = parse("t.toml", EXAMPLE).unwrap();
+        assert_eq!(file.tests.len(), 2);
+        let first = &file.tests[0];
+        assert_eq!(first.bucket, "account-a-bucket");
+        assert_eq!(first.operations, vec![Operation::Get, Operation::Put]);
+        assert_eq!(first.line, 4);
+        let second = &file.tests[1];
+        assert_eq!(second.expect, Expect::Denied);
+        assert_eq!(second.broken_link, Some(LinkId::KeyPolicy));
+        assert_eq!(second.external_id.as_deref(), Some("partner-7"));
+        assert_eq!(
+            second.context,
+            vec![("aws:SourceIp".to_string(), "203.0.113.7".to_string())]
+        );
+        assert_eq!(second.object, None);
+    }
+
+    #[test]
+    fn an_unknown_field_is_refused_at_its_line_and_column() {
+        let text = "bucket = \"b\"\n[[test]]\nname = \"x\"\nexpect = \"allowed\"\n  princpal = \"arn:aws:iam::1:user/a\"\n";
+        let error = error_of(text);
+        assert_eq!((error.line, error.column), (Some(5), Some(3)), "{error}");
+        assert!(
+            error.message.contains("unknown field `princpal`"),
+            "{error}"
+        );
+        let top = error_of(
+            "bucket = \"b\"\nbukcet = \"c\"\n[[test]]\nname = \"x\"\nexpect = \"allowed\"\n",
+        );
+        assert_eq!(top.line, Some(2), "{top}");
+    }
+
+    #[test]
+    fn bad_values_name_their_field_and_position() {
+        let base = "bucket = \"b\"\n[[test]]\nname = \"x\"\n";
+        let cases = [
+            ("expect = \"maybe\"\n", 4, "`expect`"),
+            (
+                "expect = \"allowed\"\nops = [\"delete\"]\n",
+                5,
+                "unknown operation `delete`",
+            ),
+            ("expect = \"allowed\"\nops = []\n", 5, "`ops` is empty"),
+            (
+                "expect = \"allowed\"\ncontext = [\"aws:SourceIp\"]\n",
+                5,
+                "not KEY=VALUE",
+            ),
+            (
+                "expect = \"allowed\"\nbroken_link = \"key-policy\"\n",
+                5,
+                "needs `expect",
+            ),
+            (
+                "expect = \"denied\"\nbroken_link = \"kms\"\n",
+                5,
+                "is not a link",
+            ),
+            (
+                "expect = \"allowed\"\nprincipal = \"bob\"\n",
+                5,
+                "`principal`",
+            ),
+            (
+                "expect = \"allowed\"\nvia_role = \"arn:aws:iam::111111111111:user/a\"\n",
+                5,
+                "not a role ARN",
+            ),
+            (
+                "expect = \"allowed\"\nexternal_id = \"x\"\n",
+                5,
+                "`external_id`",
+            ),
+            (
+                "expect = \"allowed\"\nexpect = \"denied\"\n",
+                5,
+                "duplicate",
+            ),
+        ];
+        for (tail, line, needle) in cases {
+            let error = error_of(&format!("{base}{tail}"));
+            assert_eq!(error.line, Some(line), "{tail}: {error}");
+            assert!(error.message.contains(needle), "{tail}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_file_without_tests_or_buckets_or_with_twin_names_is_refused() {
+        assert!(error_of("bucket = \"b\"\n").message.contains("[[test]]"));
+        let no_bucket = error_of("[[test]]\nname = \"x\"\nexpect = \"allowed\"\n");
+        assert!(no_bucket.message.contains("no `bucket`"), "{no_bucket}");
+        assert_eq!(no_bucket.line, Some(1));
+        let twins = error_of(
+            "bucket = \"b\"\n[[test]]\nname = \"x\"\nexpect = \"allowed\"\n[[test]]\nname = \"x\"\nexpect = \"denied\"\n",
+        );
+        assert_eq!(twins.line, Some(6), "{twins}");
+        assert!(twins.message.contains("line 2"), "{twins}");
+        assert!(error_of("[[test]\n").line.is_some());
+    }
+
+    #[test]
+    fn defaults_apply_and_the_tests_own_values_win() {
+        let file = parse(
+            "t.toml",
+            "bucket = \"b\"\nobject = \"o\"\nops = [\"get\"]\ncontext = [\"aws:SourceIp=1.1.1.1\"]\n[[test]]\nname = \"x\"\nexpect = \"allowed\"\n[[test]]\nname = \"y\"\nbucket = \"c\"\nops = [\"list\"]\ncontext = [\"aws:SourceIp=2.2.2.2\"]\nexpect = \"allowed\"\n",
+        )
+        .unwrap();
+        assert_eq!(file.tests[0].bucket, "b");
+        assert_eq!(file.tests[0].object.as_deref(), Some("o"));
+        assert_eq!(file.tests[0].operations, vec![Operation::Get]);
+        assert_eq!(file.tests[1].bucket, "c");
+        assert_eq!(file.tests[1].operations, vec![Operation::List]);
+        assert_eq!(
+            file.tests[1].context.last(),
+            Some(&("aws:SourceIp".to_string(), "2.2.2.2".to_string()))
+        );
+        let no_ops = parse(
+            "t.toml",
+            "bucket = \"b\"\n[[test]]\nname = \"x\"\nexpect = \"allowed\"\n",
+        )
+        .unwrap();
+        assert_eq!(no_ops.tests[0].operations, Operation::DEFAULT.to_vec());
+    }
+
+    #[test]
+    fn line_and_column_count_characters() {
+        assert_eq!(line_column("ab\ncd", 4), (2, 2));
+        assert_eq!(line_column("é\nx", 1), (1, 1));
+        assert_eq!(line_column("", 10), (1, 1));
+    }
+}

@@ -1,0 +1,256 @@
+//! Access tests as code (`kms-s3-doctor test FILE`): a TOML file of
+//! expectations ("this principal can get and put here", "that one is denied,
+//! by the key policy"), each turned into the same [`CheckRequest`] `check`
+//! builds and judged by the same [`chain::judge`] over one shared snapshot.
+//! This module owns the file format ([`file`]), the mapping from an
+//! expectation to requests, and whether each expectation was met; the
+//! renderers live in `crate::report`.
+
+mod file;
+#[cfg(feature = "live")]
+pub mod live;
+
+use chrono::{DateTime, Utc};
+
+use crate::chain::{self, CheckRequest};
+use crate::diagnosis::{Diagnosis, LinkId, LinkStatus, Operation, Verdict};
+use crate::snapshot::Snapshot;
+
+pub use file::parse;
+
+/// What a test expects of every operation it lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    Allowed,
+    Denied,
+}
+
+impl Expect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Expect::Allowed => "allowed",
+            Expect::Denied => "denied",
+        }
+    }
+}
+
+/// One `[[test]]`, with the file's defaults applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expectation {
+    pub name: String,
+    /// 1-based line of its `[[test]]` header.
+    pub line: usize,
+    /// `None`: the caller (live) or the snapshot's recorded caller.
+    pub principal: Option<String>,
+    pub bucket: String,
+    pub object: Option<String>,
+    pub via_role: Option<String>,
+    pub external_id: Option<String>,
+    pub operations: Vec<Operation>,
+    pub context: Vec<(String, String)>,
+    pub expect: Expect,
+    pub broken_link: Option<LinkId>,
+}
+
+impl Expectation {
+    /// The request `check` would judge for this test.
+    pub fn request(&self, principal: String, now: DateTime<Utc>) -> CheckRequest {
+        CheckRequest {
+            bucket: self.bucket.clone(),
+            object: self.object.clone(),
+            principal,
+            via_role: self.via_role.clone(),
+            external_id: self.external_id.clone(),
+            operations: self.operations.clone(),
+            context: self.context.clone(),
+            now,
+        }
+    }
+}
+
+/// A parsed access-test file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestFile {
+    /// The path as given, for messages and reports.
+    pub name: String,
+    pub tests: Vec<Expectation>,
+}
+
+/// A file that cannot be used (exit 2), at its line and column when known.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {message}", location(file, *line, *column))]
+pub struct AccessTestError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+fn location(file: &str, line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(line), Some(column)) => format!("`{file}` line {line}, column {column}"),
+        (Some(line), None) => format!("`{file}` line {line}"),
+        _ => format!("`{file}`"),
+    }
+}
+
+/// Whether an expectation held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    Met,
+    /// Some operation's verdict hangs on something unknown, and none
+    /// contradicts the expectation.
+    Inconclusive,
+    Unmet,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Met => "met",
+            Outcome::Inconclusive => "inconclusive",
+            Outcome::Unmet => "unmet",
+        }
+    }
+}
+
+/// One expectation, its full diagnosis and whether it held.
+#[derive(Debug, Clone)]
+pub struct TestResult {
+    pub expectation: Expectation,
+    pub diagnosis: Diagnosis,
+    pub outcome: Outcome,
+    /// One sentence saying why (the operations that broke it), empty when met.
+    pub reason: String,
+}
+
+/// Every expectation of a file, judged.
+#[derive(Debug, Clone)]
+pub struct TestRun {
+    pub file: String,
+    pub results: Vec<TestResult>,
+}
+
+impl TestRun {
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.results
+            .iter()
+            .filter(|result| result.outcome == outcome)
+            .count()
+    }
+
+    /// The worst outcome: unmet over inconclusive over met.
+    pub fn outcome(&self) -> Outcome {
+        self.results
+            .iter()
+            .map(|result| result.outcome)
+            .max()
+            .unwrap_or(Outcome::Met)
+    }
+}
+
+/// Judges every expectation over `snapshot`. `caller` is the principal of
+/// tests that name none. A test the judge refuses (its bucket is not in the
+/// snapshot, say) makes the whole run bad input, at the test's line.
+pub fn run(
+    file: &TestFile,
+    snapshot: &Snapshot,
+    caller: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<TestRun, AccessTestError> {
+    let mut results = Vec::with_capacity(file.tests.len());
+    for expectation in &file.tests {
+        let at_test = |message: String| AccessTestError {
+            file: file.name.clone(),
+            line: Some(expectation.line),
+            column: None,
+            message: format!("test `{}`: {message}", expectation.name),
+        };
+        let principal = expectation
+            .principal
+            .clone()
+            .or_else(|| caller.map(str::to_string))
+            .ok_or_else(|| {
+                at_test(
+                    "no `principal`, and the snapshot records no caller to use instead".to_string(),
+                )
+            })?;
+        let request = expectation.request(principal, now);
+        let diagnosis =
+            chain::judge(snapshot, &request).map_err(|error| at_test(error.to_string()))?;
+        let (outcome, reason) = judge_expectation(expectation, &diagnosis);
+        results.push(TestResult {
+            expectation: expectation.clone(),
+            diagnosis,
+            outcome,
+            reason,
+        });
+    }
+    Ok(TestRun {
+        file: file.name.clone(),
+        results,
+    })
+}
+
+/// Whether `diagnosis` meets `expectation`, operation by operation.
+///
+/// Each listed operation must have the expected verdict: `denied` with two
+/// operations where one is allowed is unmet, because a test that says
+/// "cannot" must not pass while one of the operations it names goes
+/// through. With `broken_link`, every denied operation must have that link
+/// failing; if that link is unknown there, the test is inconclusive.
+pub fn judge_expectation(expectation: &Expectation, diagnosis: &Diagnosis) -> (Outcome, String) {
+    let mut unmet: Vec<String> = Vec::new();
+    let mut unknown: Vec<String> = Vec::new();
+    for operation in &diagnosis.operations {
+        let name = operation.operation.as_str();
+        match (expectation.expect, operation.verdict) {
+            (_, Verdict::Inconclusive) => unknown.push(format!("{name} is inconclusive")),
+            (Expect::Allowed, Verdict::Allowed) => {}
+            (Expect::Allowed, Verdict::Denied) => unmet.push(format!("{name} is denied")),
+            (Expect::Denied, Verdict::Allowed) => unmet.push(format!("{name} is allowed")),
+            (Expect::Denied, Verdict::Denied) => {
+                let Some(wanted) = expectation.broken_link else {
+                    continue;
+                };
+                let statuses: Vec<(LinkId, LinkStatus)> = operation
+                    .actions
+                    .iter()
+                    .flat_map(|action| action.links.iter())
+                    .map(|link| (link.link, link.status))
+                    .collect();
+                let has = |status: LinkStatus| statuses.contains(&(wanted, status));
+                if has(LinkStatus::Fail) {
+                    continue;
+                }
+                let failing: Vec<&str> = {
+                    let mut ids: Vec<&str> = statuses
+                        .iter()
+                        .filter(|(_, status)| *status == LinkStatus::Fail)
+                        .map(|(id, _)| id.as_str())
+                        .collect();
+                    ids.dedup();
+                    ids
+                };
+                let by = failing.join(", ");
+                if has(LinkStatus::Unknown) {
+                    unknown.push(format!(
+                        "{name} is denied by {by}; whether {wanted} denies it too is unknown"
+                    ));
+                } else {
+                    unmet.push(format!("{name} is denied by {by}, not by {wanted}"));
+                }
+            }
+        }
+    }
+    if !unmet.is_empty() {
+        (Outcome::Unmet, unmet.join("; "))
+    } else if !unknown.is_empty() {
+        (Outcome::Inconclusive, unknown.join("; "))
+    } else {
+        (Outcome::Met, String::new())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,223 @@
+//! The principal's own documents: the `identity-policy`,
+//! `permissions-boundary` and `session-policy` links, and which of them a
+//! resource-side grant exempts (IAM User Guide, "Policy evaluation logic",
+//! "Evaluating effective permissions with boundaries", "Session policies").
+
+use crate::arn::PrincipalKind;
+use crate::diagnosis::{Evidence, LinkId, LinkResult, LinkStatus};
+use crate::policy::logic::not;
+use crate::policy::{Effect, Policy, Tri};
+use crate::snapshot::{Field, PolicyDoc};
+
+use super::super::fix;
+use super::evaluation::{Docs, Judged, evidence_of, status_of, unread};
+use super::{ActionFacts, result};
+
+pub(super) struct GuardRails {
+    pub(super) identity: Judged,
+    pub(super) boundary: Option<Judged>,
+    pub(super) session: Option<Judged>,
+    /// The account root user: allowed everything in its account without an
+    /// identity policy.
+    pub(super) is_root: bool,
+}
+
+pub(super) fn guard_rails(facts: &ActionFacts<'_, '_>) -> GuardRails {
+    let request = facts.request();
+    let info = facts.actor_info;
+    let who = facts.actor_arn().to_string();
+    let profile_help = principal_help(facts);
+    let is_root = matches!(facts.actor.kind, PrincipalKind::Root);
+    let identity_docs = match info.map(|info| (&info.policies, &info.policies_error)) {
+        // The root user has no IAM policies to read: it is allowed what its
+        // account can do.
+        None if is_root => Docs::Known(Vec::new()),
+        None => Docs::Unknown(format!("`{who}` is not in the snapshot; {profile_help}")),
+        Some((Field::Unknown, error)) => Docs::Unknown(unread(
+            &format!("the identity policies of `{who}`"),
+            error,
+            &profile_help,
+        )),
+        Some((Field::None, _)) => Docs::Known(Vec::new()),
+        Some((Field::Some(policies), _)) => Docs::Known(
+            policies
+                .iter()
+                .map(|named| &named.document.policy)
+                .collect(),
+        ),
+    };
+    let boundary =
+        match info.map(|info| (&info.permissions_boundary, &info.permissions_boundary_error)) {
+            None => None,
+            Some((Field::None, _)) => None,
+            Some((Field::Unknown, error)) => Some(Judged::of(
+                Docs::Unknown(unread(
+                    &format!("the permissions boundary of `{who}`"),
+                    error,
+                    &profile_help,
+                )),
+                &request,
+            )),
+            Some((Field::Some(named), _)) => Some(Judged::of(
+                Docs::Known(vec![&named.document.policy]),
+                &request,
+            )),
+        };
+    // Session policies are a link only when known: an unread session policy
+    // is usually none at all (most sessions have none).
+    let session = match info.map(|info| &info.session_policies) {
+        Some(Field::Some(docs)) if !docs.is_empty() => Some(Judged::of(
+            Docs::Known(docs.iter().map(|doc: &PolicyDoc| &doc.policy).collect()),
+            &request,
+        )),
+        _ => None,
+    };
+    GuardRails {
+        identity: Judged::of(identity_docs, &request),
+        boundary,
+        session,
+        is_root,
+    }
+}
+
+fn principal_help(facts: &ActionFacts<'_, '_>) -> String {
+    format!(
+        "read them with credentials of account {} (`--principal-profile`), or add them to the snapshot's `principals`",
+        facts.actor.account
+    )
+}
+
+/// Which exemptions a resource-policy (or key-policy) grant gives, by how it
+/// named the principal (IAM User Guide, "Evaluating effective
+/// permissions with boundaries" and "Session policies").
+pub(super) struct Exemptions {
+    pub(super) identity: Tri,
+    pub(super) boundary: Tri,
+    pub(super) session: Tri,
+}
+
+/// Judges one of the principal's links; `None` for a boundary or session
+/// policy the principal does not have.
+pub(super) fn link(
+    facts: &ActionFacts<'_, '_>,
+    link: LinkId,
+    rails: &GuardRails,
+    exemptions: &Exemptions,
+    granted_by: &str,
+) -> Option<LinkResult> {
+    let (judged, exempt, implicit_allow) = match link {
+        LinkId::IdentityPolicy => (&rails.identity, exemptions.identity, rails.is_root),
+        LinkId::PermissionsBoundary => (rails.boundary.as_ref()?, exemptions.boundary, false),
+        LinkId::SessionPolicy => (rails.session.as_ref()?, exemptions.session, false),
+        _ => return None,
+    };
+    Some(principal_link(
+        facts,
+        link,
+        judged,
+        not(exempt),
+        implicit_allow,
+        granted_by,
+    ))
+}
+
+/// A principal-policy link (identity, boundary, session) judged against
+/// whether it is needed.
+fn principal_link(
+    facts: &ActionFacts<'_, '_>,
+    link: LinkId,
+    judged: &Judged,
+    needed: Tri,
+    implicit_allow: bool,
+    not_needed_because: &str,
+) -> LinkResult {
+    let denies = judged.denies();
+    let allows = if implicit_allow {
+        Tri::Yes
+    } else {
+        judged.allows()
+    };
+    let status = status_of(denies, allows, needed);
+    let who = facts.actor_arn();
+    let action = facts.action;
+    let resource = &facts.resource;
+    let what = link.title();
+    let mut evidence: Vec<Evidence> = Vec::new();
+    let mut fix = None;
+    let reason = match status {
+        LinkStatus::Fail if denies == Tri::Yes => {
+            let denying = judged.applying(Effect::Deny);
+            evidence.extend(denying.iter().map(|hit| evidence_of(hit)));
+            let first = denying.first().copied();
+            fix = first.map(|hit| {
+                fix::remove_deny(
+                    link,
+                    &facts.actor.account,
+                    hit,
+                    find_policy(facts, link, &hit.document),
+                )
+            });
+            format!(
+                "{} explicitly denies {action} on {resource}",
+                first.map(|hit| hit.document.as_str()).unwrap_or(what)
+            )
+        }
+        LinkStatus::Fail => {
+            fix = Some(fix::allow_in_principal_policy(
+                link,
+                &facts.actor.account,
+                action,
+                resource,
+            ));
+            format!("no statement of the {what} of `{who}` allows {action} on {resource}")
+        }
+        LinkStatus::Pass if allows == Tri::Yes && implicit_allow => {
+            format!(
+                "the root user of account {} is allowed every action of its account",
+                facts.actor.account
+            )
+        }
+        LinkStatus::Pass if allows == Tri::Yes => {
+            evidence.extend(judged.allow_evidence());
+            format!("the {what} of `{who}` allows {action}")
+        }
+        LinkStatus::Pass => format!("not needed: {not_needed_because}"),
+        LinkStatus::Unknown => {
+            return judged
+                .unknown_finding(
+                    &format!("the {what} of `{who}`"),
+                    action,
+                    "the link is needed only if another link's unknown result goes one way; resolve that one first",
+                )
+                .into_link(link);
+        }
+    };
+    LinkResult {
+        evidence,
+        fix,
+        ..result(link, status, reason)
+    }
+}
+
+fn find_policy<'s>(facts: &ActionFacts<'_, 's>, link: LinkId, label: &str) -> Option<&'s Policy> {
+    let info = facts.actor_info?;
+    match link {
+        LinkId::IdentityPolicy => info
+            .policies
+            .known()?
+            .iter()
+            .map(|named| &named.document.policy)
+            .find(|policy| policy.label() == label),
+        LinkId::PermissionsBoundary => info
+            .permissions_boundary
+            .known()
+            .map(|named| &named.document.policy),
+        LinkId::SessionPolicy => info
+            .session_policies
+            .known()?
+            .iter()
+            .map(|doc| &doc.policy)
+            .find(|policy| policy.label() == label),
+        _ => None,
+    }
+}

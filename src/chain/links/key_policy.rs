@@ -1,0 +1,278 @@
+//! The `key-policy` link of the KMS actions S3 makes for the caller: the key
+//! policy together with the key's grants (KMS Developer Guide, "Key
+//! policies", "Grants in AWS KMS", "Allowing users in other accounts to use a
+//! KMS key").
+
+use crate::diagnosis::{Evidence, EvidenceRole, LinkId, LinkResult, LinkStatus};
+use crate::policy::logic::{and, or};
+use crate::policy::{Effect, PrincipalMatch, Tri};
+use crate::snapshot::{Field, GrantInfo};
+
+use super::super::fix;
+use super::super::keys::{Reference, ResolvedKey};
+use super::evaluation::{
+    DIRECT, Docs, Judged, UNCAPPED, evidence_of, grants_as, near_miss_note, near_misses, status_of,
+    unread,
+};
+use super::identity::Exemptions;
+use super::{ActionFacts, ResourceSide, result};
+
+/// KMS grant operation names for an action (`kms:Decrypt` → `Decrypt`).
+fn grant_operation(action: &str) -> &str {
+    action.strip_prefix("kms:").unwrap_or(action)
+}
+
+/// Whether a grant lets the actor itself perform the action with this
+/// encryption context (KMS Developer Guide, "Grants in AWS KMS", "Grant
+/// constraints").
+fn grant_covers(
+    grant: &GrantInfo,
+    facts: &ActionFacts<'_, '_>,
+    encryption_context_arn: &str,
+) -> bool {
+    let grantee_is_actor = grant.grantee == facts.caller.principal_arn
+        || facts.caller.session_arn.as_deref() == Some(grant.grantee.as_str());
+    let operation = grant_operation(facts.action);
+    let covers_operation = grant.operations.iter().any(|op| op == operation);
+    let context_met = match &grant.constraints {
+        None => true,
+        Some(constraints) => {
+            let subset_ok = constraints
+                .encryption_context_subset
+                .as_ref()
+                .is_none_or(|subset| {
+                    subset
+                        .iter()
+                        .all(|(key, value)| key == "aws:s3:arn" && value == encryption_context_arn)
+                });
+            let equals_ok = constraints
+                .encryption_context_equals
+                .as_ref()
+                .is_none_or(|equals| {
+                    equals.len() == 1
+                        && equals
+                            .get("aws:s3:arn")
+                            .is_some_and(|value| value == encryption_context_arn)
+                });
+            subset_ok && equals_ok
+        }
+    };
+    grantee_is_actor && covers_operation && context_met
+}
+
+/// How to supply a key the snapshot does not describe.
+pub(super) fn key_help(key: &ResolvedKey<'_>) -> String {
+    format!(
+        "read the key with credentials of account {} (`--profile`), or add it to the snapshot's `keys`",
+        key.account
+    )
+}
+
+/// Judges the key policy with the key's grants, and what they exempt the
+/// principal's own policies from.
+pub(super) fn judge(
+    facts: &ActionFacts<'_, '_>,
+    key: &ResolvedKey<'_>,
+    encryption_context_arn: &str,
+) -> ResourceSide {
+    let request = facts.request();
+    let key_help = key_help(key);
+    let key_policy_docs = match key.info {
+        _ if key.reference == Reference::Unknown => Docs::Unknown(
+            "the encryption that applies could not be read, so the key is not known".to_string(),
+        ),
+        None => Docs::Unknown(format!(
+            "key `{}` is not in the snapshot; {key_help}",
+            key.configured
+        )),
+        Some(info) => match &info.policy {
+            Field::Unknown => {
+                Docs::Unknown(unread("the key policy", &info.policy_error, &key_help))
+            }
+            Field::None => Docs::Known(Vec::new()),
+            Field::Some(doc) => Docs::Known(vec![&doc.policy]),
+        },
+    };
+    let key_policy = Judged::of(key_policy_docs, &request);
+    let grants_cover = match key.info.map(|info| &info.grants) {
+        None | Some(Field::Unknown) => Tri::Unknown,
+        Some(Field::None) => Tri::No,
+        Some(Field::Some(grants)) => {
+            if grants
+                .iter()
+                .any(|grant| grant_covers(grant, facts, encryption_context_arn))
+            {
+                Tri::Yes
+            } else {
+                Tri::No
+            }
+        }
+    };
+    let covering_grant = key
+        .info
+        .and_then(|info| info.grants.known())
+        .and_then(|grants| {
+            grants
+                .iter()
+                .find(|grant| grant_covers(grant, facts, encryption_context_arn))
+        });
+    let cross = facts.cross_account();
+    let same = if cross { Tri::No } else { Tri::Yes };
+    // A grant to the principal itself allows the action by itself (KMS
+    // Developer Guide, "Grants in AWS KMS"); a key policy naming the principal is enough only within the
+    // key's account (KMS Developer Guide, "Allowing users in other accounts
+    // to use a KMS key").
+    let exemptions = Exemptions {
+        identity: or(grants_cover, and(same, grants_as(&key_policy, &DIRECT))),
+        boundary: and(same, grants_as(&key_policy, &UNCAPPED)),
+        session: and(same, grants_as(&key_policy, &UNCAPPED)),
+    };
+    let result = key_policy_link(
+        facts,
+        key,
+        &key_policy,
+        grants_cover,
+        covering_grant,
+        &key_help,
+    );
+    let granted_by = match covering_grant {
+        Some(grant) => format!(
+            "a grant{} on the key gives `{}` {} directly",
+            grant
+                .name
+                .as_deref()
+                .map(|name| format!(" `{name}`"))
+                .unwrap_or_default(),
+            facts.actor_arn(),
+            facts.action
+        ),
+        None => format!(
+            "the key policy names `{}` within the key's account",
+            facts.actor_arn()
+        ),
+    };
+    ResourceSide {
+        link: Some(result),
+        exemptions,
+        granted_by,
+    }
+}
+
+fn key_policy_link(
+    facts: &ActionFacts<'_, '_>,
+    key: &ResolvedKey<'_>,
+    key_policy: &Judged,
+    grants_cover: Tri,
+    covering_grant: Option<&GrantInfo>,
+    key_help: &str,
+) -> LinkResult {
+    let denies = key_policy.denies();
+    let allows = or(key_policy.allows(), grants_cover);
+    let status = status_of(denies, allows, Tri::Yes);
+    let action = facts.action;
+    let who = facts.actor_arn().to_string();
+    let mut evidence = Vec::new();
+    let mut unknown_keys = Vec::new();
+    let mut help = None;
+    let mut fix = None;
+    let reason = match status {
+        LinkStatus::Fail if denies == Tri::Yes => {
+            let denying = key_policy.applying(Effect::Deny);
+            evidence.extend(denying.iter().map(|hit| evidence_of(hit)));
+            let policy = key
+                .info
+                .and_then(|info| info.policy.known())
+                .map(|doc| &doc.policy);
+            fix = denying
+                .first()
+                .map(|hit| fix::remove_deny(LinkId::KeyPolicy, &key.account, hit, policy));
+            format!("the key policy explicitly denies {action} to `{who}`")
+        }
+        LinkStatus::Fail => {
+            fix = Some(fix::allow_in_resource_policy(
+                LinkId::KeyPolicy,
+                &key.account,
+                &who,
+                action,
+                "*",
+                fix::Scope::ThroughS3 {
+                    region: facts.setup.bucket.region.as_deref().unwrap_or("us-east-1"),
+                },
+            ));
+            let grant_note = match key.info.map(|info| &info.grants) {
+                Some(Field::Some(grants)) if !grants.is_empty() => {
+                    ", and no grant on the key covers it (grantee, operation and encryption-context constraints)"
+                }
+                _ => ", and no grant on the key covers it",
+            };
+            let near = near_misses(
+                key.info
+                    .and_then(|info| info.policy.known())
+                    .map(|doc| &doc.policy),
+                &facts.caller,
+            );
+            let note = near_miss_note(&near, action);
+            evidence.extend(near);
+            format!(
+                "no statement of the key policy allows `{who}` or account {} to use {action}{grant_note}{note}",
+                facts.actor.account
+            )
+        }
+        LinkStatus::Pass => {
+            if key_policy.allows() == Tri::Yes {
+                evidence.extend(key_policy.allow_evidence());
+                let by_account = key_policy
+                    .allows_with(|hit| hit.principal_match == Some(PrincipalMatch::Account))
+                    == Tri::Yes
+                    && grants_as(key_policy, &DIRECT) != Tri::Yes;
+                if by_account {
+                    format!(
+                        "the key policy allows account {} to use {action}, which delegates to its IAM policies",
+                        facts.actor.account
+                    )
+                } else {
+                    format!("the key policy allows `{who}` to use {action}")
+                }
+            } else {
+                let name = covering_grant
+                    .and_then(|grant| grant.name.clone().or_else(|| grant.grant_id.clone()))
+                    .unwrap_or_else(|| "a grant".to_string());
+                evidence.push(Evidence {
+                    document: format!("grants of `{}`", key.resource),
+                    statement: None,
+                    sid: Some(name.clone()),
+                    line: None,
+                    role: EvidenceRole::Allows,
+                });
+                format!("grant `{name}` allows `{who}` to use {action}")
+            }
+        }
+        LinkStatus::Unknown => {
+            if grants_cover == Tri::Unknown
+                && key_policy.unread.is_none()
+                && key_policy.allows() == Tri::No
+            {
+                help = Some(key_help.to_string());
+                "the key policy does not allow it and the key's grants could not be read"
+                    .to_string()
+            } else {
+                let finding = key_policy.unknown_finding(
+                    &format!("the key policy of `{}`", key.configured),
+                    action,
+                    key_help,
+                );
+                evidence = finding.evidence;
+                unknown_keys = finding.unknown_keys;
+                help = finding.help;
+                finding.reason
+            }
+        }
+    };
+    LinkResult {
+        evidence,
+        fix,
+        unknown_keys,
+        help,
+        ..result(LinkId::KeyPolicy, status, reason)
+    }
+}

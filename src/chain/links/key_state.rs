@@ -1,0 +1,94 @@
+//! The `key-state` link: the key exists, is enabled, and (for an AWS managed
+//! key) is used from its own account (KMS Developer Guide, "Key states of
+//! AWS KMS keys", "AWS managed keys").
+
+use crate::diagnosis::{LinkId, LinkResult, LinkStatus};
+use crate::snapshot::Field;
+
+use super::super::fix;
+use super::super::keys::{Reference, ResolvedKey};
+use super::{ActionFacts, key_policy, result};
+
+pub(super) fn link(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) -> LinkResult {
+    let key_help = &key_policy::key_help(key);
+    let make = |status, reason: String, fix, help| LinkResult {
+        fix,
+        help,
+        ..result(LinkId::KeyState, status, reason)
+    };
+    let cross = facts.cross_account();
+    if key.is_aws_managed() && cross {
+        return make(
+            LinkStatus::Fail,
+            format!(
+                "`{}` is an AWS managed key of account {}, which cannot be used from account {}",
+                key.configured, key.account, facts.actor.account
+            ),
+            Some(fix::aws_managed_key(&key.account, &facts.setup.bucket.name)),
+            None,
+        );
+    }
+    if key.reference == Reference::Unknown {
+        return make(
+            LinkStatus::Unknown,
+            "the encryption that applies could not be read, so the key is not known".to_string(),
+            None,
+            Some(format!(
+                "read the bucket's default encryption (s3:GetEncryptionConfiguration) and the object (s3:GetObject for HeadObject) with credentials of account {}",
+                facts.setup.bucket.account
+            )),
+        );
+    }
+    let Some(info) = key.info else {
+        if key.reference == Reference::AwsManagedDefault {
+            // S3 creates `aws/s3` on first use; it is always enabled.
+            return make(
+                LinkStatus::Pass,
+                format!(
+                    "the AWS managed key aws/s3 of account {} is always enabled",
+                    key.account
+                ),
+                None,
+                None,
+            );
+        }
+        return make(
+            LinkStatus::Unknown,
+            format!("key `{}` is not in the snapshot", key.configured),
+            None,
+            Some(key_help.to_string()),
+        );
+    };
+    match &info.state {
+        Field::Unknown => make(
+            LinkStatus::Unknown,
+            match &info.state_error {
+                Some(error) => format!("the state of `{}` could not be read: {error}", info.arn),
+                None => format!("the state of `{}` is not known", info.arn),
+            },
+            None,
+            Some(key_help.to_string()),
+        ),
+        Field::None => make(
+            LinkStatus::Fail,
+            format!("key `{}` does not exist", key.configured),
+            Some(fix::missing_key(&key.account, &key.configured)),
+            None,
+        ),
+        Field::Some(state) if state == "Enabled" => make(
+            LinkStatus::Pass,
+            format!("`{}` is Enabled", info.arn),
+            None,
+            None,
+        ),
+        Field::Some(state) => make(
+            LinkStatus::Fail,
+            format!(
+                "`{}` is {state}, and KMS refuses cryptographic operations on a key that is not Enabled",
+                info.arn
+            ),
+            Some(fix::key_not_enabled(&key.account, &info.arn, state)),
+            None,
+        ),
+    }
+}

@@ -1,0 +1,240 @@
+//! Judging every link of one action, as AWS's evaluation logic does (IAM
+//! User Guide: "Policy evaluation logic", "Cross-account policy evaluation
+//! logic", "Evaluating effective permissions with boundaries"; KMS Developer
+//! Guide: "Key policies", "Grants").
+//!
+//! Each link is judged from three facts: does it explicitly deny, does it
+//! allow, and does AWS need an allow from it for this request. A link fails
+//! on an explicit deny or when it is needed and gives no allow; it is unknown
+//! when any of those facts hangs on a document or context key not known.
+//!
+//! This module decides which links an action has ([`links_needed`]) and
+//! builds what they are judged against; each link family's rule lives in
+//! the file named after it.
+
+mod bucket_encryption;
+mod evaluation;
+mod identity;
+mod key_policy;
+mod key_state;
+mod object_ownership;
+mod organization;
+mod resource;
+
+use crate::arn::Principal;
+use crate::context::RequestContext;
+use crate::diagnosis::{ActionResult, Fix, LinkId, LinkResult, LinkStatus};
+use crate::policy::{Caller, Request};
+use crate::snapshot::PrincipalInfo;
+
+use super::context::{self, ActionContext, KmsCall};
+use super::keys::{self, ResolvedKey};
+use super::principal;
+use super::{KeySource, PlannedAction, Setup, Target};
+
+use identity::{Exemptions, GuardRails};
+
+/// A link result with no evidence, fix, unknown keys or help yet.
+fn result(link: LinkId, status: LinkStatus, reason: String) -> LinkResult {
+    LinkResult {
+        link,
+        status,
+        reason,
+        evidence: Vec::new(),
+        fix: None,
+        unknown_keys: Vec::new(),
+        help: None,
+        change: None,
+    }
+}
+
+fn pass(link: LinkId, reason: String) -> LinkResult {
+    result(link, LinkStatus::Pass, reason)
+}
+
+fn fail(link: LinkId, reason: String, fix: Option<Fix>) -> LinkResult {
+    LinkResult {
+        fix,
+        ..result(link, LinkStatus::Fail, reason)
+    }
+}
+
+fn unknown(link: LinkId, reason: String, help: Option<String>) -> LinkResult {
+    LinkResult {
+        help,
+        ..result(link, LinkStatus::Unknown, reason)
+    }
+}
+
+/// What the resource side (bucket policy, trust policy, or key policy with
+/// its grants) says, and what its grant exempts the principal's own
+/// policies from.
+struct ResourceSide {
+    link: Option<LinkResult>,
+    exemptions: Exemptions,
+    /// Why an exempted principal link is not needed.
+    granted_by: String,
+}
+
+/// Everything an action's links are judged against.
+struct ActionFacts<'a, 's> {
+    setup: &'a Setup<'s>,
+    action: &'static str,
+    resource: String,
+    resource_account: String,
+    actor: &'a Principal,
+    actor_info: Option<&'s PrincipalInfo>,
+    caller: Caller,
+    context: RequestContext,
+}
+
+impl ActionFacts<'_, '_> {
+    fn request(&self) -> Request<'_> {
+        Request {
+            action: self.action,
+            resource: &self.resource,
+            caller: &self.caller,
+            context: &self.context,
+        }
+    }
+
+    fn cross_account(&self) -> bool {
+        self.actor.account != self.resource_account
+    }
+
+    fn actor_arn(&self) -> &str {
+        &self.caller.principal_arn
+    }
+}
+
+pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> ActionResult {
+    let (actor, assume_role) = match planned.target {
+        Target::Role => (&setup.source, true),
+        _ => (setup.actor(), false),
+    };
+    let actor_info = principal::find_info(setup.snapshot, actor);
+    let caller = principal::caller(actor, actor_info);
+    let resolved_key = match &planned.target {
+        Target::Key(key_use) => Some(keys::resolve(setup, &key_use.choice)),
+        _ => None,
+    };
+    let (resource, resource_account) = match &planned.target {
+        Target::Bucket => (setup.bucket_arn(), setup.bucket.account.clone()),
+        Target::Object(key) => (setup.object_arn(key), setup.bucket.account.clone()),
+        Target::Role => {
+            let role = setup.role.as_ref().map(|role| {
+                let info = principal::find_info(setup.snapshot, role);
+                (principal::principal_arn(role, info), role.account.clone())
+            });
+            role.unwrap_or_default()
+        }
+        Target::Key(_) => match &resolved_key {
+            Some(key) => (key.resource.clone(), key.account.clone()),
+            None => (String::new(), setup.bucket.account.clone()),
+        },
+    };
+    let encryption_context_arn = match &planned.target {
+        Target::Key(key_use) if key_use.bucket_key => setup.bucket_arn(),
+        Target::Key(key_use) => setup.object_arn(&key_use.object),
+        _ => String::new(),
+    };
+    let context = context::build(
+        setup,
+        &ActionContext {
+            actor,
+            actor_info,
+            actor_arn: &caller.principal_arn,
+            resource_account: &resource_account,
+            kms: matches!(planned.target, Target::Key(_)).then_some(KmsCall {
+                encryption_context_arn: &encryption_context_arn,
+            }),
+            assume_role,
+        },
+    );
+    let facts = ActionFacts {
+        setup,
+        action: planned.action,
+        resource,
+        resource_account,
+        actor,
+        actor_info,
+        caller,
+        context,
+    };
+
+    let key = resolved_key.as_ref();
+    let rails = identity::guard_rails(&facts);
+    let mut side = match (&planned.target, key) {
+        (Target::Key(_), Some(key)) => key_policy::judge(&facts, key, &encryption_context_arn),
+        (target, _) => resource::judge(&facts, target, &rails),
+    };
+    let mut links = Vec::new();
+    for link in links_needed(&facts, &planned.target, key, &rails) {
+        let judged = match (link, key) {
+            (LinkId::Scp | LinkId::Rcp, _) => organization::link(&facts, link),
+            (LinkId::BucketPolicy | LinkId::TrustPolicy | LinkId::KeyPolicy, _) => {
+                side.link.take().filter(|result| result.link == link)
+            }
+            (LinkId::IdentityPolicy | LinkId::PermissionsBoundary | LinkId::SessionPolicy, _) => {
+                identity::link(&facts, link, &rails, &side.exemptions, &side.granted_by)
+            }
+            (LinkId::KeyState, Some(key)) => Some(key_state::link(&facts, key)),
+            (LinkId::BucketEncryption, Some(key)) => Some(bucket_encryption::link(&facts, key)),
+            (LinkId::ObjectOwnership, _) => object_ownership::link(&facts),
+            (LinkId::KeyState | LinkId::BucketEncryption, None) => None,
+        };
+        links.extend(judged);
+    }
+    links.sort_by_key(|link| link.link);
+    let verdict = ActionResult::verdict_of(&links);
+    ActionResult {
+        action: planned.action.to_string(),
+        resource: facts.resource.clone(),
+        verdict,
+        links,
+    }
+}
+
+/// The links AWS consults for this action: the organization's policies
+/// (unless exempt), the resource side (bucket, trust or key policy), the
+/// principal's own policies, and for KMS actions the key's state and, when
+/// S3 picked the key from the bucket default, the bucket's encryption.
+fn links_needed(
+    facts: &ActionFacts<'_, '_>,
+    target: &Target,
+    key: Option<&ResolvedKey<'_>>,
+    rails: &GuardRails,
+) -> Vec<LinkId> {
+    let mut links = Vec::new();
+    for link in [LinkId::Scp, LinkId::Rcp] {
+        if organization::applies(facts, link, key) {
+            links.push(link);
+        }
+    }
+    let kms = match (target, key) {
+        (Target::Key(key_use), Some(_)) => Some(key_use),
+        _ => None,
+    };
+    links.push(match (kms, target) {
+        (Some(_), _) => LinkId::KeyPolicy,
+        (None, Target::Role) => LinkId::TrustPolicy,
+        (None, _) => LinkId::BucketPolicy,
+    });
+    links.push(LinkId::IdentityPolicy);
+    if rails.boundary.is_some() {
+        links.push(LinkId::PermissionsBoundary);
+    }
+    if rails.session.is_some() {
+        links.push(LinkId::SessionPolicy);
+    }
+    if let Some(key_use) = kms {
+        links.push(LinkId::KeyState);
+        if facts.action == "kms:GenerateDataKey" && key_use.source == KeySource::BucketDefault {
+            links.push(LinkId::BucketEncryption);
+        }
+    }
+    if facts.action == "s3:GetObject" && object_ownership::applies(facts) {
+        links.push(LinkId::ObjectOwnership);
+    }
+    links
+}

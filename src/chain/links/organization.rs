@@ -1,0 +1,192 @@
+//! The `scp` and `rcp` links: the organization's policies at every level
+//! from the root to the account (AWS Organizations User Guide, "SCP
+//! evaluation", "RCP evaluation"). SCPs are judged in the caller's account,
+//! RCPs in the resource's account; every level must allow.
+
+use crate::diagnosis::{LinkId, LinkResult};
+use crate::policy::{Decision, Evaluation, Tri};
+use crate::snapshot::{Field, NamedPolicy};
+
+use super::super::keys::ResolvedKey;
+use super::super::{fix, principal};
+use super::evaluation::{context_help, evidence_of, unknown_keys_of};
+use super::{ActionFacts, fail, pass, unknown};
+
+/// The account whose organization policies apply, and their kind's name.
+fn account_of<'f>(facts: &'f ActionFacts<'_, '_>, link: LinkId) -> (&'f str, &'static str) {
+    match link {
+        LinkId::Scp => (facts.actor.account.as_str(), "SCP"),
+        _ => (facts.resource_account.as_str(), "RCP"),
+    }
+}
+
+/// Whether AWS consults the SCPs (or RCPs) for this request at all.
+pub(super) fn applies(
+    facts: &ActionFacts<'_, '_>,
+    link: LinkId,
+    key: Option<&ResolvedKey<'_>>,
+) -> bool {
+    let (account, _) = account_of(facts, link);
+    if link == LinkId::Scp && principal::is_service_linked_role(facts.actor_arn()) {
+        return false;
+    }
+    if link == LinkId::Rcp && key.is_some_and(ResolvedKey::is_aws_managed) {
+        // KMS Developer Guide, "Resource control policies in AWS KMS": RCPs
+        // do not apply to AWS managed keys.
+        return false;
+    }
+    let Some(info) = facts.setup.snapshot.accounts.get(account) else {
+        // Not known: judged, and unknown.
+        return true;
+    };
+    if let Field::Some(management) = &info.management_account
+        && management == account
+    {
+        // SCPs and RCPs do not apply to the management account.
+        return false;
+    }
+    let levels = match link {
+        LinkId::Scp => &info.scps,
+        _ => &info.rcps,
+    };
+    // None: the account is in no organization (or none of this kind apply).
+    !matches!(levels, Field::None)
+}
+
+/// Judges the link; `None` when [`applies`] says AWS does not consult it.
+pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResult> {
+    let (account, kind) = account_of(facts, link);
+    let help = match link {
+        LinkId::Scp => format!(
+            "SCPs of account {account} were not read: capture the snapshot with credentials of the organization's management account (or a delegated administrator), or add `accounts.{account}.scps` to the snapshot"
+        ),
+        _ => format!(
+            "RCPs of account {account} were not read: capture the snapshot with credentials of the organization's management account (or a delegated administrator), or add `accounts.{account}.rcps` to the snapshot"
+        ),
+    };
+    let Some(info) = facts.setup.snapshot.accounts.get(account) else {
+        return Some(unknown(
+            link,
+            format!("the {kind}s of account {account} are not known"),
+            Some(help),
+        ));
+    };
+    let (levels, error) = match link {
+        LinkId::Scp => (&info.scps, &info.scps_error),
+        _ => (&info.rcps, &info.rcps_error),
+    };
+    let levels = match levels {
+        Field::None => return None,
+        Field::Unknown => {
+            let reason = match error {
+                Some(error) => {
+                    format!("the {kind}s of account {account} could not be read: {error}")
+                }
+                None => format!("the {kind}s of account {account} are not known"),
+            };
+            return Some(unknown(link, reason, Some(help)));
+        }
+        Field::Some(levels) => levels,
+    };
+    let request = facts.request();
+    let mut evidence = Vec::new();
+    let mut unknown_keys = Vec::new();
+    let mut failing: Option<(String, Option<&NamedPolicy>)> = None;
+    let mut any_unknown = false;
+    for (level, policies) in levels.iter().enumerate() {
+        let evaluation = Evaluation::of(
+            policies.iter().map(|named| &named.document.policy),
+            &request,
+        );
+        match evaluation.decide() {
+            Decision::ExplicitDeny => {
+                let hit = evaluation.denies().find(|hit| hit.applies == Tri::Yes);
+                evidence.extend(hit.map(evidence_of));
+                let named = hit.and_then(|hit| {
+                    policies
+                        .iter()
+                        .find(|named| named.document.policy.label() == hit.document)
+                });
+                failing.get_or_insert((
+                    format!(
+                        "{} explicitly denies {} at level {} of account {account}'s organization",
+                        hit.map(|hit| hit.document.clone()).unwrap_or_default(),
+                        facts.action,
+                        level_name(level, levels.len())
+                    ),
+                    named,
+                ));
+            }
+            Decision::ImplicitDeny => {
+                let names: Vec<&str> = policies.iter().map(|named| named.name.as_str()).collect();
+                failing.get_or_insert((
+                    format!(
+                        "no {kind} at level {} of account {account}'s organization allows {} (attached: {})",
+                        level_name(level, levels.len()),
+                        facts.action,
+                        if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                    ),
+                    None,
+                ));
+            }
+            Decision::Unknown => {
+                any_unknown = true;
+                unknown_keys.extend(unknown_keys_of(evaluation.hits.iter()));
+                evidence.extend(
+                    evaluation
+                        .hits
+                        .iter()
+                        .filter(|hit| hit.applies == Tri::Unknown)
+                        .map(evidence_of),
+                );
+            }
+            Decision::Allow => {
+                evidence.extend(
+                    evaluation
+                        .allows()
+                        .filter(|hit| hit.applies == Tri::Yes)
+                        .take(1)
+                        .map(evidence_of),
+                );
+            }
+        }
+    }
+    let management = info.management_account.known().cloned();
+    if let Some((reason, named)) = failing {
+        let fix = fix::organization(link, account, management.as_deref(), facts.action, named);
+        return Some(LinkResult {
+            evidence,
+            ..fail(link, reason, Some(fix))
+        });
+    }
+    if any_unknown {
+        let keys = unknown_keys.join(", ");
+        let reason = format!(
+            "whether the {kind}s of account {account} allow {} hangs on {keys}",
+            facts.action
+        );
+        return Some(LinkResult {
+            evidence,
+            unknown_keys: unknown_keys.clone(),
+            ..unknown(link, reason, Some(context_help(&unknown_keys)))
+        });
+    }
+    let reason = format!(
+        "every level of account {account}'s organization allows {}",
+        facts.action
+    );
+    Some(LinkResult {
+        evidence,
+        ..pass(link, reason)
+    })
+}
+
+fn level_name(level: usize, count: usize) -> String {
+    if level == 0 {
+        "root".to_string()
+    } else if level + 1 == count {
+        "account".to_string()
+    } else {
+        format!("OU {level}")
+    }
+}

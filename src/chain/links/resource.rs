@@ -1,0 +1,210 @@
+//! The resource side of S3 and STS actions: the `bucket-policy` and
+//! `trust-policy` links, and whether AWS needs an allow from them (IAM User
+//! Guide, "Cross-account policy evaluation logic"; S3 User Guide, "Bucket
+//! policies").
+
+use crate::diagnosis::{LinkId, LinkResult, LinkStatus};
+use crate::policy::logic::{and, not};
+use crate::policy::{Effect, Policy, Tri};
+use crate::snapshot::Field;
+
+use super::super::{Target, fix, principal};
+use super::evaluation::{
+    DIRECT, Docs, Judged, UNCAPPED, evidence_of, grants_as, near_miss_note, near_misses, status_of,
+    unread,
+};
+use super::identity::{Exemptions, GuardRails};
+use super::{ActionFacts, ResourceSide, result};
+
+/// Judges the bucket policy (or the trust policy for `sts:AssumeRole`) and
+/// what its grant exempts the principal's own policies from.
+pub(super) fn judge(
+    facts: &ActionFacts<'_, '_>,
+    target: &Target,
+    rails: &GuardRails,
+) -> ResourceSide {
+    let setup = facts.setup;
+    let request = facts.request();
+    let (link, owner_help, docs) = match target {
+        Target::Role => {
+            let role_info = setup
+                .role
+                .as_ref()
+                .and_then(|role| principal::find_info(setup.snapshot, role));
+            let help = format!(
+                "read the role with credentials of account {} (`--profile`), or add its `trust_policy` to the snapshot",
+                facts.resource_account
+            );
+            let docs = match role_info.map(|info| (&info.trust_policy, &info.trust_policy_error)) {
+                None => Docs::Unknown(format!(
+                    "the role `{}` is not in the snapshot; {help}",
+                    facts.resource
+                )),
+                Some((Field::Unknown, error)) => {
+                    Docs::Unknown(unread("the trust policy", error, &help))
+                }
+                Some((Field::None, _)) => Docs::Known(Vec::new()),
+                Some((Field::Some(doc), _)) => Docs::Known(vec![&doc.policy]),
+            };
+            (LinkId::TrustPolicy, help, docs)
+        }
+        _ => {
+            let bucket = setup.bucket;
+            let help = format!(
+                "read the bucket policy with credentials of account {} (`--profile`), or add `policy` to the snapshot's bucket",
+                bucket.account
+            );
+            let docs = match &bucket.policy {
+                Field::Unknown => {
+                    Docs::Unknown(unread("the bucket policy", &bucket.policy_error, &help))
+                }
+                Field::None => Docs::Known(Vec::new()),
+                Field::Some(doc) => Docs::Known(vec![&doc.policy]),
+            };
+            (LinkId::BucketPolicy, help, docs)
+        }
+    };
+    let resource_policy = Judged::of(docs, &request);
+    let cross = facts.cross_account();
+    let same = if cross { Tri::No } else { Tri::Yes };
+    let exemptions = Exemptions {
+        identity: and(same, grants_as(&resource_policy, &DIRECT)),
+        boundary: and(same, grants_as(&resource_policy, &UNCAPPED)),
+        session: and(same, grants_as(&resource_policy, &UNCAPPED)),
+    };
+    let identity_allows = if rails.is_root {
+        Tri::Yes
+    } else {
+        rails.identity.allows()
+    };
+    // A trust policy is always needed to assume a role; a bucket policy is
+    // needed across accounts, or within the account when no identity policy
+    // allows.
+    let needed = match link {
+        LinkId::TrustPolicy => Tri::Yes,
+        _ if cross => Tri::Yes,
+        _ => not(identity_allows),
+    };
+    let resource_owner = facts.resource_account.clone();
+    let result = resource_link(
+        facts,
+        link,
+        &resource_policy,
+        needed,
+        &resource_owner,
+        &owner_help,
+    );
+    let granted_by = format!(
+        "the {} names `{}` itself within its account",
+        link.title(),
+        facts.actor_arn()
+    );
+    ResourceSide {
+        link: Some(result),
+        exemptions,
+        granted_by,
+    }
+}
+
+fn resource_link(
+    facts: &ActionFacts<'_, '_>,
+    link: LinkId,
+    judged: &Judged,
+    needed: Tri,
+    owner: &str,
+    owner_help: &str,
+) -> LinkResult {
+    let denies = judged.denies();
+    let allows = judged.allows();
+    let status = status_of(denies, allows, needed);
+    let action = facts.action;
+    let who = facts.actor_arn();
+    let what = link.title();
+    let mut evidence = Vec::new();
+    let mut fix = None;
+    let reason = match status {
+        LinkStatus::Fail if denies == Tri::Yes => {
+            let denying = judged.applying(Effect::Deny);
+            evidence.extend(denying.iter().map(|hit| evidence_of(hit)));
+            let policy = resource_policy_of(facts, link);
+            fix = denying
+                .first()
+                .map(|hit| fix::remove_deny(link, owner, hit, policy));
+            let sid = denying
+                .first()
+                .and_then(|hit| hit.sid.as_deref())
+                .map(|sid| format!(" (statement `{sid}`)"))
+                .unwrap_or_default();
+            format!("the {what} explicitly denies {action} to `{who}`{sid}")
+        }
+        LinkStatus::Fail => {
+            fix = Some(fix::allow_in_resource_policy(
+                link,
+                owner,
+                who,
+                action,
+                &facts.resource,
+                if link == LinkId::TrustPolicy {
+                    fix::Scope::AssumeRole {
+                        external_id: facts.setup.request.external_id.as_deref(),
+                    }
+                } else {
+                    fix::Scope::None
+                },
+            ));
+            // Failing without a deny means no allow applied at all (an allow
+            // that may apply would have made the link unknown).
+            let near = near_misses(resource_policy_of(facts, link), &facts.caller);
+            let note = near_miss_note(&near, action);
+            evidence.extend(near);
+            let reason = if link == LinkId::TrustPolicy {
+                format!(
+                    "no statement of the trust policy lets `{who}` assume the role (with the request's conditions, such as sts:ExternalId)"
+                )
+            } else if facts.cross_account() {
+                format!(
+                    "no statement of the {what} allows {action} to `{who}` or its account {}, which a cross-account request needs",
+                    facts.actor.account
+                )
+            } else {
+                format!(
+                    "no statement of the {what} allows {action} to `{who}`, and no identity policy allows it either"
+                )
+            };
+            format!("{reason}{note}")
+        }
+        LinkStatus::Pass if allows == Tri::Yes => {
+            evidence.extend(judged.allow_evidence());
+            format!("the {what} allows {action} to `{who}`")
+        }
+        LinkStatus::Pass => {
+            format!(
+                "not needed within account {owner}: the identity policy allows {action} and the {what} denies nothing"
+            )
+        }
+        LinkStatus::Unknown => {
+            return judged
+                .unknown_finding(&format!("the {what}"), action, owner_help)
+                .into_link(link);
+        }
+    };
+    LinkResult {
+        evidence,
+        fix,
+        ..result(link, status, reason)
+    }
+}
+
+fn resource_policy_of<'s>(facts: &ActionFacts<'_, 's>, link: LinkId) -> Option<&'s Policy> {
+    let setup = facts.setup;
+    match link {
+        LinkId::BucketPolicy => setup.bucket.policy.known().map(|doc| &doc.policy),
+        LinkId::TrustPolicy => setup
+            .role
+            .as_ref()
+            .and_then(|role| principal::find_info(setup.snapshot, role))
+            .and_then(|info| info.trust_policy.known())
+            .map(|doc| &doc.policy),
+        _ => None,
+    }
+}

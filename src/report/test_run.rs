@@ -1,0 +1,252 @@
+//! The reports of `kms-s3-doctor test` for people: a text table (one row per
+//! expectation, then every expectation that was not met expanded as
+//! `check`'s text report), the same as Markdown for a CI job summary or a
+//! pull-request comment, and GitHub Actions `::error` annotations. The
+//! expanded reports are `check`'s own renderers, not a copy of them.
+
+use std::io::{self, Write};
+
+use super::{first_broken, fix_action, fix_owner};
+use crate::access_tests::{Outcome, TestResult, TestRun};
+use crate::diagnosis::{Diagnosis, LinkStatus};
+
+/// `✓`, `✗` or `?`.
+pub(crate) fn outcome_mark(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Met => "✓",
+        Outcome::Unmet => "✗",
+        Outcome::Inconclusive => "?",
+    }
+}
+
+/// `key-policy (kms:Decrypt) in account 111111111111`, or `—` when every
+/// link passed. An unknown link is named as such.
+pub(crate) fn first_broken_text(diagnosis: &Diagnosis) -> String {
+    match first_broken(diagnosis) {
+        Some((action, link)) => {
+            let mut text = format!("{} ({})", link.link, action.action);
+            if link.status == LinkStatus::Unknown {
+                text.push_str(" unknown");
+            }
+            if let Some(fix) = link
+                .fix
+                .as_ref()
+                .filter(|fix| crate::arn::is_account_id(&fix.account))
+            {
+                text.push_str(&format!(" in account {}", fix.account));
+            }
+            text
+        }
+        None => "—".to_string(),
+    }
+}
+
+/// The one-line failure message of an expectation that was not met: why,
+/// the first broken link and who must change what.
+pub(crate) fn failure_message(result: &TestResult) -> String {
+    let mut message = format!(
+        "expected {}: {}",
+        result.expectation.expect.as_str(),
+        result.reason
+    );
+    if let Some((action, link)) = first_broken(&result.diagnosis) {
+        let state = if link.status == LinkStatus::Fail {
+            "broken"
+        } else {
+            "unknown"
+        };
+        message.push_str(&format!(
+            "; first {state} link: {} ({}): {}",
+            link.link, action.action, link.reason
+        ));
+        if let Some(fix) = &link.fix {
+            message.push_str(&format!("; fix ({}): {}", fix_owner(fix), fix_action(fix)));
+        } else if let Some(help) = link.help.as_deref().filter(|help| !help.is_empty()) {
+            message.push_str(&format!("; {help}"));
+        }
+    }
+    message
+}
+
+fn summary_line(run: &TestRun) -> String {
+    let total = run.results.len();
+    let plural = if total == 1 { "" } else { "s" };
+    format!(
+        "{total} expectation{plural}: {} met, {} unmet, {} inconclusive",
+        run.count(Outcome::Met),
+        run.count(Outcome::Unmet),
+        run.count(Outcome::Inconclusive)
+    )
+}
+
+pub(super) fn render_text(run: &TestRun, out: &mut dyn Write, color: bool) -> io::Result<()> {
+    let paint = |outcome: Outcome, text: &str| -> String {
+        if !color {
+            return text.to_string();
+        }
+        let code = match outcome {
+            Outcome::Met => "32",
+            Outcome::Unmet => "31",
+            Outcome::Inconclusive => "33",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    };
+    let rows: Vec<[String; 4]> = run
+        .results
+        .iter()
+        .map(|result| {
+            [
+                result.expectation.name.clone(),
+                result.expectation.expect.as_str().to_string(),
+                result.diagnosis.verdict.as_str().to_string(),
+                first_broken_text(&result.diagnosis),
+            ]
+        })
+        .collect();
+    let header = ["expectation", "expected", "got", "first broken link"];
+    let width = |column: usize| {
+        rows.iter()
+            .map(|row| row[column].chars().count())
+            .chain([header[column].chars().count()])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths = [width(0), width(1), width(2)];
+    let pad = |text: &str, width: usize| {
+        let fill = width.saturating_sub(text.chars().count());
+        format!("{text}{}", " ".repeat(fill))
+    };
+    writeln!(out, "access tests  {}", run.file)?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "  {}  {}  {}  {}",
+        pad(header[0], widths[0]),
+        pad(header[1], widths[1]),
+        pad(header[2], widths[2]),
+        header[3]
+    )?;
+    for (result, row) in run.results.iter().zip(&rows) {
+        writeln!(
+            out,
+            "{} {}  {}  {}  {}",
+            paint(result.outcome, outcome_mark(result.outcome)),
+            pad(&row[0], widths[0]),
+            pad(&row[1], widths[1]),
+            pad(&row[2], widths[2]),
+            row[3]
+        )?;
+    }
+    for result in run
+        .results
+        .iter()
+        .filter(|result| result.outcome != Outcome::Met)
+    {
+        writeln!(out)?;
+        let title = format!(
+            "{} {} (line {}): {} — {}",
+            outcome_mark(result.outcome),
+            result.expectation.name,
+            result.expectation.line,
+            result.outcome.as_str(),
+            result.reason
+        );
+        writeln!(out, "{}", paint(result.outcome, &format!("── {title}")))?;
+        super::render_text(&result.diagnosis, out, color)?;
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", summary_line(run))
+}
+
+/// Markdown table cells hold no `|` or line break.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+pub(super) fn render_markdown(run: &TestRun, out: &mut dyn Write) -> io::Result<()> {
+    let heading = match run.outcome() {
+        Outcome::Met => "every expectation met",
+        Outcome::Unmet => "expectations unmet",
+        Outcome::Inconclusive => "some expectations inconclusive",
+    };
+    writeln!(out, "# kms-s3-doctor access tests: {heading}")?;
+    writeln!(out)?;
+    writeln!(out, "`{}` — {}", cell(&run.file), summary_line(run))?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "| | expectation | expected | got | first broken link |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|")?;
+    for result in &run.results {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            outcome_mark(result.outcome),
+            cell(&result.expectation.name),
+            result.expectation.expect.as_str(),
+            result.diagnosis.verdict.as_str(),
+            cell(&first_broken_text(&result.diagnosis))
+        )?;
+    }
+    for result in run
+        .results
+        .iter()
+        .filter(|result| result.outcome != Outcome::Met)
+    {
+        writeln!(out)?;
+        writeln!(out, "<details>")?;
+        writeln!(
+            out,
+            "<summary>{} {} (line {}): {}</summary>",
+            outcome_mark(result.outcome),
+            html(&result.expectation.name),
+            result.expectation.line,
+            html(&result.reason)
+        )?;
+        writeln!(out)?;
+        super::render_markdown(&result.diagnosis, out)?;
+        writeln!(out)?;
+        writeln!(out, "</details>")?;
+    }
+    Ok(())
+}
+
+fn html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// One `::error` workflow command per expectation not met, pointing at its
+/// `[[test]]` line (GitHub Docs, "Workflow commands for GitHub Actions":
+/// `%`, CR and LF escaped in the message, and `:` and `,` too in properties).
+pub(super) fn render_annotations(run: &TestRun, out: &mut dyn Write) -> io::Result<()> {
+    fn data(text: &str) -> String {
+        text.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    }
+    fn property(text: &str) -> String {
+        data(text).replace(':', "%3A").replace(',', "%2C")
+    }
+    for result in run
+        .results
+        .iter()
+        .filter(|result| result.outcome != Outcome::Met)
+    {
+        writeln!(
+            out,
+            "::error file={},line={},title={}::{}",
+            property(&run.file),
+            result.expectation.line,
+            property(&format!(
+                "{} ({})",
+                result.expectation.name,
+                result.outcome.as_str()
+            )),
+            data(&failure_message(result))
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,237 @@
+//! Tests of snapshot validation: every enumerated field exact, no duplicate
+//! entries or keys, and the messages for a BOM and a mistyped `format`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use serde_json::{Value, json};
+
+use super::*;
+
+const KEY: &str = "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+fn base() -> Value {
+    json!({
+        "format": SNAPSHOT_FORMAT,
+        "accounts": {"111111111111": {"scps": null, "rcps": null}},
+        "buckets": [{
+            "name": "b",
+            "account": "111111111111",
+            "region": "eu-west-1",
+            "encryption": {"algorithm": "aws:kms", "key": KEY},
+            "ownership": "BucketOwnerEnforced",
+            "objects": [{
+                "key": "k",
+                "owner": "111111111111",
+                "encryption": {"algorithm": "aws:kms", "key": KEY},
+                "acl": [{"grantee": "111111111111", "permission": "FULL_CONTROL"}]
+            }]
+        }],
+        "keys": [{
+            "arn": KEY,
+            "manager": "CUSTOMER",
+            "state": "Enabled",
+            "grants": [{"grantee": "arn:aws:iam::111111111111:role/r", "operations": ["Decrypt"]}]
+        }],
+        "principals": [{"arn": "arn:aws:iam::111111111111:user/u"}]
+    })
+}
+
+fn parse(value: &Value) -> Result<Snapshot, SnapshotError> {
+    Snapshot::parse("s.json", &serde_json::to_string_pretty(value).unwrap())
+}
+
+fn set(value: &mut Value, pointer: &str, new: Value) {
+    *value.pointer_mut(pointer).unwrap() = new;
+}
+
+#[test]
+fn the_base_snapshot_is_valid() {
+    parse(&base()).unwrap();
+}
+
+#[test]
+fn enumerations_are_exact() {
+    let cases: &[(&str, Value)] = &[
+        ("/buckets/0/encryption/algorithm", json!("AWS:KMS")),
+        ("/buckets/0/encryption/algorithm", json!("aws:kms ")),
+        ("/buckets/0/encryption/algorithm", json!("kms")),
+        ("/buckets/0/encryption/algorithm", json!("SSE-KMS")),
+        ("/buckets/0/encryption/algorithm", json!("aws:kms:DSSE")),
+        ("/buckets/0/encryption/algorithm", json!("")),
+        ("/buckets/0/encryption/algorithm", json!(["aws:kms"])),
+        ("/buckets/0/objects/0/encryption/algorithm", json!("aes256")),
+        ("/buckets/0/ownership", json!("bucketownerenforced")),
+        (
+            "/buckets/0/objects/0/acl/0/permission",
+            json!("FullControl"),
+        ),
+        ("/keys/0/manager", json!("aws")),
+        ("/keys/0/manager", json!("Customer")),
+        ("/keys/0/state", json!("enabled")),
+        ("/keys/0/state", json!("Enabled ")),
+        ("/keys/0/grants/0/operations/0", json!("decrypt")),
+        ("/keys/0/grants/0/operations/0", json!("kms:Decrypt")),
+    ];
+    for (pointer, bad) in cases {
+        let mut value = base();
+        set(&mut value, pointer, bad.clone());
+        let error = parse(&value).expect_err(&format!("{pointer} = {bad}"));
+        assert_eq!(&error.field, pointer, "{error}");
+        assert!(error.line.is_some(), "{error}");
+    }
+    let mut value = base();
+    set(
+        &mut value,
+        "/principals/0",
+        json!({"arn": "arn:aws:iam::111111111111:user/u", "policies": [{"name": "p", "kind": "Inline", "document": {}}]}),
+    );
+    assert!(parse(&value).is_err());
+}
+
+#[test]
+fn every_value_aws_spells_is_accepted() {
+    for algorithm in ALGORITHMS {
+        let mut value = base();
+        set(
+            &mut value,
+            "/buckets/0/encryption/algorithm",
+            json!(algorithm),
+        );
+        parse(&value).unwrap();
+    }
+    for state in KEY_STATES {
+        let mut value = base();
+        set(&mut value, "/keys/0/state", json!(state));
+        parse(&value).unwrap();
+    }
+    let mut value = base();
+    set(
+        &mut value,
+        "/keys/0/grants/0/operations",
+        json!(GRANT_OPERATIONS),
+    );
+    parse(&value).unwrap();
+}
+
+#[test]
+fn duplicate_entries_are_refused() {
+    let mut value = base();
+    let bucket = value["buckets"][0].clone();
+    value["buckets"].as_array_mut().unwrap().push(bucket);
+    assert_eq!(parse(&value).unwrap_err().field, "/buckets/1/name");
+
+    let mut value = base();
+    let key = value["keys"][0].clone();
+    value["keys"].as_array_mut().unwrap().push(key);
+    assert_eq!(parse(&value).unwrap_err().field, "/keys/1/arn");
+
+    let mut value = base();
+    let principal = value["principals"][0].clone();
+    value["principals"].as_array_mut().unwrap().push(principal);
+    assert_eq!(parse(&value).unwrap_err().field, "/principals/1/arn");
+
+    let mut value = base();
+    let object = value["buckets"][0]["objects"][0].clone();
+    value["buckets"][0]["objects"]
+        .as_array_mut()
+        .unwrap()
+        .push(object);
+    assert_eq!(parse(&value).unwrap_err().field, "/buckets/0/objects/1/key");
+}
+
+#[test]
+fn duplicate_json_keys_are_refused_with_their_line() {
+    let text = format!(
+        "{{\"format\": \"{SNAPSHOT_FORMAT}\",\n\"accounts\": {{\"111111111111\": {{}},\n\"111111111111\": {{\"scps\": null}}}}}}"
+    );
+    let error = Snapshot::parse("s.json", &text).unwrap_err();
+    assert!(
+        error.message.contains("duplicate key `111111111111`"),
+        "{error}"
+    );
+    assert_eq!(error.line, Some(3));
+
+    // Inside a policy given as an object: "Effect" twice is not "last wins".
+    let mut value = base();
+    value["buckets"][0]["policy"] = json!({});
+    let text = serde_json::to_string_pretty(&value).unwrap().replace(
+        "\"policy\": {}",
+        "\"policy\": {\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Deny\", \"Effect\": \"Allow\", \"Principal\": \"*\", \"Action\": \"s3:*\", \"Resource\": \"*\"}]}",
+    );
+    let error = Snapshot::parse("s.json", &text).unwrap_err();
+    assert!(error.message.contains("duplicate key `Effect`"), "{error}");
+
+    // Inside a policy given as a string.
+    let mut value = base();
+    value["buckets"][0]["policy"] = json!(
+        "{\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Deny\", \"Effect\": \"Allow\", \"Principal\": \"*\", \"Action\": \"s3:*\", \"Resource\": \"*\"}]}"
+    );
+    let error = parse(&value).unwrap_err();
+    assert!(error.message.contains("duplicate key `Effect`"), "{error}");
+}
+
+#[test]
+fn malformed_condition_values_are_refused_with_their_position() {
+    for (operator, good, bad) in [
+        ("IpAddress", "10.0.0.0/8", "203.0.113.0/33"),
+        ("NotIpAddress", "10.0.0.0/8", "not-a-cidr"),
+        ("DateGreaterThan", "2026-01-01", "not-a-date"),
+        ("NumericLessThan", "10", "many"),
+    ] {
+        let mut value = base();
+        value["buckets"][0]["policy"] = json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
+                "Condition": {operator: {"aws:SourceIp": [good, bad]}}
+            }]
+        });
+        let text = serde_json::to_string_pretty(&value).unwrap();
+        let error = Snapshot::parse("s.json", &text).unwrap_err();
+        assert_eq!(
+            error.field,
+            format!("/buckets/0/policy/Statement/0/Condition/{operator}/aws:SourceIp/1"),
+            "{error}"
+        );
+        let line = text.lines().position(|line| line.contains(bad)).unwrap() + 1;
+        assert_eq!(error.line, Some(line), "{error}");
+    }
+}
+
+#[test]
+fn a_bom_and_a_mistyped_format_say_so() {
+    let text = format!("\u{feff}{}", serde_json::to_string(&base()).unwrap());
+    let error = Snapshot::parse("s.json", &text).unwrap_err();
+    assert!(error.message.contains("byte order mark"), "{error}");
+
+    let mut value = base();
+    value["format"] = json!(1);
+    let error = parse(&value).unwrap_err();
+    assert!(error.message.contains("`format` is a number"), "{error}");
+}
+
+#[test]
+fn only_a_parsed_format_makes_a_file_a_snapshot() {
+    assert!(is_snapshot_text(&serde_json::to_string(&base()).unwrap()));
+    let runbook =
+        format!("# Runbook\n\nSave with `--save-snapshot`; the format is `{SNAPSHOT_FORMAT}`.\n");
+    assert!(!is_snapshot_text(&runbook));
+    assert!(!is_snapshot_text(&format!(
+        "{{\"note\": \"{SNAPSHOT_FORMAT}\"}}"
+    )));
+    assert!(!is_snapshot_text("{\"format\": \"something/else@1\"}"));
+    assert!(!is_snapshot_text(""));
+}
+
+#[test]
+fn a_snapshot_mixing_partitions_is_refused() {
+    let mut value = base();
+    set(
+        &mut value,
+        "/principals/0/arn",
+        json!("arn:aws-cn:iam::111111111111:user/u"),
+    );
+    let error = parse(&value).unwrap_err();
+    assert_eq!(error.field, "/principals/0/arn", "{error}");
+    assert_eq!(parse(&base()).unwrap().partition(), Some("aws"));
+}
