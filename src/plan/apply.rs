@@ -860,16 +860,17 @@ impl Builder<'_> {
                 };
                 // Deprecated exclusive arguments: when set they replace the
                 // role's whole policy list, which this reader does not build.
-                let exclusive =
-                    ["inline_policy", "managed_policy_arns"].iter().any(|arg| {
-                        match self.get(instance, &[arg]) {
-                            Val::Known(Value::Array(items)) => items
-                                .iter()
-                                .any(|item| item.get("policy").is_some() || item.is_string()),
-                            Val::Unknown(_) => true,
-                            _ => false,
-                        }
-                    });
+                let exclusive = ["inline_policy", "managed_policy_arns"].iter().any(|arg| {
+                    match self.get(instance, &[arg]) {
+                        Val::Known(Value::Array(items)) => items
+                            .iter()
+                            .any(|item| item.get("policy").is_some() || item.is_string()),
+                        // Unknown and not in the configuration: computed
+                        // by the provider, not set.
+                        Val::Unknown(_) => self.plan.configured(instance, arg),
+                        _ => false,
+                    }
+                });
                 let tags = match self.get(instance, &["tags_all"]) {
                     Val::Known(Value::Object(map)) => Some(
                         map.iter()
@@ -1045,6 +1046,14 @@ impl Builder<'_> {
                         .collect(),
                 );
             }
+        }
+        // A group the plan creates has only the members the plan gives it.
+        let created = self
+            .plan
+            .of_kind("aws_iam_group")
+            .any(|i| i.created && self.text(i, &["name"]).as_deref() == Some(group));
+        if created && exclusive.is_none() {
+            exclusive = Some(BTreeSet::new());
         }
         let mut known = BTreeSet::new();
         for instance in self.plan.of_kind("aws_iam_user_group_membership") {

@@ -386,6 +386,13 @@ impl Plan {
         }
     }
 
+    /// Whether the configuration sets an argument at all.
+    pub fn configured(&self, instance: &Instance, attribute: &str) -> bool {
+        self.expressions
+            .get(&instance.config_address)
+            .is_some_and(|expressions| expressions.get(attribute).is_some())
+    }
+
     /// The instance an argument references, when it references exactly
     /// one resource (`policy_arn = aws_iam_policy.p.arn`).
     pub fn referenced_instance(&self, instance: &Instance, path: &[Seg]) -> Option<&Instance> {

@@ -741,3 +741,99 @@ fn real_plans_are_read() {
         }
     }
 }
+
+/// A base holding what the real plans name, so their changes land.
+fn base_for_real_plans() -> Snapshot {
+    Snapshot::parse(
+        "real.json",
+        &json!({
+            "format": "kms-s3-doctor/snapshot@1",
+            "accounts": {"123456789012": {"scps": [[{"name": "FullAWSAccess", "document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}]]}},
+            "buckets": [{"name": "my-tf-test-bucket", "account": "123456789012", "policy": null}],
+            "principals": [
+                {"arn": "arn:aws:iam::123456789012:user/system/loadbalancer", "policies": []},
+                {"arn": "arn:aws:iam::123456789012:role/test_role", "policies": [], "trust_policy": null}
+            ]
+        })
+        .to_string(),
+    )
+    .unwrap()
+}
+
+fn policy_names(overlay: &Overlay, arn_end: &str) -> Vec<String> {
+    let principal = overlay
+        .snapshot
+        .principals
+        .iter()
+        .find(|p| p.arn.ends_with(arn_end))
+        .unwrap();
+    principal
+        .policies
+        .known()
+        .unwrap()
+        .iter()
+        .map(|p| p.name.clone())
+        .collect()
+}
+
+#[test]
+fn real_plan_bucket_policy_lands_on_the_bucket_it_references() {
+    // awslabs/terraform-iam-policy-validator: the bucket policy's `bucket`
+    // is unknown until apply, and references `aws_s3_bucket.example.id`.
+    let base = base_for_real_plans();
+    let text = fixture("plans/tfpv-multiple_policies.json");
+    let overlay = read("tfpv-multiple_policies.json", &text, &base).unwrap();
+    let bucket = &overlay.snapshot.buckets[0];
+    assert_eq!(bucket.name, "my-tf-test-bucket");
+    let raw = bucket.policy.known().unwrap().raw.to_string();
+    assert!(raw.contains("123456789012"), "{raw}");
+    assert_eq!(
+        policy_names(&overlay, "user/system/loadbalancer"),
+        vec!["test"]
+    );
+}
+
+#[test]
+fn real_plan_identity_policies_reach_users_roles_and_new_groups() {
+    let base = base_for_real_plans();
+    let text = fixture("plans/tfpv-identity_policies.json");
+    let overlay = read("tfpv-identity_policies.json", &text, &base).unwrap();
+    // The group `developers` is created with no member: its policy reaches
+    // nobody, and the user's list stays known.
+    assert_eq!(
+        policy_names(&overlay, "user/system/loadbalancer"),
+        vec!["test"]
+    );
+    // `role` of the role policy is unknown until apply, and references the
+    // role, whose name the plan knows.
+    assert_eq!(
+        policy_names(&overlay, "role/test_role"),
+        vec!["test_policy"]
+    );
+    let role = overlay
+        .snapshot
+        .principals
+        .iter()
+        .find(|p| p.arn.ends_with("role/test_role"))
+        .unwrap();
+    assert!(role.trust_policy.known().is_some());
+}
+
+#[test]
+fn real_plan_an_unattached_scp_changes_nothing() {
+    let base = base_for_real_plans();
+    let text = fixture("plans/tfpv-scp.json");
+    let overlay = read("tfpv-scp.json", &text, &base).unwrap();
+    assert!(
+        overlay
+            .sources
+            .iter()
+            .all(|s| !matches!(s.target, Target::Scps(_)))
+    );
+    let mut laid = base.clone();
+    overlay::lay_all(&mut laid, std::slice::from_ref(&overlay));
+    assert_eq!(
+        laid.accounts["123456789012"].scps,
+        base.accounts["123456789012"].scps
+    );
+}
