@@ -63,6 +63,9 @@ pub struct Source {
     /// When the document's value is unknown until the plan is applied: the
     /// address of the resource whose apply decides it.
     pub until_apply: Option<String>,
+    /// For [`Target::Policies`]: the one policy (by name) this source
+    /// wrote; `None` when it wrote the whole list.
+    pub policy: Option<String>,
 }
 
 /// A partial snapshot with where it came from.
@@ -235,6 +238,7 @@ impl Overlay {
                 target,
                 address: None,
                 until_apply: None,
+                policy: None,
             })
             .collect();
     }
@@ -466,11 +470,20 @@ pub fn finish(base: &mut Snapshot, overlays: &[Overlay]) -> Provenance {
     provenance
 }
 
+#[derive(Debug, Clone)]
+struct Entry {
+    target: Target,
+    policy: Option<String>,
+    origin: String,
+    until_apply: Option<String>,
+}
+
 /// Which overlay wrote each document last, ready to name in the report.
 #[derive(Debug, Clone, Default)]
 pub struct Provenance {
-    /// In the order given; later entries for the same target win.
-    entries: Vec<(Target, String, Option<String>)>,
+    /// In the order given; later entries for the same target (and policy
+    /// name) win.
+    entries: Vec<Entry>,
     /// `plan `p.json`, then overlay `o.json``.
     order: Vec<String>,
     notes: Vec<String>,
@@ -483,14 +496,16 @@ impl Provenance {
             provenance.order.push(overlay.describe());
             provenance.notes.extend(overlay.notes.iter().cloned());
             for source in &overlay.sources {
-                provenance
-                    .entries
-                    .retain(|(target, _, _)| target != &source.target);
-                provenance.entries.push((
-                    source.target.clone(),
-                    overlay.origin_of(source),
-                    source.until_apply.clone(),
-                ));
+                provenance.entries.retain(|entry| {
+                    entry.target != source.target
+                        || (source.policy.is_some() && entry.policy != source.policy)
+                });
+                provenance.entries.push(Entry {
+                    target: source.target.clone(),
+                    policy: source.policy.clone(),
+                    origin: overlay.origin_of(source),
+                    until_apply: source.until_apply.clone(),
+                });
             }
         }
         provenance
@@ -502,11 +517,27 @@ impl Provenance {
 
     /// The origin of every source whose target `wanted` accepts.
     fn find(&self, wanted: impl Fn(&Target) -> bool) -> Vec<(&str, Option<&str>)> {
+        let mut found: Vec<(&str, Option<&str>)> = Vec::new();
+        for entry in self.entries.iter().filter(|entry| wanted(&entry.target)) {
+            let item = (entry.origin.as_str(), entry.until_apply.as_deref());
+            if !found.contains(&item) {
+                found.push(item);
+            }
+        }
+        found
+    }
+
+    /// The origin of one identity policy of a principal: the source that
+    /// wrote that policy, or one that wrote the whole list.
+    fn policy_origin(&self, principal: &str, name: &str) -> Option<&str> {
         self.entries
             .iter()
-            .filter(|(target, _, _)| wanted(target))
-            .map(|(_, origin, pending)| (origin.as_str(), pending.as_deref()))
-            .collect()
+            .rev()
+            .find(|entry| {
+                entry.target == Target::Policies(principal.to_string())
+                    && entry.policy.as_deref().is_none_or(|policy| policy == name)
+            })
+            .map(|entry| entry.origin.as_str())
     }
 
     /// Names the origin beside the AWS name of every overlaid document.
@@ -544,12 +575,11 @@ impl Provenance {
         }
         for principal in &mut snapshot.principals {
             let arn = principal.arn.clone();
-            if let (Some(suffix), Field::Some(policies)) = (
-                suffix(Target::Policies(arn.clone())),
-                &mut principal.policies,
-            ) {
+            if let Field::Some(policies) = &mut principal.policies {
                 for named in policies.iter_mut() {
-                    append_label(&mut named.document.policy, &suffix);
+                    if let Some(origin) = self.policy_origin(&arn, &named.name) {
+                        append_label(&mut named.document.policy, &format!(" (from {origin})"));
+                    }
                 }
             }
             if let (Some(suffix), Field::Some(named)) = (

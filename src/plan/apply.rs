@@ -104,6 +104,7 @@ impl Builder<'_> {
             target,
             address: Some(address.to_string()),
             until_apply: unknown.then(|| address.to_string()),
+            policy: None,
         });
     }
 
@@ -275,6 +276,16 @@ impl Builder<'_> {
     fn keys(&mut self) -> Result<(), String> {
         let plan = self.plan;
         for instance in plan.of_kind("aws_kms_key").filter(|i| !i.data) {
+            // Replaced (destroyed, then created anew): the old key goes
+            // whatever the new one's ARN turns out to be.
+            if instance.created
+                && let Some(old) = instance.before.get("arn").and_then(Value::as_str)
+                && self.plan.get(instance, &path(&["arn"])).as_str() != Some(old)
+            {
+                let old = old.to_string();
+                self.key_entry(&old).state = Field::Some("PendingDeletion".to_string());
+                self.source(Target::KeyState(old), &instance.address, false);
+            }
             let arn = match self.get(instance, &["arn"]) {
                 Val::Known(Value::String(arn)) => arn,
                 _ => {
@@ -962,6 +973,9 @@ impl Builder<'_> {
             }
         }
         self.source(Target::Policies(arn.to_string()), address, unknown);
+        if let Some(last) = self.sources.last_mut() {
+            last.policy = Some(name.to_string());
+        }
     }
 
     fn inline_policies(&mut self) -> Result<(), String> {

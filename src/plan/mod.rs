@@ -403,9 +403,11 @@ impl Plan {
             .map(|(target, _)| target)
     }
 
-    /// Managed resources and the data sources read at apply, of a type.
+    /// The managed resources of a type (data sources only feed values).
     pub fn of_kind<'p>(&'p self, kind: &'p str) -> impl Iterator<Item = &'p Instance> + 'p {
-        self.instances.iter().filter(move |i| i.kind == kind)
+        self.instances
+            .iter()
+            .filter(move |i| i.kind == kind && !i.data)
     }
 }
 

@@ -837,3 +837,65 @@ fn real_plan_an_unattached_scp_changes_nothing() {
         base.accounts["123456789012"].scps
     );
 }
+
+#[test]
+fn a_replaced_key_takes_the_old_key_away() {
+    let base = base();
+    let replaced = change(
+        "aws_kms_key.reports",
+        &["delete", "create"],
+        json!({"arn": KEY, "key_id": KEY_ID, "is_enabled": true}),
+        json!({"is_enabled": true, "policy": policy(json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:root"}, "Action": "kms:*", "Resource": "*"}))}),
+        json!({"arn": true, "key_id": true, "id": true}),
+    );
+    let (laid, overlay) = read_over(&base, vec![replaced], json!([]));
+    assert_eq!(laid.keys[0].state, Field::Some("PendingDeletion".into()));
+    assert!(
+        overlay
+            .notes
+            .iter()
+            .any(|n| n.contains("ARN is unknown until apply"))
+    );
+}
+
+#[test]
+fn only_the_planned_policy_is_labelled_with_its_address() {
+    let base = base();
+    let role_policy = change(
+        "aws_iam_role_policy.partner",
+        &["create"],
+        Value::Null,
+        json!({"role": "partner", "name": "extra", "policy": policy(json!({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY}))}),
+        json!({"id": true}),
+    );
+    let (laid, _) = read_over(&base, vec![role_policy], json!([]));
+    let role = laid.principals.iter().find(|p| p.arn == ROLE).unwrap();
+    let labels: Vec<&str> = role
+        .policies
+        .known()
+        .unwrap()
+        .iter()
+        .map(|p| p.document.policy.label())
+        .collect();
+    assert!(!labels[0].contains("aws_iam_role_policy"), "{labels:?}");
+    assert!(
+        labels[1].ends_with("(from `aws_iam_role_policy.partner` in plan `plan.json`)"),
+        "{labels:?}"
+    );
+}
+
+#[test]
+fn data_sources_only_feed_values() {
+    let base = base();
+    // `data.aws_s3_bucket_policy` reads the current policy: not a change.
+    let read_policy = change(
+        "data.aws_s3_bucket_policy.current",
+        &["read"],
+        Value::Null,
+        json!({"bucket": "account-a-bucket", "policy": policy(json!({"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}))}),
+        json!({}),
+    );
+    let overlay = read("p.json", &plan_of(vec![read_policy], json!([])), &base).unwrap();
+    assert!(overlay.snapshot.buckets.is_empty());
+    assert!(overlay.sources.is_empty());
+}
