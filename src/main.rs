@@ -232,6 +232,9 @@ struct TestArgs {
     /// Also write everything that was read to this snapshot file.
     #[arg(long, value_name = "FILE", conflicts_with = "snapshot")]
     save_snapshot: Option<PathBuf>,
+    /// Refuse a `--snapshot` file larger than this many MiB.
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_SNAPSHOT_MIB)]
+    max_snapshot_size: u64,
     #[command(flatten)]
     layers: LayerArgs,
     #[arg(long, value_enum, default_value_t = TestFormat::Text)]
@@ -484,7 +487,7 @@ fn test(args: TestArgs) -> Result<ExitCode, Failure> {
         access_tests::parse(&name, &text).map_err(|error| Failure::bad_input(error.to_string()))?;
     let (mut snapshot, caller) = match &args.snapshot {
         Some(path) => {
-            let snapshot = load_snapshot(path, DEFAULT_MAX_SNAPSHOT_MIB << 20)?;
+            let snapshot = load_snapshot(path, args.max_snapshot_size.saturating_mul(1 << 20))?;
             let caller = snapshot.caller.clone();
             (snapshot, caller)
         }

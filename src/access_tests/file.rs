@@ -269,7 +269,12 @@ fn contexts(
         .iter()
         .map(|value| match value.get_ref().split_once('=') {
             Some((key, text)) if !key.trim().is_empty() => {
-                Ok((key.trim().to_string(), text.to_string()))
+                let key = key.trim();
+                // The same check as `--context`: a value AWS could never send
+                // would otherwise match nothing and quietly change a verdict.
+                crate::context_values::validate(key, text)
+                    .map_err(|error| source.error(value.span(), error.expected_form()))?;
+                Ok((key.to_string(), text.to_string()))
             }
             _ => Err(source.error(
                 value.span(),
@@ -357,6 +362,11 @@ broken_link = "key-policy"
                 "expect = \"allowed\"\ncontext = [\"aws:SourceIp\"]\n",
                 5,
                 "not KEY=VALUE",
+            ),
+            (
+                "expect = \"allowed\"\ncontext = [\"aws:SourceIp=203.0.113.5:443\"]\n",
+                5,
+                "aws:SourceIp",
             ),
             (
                 "expect = \"allowed\"\nbroken_link = \"key-policy\"\n",
