@@ -144,11 +144,14 @@ impl Overlay {
                     .collect()
             })
             .unwrap_or_default();
-        // Positions in errors point into the file as written; a patched
-        // text would shift nothing but added `account` fields, which never
-        // fail validation, so errors still name the right field.
+        // With an `account` filled in, the text parsed is no longer the
+        // file's: the field still names the place, a line would not.
         let snapshot = if patched {
-            Snapshot::parse(file, &value.to_string())?
+            Snapshot::parse(file, &value.to_string()).map_err(|error| SnapshotError {
+                line: None,
+                column: None,
+                ..error
+            })?
         } else {
             Snapshot::parse(file, text)?
         };
