@@ -899,3 +899,139 @@ fn data_sources_only_feed_values() {
     assert!(overlay.snapshot.buckets.is_empty());
     assert!(overlay.sources.is_empty());
 }
+
+mod no_panic {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::{base, read};
+
+    const TYPES: &[&str] = &[
+        "aws_s3_bucket",
+        "aws_s3_bucket_policy",
+        "aws_s3_bucket_server_side_encryption_configuration",
+        "aws_s3_bucket_ownership_controls",
+        "aws_kms_key",
+        "aws_kms_key_policy",
+        "aws_kms_alias",
+        "aws_kms_grant",
+        "aws_iam_user",
+        "aws_iam_role",
+        "aws_iam_group",
+        "aws_iam_user_policy",
+        "aws_iam_role_policy",
+        "aws_iam_group_policy",
+        "aws_iam_policy",
+        "aws_iam_user_policy_attachment",
+        "aws_iam_role_policy_attachment",
+        "aws_iam_group_policy_attachment",
+        "aws_iam_policy_attachment",
+        "aws_iam_group_membership",
+        "aws_iam_user_group_membership",
+        "aws_organizations_policy",
+        "aws_organizations_policy_attachment",
+        "aws_iam_policy_document",
+    ];
+    const KEYS: &[&str] = &[
+        "arn",
+        "bucket",
+        "policy",
+        "name",
+        "user",
+        "role",
+        "group",
+        "users",
+        "roles",
+        "groups",
+        "policy_arn",
+        "key_id",
+        "target_key_id",
+        "rule",
+        "grantee_principal",
+        "operations",
+        "constraints",
+        "is_enabled",
+        "assume_role_policy",
+        "permissions_boundary",
+        "content",
+        "type",
+        "target_id",
+        "policy_id",
+        "statement",
+        "json",
+        "object_ownership",
+        "apply_server_side_encryption_by_default",
+        "sse_algorithm",
+        "kms_master_key_id",
+    ];
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            prop::sample::select(vec![
+                "",
+                "account-a-bucket",
+                "dilip",
+                "partner",
+                "alias/s3-account-a-bucket",
+                "111111111111",
+                "ou-1",
+                "aws:kms",
+                "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                "{\"Version\":\"2012-10-17\",\"Statement\":[]}",
+                "{",
+                "aws_kms_key.k.arn",
+                "SERVICE_CONTROL_POLICY",
+            ])
+            .prop_map(|s| Value::String(s.to_string())),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((prop::sample::select(KEYS), inner), 0..6).prop_map(
+                    |pairs| {
+                        Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+                    }
+                ),
+            ]
+        })
+    }
+
+    fn resource_change() -> impl Strategy<Value = Value> {
+        (
+            prop::sample::select(TYPES),
+            any::<bool>(),
+            prop::sample::select(vec!["create", "update", "delete", "no-op", "read", "forget"]),
+            value(),
+            value(),
+            value(),
+        )
+            .prop_map(|(kind, data, action, before, after, unknown)| {
+                json!({
+                    "address": format!("{}{kind}.x", if data { "data." } else { "" }),
+                    "mode": if data { "data" } else { "managed" },
+                    "type": kind,
+                    "change": {"actions": [action], "before": before, "after": after, "after_unknown": unknown}
+                })
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// Any plan-shaped input is read or refused, never a panic.
+        #[test]
+        fn the_reader_never_panics(
+            changes in prop::collection::vec(resource_change(), 0..6),
+            expressions in value(),
+        ) {
+            let plan = json!({
+                "format_version": "1.2",
+                "resource_changes": changes,
+                "configuration": {"root_module": {"resources": [{"address": "aws_kms_key_policy.x", "expressions": expressions}]}}
+            });
+            let _ = read("fuzz.json", &plan.to_string(), &base());
+        }
+    }
+}
