@@ -32,7 +32,7 @@ impl fmt::Display for Verdict {
     }
 }
 
-/// The links of the chain (contract §4), in the order a request meets them.
+/// The links of the chain, in the order a request meets them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LinkId {
@@ -150,7 +150,7 @@ pub struct Evidence {
     pub role: EvidenceRole,
 }
 
-/// What kind of change a fix asks for (contract §5).
+/// What kind of change a fix asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FixChange {
@@ -204,7 +204,7 @@ pub struct ActionResult {
 
 impl ActionResult {
     /// `denied` if any link fails, else `inconclusive` if any is unknown,
-    /// else `allowed` (contract §4).
+    /// else `allowed`.
     pub fn verdict_of(links: &[LinkResult]) -> Verdict {
         links
             .iter()

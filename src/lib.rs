@@ -21,3 +21,4 @@ pub mod positions;
 pub mod report;
 pub mod snapshot;
 pub mod strict_json;
+pub mod suggest;

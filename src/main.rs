@@ -51,6 +51,7 @@ enum Command {
     Test(TestArgs),
     /// Print a shell completion script for the given shell.
     Completions {
+        /// The shell to complete for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
@@ -74,8 +75,8 @@ enum Command {
 /// What to check: the bucket, object, principal and request.
 #[derive(Debug, Args)]
 struct Selection {
-    /// The bucket.
-    #[arg(long, value_name = "NAME")]
+    /// The bucket's name (not `s3://NAME`, not its ARN).
+    #[arg(long, value_name = "NAME", value_parser = parse_bucket)]
     bucket: String,
     /// The object key (default: a placeholder key at the bucket's root).
     #[arg(long, value_name = "KEY")]
@@ -103,6 +104,7 @@ struct AwsArgs {
     /// Profile for the principal's account, when it differs.
     #[arg(long, value_name = "P")]
     principal_profile: Option<String>,
+    /// Region of the AWS clients (the key is always read in its own region).
     #[arg(long, value_name = "R")]
     region: Option<String>,
     /// Send every AWS call to this endpoint (a local emulator).
@@ -125,19 +127,21 @@ struct CheckArgs {
     snapshot: Option<PathBuf>,
     #[command(flatten)]
     aws: AwsArgs,
-    /// Also write what was read to this snapshot file.
-    #[arg(long, value_name = "FILE", conflicts_with = "snapshot")]
+    /// Also write what was read to this snapshot file, to replay it with `--snapshot`.
+    #[arg(long, value_name = "FILE", conflicts_with = "snapshot", value_parser = parse_snapshot_path)]
     save_snapshot: Option<PathBuf>,
     /// Refuse a `--snapshot` file larger than this many MiB.
     #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_SNAPSHOT_MIB)]
     max_snapshot_size: u64,
     #[command(flatten)]
     layers: LayerArgs,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    /// Report format (`--output` is accepted too, as in the AWS CLI).
+    #[arg(long, visible_alias = "output", value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Exit 0 when the verdict is this one, 1 when it is not.
+    /// Exit 0 when the verdict is this one, 1 when it is not; a mismatch is also said on stderr.
     #[arg(long, value_enum)]
     expect: Option<Expect>,
+    /// Colour the text report: `auto` only on a terminal; `NO_COLOR` turns it off.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
 }
@@ -230,15 +234,17 @@ struct TestArgs {
     #[command(flatten)]
     aws: AwsArgs,
     /// Also write everything that was read to this snapshot file.
-    #[arg(long, value_name = "FILE", conflicts_with = "snapshot")]
+    #[arg(long, value_name = "FILE", conflicts_with = "snapshot", value_parser = parse_snapshot_path)]
     save_snapshot: Option<PathBuf>,
     /// Refuse a `--snapshot` file larger than this many MiB.
     #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_SNAPSHOT_MIB)]
     max_snapshot_size: u64,
     #[command(flatten)]
     layers: LayerArgs,
-    #[arg(long, value_enum, default_value_t = TestFormat::Text)]
+    /// Report format (`--output` is accepted too, as in the AWS CLI).
+    #[arg(long, visible_alias = "output", value_enum, default_value_t = TestFormat::Text)]
     format: TestFormat,
+    /// Colour the text report: `auto` only on a terminal; `NO_COLOR` turns it off.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
 }
@@ -257,9 +263,9 @@ struct SnapshotArgs {
     selection: Selection,
     #[command(flatten)]
     aws: AwsArgs,
-    /// The snapshot file to write.
-    #[arg(long, value_name = "FILE")]
-    output: PathBuf,
+    /// The snapshot file to write (`--output FILE` is accepted too).
+    #[arg(long = "save-snapshot", visible_alias = "output", value_name = "FILE", value_parser = parse_snapshot_path)]
+    save_snapshot: PathBuf,
 }
 
 /// The default size limit of a snapshot file read: generous (a snapshot of
@@ -269,15 +275,69 @@ const DEFAULT_MAX_SNAPSHOT_MIB: u64 = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
+    /// For a terminal.
     Text,
+    /// The `kms-s3-doctor/report@1` document (see docs/report-format.md).
     Json,
+    /// For a ticket or a pull request.
     Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Expect {
+    /// Every operation is allowed.
     Allowed,
+    /// At least one operation is denied.
     Denied,
+}
+
+impl Expect {
+    fn verdict(self) -> Verdict {
+        match self {
+            Expect::Allowed => Verdict::Allowed,
+            Expect::Denied => Verdict::Denied,
+        }
+    }
+}
+
+/// `--bucket`: a bucket name. The forms people paste from the console or the
+/// AWS CLI (`s3://NAME/...`, the bucket ARN) are refused with the name to
+/// use, rather than looked up as a bucket that cannot exist.
+fn parse_bucket(text: &str) -> Result<String, String> {
+    let (prefix, rest) = if let Some(rest) = text.strip_prefix("s3://") {
+        ("s3://", rest)
+    } else if let Some(rest) = text.strip_prefix("arn:aws:s3:::") {
+        ("arn:aws:s3:::", rest)
+    } else if text.is_empty() {
+        return Err("the bucket name is empty".to_string());
+    } else {
+        return Ok(text.to_string());
+    };
+    match rest.split_once('/') {
+        Some((bucket, key)) if !key.is_empty() => Err(format!(
+            "drop the `{prefix}` prefix and give the key apart: --bucket {bucket} --object {key}"
+        )),
+        Some((bucket, _)) => Err(format!("drop the `{prefix}` prefix: --bucket {bucket}")),
+        None => Err(format!("drop the `{prefix}` prefix: --bucket {rest}")),
+    }
+}
+
+/// `snapshot --save-snapshot/--output FILE`: the AWS CLI habit `--output
+/// json` would write a snapshot to a file named `json`; the snapshot is
+/// always JSON, so ask for a file name instead.
+fn parse_snapshot_path(text: &str) -> Result<PathBuf, String> {
+    if matches!(
+        text.to_ascii_lowercase().as_str(),
+        "json" | "text" | "table" | "yaml" | "yaml-stream" | "markdown"
+    ) {
+        return Err(format!(
+            "`{text}` looks like an output format; a snapshot is always JSON: give the file to write, e.g. --save-snapshot incident.json"
+        ));
+    }
+    if text.is_empty() {
+        return Err("the file name is empty".to_string());
+    }
+    Ok(PathBuf::from(text))
 }
 
 fn parse_context(text: &str) -> Result<(String, String), String> {
@@ -440,14 +500,24 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     let mut diagnosis =
         chain::judge(&snapshot, &request).map_err(|error| Failure::bad_input(error.to_string()))?;
     overlay::annotate(&mut diagnosis, &provenance);
+    let expected = args.expect.map(Expect::verdict);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let written = match args.format {
         Format::Text => report::render_text(&diagnosis, &mut out, args.color.resolve()),
         Format::Markdown => report::render_markdown(&diagnosis, &mut out),
-        Format::Json => writeln!(out, "{}", report::render_json(&diagnosis)),
+        Format::Json => writeln!(
+            out,
+            "{}",
+            report::render_json_expecting(&diagnosis, expected)
+        ),
     };
     finish_output(written.and_then(|()| out.flush()))?;
+    // A script reads the exit code; the person reading its log reads this.
+    if let Some(line) = expected.and_then(|expected| report::expect_mismatch(&diagnosis, expected))
+    {
+        eprintln!("{line}");
+    }
     if let Some(failure) = save_failure {
         return Err(failure);
     }
@@ -531,7 +601,7 @@ fn test(args: TestArgs) -> Result<ExitCode, Failure> {
 fn snapshot(args: SnapshotArgs) -> Result<ExitCode, Failure> {
     let progress = std::io::stderr().is_terminal();
     let (snapshot, _) = gather(&args.selection, &args.aws, progress)?;
-    write_snapshot(&args.output, &snapshot)?;
+    write_snapshot(&args.save_snapshot, &snapshot)?;
     Ok(ExitCode::Allowed)
 }
 
@@ -770,7 +840,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exit_codes_follow_the_contract() {
+    fn exit_codes_follow_the_documented_table() {
         assert_eq!(exit_code(Verdict::Allowed, None), ExitCode::Allowed);
         assert_eq!(exit_code(Verdict::Denied, None), ExitCode::Denied);
         assert_eq!(
@@ -823,6 +893,64 @@ mod tests {
         let written = Snapshot::parse("incident.json", &std::fs::read_to_string(&old).unwrap());
         assert_eq!(written.unwrap().captured_at, None);
         assert_eq!(std::fs::read_dir(directory.path()).unwrap().count(), 2);
+    }
+
+    /// Every flag and argument of every subcommand says what it is for.
+    #[test]
+    fn every_argument_has_help_text() {
+        use clap::CommandFactory;
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", command.get_name());
+            if command.get_about().is_none() && command.get_name() != "help" {
+                missing.push(path.clone());
+            }
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} --{id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:?}");
+        // The walk sees the flags the issue named.
+        let check = Cli::command();
+        let check = check.find_subcommand("check").unwrap();
+        for id in ["region", "format", "color", "bucket"] {
+            assert!(check.get_arguments().any(|arg| arg.get_id() == id));
+        }
+    }
+
+    #[test]
+    fn bucket_urls_and_arns_say_to_drop_the_prefix() {
+        assert_eq!(
+            parse_bucket("my-bucket").ok(),
+            Some("my-bucket".to_string())
+        );
+        let error = parse_bucket("s3://my-bucket").unwrap_err();
+        assert!(error.contains("--bucket my-bucket"), "{error}");
+        let error = parse_bucket("s3://my-bucket/").unwrap_err();
+        assert!(error.contains("--bucket my-bucket"), "{error}");
+        let error = parse_bucket("s3://my-bucket/reports/a.csv").unwrap_err();
+        assert!(
+            error.contains("--bucket my-bucket --object reports/a.csv"),
+            "{error}"
+        );
+        let error = parse_bucket("arn:aws:s3:::my-bucket").unwrap_err();
+        assert!(error.contains("--bucket my-bucket"), "{error}");
+    }
+
+    #[test]
+    fn a_format_name_is_not_taken_for_a_snapshot_file() {
+        assert!(parse_snapshot_path("json").is_err());
+        assert!(parse_snapshot_path("incident.json").is_ok());
     }
 
     #[test]

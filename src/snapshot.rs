@@ -1,5 +1,5 @@
 //! The snapshot: every document of the chain as read from AWS (or written by
-//! hand), in the contract's `kms-s3-doctor/snapshot@1` format. It is the seam
+//! hand), in the `kms-s3-doctor/snapshot@1` format (docs/snapshot-format.md). It is the seam
 //! between gathering and judging: live mode fills one, `--snapshot` loads one,
 //! and one judge reads it. Loading validates everything up front (ARNs,
 //! policies), so a snapshot is never half-evaluated.
@@ -149,8 +149,8 @@ pub struct AccountInfo {
     pub org_id: Field<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_id_error: Option<String>,
-    /// The organization's management account (an extension of the
-    /// contract's format): SCPs and RCPs do not apply to it.
+    /// The organization's management account: SCPs and RCPs do not apply
+    /// to it.
     #[serde(default, skip_serializing_if = "Field::is_unknown")]
     pub management_account: Field<String>,
     /// One inner list per level, root first, account last.
@@ -354,7 +354,7 @@ pub struct Snapshot {
     pub captured_at: Option<String>,
     /// The principal a live capture judged (the caller's identity when
     /// `--principal` was not given), so a replay without `--principal`
-    /// judges the same identity. An extension of the contract's format.
+    /// judges the same identity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<String>,
     #[serde(default)]

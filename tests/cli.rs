@@ -273,3 +273,456 @@ fn the_readme_shows_what_the_first_command_prints() {
     let output = walkthrough(&README_EXAMPLE);
     assert_eq!(stdout(&output).trim_end(), shown.trim_end());
 }
+
+/// A scenario's snapshot written to a scratch file, for tests that need a
+/// setup the walkthrough does not have.
+fn scenario_snapshot(name: &str, directory: &tempfile::TempDir) -> PathBuf {
+    let text = std::fs::read_to_string(fixture("scenarios").join(name)).unwrap();
+    let scenario: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let path = directory.path().join("snapshot.json");
+    std::fs::write(&path, scenario["snapshot"].to_string()).unwrap();
+    path
+}
+
+fn verdict_line(text: &str) -> String {
+    text.lines()
+        .find(|line| line.starts_with("verdict: "))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn the_verdict_line_names_every_operation_and_what_to_supply() {
+    // The bucket policy denies requests outside one VPC endpoint; the
+    // caller's endpoint is not known, so `list` and `get` hang on it.
+    let directory = tempfile::tempdir().unwrap();
+    let path = scenario_snapshot("r2-cond-source-vpce-deny-without-context.json", &directory);
+    let base = [
+        "check",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--bucket",
+        "account-a-bucket",
+        "--principal",
+        "arn:aws:iam::222222222222:user/dilip",
+        "--object",
+        "reports/data.csv",
+        "--op",
+        "list,get",
+        "--color",
+        "never",
+    ];
+    let output = run(&base);
+    assert_eq!(output.status.code(), Some(3));
+    let expected = "inconclusive — list inconclusive (aws:SourceVpce unknown: --context aws:SourceVpce=…) · get inconclusive (aws:SourceVpce unknown: --context aws:SourceVpce=…)";
+    assert_eq!(
+        verdict_line(&stdout(&output)),
+        format!("verdict: {expected}")
+    );
+
+    let mut args = base.to_vec();
+    args.extend(["--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&run(&args).stdout).unwrap();
+    assert_eq!(report["summary"], expected);
+    assert_eq!(
+        report["operations"][1]["summary"],
+        "get inconclusive (aws:SourceVpce unknown: --context aws:SourceVpce=…)"
+    );
+
+    let mut args = base.to_vec();
+    args.extend(["--format", "markdown"]);
+    let markdown = stdout(&run(&args));
+    assert!(
+        markdown
+            .contains("- verdict: **inconclusive** — list inconclusive (aws:SourceVpce unknown"),
+        "{markdown}"
+    );
+
+    // Allowed and denied operations side by side: each says its own verdict.
+    let output = walkthrough(&[
+        "--principal",
+        "arn:aws:iam::222222222222:user/dilip",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(
+        verdict_line(&stdout(&output)),
+        "verdict: denied — list allowed · get denied (key-policy for kms:Decrypt, account 111111111111) · put denied (key-policy for kms:GenerateDataKey, account 111111111111) · multipart denied (key-policy for kms:GenerateDataKey, account 111111111111)"
+    );
+}
+
+#[test]
+fn an_unmet_expectation_says_what_happened_in_one_line() {
+    let base = [
+        "--principal",
+        "arn:aws:iam::222222222222:user/dilip",
+        "--op",
+        "get",
+        "--format",
+        "json",
+        "--expect",
+    ];
+    let mut args = base.to_vec();
+    args.push("allowed");
+    let output = walkthrough(&args);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "expected allowed, got denied: key-policy (kms:Decrypt)\n"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["expect"], "allowed");
+    assert_eq!(report["expect_met"], false);
+
+    let mut args = base.to_vec();
+    args.push("denied");
+    let output = walkthrough(&args);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(stderr(&output), "");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["expect"], "denied");
+    assert_eq!(report["expect_met"], true);
+
+    // Without --expect the JSON has neither field.
+    let output = walkthrough(&base[..base.len() - 1]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(report.get("expect").is_none());
+    assert!(report.get("expect_met").is_none());
+}
+
+#[test]
+fn a_bucket_url_says_to_drop_the_prefix() {
+    let output = walkthrough(&["--principal", "111111111111"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let path = fixture("walkthrough.json");
+    let output = run(&[
+        "check",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--bucket",
+        "s3://account-a-bucket",
+        "--principal",
+        "111111111111",
+    ]);
+    assert_one_line_error(
+        &output,
+        "drop the `s3://` prefix: --bucket account-a-bucket",
+    );
+    let output = run(&[
+        "snapshot",
+        "--bucket",
+        "s3://b/reports/x.csv",
+        "--output",
+        "x.json",
+    ]);
+    assert_one_line_error(&output, "--bucket b --object reports/x.csv");
+}
+
+#[test]
+fn names_not_in_the_snapshot_get_a_did_you_mean() {
+    let path = fixture("walkthrough.json");
+    let output = run(&[
+        "check",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--bucket",
+        "acount-a-bucket",
+        "--principal",
+        "111111111111",
+    ]);
+    assert_one_line_error(
+        &output,
+        "bucket `acount-a-bucket` is not in the snapshot; did you mean `account-a-bucket`?",
+    );
+    let output = walkthrough(&[
+        "--principal",
+        "arn:aws:iam::222222222222:user/dillip",
+        "--op",
+        "list",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("did you mean `arn:aws:iam::222222222222:user/dilip`?"),
+        "{notes}"
+    );
+    // A name with nothing close gets no guess.
+    let output = walkthrough(&[
+        "--principal",
+        "arn:aws:iam::222222222222:user/bob",
+        "--op",
+        "list",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(!report["notes"].to_string().contains("did you mean"));
+}
+
+#[test]
+fn aws_cli_spellings_of_output_are_accepted() {
+    // `--output json` is the AWS CLI's format flag.
+    let output = walkthrough(&[
+        "--principal",
+        "111111111111",
+        "--op",
+        "list",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["format"], "kms-s3-doctor/report@1");
+    // The AWS CLI's `--color on|off`.
+    let output = walkthrough(&[
+        "--principal",
+        "111111111111",
+        "--op",
+        "list",
+        "--color",
+        "off",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(!stdout(&output).contains('\u{1b}'));
+    let output = walkthrough(&[
+        "--principal",
+        "111111111111",
+        "--op",
+        "list",
+        "--color",
+        "on",
+    ]);
+    assert!(stdout(&output).contains('\u{1b}'));
+    // `snapshot --output json` would write a file named `json`.
+    let output = run(&["snapshot", "--bucket", "b", "--output", "json"]);
+    assert_one_line_error(&output, "a snapshot is always JSON");
+    // `--save-snapshot` and `--output` are one flag of `snapshot`: giving
+    // both is a usage error, not two files.
+    let output = run(&[
+        "snapshot",
+        "--bucket",
+        "b",
+        "--output",
+        "a.json",
+        "--save-snapshot",
+        "b.json",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn every_flag_shows_help_text() {
+    let output = run(&["check", "--help"]);
+    assert_eq!(output.status.code(), Some(0));
+    let help = stdout(&output);
+    for flag in ["--region <R>", "--format <FORMAT>", "--color <COLOR>"] {
+        let line = help
+            .lines()
+            .find(|line| line.trim_start().starts_with(flag))
+            .unwrap_or_else(|| panic!("{flag} not in help: {help}"));
+        // The help text follows the flag on its line, or on the next one.
+        let described = line.trim_start().len() > flag.len() + 2
+            || help
+                .lines()
+                .skip_while(|other| *other != line)
+                .nth(1)
+                .is_some_and(|next| next.starts_with("          ") && !next.trim().is_empty());
+        assert!(described, "{flag} has no help: {help}");
+    }
+}
+
+#[test]
+fn a_conditional_deny_is_explained_with_its_condition_and_the_way_past_it() {
+    // The bucket policy denies every request outside VPC endpoint
+    // vpce-1a2b3c4d; the request comes through vpce-999.
+    let directory = tempfile::tempdir().unwrap();
+    let path = scenario_snapshot("r2-cond-source-vpce-deny-without-context.json", &directory);
+    let output = run(&[
+        "check",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--bucket",
+        "account-a-bucket",
+        "--principal",
+        "arn:aws:iam::222222222222:user/dilip",
+        "--object",
+        "reports/data.csv",
+        "--op",
+        "get",
+        "--context",
+        "aws:SourceVpce=vpce-999",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let link = &report["operations"][0]["actions"][0]["links"][1];
+    assert_eq!(link["link"], "bucket-policy");
+    assert_eq!(link["status"], "fail");
+    let reason = link["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("`StringNotEquals` `aws:SourceVpce` [vpce-1a2b3c4d] holds, as the request's aws:SourceVpce is vpce-999"),
+        "{reason}"
+    );
+    // Meeting the condition comes first; the statement is edited, not removed.
+    let help = link["help"].as_str().unwrap();
+    assert!(
+        help.contains(
+            "first meet the condition: send the request through VPC endpoint vpce-1a2b3c4d"
+        ),
+        "{help}"
+    );
+    assert!(
+        help.find("meet").unwrap() < help.find("narrow").unwrap(),
+        "{help}"
+    );
+    assert_eq!(link["fix"]["change"], "edit-statement");
+    assert_eq!(link["fix"]["statement"]["Effect"], "Deny");
+
+    // Without the endpoint the same statement is what the link hangs on,
+    // with the values it lists.
+    let output = run(&[
+        "check",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--bucket",
+        "account-a-bucket",
+        "--principal",
+        "arn:aws:iam::222222222222:user/dilip",
+        "--object",
+        "reports/data.csv",
+        "--op",
+        "get",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let reason = report["operations"][0]["actions"][0]["links"][1]["reason"].to_string();
+    assert!(
+        reason.contains("denies when `StringNotEquals` `aws:SourceVpce` [vpce-1a2b3c4d]"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_statement_that_names_the_caller_says_which_element_did_not_match() {
+    let output = walkthrough(&[
+        "--principal",
+        "arn:aws:iam::222222222222:user/dilip",
+        "--op",
+        "get",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let text = report.to_string();
+    assert!(
+        text.contains("statement 1 (`Allow use of the key`) names it but does not list kms:Decrypt in its `Action` (kms:Encrypt, kms:ReEncrypt*, kms:DescribeKey)"),
+        "{text}"
+    );
+    assert!(!text.contains("another action or resource"), "{text}");
+}
+
+#[test]
+fn an_unread_document_is_said_in_good_grammar() {
+    // The walkthrough with its bucket policy not read (the field missing).
+    let directory = tempfile::tempdir().unwrap();
+    let mut snapshot: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("walkthrough.json")).unwrap())
+            .unwrap();
+    snapshot["buckets"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("policy");
+    let path = directory.path().join("unread.json");
+    std::fs::write(&path, snapshot.to_string()).unwrap();
+    let output = run(&[
+        "check",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--bucket",
+        "account-a-bucket",
+        "--principal",
+        "arn:aws:iam::222222222222:user/dilip",
+        "--op",
+        "list",
+        "--format",
+        "json",
+    ]);
+    let text = stdout(&output);
+    assert!(text.contains("the bucket policy was not read"), "{text}");
+    assert!(!text.contains("policy were not"), "{text}");
+}
+
+#[test]
+fn an_identity_policy_that_lists_the_action_says_which_condition_failed() {
+    // The identity policy allows S3 and KMS only on resources of account
+    // 333333333333 (`aws:ResourceAccount`); the bucket is in 111111111111.
+    let directory = tempfile::tempdir().unwrap();
+    let path = scenario_snapshot(
+        "r2-identity-resource-account-perimeter-other-account.json",
+        &directory,
+    );
+    let output = run(&[
+        "check",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--bucket",
+        "account-a-bucket",
+        "--principal",
+        "arn:aws:iam::222222222222:user/dilip",
+        "--object",
+        "reports/data.csv",
+        "--op",
+        "list",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let reason = report["operations"][0]["actions"][0]["links"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.contains("`StringEquals` `aws:ResourceAccount` [333333333333], and the request's aws:ResourceAccount is 111111111111"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_key_not_in_the_snapshot_gets_a_did_you_mean() {
+    // The bucket's default key named with one character wrong.
+    let directory = tempfile::tempdir().unwrap();
+    let mut snapshot: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("walkthrough.json")).unwrap())
+            .unwrap();
+    let key = snapshot["keys"][0]["arn"].as_str().unwrap().to_string();
+    let typo = format!("{}f", &key[..key.len() - 1]);
+    snapshot["buckets"][0]["encryption"]["key"] = serde_json::Value::String(typo.clone());
+    let path = directory.path().join("typo.json");
+    std::fs::write(&path, snapshot.to_string()).unwrap();
+    let output = run(&[
+        "check",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--bucket",
+        "account-a-bucket",
+        "--principal",
+        "arn:aws:iam::111111111111:user/ann",
+        "--op",
+        "put",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains(&format!(
+            "key `{typo}` is not in the snapshot's keys; did you mean `{key}`?"
+        )),
+        "{notes}"
+    );
+}

@@ -2,7 +2,7 @@
 //! and reports every mismatch (exit code, verdicts, failing and unknown links)
 //! across all scenarios at once.
 //!
-//! The report types below are this test's own reading of CONTRACT §5; they do
+//! The report types below are this test's own reading of docs/report-format.md; they do
 //! not come from the crate, so a drift in the crate's JSON shows up here.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -49,7 +49,7 @@ struct Expect {
     unknown: Option<Vec<Triple>>,
 }
 
-/// CONTRACT §5, only the fields this test compares.
+/// The report format, only the fields this test compares.
 #[derive(Debug, Deserialize)]
 struct Report {
     format: String,
@@ -171,8 +171,8 @@ fn verdict_of(failing: bool, unknown: bool) -> &'static str {
     }
 }
 
-/// Checks that a scenario's own expectations agree with CONTRACT §4's verdict
-/// rules and §3's exit codes, so a typo in a fixture is not blamed on the judge.
+/// Checks that a scenario's own expectations agree with the verdict rules
+/// and exit codes of docs/guide.md, so a typo in a fixture is not blamed on the judge.
 fn lint_scenario(scenario: &Scenario, problems: &mut Vec<String>) {
     if scenario.description.trim().is_empty() {
         problems.push("fixture: empty description".to_owned());

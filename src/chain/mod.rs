@@ -47,8 +47,9 @@ pub enum JudgeError {
     ViaRole(ArnError),
     #[error("--via-role `{0}` is not a role ARN")]
     ViaRoleNotRole(String),
-    #[error("bucket `{0}` is not in the snapshot")]
-    BucketNotInSnapshot(String),
+    /// The bucket, and `; did you mean ...?` when a close name is there.
+    #[error("bucket `{0}` is not in the snapshot{1}")]
+    BucketNotInSnapshot(String, String),
     #[error("--op: no operation given")]
     NoOperation,
     /// Partitions are separate: a principal of one never reaches a resource
@@ -201,7 +202,15 @@ pub fn judge(snapshot: &Snapshot, request: &CheckRequest) -> Result<Diagnosis, J
         .buckets
         .iter()
         .find(|bucket| bucket.name == request.bucket)
-        .ok_or_else(|| JudgeError::BucketNotInSnapshot(request.bucket.clone()))?;
+        .ok_or_else(|| {
+            JudgeError::BucketNotInSnapshot(
+                request.bucket.clone(),
+                crate::suggest::did_you_mean(
+                    &request.bucket,
+                    snapshot.buckets.iter().map(|bucket| bucket.name.as_str()),
+                ),
+            )
+        })?;
     let object_key = request
         .object
         .clone()
@@ -233,6 +242,7 @@ pub fn judge(snapshot: &Snapshot, request: &CheckRequest) -> Result<Diagnosis, J
             request.principal
         ));
     }
+    notes.extend(typo_notes(&setup));
 
     let mut operations = Vec::new();
     for &operation in &request.operations {
@@ -276,6 +286,64 @@ pub fn judge(snapshot: &Snapshot, request: &CheckRequest) -> Result<Diagnosis, J
         notes,
         changes,
     })
+}
+
+/// "Did you mean" notes for a principal or key the request needs that is
+/// not in the snapshot while a close name is: the links then say "not in
+/// the snapshot", and this says which entry was probably meant.
+fn typo_notes(setup: &Setup<'_>) -> Vec<String> {
+    let snapshot = setup.snapshot;
+    let mut notes = Vec::new();
+    let mut principals = vec![&setup.source];
+    principals.extend(setup.role.as_ref());
+    for principal in principals {
+        if matches!(principal.kind, PrincipalKind::Root)
+            || principal::find_info(snapshot, principal).is_some()
+        {
+            continue;
+        }
+        let wanted = principal.principal_arn();
+        if let Some(close) = crate::suggest::closest(
+            &wanted,
+            snapshot.principals.iter().map(|info| info.arn.as_str()),
+        ) {
+            notes.push(format!(
+                "`{wanted}` is not in the snapshot's principals; did you mean `{close}`?"
+            ));
+        }
+    }
+    let mut configured: Vec<&str> = Vec::new();
+    let encryptions = [
+        setup.bucket.encryption.known(),
+        setup.object.and_then(|object| object.encryption.known()),
+    ];
+    configured.extend(
+        encryptions
+            .into_iter()
+            .flatten()
+            .filter_map(|encryption| encryption.key.as_deref()),
+    );
+    configured.extend(setup.context_value("s3:x-amz-server-side-encryption-aws-kms-key-id"));
+    let names: Vec<&str> = snapshot
+        .keys
+        .iter()
+        .flat_map(|info| {
+            std::iter::once(info.arn.as_str()).chain(info.aliases.iter().map(String::as_str))
+        })
+        .collect();
+    for key in configured {
+        let resolved = keys::resolve(setup, &KeyChoice::Named(key.to_string()));
+        if resolved.info.is_some() {
+            continue;
+        }
+        let note = crate::suggest::closest(key, names.iter().copied()).map(|close| {
+            format!("key `{key}` is not in the snapshot's keys; did you mean `{close}`?")
+        });
+        if let Some(note) = note.filter(|note| !notes.contains(note)) {
+            notes.push(note);
+        }
+    }
+    notes
 }
 
 /// The actions an operation needs (docs/guide.md lists them per operation).

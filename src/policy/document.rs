@@ -321,7 +321,7 @@ impl Statement {
             return (Tri::Yes, None);
         };
         if element.negated {
-            // Contract and IAM User Guide ("NotPrincipal"): a Deny with
+            // IAM User Guide ("NotPrincipal"): a Deny with
             // NotPrincipal always applies to a principal with a permissions
             // boundary, whatever the list says.
             if self.effect == Effect::Deny && request.caller.has_permissions_boundary {
@@ -907,6 +907,10 @@ fn byte_offset(text: &str, line: usize, column: usize) -> Option<usize> {
     }
     Some(start + column.saturating_sub(1))
 }
+
+mod explain;
+
+pub use explain::{ConditionCheck, Mismatch};
 
 #[cfg(test)]
 mod tests;

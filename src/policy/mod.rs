@@ -220,7 +220,7 @@ mod principal;
 mod variables;
 mod wildcard;
 
-pub use document::{Policy, Statement, Version};
+pub use document::{ConditionCheck, Mismatch, Policy, Statement, Version};
 
 /// Typed value checks shared with `--context` validation.
 pub(crate) mod condition_values {

@@ -1,10 +1,12 @@
-//! The JSON report, `kms-s3-doctor/report@1` (contract §5): frozen serde
+//! The JSON report, `kms-s3-doctor/report@1`: frozen serde
 //! types of its own, apart from the engine's [`Diagnosis`], so that the wire
 //! format changes only on purpose.
 //!
-//! Fields beyond §5: `via_role` (when set), `object_placeholder`, `notes`;
-//! per link `unknown_keys` and `help` (when non-empty); per evidence `line`
-//! and `role`. `fix` is left out when no change can mend the link; `sid` and
+//! Every field is documented for users in `docs/report-format.md`. Beyond
+//! the first version's fields: `via_role` (when set), `object_placeholder`,
+//! `summary`, `expect`/`expect_met` (with `--expect`), `notes`; per
+//! operation `summary`; per link `unknown_keys` and `help` (when non-empty);
+//! per evidence `line` and `role`. `fix` is left out when no change can mend the link; `sid` and
 //! `line` when there is none; `note` of a fix when it has none.
 
 use serde::{Deserialize, Serialize};
@@ -31,6 +33,18 @@ pub struct ReportV1 {
     #[serde(default)]
     pub object_placeholder: bool,
     pub verdict: VerdictV1,
+    /// The verdict line: every operation's verdict with its first broken
+    /// link or what it is waiting for (`denied — get denied (key-policy for
+    /// kms:Decrypt, account 111111111111) · list allowed`).
+    #[serde(default)]
+    pub summary: String,
+    /// `--expect`: the verdict the caller expected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<VerdictV1>,
+    /// `--expect`: whether the verdict is the expected one (an inconclusive
+    /// verdict meets no expectation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_met: Option<bool>,
     pub operations: Vec<OperationV1>,
     #[serde(default)]
     pub notes: Vec<String>,
@@ -53,6 +67,10 @@ pub struct OperationV1 {
     /// `list`, `head`, `get`, `put`, `multipart`, `copy`.
     pub operation: String,
     pub verdict: VerdictV1,
+    /// This operation's part of the verdict line (`get denied (key-policy
+    /// for kms:Decrypt, account 111111111111)`).
+    #[serde(default)]
+    pub summary: String,
     pub actions: Vec<ActionV1>,
 }
 
@@ -74,7 +92,7 @@ pub enum StatusV1 {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinkV1 {
-    /// A link id of contract §4 (`key-policy`, ...).
+    /// A link id (`key-policy`, `bucket-policy`, ...).
     pub link: String,
     pub status: StatusV1,
     pub reason: String,
@@ -232,6 +250,7 @@ impl From<&OperationResult> for OperationV1 {
         Self {
             operation: operation.operation.as_str().to_string(),
             verdict: operation.verdict.into(),
+            summary: super::operation_summary(operation),
             actions: operation.actions.iter().map(ActionV1::from).collect(),
         }
     }
@@ -247,6 +266,9 @@ impl From<&Diagnosis> for ReportV1 {
             object: diagnosis.object.clone(),
             object_placeholder: diagnosis.object_is_placeholder,
             verdict: diagnosis.verdict.into(),
+            summary: super::summary(diagnosis),
+            expect: None,
+            expect_met: None,
             operations: diagnosis.operations.iter().map(OperationV1::from).collect(),
             notes: diagnosis.notes.clone(),
             changes: diagnosis.changes.iter().map(FixV1::from).collect(),
@@ -254,8 +276,12 @@ impl From<&Diagnosis> for ReportV1 {
     }
 }
 
-pub(super) fn render(diagnosis: &Diagnosis) -> String {
-    let report = ReportV1::from(diagnosis);
+pub(super) fn render(diagnosis: &Diagnosis, expect: Option<Verdict>) -> String {
+    let mut report = ReportV1::from(diagnosis);
+    if let Some(expected) = expect {
+        report.expect = Some(expected.into());
+        report.expect_met = Some(expected == diagnosis.verdict);
+    }
     // Serialising plain structs of strings, numbers and `Value`s cannot
     // fail; the fallback keeps the signature infallible all the same.
     serde_json::to_string_pretty(&report).unwrap_or_else(|error| {

@@ -15,7 +15,8 @@ mod text;
 use std::io::IsTerminal;
 
 use crate::diagnosis::{
-    ActionResult, Diagnosis, EvidenceRole, Fix, FixChange, LinkResult, LinkStatus, Verdict,
+    ActionResult, Diagnosis, EvidenceRole, Fix, FixChange, LinkResult, LinkStatus, OperationResult,
+    Verdict,
 };
 
 pub use explain_json::{EXPLAIN_FORMAT, ExplanationV1};
@@ -25,12 +26,18 @@ pub use json::{
 };
 pub use test_json::{OutcomeV1, SummaryV1, TEST_REPORT_FORMAT, TestCaseV1, TestReportV1};
 
-/// `--color auto|always|never`.
+/// `--color auto|always|never`; the AWS CLI's `on` and `off` are accepted
+/// too, as people type them out of habit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum ColorChoice {
+    /// Only when stdout is a terminal and `NO_COLOR` is not set.
     #[default]
     Auto,
+    /// Always (also `on`), unless `NO_COLOR` is set.
+    #[value(alias = "on")]
     Always,
+    /// Never (also `off`).
+    #[value(alias = "off")]
     Never,
 }
 
@@ -71,7 +78,12 @@ pub fn render_markdown(diagnosis: &Diagnosis, out: &mut dyn std::io::Write) -> s
 
 /// The JSON report (`kms-s3-doctor/report@1`), pretty-printed.
 pub fn render_json(diagnosis: &Diagnosis) -> String {
-    json::render(diagnosis)
+    json::render(diagnosis, None)
+}
+
+/// The JSON report with `--expect`'s verdict and whether it was met.
+pub fn render_json_expecting(diagnosis: &Diagnosis, expect: Option<Verdict>) -> String {
+    json::render(diagnosis, expect)
 }
 
 /// `kms-s3-doctor test`: the table, with unmet expectations expanded.
@@ -219,68 +231,132 @@ pub(crate) fn first_broken(diagnosis: &Diagnosis) -> Option<(&ActionResult, &Lin
     None
 }
 
-/// The one-line summary that ends the report, without the `verdict: ` label.
-/// `denied — 1 of 4 operations denied; first broken link: key-policy
-/// (kms:Decrypt) in account 111111111111`.
+/// The one-line summary that ends the report, without the `verdict: ` label:
+/// the report's verdict, then every operation's verdict with, for a denied
+/// one, its first broken link and whose admin mends it, and for an
+/// inconclusive one, what is unknown and how to supply it:
+/// `inconclusive — get inconclusive (aws:SourceVpce unknown: --context
+/// aws:SourceVpce=…) · put allowed`.
 pub(crate) fn summary(diagnosis: &Diagnosis) -> String {
-    let total = diagnosis.operations.len();
-    let count = |verdict: Verdict| {
-        diagnosis
-            .operations
-            .iter()
-            .filter(|operation| operation.verdict == verdict)
-            .count()
-    };
-    let denied = count(Verdict::Denied);
-    let inconclusive = count(Verdict::Inconclusive);
-    let plural = if total == 1 { "" } else { "s" };
     let mut text = format!("{} — ", diagnosis.verdict);
-    if total == 0 {
+    if diagnosis.operations.is_empty() {
         text.push_str("no operation was checked");
         return text;
     }
-    let names = |verdict: Verdict| {
-        diagnosis
-            .operations
-            .iter()
-            .filter(|operation| operation.verdict == verdict)
-            .map(|operation| operation.operation.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    match (denied, inconclusive) {
-        (0, 0) if total == 1 => text.push_str(&format!("{} allowed", names(Verdict::Allowed))),
-        (0, 0) => text.push_str(&format!("all {total} operations allowed")),
-        (0, unknown) => text.push_str(&format!(
-            "{unknown} of {total} operation{plural} inconclusive ({})",
-            names(Verdict::Inconclusive)
-        )),
-        (denied, 0) => text.push_str(&format!(
-            "{denied} of {total} operation{plural} denied ({})",
-            names(Verdict::Denied)
-        )),
-        (denied, unknown) => text.push_str(&format!(
-            "{denied} of {total} operation{plural} denied ({}), {unknown} inconclusive ({})",
-            names(Verdict::Denied),
-            names(Verdict::Inconclusive)
-        )),
-    }
-    if let Some((action, link)) = first_broken(diagnosis) {
-        let what = if link.status == LinkStatus::Fail {
-            "first broken link"
-        } else {
-            "first unknown link"
-        };
-        text.push_str(&format!("; {what}: {} ({})", link.link, action.action));
-        if let Some(fix) = link
-            .fix
-            .as_ref()
-            .filter(|fix| crate::arn::is_account_id(&fix.account))
-        {
-            text.push_str(&format!(" in account {}", fix.account));
+    let parts: Vec<String> = diagnosis.operations.iter().map(operation_summary).collect();
+    text.push_str(&parts.join(" · "));
+    text
+}
+
+/// `put denied (identity-policy for s3:PutObject)`, `list allowed`, ...
+pub(crate) fn operation_summary(operation: &OperationResult) -> String {
+    let head = format!("{} {}", operation.operation, operation.verdict);
+    match operation.verdict {
+        Verdict::Allowed => head,
+        Verdict::Denied => {
+            let failing = operation.actions.iter().find_map(|action| {
+                action
+                    .links
+                    .iter()
+                    .find(|link| link.status == LinkStatus::Fail)
+                    .map(|link| (action, link))
+            });
+            match failing {
+                Some((action, link)) => format!("{head} ({})", broken_words(action, link)),
+                None => head,
+            }
+        }
+        Verdict::Inconclusive => {
+            let missing = missing_inputs(operation);
+            if missing.is_empty() {
+                head
+            } else {
+                format!("{head} ({})", missing.join("; "))
+            }
         }
     }
+}
+
+/// `key-policy for kms:Decrypt, account 111111111111`: a failing link, the
+/// action it fails for and, when the fix names one, the account that mends it.
+fn broken_words(action: &ActionResult, link: &LinkResult) -> String {
+    let mut text = format!("{} for {}", link.link, action.action);
+    if let Some(fix) = link
+        .fix
+        .as_ref()
+        .filter(|fix| crate::arn::is_account_id(&fix.account))
+    {
+        text.push_str(&format!(", account {}", fix.account));
+    }
     text
+}
+
+/// What an inconclusive operation is waiting for, each once, in report
+/// order: `aws:SourceVpce unknown: --context aws:SourceVpce=…` for a context
+/// key, `identity-policy unknown: --principal-profile` for a document that
+/// was not read (the flag is the first one its help names, if any).
+fn missing_inputs(operation: &OperationResult) -> Vec<String> {
+    let mut missing: Vec<String> = Vec::new();
+    let mut push = |item: String| {
+        if !missing.contains(&item) {
+            missing.push(item);
+        }
+    };
+    for link in operation
+        .actions
+        .iter()
+        .flat_map(|action| action.links.iter())
+        .filter(|link| link.status == LinkStatus::Unknown)
+    {
+        if link.unknown_keys.is_empty() {
+            match link.help.as_deref().and_then(first_flag) {
+                Some(flag) => push(format!("{} unknown: {flag}", link.link)),
+                None => push(format!("{} unknown", link.link)),
+            }
+        }
+        for key in &link.unknown_keys {
+            push(format!("{key} unknown: --context {key}=…"));
+        }
+    }
+    missing
+}
+
+/// The first `` `--flag` `` a help sentence names.
+fn first_flag(help: &str) -> Option<&str> {
+    help.split('`')
+        .skip(1)
+        .step_by(2)
+        .find(|quoted| quoted.starts_with("--"))
+        .map(|quoted| quoted.split([' ', '=']).next().unwrap_or(quoted))
+}
+
+/// The first failing (else unknown) link of the report, as `key-policy
+/// (kms:Decrypt)`, for one-line messages.
+pub fn first_broken_words(diagnosis: &Diagnosis) -> Option<String> {
+    first_broken(diagnosis).map(|(action, link)| {
+        let mut text = format!("{} ({})", link.link, action.action);
+        if link.status == LinkStatus::Unknown {
+            text.push_str(" unknown");
+            if !link.unknown_keys.is_empty() {
+                text.push_str(&format!(": {}", link.unknown_keys.join(", ")));
+            }
+        }
+        text
+    })
+}
+
+/// The one line `--expect` prints on stderr when the verdict is not the
+/// expected one (`expected allowed, got denied: key-policy (kms:Decrypt)`);
+/// `None` when it is.
+pub fn expect_mismatch(diagnosis: &Diagnosis, expected: Verdict) -> Option<String> {
+    if diagnosis.verdict == expected {
+        return None;
+    }
+    let mut line = format!("expected {expected}, got {}", diagnosis.verdict);
+    if let Some(broken) = first_broken_words(diagnosis) {
+        line.push_str(&format!(": {broken}"));
+    }
+    Some(line)
 }
 
 #[cfg(test)]

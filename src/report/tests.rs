@@ -464,22 +464,51 @@ fn color_choice_resolution() {
 }
 
 #[test]
-fn summary_names_the_first_broken_link_and_its_owner() {
+fn summary_names_every_operation_and_its_first_broken_link() {
     assert_eq!(
         summary(&cross_account_denied()),
-        "denied — 1 of 3 operations denied (get); first broken link: key-policy (kms:Decrypt) in account 111111111111"
+        "denied — list allowed · get denied (key-policy for kms:Decrypt, account 111111111111) · put allowed"
     );
+    // An unreadable document names the flag its help gives; a context key
+    // names the `--context` to pass.
     assert_eq!(
         summary(&inconclusive()),
-        "inconclusive — 2 of 2 operations inconclusive (list, get); first unknown link: identity-policy (s3:ListBucket)"
+        "inconclusive — list inconclusive (identity-policy unknown: --principal-profile) · get inconclusive (identity-policy unknown: --principal-profile; aws:SourceVpce unknown: --context aws:SourceVpce=…)"
     );
     assert_eq!(summary(&all_allowed()), "allowed — get allowed");
 }
 
-/// The JSON reads back through the frozen types, and the §5 field names are
-/// where the contract puts them.
 #[test]
-fn json_reads_back_with_contract_field_names() {
+fn an_unmet_expectation_is_one_line_naming_the_first_broken_link() {
+    assert_eq!(
+        expect_mismatch(&cross_account_denied(), Verdict::Allowed).as_deref(),
+        Some("expected allowed, got denied: key-policy (kms:Decrypt)")
+    );
+    assert_eq!(
+        expect_mismatch(&cross_account_denied(), Verdict::Denied),
+        None
+    );
+    assert_eq!(
+        expect_mismatch(&all_allowed(), Verdict::Denied).as_deref(),
+        Some("expected denied, got allowed")
+    );
+    assert_eq!(
+        expect_mismatch(&inconclusive(), Verdict::Denied).as_deref(),
+        Some("expected denied, got inconclusive: identity-policy (s3:ListBucket) unknown")
+    );
+    let json: serde_json::Value = serde_json::from_str(&render_json_expecting(
+        &inconclusive(),
+        Some(Verdict::Denied),
+    ))
+    .unwrap();
+    assert_eq!(json["expect"], "denied");
+    assert_eq!(json["expect_met"], false);
+}
+
+/// The JSON reads back through the frozen types, and the first version's
+/// field names are where docs/report-format.md puts them.
+#[test]
+fn json_reads_back_with_documented_field_names() {
     let rendered = render_json(&cross_account_denied());
     let report: ReportV1 = serde_json::from_str(&rendered).unwrap();
     assert_eq!(report, ReportV1::from(&cross_account_denied()));

@@ -3,12 +3,13 @@
 //! allows, which statements may apply), and the evidence and prose shared
 //! by every link family.
 
-use crate::diagnosis::{Evidence, EvidenceRole, LinkId, LinkResult, LinkStatus};
+use crate::diagnosis::{Evidence, EvidenceRole, Fix, FixChange, LinkId, LinkResult, LinkStatus};
 
 use super::unknown;
 use crate::policy::logic::or;
 use crate::policy::{
-    Caller, Effect, Evaluation, Policy, PrincipalMatch, Request, StatementHit, Tri,
+    ConditionCheck, Effect, Evaluation, Mismatch, Policy, PrincipalMatch, Request, Statement,
+    StatementHit, Tri,
 };
 
 /// A document set of one link as read: unknown (with why), or known.
@@ -21,6 +22,10 @@ pub(super) enum Docs<'s> {
 pub(super) struct Judged {
     pub(super) evaluation: Option<Evaluation>,
     pub(super) unread: Option<String>,
+    /// The conditions an undecided statement hangs on, said with the values
+    /// the policy lists (`statement 2 (`AccessViaVpceOnly`): `StringNotEquals`
+    /// `aws:SourceVpce` [vpce-1a2b3c4d]`).
+    pub(super) undecided: Vec<String>,
 }
 
 impl Judged {
@@ -29,11 +34,17 @@ impl Judged {
             Docs::Unknown(why) => Self {
                 evaluation: None,
                 unread: Some(why),
+                undecided: Vec::new(),
             },
-            Docs::Known(policies) => Self {
-                evaluation: Some(Evaluation::of(policies, request)),
-                unread: None,
-            },
+            Docs::Known(policies) => {
+                let evaluation = Evaluation::of(policies.iter().copied(), request);
+                let undecided = undecided_conditions(&policies, &evaluation, request);
+                Self {
+                    evaluation: Some(evaluation),
+                    unread: None,
+                    undecided,
+                }
+            }
         }
     }
 
@@ -123,9 +134,14 @@ impl Judged {
                 help: Some(dependent_help.to_string()),
             };
         }
+        let conditions = if self.undecided.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", self.undecided.join("; "))
+        };
         UnknownFinding {
             reason: format!(
-                "whether {subject} allows {action} hangs on {}",
+                "whether {subject} allows {action} hangs on {}{conditions}",
                 unknown_keys.join(", ")
             ),
             evidence,
@@ -133,6 +149,63 @@ impl Judged {
             unknown_keys,
         }
     }
+}
+
+/// The conditions with an unknown outcome of every statement that may apply,
+/// at most three statements' worth: a reader needs to see what value would
+/// decide the link.
+pub(super) fn undecided_conditions(
+    policies: &[&Policy],
+    evaluation: &Evaluation,
+    request: &Request<'_>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for hit in evaluation
+        .hits
+        .iter()
+        .filter(|hit| hit.applies == Tri::Unknown)
+        .take(3)
+    {
+        let Some(statement) = policies
+            .iter()
+            .filter(|policy| policy.label() == hit.document)
+            .flat_map(|policy| policy.statements())
+            .find(|statement| statement.index() == hit.statement)
+        else {
+            continue;
+        };
+        let conditions: Vec<String> = statement
+            .condition_checks(request)
+            .into_iter()
+            .filter(|check| check.holds == Tri::Unknown)
+            .map(|check| {
+                format!(
+                    "`{}` `{}` [{}]",
+                    check.operator,
+                    check.key,
+                    check.values.join(", ")
+                )
+            })
+            .collect();
+        if conditions.is_empty() {
+            continue;
+        }
+        let sid = hit
+            .sid
+            .as_deref()
+            .map(|sid| format!(" (`{sid}`)"))
+            .unwrap_or_default();
+        let effect = match hit.effect {
+            Effect::Allow => "allows",
+            Effect::Deny => "denies",
+        };
+        out.push(format!(
+            "statement {}{sid} {effect} when {}",
+            hit.statement,
+            conditions.join(" and ")
+        ));
+    }
+    out
 }
 
 /// The explanation of an unknown link.
@@ -189,42 +262,173 @@ pub(super) fn evidence_of(hit: &StatementHit) -> Evidence {
 }
 
 /// Allow statements of `policy` that name the caller but did not allow the
-/// request (another action, resource, or a condition that does not hold):
-/// usually the statement to edit.
-pub(super) fn near_misses(policy: Option<&Policy>, caller: &Caller) -> Vec<Evidence> {
+/// request: usually the statement to edit. The closest come first (one that
+/// fails only on a condition, then on the resource, then on the action), and
+/// the note says which element of the closest did not match.
+pub(super) struct NearMisses {
+    pub(super) evidence: Vec<Evidence>,
+    /// `; statement 1 (`Sid`) names it but does not list kms:Decrypt in its
+    /// `Action` (kms:Encrypt, kms:DescribeKey)`, or nothing.
+    pub(super) note: String,
+}
+
+pub(super) fn near_misses(policy: Option<&Policy>, request: &Request<'_>) -> NearMisses {
     let Some(policy) = policy else {
-        return Vec::new();
+        return NearMisses {
+            evidence: Vec::new(),
+            note: String::new(),
+        };
     };
-    policy
+    let mut candidates: Vec<(usize, &Statement, Option<Mismatch>)> = policy
         .statements()
         .iter()
         .filter(|statement| statement.effect() == Effect::Allow)
-        .filter(|statement| statement.names_principal(caller).is_some())
-        .take(3)
-        .map(|statement| Evidence {
+        .filter(|statement| statement.names_principal(request.caller).is_some())
+        .map(|statement| {
+            let mismatch = statement.first_mismatch(request);
+            let rank = match &mismatch {
+                Some(Mismatch::Condition(_)) => 0,
+                Some(Mismatch::Resource { .. }) => 1,
+                Some(Mismatch::Action { .. }) => 2,
+                Some(Mismatch::Principal { .. }) | None => 3,
+            };
+            (rank, statement, mismatch)
+        })
+        .collect();
+    // Stable: statements of one rank keep the document's order.
+    candidates.sort_by_key(|(rank, _, _)| *rank);
+    candidates.truncate(3);
+    let note = match candidates.first() {
+        Some((_, statement, mismatch)) => {
+            let sid = statement
+                .sid()
+                .map(|sid| format!(" (`{sid}`)"))
+                .unwrap_or_default();
+            let why = match mismatch {
+                Some(mismatch) => mismatch.describe(request.action, request.resource),
+                None => format!("does not allow {} here", request.action),
+            };
+            format!("; statement {}{sid} names it but {why}", statement.index())
+        }
+        None => String::new(),
+    };
+    let evidence = candidates
+        .iter()
+        .map(|(_, statement, _)| Evidence {
             document: policy.label().to_string(),
             statement: Some(statement.index()),
             sid: statement.sid().map(str::to_string),
             line: statement.line(),
             role: EvidenceRole::Context,
         })
-        .collect()
+        .collect();
+    NearMisses { evidence, note }
 }
 
-/// ` ; statement 1 (`Sid`) names it but does not allow this request`, or nothing.
-pub(super) fn near_miss_note(near: &[Evidence], action: &str) -> String {
-    match near.first() {
-        Some(first) => format!(
-            "; statement {}{} names it but does not allow {action} here (another action or resource, or a condition that does not hold)",
-            first.statement.unwrap_or_default(),
-            first
-                .sid
-                .as_deref()
+/// For a policy without `Principal` (identity policy, boundary, session
+/// policy) that allows nothing here: the Allow statement that lists the
+/// action but misses on its resource or a condition, said as `; statement
+/// 0 (`Sid`) of inline policy `x` of `arn` does not cover ...`, or nothing.
+pub(super) fn closest_statement(policies: &[&Policy], request: &Request<'_>) -> String {
+    let mut best: Option<(usize, &Policy, &Statement, Mismatch)> = None;
+    for policy in policies {
+        for statement in policy.statements() {
+            if statement.effect() != Effect::Allow {
+                continue;
+            }
+            let rank = match statement.first_mismatch(request) {
+                Some(mismatch @ Mismatch::Condition(_)) => (0, mismatch),
+                Some(mismatch @ Mismatch::Resource { .. }) => (1, mismatch),
+                _ => continue,
+            };
+            if best.as_ref().is_none_or(|(seen, ..)| rank.0 < *seen) {
+                best = Some((rank.0, policy, statement, rank.1));
+            }
+        }
+    }
+    match best {
+        Some((_, policy, statement, mismatch)) => format!(
+            "; statement {}{} of {} lists it but {}",
+            statement.index(),
+            statement
+                .sid()
                 .map(|sid| format!(" (`{sid}`)"))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            policy.label(),
+            mismatch.describe(request.action, request.resource)
         ),
         None => String::new(),
     }
+}
+
+/// Why a `Deny` applies when it applies because of its conditions, and how
+/// to get past it. A conditional deny is usually a guard (requests only
+/// through one VPC endpoint, only over TLS), so the first advice is to meet
+/// the condition; narrowing the statement comes second, for when the policy
+/// itself is wrong.
+pub(super) struct DenyExplanation {
+    /// `: its condition `StringNotEquals` `aws:SourceVpce` [vpce-0abc]
+    /// holds, as the request's aws:SourceVpce is vpce-999`.
+    pub(super) clause: String,
+    /// What to do, first to last.
+    pub(super) advice: String,
+}
+
+pub(super) fn explain_deny(
+    policy: Option<&Policy>,
+    hit: &StatementHit,
+    request: &Request<'_>,
+) -> Option<DenyExplanation> {
+    let statement = policy?
+        .statements()
+        .iter()
+        .find(|statement| statement.index() == hit.statement)?;
+    let holding: Vec<ConditionCheck> = statement
+        .condition_checks(request)
+        .into_iter()
+        .filter(|check| check.holds == Tri::Yes)
+        .collect();
+    if holding.is_empty() {
+        return None;
+    }
+    let clauses: Vec<String> = holding
+        .iter()
+        .map(|check| {
+            format!(
+                "`{}` `{}` [{}] holds, as {}",
+                check.operator,
+                check.key,
+                check.values.join(", "),
+                check.request_words()
+            )
+        })
+        .collect();
+    let plural = if holding.len() == 1 { "" } else { "s" };
+    let clause = format!(": its condition{plural} {}", clauses.join("; "));
+    // Every condition of a statement must hold for it to apply: breaking
+    // any one of them is enough.
+    let escapes: Vec<String> = holding
+        .iter()
+        .filter_map(ConditionCheck::how_to_escape)
+        .collect();
+    let meet = match escapes.as_slice() {
+        [] => "first meet the statement's condition".to_string(),
+        [one] => format!("first meet the condition: {one}"),
+        many => format!("first meet one of the conditions: {}", many.join(", or ")),
+    };
+    let advice = format!(
+        "the statement is a guard; {meet}. Only if the policy is wrong, narrow the statement (its `Condition`, `Action` or `Resource`) rather than remove it"
+    );
+    Some(DenyExplanation { clause, advice })
+}
+
+/// A failing link's fix for a `Deny` that applies through its conditions:
+/// an edit of that statement whose note puts meeting the condition first,
+/// instead of a bare "remove".
+pub(super) fn conditional_deny_fix(mut fix: Fix, explanation: &DenyExplanation) -> Fix {
+    fix.change = FixChange::EditStatement;
+    fix.note = Some(explanation.advice.clone());
+    fix
 }
 
 pub(super) fn unknown_keys_of<'a>(hits: impl Iterator<Item = &'a StatementHit>) -> Vec<String> {
@@ -250,10 +454,18 @@ pub(super) fn context_help(keys: &[String]) -> String {
     )
 }
 
+/// `the bucket policy was not read; ...`, `the identity policies of `x`
+/// were not read; ...`.
 pub(super) fn unread(what: &str, error: &Option<String>, help: &str) -> String {
+    let subject = what.split(" of ").next().unwrap_or(what);
+    let verb = if subject.ends_with("policies") {
+        "were"
+    } else {
+        "was"
+    };
     match error {
         Some(error) => format!("{what} could not be read ({error}); {help}"),
-        None => format!("{what} were not read; {help}"),
+        None => format!("{what} {verb} not read; {help}"),
     }
 }
 

@@ -10,7 +10,10 @@ use crate::policy::{Effect, Policy, Tri};
 use crate::snapshot::{Field, PolicyDoc};
 
 use super::super::fix;
-use super::evaluation::{Docs, Judged, evidence_of, status_of, unread};
+use super::evaluation::{
+    Docs, Judged, closest_statement, conditional_deny_fix, evidence_of, explain_deny, status_of,
+    unread,
+};
 use super::{ActionFacts, result};
 
 pub(super) struct GuardRails {
@@ -144,6 +147,7 @@ fn principal_link(
     let what = link.title();
     let mut evidence: Vec<Evidence> = Vec::new();
     let mut fix = None;
+    let mut help = None;
     let reason = match status {
         LinkStatus::Fail if denies == Tri::Yes => {
             let denying = judged.applying(Effect::Deny);
@@ -157,8 +161,23 @@ fn principal_link(
                     find_policy(facts, link, &hit.document),
                 )
             });
+            let explanation = first.and_then(|hit| {
+                explain_deny(
+                    find_policy(facts, link, &hit.document),
+                    hit,
+                    &facts.request(),
+                )
+            });
+            let clause = match &explanation {
+                Some(explanation) => {
+                    fix = fix.map(|fix| conditional_deny_fix(fix, explanation));
+                    help = Some(explanation.advice.clone());
+                    explanation.clause.clone()
+                }
+                None => String::new(),
+            };
             format!(
-                "{} explicitly denies {action} on {resource}",
+                "{} explicitly denies {action} on {resource}{clause}",
                 first.map(|hit| hit.document.as_str()).unwrap_or(what)
             )
         }
@@ -169,7 +188,8 @@ fn principal_link(
                 action,
                 resource,
             ));
-            format!("no statement of the {what} of `{who}` allows {action} on {resource}")
+            let note = closest_statement(&link_policies(facts, link), &facts.request());
+            format!("no statement of the {what} of `{who}` allows {action} on {resource}{note}")
         }
         LinkStatus::Pass if allows == Tri::Yes && implicit_allow => {
             format!(
@@ -195,29 +215,43 @@ fn principal_link(
     LinkResult {
         evidence,
         fix,
+        help,
         ..result(link, status, reason)
     }
 }
 
 fn find_policy<'s>(facts: &ActionFacts<'_, 's>, link: LinkId, label: &str) -> Option<&'s Policy> {
-    let info = facts.actor_info?;
+    link_policies(facts, link)
+        .into_iter()
+        .find(|policy| policy.label() == label)
+}
+
+/// The documents of one of the principal's own links, as read.
+fn link_policies<'s>(facts: &ActionFacts<'_, 's>, link: LinkId) -> Vec<&'s Policy> {
+    let Some(info) = facts.actor_info else {
+        return Vec::new();
+    };
     match link {
         LinkId::IdentityPolicy => info
             .policies
-            .known()?
-            .iter()
-            .map(|named| &named.document.policy)
-            .find(|policy| policy.label() == label),
+            .known()
+            .map(|policies| {
+                policies
+                    .iter()
+                    .map(|named| &named.document.policy)
+                    .collect()
+            })
+            .unwrap_or_default(),
         LinkId::PermissionsBoundary => info
             .permissions_boundary
             .known()
-            .map(|named| &named.document.policy),
+            .map(|named| vec![&named.document.policy])
+            .unwrap_or_default(),
         LinkId::SessionPolicy => info
             .session_policies
-            .known()?
-            .iter()
-            .map(|doc| &doc.policy)
-            .find(|policy| policy.label() == label),
-        _ => None,
+            .known()
+            .map(|docs| docs.iter().map(|doc| &doc.policy).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
     }
 }

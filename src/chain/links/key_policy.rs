@@ -11,8 +11,8 @@ use crate::snapshot::{Field, GrantInfo};
 use super::super::fix;
 use super::super::keys::{Reference, ResolvedKey};
 use super::evaluation::{
-    DIRECT, Docs, Judged, UNCAPPED, evidence_of, grants_as, near_miss_note, near_misses, status_of,
-    unread,
+    DIRECT, Docs, Judged, UNCAPPED, conditional_deny_fix, evidence_of, explain_deny, grants_as,
+    near_misses, status_of, unread,
 };
 use super::identity::Exemptions;
 use super::{ActionFacts, ResourceSide, result};
@@ -186,7 +186,18 @@ fn key_policy_link(
             fix = denying
                 .first()
                 .map(|hit| fix::remove_deny(LinkId::KeyPolicy, &key.account, hit, policy));
-            format!("the key policy explicitly denies {action} to `{who}`")
+            let explanation = denying
+                .first()
+                .and_then(|hit| explain_deny(policy, hit, &facts.request()));
+            let clause = match &explanation {
+                Some(explanation) => {
+                    fix = fix.map(|fix| conditional_deny_fix(fix, explanation));
+                    help = Some(explanation.advice.clone());
+                    explanation.clause.clone()
+                }
+                None => String::new(),
+            };
+            format!("the key policy explicitly denies {action} to `{who}`{clause}")
         }
         LinkStatus::Fail => {
             fix = Some(fix::allow_in_resource_policy(
@@ -209,10 +220,10 @@ fn key_policy_link(
                 key.info
                     .and_then(|info| info.policy.known())
                     .map(|doc| &doc.policy),
-                &facts.caller,
+                &facts.request(),
             );
-            let note = near_miss_note(&near, action);
-            evidence.extend(near);
+            let note = near.note;
+            evidence.extend(near.evidence);
             format!(
                 "no statement of the key policy allows `{who}` or account {} to use {action}{grant_note}{note}",
                 facts.actor.account

@@ -4,12 +4,14 @@
 //! RCPs in the resource's account; every level must allow.
 
 use crate::diagnosis::{LinkId, LinkResult};
-use crate::policy::{Decision, Evaluation, Tri};
+use crate::policy::{Decision, Evaluation, Policy, Tri};
 use crate::snapshot::{Field, NamedPolicy};
 
 use super::super::keys::ResolvedKey;
 use super::super::{fix, principal};
-use super::evaluation::{context_help, evidence_of, unknown_keys_of};
+use super::evaluation::{
+    context_help, evidence_of, explain_deny, undecided_conditions, unknown_keys_of,
+};
 use super::{ActionFacts, fail, pass, unknown};
 
 /// The account whose organization policies apply, and their kind's name.
@@ -93,6 +95,8 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
     let mut unknown_keys = Vec::new();
     let mut failing: Option<(String, Option<&NamedPolicy>)> = None;
     let mut any_unknown = false;
+    let mut deny_advice = None;
+    let mut undecided: Vec<String> = Vec::new();
     for (level, policies) in levels.iter().enumerate() {
         let evaluation = Evaluation::of(
             policies.iter().map(|named| &named.document.policy),
@@ -107,12 +111,23 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
                         .iter()
                         .find(|named| named.document.policy.label() == hit.document)
                 });
+                let explanation = hit.and_then(|hit| {
+                    explain_deny(named.map(|named| &named.document.policy), hit, &request)
+                });
+                if failing.is_none() {
+                    deny_advice = explanation
+                        .as_ref()
+                        .map(|explanation| explanation.advice.clone());
+                }
                 failing.get_or_insert((
                     format!(
-                        "{} explicitly denies {} at level {} of account {account}'s organization",
+                        "{} explicitly denies {} at level {} of account {account}'s organization{}",
                         hit.map(|hit| hit.document.clone()).unwrap_or_default(),
                         facts.action,
-                        level_name(level, levels.len())
+                        level_name(level, levels.len()),
+                        explanation
+                            .map(|explanation| explanation.clause)
+                            .unwrap_or_default()
                     ),
                     named,
                 ));
@@ -131,6 +146,11 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
             }
             Decision::Unknown => {
                 any_unknown = true;
+                let documents: Vec<&Policy> = policies
+                    .iter()
+                    .map(|named| &named.document.policy)
+                    .collect();
+                undecided.extend(undecided_conditions(&documents, &evaluation, &request));
                 unknown_keys.extend(unknown_keys_of(evaluation.hits.iter()));
                 evidence.extend(
                     evaluation
@@ -156,13 +176,19 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
         let fix = fix::organization(link, account, management.as_deref(), facts.action, named);
         return Some(LinkResult {
             evidence,
+            help: deny_advice,
             ..fail(link, reason, Some(fix))
         });
     }
     if any_unknown {
         let keys = unknown_keys.join(", ");
+        let conditions = if undecided.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", undecided.join("; "))
+        };
         let reason = format!(
-            "whether the {kind}s of account {account} allow {} hangs on {keys}",
+            "whether the {kind}s of account {account} allow {} hangs on {keys}{conditions}",
             facts.action
         );
         return Some(LinkResult {

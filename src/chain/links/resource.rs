@@ -10,8 +10,8 @@ use crate::snapshot::Field;
 
 use super::super::{Target, fix, principal};
 use super::evaluation::{
-    DIRECT, Docs, Judged, UNCAPPED, evidence_of, grants_as, near_miss_note, near_misses, status_of,
-    unread,
+    DIRECT, Docs, Judged, UNCAPPED, conditional_deny_fix, evidence_of, explain_deny, grants_as,
+    near_misses, status_of, unread,
 };
 use super::identity::{Exemptions, GuardRails};
 use super::{ActionFacts, ResourceSide, result};
@@ -122,6 +122,7 @@ fn resource_link(
     let what = link.title();
     let mut evidence = Vec::new();
     let mut fix = None;
+    let mut help = None;
     let reason = match status {
         LinkStatus::Fail if denies == Tri::Yes => {
             let denying = judged.applying(Effect::Deny);
@@ -135,7 +136,18 @@ fn resource_link(
                 .and_then(|hit| hit.sid.as_deref())
                 .map(|sid| format!(" (statement `{sid}`)"))
                 .unwrap_or_default();
-            format!("the {what} explicitly denies {action} to `{who}`{sid}")
+            let explanation = denying
+                .first()
+                .and_then(|hit| explain_deny(policy, hit, &facts.request()));
+            let clause = match &explanation {
+                Some(explanation) => {
+                    fix = fix.map(|fix| conditional_deny_fix(fix, explanation));
+                    help = Some(explanation.advice.clone());
+                    explanation.clause.clone()
+                }
+                None => String::new(),
+            };
+            format!("the {what} explicitly denies {action} to `{who}`{sid}{clause}")
         }
         LinkStatus::Fail => {
             fix = Some(fix::allow_in_resource_policy(
@@ -154,9 +166,9 @@ fn resource_link(
             ));
             // Failing without a deny means no allow applied at all (an allow
             // that may apply would have made the link unknown).
-            let near = near_misses(resource_policy_of(facts, link), &facts.caller);
-            let note = near_miss_note(&near, action);
-            evidence.extend(near);
+            let near = near_misses(resource_policy_of(facts, link), &facts.request());
+            let note = near.note;
+            evidence.extend(near.evidence);
             let reason = if link == LinkId::TrustPolicy {
                 format!(
                     "no statement of the trust policy lets `{who}` assume the role (with the request's conditions, such as sts:ExternalId)"
@@ -191,6 +203,7 @@ fn resource_link(
     LinkResult {
         evidence,
         fix,
+        help,
         ..result(link, status, reason)
     }
 }

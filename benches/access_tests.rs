@@ -1,0 +1,62 @@
+//! `kms-s3-doctor test` at scale: parsing a file of 1,000 expectations and
+//! judging all of them over the README's walkthrough snapshot (target: the
+//! judging under 1 s). The expectations cycle through three principals,
+//! every operation set and both expectations, so no two in a row are alike.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+
+use kms_s3_doctor::access_tests;
+use kms_s3_doctor::snapshot::Snapshot;
+
+const PRINCIPALS: [&str; 3] = [
+    "arn:aws:iam::111111111111:user/ann",
+    "arn:aws:iam::222222222222:user/dilip",
+    "arn:aws:iam::222222222222:user/erin",
+];
+const OPS: [&str; 4] = [
+    "[\"list\"]",
+    "[\"get\", \"put\"]",
+    "[\"list\", \"get\", \"put\", \"multipart\"]",
+    "[\"head\", \"copy\"]",
+];
+
+fn file_of(count: usize) -> String {
+    let mut text = String::from("bucket = \"account-a-bucket\"\nobject = \"reports/data.csv\"\n");
+    for index in 0..count {
+        let expect = if index % 2 == 0 { "allowed" } else { "denied" };
+        text.push_str(&format!(
+            "\n[[test]]\nname = \"expectation {index}\"\nprincipal = \"{}\"\nops = {}\nexpect = \"{expect}\"\n",
+            PRINCIPALS[index % PRINCIPALS.len()],
+            OPS[index % OPS.len()],
+        ));
+    }
+    text
+}
+
+fn bench_access_tests(c: &mut Criterion) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/walkthrough.json");
+    let Ok(snapshot) = Snapshot::parse(
+        "walkthrough.json",
+        &std::fs::read_to_string(path).unwrap_or_default(),
+    ) else {
+        return;
+    };
+    let text = file_of(1_000);
+    let Ok(file) = access_tests::parse("bench.toml", &text) else {
+        return;
+    };
+    let now = chrono::Utc::now();
+    let mut group = c.benchmark_group("access tests");
+    group.sample_size(10);
+    group.bench_function("parse 1,000 expectations", |b| {
+        b.iter(|| access_tests::parse("bench.toml", black_box(&text)))
+    });
+    group.bench_function("judge 1,000 expectations over one snapshot", |b| {
+        b.iter(|| access_tests::run(black_box(&file), black_box(&snapshot), None, now))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_access_tests);
+criterion_main!(benches);
