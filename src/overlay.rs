@@ -693,7 +693,7 @@ pub fn annotate(diagnosis: &mut Diagnosis, provenance: &Provenance) {
                     continue;
                 }
                 let origins: Vec<String> = found.iter().map(|(o, _)| o.to_string()).collect();
-                link.reason = format!("{}; document from {}", link.reason, origins.join(", "));
+                link.reason = format!("{}; as set by {}", link.reason, origins.join(", "));
                 let mut pending: Vec<String> = found
                     .iter()
                     .filter_map(|(origin, pending)| {
