@@ -405,8 +405,9 @@ pub(super) fn explain_deny(
         .collect();
     let plural = if holding.len() == 1 { "" } else { "s" };
     let clause = format!(": its condition{plural} {}", clauses.join("; "));
-    // Every condition of a statement must hold for it to apply: breaking
-    // any one of them is enough.
+    // Every operator and key of a `Condition` block must hold for the
+    // statement to apply (a logical AND; IAM User Guide, "Conditions with
+    // multiple context keys or values"): breaking any one of them is enough.
     let escapes: Vec<String> = holding
         .iter()
         .filter_map(ConditionCheck::how_to_escape)

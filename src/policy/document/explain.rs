@@ -195,7 +195,10 @@ impl ConditionCheck {
 
     /// What a request must carry for this condition to stop holding: the
     /// way to get past a `Deny` that hangs on it without touching the
-    /// policy. `None` when there is no simple way to say it.
+    /// policy. `None` when there is no simple way to say it. A negated
+    /// operator's values are a NOR (IAM User Guide, "Conditions with
+    /// multiple context keys or values"), so it stops holding when the
+    /// request carries one of them.
     pub fn how_to_escape(&self) -> Option<String> {
         let operator = self.operator.to_ascii_lowercase();
         let base = operator
@@ -244,6 +247,19 @@ impl ConditionCheck {
                 }
                 _ => return None,
             },
+            // Orderings: the request's value must fall on the other side.
+            _ if base.ends_with("lessthan") => {
+                format!("make the request with {} at least {listed}", self.key)
+            }
+            _ if base.ends_with("lessthanequals") => {
+                format!("make the request with {} greater than {listed}", self.key)
+            }
+            _ if base.ends_with("greaterthan") => {
+                format!("make the request with {} at most {listed}", self.key)
+            }
+            _ if base.ends_with("greaterthanequals") => {
+                format!("make the request with {} less than {listed}", self.key)
+            }
             "notipaddress" => format!("send the request from {one_of}"),
             "ipaddress" => format!("send the request from outside {listed}"),
             _ if base.contains("not") => {
@@ -366,6 +382,22 @@ mod tests {
         assert_eq!(
             check("ForAnyValue:StringEquals", "aws:TagKeys", &["x"]).how_to_escape(),
             None
+        );
+        assert_eq!(
+            check("NumericLessThan", "s3:TlsVersion", &["1.2"])
+                .how_to_escape()
+                .as_deref(),
+            Some("make the request with s3:TlsVersion at least 1.2")
+        );
+        assert_eq!(
+            check(
+                "DateGreaterThanIfExists",
+                "aws:CurrentTime",
+                &["2026-01-01T00:00:00Z"]
+            )
+            .how_to_escape()
+            .as_deref(),
+            Some("make the request with aws:CurrentTime at most 2026-01-01T00:00:00Z")
         );
     }
 
