@@ -151,17 +151,18 @@ pub struct Evidence {
 }
 
 /// What kind of change a fix asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FixChange {
     AddStatement,
     RemoveStatement,
     EditStatement,
+    #[default]
     Other,
 }
 
 /// Who must change what to mend a failing link.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Fix {
     /// The account whose admin makes the change.
     pub account: String,
@@ -172,6 +173,73 @@ pub struct Fix {
     pub statement: Option<serde_json::Value>,
     /// For `other` (and as extra help for the rest).
     pub note: Option<String>,
+    /// The document the change is made to, once resolved against the
+    /// snapshot (see `crate::fixes`).
+    pub target: Option<FixTarget>,
+    /// The whole document after every change to the same target.
+    pub document_after: Option<serde_json::Value>,
+    /// Indexes in [`Diagnosis::changes`] of the changes `document_after`
+    /// holds (this one included).
+    pub with_changes: Vec<usize>,
+    /// The AWS CLI command that installs `document_after`, reading it from
+    /// `file`.
+    pub command: Option<String>,
+    /// The file name `command` reads and `--write-fixes` writes.
+    pub file: Option<String>,
+    /// What to watch out for when running `command`.
+    pub warning: Option<String>,
+}
+
+/// Which document a fix changes: enough to find it without guessing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FixTarget {
+    /// The document kind: a link id.
+    pub kind: LinkId,
+    /// The resource holding the document: key ARN, bucket name, role or user
+    /// ARN, managed policy ARN, SCP or RCP name.
+    pub resource: String,
+    /// The principal whose policy it is (identity policies, boundaries,
+    /// session policies).
+    pub principal: Option<String>,
+    /// The inline policy's name (for a group's inline policy, without the
+    /// group).
+    pub policy_name: Option<String>,
+    /// The group holding a group policy.
+    pub group: Option<String>,
+    /// For SCPs and RCPs: where the policy is attached.
+    pub attached_to: Option<String>,
+    /// For removals and edits: the statement's index in the document.
+    pub statement: Option<usize>,
+    pub sid: Option<String>,
+    /// The account whose admin applies the change.
+    pub account: String,
+}
+
+/// The verdict after every statement change is applied to a copy of the
+/// snapshot and the request is judged again.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recheck {
+    /// Indexes in [`Diagnosis::changes`] of the changes applied.
+    pub applied: Vec<usize>,
+    /// Indexes of the changes that are not statements and were not applied.
+    pub not_applied: Vec<usize>,
+    pub verdict: Verdict,
+    /// Each operation's verdict after the changes.
+    pub operations: Vec<(Operation, Verdict)>,
+    /// The links that still fail or are unknown after the changes.
+    pub remaining: Vec<Remaining>,
+}
+
+/// A link that is still not `pass` after the re-check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Remaining {
+    pub operation: Operation,
+    pub action: String,
+    pub link: LinkId,
+    pub status: LinkStatus,
+    pub reason: String,
+    /// The change of the first report this link was to be mended by.
+    pub change: Option<usize>,
 }
 
 /// The judgement of one link for one action.
@@ -296,4 +364,7 @@ pub struct Diagnosis {
     /// fix needed by several actions appears once, and statements to add
     /// that differ only in their actions are merged into one.
     pub changes: Vec<Fix>,
+    /// What judging again after the changes found; `None` when there is no
+    /// change to apply.
+    pub recheck: Option<Recheck>,
 }

@@ -12,6 +12,7 @@ pub mod context;
 pub mod context_values;
 pub mod diagnosis;
 pub mod explain;
+pub mod fixes;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod overlay;

@@ -144,6 +144,13 @@ struct CheckArgs {
     /// Colour the text report: `auto` only on a terminal; `NO_COLOR` turns it off.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// Write each change's whole document and an apply.sh that installs them
+    /// into this directory, for review (nothing is sent to AWS).
+    #[arg(long, value_name = "DIR")]
+    write_fixes: Option<PathBuf>,
+    /// With --write-fixes: overwrite files already in the directory.
+    #[arg(long, requires = "write_fixes")]
+    force: bool,
 }
 
 /// What-if layers laid over what was read, in command-line order (a later
@@ -500,6 +507,16 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     let mut diagnosis =
         chain::judge(&snapshot, &request).map_err(|error| Failure::bad_input(error.to_string()))?;
     overlay::annotate(&mut diagnosis, &provenance);
+    if let Some(dir) = &args.write_fixes {
+        let written = kms_s3_doctor::fixes::write_fixes(dir, &diagnosis, args.force)
+            .map_err(|error| Failure::bad_input(format!("--write-fixes: {error}")))?;
+        eprintln!(
+            "wrote {} file(s) to `{}`: review them, then run {} yourself",
+            written.len(),
+            dir.display(),
+            kms_s3_doctor::fixes::SCRIPT
+        );
+    }
     let expected = args.expect.map(Expect::verdict);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

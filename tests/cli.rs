@@ -274,6 +274,54 @@ fn the_readme_shows_what_the_first_command_prints() {
     assert_eq!(stdout(&output).trim_end(), shown.trim_end());
 }
 
+#[test]
+fn write_fixes_writes_the_documents_and_a_script_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("fixes");
+    let target_text = target.to_str().unwrap();
+    let mut args = README_EXAMPLE.to_vec();
+    args.extend(["--write-fixes", target_text]);
+    let output = walkthrough(&args);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+
+    let document = target.join("change-1-key-policy.json");
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&document).unwrap()).unwrap();
+    let statements = written["Statement"].as_array().unwrap();
+    // The key policy as it was (two statements) plus the one added.
+    assert_eq!(statements.len(), 3);
+    assert_eq!(
+        statements[2]["Principal"]["AWS"],
+        "arn:aws:iam::222222222222:user/dilip"
+    );
+    let script = std::fs::read_to_string(target.join("apply.sh")).unwrap();
+    assert!(script.starts_with("#!/bin/sh\n"), "{script}");
+    assert!(
+        script.contains("aws kms put-key-policy --key-id arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab --policy-name default --policy file://change-1-key-policy.json --region eu-west-1 --profile \"$PROFILE_111111111111\""),
+        "{script}"
+    );
+    assert!(script.contains("${PROFILE_111111111111:?"), "{script}");
+
+    // A second run refuses, before writing anything, and keeps the user's edit.
+    std::fs::write(&document, "edited by hand").unwrap();
+    let again = walkthrough(&args);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("--force"), "{}", stderr(&again));
+    assert_eq!(
+        std::fs::read_to_string(&document).unwrap(),
+        "edited by hand"
+    );
+
+    args.push("--force");
+    let forced = walkthrough(&args);
+    assert_eq!(forced.status.code(), Some(1), "{}", stderr(&forced));
+    assert!(
+        std::fs::read_to_string(&document)
+            .unwrap()
+            .contains("user/dilip")
+    );
+}
+
 /// A scenario's snapshot written to a scratch file, for tests that need a
 /// setup the walkthrough does not have.
 fn scenario_snapshot(name: &str, directory: &tempfile::TempDir) -> PathBuf {

@@ -35,6 +35,7 @@ fn keys(value: &serde_json::Value, out: &mut BTreeSet<String>) {
                         | "encryption_context_subset"
                         | "encryption_context_equals"
                         | "statement"
+                        | "document_after"
                 ) {
                     continue;
                 }

@@ -39,6 +39,37 @@ fn sid_for(actions: &[&str]) -> String {
     sid
 }
 
+/// Without `--object` the object checked is a placeholder no one will ever
+/// read: a statement scoped to it is useless to paste. Scope it as a person
+/// would, to the bucket's objects, and say that `--object` narrows it.
+pub(crate) fn scope_to_bucket(
+    operations: &mut [OperationResult],
+    placeholder: &str,
+    objects: &str,
+) {
+    let fixes = operations
+        .iter_mut()
+        .flat_map(|operation| &mut operation.actions)
+        .flat_map(|action| &mut action.links)
+        .filter_map(|link| link.fix.as_mut());
+    for fix in fixes {
+        if fix.change != FixChange::AddStatement {
+            continue;
+        }
+        let Some(statement) = fix.statement.as_mut().and_then(Value::as_object_mut) else {
+            continue;
+        };
+        if statement.get("Resource").and_then(Value::as_str) == Some(placeholder) {
+            statement.insert("Resource".to_string(), Value::String(objects.to_string()));
+            let scoped = "scoped to all of the bucket's objects because no --object was given: `--object` narrows it";
+            fix.note = Some(match fix.note.take() {
+                Some(note) => format!("{note}; {scoped}"),
+                None => scoped.to_string(),
+            });
+        }
+    }
+}
+
 /// Gives every failing link's fix its place in one list of distinct changes
 /// (see [`crate::diagnosis::Diagnosis::changes`]), recording the place in
 /// the link.
@@ -140,6 +171,7 @@ pub(crate) fn remove_deny(
                 .unwrap_or_default(),
             hit.document
         )),
+        ..Default::default()
     }
 }
 
@@ -156,7 +188,9 @@ pub(crate) fn allow_in_principal_policy(
         LinkId::SessionPolicy => {
             "session policies are passed when the session is created: pass one that allows the action, or none"
         }
-        _ => "attach this to the principal as an inline or managed policy",
+        _ => {
+            "add this to the principal's identity policies (the command below puts it in an inline policy of its own; a managed policy works too)"
+        }
     };
     Fix {
         account: account.to_string(),
@@ -169,6 +203,7 @@ pub(crate) fn allow_in_principal_policy(
             "Resource": resource,
         })),
         note: Some(note.to_string()),
+        ..Default::default()
     }
 }
 
@@ -232,6 +267,7 @@ pub(crate) fn allow_in_resource_policy(
         document: link.as_str().to_string(),
         statement: Some(statement),
         note: Some(note.to_string()),
+        ..Default::default()
     }
 }
 
@@ -254,6 +290,7 @@ pub(crate) fn organization(
                 "{kind} `{}` denies {action}: the organization's management account must narrow or detach it for account {account}",
                 named.name
             )),
+            ..Default::default()
         },
         None => Fix {
             account: admin,
@@ -263,6 +300,7 @@ pub(crate) fn organization(
             note: Some(format!(
                 "every level of the organization must allow {action} for account {account}: attach an {kind} that allows it (such as the AWS managed Full access policy) at the level that lacks one"
             )),
+            ..Default::default()
         },
     }
 }
@@ -275,6 +313,7 @@ fn other(account: &str, link: LinkId, note: String) -> Fix {
         document: link.as_str().to_string(),
         statement: None,
         note: Some(note),
+        ..Default::default()
     }
 }
 
@@ -446,5 +485,44 @@ mod tests {
         );
         let mut operations = vec![operation(vec![failing(identity), failing(boundary)])];
         assert_eq!(merge_changes(&mut operations).len(), 2);
+    }
+
+    #[test]
+    fn a_statement_on_the_placeholder_key_covers_the_bucket_instead() {
+        let placeholder = "arn:aws:s3:::b/kms-s3-doctor-probe";
+        let get = allow_in_principal_policy(
+            LinkId::IdentityPolicy,
+            "222222222222",
+            "s3:GetObject",
+            placeholder,
+        );
+        let list = allow_in_principal_policy(
+            LinkId::IdentityPolicy,
+            "222222222222",
+            "s3:ListBucket",
+            "arn:aws:s3:::b",
+        );
+        let mut operations = vec![operation(vec![failing(get), failing(list)])];
+        scope_to_bucket(&mut operations, placeholder, "arn:aws:s3:::b/*");
+        let fixes: Vec<&Fix> = operations[0].actions[0]
+            .links
+            .iter()
+            .filter_map(|link| link.fix.as_ref())
+            .collect();
+        assert_eq!(
+            fixes[0].statement.as_ref().unwrap()["Resource"],
+            "arn:aws:s3:::b/*"
+        );
+        assert!(
+            fixes[0]
+                .note
+                .as_ref()
+                .unwrap()
+                .contains("`--object` narrows it")
+        );
+        assert_eq!(
+            fixes[1].statement.as_ref().unwrap()["Resource"],
+            "arn:aws:s3:::b"
+        );
     }
 }

@@ -11,7 +11,7 @@ mod fix;
 pub(crate) use fix::merge_changes;
 mod keys;
 mod links;
-mod principal;
+pub(crate) mod principal;
 
 use chrono::{DateTime, Utc};
 
@@ -168,8 +168,20 @@ impl Setup<'_> {
     }
 }
 
-/// Judges every requested operation against the snapshot.
+/// Judges every requested operation against the snapshot, then resolves
+/// each change's target, document and command and judges again with the
+/// changes applied (see [`crate::fixes`]).
 pub fn judge(snapshot: &Snapshot, request: &CheckRequest) -> Result<Diagnosis, JudgeError> {
+    let mut diagnosis = judge_once(snapshot, request)?;
+    crate::fixes::complete(snapshot, request, &mut diagnosis);
+    Ok(diagnosis)
+}
+
+/// The judgement alone, without the fixes' re-check.
+pub(crate) fn judge_once(
+    snapshot: &Snapshot,
+    request: &CheckRequest,
+) -> Result<Diagnosis, JudgeError> {
     if request.operations.is_empty() {
         return Err(JudgeError::NoOperation);
     }
@@ -232,7 +244,7 @@ pub fn judge(snapshot: &Snapshot, request: &CheckRequest) -> Result<Diagnosis, J
     let mut notes = Vec::new();
     if request.object.is_none() {
         notes.push(format!(
-            "no --object given: object-level actions were checked for the placeholder key `{PLACEHOLDER_OBJECT}` at the bucket's root; policies scoped to a prefix can judge the real object differently"
+            "no --object given: object-level actions were checked for the placeholder key `{PLACEHOLDER_OBJECT}` at the bucket's root; policies scoped to a prefix can judge the real object differently, and fixes are scoped to all of the bucket's objects (`--object` narrows them)"
         ));
     }
     if let Some(role) = &setup.role {
@@ -274,6 +286,13 @@ pub fn judge(snapshot: &Snapshot, request: &CheckRequest) -> Result<Diagnosis, J
         .map(|operation| operation.verdict)
         .max()
         .unwrap_or(Verdict::Allowed);
+    if request.object.is_none() {
+        fix::scope_to_bucket(
+            &mut operations,
+            &setup.object_arn(PLACEHOLDER_OBJECT),
+            &setup.object_arn("*"),
+        );
+    }
     let changes = fix::merge_changes(&mut operations);
     Ok(Diagnosis {
         principal: request.principal.clone(),
@@ -285,6 +304,7 @@ pub fn judge(snapshot: &Snapshot, request: &CheckRequest) -> Result<Diagnosis, J
         operations,
         notes,
         changes,
+        recheck: None,
     })
 }
 

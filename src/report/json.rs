@@ -8,12 +8,16 @@
 //! operation `summary`; per link `unknown_keys` and `help` (when non-empty);
 //! per evidence `line` and `role`. `fix` is left out when no change can mend the link; `sid` and
 //! `line` when there is none; `note` of a fix when it has none.
+//! A fix also carries its `target`, and a change of `changes` the whole
+//! `document_after`, the change indexes it holds (`with_changes`), the
+//! `command` that installs it, its `file` and a `warning`; `recheck` is the
+//! verdict after every change is applied to a copy of the snapshot.
 
 use serde::{Deserialize, Serialize};
 
 use crate::diagnosis::{
-    ActionResult, Diagnosis, Evidence, EvidenceRole, Fix, FixChange, LinkResult, LinkStatus,
-    OperationResult, Verdict,
+    ActionResult, Diagnosis, Evidence, EvidenceRole, Fix, FixChange, FixTarget, LinkResult,
+    LinkStatus, OperationResult, Recheck, Remaining, Verdict,
 };
 
 /// The `format` value of this report version.
@@ -52,6 +56,63 @@ pub struct ReportV1 {
     /// point here with `change`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<FixV1>,
+    /// The verdict after every change is applied to a copy of the snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recheck: Option<RecheckV1>,
+}
+
+/// Which document a fix changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetV1 {
+    /// The document kind: a link id.
+    pub kind: String,
+    /// Key ARN, bucket name, role or user ARN, managed policy ARN, SCP or
+    /// RCP name.
+    pub resource: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attached_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    pub account: String,
+}
+
+/// The re-check: the verdict after the changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecheckV1 {
+    /// Indexes in `changes` of the changes applied.
+    pub applied: Vec<usize>,
+    /// Indexes of the changes that are not documents and were not applied.
+    pub not_applied: Vec<usize>,
+    pub verdict: VerdictV1,
+    pub operations: Vec<RecheckOperationV1>,
+    /// Links still failing or unknown after the changes.
+    pub remaining: Vec<RemainingV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecheckOperationV1 {
+    pub operation: String,
+    pub verdict: VerdictV1,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemainingV1 {
+    pub operation: String,
+    pub action: String,
+    pub link: String,
+    pub status: StatusV1,
+    pub reason: String,
+    /// The change of this report the link was to be mended by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_index: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,6 +212,21 @@ pub struct FixV1 {
     pub statement: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetV1>,
+    /// The whole document after every change to the same target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_after: Option<serde_json::Value>,
+    /// Indexes in `changes` of the changes `document_after` holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub with_changes: Vec<usize>,
+    /// The AWS CLI command that installs `document_after` from `file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 impl From<Verdict> for VerdictV1 {
@@ -215,6 +291,60 @@ impl From<&Fix> for FixV1 {
             document: fix.document.clone(),
             statement: fix.statement.clone(),
             note: fix.note.clone(),
+            target: fix.target.as_ref().map(TargetV1::from),
+            document_after: fix.document_after.clone(),
+            with_changes: fix.with_changes.clone(),
+            command: fix.command.clone(),
+            file: fix.file.clone(),
+            warning: fix.warning.clone(),
+        }
+    }
+}
+
+impl From<&FixTarget> for TargetV1 {
+    fn from(target: &FixTarget) -> Self {
+        Self {
+            kind: target.kind.as_str().to_string(),
+            resource: target.resource.clone(),
+            principal: target.principal.clone(),
+            policy_name: target.policy_name.clone(),
+            group: target.group.clone(),
+            attached_to: target.attached_to.clone(),
+            statement: target.statement,
+            sid: target.sid.clone(),
+            account: target.account.clone(),
+        }
+    }
+}
+
+impl From<&Remaining> for RemainingV1 {
+    fn from(remaining: &Remaining) -> Self {
+        Self {
+            operation: remaining.operation.as_str().to_string(),
+            action: remaining.action.clone(),
+            link: remaining.link.as_str().to_string(),
+            status: remaining.status.into(),
+            reason: remaining.reason.clone(),
+            change_index: remaining.change,
+        }
+    }
+}
+
+impl From<&Recheck> for RecheckV1 {
+    fn from(recheck: &Recheck) -> Self {
+        Self {
+            applied: recheck.applied.clone(),
+            not_applied: recheck.not_applied.clone(),
+            verdict: recheck.verdict.into(),
+            operations: recheck
+                .operations
+                .iter()
+                .map(|(operation, verdict)| RecheckOperationV1 {
+                    operation: operation.as_str().to_string(),
+                    verdict: (*verdict).into(),
+                })
+                .collect(),
+            remaining: recheck.remaining.iter().map(RemainingV1::from).collect(),
         }
     }
 }
@@ -272,6 +402,7 @@ impl From<&Diagnosis> for ReportV1 {
             operations: diagnosis.operations.iter().map(OperationV1::from).collect(),
             notes: diagnosis.notes.clone(),
             changes: diagnosis.changes.iter().map(FixV1::from).collect(),
+            recheck: diagnosis.recheck.as_ref().map(RecheckV1::from),
         }
     }
 }

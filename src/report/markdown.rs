@@ -4,8 +4,9 @@
 use std::io::{self, Write};
 
 use super::{
-    evidence_location, evidence_position, fix_action, fix_owner, pretty_statement, role_words,
-    status_mark, summary, unknown_keys_text, verdict_mark,
+    change_numbers, evidence_location, evidence_position, fix_action, fix_owner, pretty_statement,
+    recheck_headline, remaining_text, role_words, status_mark, summary, target_text,
+    unknown_keys_text, verdict_mark,
 };
 use crate::diagnosis::{
     ActionResult, Diagnosis, EvidenceRole, Fix, LinkResult, LinkStatus, OperationResult,
@@ -43,6 +44,20 @@ pub(super) fn render(diagnosis: &Diagnosis, out: &mut dyn Write) -> io::Result<(
         for (index, change) in diagnosis.changes.iter().enumerate() {
             write!(out, "{}. ", index + 1)?;
             render_fix(change, out)?;
+            render_plan(index, change, out)?;
+        }
+    }
+
+    if let Some(recheck) = &diagnosis.recheck {
+        writeln!(out)?;
+        writeln!(out, "## Re-check")?;
+        writeln!(out)?;
+        writeln!(out, "**{}**", recheck_headline(recheck))?;
+        if !recheck.remaining.is_empty() {
+            writeln!(out)?;
+            for remaining in &recheck.remaining {
+                writeln!(out, "- still {}", remaining_text(diagnosis, remaining))?;
+            }
         }
     }
 
@@ -163,6 +178,43 @@ fn render_broken(action: &ActionResult, link: &LinkResult, out: &mut dyn Write) 
             }
         }
     }
+    Ok(())
+}
+
+/// Where the change goes, the whole document after it in a JSON block and
+/// the command in a shell block.
+fn render_plan(index: usize, fix: &Fix, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(target) = &fix.target {
+        writeln!(out, "   target: {}", target_text(target))?;
+    }
+    if let Some(document) = &fix.document_after {
+        let first = fix.with_changes.first().copied().unwrap_or(index);
+        writeln!(out)?;
+        if first == index {
+            writeln!(
+                out,
+                "   whole document after {}:",
+                change_numbers(&fix.with_changes)
+            )?;
+            writeln!(out)?;
+            writeln!(out, "```json")?;
+            writeln!(out, "{}", pretty_statement(document))?;
+            writeln!(out, "```")?;
+        } else {
+            writeln!(out, "   whole document: the one of change {}", first + 1)?;
+        }
+    }
+    if let Some(command) = &fix.command {
+        writeln!(out)?;
+        writeln!(out, "```sh")?;
+        writeln!(out, "{command}")?;
+        writeln!(out, "```")?;
+    }
+    if let Some(warning) = &fix.warning {
+        writeln!(out)?;
+        writeln!(out, "   warning: {warning}")?;
+    }
+    writeln!(out)?;
     Ok(())
 }
 

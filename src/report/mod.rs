@@ -362,6 +362,100 @@ pub fn expect_mismatch(diagnosis: &Diagnosis, expected: Verdict) -> Option<Strin
 #[cfg(test)]
 mod tests;
 
+/// Where a change is made: `key-policy of `arn...``, with the principal,
+/// the inline policy, the group or the attachment point, and the statement
+/// for removals and edits.
+pub(crate) fn target_text(target: &crate::diagnosis::FixTarget) -> String {
+    let mut text = format!("{} of `{}`", target.kind, target.resource);
+    if let Some(group) = &target.group {
+        text = format!("{} of group `{group}`", target.kind);
+    }
+    if let Some(name) = &target.policy_name {
+        text.push_str(&format!(", policy `{name}`"));
+    }
+    if let Some(principal) = &target.principal
+        && *principal != target.resource
+    {
+        text.push_str(&format!(", of `{principal}`"));
+    }
+    if let Some(attached) = &target.attached_to {
+        text.push_str(&format!(", attached to {attached}"));
+    }
+    if let Some(statement) = target.statement {
+        text.push_str(&format!(", statement {statement}"));
+        if let Some(sid) = &target.sid {
+            text.push_str(&format!(" (`{sid}`)"));
+        }
+    }
+    text.push_str(&format!(", account {}", target.account));
+    text
+}
+
+/// 1-based change numbers as a person writes them: `1`, `1–3`, `1, 3`.
+pub(crate) fn change_numbers(indexes: &[usize]) -> String {
+    let mut numbers: Vec<usize> = indexes.iter().map(|index| index + 1).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    let contiguous = numbers.windows(2).all(|pair| pair[1] == pair[0] + 1);
+    match numbers.as_slice() {
+        [] => String::new(),
+        [one] => format!("change {one}"),
+        [first, .., last] if contiguous => format!("changes {first}–{last}"),
+        many => format!(
+            "changes {}",
+            many.iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// The re-check in one line: `after change 1: allowed`.
+pub(crate) fn recheck_headline(recheck: &crate::diagnosis::Recheck) -> String {
+    if recheck.applied.is_empty() {
+        return format!(
+            "no change is a document the tool can apply; judged again as is: {}",
+            recheck.verdict
+        );
+    }
+    format!(
+        "after {}: {}",
+        change_numbers(&recheck.applied),
+        recheck.verdict
+    )
+}
+
+/// Why a link is still not passing after the re-check, in one line.
+pub(crate) fn remaining_text(
+    diagnosis: &Diagnosis,
+    remaining: &crate::diagnosis::Remaining,
+) -> String {
+    let why = match remaining.change {
+        Some(index)
+            if diagnosis
+                .recheck
+                .as_ref()
+                .is_some_and(|recheck| recheck.not_applied.contains(&index)) =>
+        {
+            format!(
+                " (change {} is not a document change: make it by hand)",
+                index + 1
+            )
+        }
+        Some(index) => format!(" (change {} did not mend it)", index + 1),
+        None => String::new(),
+    };
+    format!(
+        "{} {} {} {}: {}{why}",
+        remaining.operation,
+        remaining.action,
+        remaining.link,
+        remaining.status.as_str(),
+        remaining.reason
+    )
+}
+
 // ---------------------------------------------------------------------------
 // `explain`, rendered beside the check report.
 

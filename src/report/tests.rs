@@ -88,6 +88,7 @@ fn diagnosis(
         operations,
         notes: notes.into_iter().map(str::to_string).collect(),
         changes,
+        recheck: None,
     }
 }
 
@@ -149,6 +150,7 @@ fn cross_account_denied() -> Diagnosis {
                 "Condition": {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
             })),
             note: Some("account 222222222222 must also allow `kms:Decrypt` on the key in the caller's identity policy".to_string()),
+            ..Default::default()
         }),
         unknown_keys: Vec::new(),
         help: None,

@@ -8,8 +8,8 @@ use std::io::{self, Write};
 use colored::Color;
 
 use super::{
-    evidence_location, fix_action, fix_owner, pretty_statement, role_words, status_mark, summary,
-    unknown_keys_text, verdict_mark,
+    change_numbers, evidence_location, fix_action, fix_owner, pretty_statement, recheck_headline,
+    remaining_text, role_words, status_mark, summary, target_text, unknown_keys_text, verdict_mark,
 };
 use crate::diagnosis::{
     ActionResult, Diagnosis, EvidenceRole, Fix, LinkResult, LinkStatus, OperationResult, Verdict,
@@ -92,6 +92,19 @@ pub(super) fn render(diagnosis: &Diagnosis, out: &mut dyn Write, color: bool) ->
         for (index, change) in diagnosis.changes.iter().enumerate() {
             let lead = format!("  {}. ", index + 1);
             render_fix(change, &lead, "     ", out, &paint)?;
+            render_plan(index, change, "     ", out, &paint)?;
+        }
+    }
+    if let Some(recheck) = &diagnosis.recheck {
+        writeln!(out)?;
+        writeln!(out, "{}", paint.bold("re-check"))?;
+        writeln!(
+            out,
+            "  {}",
+            paint.verdict(recheck.verdict, &recheck_headline(recheck))
+        )?;
+        for remaining in &recheck.remaining {
+            writeln!(out, "    still {}", remaining_text(diagnosis, remaining))?;
         }
     }
 
@@ -225,6 +238,47 @@ fn render_broken(link: &LinkResult, out: &mut dyn Write, paint: &Paint) -> io::R
     }
     if let Some(help) = link.help.as_deref().filter(|help| !help.is_empty()) {
         writeln!(out, "        {} {help}", paint.bold("help:"))?;
+    }
+    Ok(())
+}
+
+/// Where the change goes, the whole document after it and the command that
+/// installs it.
+fn render_plan(
+    index: usize,
+    fix: &Fix,
+    indent: &str,
+    out: &mut dyn Write,
+    paint: &Paint,
+) -> io::Result<()> {
+    if let Some(target) = &fix.target {
+        writeln!(out, "{indent}target: {}", target_text(target))?;
+    }
+    if let Some(document) = &fix.document_after {
+        let first = fix.with_changes.first().copied().unwrap_or(index);
+        if first == index {
+            writeln!(
+                out,
+                "{indent}{} after {}:",
+                paint.bold("whole document"),
+                change_numbers(&fix.with_changes)
+            )?;
+            for line in pretty_statement(document).lines() {
+                writeln!(out, "{indent}  {line}")?;
+            }
+        } else {
+            writeln!(
+                out,
+                "{indent}whole document: the one of change {}",
+                first + 1
+            )?;
+        }
+    }
+    if let Some(command) = &fix.command {
+        writeln!(out, "{indent}{} {command}", paint.bold("command:"))?;
+    }
+    if let Some(warning) = &fix.warning {
+        writeln!(out, "{indent}warning: {warning}")?;
     }
     Ok(())
 }

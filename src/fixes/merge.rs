@@ -1,0 +1,371 @@
+//! The whole document after the changes: every change to the same target
+//! merged into what the snapshot holds. A statement to add extends an
+//! existing one that differs from it only in its actions (the minimal
+//! change); otherwise it is appended with a `Sid` of its own. Removals go by
+//! the statement index the judge reported.
+
+use serde_json::{Map, Value, json};
+
+use crate::diagnosis::{Diagnosis, FixChange, FixTarget, LinkId};
+use crate::fixes::target::organization_policy;
+use crate::snapshot::{Field, PolicyDoc, Snapshot};
+
+/// The key two changes share a document by.
+pub(super) type TargetKey = (
+    LinkId,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+pub(super) fn key_of(target: &FixTarget) -> TargetKey {
+    (
+        target.kind,
+        target.resource.clone(),
+        target.principal.clone(),
+        target.policy_name.clone(),
+        target.group.clone(),
+    )
+}
+
+/// Whether a change is a statement change that a document can hold.
+pub(super) fn is_statement_change(change: FixChange) -> bool {
+    matches!(
+        change,
+        FixChange::AddStatement | FixChange::RemoveStatement | FixChange::EditStatement
+    )
+}
+
+/// Sets `document_after` and `with_changes` on every statement change whose
+/// document the snapshot holds.
+pub(super) fn documents(snapshot: &Snapshot, diagnosis: &mut Diagnosis) {
+    let mut groups: Vec<(TargetKey, Vec<usize>)> = Vec::new();
+    for (index, change) in diagnosis.changes.iter().enumerate() {
+        let Some(target) = &change.target else {
+            continue;
+        };
+        // A removal or an edit needs the statement's index; an addition, the
+        // statement.
+        let usable = match change.change {
+            FixChange::AddStatement => change.statement.is_some(),
+            _ => target.statement.is_some(),
+        };
+        if !is_statement_change(change.change) || !usable {
+            continue;
+        }
+        let key = key_of(target);
+        match groups.iter_mut().find(|(have, _)| *have == key) {
+            Some((_, members)) => members.push(index),
+            None => groups.push((key, vec![index])),
+        }
+    }
+    for (_, members) in groups {
+        let Some(target) = diagnosis.changes[members[0]].target.clone() else {
+            continue;
+        };
+        let Some(mut document) = base_document(snapshot, &target) else {
+            continue;
+        };
+        let mut removals = Vec::new();
+        for &index in &members {
+            let change = &diagnosis.changes[index];
+            match (change.change, &change.statement, &change.target) {
+                (FixChange::AddStatement, Some(statement), _) => add(&mut document, statement),
+                (
+                    _,
+                    _,
+                    Some(FixTarget {
+                        statement: Some(at),
+                        ..
+                    }),
+                ) => removals.push(*at),
+                _ => {}
+            }
+        }
+        removals.sort_unstable();
+        removals.dedup();
+        if let Some(statements) = document.get_mut("Statement").and_then(Value::as_array_mut) {
+            // Additions only extend statements in place or append, so the
+            // judge's indexes still name the statements to remove.
+            for at in removals.into_iter().rev() {
+                if at < statements.len() {
+                    statements.remove(at);
+                }
+            }
+        }
+        for &index in &members {
+            diagnosis.changes[index].document_after = Some(document.clone());
+            diagnosis.changes[index].with_changes = members.clone();
+        }
+    }
+}
+
+fn empty_document() -> Value {
+    json!({"Version": "2012-10-17", "Statement": []})
+}
+
+fn value_of(doc: &PolicyDoc) -> Value {
+    // The document as its owner wrote it where it can be read back as JSON,
+    // so the change shows only what it changes; the parsed policy's
+    // canonical form otherwise (a URL-encoded text, say).
+    let mut value = match &doc.raw {
+        Value::Object(_) => doc.raw.clone(),
+        Value::String(text) => match serde_json::from_str::<Value>(text) {
+            Ok(parsed @ Value::Object(_)) => parsed,
+            _ => doc.policy.to_value(),
+        },
+        _ => doc.policy.to_value(),
+    };
+    // One statement written as an object becomes a list, so that statements
+    // can be added beside it.
+    if let Some(map) = value.as_object_mut() {
+        match map.remove("Statement") {
+            Some(Value::Array(list)) => map.insert("Statement".into(), Value::Array(list)),
+            Some(single) => map.insert("Statement".into(), json!([single])),
+            None => map.insert("Statement".into(), json!([])),
+        };
+    }
+    value
+}
+
+fn known_or_empty(field: &Field<PolicyDoc>) -> Option<Value> {
+    match field {
+        Field::Some(doc) => Some(value_of(doc)),
+        Field::None => Some(empty_document()),
+        // Never merge into a document the tool did not read: the result
+        // would drop what it holds.
+        Field::Unknown => None,
+    }
+}
+
+/// The document a target names, as the snapshot holds it.
+pub(super) fn base_document(snapshot: &Snapshot, target: &FixTarget) -> Option<Value> {
+    match target.kind {
+        LinkId::BucketPolicy => {
+            let bucket = snapshot
+                .buckets
+                .iter()
+                .find(|bucket| bucket.name == target.resource)?;
+            known_or_empty(&bucket.policy)
+        }
+        LinkId::KeyPolicy => {
+            let key = snapshot
+                .keys
+                .iter()
+                .find(|key| key.arn == target.resource)?;
+            known_or_empty(&key.policy)
+        }
+        LinkId::TrustPolicy => {
+            let info = principal_info(snapshot, &target.resource)?;
+            known_or_empty(&info.trust_policy)
+        }
+        LinkId::IdentityPolicy => {
+            let info = principal_info(snapshot, target.principal.as_deref()?)?;
+            let policies = info.policies.known();
+            let wanted = match (&target.group, &target.policy_name) {
+                (Some(group), Some(name)) => format!("{group}/{name}"),
+                (None, Some(name)) => name.clone(),
+                _ => target.resource.clone(),
+            };
+            let existing = policies
+                .into_iter()
+                .flatten()
+                .find(|named| named.name == wanted);
+            match existing {
+                Some(named) => Some(value_of(&named.document)),
+                // A new inline policy for the statements the principal lacks.
+                None if target.statement.is_none() && info.policies.known().is_some() => {
+                    Some(empty_document())
+                }
+                None => None,
+            }
+        }
+        LinkId::PermissionsBoundary => {
+            let info = principal_info(snapshot, target.principal.as_deref()?)?;
+            let named = info.permissions_boundary.known()?;
+            Some(value_of(&named.document))
+        }
+        LinkId::SessionPolicy => {
+            let info = principal_info(snapshot, target.principal.as_deref()?)?;
+            let index = session_index(target)?;
+            let doc = info.session_policies.known()?.get(index)?;
+            Some(value_of(doc))
+        }
+        LinkId::Scp | LinkId::Rcp => {
+            let label = organization_label(snapshot, target)?;
+            let (_, _, named) = organization_policy(snapshot, target.kind, &label)?;
+            Some(value_of(&named.document))
+        }
+        LinkId::ObjectOwnership | LinkId::BucketEncryption | LinkId::KeyState => None,
+    }
+}
+
+pub(super) fn session_index(target: &FixTarget) -> Option<usize> {
+    target
+        .policy_name
+        .as_deref()?
+        .strip_prefix("session policy ")?
+        .parse()
+        .ok()
+}
+
+/// The label of the SCP or RCP a target names.
+pub(super) fn organization_label(snapshot: &Snapshot, target: &FixTarget) -> Option<String> {
+    let kind = if target.kind == LinkId::Scp {
+        "SCP"
+    } else {
+        "RCP"
+    };
+    snapshot.accounts.keys().find_map(|account| {
+        let label = format!("{kind} `{}` of account {account}", target.resource);
+        let attached = target.attached_to.as_deref().unwrap_or_default();
+        (attached.contains(account.as_str())
+            && organization_policy(snapshot, target.kind, &label).is_some())
+        .then_some(label)
+    })
+}
+
+pub(super) fn principal_info<'s>(
+    snapshot: &'s Snapshot,
+    arn: &str,
+) -> Option<&'s crate::snapshot::PrincipalInfo> {
+    let principal = crate::arn::Principal::parse(arn).ok()?;
+    crate::chain::principal::find_info(snapshot, &principal)
+}
+
+/// A statement without the parts that may differ between two statements
+/// one of which extends the other, with single values as one-item lists.
+fn shape(statement: &Value) -> Option<Value> {
+    let mut map: Map<String, Value> = statement.as_object()?.clone();
+    map.remove("Sid");
+    map.remove("Action")?;
+    for key in ["Resource", "NotResource"] {
+        if let Some(value) = map.get_mut(key) {
+            listify(value);
+        }
+    }
+    if let Some(Value::Object(principal)) = map.get_mut("Principal") {
+        for value in principal.values_mut() {
+            listify(value);
+        }
+    }
+    Some(Value::Object(map))
+}
+
+fn listify(value: &mut Value) {
+    if let Value::String(text) = value {
+        *value = json!([text.clone()]);
+    }
+    if let Value::Array(list) = value {
+        list.sort_by_key(|a| a.to_string());
+    }
+}
+
+fn actions(statement: &Value) -> Vec<Value> {
+    match statement.get("Action") {
+        Some(Value::Array(list)) => list.clone(),
+        Some(single @ Value::String(_)) => vec![single.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// Adds `statement`: extends an existing Allow that differs only in its
+/// actions, else appends it with a `Sid` no other statement has.
+fn add(document: &mut Value, statement: &Value) {
+    let Some(statements) = document.get_mut("Statement").and_then(Value::as_array_mut) else {
+        return;
+    };
+    let wanted = shape(statement);
+    let extendable = statements.iter_mut().find(|existing| {
+        existing.get("Effect").and_then(Value::as_str) == Some("Allow")
+            && wanted.is_some()
+            && shape(existing) == wanted
+    });
+    if let Some(existing) = extendable {
+        let mut list = actions(existing);
+        for action in actions(statement) {
+            if !list.contains(&action) {
+                list.push(action);
+            }
+        }
+        if let Some(map) = existing.as_object_mut() {
+            map.insert("Action".into(), Value::Array(list));
+        }
+        return;
+    }
+    let mut statement = statement.clone();
+    let sids: Vec<String> = statements
+        .iter()
+        .filter_map(|existing| existing.get("Sid").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect();
+    if let Some(map) = statement.as_object_mut()
+        && let Some(sid) = map.get("Sid").and_then(Value::as_str).map(str::to_string)
+        && sids.contains(&sid)
+    {
+        let unique = (2..)
+            .map(|n| format!("{sid}{n}"))
+            .find(|candidate| !sids.contains(candidate))
+            .unwrap_or(sid);
+        map.insert("Sid".into(), Value::String(unique));
+    }
+    statements.push(statement);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_allow_differing_only_in_actions_is_extended() {
+        let mut document = json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "Use", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::2:user/d"},
+             "Action": "kms:Encrypt", "Resource": "*"}
+        ]});
+        add(
+            &mut document,
+            &json!({"Sid": "AllowKmsDecrypt", "Effect": "Allow",
+                    "Principal": {"AWS": ["arn:aws:iam::2:user/d"]},
+                    "Action": ["kms:Decrypt"], "Resource": "*"}),
+        );
+        let statements = document["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 1);
+        assert_eq!(statements[0]["Sid"], "Use");
+        assert_eq!(
+            statements[0]["Action"],
+            json!(["kms:Encrypt", "kms:Decrypt"])
+        );
+    }
+
+    #[test]
+    fn a_different_statement_is_appended_with_a_unique_sid() {
+        let mut document = json!({"Statement": [
+            {"Sid": "AllowKmsDecrypt", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::2:root"},
+             "Action": "kms:Decrypt", "Resource": "*"}
+        ]});
+        add(
+            &mut document,
+            &json!({"Sid": "AllowKmsDecrypt", "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::2:user/d"},
+                    "Action": ["kms:Decrypt"], "Resource": "*"}),
+        );
+        let statements = document["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 2);
+        assert_eq!(statements[1]["Sid"], "AllowKmsDecrypt2");
+    }
+
+    #[test]
+    fn a_deny_is_never_extended() {
+        let mut document = json!({"Statement": [
+            {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::2:user/d"},
+             "Action": "kms:Encrypt", "Resource": "*"}
+        ]});
+        add(
+            &mut document,
+            &json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::2:user/d"},
+                    "Action": ["kms:Decrypt"], "Resource": "*"}),
+        );
+        assert_eq!(document["Statement"].as_array().unwrap().len(), 2);
+    }
+}

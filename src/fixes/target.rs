@@ -1,0 +1,231 @@
+//! Which document each change is made to: the link's document kind, the
+//! resource holding it, the principal and inline policy name for identity
+//! documents, the statement index and `Sid` for removals and edits, and the
+//! account whose admin applies it. Found from the failing link, its evidence
+//! and the snapshot.
+
+use crate::arn::Principal;
+use crate::chain::principal::find_info;
+use crate::diagnosis::{
+    ActionResult, Diagnosis, EvidenceRole, Fix, FixChange, FixTarget, LinkId, LinkResult,
+};
+use crate::snapshot::{NamedPolicy, PolicyKind, PrincipalInfo, Snapshot};
+
+/// The inline policy a principal gets for the statements it lacks: one name
+/// per bucket, so that running the tool again after applying extends it
+/// instead of adding a second.
+pub(super) fn inline_policy_name(bucket: &str) -> String {
+    format!("kms-s3-doctor-{bucket}")
+}
+
+/// Sets the target of every change and of every link's fix.
+pub(super) fn resolve(snapshot: &Snapshot, diagnosis: &mut Diagnosis) {
+    let mut targets: Vec<Option<FixTarget>> = vec![None; diagnosis.changes.len()];
+    for operation in &diagnosis.operations {
+        for action in &operation.actions {
+            for link in &action.links {
+                let Some(index) = link.change else {
+                    continue;
+                };
+                let Some(change) = diagnosis.changes.get(index) else {
+                    continue;
+                };
+                if targets[index].is_none() {
+                    targets[index] = target_of(snapshot, diagnosis, change, action, link);
+                }
+            }
+        }
+    }
+    for operation in &mut diagnosis.operations {
+        for action in &mut operation.actions {
+            for link in &mut action.links {
+                if let (Some(index), Some(fix)) = (link.change, link.fix.as_mut()) {
+                    fix.target = targets.get(index).cloned().flatten();
+                }
+            }
+        }
+    }
+    for (change, target) in diagnosis.changes.iter_mut().zip(targets) {
+        change.target = target;
+    }
+}
+
+/// The principal whose own documents an action is judged by: the source
+/// principal for the AssumeRole step, the role session for the rest.
+fn actor<'s>(
+    snapshot: &'s Snapshot,
+    diagnosis: &Diagnosis,
+    action: &ActionResult,
+) -> Option<(String, Option<&'s PrincipalInfo>)> {
+    let text = match (&diagnosis.via_role, action.action.as_str()) {
+        (Some(role), action) if action != "sts:AssumeRole" => role,
+        _ => &diagnosis.principal,
+    };
+    let principal = Principal::parse(text).ok()?;
+    let info = find_info(snapshot, &principal);
+    let arn = info
+        .map(|info| info.arn.clone())
+        .unwrap_or_else(|| principal.principal_arn());
+    Some((arn, info))
+}
+
+/// The denying statement the fix removes or edits: its document's label,
+/// index and Sid.
+fn denying(link: &LinkResult) -> Option<(&str, Option<usize>, Option<String>)> {
+    link.evidence
+        .iter()
+        .find(|evidence| evidence.role == EvidenceRole::Denies)
+        .map(|evidence| {
+            (
+                evidence.document.as_str(),
+                evidence.statement,
+                evidence.sid.clone(),
+            )
+        })
+}
+
+fn target_of(
+    snapshot: &Snapshot,
+    diagnosis: &Diagnosis,
+    fix: &Fix,
+    action: &ActionResult,
+    link: &LinkResult,
+) -> Option<FixTarget> {
+    let removal = matches!(
+        fix.change,
+        FixChange::RemoveStatement | FixChange::EditStatement
+    );
+    let (label, statement, sid) = match denying(link) {
+        Some((label, statement, sid)) if removal => (Some(label), statement, sid),
+        _ => (None, None, None),
+    };
+    let mut target = FixTarget {
+        kind: link.link,
+        resource: String::new(),
+        principal: None,
+        policy_name: None,
+        group: None,
+        attached_to: None,
+        statement,
+        sid,
+        account: fix.account.clone(),
+    };
+    match link.link {
+        LinkId::BucketPolicy | LinkId::BucketEncryption => {
+            target.resource = diagnosis.bucket.clone();
+        }
+        LinkId::ObjectOwnership => {
+            target.resource = action.resource.clone();
+        }
+        LinkId::KeyPolicy | LinkId::KeyState | LinkId::TrustPolicy => {
+            target.resource = action.resource.clone();
+        }
+        LinkId::IdentityPolicy | LinkId::PermissionsBoundary | LinkId::SessionPolicy => {
+            let (arn, info) = actor(snapshot, diagnosis, action)?;
+            target.principal = Some(arn.clone());
+            match link.link {
+                LinkId::IdentityPolicy => match label {
+                    Some(label) => {
+                        let named = info.and_then(|info| named_by_label(info, label))?;
+                        identity_target(&mut target, named, &arn);
+                    }
+                    None => {
+                        target.resource = arn;
+                        target.policy_name = Some(inline_policy_name(&diagnosis.bucket));
+                    }
+                },
+                LinkId::PermissionsBoundary => {
+                    target.resource = info?.permissions_boundary.known()?.name.clone();
+                }
+                _ => {
+                    target.resource = arn;
+                    // Which session policy: the denying one, else the first
+                    // (session policies allow what any of them allows).
+                    let index = label.and_then(session_index).unwrap_or(0);
+                    target.policy_name = Some(format!("session policy {index}"));
+                }
+            }
+        }
+        LinkId::Scp | LinkId::Rcp => {
+            let (account, level, named) = organization_policy(snapshot, link.link, label?)?;
+            target.resource = named.name.clone();
+            target.attached_to = Some(level_name(&account, level.0, level.1));
+        }
+    }
+    Some(target)
+}
+
+fn identity_target(target: &mut FixTarget, named: &NamedPolicy, principal_arn: &str) {
+    match named.kind {
+        Some(PolicyKind::GroupInline) => {
+            let (group, name) = named
+                .name
+                .split_once('/')
+                .unwrap_or(("", named.name.as_str()));
+            target.group = Some(group.to_string());
+            target.resource = group.to_string();
+            target.policy_name = Some(name.to_string());
+        }
+        Some(PolicyKind::Managed | PolicyKind::GroupManaged) => {
+            target.resource = named.name.clone();
+        }
+        // An inline policy, or one whose kind the snapshot does not say:
+        // a name that is an ARN is a managed policy's.
+        _ if named.name.starts_with("arn:") => target.resource = named.name.clone(),
+        _ => {
+            target.resource = principal_arn.to_string();
+            target.policy_name = Some(named.name.clone());
+        }
+    }
+}
+
+fn named_by_label<'s>(info: &'s PrincipalInfo, label: &str) -> Option<&'s NamedPolicy> {
+    info.policies
+        .known()?
+        .iter()
+        .find(|named| named.document.policy.label() == label)
+}
+
+/// `session policy 2 of ...` → 2.
+fn session_index(label: &str) -> Option<usize> {
+    label
+        .strip_prefix("session policy ")?
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The SCP or RCP a label names: its account, its level (index, count) and
+/// the policy.
+pub(super) fn organization_policy<'s>(
+    snapshot: &'s Snapshot,
+    link: LinkId,
+    label: &str,
+) -> Option<(String, (usize, usize), &'s NamedPolicy)> {
+    for (account, info) in &snapshot.accounts {
+        let levels = match link {
+            LinkId::Scp => info.scps.known(),
+            _ => info.rcps.known(),
+        };
+        for (level, policies) in levels.into_iter().flatten().enumerate() {
+            for named in policies {
+                if named.document.policy.label() == label {
+                    let count = levels.map(Vec::len).unwrap_or(0);
+                    return Some((account.clone(), (level, count), named));
+                }
+            }
+        }
+    }
+    None
+}
+
+fn level_name(account: &str, level: usize, count: usize) -> String {
+    if level == 0 {
+        format!("the root of account {account}'s organization")
+    } else if level + 1 == count {
+        format!("account {account}")
+    } else {
+        format!("the organizational unit {level} level(s) below the root, above account {account}")
+    }
+}

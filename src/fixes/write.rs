@@ -1,0 +1,231 @@
+//! `--write-fixes DIR`: each change's whole document as a file, and an
+//! `apply.sh` that runs the commands, for a person to review. Nothing is
+//! overwritten unless asked (`--force`), and every file is written whole or
+//! not at all.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::diagnosis::Diagnosis;
+use crate::fixes::command::profile_variable;
+
+/// Why the fixes could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("`{0}` already exists; pass --force to overwrite it")]
+    Exists(PathBuf),
+    #[error("`{0}` exists and is not a directory")]
+    NotADirectory(PathBuf),
+    #[error("cannot write `{path}`: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The script's name in the directory.
+pub const SCRIPT: &str = "apply.sh";
+
+/// Writes the documents and `apply.sh` into `dir` (created if missing) and
+/// returns the paths written. Without `force`, refuses before writing
+/// anything when one of them exists.
+pub fn write_fixes(
+    dir: &Path,
+    diagnosis: &Diagnosis,
+    force: bool,
+) -> Result<Vec<PathBuf>, WriteError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| WriteError::Io { path, source }
+    };
+    if dir.exists() && !dir.is_dir() {
+        return Err(WriteError::NotADirectory(dir.to_path_buf()));
+    }
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    for change in &diagnosis.changes {
+        let (Some(file), Some(document)) = (&change.file, &change.document_after) else {
+            continue;
+        };
+        let path = dir.join(file);
+        if files.iter().any(|(have, _)| *have == path) {
+            continue;
+        }
+        let text = serde_json::to_string_pretty(document).unwrap_or_default() + "\n";
+        files.push((path, text));
+    }
+    files.push((dir.join(SCRIPT), script(diagnosis)));
+    if !force && let Some((path, _)) = files.iter().find(|(path, _)| path.exists()) {
+        return Err(WriteError::Exists(path.clone()));
+    }
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    for (path, text) in &files {
+        // Written beside the target and renamed over it: a file is never
+        // left half written.
+        let temporary = path.with_extension("partial");
+        std::fs::write(&temporary, text).map_err(io(&temporary))?;
+        #[cfg(unix)]
+        if path.ends_with(SCRIPT) {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&temporary, std::fs::Permissions::from_mode(0o755))
+                .map_err(io(&temporary))?;
+        }
+        std::fs::rename(&temporary, path).map_err(io(path))?;
+    }
+    Ok(files.into_iter().map(|(path, _)| path).collect())
+}
+
+/// One line of a shell comment: no line break can end the comment early.
+fn comment(text: &str) -> String {
+    text.replace(['\n', '\r'], " ")
+}
+
+/// The script: checks that each account's profile variable is set, then one
+/// command per document, each under a comment saying what it changes.
+fn script(diagnosis: &Diagnosis) -> String {
+    let mut out = String::from(
+        "#!/bin/sh\n# Written by kms-s3-doctor for a person to review before running it.\n# Each command replaces a whole document in AWS: read every file first.\n# kms-s3-doctor itself never writes to AWS.\nset -eu\ncd \"$(dirname \"$0\")\"\n\n",
+    );
+    let mut accounts: Vec<&str> = diagnosis
+        .changes
+        .iter()
+        .filter(|change| change.command.is_some())
+        .filter_map(|change| change.target.as_ref().map(|target| target.account.as_str()))
+        .collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    for account in accounts {
+        let variable = profile_variable(account);
+        let _ = writeln!(
+            out,
+            ": \"${{{variable}:?set {variable} to a profile of account {}'s admin}}\"",
+            comment(account)
+        );
+    }
+    let mut done: Vec<&str> = Vec::new();
+    for (index, change) in diagnosis.changes.iter().enumerate() {
+        let number = index + 1;
+        let what = change
+            .target
+            .as_ref()
+            .map(|target| format!("{} of {}", target.kind, target.resource))
+            .unwrap_or_else(|| change.document.clone());
+        out.push('\n');
+        match (&change.command, &change.file) {
+            (Some(command), Some(file)) if done.contains(&file.as_str()) => {
+                let _ = writeln!(
+                    out,
+                    "# change {number} ({}): already in {file} above",
+                    comment(&what)
+                );
+                let _ = command;
+            }
+            (Some(command), Some(file)) => {
+                done.push(file);
+                let _ = writeln!(
+                    out,
+                    "# change {number} (account {}): {}",
+                    comment(&change.account),
+                    comment(&what)
+                );
+                if let Some(warning) = &change.warning {
+                    let _ = writeln!(out, "# {}", comment(warning));
+                }
+                let _ = writeln!(out, "{command}");
+            }
+            _ => {
+                let _ = writeln!(
+                    out,
+                    "# change {number} (account {}): not a command this script can run: {}",
+                    comment(&change.account),
+                    comment(
+                        change
+                            .note
+                            .as_deref()
+                            .or(change.warning.as_deref())
+                            .unwrap_or(&what)
+                    )
+                );
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnosis::{Fix, FixChange, FixTarget, LinkId, Verdict};
+
+    fn diagnosis() -> Diagnosis {
+        let change = Fix {
+            account: "111111111111".into(),
+            change: FixChange::AddStatement,
+            document: "bucket-policy".into(),
+            target: Some(FixTarget {
+                kind: LinkId::BucketPolicy,
+                resource: "b".into(),
+                principal: None,
+                policy_name: None,
+                group: None,
+                attached_to: None,
+                statement: None,
+                sid: None,
+                account: "111111111111".into(),
+            }),
+            document_after: Some(serde_json::json!({"Statement": []})),
+            with_changes: vec![0],
+            command: Some("aws s3api put-bucket-policy --bucket b --policy file://change-1-bucket-policy.json --profile \"$PROFILE_111111111111\"".into()),
+            file: Some("change-1-bucket-policy.json".into()),
+            note: Some("line one\nrm -rf /".into()),
+            ..Default::default()
+        };
+        Diagnosis {
+            principal: "arn:aws:iam::222222222222:user/d".into(),
+            via_role: None,
+            bucket: "b".into(),
+            object: "k".into(),
+            object_is_placeholder: false,
+            verdict: Verdict::Denied,
+            operations: Vec::new(),
+            notes: Vec::new(),
+            changes: vec![change],
+            recheck: None,
+        }
+    }
+
+    #[test]
+    fn a_file_in_the_way_stops_everything_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(SCRIPT), "mine").unwrap();
+        let error = write_fixes(dir.path(), &diagnosis(), false).unwrap_err();
+        assert!(matches!(error, WriteError::Exists(_)), "{error}");
+        assert!(!dir.path().join("change-1-bucket-policy.json").exists());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(SCRIPT)).unwrap(),
+            "mine"
+        );
+        let written = write_fixes(dir.path(), &diagnosis(), true).unwrap();
+        assert_eq!(written.len(), 2);
+    }
+
+    #[test]
+    fn a_file_is_not_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plain");
+        std::fs::write(&file, "x").unwrap();
+        let error = write_fixes(&file, &diagnosis(), true).unwrap_err();
+        assert!(matches!(error, WriteError::NotADirectory(_)), "{error}");
+    }
+
+    #[test]
+    fn a_note_cannot_break_out_of_its_comment() {
+        let mut diagnosis = diagnosis();
+        diagnosis.changes[0].command = None;
+        let script = script(&diagnosis);
+        assert!(script.contains("line one rm -rf /"), "{script}");
+        assert!(
+            !script.lines().any(|line| line.starts_with("rm ")),
+            "{script}"
+        );
+    }
+}
