@@ -116,3 +116,30 @@ fn merge(into: &mut Snapshot, other: Snapshot) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::PrincipalInfo;
+
+    #[test]
+    fn merging_keeps_the_first_read_and_adds_the_rest() {
+        let mut first = Snapshot::new(None);
+        first
+            .principals
+            .push(PrincipalInfo::unread("arn:aws:iam::111111111111:user/ann"));
+        let mut second = Snapshot::new(None);
+        let mut ann = PrincipalInfo::unread("arn:aws:iam::111111111111:user/ann");
+        ann.policies_error = Some("read again".to_string());
+        second.principals.push(ann);
+        second.principals.push(PrincipalInfo::unread(
+            "arn:aws:iam::222222222222:user/dilip",
+        ));
+        merge(&mut first, second);
+        assert_eq!(first.principals.len(), 2);
+        assert_ne!(
+            first.principals[0].policies_error.as_deref(),
+            Some("read again")
+        );
+    }
+}
