@@ -257,6 +257,9 @@ pub struct LinkResult {
     pub help: Option<String>,
     /// Index of this link's fix in [`Diagnosis::changes`].
     pub change: Option<usize>,
+    /// Set when the link passes only because the user assumed it
+    /// (`--assume`): what was assumed, as a sentence.
+    pub assumed: Option<String>,
 }
 
 /// One AWS action an operation needs, with its links.
@@ -367,4 +370,19 @@ pub struct Diagnosis {
     /// What judging again after the changes found; `None` when there is no
     /// change to apply.
     pub recheck: Option<Recheck>,
+    /// Every assumption asked for (`--assume`, or recorded in the snapshot),
+    /// used or not.
+    pub assumptions: Vec<AssumptionUse>,
+}
+
+/// One assumption of the request and what the judge did with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AssumptionUse {
+    /// As written: `scp=allow`.
+    pub assumption: String,
+    /// Whether some link passed only because of it.
+    pub used: bool,
+    /// What it was taken to say, once each: `the SCPs of account
+    /// 222222222222 allow`.
+    pub statements: Vec<String>,
 }

@@ -10,12 +10,13 @@ use std::process;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use kms_s3_doctor::access_tests::{self, Outcome};
+use kms_s3_doctor::chain::assume::{self, Assumption};
 use kms_s3_doctor::chain::{self, CheckRequest};
 use kms_s3_doctor::diagnosis::{Operation, Verdict};
 use kms_s3_doctor::explain;
 use kms_s3_doctor::overlay::{self, Overlay, Provenance};
 use kms_s3_doctor::report::{self, ColorChoice};
-use kms_s3_doctor::snapshot::{Snapshot, is_snapshot_text};
+use kms_s3_doctor::snapshot::{PolicyDoc, Snapshot, is_snapshot_text};
 
 /// Exit codes, as docs/guide.md documents them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +105,11 @@ struct AwsArgs {
     /// Profile for the principal's account, when it differs.
     #[arg(long, value_name = "P")]
     principal_profile: Option<String>,
+    /// Profile of an organization's management account or delegated
+    /// administrator: SCPs and RCPs of that organization's accounts are read
+    /// with it. Repeatable (one per organization).
+    #[arg(long = "org-profile", value_name = "P")]
+    org_profile: Vec<String>,
     /// Region of the AWS clients (the key is always read in its own region).
     #[arg(long, value_name = "R")]
     region: Option<String>,
@@ -115,6 +121,26 @@ struct AwsArgs {
     timeout: u64,
 }
 
+/// What to assume where a document cannot be read. Shared by every command
+/// that judges or captures.
+#[derive(Debug, Args)]
+struct AssumeArgs {
+    /// Judge a link whose document could not be read as passing, and say so
+    /// in the report: scp=allow, rcp=allow, session-policy=none (repeatable
+    /// or comma-separated). Never overrides a document that was read.
+    #[arg(long = "assume", value_name = "LINK=VALUE", value_delimiter = ',', value_parser = parse_assumption)]
+    assume: Vec<Assumption>,
+}
+
+/// The one session policy of a single principal (`check`, `snapshot`).
+#[derive(Debug, Args)]
+struct SessionPolicyArgs {
+    /// The session policy of the role session judged (the `--via-role`
+    /// session, else `--principal`): a JSON policy document.
+    #[arg(long, value_name = "FILE")]
+    session_policy: Option<PathBuf>,
+}
+
 #[derive(Debug, Args)]
 struct CheckArgs {
     #[command(flatten)]
@@ -123,10 +149,14 @@ struct CheckArgs {
     #[arg(long, value_name = "OPS", default_value = "list,get,put,multipart")]
     op: String,
     /// Judge this snapshot offline instead of reading AWS.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["profile", "principal_profile", "region", "endpoint_url"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["profile", "principal_profile", "org_profile", "region", "endpoint_url"])]
     snapshot: Option<PathBuf>,
     #[command(flatten)]
     aws: AwsArgs,
+    #[command(flatten)]
+    assume: AssumeArgs,
+    #[command(flatten)]
+    session_policy: SessionPolicyArgs,
     /// Also write what was read to this snapshot file, to replay it with `--snapshot`.
     #[arg(long, value_name = "FILE", conflicts_with = "snapshot", value_parser = parse_snapshot_path)]
     save_snapshot: Option<PathBuf>,
@@ -236,10 +266,12 @@ struct TestArgs {
     #[arg(value_name = "FILE")]
     file: PathBuf,
     /// Judge this snapshot offline instead of reading AWS.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["profile", "principal_profile", "region", "endpoint_url"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["profile", "principal_profile", "org_profile", "region", "endpoint_url"])]
     snapshot: Option<PathBuf>,
     #[command(flatten)]
     aws: AwsArgs,
+    #[command(flatten)]
+    assume: AssumeArgs,
     /// Also write everything that was read to this snapshot file.
     #[arg(long, value_name = "FILE", conflicts_with = "snapshot", value_parser = parse_snapshot_path)]
     save_snapshot: Option<PathBuf>,
@@ -270,6 +302,10 @@ struct SnapshotArgs {
     selection: Selection,
     #[command(flatten)]
     aws: AwsArgs,
+    #[command(flatten)]
+    assume: AssumeArgs,
+    #[command(flatten)]
+    session_policy: SessionPolicyArgs,
     /// The snapshot file to write (`--output FILE` is accepted too).
     #[arg(long = "save-snapshot", visible_alias = "output", value_name = "FILE", value_parser = parse_snapshot_path)]
     save_snapshot: PathBuf,
@@ -357,6 +393,11 @@ fn parse_context(text: &str) -> Result<(String, String), String> {
         }
         _ => Err(format!("`{text}` is not KEY=VALUE")),
     }
+}
+
+fn parse_assumption(text: &str) -> Result<Assumption, String> {
+    text.parse()
+        .map_err(|_| "expected scp=allow, rcp=allow or session-policy=none".to_string())
 }
 
 fn parse_operations(text: &str) -> Result<Vec<Operation>, String> {
@@ -469,7 +510,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     let operations = parse_operations(&args.op).map_err(Failure::bad_input)?;
     // A failed save must not swallow the report: it is said after it.
     let mut save_failure = None;
-    let (mut snapshot, principal) = match &args.snapshot {
+    let (snapshot, principal) = match &args.snapshot {
         Some(path) => {
             let snapshot = load_snapshot(path, args.max_snapshot_size.saturating_mul(1 << 20))?;
             let principal = args
@@ -486,13 +527,20 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
         }
         None => {
             let progress = args.format == Format::Text && std::io::stderr().is_terminal();
-            let gathered = gather(&args.selection, &args.aws, progress)?;
-            if let Some(path) = &args.save_snapshot {
-                save_failure = write_snapshot(path, &gathered.0).err();
-            }
-            gathered
+            gather(&args.selection, &args.aws, progress)?
         }
     };
+    let mut snapshot = snapshot;
+    apply_assumptions(
+        &mut snapshot,
+        &principal,
+        &args.selection,
+        &args.assume,
+        &args.session_policy,
+    )?;
+    if let Some(path) = &args.save_snapshot {
+        save_failure = write_snapshot(path, &snapshot).err();
+    }
     let request = CheckRequest {
         bucket: args.selection.bucket.clone(),
         object: args.selection.object.clone(),
@@ -580,13 +628,17 @@ fn test(args: TestArgs) -> Result<ExitCode, Failure> {
         }
         None => {
             let progress = args.format == TestFormat::Text && std::io::stderr().is_terminal();
-            let gathered = gather_tests(&file, &args.aws, progress)?;
+            let mut gathered = gather_tests(&file, &args.aws, progress)?;
+            gathered.0.assume(&args.assume.assume);
             if let Some(path) = &args.save_snapshot {
                 write_snapshot(path, &gathered.0)?;
             }
             gathered
         }
     };
+    // Assumptions stand in for what could not be read; a value the plan
+    // leaves unknown until apply is not that, so the plan comes after.
+    snapshot.assume(&args.assume.assume);
     let provenance = lay_layers(&mut snapshot, &args.layers.order)?;
     let mut run = access_tests::run(&file, &snapshot, caller.as_deref(), chrono::Utc::now())
         .map_err(|error| Failure::bad_input(error.to_string()))?;
@@ -617,7 +669,14 @@ fn test(args: TestArgs) -> Result<ExitCode, Failure> {
 
 fn snapshot(args: SnapshotArgs) -> Result<ExitCode, Failure> {
     let progress = std::io::stderr().is_terminal();
-    let (snapshot, _) = gather(&args.selection, &args.aws, progress)?;
+    let (mut snapshot, principal) = gather(&args.selection, &args.aws, progress)?;
+    apply_assumptions(
+        &mut snapshot,
+        &principal,
+        &args.selection,
+        &args.assume,
+        &args.session_policy,
+    )?;
     write_snapshot(&args.save_snapshot, &snapshot)?;
     Ok(ExitCode::Allowed)
 }
@@ -642,6 +701,29 @@ fn explain_message(message: &str, format: Format, color: ColorChoice) -> Result<
     } else {
         ExitCode::BadInput
     })
+}
+
+/// Records `--assume` and `--session-policy` in the snapshot, where the
+/// judge reads them and a saved capture keeps them for its replay.
+fn apply_assumptions(
+    snapshot: &mut Snapshot,
+    principal: &str,
+    selection: &Selection,
+    assumptions: &AssumeArgs,
+    session_policy: &SessionPolicyArgs,
+) -> Result<(), Failure> {
+    snapshot.assume(&assumptions.assume);
+    if let Some(path) = &session_policy.session_policy {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            Failure::bad_input(format!("cannot read session policy `{name}`: {error}"))
+        })?;
+        let policy = PolicyDoc::from_text(&format!("session policy `{name}`"), &text)
+            .map_err(|error| Failure::bad_input(format!("--session-policy: {error}")))?;
+        assume::supply_session_policy(snapshot, principal, selection.via_role.as_deref(), policy)
+            .map_err(|error| Failure::bad_input(error.to_string()))?;
+    }
+    Ok(())
 }
 
 /// Reads a snapshot file. Only regular files are read: a FIFO would block
@@ -833,6 +915,7 @@ fn gather_request(
         extra_key_ids,
         profile: aws.profile.clone(),
         principal_profile: aws.principal_profile.clone(),
+        org_profiles: aws.org_profile.clone(),
         region: aws.region.clone(),
         endpoint_url: aws.endpoint_url.clone(),
         timeout: std::time::Duration::from_secs(aws.timeout),

@@ -322,7 +322,10 @@ fn lay_object(base: &mut ObjectInfo, over: &ObjectInfo) {
 }
 
 fn lay_bucket(base: &mut BucketInfo, over: &BucketInfo) {
-    base.account = over.account.clone();
+    if over.account != base.account {
+        base.account = over.account.clone();
+        base.account_error = over.account_error.clone();
+    }
     if over.region.is_some() {
         base.region = over.region.clone();
     }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::arn::{Arn, Principal, is_account_id};
+use crate::chain::assume::Assumption;
 use crate::policy::Policy;
 use crate::positions::JsonPositions;
 
@@ -219,6 +220,11 @@ pub struct BucketInfo {
     pub name: String,
     /// The owning account.
     pub account: String,
+    /// Why the owning account is not confirmed (an extension of the
+    /// original format): it was taken from the profile that read the
+    /// bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     #[serde(default, skip_serializing_if = "Field::is_unknown")]
@@ -365,6 +371,10 @@ pub struct Snapshot {
     pub keys: Vec<KeyInfo>,
     #[serde(default)]
     pub principals: Vec<PrincipalInfo>,
+    /// Assumptions (`--assume`) the capture was judged with, so that a
+    /// replay judges the same way. An extension of the original format.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assumptions: Vec<Assumption>,
 }
 
 /// Why a snapshot was rejected. One line: the file, the field, the cause and
@@ -405,7 +415,15 @@ impl Snapshot {
             buckets: Vec::new(),
             keys: Vec::new(),
             principals: Vec::new(),
+            assumptions: Vec::new(),
         }
+    }
+
+    /// Adds assumptions, each once, in a stable order.
+    pub fn assume(&mut self, assumptions: &[Assumption]) {
+        self.assumptions.extend_from_slice(assumptions);
+        self.assumptions.sort();
+        self.assumptions.dedup();
     }
 
     /// Parses and validates a snapshot file's text. `source_name` names the

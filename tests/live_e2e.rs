@@ -44,6 +44,18 @@ fn triples(report: &Value, status: &str) -> BTreeSet<Triple> {
     out
 }
 
+/// The report's link for `(operation, action, link)`.
+fn link_of<'r>(report: &'r Value, wanted: &Triple) -> Option<&'r Value> {
+    report["operations"]
+        .as_array()?
+        .iter()
+        .filter(|operation| operation["operation"] == wanted.0.as_str())
+        .flat_map(|operation| operation["actions"].as_array().into_iter().flatten())
+        .filter(|action| action["action"] == wanted.1.as_str())
+        .flat_map(|action| action["links"].as_array().into_iter().flatten())
+        .find(|link| link["link"] == wanted.2.as_str())
+}
+
 fn triple(operation: &str, action: &str, link: &str) -> Triple {
     (operation.to_string(), action.to_string(), link.to_string())
 }
@@ -60,6 +72,10 @@ struct Case {
     unknown_includes: Vec<Triple>,
     /// The report's principal, when the case checks it.
     principal: Option<&'static str>,
+    /// Links that must have passed by an assumption (`assumed`).
+    assumed: Vec<Triple>,
+    /// The report's `assumptions`: (value, used).
+    assumptions: Vec<(&'static str, bool)>,
 }
 
 const DILIP: &str = "arn:aws:iam::222222222222:user/dilip";
@@ -86,6 +102,8 @@ fn cases(role: &str) -> Vec<Case> {
             failing: vec![],
             unknown_includes: vec![],
             principal: Some(ANN),
+            assumed: vec![],
+            assumptions: vec![],
         },
         Case {
             name: "seed: cross-account user dilip is allowed",
@@ -103,6 +121,8 @@ fn cases(role: &str) -> Vec<Case> {
             failing: vec![],
             unknown_includes: vec![],
             principal: Some(DILIP),
+            assumed: vec![],
+            assumptions: vec![],
         },
         Case {
             name: "no --principal: the caller (dilip's own profile) is judged",
@@ -118,6 +138,8 @@ fn cases(role: &str) -> Vec<Case> {
             failing: vec![],
             unknown_includes: vec![],
             principal: Some(DILIP),
+            assumed: vec![],
+            assumptions: vec![],
         },
         Case {
             name: "missing bucket grant (no bucket policy at all)",
@@ -139,6 +161,8 @@ fn cases(role: &str) -> Vec<Case> {
             ],
             unknown_includes: vec![],
             principal: None,
+            assumed: vec![],
+            assumptions: vec![],
         },
         Case {
             name: "missing key grant (key policy names only its own account)",
@@ -159,6 +183,8 @@ fn cases(role: &str) -> Vec<Case> {
             ],
             unknown_includes: vec![],
             principal: None,
+            assumed: vec![],
+            assumptions: vec![],
         },
         Case {
             name: "missing IAM permission (gina has no policies)",
@@ -181,6 +207,8 @@ fn cases(role: &str) -> Vec<Case> {
             ],
             unknown_includes: vec![],
             principal: None,
+            assumed: vec![],
+            assumptions: vec![],
         },
         Case {
             name: "explicit deny in hank's identity policy",
@@ -198,6 +226,8 @@ fn cases(role: &str) -> Vec<Case> {
             failing: vec![triple("put", "s3:PutObject", "identity-policy")],
             unknown_includes: vec![],
             principal: None,
+            assumed: vec![],
+            assumptions: vec![],
         },
         Case {
             name: "AWS managed key aws/s3 used from another account",
@@ -219,6 +249,8 @@ fn cases(role: &str) -> Vec<Case> {
             ],
             unknown_includes: vec![],
             principal: None,
+            assumed: vec![],
+            assumptions: vec![],
         },
         Case {
             name: "disabled key",
@@ -236,6 +268,8 @@ fn cases(role: &str) -> Vec<Case> {
             failing: vec![triple("get", "kms:Decrypt", "key-state")],
             unknown_includes: vec![],
             principal: None,
+            assumed: vec![],
+            assumptions: vec![],
         },
         Case {
             name: "AssumeRole with a wrong external id",
@@ -257,6 +291,8 @@ fn cases(role: &str) -> Vec<Case> {
             failing: vec![triple("get", "sts:AssumeRole", "trust-policy")],
             unknown_includes: vec![],
             principal: None,
+            assumed: vec![],
+            assumptions: vec![],
         },
         Case {
             name: "AssumeRole with the right external id",
@@ -278,6 +314,8 @@ fn cases(role: &str) -> Vec<Case> {
             failing: vec![],
             unknown_includes: vec![],
             principal: None,
+            assumed: vec![],
+            assumptions: vec![],
         },
         Case {
             name: "principal's documents unreadable with the resource account's profile",
@@ -298,6 +336,8 @@ fn cases(role: &str) -> Vec<Case> {
                 triple("get", "kms:Decrypt", "identity-policy"),
             ],
             principal: None,
+            assumed: vec![],
+            assumptions: vec![],
         },
     ]
 }
@@ -347,6 +387,35 @@ fn run_case(world: &World, endpoint: &str, index: usize, case: &Case) -> Vec<Str
         if !unknown.contains(wanted) {
             say(format!("{wanted:?} is not unknown (unknown: {unknown:?})"));
         }
+    }
+    let assumed: BTreeSet<Triple> = triples(&report, "pass")
+        .into_iter()
+        .filter(|wanted| link_of(&report, wanted).is_some_and(|link| link["assumed"].is_string()))
+        .collect();
+    let expected: BTreeSet<Triple> = case.assumed.iter().cloned().collect();
+    if assumed != expected {
+        say(format!("assumed links {assumed:?}, expected {expected:?}"));
+    }
+    let assumptions: Vec<(String, bool)> = report["assumptions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|item| {
+            (
+                item["assume"].as_str().unwrap_or_default().to_string(),
+                item["used"] == true,
+            )
+        })
+        .collect();
+    let expected: Vec<(String, bool)> = case
+        .assumptions
+        .iter()
+        .map(|(value, used)| (value.to_string(), *used))
+        .collect();
+    if assumptions != expected {
+        say(format!(
+            "assumptions {assumptions:?}, expected {expected:?}"
+        ));
     }
     if let Some(principal) = case.principal
         && report["principal"] != principal
@@ -515,6 +584,266 @@ fn live_scenarios_match_offline_and_only_read() {
         }
     }
     eprintln!("{} requests sent across the suite, all reads", sent.len());
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// The organization scenarios of `moto_setup.py`: two organizations whose
+/// management accounts (M1, M2) are third accounts; OA owns the bucket, OB
+/// and OC hold the callers. Ids are generated, so cases are built from them.
+fn organization_cases(org: &Value) -> Vec<Case> {
+    let id = |name: &str| org[name].as_str().expect("org id").to_string();
+    let (oa, ob, oc) = (id("oa"), id("ob"), id("oc"));
+    let user = |account: &str, name: &str| format!("arn:aws:iam::{account}:user/{name}");
+    let get = |principal: &str| {
+        strings(&[
+            "--bucket",
+            "org-shared-bucket",
+            "--object",
+            "reports/data.csv",
+            "--principal",
+            principal,
+            "--op",
+            "get",
+        ])
+    };
+    let olga = user(&ob, "olga");
+    let frank = user(&ob, "frank");
+    let carl = user(&oc, "carl");
+    let session = format!("arn:aws:sts::{oa}:assumed-role/reader/nightly");
+    let members = strings(&["--profile", "oa", "--principal-profile", "ob"]);
+    let with = |extra: &[&str]| {
+        let mut args = members.clone();
+        args.extend(strings(extra));
+        args
+    };
+    let every = |link: &str| {
+        vec![
+            triple("get", "s3:GetObject", link),
+            triple("get", "kms:Decrypt", link),
+        ]
+    };
+    let both = |a: &str, b: &str| {
+        let mut out = every(a);
+        out.extend(every(b));
+        out
+    };
+    let case = |name: &'static str, selection: Vec<String>, aws: Vec<String>| Case {
+        name,
+        selection,
+        aws,
+        exit_code: 0,
+        verdict: "allowed",
+        failing: vec![],
+        unknown_includes: vec![],
+        principal: None,
+        assumed: vec![],
+        assumptions: vec![],
+    };
+    vec![
+        case(
+            "organization: everything allows, read with --org-profile",
+            get(&olga),
+            with(&["--org-profile", "m1"]),
+        ),
+        Case {
+            exit_code: 3,
+            verdict: "inconclusive",
+            unknown_includes: both("scp", "rcp"),
+            ..case(
+                "organization: members cannot read SCPs and RCPs without --org-profile",
+                get(&olga),
+                members.clone(),
+            )
+        },
+        Case {
+            assumed: both("scp", "rcp"),
+            assumptions: vec![("scp=allow", true), ("rcp=allow", true)],
+            ..case(
+                "organization: --assume scp=allow,rcp=allow stands in for the unread policies",
+                get(&olga),
+                with(&["--assume", "scp=allow,rcp=allow"]),
+            )
+        },
+        Case {
+            exit_code: 1,
+            verdict: "denied",
+            failing: vec![triple("get", "kms:Decrypt", "scp")],
+            ..case(
+                "organization: an account-level SCP denies kms:Decrypt",
+                get(&frank),
+                with(&["--org-profile", "m1"]),
+            )
+        },
+        Case {
+            exit_code: 1,
+            verdict: "denied",
+            failing: vec![triple("get", "kms:Decrypt", "scp")],
+            assumptions: vec![("scp=allow", false)],
+            ..case(
+                "organization: --assume never overrides an SCP that was read",
+                get(&frank),
+                with(&["--org-profile", "m1", "--assume", "scp=allow"]),
+            )
+        },
+        Case {
+            exit_code: 1,
+            verdict: "denied",
+            failing: vec![triple("get", "s3:GetObject", "rcp")],
+            ..case(
+                "organization: caller and bucket in two organizations; the RCP keeps objects in",
+                get(&carl),
+                strings(&[
+                    "--profile",
+                    "oa",
+                    "--principal-profile",
+                    "oc",
+                    "--org-profile",
+                    "m1",
+                    "--org-profile",
+                    "m2",
+                ]),
+            )
+        },
+        Case {
+            exit_code: 3,
+            verdict: "inconclusive",
+            unknown_includes: every("session-policy"),
+            ..case(
+                "organization: a role session's policies are unknown, never silently none",
+                get(&session),
+                strings(&["--profile", "oa", "--org-profile", "m1"]),
+            )
+        },
+        Case {
+            assumed: every("session-policy"),
+            assumptions: vec![("session-policy=none", true)],
+            ..case(
+                "organization: --assume session-policy=none",
+                get(&session),
+                strings(&[
+                    "--profile",
+                    "oa",
+                    "--org-profile",
+                    "m1",
+                    "--assume",
+                    "session-policy=none",
+                ]),
+            )
+        },
+    ]
+}
+
+#[test]
+fn live_organization_scenarios_match_offline_and_only_read() {
+    if !moto_available() {
+        return;
+    }
+    let moto = Moto::start();
+    let world = World::populate(&moto);
+    let proxy = Proxy::start(moto.port, &world.path("org-requests.log"), 0);
+    let org = world.setup["org"].clone();
+    let mut problems = Vec::new();
+    for (index, case) in organization_cases(&org).iter().enumerate() {
+        problems.extend(run_case(&world, &proxy.url(), 100 + index, case));
+    }
+
+    // Each organization read with its own profile; the member's own
+    // DescribeOrganization gives its organization id.
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(world.path("case-105.json")).unwrap_or_default(),
+    )
+    .expect("saved snapshot of the two-organization case");
+    for (account, org_id, management) in [("oa", "org1", "m1"), ("oc", "org2", "m2")] {
+        let info = &saved["accounts"][org[account].as_str().unwrap_or_default()];
+        if info["org_id"] != org[org_id] || info["management_account"] != org[management] {
+            problems.push(format!("account {account}: {info}"));
+        }
+        if !info["scps"].is_array() || !info["rcps"].is_array() {
+            problems.push(format!("account {account}: SCPs or RCPs not read: {info}"));
+        }
+    }
+    let unread: Value = serde_json::from_str(
+        &std::fs::read_to_string(world.path("case-101.json")).unwrap_or_default(),
+    )
+    .expect("saved snapshot of the no --org-profile case");
+    let member = &unread["accounts"][org["ob"].as_str().unwrap_or_default()];
+    if member["org_id"] != org["org1"] || member.get("scps").is_some() {
+        problems.push(format!(
+            "without --org-profile the member's organization id is known and its SCPs are not: {member}"
+        ));
+    }
+
+    // The verdict line says what was assumed.
+    let ob = org["ob"].as_str().unwrap_or_default();
+    let oa = org["oa"].as_str().unwrap_or_default();
+    let text = world.run(&strings(&[
+        "check",
+        "--endpoint-url",
+        &proxy.url(),
+        "--profile",
+        "oa",
+        "--principal-profile",
+        "ob",
+        "--bucket",
+        "org-shared-bucket",
+        "--object",
+        "reports/data.csv",
+        "--principal",
+        &format!("arn:aws:iam::{ob}:user/olga"),
+        "--op",
+        "get",
+        "--assume",
+        "scp=allow",
+        "--assume",
+        "rcp=allow",
+    ]));
+    let text = String::from_utf8_lossy(&text.stdout);
+    let wanted = format!(
+        "verdict: allowed, assuming the SCPs of account {ob} allow and the RCPs of account {oa} allow"
+    );
+    if !text.contains(&wanted) || !text.contains("SCPs ≈") {
+        problems.push(format!("text report should say `{wanted}`:\n{text}"));
+    }
+
+    // A --profile of another account than the bucket's stops, naming both.
+    problems.extend(run_fatal(
+        &world,
+        "--profile of another account than the bucket's",
+        &strings(&[
+            "check",
+            "--bucket",
+            "org-shared-bucket",
+            "--endpoint-url",
+            &proxy.url(),
+            "--profile",
+            "ob",
+            "--principal-profile",
+            "oa",
+        ]),
+        &format!("is owned by account {oa} (profile `oa`), not by account {ob} of profile `ob`"),
+    ));
+
+    let log = std::fs::read_to_string(&proxy.log).unwrap_or_default();
+    for line in log.lines() {
+        if !allowed_operation(line) {
+            problems.push(format!("the tool sent a non-read operation: {line}"));
+        }
+    }
+    for expected in [
+        "organizations DescribeOrganization",
+        "organizations ListParents",
+        "organizations ListRoots",
+        "s3 GET max-buckets,prefix",
+    ] {
+        if !log.lines().any(|line| line.starts_with(expected)) {
+            problems.push(format!("the log never shows `{expected}`"));
+        }
+    }
     assert!(
         problems.is_empty(),
         "{} problem(s):\n{}",

@@ -396,6 +396,7 @@ mod tests {
             unknown_keys: Vec::new(),
             help: None,
             change: None,
+            assumed: None,
         }
     }
 

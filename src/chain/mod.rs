@@ -3,6 +3,7 @@
 //! as AWS's evaluation logic does. Pure: a snapshot and a request in, a
 //! [`Diagnosis`] out.
 
+pub mod assume;
 mod context;
 mod fix;
 
@@ -247,6 +248,9 @@ pub(crate) fn judge_once(
             "no --object given: object-level actions were checked for the placeholder key `{PLACEHOLDER_OBJECT}` at the bucket's root; policies scoped to a prefix can judge the real object differently, and fixes are scoped to all of the bucket's objects (`--object` narrows them)"
         ));
     }
+    if let Some(why) = &bucket.account_error {
+        notes.push(why.clone());
+    }
     if let Some(role) = &setup.role {
         notes.push(format!(
             "S3 and KMS actions are judged for a session of `{}` assumed by `{}`",
@@ -294,6 +298,13 @@ pub(crate) fn judge_once(
         );
     }
     let changes = fix::merge_changes(&mut operations);
+    let assumptions = assume::uses(&snapshot.assumptions, &operations);
+    for unused in assumptions.iter().filter(|used| !used.used) {
+        notes.push(format!(
+            "--assume {} was not used: every document it could stand in for was read, or no link needed it",
+            unused.assumption
+        ));
+    }
     Ok(Diagnosis {
         principal: request.principal.clone(),
         via_role: request.via_role.clone(),
@@ -304,6 +315,7 @@ pub(crate) fn judge_once(
         operations,
         notes,
         changes,
+        assumptions,
         recheck: None,
     })
 }

@@ -190,6 +190,7 @@ mod tests {
             notes: Vec::new(),
             changes: vec![change],
             recheck: None,
+            assumptions: Vec::new(),
         }
     }
 

@@ -65,6 +65,7 @@ pub const READ_OPERATIONS: &[ReadOperation] = &[
         "s3:GetBucketOwnershipControls",
     ),
     read("S3", "GetBucketAcl", "s3:GetBucketAcl"),
+    read("S3", "ListBuckets", "s3:ListAllMyBuckets"),
     read("S3", "HeadObject", "s3:GetObject"),
     read("S3", "GetObjectAcl", "s3:GetObjectAcl"),
     read("KMS", "DescribeKey", "kms:DescribeKey"),

@@ -48,6 +48,9 @@ pub struct GatherRequest {
     pub extra_key_ids: Vec<String>,
     pub profile: Option<String>,
     pub principal_profile: Option<String>,
+    /// `--org-profile`: management accounts or delegated administrators of
+    /// organizations, whose SCPs and RCPs are read with them.
+    pub org_profiles: Vec<String>,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
     /// For everything together.
@@ -87,6 +90,15 @@ pub enum GatherError {
     Unreachable { endpoint: String, reason: String },
     #[error("bucket `{0}` does not exist")]
     BucketNotFound(String),
+    #[error(
+        "bucket `{bucket}` is owned by {owner}, not by account {account} of {profile}: --profile must be a profile of the bucket's account"
+    )]
+    WrongBucketOwner {
+        bucket: String,
+        profile: String,
+        account: String,
+        owner: String,
+    },
     #[error("timed out reading from aws: {0}")]
     Timeout(String),
     #[error("cannot start the async runtime: {0}")]
@@ -117,6 +129,8 @@ pub(crate) struct Ctx<'r> {
     pub endpoint: String,
     pub resource: Reader,
     pub principal_reader: Option<Reader>,
+    /// `--org-profile` readers, used for Organizations reads only.
+    pub org_readers: Vec<Reader>,
     pub managed: Memo<Result<String, ReadErr>>,
     pub keys: Memo<Result<Option<KeyInfo>, GatherError>>,
     pub roles: Memo<Result<PrincipalInfo, GatherError>>,
@@ -293,6 +307,13 @@ async fn run(
             None => None,
         }
     });
+    let org_readers = join::join_all(
+        request
+            .org_profiles
+            .iter()
+            .map(|profile| load(Some(profile.clone()))),
+    )
+    .await;
     let ctx = Ctx {
         request,
         also,
@@ -302,6 +323,7 @@ async fn run(
             .map_or_else(|| "the aws endpoints".to_string(), |url| format!("`{url}`")),
         resource,
         principal_reader,
+        org_readers,
         managed: Memo::default(),
         keys: Memo::default(),
         roles: Memo::default(),
@@ -313,11 +335,20 @@ async fn run(
     let ctx = &ctx;
     // DescribeOrganization needs nothing: start it with everything else so
     // the organization reads are one round trip further along when the
-    // accounts are known.
+    // accounts are known. An --org-profile without usable credentials stops
+    // the run as any other profile's would.
     let org_views = async {
-        let readers = std::iter::once(&ctx.resource).chain(ctx.principal_reader.as_ref());
-        join::join_all(readers.map(|reader| org::view(ctx, reader))).await;
-        Ok::<_, GatherError>(())
+        let readers = std::iter::once(&ctx.resource)
+            .chain(ctx.principal_reader.as_ref())
+            .chain(&ctx.org_readers);
+        let identities = join::try_join_all(
+            ctx.org_readers
+                .iter()
+                .map(|reader| reader.identity(&ctx.endpoint)),
+        );
+        let views = join::join_all(readers.map(|reader| org::view(ctx, reader)));
+        let (identities, _) = tokio::join!(identities, views);
+        identities.map(|_| ())
     };
     let ((bucket, keys), (principal, principals), ()) =
         tokio::try_join!(bucket_branch(ctx), principal_branch(ctx), org_views)?;
@@ -343,10 +374,25 @@ async fn run(
 async fn bucket_branch(
     ctx: &Ctx<'_>,
 ) -> Result<(crate::snapshot::BucketInfo, Vec<KeyInfo>), GatherError> {
-    let (identity, read) =
-        tokio::try_join!(ctx.resource.identity(&ctx.endpoint), s3::read_bucket(ctx))?;
+    let owned = async { Ok::<_, GatherError>(s3::owns_bucket(ctx, &ctx.resource).await) };
+    let (identity, read, owned) = tokio::try_join!(
+        ctx.resource.identity(&ctx.endpoint),
+        s3::read_bucket(ctx),
+        owned
+    )?;
     let mut bucket = read.info;
     bucket.account = identity.account.clone();
+    match owned {
+        Ok(true) => {}
+        Ok(false) => return Err(wrong_owner(ctx, &identity.account).await),
+        Err(ReadErr::Fatal(fatal)) => return Err(fatal),
+        Err(ReadErr::Unreadable(why)) => {
+            bucket.account_error = Some(format!(
+                "the bucket's owner could not be confirmed ({why}); it is taken to be account {} of {}",
+                identity.account, ctx.resource.label
+            ));
+        }
+    }
     s3::name_owners(&mut bucket);
 
     let mut references: Vec<String> = Vec::new();
@@ -397,6 +443,36 @@ async fn bucket_branch(
     )
     .await?;
     Ok((bucket, unique))
+}
+
+/// The error for a `--profile` that is not of the bucket's account, naming
+/// the owner when another profile given owns it. The documents of a bucket
+/// can be read only by its own account (GetBucketPolicy, for one, answers
+/// only the owner's account), so going on would judge the wrong account.
+async fn wrong_owner(ctx: &Ctx<'_>, account: &str) -> GatherError {
+    let others = ctx.principal_reader.iter().chain(&ctx.org_readers);
+    let checks = join::join_all(others.map(|reader| async move {
+        match s3::owns_bucket(ctx, reader).await {
+            Ok(true) => reader
+                .identity(&ctx.endpoint)
+                .await
+                .ok()
+                .map(|identity| (reader.label.clone(), identity.account)),
+            _ => None,
+        }
+    }))
+    .await;
+    GatherError::WrongBucketOwner {
+        bucket: ctx.request.bucket.clone(),
+        profile: ctx.resource.label.clone(),
+        account: account.to_string(),
+        owner: checks
+            .into_iter()
+            .flatten()
+            .next()
+            .map(|(label, owner)| format!("account {owner} ({label})"))
+            .unwrap_or_else(|| "another account".to_string()),
+    }
 }
 
 /// The principal (the caller when not given), its documents, the

@@ -2,8 +2,12 @@
 //! (DescribeOrganization), its management account, and the SCPs and RCPs
 //! attached at every level from the root down to the account (ListParents,
 //! ListRoots, ListPoliciesForTarget, DescribePolicy). Policies are read with
-//! the management account's profile when one is given (members usually
-//! cannot read them), else with the account's own.
+//! an `--org-profile` of the account's organization (its management account
+//! or a delegated administrator), or a profile that is the management
+//! account; members usually cannot read them, so the account's own profile
+//! is the last resort. The organization's id comes from the account's own
+//! `DescribeOrganization` when there is a profile of it; else from the
+//! organization reader that can place the account in its tree.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -70,77 +74,126 @@ fn unknown(why: String) -> AccountInfo {
     }
 }
 
+/// Who can read an organization's policies: the `--org-profile` readers
+/// and any other profile that is its management account, each with the
+/// organization it sees.
+async fn org_readers<'c>(
+    ctx: &'c Ctx<'_>,
+    readers: &[(&'c Reader, super::aws::Identity)],
+) -> Vec<(&'c Reader, OrgView)> {
+    let explicit = super::join::join_all(ctx.org_readers.iter().map(|reader| async move {
+        match view(ctx, reader).await {
+            Ok(Some(org)) => Some((reader, org)),
+            _ => None,
+        }
+    }));
+    let implicit = super::join::join_all(readers.iter().map(|(reader, identity)| async move {
+        match view(ctx, reader).await {
+            Ok(Some(org)) if org.management == identity.account => Some((*reader, org)),
+            _ => None,
+        }
+    }));
+    let (explicit, implicit) = tokio::join!(explicit, implicit);
+    explicit.into_iter().chain(implicit).flatten().collect()
+}
+
+fn not_in_org() -> AccountInfo {
+    AccountInfo {
+        org_id: Field::None,
+        org_id_error: None,
+        management_account: Field::None,
+        scps: Field::None,
+        scps_error: None,
+        rcps: Field::None,
+        rcps_error: None,
+    }
+}
+
 async fn read_account(ctx: &Ctx<'_>, account: &str) -> Result<AccountInfo, GatherError> {
     let readers = ctx.readers().await?;
-    let views = super::join::join_all(readers.iter().map(|(reader, _)| view(ctx, reader))).await;
-    // The management account's profile can read every member's policies.
-    let management = readers
-        .iter()
-        .zip(&views)
-        .find_map(|((reader, identity), view)| match view {
-            Ok(Some(org)) if org.management == identity.account => Some((*reader, org.clone())),
-            _ => None,
-        });
     let own = readers
         .iter()
-        .zip(&views)
-        .find(|((_, identity), _)| identity.account == account);
-
-    let (org, reader) = match own {
-        Some(((reader, _), view)) => match view {
-            Ok(None) => {
-                return Ok(AccountInfo {
-                    org_id: Field::None,
-                    org_id_error: None,
-                    management_account: Field::None,
-                    scps: Field::None,
-                    scps_error: None,
-                    rcps: Field::None,
-                    rcps_error: None,
+        .find(|(_, identity)| identity.account == account)
+        .map(|(reader, _)| *reader);
+    let (own_view, managers) = tokio::join!(
+        async {
+            match own {
+                Some(reader) => Some(view(ctx, reader).await),
+                None => None,
+            }
+        },
+        org_readers(ctx, &readers)
+    );
+    // The account's own DescribeOrganization (members may call it) gives
+    // its organization, for aws:PrincipalOrgID and aws:ResourceOrgID, even
+    // when its policies cannot be read.
+    let own_org = match own_view {
+        Some(Ok(None)) => return Ok(not_in_org()),
+        Some(Err(ReadErr::Fatal(fatal))) => return Err(fatal),
+        Some(Err(ReadErr::Unreadable(why))) => Err(why),
+        Some(Ok(Some(org))) => Ok(Some(org)),
+        None => Ok(None),
+    };
+    let mut candidates: Vec<(&Reader, OrgView)> = match &own_org {
+        Ok(Some(org)) => managers
+            .iter()
+            .filter(|(_, managed)| managed.id == org.id)
+            .cloned()
+            .collect(),
+        // The account's organization is not known: ask every organization
+        // reader; the one that can place the account in its tree wins.
+        _ => managers.clone(),
+    };
+    if candidates.is_empty()
+        && let (Ok(Some(org)), Some(reader)) = (&own_org, own)
+    {
+        candidates.push((reader, org.clone()));
+    }
+    if candidates.is_empty() {
+        let why = match &own_org {
+            Err(why) => why.clone(),
+            _ => format!(
+                "no profile given is of account {account} or of an organization that can read its policies (--org-profile)"
+            ),
+        };
+        return Ok(unknown(why));
+    }
+    let attempts = super::join::join_all(candidates.iter().map(|(reader, org)| async move {
+        let (enabled, levels) =
+            tokio::join!(roots(ctx, reader), climb(ctx, reader, account.to_string()));
+        (reader, org, enabled, levels)
+    }))
+    .await;
+    let mut failures = Vec::new();
+    let mut found = None;
+    for (reader, org, enabled, levels) in attempts {
+        match levels {
+            Ok(levels) => {
+                found = Some((org.clone(), enabled, levels));
+                break;
+            }
+            Err(ReadErr::Fatal(fatal)) => return Err(fatal),
+            Err(ReadErr::Unreadable(why)) => {
+                let is_own = own.is_some_and(|own| std::ptr::eq(own, *reader));
+                failures.push(if is_own {
+                    why
+                } else {
+                    format!(
+                        "{} (organization {}) cannot place account {account} in its organization: {why}",
+                        reader.label, org.id
+                    )
                 });
             }
-            Err(ReadErr::Fatal(fatal)) => return Err(fatal.clone()),
-            Err(ReadErr::Unreadable(why)) => return Ok(unknown(why.clone())),
-            Ok(Some(org)) => {
-                let reader = match &management {
-                    Some((manager, managed)) if managed.id == org.id => *manager,
-                    _ => *reader,
-                };
-                (org.clone(), reader)
-            }
-        },
-        None => match &management {
-            Some((manager, org)) => (org.clone(), *manager),
-            None => {
-                return Ok(unknown(format!(
-                    "no profile given is of account {account} or of its organization's management account; pass --principal-profile with credentials of account {account}"
-                )));
-            }
-        },
-    };
-
-    let (enabled, levels) =
-        tokio::join!(roots(ctx, reader), climb(ctx, reader, account.to_string()));
-    let levels = match levels {
-        Ok(levels) => levels,
-        Err(ReadErr::Fatal(fatal)) => return Err(fatal),
-        Err(ReadErr::Unreadable(why)) if own.is_none() => {
-            // Most likely the account is simply not in that organization.
-            return Ok(unknown(format!(
-                "no profile given is of account {account}, and {} (management account of {}) cannot place it in the organization: {why}",
-                reader.label, org.id
-            )));
         }
-        Err(ReadErr::Unreadable(why)) => {
-            let mut info = unknown(why);
-            if account == org.management {
-                // Known anyway from DescribeOrganization.
-                info.org_id = Field::Some(org.id.clone());
-                info.org_id_error = None;
-                info.management_account = Field::Some(org.management.clone());
-            }
-            return Ok(info);
+    }
+    let Some((org, enabled, levels)) = found else {
+        let mut info = unknown(failures.join("; "));
+        if let Ok(Some(org)) = &own_org {
+            info.org_id = Field::Some(org.id.clone());
+            info.org_id_error = None;
+            info.management_account = Field::Some(org.management.clone());
         }
+        return Ok(info);
     };
     let mut info = AccountInfo {
         org_id: Field::Some(org.id.clone()),

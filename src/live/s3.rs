@@ -225,6 +225,7 @@ async fn bucket_reads(
     Ok(BucketInfo {
         name: bucket.to_string(),
         account: String::new(),
+        account_error: None,
         region: Some(region.to_string()),
         policy,
         policy_error,
@@ -374,4 +375,28 @@ pub(crate) async fn read_bucket(ctx: &Ctx<'_>) -> Result<BucketRead, GatherError
             region: guess,
         }),
     }
+}
+
+/// Whether `reader`'s account owns the bucket: `ListBuckets` lists exactly
+/// the buckets the caller's account owns (S3 API Reference, "ListBuckets"),
+/// filtered to the bucket's name. `Err` holds why it could not be told.
+pub(crate) async fn owns_bucket(ctx: &Ctx<'_>, reader: &Reader) -> Result<bool, ReadErr> {
+    let bucket = ctx.request.bucket.as_str();
+    let list = reader
+        .s3(&reader.region())
+        .list_buckets()
+        .prefix(bucket)
+        // A paginated request: S3 refuses unpaginated ListBuckets for
+        // accounts whose bucket quota is above 10,000.
+        .max_buckets(1000)
+        .into_paginator()
+        .send()
+        .try_collect();
+    let pages = ctx
+        .read(reader, "s3:ListAllMyBuckets (ListBuckets)", list)
+        .await?;
+    Ok(pages
+        .iter()
+        .flat_map(|page| page.buckets())
+        .any(|listed| listed.name() == Some(bucket)))
 }

@@ -562,6 +562,7 @@ impl Builder<'_> {
             self.out.buckets.push(BucketInfo {
                 name: name.clone(),
                 account: base.account.clone(),
+                account_error: None,
                 region: None,
                 policy: Field::Unknown,
                 policy_error: None,

@@ -16,8 +16,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::diagnosis::{
-    ActionResult, Diagnosis, Evidence, EvidenceRole, Fix, FixChange, FixTarget, LinkResult,
-    LinkStatus, OperationResult, Recheck, Remaining, Verdict,
+    ActionResult, AssumptionUse, Diagnosis, Evidence, EvidenceRole, Fix, FixChange, FixTarget,
+    LinkResult, LinkStatus, OperationResult, Recheck, Remaining, Verdict,
 };
 
 /// The `format` value of this report version.
@@ -49,6 +49,9 @@ pub struct ReportV1 {
     /// verdict meets no expectation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect_met: Option<bool>,
+    /// Every `--assume` of the run, used or not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assumptions: Vec<AssumptionV1>,
     pub operations: Vec<OperationV1>,
     #[serde(default)]
     pub notes: Vec<String>,
@@ -115,6 +118,19 @@ pub struct RemainingV1 {
     pub change_index: Option<usize>,
 }
 
+/// One assumption asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssumptionV1 {
+    /// As given: `scp=allow`, `rcp=allow`, `session-policy=none`.
+    pub assume: String,
+    /// Whether some link passed only because of it.
+    pub used: bool,
+    /// What it was taken to say (`the SCPs of account 222222222222 allow`),
+    /// once each; empty when unused.
+    #[serde(default)]
+    pub statements: Vec<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VerdictV1 {
@@ -167,6 +183,9 @@ pub struct LinkV1 {
     /// Index of this link's fix in the report's `changes`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change_index: Option<usize>,
+    /// The link passed only because of an `--assume`: what was assumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assumed: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -360,6 +379,17 @@ impl From<&LinkResult> for LinkV1 {
             unknown_keys: link.unknown_keys.clone(),
             help: link.help.clone().filter(|help| !help.is_empty()),
             change_index: link.change,
+            assumed: link.assumed.clone(),
+        }
+    }
+}
+
+impl From<&AssumptionUse> for AssumptionV1 {
+    fn from(used: &AssumptionUse) -> Self {
+        Self {
+            assume: used.assumption.clone(),
+            used: used.used,
+            statements: used.statements.clone(),
         }
     }
 }
@@ -399,6 +429,11 @@ impl From<&Diagnosis> for ReportV1 {
             summary: super::summary(diagnosis),
             expect: None,
             expect_met: None,
+            assumptions: diagnosis
+                .assumptions
+                .iter()
+                .map(AssumptionV1::from)
+                .collect(),
             operations: diagnosis.operations.iter().map(OperationV1::from).collect(),
             notes: diagnosis.notes.clone(),
             changes: diagnosis.changes.iter().map(FixV1::from).collect(),

@@ -4,9 +4,9 @@
 use std::io::{self, Write};
 
 use super::{
-    change_numbers, evidence_location, evidence_position, fix_action, fix_owner, pretty_statement,
-    recheck_headline, remaining_text, role_words, status_mark, summary, target_text,
-    unknown_keys_text, verdict_mark,
+    assumptions_text, change_numbers, evidence_location, evidence_position, fix_action, fix_owner,
+    link_mark, pretty_statement, recheck_headline, remaining_text, role_words, status_mark,
+    summary, target_text, unknown_keys_text, verdict_mark,
 };
 use crate::diagnosis::{
     ActionResult, Diagnosis, EvidenceRole, Fix, LinkResult, LinkStatus, OperationResult,
@@ -26,6 +26,9 @@ pub(super) fn render(diagnosis: &Diagnosis, out: &mut dyn Write) -> io::Result<(
         ""
     };
     writeln!(out, "- object: `{}`{placeholder}", diagnosis.object)?;
+    if let Some(assumptions) = assumptions_text(diagnosis) {
+        writeln!(out, "- assumed (`--assume`): {assumptions}")?;
+    }
     let line = summary(diagnosis);
     let rest = line
         .strip_prefix(diagnosis.verdict.as_str())
@@ -95,12 +98,16 @@ fn render_operation(operation: &OperationResult, out: &mut dyn Write) -> io::Res
             } else {
                 String::new()
             };
+            let status = if link.assumed.is_some() {
+                "assumed"
+            } else {
+                link.status.as_str()
+            };
             writeln!(
                 out,
-                "| {name} | {} | {} {} | {} |",
+                "| {name} | {} | {} {status} | {} |",
                 link.link,
-                status_mark(link.status),
-                link.status.as_str(),
+                link_mark(link),
                 cell(&reason_cell(link))
             )?;
         }

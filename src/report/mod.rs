@@ -21,8 +21,8 @@ use crate::diagnosis::{
 
 pub use explain_json::{EXPLAIN_FORMAT, ExplanationV1};
 pub use json::{
-    ActionV1, ChangeV1, EvidenceV1, FixV1, LinkV1, OperationV1, REPORT_FORMAT, ReportV1, RoleV1,
-    StatusV1, VerdictV1,
+    ActionV1, AssumptionV1, ChangeV1, EvidenceV1, FixV1, LinkV1, OperationV1, REPORT_FORMAT,
+    ReportV1, RoleV1, StatusV1, VerdictV1,
 };
 pub use test_json::{OutcomeV1, SummaryV1, TEST_REPORT_FORMAT, TestCaseV1, TestReportV1};
 
@@ -136,6 +136,38 @@ pub(crate) fn status_mark(status: LinkStatus) -> &'static str {
     }
 }
 
+/// The mark of a link in a chain path: [`status_mark`], or `≈` for a link
+/// that passed only because the user assumed it.
+pub(crate) fn link_mark(link: &LinkResult) -> &'static str {
+    if link.assumed.is_some() {
+        ASSUMED_MARK
+    } else {
+        status_mark(link.status)
+    }
+}
+
+/// The mark of a link passed by an `--assume`.
+pub(crate) const ASSUMED_MARK: &str = "≈";
+
+/// `scp=allow, rcp=allow (unused)`: the assumptions of the run, or `None`.
+pub(crate) fn assumptions_text(diagnosis: &Diagnosis) -> Option<String> {
+    if diagnosis.assumptions.is_empty() {
+        return None;
+    }
+    let items: Vec<String> = diagnosis
+        .assumptions
+        .iter()
+        .map(|used| {
+            if used.used {
+                used.assumption.clone()
+            } else {
+                format!("{} (unused)", used.assumption)
+            }
+        })
+        .collect();
+    Some(items.join(", "))
+}
+
 pub(crate) fn verdict_mark(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Allowed => "✓",
@@ -238,7 +270,11 @@ pub(crate) fn first_broken(diagnosis: &Diagnosis) -> Option<(&ActionResult, &Lin
 /// `inconclusive — get inconclusive (aws:SourceVpce unknown: --context
 /// aws:SourceVpce=…) · put allowed`.
 pub(crate) fn summary(diagnosis: &Diagnosis) -> String {
-    let mut text = format!("{} — ", diagnosis.verdict);
+    let mut text = format!(
+        "{}{} — ",
+        diagnosis.verdict,
+        crate::chain::assume::verdict_clause(diagnosis.verdict, &diagnosis.assumptions)
+    );
     if diagnosis.operations.is_empty() {
         text.push_str("no operation was checked");
         return text;

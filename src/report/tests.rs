@@ -41,6 +41,7 @@ fn pass(link: LinkId, reason: &str, evidence: Vec<Evidence>) -> LinkResult {
         unknown_keys: Vec::new(),
         help: None,
         change: None,
+        assumed: None,
     }
 }
 
@@ -88,6 +89,7 @@ fn diagnosis(
         operations,
         notes: notes.into_iter().map(str::to_string).collect(),
         changes,
+        assumptions: Vec::new(),
         recheck: None,
     }
 }
@@ -155,6 +157,7 @@ fn cross_account_denied() -> Diagnosis {
         unknown_keys: Vec::new(),
         help: None,
         change: None,
+        assumed: None,
     };
     let key_identity = pass(
         LinkId::IdentityPolicy,
@@ -253,6 +256,7 @@ fn inconclusive() -> Diagnosis {
         unknown_keys: Vec::new(),
         help: Some("read them with `--principal-profile` for account 222222222222".to_string()),
         change: None,
+        assumed: None,
     };
     let bucket_unknown = LinkResult {
         link: LinkId::BucketPolicy,
@@ -269,6 +273,7 @@ fn inconclusive() -> Diagnosis {
         unknown_keys: vec!["aws:SourceVpce".to_string()],
         help: Some("pass `--context aws:SourceVpce=vpce-...` with the endpoint the caller uses".to_string()),
         change: None,
+        assumed: None,
     };
     diagnosis(
         principal,

@@ -8,8 +8,9 @@ use std::io::{self, Write};
 use colored::Color;
 
 use super::{
-    change_numbers, evidence_location, fix_action, fix_owner, pretty_statement, recheck_headline,
-    remaining_text, role_words, status_mark, summary, target_text, unknown_keys_text, verdict_mark,
+    assumptions_text, change_numbers, evidence_location, fix_action, fix_owner, link_mark,
+    pretty_statement, recheck_headline, remaining_text, role_words, status_mark, summary,
+    target_text, unknown_keys_text, verdict_mark,
 };
 use crate::diagnosis::{
     ActionResult, Diagnosis, EvidenceRole, Fix, LinkResult, LinkStatus, OperationResult, Verdict,
@@ -80,6 +81,9 @@ pub(super) fn render(diagnosis: &Diagnosis, out: &mut dyn Write, color: bool) ->
         diagnosis.bucket,
         diagnosis.object
     )?;
+    if let Some(assumptions) = assumptions_text(diagnosis) {
+        writeln!(out, "{}   {assumptions}", paint.dim("assuming"))?;
+    }
 
     for operation in &diagnosis.operations {
         writeln!(out)?;
@@ -160,7 +164,7 @@ fn render_action(
         path.push_str(" → ");
         path.push_str(&paint.status(
             link.status,
-            &format!("{} {}", link.link.title(), status_mark(link.status)),
+            &format!("{} {}", link.link.title(), link_mark(link)),
         ));
     }
     if action.links.is_empty() {
@@ -169,6 +173,14 @@ fn render_action(
     writeln!(out, "    {path}")?;
     for link in &action.links {
         match link.status {
+            // What was assumed is said every time it is used.
+            LinkStatus::Pass if link.assumed.is_some() => writeln!(
+                out,
+                "    {} {}: {}",
+                paint.fg(Color::Cyan, link_mark(link)),
+                paint.bold(link.link.title()),
+                link.reason
+            )?,
             LinkStatus::Pass if detailed => render_pass(link, out, paint)?,
             LinkStatus::Pass => {}
             LinkStatus::Fail | LinkStatus::Unknown => render_broken(link, out, paint)?,

@@ -178,4 +178,94 @@ iam_a.create_role(
 iam_a.put_role_policy(RoleName="partner-reader", PolicyName="read-bucket", PolicyDocument=doc([S3_ALL, KMS_A_KEYS]))
 out["role"] = iam_a.get_role(RoleName="partner-reader")["Role"]["Arn"]
 
+
+# ---------------------------------------------------------------------------
+# Two organizations whose management accounts are third accounts. Members
+# come from CreateAccount (moto gives them random ids; there is no invite),
+# so everything below is built from the generated ids.
+#
+# Organization 1 (management M1): OA owns a bucket and its key, OB is the
+# callers' account; both sit in OU `workloads`, whose only SCP is an allow
+# list (FullAWSAccess detached); OB's account-level SCP denies kms:Decrypt
+# to user frank; an RCP on the root denies s3:GetObject to principals from
+# outside the organization.
+# Organization 2 (management M2): OC, the account of user carl.
+M1, M2 = "333333333333", "444444444444"
+orgs_m1, orgs_m2 = client("organizations", M1), client("organizations", M2)
+org1 = orgs_m1.create_organization(FeatureSet="ALL")["Organization"]
+org2 = orgs_m2.create_organization(FeatureSet="ALL")["Organization"]
+
+
+def member(orgs, name):
+    status = orgs.create_account(Email=f"{name}@example.com", AccountName=name)
+    return status["CreateAccountStatus"]["AccountId"]
+
+
+OA, OB = member(orgs_m1, "oa"), member(orgs_m1, "ob")
+OC = member(orgs_m2, "oc")
+root1 = orgs_m1.list_roots()["Roots"][0]["Id"]
+root2 = orgs_m2.list_roots()["Roots"][0]["Id"]
+for orgs, root_id in ((orgs_m1, root1), (orgs_m2, root2)):
+    for kind in ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"):
+        orgs.enable_policy_type(RootId=root_id, PolicyType=kind)
+ou = orgs_m1.create_organizational_unit(ParentId=root1, Name="workloads")["OrganizationalUnit"]["Id"]
+for account in (OA, OB):
+    orgs_m1.move_account(AccountId=account, SourceParentId=root1, DestinationParentId=ou)
+
+
+def org_policy(orgs, name, kind, statements, target):
+    policy = orgs.create_policy(Name=name, Description=name, Type=kind, Content=doc(statements))
+    orgs.attach_policy(PolicyId=policy["Policy"]["PolicySummary"]["Id"], TargetId=target)
+
+
+orgs_m1.detach_policy(PolicyId="p-FullAWSAccess", TargetId=ou)
+org_policy(orgs_m1, "workloads-allow-list", "SERVICE_CONTROL_POLICY", [
+    {"Effect": "Allow", "Action": ["s3:*", "kms:*", "sts:*"], "Resource": "*"}], ou)
+org_policy(orgs_m1, "no-decrypt-for-frank", "SERVICE_CONTROL_POLICY", [
+    {"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*",
+     "Condition": {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{OB}:user/frank"}}}], OB)
+org_policy(orgs_m1, "objects-stay-in-the-organization", "RESOURCE_CONTROL_POLICY", [
+    {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "*",
+     "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": org1["Id"]},
+                   "BoolIfExists": {"aws:PrincipalIsAWSService": "false"}}}], root1)
+
+iam_oa, iam_ob, iam_oc = client("iam", OA), client("iam", OB), client("iam", OC)
+iam_m1, iam_m2 = client("iam", M1), client("iam", M2)
+for iam, name in ((iam_oa, "oa"), (iam_ob, "ob"), (iam_oc, "oc"), (iam_m1, "m1"), (iam_m2, "m2")):
+    iam.create_user(UserName=f"{name}-admin")
+    out["credentials"][name] = keys_for(iam, f"{name}-admin")
+
+kms_oa, s3_oa = client("kms", OA), client("s3", OA)
+ORG_KMS = {"Sid": "UseOrgKeys", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+           "Resource": f"arn:aws:kms:{REGION}:{OA}:key/*"}
+ok = kms_oa.create_key(Description="org-shared-bucket key", Policy=doc([
+    {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+     "Principal": {"AWS": f"arn:aws:iam::{OA}:root"}, "Action": "kms:*", "Resource": "*"},
+    {"Sid": "Use by the callers' accounts", "Effect": "Allow",
+     "Principal": {"AWS": [f"arn:aws:iam::{OB}:root", f"arn:aws:iam::{OC}:root"]},
+     "Action": ["kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"], "Resource": "*"},
+]))["KeyMetadata"]
+s3_oa.create_bucket(Bucket="org-shared-bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
+s3_oa.put_bucket_ownership_controls(
+    Bucket="org-shared-bucket", OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+s3_oa.put_bucket_encryption(Bucket="org-shared-bucket", ServerSideEncryptionConfiguration={
+    "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": ok["Arn"]},
+               "BucketKeyEnabled": True}]})
+s3_oa.put_bucket_policy(Bucket="org-shared-bucket", Policy=doc([
+    {"Sid": "Callers' accounts", "Effect": "Allow",
+     "Principal": {"AWS": [f"arn:aws:iam::{OB}:root", f"arn:aws:iam::{OC}:root"]},
+     "Action": ["s3:ListBucket", "s3:GetObject", "s3:PutObject"],
+     "Resource": ["arn:aws:s3:::org-shared-bucket", "arn:aws:s3:::org-shared-bucket/*"]}]))
+s3_oa.put_object(Bucket="org-shared-bucket", Key="reports/data.csv", Body=b"a,b\n1,2\n",
+                 ServerSideEncryption="aws:kms", SSEKMSKeyId=ok["Arn"])
+for iam, user in ((iam_ob, "olga"), (iam_ob, "frank"), (iam_oc, "carl")):
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="org-bucket", PolicyDocument=doc([S3_ALL, ORG_KMS]))
+# A role of OA whose sessions the tests judge (session policies unknown).
+iam_oa.create_role(RoleName="reader", AssumeRolePolicyDocument=doc([
+    {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OA}:root"}, "Action": "sts:AssumeRole"}]))
+iam_oa.put_role_policy(RoleName="reader", PolicyName="read", PolicyDocument=doc([S3_ALL, ORG_KMS]))
+out["org"] = {"m1": M1, "m2": M2, "oa": OA, "ob": OB, "oc": OC,
+              "org1": org1["Id"], "org2": org2["Id"], "key": ok["Arn"]}
+
 print(json.dumps(out))

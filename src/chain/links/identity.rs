@@ -9,7 +9,7 @@ use crate::policy::logic::not;
 use crate::policy::{Effect, Policy, Tri};
 use crate::snapshot::{Field, PolicyDoc};
 
-use super::super::fix;
+use super::super::{assume, fix};
 use super::evaluation::{
     Docs, Judged, closest_statement, conditional_deny_fix, evidence_of, explain_deny, status_of,
     unread,
@@ -66,11 +66,35 @@ pub(super) fn guard_rails(facts: &ActionFacts<'_, '_>) -> GuardRails {
                 &request,
             )),
         };
-    // Session policies are a link only when known: an unread session policy
-    // is usually none at all (most sessions have none).
-    let session = match info.map(|info| &info.session_policies) {
-        Some(Field::Some(docs)) if !docs.is_empty() => Some(Judged::of(
+    // A role session's (or federated user's) session policies are a link
+    // when known, and an unknown one when they could not be read: AWS never
+    // shows them, and a session policy can only take permissions away, so
+    // leaving the link out could turn a denial into "allowed". A role named
+    // by its ARN (and the --via-role session) is judged as a session started
+    // without one, which the snapshot records as `null`.
+    let is_session = match &facts.actor.kind {
+        PrincipalKind::AssumedRole { session_arn, .. } => session_arn.is_some(),
+        PrincipalKind::FederatedUser { .. } => true,
+        _ => false,
+    };
+    let session = match info.map(|info| (&info.session_policies, &info.session_policies_error)) {
+        Some((Field::Some(docs), _)) if !docs.is_empty() => Some(Judged::of(
             Docs::Known(docs.iter().map(|doc: &PolicyDoc| &doc.policy).collect()),
+            &request,
+        )),
+        Some((Field::Unknown, error)) if is_session || error.is_some() => Some(Judged::of(
+            Docs::Unknown(format!(
+                "{}; if the session was started without one (the usual case: the console, IAM Identity Center, a profile's role_arn), pass --assume session-policy=none; otherwise give it with --session-policy FILE",
+                error
+                    .clone()
+                    .unwrap_or_else(|| "the snapshot does not record them".to_string())
+            )),
+            &request,
+        )),
+        None if is_session => Some(Judged::of(
+            Docs::Unknown(
+                "the session is not in the snapshot; pass --assume session-policy=none if it was started without a session policy, or give it with --session-policy FILE".to_string(),
+            ),
             &request,
         )),
         _ => None,
@@ -114,6 +138,22 @@ pub(super) fn link(
         LinkId::SessionPolicy => (rails.session.as_ref()?, exemptions.session, false),
         _ => return None,
     };
+    if link == LinkId::SessionPolicy && judged.unread.is_some() {
+        // Only an unread session policy can be assumed away.
+        let subject = facts
+            .caller
+            .session_arn
+            .clone()
+            .unwrap_or_else(|| facts.actor_arn().to_string());
+        if let Some(assumed) = assume::stand_in(
+            &facts.setup.snapshot.assumptions,
+            LinkId::SessionPolicy,
+            &subject,
+            "AWS does not show the session policies a session was started with",
+        ) {
+            return Some(assumed);
+        }
+    }
     Some(principal_link(
         facts,
         link,

@@ -45,6 +45,7 @@ fn result(link: LinkId, status: LinkStatus, reason: String) -> LinkResult {
         unknown_keys: Vec::new(),
         help: None,
         change: None,
+        assumed: None,
     }
 }
 

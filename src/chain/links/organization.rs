@@ -8,7 +8,7 @@ use crate::policy::{Decision, Evaluation, Policy, Tri};
 use crate::snapshot::{Field, NamedPolicy};
 
 use super::super::keys::ResolvedKey;
-use super::super::{fix, principal};
+use super::super::{assume, fix, principal};
 use super::evaluation::{
     context_help, evidence_of, explain_deny, undecided_conditions, unknown_keys_of,
 };
@@ -58,19 +58,23 @@ pub(super) fn applies(
 /// Judges the link; `None` when [`applies`] says AWS does not consult it.
 pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResult> {
     let (account, kind) = account_of(facts, link);
-    let help = match link {
-        LinkId::Scp => format!(
-            "SCPs of account {account} were not read: capture the snapshot with credentials of the organization's management account (or a delegated administrator), or add `accounts.{account}.scps` to the snapshot"
-        ),
-        _ => format!(
-            "RCPs of account {account} were not read: capture the snapshot with credentials of the organization's management account (or a delegated administrator), or add `accounts.{account}.rcps` to the snapshot"
-        ),
+    let (field, assume_value) = match link {
+        LinkId::Scp => ("scps", "scp=allow"),
+        _ => ("rcps", "rcp=allow"),
+    };
+    let help = format!(
+        "read them with --org-profile P, a profile of the organization's management account or of a delegated administrator for AWS Organizations; or add `accounts.{account}.{field}` to the snapshot; or, knowing they allow, pass --assume {assume_value}"
+    );
+    // Only a document that was not read can be assumed (never one that was
+    // read, nor one that hangs on a context key).
+    let unread = |reason: String, help: String| {
+        assume::stand_in(&facts.setup.snapshot.assumptions, link, account, &reason)
+            .unwrap_or_else(|| unknown(link, reason, Some(help)))
     };
     let Some(info) = facts.setup.snapshot.accounts.get(account) else {
-        return Some(unknown(
-            link,
+        return Some(unread(
             format!("the {kind}s of account {account} are not known"),
-            Some(help),
+            help,
         ));
     };
     let (levels, error) = match link {
@@ -86,7 +90,7 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
                 }
                 None => format!("the {kind}s of account {account} are not known"),
             };
-            return Some(unknown(link, reason, Some(help)));
+            return Some(unread(reason, help));
         }
         Field::Some(levels) => levels,
     };
