@@ -20,7 +20,10 @@ pub enum ContextValue {
 }
 
 /// Condition keys of one request. Key names are case-insensitive, as in IAM;
-/// values keep their case. Keys never set are [`ContextValue::Absent`].
+/// values keep their case. A key never set takes the value of the longest
+/// prefix declared for it, else the context's default: [`ContextValue::Absent`]
+/// for [`RequestContext::new`], [`ContextValue::Unknown`] for
+/// [`RequestContext::unknown_by_default`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestContext {
     /// Lower-cased key name to (key as first written, value).
@@ -28,11 +31,27 @@ pub struct RequestContext {
     /// Lower-cased key prefixes whose keys are all unknown unless set
     /// (`aws:principaltag/` when the principal's tags could not be read).
     unknown_prefixes: Vec<String>,
+    /// Lower-cased key prefixes whose keys are all absent unless set
+    /// (request headers the client did not send, tags of a resource read
+    /// with none of that name).
+    absent_prefixes: Vec<String>,
+    /// Keys never set and under no prefix are unknown rather than absent.
+    unknown_default: bool,
 }
 
 impl RequestContext {
+    /// A context whose keys never set are absent.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A context whose keys never set are unknown: what a judge that does
+    /// not see the request itself must assume.
+    pub fn unknown_by_default() -> Self {
+        Self {
+            unknown_default: true,
+            ..Self::default()
+        }
     }
 
     /// Sets `key` to a single value, replacing what was there.
@@ -74,6 +93,12 @@ impl RequestContext {
         self.unknown_prefixes.push(prefix.to_ascii_lowercase());
     }
 
+    /// Marks every key starting with `prefix` and not set explicitly as
+    /// absent.
+    pub fn set_absent_prefix(&mut self, prefix: &str) {
+        self.absent_prefixes.push(prefix.to_ascii_lowercase());
+    }
+
     /// Marks `key` as known not to be in the request.
     pub fn set_absent(&mut self, key: &str) {
         self.entries.insert(
@@ -82,7 +107,8 @@ impl RequestContext {
         );
     }
 
-    /// Removes whatever was said about `key` (it becomes absent).
+    /// Removes whatever was said about `key` (it takes its prefix's or the
+    /// context's default again).
     pub fn remove(&mut self, key: &str) {
         self.entries.remove(&key.to_ascii_lowercase());
     }
@@ -92,17 +118,31 @@ impl RequestContext {
         const ABSENT: ContextValue = ContextValue::Absent;
         const UNKNOWN: ContextValue = ContextValue::Unknown;
         let lowered = key.to_ascii_lowercase();
-        match self.entries.get(&lowered) {
-            Some((_, value)) => value,
-            None if self
-                .unknown_prefixes
-                .iter()
-                .any(|prefix| lowered.starts_with(prefix)) =>
-            {
-                &UNKNOWN
-            }
-            None => &ABSENT,
+        if let Some((_, value)) = self.entries.get(&lowered) {
+            return value;
         }
+        let longest = |prefixes: &[String]| {
+            prefixes
+                .iter()
+                .filter(|prefix| lowered.starts_with(prefix.as_str()))
+                .map(String::len)
+                .max()
+        };
+        match (
+            longest(&self.unknown_prefixes),
+            longest(&self.absent_prefixes),
+        ) {
+            (Some(unknown), Some(absent)) if absent > unknown => &ABSENT,
+            (Some(_), _) => &UNKNOWN,
+            (None, Some(_)) => &ABSENT,
+            (None, None) if self.unknown_default => &UNKNOWN,
+            (None, None) => &ABSENT,
+        }
+    }
+
+    /// Whether `key` was set explicitly (to a value, absent or unknown).
+    pub fn is_set(&self, key: &str) -> bool {
+        self.entries.contains_key(&key.to_ascii_lowercase())
     }
 
     /// Every key that was set, with its name as first written.
@@ -139,6 +179,26 @@ mod tests {
             &ContextValue::Present(vec!["data".to_string()])
         );
         assert_eq!(context.get("aws:username"), &ContextValue::Absent);
+    }
+
+    #[test]
+    fn an_unknown_default_yields_to_absent_prefixes_and_set_keys() {
+        let mut context = RequestContext::unknown_by_default();
+        context.set_absent_prefix("s3:x-amz-");
+        context.set_unknown_prefix("kms:EncryptionContext:");
+        context.set_absent_prefix("kms:EncryptionContext:aws:");
+        context.set("aws:username", "ann");
+        assert_eq!(context.get("aws:SourceIp"), &ContextValue::Unknown);
+        assert_eq!(context.get("s3:x-amz-acl"), &ContextValue::Absent);
+        assert_eq!(
+            context.get("kms:EncryptionContext:aws:other"),
+            &ContextValue::Absent
+        );
+        assert_eq!(
+            context.get("kms:EncryptionContext:team"),
+            &ContextValue::Unknown
+        );
+        assert!(context.is_set("AWS:USERNAME"));
     }
 
     #[test]

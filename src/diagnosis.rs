@@ -145,9 +145,22 @@ pub struct Evidence {
     /// Index within the document's `Statement` list.
     pub statement: Option<usize>,
     pub sid: Option<String>,
-    /// 1-based line of the statement in the document's text.
+    /// 1-based line of the statement in the document as `jq .` prints it
+    /// (what `aws ... get-*-policy | jq` shows, whatever form AWS returned).
     pub line: Option<usize>,
     pub role: EvidenceRole,
+    /// Where the statement is in the snapshot file the user gave, when it is
+    /// there as a JSON object. Filled after judging, only for cited
+    /// statements.
+    pub file_position: Option<FilePosition>,
+}
+
+/// A position in the snapshot file: its name, 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FilePosition {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
 }
 
 /// What kind of change a fix asks for.

@@ -510,9 +510,12 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     let operations = parse_operations(&args.op).map_err(Failure::bad_input)?;
     // A failed save must not swallow the report: it is said after it.
     let mut save_failure = None;
+    let mut source_text = None;
     let (snapshot, principal) = match &args.snapshot {
         Some(path) => {
-            let snapshot = load_snapshot(path, args.max_snapshot_size.saturating_mul(1 << 20))?;
+            let (snapshot, text) =
+                load_snapshot(path, args.max_snapshot_size.saturating_mul(1 << 20))?;
+            source_text = Some((path.display().to_string(), text));
             let principal = args
                 .selection
                 .principal
@@ -551,9 +554,18 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
         context: args.selection.context.clone(),
         now: chrono::Utc::now(),
     };
+    // Positions in the snapshot file are found in the snapshot as read:
+    // overlaid documents are not in that file (their labels name their
+    // origin, so they match nothing there).
+    let read = (!args.layers.order.is_empty()).then(|| snapshot.clone());
     let provenance = lay_layers(&mut snapshot, &args.layers.order)?;
     let mut diagnosis =
         chain::judge(&snapshot, &request).map_err(|error| Failure::bad_input(error.to_string()))?;
+    if let Some((file, text)) = &source_text {
+        read.as_ref()
+            .unwrap_or(&snapshot)
+            .locate_evidence(file, text, &mut diagnosis);
+    }
     overlay::annotate(&mut diagnosis, &provenance);
     if let Some(dir) = &args.write_fixes {
         let written = kms_s3_doctor::fixes::write_fixes(dir, &diagnosis, args.force)
@@ -622,7 +634,8 @@ fn test(args: TestArgs) -> Result<ExitCode, Failure> {
         access_tests::parse(&name, &text).map_err(|error| Failure::bad_input(error.to_string()))?;
     let (mut snapshot, caller) = match &args.snapshot {
         Some(path) => {
-            let snapshot = load_snapshot(path, args.max_snapshot_size.saturating_mul(1 << 20))?;
+            let (snapshot, _text) =
+                load_snapshot(path, args.max_snapshot_size.saturating_mul(1 << 20))?;
             let caller = snapshot.caller.clone();
             (snapshot, caller)
         }
@@ -730,7 +743,7 @@ fn apply_assumptions(
 /// the open until a writer comes, and a device such as `/dev/zero` never
 /// ends. At most `limit` bytes are read, so a file that grows while it is
 /// read is refused too.
-fn load_snapshot(path: &Path, limit: u64) -> Result<Snapshot, Failure> {
+fn load_snapshot(path: &Path, limit: u64) -> Result<(Snapshot, String), Failure> {
     use std::io::Read;
     let name = path.display().to_string();
     let cannot = |error: std::io::Error| {
@@ -765,7 +778,9 @@ fn load_snapshot(path: &Path, limit: u64) -> Result<Snapshot, Failure> {
             error.utf8_error().valid_up_to()
         ))
     })?;
-    Snapshot::parse(&name, &text).map_err(|error| Failure::bad_input(error.to_string()))
+    let snapshot =
+        Snapshot::parse(&name, &text).map_err(|error| Failure::bad_input(error.to_string()))?;
+    Ok((snapshot, text))
 }
 
 /// How much of an existing file is read to decide whether it is a snapshot

@@ -302,6 +302,12 @@ fn lay_account(base: &mut AccountInfo, over: &AccountInfo) {
 
 fn lay_object(base: &mut ObjectInfo, over: &ObjectInfo) {
     lay_field(
+        &mut base.tags,
+        &mut base.tags_error,
+        &over.tags,
+        &over.tags_error,
+    );
+    lay_field(
         &mut base.owner,
         &mut base.owner_error,
         &over.owner,
@@ -329,6 +335,12 @@ fn lay_bucket(base: &mut BucketInfo, over: &BucketInfo) {
     if over.region.is_some() {
         base.region = over.region.clone();
     }
+    lay_field(
+        &mut base.tags,
+        &mut base.tags_error,
+        &over.tags,
+        &over.tags_error,
+    );
     lay_field(
         &mut base.policy,
         &mut base.policy_error,
@@ -358,7 +370,14 @@ fn lay_bucket(base: &mut BucketInfo, over: &BucketInfo) {
 fn lay_key(base: &mut KeyInfo, over: &KeyInfo, aliases_given: bool) {
     if aliases_given {
         base.aliases = over.aliases.clone();
+        base.aliases_error = None;
     }
+    lay_field(
+        &mut base.tags,
+        &mut base.tags_error,
+        &over.tags,
+        &over.tags_error,
+    );
     if over.manager.is_some() {
         base.manager = over.manager.clone();
     }

@@ -179,6 +179,135 @@ impl<'a> LineIndex<'a> {
     }
 }
 
+/// The byte offset where the value at `pointer` starts in `text` (valid
+/// JSON), found by walking only along the pointer and skipping every other
+/// value unparsed: no index is built, so locating the few statements a
+/// report cites in a 40 MB snapshot costs a scan, not a copy of its tree.
+pub fn locate_pointer(text: &str, pointer: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut at = skip_whitespace(bytes, 0);
+    if pointer.is_empty() {
+        return Some(at);
+    }
+    for raw in pointer.strip_prefix('/')?.split('/') {
+        let segment = raw.replace("~1", "/").replace("~0", "~");
+        match bytes.get(at)? {
+            b'{' => {
+                at = skip_whitespace(bytes, at + 1);
+                loop {
+                    if *bytes.get(at)? != b'"' {
+                        return None;
+                    }
+                    let end = skip_string(bytes, at)?;
+                    let key: String = serde_json::from_str(text.get(at..end)?).ok()?;
+                    at = skip_whitespace(bytes, end);
+                    if *bytes.get(at)? != b':' {
+                        return None;
+                    }
+                    at = skip_whitespace(bytes, at + 1);
+                    if key == segment {
+                        break;
+                    }
+                    at = skip_whitespace(bytes, skip_value(bytes, at)?);
+                    match bytes.get(at)? {
+                        b',' => at = skip_whitespace(bytes, at + 1),
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                let index: usize = segment.parse().ok()?;
+                at = skip_whitespace(bytes, at + 1);
+                for _ in 0..index {
+                    at = skip_whitespace(bytes, skip_value(bytes, at)?);
+                    match bytes.get(at)? {
+                        b',' => at = skip_whitespace(bytes, at + 1),
+                        _ => return None,
+                    }
+                }
+                if *bytes.get(at)? == b']' {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(at)
+}
+
+fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
+    while bytes.get(at).is_some_and(|b| b.is_ascii_whitespace()) {
+        at += 1;
+    }
+    at
+}
+
+/// The offset just past the string starting at `at` (its opening quote).
+fn skip_string(bytes: &[u8], at: usize) -> Option<usize> {
+    let mut index = at + 1;
+    loop {
+        match bytes.get(index)? {
+            b'\\' => index += 2,
+            b'"' => return Some(index + 1),
+            _ => index += 1,
+        }
+    }
+}
+
+/// The offset just past the value starting at `at`.
+fn skip_value(bytes: &[u8], at: usize) -> Option<usize> {
+    match bytes.get(at)? {
+        b'"' => skip_string(bytes, at),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut index = at;
+            loop {
+                match bytes.get(index)? {
+                    b'"' => {
+                        index = skip_string(bytes, index)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(index + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                index += 1;
+            }
+        }
+        _ => {
+            let mut index = at;
+            while bytes
+                .get(index)
+                .is_some_and(|b| !matches!(b, b',' | b'}' | b']') && !b.is_ascii_whitespace())
+            {
+                index += 1;
+            }
+            Some(index)
+        }
+    }
+}
+
+/// The position of a byte offset, counted directly (for one position in a
+/// large text, cheaper than a [`LineIndex`]).
+pub fn position_at(text: &str, offset: usize) -> Position {
+    let before = text.as_bytes().get(..offset).unwrap_or(text.as_bytes());
+    let line = before.iter().filter(|byte| **byte == b'\n').count() + 1;
+    let start = before
+        .iter()
+        .rposition(|byte| *byte == b'\n')
+        .map_or(0, |newline| newline + 1);
+    let column = text
+        .get(start..offset)
+        .map_or(0, |prefix| prefix.chars().count())
+        + 1;
+    Position { line, column }
+}
+
 /// The position of a byte offset in `text` (used for errors found by other
 /// parsers, which report offsets).
 pub(crate) fn position_of_offset(text: &str, offset: usize) -> Position {
@@ -214,6 +343,41 @@ mod tests {
         }
         assert_eq!(positions.locate("/Nope"), None);
         assert_eq!(positions.locate("/Statement/2"), None);
+    }
+
+    #[test]
+    fn pointers_are_located_without_an_index() {
+        let index = JsonPositions::new(TEXT).unwrap();
+        for pointer in [
+            "",
+            "/Version",
+            "/Statement",
+            "/Statement/0",
+            "/Statement/0/Action",
+            "/Statement/0/Action/1",
+            "/Statement/1/a~1b",
+            "/Statement/1/c~0d",
+        ] {
+            let offset = locate_pointer(TEXT, pointer).unwrap();
+            assert_eq!(
+                Some(position_at(TEXT, offset)),
+                index.locate(pointer),
+                "{pointer}"
+            );
+        }
+        for missing in ["/Nope", "/Statement/2", "/Version/0", "Statement"] {
+            assert_eq!(locate_pointer(TEXT, missing), None, "{missing}");
+        }
+        let tricky = r#"{"a\"]}": ["x", {"}": 1}], "b": [true, null, -1.5e3, "\\"], "c": 2}"#;
+        let index = JsonPositions::new(tricky).unwrap();
+        for pointer in ["/b/3", "/c", "/a\"]}/1/}"] {
+            let offset = locate_pointer(tricky, pointer).unwrap();
+            assert_eq!(
+                Some(position_at(tricky, offset)),
+                index.locate(pointer),
+                "{pointer}"
+            );
+        }
     }
 
     #[test]

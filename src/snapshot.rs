@@ -212,6 +212,11 @@ pub struct ObjectInfo {
     pub acl: Field<Vec<AclGrant>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acl_error: Option<String>,
+    /// Tags: missing when not read (unknown), `null` or `{}` when it has none.
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub tags: Field<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -225,6 +230,8 @@ pub struct BucketInfo {
     /// bucket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_error: Option<String>,
+    /// Missing when not read: the judge then treats the region, and every
+    /// condition on it, as unknown (never as a default region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     #[serde(default, skip_serializing_if = "Field::is_unknown")]
@@ -240,6 +247,11 @@ pub struct BucketInfo {
     pub ownership: Field<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ownership_error: Option<String>,
+    /// Tags: missing when not read (unknown), `null` or `{}` when it has none.
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub tags: Field<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags_error: Option<String>,
     #[serde(
         default,
         deserialize_with = "null_as_empty",
@@ -283,6 +295,9 @@ pub struct KeyInfo {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub aliases: Vec<String>,
+    /// Why the aliases could not be read (they are then unknown, not none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aliases_error: Option<String>,
     /// `CUSTOMER` or `AWS`; missing when unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manager: Option<String>,
@@ -299,6 +314,11 @@ pub struct KeyInfo {
     pub grants: Field<Vec<GrantInfo>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grants_error: Option<String>,
+    /// Tags: missing when not read (unknown), `null` or `{}` when it has none.
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub tags: Field<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -443,13 +463,23 @@ impl Snapshot {
                 Some((1, 1)),
             ));
         }
-        let value: serde_json::Value = crate::strict_json::from_str(text).map_err(|error| {
+        // Syntax and duplicate keys first, without building a tree; then
+        // `format` alone, so a file of another format says so before any of
+        // its fields is judged; then the snapshot, deserialised once.
+        crate::strict_json::check(text).map_err(|error| {
             fail(
                 String::new(),
                 json_error_message(&error),
                 Some((error.line(), error.column())),
             )
         })?;
+        #[derive(Deserialize)]
+        struct FormatOnly {
+            format: Option<serde_json::Value>,
+        }
+        let format = serde_json::from_str::<FormatOnly>(text)
+            .ok()
+            .and_then(|only| only.format);
         // Positions are only needed for an error: index the text then, not
         // for every load (a large snapshot would pay for millions of them).
         let locate = |pointer: &str| {
@@ -457,7 +487,7 @@ impl Snapshot {
                 .and_then(|index| index.locate(pointer))
                 .map(|position| (position.line, position.column))
         };
-        match value.get("format").map(|format| (format, format.as_str())) {
+        match format.as_ref().map(|format| (format, format.as_str())) {
             Some((_, Some(SNAPSHOT_FORMAT))) => {}
             Some((format, None)) => {
                 return Err(fail(
@@ -484,21 +514,23 @@ impl Snapshot {
                 ));
             }
         }
-        let mut snapshot: Snapshot = serde_path_to_error::deserialize(&value).map_err(|error| {
-            let field = pointer_of(error.path());
-            let inner = error.inner().to_string();
-            match inner.split_once(POLICY_ERROR_MARK) {
-                Some((policy_path, message)) => {
-                    let pointer = format!("{field}{policy_path}");
-                    let at = locate(&pointer).or_else(|| locate(&field));
-                    fail(pointer, message.to_string(), at)
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let mut snapshot: Snapshot =
+            serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+                let field = pointer_of(error.path());
+                let inner = error.inner().to_string();
+                match inner.split_once(POLICY_ERROR_MARK) {
+                    Some((policy_path, message)) => {
+                        let pointer = format!("{field}{policy_path}");
+                        let at = locate(&pointer).or_else(|| locate(&field));
+                        fail(pointer, message.to_string(), at)
+                    }
+                    None => {
+                        let at = locate(&field);
+                        fail(field, strip_serde_position(&inner), at)
+                    }
                 }
-                None => {
-                    let at = locate(&field);
-                    fail(field, strip_serde_position(&inner), at)
-                }
-            }
-        })?;
+            })?;
         if let Err((field, message)) = snapshot.validate() {
             let at = locate(&field);
             return Err(fail(field, message, at));
@@ -652,6 +684,112 @@ impl Snapshot {
                     .map(|principal| principal.arn.as_str()),
             )
             .chain(self.caller.as_deref())
+    }
+
+    /// Every policy document with its JSON pointer in the snapshot.
+    pub fn documents(&self) -> Vec<(String, &PolicyDoc)> {
+        use crate::positions::escape_pointer_segment as segment;
+        let mut out = Vec::new();
+        for (account, info) in &self.accounts {
+            for (kind, levels) in [("scps", &info.scps), ("rcps", &info.rcps)] {
+                if let Field::Some(levels) = levels {
+                    for (level, policies) in levels.iter().enumerate() {
+                        for (index, named) in policies.iter().enumerate() {
+                            let pointer = format!(
+                                "/accounts/{}/{kind}/{level}/{index}/document",
+                                segment(account)
+                            );
+                            out.push((pointer, &named.document));
+                        }
+                    }
+                }
+            }
+        }
+        for (index, bucket) in self.buckets.iter().enumerate() {
+            if let Field::Some(doc) = &bucket.policy {
+                out.push((format!("/buckets/{index}/policy"), doc));
+            }
+        }
+        for (index, key) in self.keys.iter().enumerate() {
+            if let Field::Some(doc) = &key.policy {
+                out.push((format!("/keys/{index}/policy"), doc));
+            }
+        }
+        for (index, principal) in self.principals.iter().enumerate() {
+            let at = format!("/principals/{index}");
+            if let Field::Some(policies) = &principal.policies {
+                for (number, named) in policies.iter().enumerate() {
+                    out.push((format!("{at}/policies/{number}/document"), &named.document));
+                }
+            }
+            if let Field::Some(named) = &principal.permissions_boundary {
+                out.push((
+                    format!("{at}/permissions_boundary/document"),
+                    &named.document,
+                ));
+            }
+            if let Field::Some(doc) = &principal.trust_policy {
+                out.push((format!("{at}/trust_policy"), doc));
+            }
+            if let Field::Some(docs) = &principal.session_policies {
+                for (number, doc) in docs.iter().enumerate() {
+                    out.push((format!("{at}/session_policies/{number}"), doc));
+                }
+            }
+        }
+        out
+    }
+
+    /// Points the evidence of a diagnosis into the snapshot file it was
+    /// loaded from (`file` names it, `text` is its content): a cited
+    /// statement of a document given there as a JSON object gets its line
+    /// and column in the file. Only cited statements are located, each by a
+    /// scan along its pointer; documents given as strings keep the line of
+    /// their `jq`-printed form.
+    pub fn locate_evidence(
+        &self,
+        file: &str,
+        text: &str,
+        diagnosis: &mut crate::diagnosis::Diagnosis,
+    ) {
+        let documents = self.documents();
+        let mut cache: std::collections::HashMap<(String, usize), Option<(usize, usize)>> =
+            std::collections::HashMap::new();
+        let evidence = diagnosis
+            .operations
+            .iter_mut()
+            .flat_map(|operation| operation.actions.iter_mut())
+            .flat_map(|action| action.links.iter_mut())
+            .flat_map(|link| link.evidence.iter_mut());
+        for evidence in evidence {
+            let Some(index) = evidence.statement else {
+                continue;
+            };
+            let key = (evidence.document.clone(), index);
+            let found = cache.entry(key).or_insert_with(|| {
+                let (pointer, doc) = documents
+                    .iter()
+                    .find(|(_, doc)| doc.policy.label() == evidence.document)?;
+                if !doc.raw.is_object() {
+                    return None;
+                }
+                let statement = match doc.raw.get("Statement") {
+                    Some(serde_json::Value::Array(_)) => format!("{pointer}/Statement/{index}"),
+                    Some(_) if index == 0 => format!("{pointer}/Statement"),
+                    _ => return None,
+                };
+                let offset = crate::positions::locate_pointer(text, &statement)?;
+                let at = crate::positions::position_at(text, offset);
+                Some((at.line, at.column))
+            });
+            if let Some((line, column)) = *found {
+                evidence.file_position = Some(crate::diagnosis::FilePosition {
+                    file: file.to_string(),
+                    line,
+                    column,
+                });
+            }
+        }
     }
 
     /// Gives every document the label reports and errors use.

@@ -17,6 +17,79 @@ pub fn from_str(text: &str) -> Result<Value, serde_json::Error> {
     Ok(value)
 }
 
+/// Checks JSON text (syntax and unique keys) without building its tree:
+/// a large snapshot is then deserialised once, straight into its types.
+pub fn check(text: &str) -> Result<(), serde_json::Error> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    Checked::deserialize(&mut deserializer)?;
+    deserializer.end()
+}
+
+/// A JSON value whose objects had unique keys, kept as nothing.
+struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(CheckVisitor).map(|()| Checked)
+    }
+}
+
+struct CheckVisitor;
+
+impl<'de> Visitor<'de> for CheckVisitor {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
+        let mut keys = std::collections::HashSet::new();
+        while let Some(key) = access.next_key::<std::borrow::Cow<'de, str>>()? {
+            if !keys.insert(key.clone()) {
+                return Err(duplicate(&key));
+            }
+            access.next_value::<Checked>()?;
+        }
+        Ok(())
+    }
+}
+
+fn duplicate<E: de::Error>(key: &str) -> E {
+    E::custom(format!(
+        "duplicate key `{key}` in one object (ambiguous: the tool does not guess which one counts)"
+    ))
+}
+
 /// A [`Value`] whose objects had unique keys.
 struct Strict(Value);
 
@@ -83,9 +156,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
             if map.contains_key(&key) {
-                return Err(de::Error::custom(format!(
-                    "duplicate key `{key}` in one object (ambiguous: the tool does not guess which one counts)"
-                )));
+                return Err(duplicate(&key));
             }
             let Strict(value) = access.next_value()?;
             map.insert(key, value);
@@ -109,6 +180,20 @@ mod tests {
         assert_eq!(error.line(), 2);
         let nested = from_str("[{\"a\": {\"b\": 1, \"b\": 1}}]").unwrap_err();
         assert!(nested.to_string().contains("`b`"), "{nested}");
+    }
+
+    #[test]
+    fn check_agrees_with_from_str() {
+        for text in [
+            "{\"a\": 1, \"a\": 2}",
+            "[{\"a\": {\"b\": 1, \"c\": [1, {\"b\": 2, \"b\": 3}]}}]",
+            "{\"a\": 1, \"b\": {\"a\": 2}}",
+            "{\"a\\u0062\": 1, \"ab\": 2}",
+            "{} x",
+            "",
+        ] {
+            assert_eq!(check(text).is_ok(), from_str(text).is_ok(), "{text}");
+        }
     }
 
     #[test]

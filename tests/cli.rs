@@ -22,17 +22,22 @@ fn run(args: &[&str]) -> Output {
     binary().args(args).output().expect("the binary runs")
 }
 
+/// Run from the crate's root with the README's relative path, so that
+/// evidence positions (`fixtures/walkthrough.json:23:11`) read as there.
 fn walkthrough(extra: &[&str]) -> Output {
-    let path = fixture("walkthrough.json");
     let mut args = vec![
         "check",
         "--snapshot",
-        path.to_str().unwrap(),
+        "fixtures/walkthrough.json",
         "--bucket",
         "account-a-bucket",
     ];
     args.extend_from_slice(extra);
-    run(&args)
+    binary()
+        .args(&args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the binary runs")
 }
 
 fn stdout(output: &Output) -> String {

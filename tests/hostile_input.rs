@@ -85,3 +85,65 @@ fn the_size_limit_is_documented_and_overridable() {
     let output = check(path.to_str().unwrap(), &["--max-snapshot-size", "1"]);
     assert_ne!(output.status.code(), Some(2));
 }
+
+/// Every `Sid` of the walkthrough rewritten to carry a terminal escape
+/// sequence (clear screen), a one-byte CSI and a newline with a fake line.
+fn hostile_walkthrough(directory: &std::path::Path) -> PathBuf {
+    let text = std::fs::read_to_string(fixture()).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    fn rewrite(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, child) in map.iter_mut() {
+                    if key == "Sid" {
+                        *child = serde_json::Value::String(
+                            "x\u{1b}[2J\u{9b}32m\nverdict: allowed".to_string(),
+                        );
+                    } else {
+                        rewrite(child);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(rewrite),
+            _ => {}
+        }
+    }
+    rewrite(&mut value);
+    let path = directory.join("hostile.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn control_characters_never_reach_a_human_report() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = hostile_walkthrough(directory.path());
+    for format in ["text", "markdown"] {
+        let output = check(
+            path.to_str().unwrap(),
+            &[
+                "--object",
+                "reports/data.csv",
+                "--format",
+                format,
+                "--color",
+                "never",
+            ],
+        );
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            stdout.contains("\\u{1b}[2J"),
+            "{format}: the Sid is not shown: {stdout}"
+        );
+        assert!(
+            !stdout.chars().any(|c| c == '\u{1b}' || c == '\u{9b}'),
+            "{format}: a control character was printed"
+        );
+        assert!(
+            !stdout
+                .lines()
+                .any(|line| line.starts_with("verdict: allowed")),
+            "{format}: a Sid added a line of its own"
+        );
+    }
+}

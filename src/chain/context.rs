@@ -1,29 +1,364 @@
-//! The request context AWS builds for each action: principal keys from the
-//! snapshot, resource keys, what S3 adds when it calls KMS for the caller,
-//! `sts:ExternalId` for the AssumeRole step, then `--context` on top. Keys
-//! that depend on where the caller sits (source IP, VPC endpoint) are
-//! unknown unless given.
+//! The request context AWS builds for each action, and the one place that
+//! says, key by key, where each value comes from ([`KEYS`]): derived from the
+//! snapshot and the request, a request header or parameter (absent unless
+//! `--context` gives it), documented by AWS as absent for the requests judged
+//! here, or unknown. Any key not in the table is unknown: a condition the tool
+//! cannot settle makes its link `unknown`, never silently allowed or denied.
+//!
+//! `--context` is applied last and overrides what was derived, except in the
+//! forward access session S3 opens to KMS for the caller, which never carries
+//! the VPC keys of the caller's own request.
 
-use crate::arn::{Principal, PrincipalKind};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use crate::arn::{Arn, Principal, PrincipalKind};
 use crate::context::RequestContext;
 use crate::snapshot::{Field, PrincipalInfo};
 
 use super::Setup;
+use super::keys::{Reference, ResolvedKey};
 
-/// Environment keys the tool cannot know about a caller it never saw:
-/// unknown unless `--context` gives them.
-const CALLER_ENVIRONMENT_KEYS: [&str; 4] = [
-    "aws:SourceIp",
-    "aws:SourceVpce",
-    "aws:SourceVpc",
-    "aws:VpcSourceIp",
+/// Where a condition key's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Computed from the snapshot and the request (unknown where the data it
+    /// needs was not read).
+    Derived,
+    /// A request header or parameter: absent unless `--context` gives it.
+    Request,
+    /// Documented by AWS as absent for the requests judged here.
+    Absent,
+    /// The tool cannot know it: unknown unless `--context` gives it.
+    Unknown,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Derived => "derived",
+            Origin::Request => "absent unless given",
+            Origin::Absent => "absent",
+            Origin::Unknown => "unknown unless given",
+        }
+    }
+}
+
+/// One row of the table: a key (a trailing `*` stands for any suffix), its
+/// source, and what it is derived from or why it is absent.
+#[derive(Debug, Clone, Copy)]
+pub struct ContextKey {
+    pub key: &'static str,
+    pub source: Origin,
+    pub from: &'static str,
+}
+
+const fn row(key: &'static str, source: Origin, from: &'static str) -> ContextKey {
+    ContextKey { key, source, from }
+}
+
+/// Every condition key the tool knows. docs/guide.md carries the same table
+/// (a test fails when they drift).
+pub const KEYS: &[ContextKey] = &[
+    // The principal (IAM User Guide, "AWS global condition context keys").
+    row(
+        "aws:PrincipalArn",
+        Origin::Derived,
+        "the principal's ARN; for a role session, the role's ARN",
+    ),
+    row(
+        "aws:PrincipalAccount",
+        Origin::Derived,
+        "the principal's account",
+    ),
+    row(
+        "aws:PrincipalType",
+        Origin::Derived,
+        "`User`, `AssumedRole`, `Account` or `FederatedUser`",
+    ),
+    row(
+        "aws:userid",
+        Origin::Derived,
+        "`principals[].id` (`ROLEID:SESSION` for a named session); unknown when not read",
+    ),
+    row(
+        "aws:username",
+        Origin::Derived,
+        "the user's name; absent for every other principal",
+    ),
+    row(
+        "aws:PrincipalTag/*",
+        Origin::Derived,
+        "`principals[].tags`; unknown when not read",
+    ),
+    row(
+        "aws:PrincipalTagKeys",
+        Origin::Derived,
+        "`principals[].tags`; unknown when not read",
+    ),
+    row(
+        "aws:PrincipalOrgID",
+        Origin::Derived,
+        "`accounts.*.org_id` of the principal's account",
+    ),
+    row(
+        "aws:PrincipalOrgPaths",
+        Origin::Derived,
+        "absent outside an organization; unknown inside one (OU paths are not read)",
+    ),
+    row(
+        "aws:PrincipalIsAWSService",
+        Origin::Derived,
+        "`false`: an IAM principal, also in S3's forward access session to KMS",
+    ),
+    row(
+        "aws:PrincipalServiceName",
+        Origin::Absent,
+        "only a service principal's own calls carry it",
+    ),
+    row(
+        "aws:PrincipalServiceNamesList",
+        Origin::Absent,
+        "only a service principal's own calls carry it",
+    ),
+    // The resource.
+    row(
+        "aws:ResourceAccount",
+        Origin::Derived,
+        "the account of the bucket, key or role",
+    ),
+    row(
+        "aws:ResourceOrgID",
+        Origin::Derived,
+        "`accounts.*.org_id` of the resource's account",
+    ),
+    row(
+        "aws:ResourceOrgPaths",
+        Origin::Derived,
+        "absent outside an organization; unknown inside one (OU paths are not read)",
+    ),
+    row(
+        "aws:ResourceTag/*",
+        Origin::Derived,
+        "`keys[].tags` (KMS), the role's `tags` (STS); for S3, a tag the bucket has is unknown (S3 uses bucket tags only when ABAC is enabled on the bucket), one it has not is absent; unknown when not read",
+    ),
+    row(
+        "s3:ResourceAccount",
+        Origin::Derived,
+        "the bucket's account",
+    ),
+    row(
+        "s3:ExistingObjectTag/*",
+        Origin::Derived,
+        "`objects[].tags` of `--object`; absent for `s3:PutObject` and `s3:ListBucket`",
+    ),
+    row(
+        "kms:ResourceAliases",
+        Origin::Derived,
+        "`keys[].aliases`; absent when the key has none",
+    ),
+    // The request.
+    row(
+        "aws:RequestedRegion",
+        Origin::Derived,
+        "the bucket's `region` (S3), the region of the key's ARN (KMS), `us-east-1` (STS's global endpoint); unknown when not known",
+    ),
+    row(
+        "aws:SecureTransport",
+        Origin::Derived,
+        "`true` (HTTPS, as the SDKs and CLI send)",
+    ),
+    row("aws:CurrentTime", Origin::Derived, "now"),
+    row("aws:EpochTime", Origin::Derived, "now"),
+    row(
+        "aws:ViaAWSService",
+        Origin::Derived,
+        "`false` for the caller's own requests, `true` for the KMS calls S3 makes for it",
+    ),
+    row(
+        "aws:CalledVia",
+        Origin::Absent,
+        "S3 is not among the services that set it, so S3's calls to KMS do not carry it",
+    ),
+    row("aws:CalledViaFirst", Origin::Absent, "as `aws:CalledVia`"),
+    row("aws:CalledViaLast", Origin::Absent, "as `aws:CalledVia`"),
+    row(
+        "aws:SourceArn",
+        Origin::Absent,
+        "only a service acting for a resource sets it, never an IAM caller or its forward access session",
+    ),
+    row("aws:SourceAccount", Origin::Absent, "as `aws:SourceArn`"),
+    row("aws:SourceOrgID", Origin::Absent, "as `aws:SourceArn`"),
+    row("aws:SourceOrgPaths", Origin::Absent, "as `aws:SourceArn`"),
+    row(
+        "s3:signatureversion",
+        Origin::Derived,
+        "`AWS4-HMAC-SHA256` (the SDKs and CLI sign with SigV4)",
+    ),
+    row("s3:authType", Origin::Derived, "`REST-HEADER`"),
+    row(
+        "s3:DataAccessPointArn",
+        Origin::Absent,
+        "the requests judged here name the bucket, not an access point",
+    ),
+    row(
+        "s3:DataAccessPointAccount",
+        Origin::Absent,
+        "as `s3:DataAccessPointArn`",
+    ),
+    row(
+        "s3:AccessPointNetworkOrigin",
+        Origin::Absent,
+        "as `s3:DataAccessPointArn`",
+    ),
+    // The network (see "Network keys" in docs/guide.md).
+    row(
+        "aws:SourceIp",
+        Origin::Derived,
+        "`--context`; absent when a VPC key is given; in S3's call to KMS, the S3 request's; else unknown",
+    ),
+    row(
+        "aws:SourceVpc",
+        Origin::Derived,
+        "`--context`; absent when a public `aws:SourceIp` is given and in S3's call to KMS; else unknown",
+    ),
+    row("aws:SourceVpce", Origin::Derived, "as `aws:SourceVpc`"),
+    row("aws:VpcSourceIp", Origin::Derived, "as `aws:SourceVpc`"),
+    // KMS, in the calls S3 makes (KMS Developer Guide, "AWS KMS condition keys").
+    row(
+        "kms:CallerAccount",
+        Origin::Derived,
+        "the principal's account",
+    ),
+    row(
+        "kms:ViaService",
+        Origin::Derived,
+        "`s3.REGION.amazonaws.com`, REGION the bucket's (else the key's) region",
+    ),
+    row(
+        "kms:EncryptionContext:aws:s3:arn",
+        Origin::Derived,
+        "the object's ARN, the bucket's with S3 Bucket Keys",
+    ),
+    row("kms:EncryptionContextKeys", Origin::Derived, "`aws:s3:arn`"),
+    row(
+        "kms:EncryptionAlgorithm",
+        Origin::Derived,
+        "`SYMMETRIC_DEFAULT`",
+    ),
+    row("kms:GrantIsForAWSResource", Origin::Derived, "`false`"),
+    row(
+        "kms:RequestAlias",
+        Origin::Derived,
+        "absent when the key is named by ARN or id; unknown when S3 is given an alias",
+    ),
+    row(
+        "kms:EncryptionContext:*",
+        Origin::Request,
+        "the `x-amz-server-side-encryption-context` header",
+    ),
+    // Request headers and parameters.
+    row(
+        "s3:x-amz-*",
+        Origin::Request,
+        "the request's headers (`s3:x-amz-acl`, `s3:x-amz-server-side-encryption`, ...)",
+    ),
+    row("s3:prefix", Origin::Request, "ListObjects parameter"),
+    row("s3:delimiter", Origin::Request, "ListObjects parameter"),
+    row("s3:max-keys", Origin::Request, "ListObjects parameter"),
+    row("s3:VersionId", Origin::Request, "request parameter"),
+    row(
+        "s3:RequestObjectTag/*",
+        Origin::Request,
+        "the `x-amz-tagging` header",
+    ),
+    row(
+        "s3:RequestObjectTagKeys",
+        Origin::Request,
+        "the `x-amz-tagging` header",
+    ),
+    row(
+        "s3:object-lock-*",
+        Origin::Request,
+        "the object-lock headers",
+    ),
+    row("aws:RequestTag/*", Origin::Request, "tags in the request"),
+    row("aws:TagKeys", Origin::Request, "tags in the request"),
+    row("sts:ExternalId", Origin::Request, "`--external-id`"),
+    row(
+        "sts:TransitiveTagKeys",
+        Origin::Request,
+        "AssumeRole parameter",
+    ),
+    // What a judge that never saw the client cannot know.
+    row(
+        "aws:MultiFactorAuthPresent",
+        Origin::Unknown,
+        "how the caller signed in",
+    ),
+    row(
+        "aws:MultiFactorAuthAge",
+        Origin::Unknown,
+        "how the caller signed in",
+    ),
+    row(
+        "aws:TokenIssueTime",
+        Origin::Unknown,
+        "when the caller's session began",
+    ),
+    row(
+        "aws:SourceIdentity",
+        Origin::Unknown,
+        "set at AssumeRole time",
+    ),
+    row(
+        "aws:FederatedProvider",
+        Origin::Unknown,
+        "set at AssumeRole time",
+    ),
+    row(
+        "aws:Ec2InstanceSourceVpc",
+        Origin::Unknown,
+        "the instance the caller runs on",
+    ),
+    row(
+        "aws:Ec2InstanceSourcePrivateIPv4",
+        Origin::Unknown,
+        "the instance the caller runs on",
+    ),
+    row("s3:TlsVersion", Origin::Unknown, "the client's TLS version"),
+    row(
+        "sts:RoleSessionName",
+        Origin::Unknown,
+        "chosen by the caller at AssumeRole time",
+    ),
+    row("*", Origin::Unknown, "any other key"),
 ];
+
+/// The VPC keys a forward access session does not carry (IAM User Guide,
+/// "Forward access sessions"; KMS Developer Guide, "Using VPC endpoint
+/// conditions in policies with AWS KMS permissions").
+pub(crate) const VPC_KEYS: [&str; 3] = ["aws:SourceVpc", "aws:SourceVpce", "aws:VpcSourceIp"];
 
 /// What the KMS call S3 makes for the caller adds to the context.
 pub(crate) struct KmsCall<'a> {
     /// `kms:EncryptionContext:aws:s3:arn`: the bucket ARN with S3 Bucket
     /// Keys, the object ARN without (S3 User Guide, "Using an S3 Bucket Key").
     pub encryption_context_arn: &'a str,
+    pub key: &'a ResolvedKey<'a>,
+}
+
+/// The resource an action is authorized against, as the context sees it.
+pub(crate) enum ContextResource<'a> {
+    Bucket,
+    /// An object action; `put` for `s3:PutObject`, which carries no
+    /// existing-object tags.
+    Object {
+        put: bool,
+    },
+    Key(KmsCall<'a>),
+    /// `sts:AssumeRole` on the role; its entry when the snapshot has one.
+    Role(Option<&'a PrincipalInfo>),
 }
 
 pub(crate) struct ActionContext<'a> {
@@ -31,16 +366,76 @@ pub(crate) struct ActionContext<'a> {
     pub actor_info: Option<&'a PrincipalInfo>,
     pub actor_arn: &'a str,
     pub resource_account: &'a str,
-    pub kms: Option<KmsCall<'a>>,
-    /// The AssumeRole step: `sts:ExternalId` applies.
-    pub assume_role: bool,
+    pub resource: ContextResource<'a>,
+}
+
+/// The region of the S3 request: the bucket's, when known.
+pub(crate) fn bucket_region<'s>(setup: &Setup<'s>) -> Option<&'s str> {
+    setup.bucket.region.as_deref()
+}
+
+/// The region S3 calls KMS in: the bucket's (S3 uses a key of its own
+/// region), else the region of the key's ARN.
+pub(crate) fn kms_region<'a>(setup: &Setup<'a>, key: &ResolvedKey<'_>) -> Option<String> {
+    bucket_region(setup)
+        .map(str::to_string)
+        .or_else(|| key_region(key))
+}
+
+fn key_region(key: &ResolvedKey<'_>) -> Option<String> {
+    [key.resource.as_str(), key.configured.as_str()]
+        .into_iter()
+        .filter_map(|text| Arn::parse(text).ok())
+        .map(|arn| arn.region)
+        .find(|region| !region.is_empty())
 }
 
 pub(crate) fn build(setup: &Setup<'_>, action: &ActionContext<'_>) -> RequestContext {
-    let mut context = RequestContext::new();
+    let mut context = RequestContext::unknown_by_default();
+    // Table defaults first; what is derived below and `--context` override.
+    for row in KEYS {
+        match (row.source, row.key.strip_suffix('*')) {
+            (Origin::Absent | Origin::Request, Some(prefix)) if !prefix.is_empty() => {
+                context.set_absent_prefix(prefix)
+            }
+            (Origin::Absent | Origin::Request, None) => context.set_absent(row.key),
+            _ => {}
+        }
+    }
+    set_principal(setup, action, &mut context);
+    set_resource(setup, action, &mut context);
+    set_request(setup, action, &mut context);
+    let network = Network::of(setup);
+    network.apply(&mut context);
+    // --context last: it overrides what the tool derived. A key given twice
+    // is multi-valued.
+    let mut seen: Vec<String> = Vec::new();
+    for (key, value) in &setup.request.context {
+        let lowered = key.to_ascii_lowercase();
+        if seen.contains(&lowered) {
+            context.push(key, value.as_str());
+        } else {
+            seen.push(lowered);
+            context.set(key, value.as_str());
+        }
+    }
+    if matches!(action.resource, ContextResource::Key(_)) {
+        // A forward access session keeps the caller's identity and source IP
+        // (so `aws:SourceIp` stays as settled for the S3 request) but not the
+        // VPC it came through, whatever the S3 request carried.
+        for key in VPC_KEYS {
+            context.set_absent(key);
+        }
+    }
+    context
+}
+
+fn set_principal(setup: &Setup<'_>, action: &ActionContext<'_>, context: &mut RequestContext) {
     let actor = action.actor;
     context.set("aws:PrincipalArn", action.actor_arn);
     context.set("aws:PrincipalAccount", actor.account.as_str());
+    // IAM User Guide, "aws:PrincipalIsAWSService": false when a service
+    // calls with the credentials of an IAM principal (forward access).
     context.set("aws:PrincipalIsAWSService", "false");
     let principal_type = match &actor.kind {
         PrincipalKind::Root => "Account",
@@ -71,32 +466,89 @@ pub(crate) fn build(setup: &Setup<'_>, action: &ActionContext<'_>) -> RequestCon
         (PrincipalKind::Root, _) => context.set("aws:userid", actor.account.as_str()),
         (PrincipalKind::FederatedUser { .. }, _) => context.set_unknown("aws:userid"),
     }
-    match action.actor_info.map(|info| &info.tags) {
-        Some(Field::Some(tags)) => {
-            for (key, value) in tags {
-                context.set(&format!("aws:PrincipalTag/{key}"), value.as_str());
-            }
-            if !tags.is_empty() {
-                context.set_values(
-                    "aws:PrincipalTagKeys",
-                    tags.keys().cloned().collect::<Vec<_>>(),
-                );
-            }
-        }
-        Some(Field::None) => {}
-        _ => {
-            context.set_unknown_prefix("aws:PrincipalTag/");
-            context.set_unknown("aws:PrincipalTagKeys");
-        }
+    if !matches!(actor.kind, PrincipalKind::User { .. }) {
+        // IAM User Guide, "aws:username": present only for IAM users.
+        context.set_absent("aws:username");
     }
-    set_org_id(setup, &mut context, "aws:PrincipalOrgID", &actor.account);
-    context.set("aws:ResourceAccount", action.resource_account);
-    set_org_id(
+    let tags = match action.actor_info {
+        Some(info) => info.tags.as_ref(),
+        None => Field::Unknown,
+    };
+    set_tags(
+        context,
+        "aws:PrincipalTag/",
+        Some("aws:PrincipalTagKeys"),
+        tags,
+    );
+    set_org(
         setup,
-        &mut context,
+        context,
+        "aws:PrincipalOrgID",
+        "aws:PrincipalOrgPaths",
+        &actor.account,
+    );
+}
+
+fn set_resource(setup: &Setup<'_>, action: &ActionContext<'_>, context: &mut RequestContext) {
+    context.set("aws:ResourceAccount", action.resource_account);
+    set_org(
+        setup,
+        context,
         "aws:ResourceOrgID",
+        "aws:ResourceOrgPaths",
         action.resource_account,
     );
+    let bucket = setup.bucket;
+    let object_tags = || match setup.object {
+        // Without --object the object is a placeholder: its tags are not known.
+        Some(object) if setup.request.object.is_some() => object.tags.as_ref(),
+        _ => Field::Unknown,
+    };
+    match &action.resource {
+        ContextResource::Bucket => {
+            context.set("s3:ResourceAccount", bucket.account.as_str());
+            set_bucket_tags(context, bucket.tags.as_ref());
+            context.set_absent_prefix("s3:ExistingObjectTag/");
+        }
+        ContextResource::Object { put } => {
+            context.set("s3:ResourceAccount", bucket.account.as_str());
+            set_bucket_tags(context, bucket.tags.as_ref());
+            if *put {
+                // S3 User Guide, "Tagging and access control policies": the
+                // existing-object tag key is for actions on an existing object.
+                context.set_absent_prefix("s3:ExistingObjectTag/");
+            } else {
+                set_tags(context, "s3:ExistingObjectTag/", None, object_tags());
+            }
+        }
+        ContextResource::Key(kms) => {
+            let key = kms.key;
+            let tags = match key.info {
+                Some(info) => info.tags.as_ref(),
+                None => Field::Unknown,
+            };
+            set_tags(context, "aws:ResourceTag/", None, tags);
+            match key.info {
+                Some(info) if info.aliases_error.is_some() => {
+                    context.set_unknown("kms:ResourceAliases")
+                }
+                Some(info) if info.aliases.is_empty() => context.set_absent("kms:ResourceAliases"),
+                Some(info) => context.set_values("kms:ResourceAliases", info.aliases.clone()),
+                None => context.set_unknown("kms:ResourceAliases"),
+            }
+        }
+        ContextResource::Role(info) => {
+            let tags = match info {
+                Some(info) => info.tags.as_ref(),
+                None => Field::Unknown,
+            };
+            set_tags(context, "aws:ResourceTag/", None, tags);
+        }
+    }
+}
+
+fn set_request(setup: &Setup<'_>, action: &ActionContext<'_>, context: &mut RequestContext) {
+    let actor = action.actor;
     context.set("aws:SecureTransport", "true");
     let now = setup.request.now;
     context.set(
@@ -104,65 +556,216 @@ pub(crate) fn build(setup: &Setup<'_>, action: &ActionContext<'_>) -> RequestCon
         now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
     );
     context.set("aws:EpochTime", now.timestamp().to_string());
-    for key in CALLER_ENVIRONMENT_KEYS {
-        context.set_unknown(key);
-    }
-    // TLS version and session details of a client the tool never saw.
-    context.set_unknown("s3:TlsVersion");
-    context.set_unknown("aws:MultiFactorAuthPresent");
-    context.set_unknown("aws:MultiFactorAuthAge");
-    context.set_unknown("aws:TokenIssueTime");
     context.set("s3:signatureversion", "AWS4-HMAC-SHA256");
     context.set("s3:authType", "REST-HEADER");
-    if let Some(kms) = &action.kms {
-        // S3 calls KMS with a forward access session for the caller: the
-        // caller's identity and source IP are kept (IAM User Guide,
-        // "Forward access sessions").
-        context.set("aws:ViaAWSService", "true");
-        context.set("kms:CallerAccount", actor.account.as_str());
-        let region = setup.bucket.region.as_deref().unwrap_or("us-east-1");
-        context.set("kms:ViaService", format!("s3.{region}.amazonaws.com"));
-        context.set(
-            "kms:EncryptionContext:aws:s3:arn",
-            kms.encryption_context_arn,
-        );
-        context.set("kms:EncryptionContextKeys", "aws:s3:arn");
-        context.set("kms:EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
-        context.set("kms:GrantIsForAWSResource", "false");
-    } else {
-        context.set("aws:ViaAWSService", "false");
-    }
-    if action.assume_role {
-        if let Some(external_id) = &setup.request.external_id {
-            context.set("sts:ExternalId", external_id.as_str());
+    let region = match &action.resource {
+        ContextResource::Bucket | ContextResource::Object { .. } => {
+            bucket_region(setup).map(str::to_string)
         }
-        // Chosen by the caller at AssumeRole time; not known here.
-        context.set_unknown("sts:RoleSessionName");
+        // The key's own region, which S3 requires to be the bucket's.
+        ContextResource::Key(kms) => key_region(kms.key).or_else(|| kms_region(setup, kms.key)),
+        // STS's global endpoint is in us-east-1; a regional one is not known.
+        ContextResource::Role(_) => Some("us-east-1".to_string()),
+    };
+    match region {
+        Some(region) => context.set("aws:RequestedRegion", region),
+        None => context.set_unknown("aws:RequestedRegion"),
     }
-    // --context last: it overrides what the tool derived. A key given twice
-    // is multi-valued.
-    let mut seen: Vec<String> = Vec::new();
-    for (key, value) in &setup.request.context {
-        let lowered = key.to_ascii_lowercase();
-        if seen.contains(&lowered) {
-            context.push(key, value.as_str());
-        } else {
-            seen.push(lowered);
-            context.set(key, value.as_str());
+    match &action.resource {
+        ContextResource::Key(kms) => {
+            // S3 calls KMS with a forward access session for the caller: the
+            // caller's identity and source IP are kept (IAM User Guide,
+            // "Forward access sessions").
+            context.set("aws:ViaAWSService", "true");
+            context.set("kms:CallerAccount", actor.account.as_str());
+            match kms_region(setup, kms.key) {
+                Some(region) => context.set("kms:ViaService", format!("s3.{region}.amazonaws.com")),
+                None => context.set_unknown("kms:ViaService"),
+            }
+            context.set(
+                "kms:EncryptionContext:aws:s3:arn",
+                kms.encryption_context_arn,
+            );
+            context.set("kms:EncryptionContextKeys", "aws:s3:arn");
+            context.set("kms:EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
+            context.set("kms:GrantIsForAWSResource", "false");
+            match kms.key.reference {
+                Reference::KeyArn | Reference::KeyId | Reference::AwsManagedDefault => {
+                    context.set_absent("kms:RequestAlias")
+                }
+                _ => context.set_unknown("kms:RequestAlias"),
+            }
+            // The KMS request carries no S3 key.
+            context.set_absent_prefix("s3:");
+        }
+        ContextResource::Role(_) => {
+            context.set("aws:ViaAWSService", "false");
+            if let Some(external_id) = &setup.request.external_id {
+                context.set("sts:ExternalId", external_id.as_str());
+            }
+            context.set_absent_prefix("s3:");
+            context.set_absent_prefix("kms:");
+        }
+        ContextResource::Bucket | ContextResource::Object { .. } => {
+            context.set("aws:ViaAWSService", "false");
+            context.set_absent_prefix("kms:");
         }
     }
-    context
 }
 
-fn set_org_id(setup: &Setup<'_>, context: &mut RequestContext, key: &str, account: &str) {
+/// `aws:ResourceTag/*` of an S3 action. S3 puts a general purpose bucket's
+/// tags in the request context only when ABAC is enabled on the bucket, and
+/// it is disabled by default (S3 User Guide, "Enabling ABAC in general purpose
+/// buckets"); the snapshot does not record that status, so a tag the bucket
+/// has is unknown, and a tag it does not have is absent either way.
+fn set_bucket_tags(context: &mut RequestContext, tags: Field<&BTreeMap<String, String>>) {
+    match tags {
+        Field::Some(tags) => {
+            context.set_absent_prefix("aws:ResourceTag/");
+            for key in tags.keys() {
+                context.set_unknown(&format!("aws:ResourceTag/{key}"));
+            }
+        }
+        other => set_tags(context, "aws:ResourceTag/", None, other),
+    }
+}
+
+/// Sets `prefix`-keys from a tag map: present for each tag, absent for any
+/// other tag name; all unknown when the tags were not read.
+fn set_tags(
+    context: &mut RequestContext,
+    prefix: &str,
+    keys: Option<&str>,
+    tags: Field<&BTreeMap<String, String>>,
+) {
+    match tags {
+        Field::Some(tags) => {
+            context.set_absent_prefix(prefix);
+            for (key, value) in tags {
+                context.set(&format!("{prefix}{key}"), value.as_str());
+            }
+            if let Some(keys) = keys {
+                if tags.is_empty() {
+                    context.set_absent(keys);
+                } else {
+                    context.set_values(keys, tags.keys().cloned().collect());
+                }
+            }
+        }
+        Field::None => {
+            context.set_absent_prefix(prefix);
+            if let Some(keys) = keys {
+                context.set_absent(keys);
+            }
+        }
+        Field::Unknown => {
+            context.set_unknown_prefix(prefix);
+            if let Some(keys) = keys {
+                context.set_unknown(keys);
+            }
+        }
+    }
+}
+
+/// The org id of `account`, and its OU paths: absent outside an
+/// organization, unknown inside one (the snapshot does not hold OU ids).
+fn set_org(
+    setup: &Setup<'_>,
+    context: &mut RequestContext,
+    id_key: &str,
+    paths_key: &str,
+    account: &str,
+) {
     match setup
         .snapshot
         .accounts
         .get(account)
         .map(|info| &info.org_id)
     {
-        Some(Field::Some(org)) => context.set(key, org.as_str()),
-        Some(Field::None) => context.set_absent(key),
-        _ => context.set_unknown(key),
+        Some(Field::Some(org)) => {
+            context.set(id_key, org.as_str());
+            context.set_unknown(paths_key);
+        }
+        Some(Field::None) => {
+            context.set_absent(id_key);
+            context.set_absent(paths_key);
+        }
+        _ => {
+            context.set_unknown(id_key);
+            context.set_unknown(paths_key);
+        }
     }
 }
+
+/// What the caller's own request says about where it came from (IAM User
+/// Guide, `aws:SourceIp`, `aws:SourceVpc`, `aws:SourceVpce`,
+/// `aws:VpcSourceIp`: their "Availability" lines). Given keys win; the rest
+/// settle from them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Network {
+    /// A VPC key was given: the request came through a VPC endpoint and
+    /// carries no `aws:SourceIp`.
+    via_endpoint: bool,
+    /// A public `aws:SourceIp` was given and no VPC key: the request did not
+    /// come through an endpoint.
+    public_ip: bool,
+}
+
+impl Network {
+    pub(crate) fn of(setup: &Setup<'_>) -> Self {
+        let via_endpoint = ["aws:SourceVpce", "aws:SourceVpc"]
+            .iter()
+            .any(|key| setup.context_value(key).is_some());
+        let source_ip = setup.context_value("aws:SourceIp");
+        let public_ip = !via_endpoint && source_ip.is_some_and(is_public_ip);
+        Self {
+            via_endpoint,
+            public_ip,
+        }
+    }
+
+    /// The four keys as settled, before `--context` is applied on top.
+    fn apply(&self, context: &mut RequestContext) {
+        for key in ["aws:SourceIp"].into_iter().chain(VPC_KEYS) {
+            context.set_unknown(key);
+        }
+        if self.via_endpoint {
+            context.set_absent("aws:SourceIp");
+        }
+        if self.public_ip {
+            for key in VPC_KEYS {
+                context.set_absent(key);
+            }
+        }
+    }
+}
+
+/// A public address: not private, loopback, link-local, shared (CGNAT) or
+/// unique-local. `aws:SourceIp` of a request from a VPC endpoint is absent, so
+/// a public value says the request came over the internet.
+fn is_public_ip(text: &str) -> bool {
+    let Ok(address) = text.trim().parse::<IpAddr>() else {
+        return false;
+    };
+    match address {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -7,6 +7,9 @@ pub mod assume;
 mod context;
 mod fix;
 
+/// The table of condition keys the judge knows and where each value comes from.
+pub use context::{ContextKey, KEYS as CONDITION_KEYS, Origin};
+
 // The report's tests build diagnoses by hand and merge their fixes the same way.
 #[cfg(test)]
 pub(crate) use fix::merge_changes;

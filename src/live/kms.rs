@@ -1,6 +1,6 @@
 //! KMS key reads, in the key's own account and region: DescribeKey (state,
 //! manager, ARN; also resolves an alias or bare key id), the key policy
-//! (`default`), grants and aliases. A key named by ARN or id gets all four
+//! (`default`), grants, aliases and tags. A key named by ARN or id gets them all
 //! at once; an alias needs DescribeKey first to learn the key id.
 
 use std::collections::{BTreeMap, HashMap};
@@ -120,6 +120,9 @@ async fn read(
         policy_error: None,
         grants: Field::Unknown,
         grants_error: None,
+        aliases_error: None,
+        tags: Field::Unknown,
+        tags_error: None,
     };
     let mut missing = false;
     match described {
@@ -145,7 +148,12 @@ async fn read(
             ReadErr::Unreadable(why) => info.state_error = Some(why),
         },
     }
-    if let Some((policy, grants, aliases)) = details {
+    if let Some((policy, grants, aliases, tags)) = details {
+        match tags {
+            Ok(tags) => info.tags = Field::Some(tags),
+            Err(ReadErr::Fatal(fatal)) => return Err(fatal),
+            Err(ReadErr::Unreadable(why)) => info.tags_error = Some(why),
+        }
         match policy {
             Ok(doc) => info.policy = doc,
             Err(ReadErr::Fatal(fatal)) => return Err(fatal),
@@ -159,9 +167,9 @@ async fn read(
         match aliases {
             Ok(aliases) => info.aliases = aliases,
             Err(ReadErr::Fatal(fatal)) => return Err(fatal),
-            // Aliases only help the judge recognise `aws/...` keys and
-            // match alias references; the ARN still places the key.
-            Err(ReadErr::Unreadable(_)) => {}
+            // The ARN still places the key; `kms:ResourceAliases` becomes
+            // unknown.
+            Err(ReadErr::Unreadable(why)) => info.aliases_error = Some(why),
         }
     }
     if missing {
@@ -192,6 +200,7 @@ type Details = (
     Result<Field<PolicyDoc>, ReadErr>,
     Result<Vec<GrantInfo>, ReadErr>,
     Result<Vec<String>, ReadErr>,
+    Result<BTreeMap<String, String>, ReadErr>,
 );
 
 /// Key policy, grants and aliases at once.
@@ -230,7 +239,19 @@ async fn details(
         names.sort();
         Ok(names)
     };
-    tokio::join!(policy, grants, aliases)
+    // Key tags (`aws:ResourceTag/*`): a key holds at most 50, one page.
+    let tags = async {
+        let list = kms.list_resource_tags().key_id(key_id).limit(50);
+        let output = ctx
+            .read(reader, "kms:ListResourceTags", list.send())
+            .await?;
+        Ok(output
+            .tags()
+            .iter()
+            .map(|tag| (tag.tag_key().to_string(), tag.tag_value().to_string()))
+            .collect())
+    };
+    tokio::join!(policy, grants, aliases, tags)
 }
 
 /// A grant as the judge reads it; `None` for one that names no grantee.

@@ -1,8 +1,11 @@
 //! Bucket and object reads: location, policy, default encryption, ownership
-//! controls, the bucket owner's canonical id, and (with `--object`, or the
-//! objects an access-test file names) each object's encryption, owner and ACL. All are sent at once; if the bucket
+//! controls, tags, the bucket owner's canonical id, and (with `--object`, or
+//! the objects an access-test file names) each object's encryption, owner,
+//! ACL and tags. All are sent at once; if the bucket
 //! turns out to live in another region than the client's, the
 //! region-bound reads are sent again there (one extra round trip only then).
+
+use std::collections::BTreeMap;
 
 use aws_sdk_s3::types::Type as GranteeType;
 
@@ -76,6 +79,13 @@ fn field_error<T>(
             ReadErr::Unreadable(why) => Ok((Field::Unknown, Some(why))),
         },
     }
+}
+
+/// S3 tags as a map (keys are unique in a tag set).
+fn tag_map(tags: &[aws_sdk_s3::types::Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .map(|tag| (tag.key().to_string(), tag.value().to_string()))
+        .collect()
 }
 
 /// Every bucket read, at once, with a client in `region`.
@@ -164,6 +174,19 @@ async fn bucket_reads(
             ),
         }
     };
+    // Bucket tags (`aws:ResourceTag/*`); NoSuchTagSet means none.
+    let tags = async {
+        match s3.get_bucket_tagging().bucket(bucket).send().await {
+            Ok(output) => Ok((Field::Some(tag_map(output.tag_set())), None)),
+            Err(error) => field_error(
+                ctx,
+                reader,
+                "s3:GetBucketTagging",
+                classify(&error, &ctx.endpoint),
+                "NoSuchTagSet",
+            ),
+        }
+    };
     // The bucket owner's canonical id, to name object owners and grantees
     // by account id where they are the bucket owner.
     let owner_id = async {
@@ -187,9 +210,10 @@ async fn bucket_reads(
         (policy, policy_error),
         (encryption, encryption_error),
         (ownership, ownership_error),
+        (tags, tags_error),
         owner_id,
         objects,
-    ) = tokio::try_join!(policy, encryption, ownership, owner_id, objects)?;
+    ) = tokio::try_join!(policy, encryption, ownership, tags, owner_id, objects)?;
     let objects = objects
         .into_iter()
         .map(|(mut object, acl_owner)| {
@@ -233,6 +257,8 @@ async fn bucket_reads(
         encryption_error,
         ownership,
         ownership_error,
+        tags,
+        tags_error,
         objects,
     })
 }
@@ -333,8 +359,22 @@ async fn object_reads(
             },
         }
     };
-    let ((encryption, encryption_error, exists), (acl, acl_error, owner)) =
-        tokio::try_join!(head, acl)?;
+    // Object tags (`s3:ExistingObjectTag/*`).
+    let tags = async {
+        match s3.get_object_tagging().bucket(bucket).key(key).send().await {
+            Ok(output) => Ok((Field::Some(tag_map(output.tag_set())), None)),
+            Err(error) => match bucket_failure(ctx, classify(&error, &ctx.endpoint)) {
+                Failure::Fatal(fatal) => Err(fatal),
+                Failure::NotFound(_) => Ok((Field::None, None)),
+                other => match ctx.unreadable(reader, "s3:GetObjectTagging", other) {
+                    ReadErr::Fatal(fatal) => Err(fatal),
+                    ReadErr::Unreadable(why) => Ok((Field::Unknown, Some(why))),
+                },
+            },
+        }
+    };
+    let ((encryption, encryption_error, exists), (acl, acl_error, owner), (tags, tags_error)) =
+        tokio::try_join!(head, acl, tags)?;
     let (owner_field, owner_error) = match (&acl, exists) {
         // Owner filled from the ACL by the caller once ids are mapped.
         (_, false) => (Field::None, None),
@@ -353,6 +393,8 @@ async fn object_reads(
             encryption_error,
             acl: if exists { acl } else { Field::None },
             acl_error,
+            tags: if exists { tags } else { Field::None },
+            tags_error,
         },
         if exists { owner } else { None },
     ))

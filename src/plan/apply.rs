@@ -203,6 +203,9 @@ impl Builder<'_> {
         self.out.keys.push(KeyInfo {
             arn: arn.to_string(),
             aliases: Vec::new(),
+            aliases_error: None,
+            tags: Field::Unknown,
+            tags_error: None,
             manager: None,
             state: Field::Unknown,
             state_error: None,
@@ -563,6 +566,8 @@ impl Builder<'_> {
                 name: name.clone(),
                 account: base.account.clone(),
                 account_error: None,
+                tags: Field::Unknown,
+                tags_error: None,
                 region: None,
                 policy: Field::Unknown,
                 policy_error: None,

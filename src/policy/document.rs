@@ -97,7 +97,9 @@ impl Statement {
         &self.path
     }
 
-    /// 1-based line of the statement's start in the document's text.
+    /// 1-based line of the statement's start in the document as `jq .`
+    /// prints it (two-space indents): the same line whether the document
+    /// was read as one URL-encoded line from IAM or typed by hand.
     pub fn line(&self) -> Option<usize> {
         self.line
     }
@@ -342,18 +344,31 @@ impl Statement {
     }
 }
 
-/// Builds [`PolicyError`]s located in the document's text.
+/// Builds [`PolicyError`]s located in the document's text. The position
+/// index is built only when an error is reported: a valid document never
+/// pays for it (a 100,000-statement snapshot would hold millions of entries).
 struct Locator<'a> {
     label: &'a str,
-    positions: Option<JsonPositions>,
+    source: Source<'a>,
+}
+
+/// The text errors are located in.
+enum Source<'a> {
+    /// The document's own text.
+    Text(&'a str),
+    /// A document given as a JSON value: its pretty-printed form.
+    Pretty(&'a Value),
 }
 
 impl Locator<'_> {
     fn error(&self, path: &str, message: impl Into<String>) -> PolicyError {
-        let position = self
-            .positions
-            .as_ref()
-            .and_then(|positions| positions.locate(path));
+        let position = match &self.source {
+            Source::Text(text) => JsonPositions::new(text).and_then(|index| index.locate(path)),
+            Source::Pretty(value) => serde_json::to_string_pretty(value)
+                .ok()
+                .and_then(|text| JsonPositions::new(&text))
+                .and_then(|index| index.locate(path)),
+        };
         PolicyError {
             document: self.label.to_string(),
             path: path.to_string(),
@@ -362,13 +377,45 @@ impl Locator<'_> {
             message: message.into(),
         }
     }
+}
 
-    fn line(&self, path: &str) -> Option<usize> {
-        self.positions
-            .as_ref()
-            .and_then(|positions| positions.locate(path))
-            .map(|position| position.line)
+/// How many lines `value` takes when pretty-printed with two-space indents,
+/// as `jq .` and serde_json print it: the line of any statement follows
+/// without printing the document (strings never hold a raw newline).
+fn pretty_lines(value: &Value) -> usize {
+    match value {
+        Value::Array(items) if !items.is_empty() => {
+            2 + items.iter().map(pretty_lines).sum::<usize>()
+        }
+        Value::Object(map) if !map.is_empty() => 2 + map.values().map(pretty_lines).sum::<usize>(),
+        _ => 1,
     }
+}
+
+/// The 1-based line of each statement of `document` in its pretty-printed
+/// form, in statement order.
+fn statement_lines(document: &serde_json::Map<String, Value>) -> Vec<usize> {
+    let mut line = 2;
+    for (key, value) in document {
+        if key == "Statement" {
+            return match value {
+                Value::Array(items) => {
+                    let mut next = line + 1;
+                    items
+                        .iter()
+                        .map(|item| {
+                            let start = next;
+                            next += pretty_lines(item);
+                            start
+                        })
+                        .collect()
+                }
+                _ => vec![line],
+            };
+        }
+        line += pretty_lines(value);
+    }
+    Vec::new()
 }
 
 /// How deep a document may wrap itself in JSON strings.
@@ -408,7 +455,7 @@ impl Policy {
             Value::Object(_) => {
                 let locator = Locator {
                     label,
-                    positions: JsonPositions::new(text),
+                    source: Source::Text(text),
                 };
                 Self::build(&locator, &value)
             }
@@ -426,10 +473,11 @@ impl Policy {
         match value {
             Value::String(text) => Self::parse_text(label, text),
             Value::Object(_) => {
-                let positions = serde_json::to_string_pretty(value)
-                    .ok()
-                    .and_then(|text| JsonPositions::new(&text));
-                Self::build(&Locator { label, positions }, value)
+                let locator = Locator {
+                    label,
+                    source: Source::Pretty(value),
+                };
+                Self::build(&locator, value)
             }
             other => Err(PolicyError {
                 document: label.to_string(),
@@ -550,11 +598,14 @@ impl Policy {
                     ));
                 }
             };
-        let statements = raw_statements
+        let mut statements = raw_statements
             .into_iter()
             .enumerate()
             .map(|(index, (path, value))| parse_statement(locator, index, path, value, variables))
             .collect::<Result<Vec<_>, _>>()?;
+        for (statement, line) in statements.iter_mut().zip(statement_lines(document)) {
+            statement.line = Some(line);
+        }
         Ok(Self {
             label: locator.label.to_string(),
             version,
@@ -710,7 +761,7 @@ fn parse_statement(
 
     Ok(Statement {
         index,
-        line: locator.line(&path),
+        line: None,
         path,
         sid,
         effect,

@@ -205,10 +205,21 @@ pub struct EvidenceV1 {
     pub statement: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
-    /// 1-based line of the statement in the document's text.
+    /// 1-based line of the statement in the document as `jq .` prints it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
     pub role: RoleV1,
+    /// Where the statement is in the snapshot file given with `--snapshot`
+    /// (when the document is a JSON object there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_position: Option<FilePositionV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilePositionV1 {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -298,6 +309,11 @@ impl From<&Evidence> for EvidenceV1 {
             sid: evidence.sid.clone(),
             line: evidence.line,
             role: evidence.role.into(),
+            snapshot_position: evidence.file_position.as_ref().map(|at| FilePositionV1 {
+                file: at.file.clone(),
+                line: at.line,
+                column: at.column,
+            }),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! frozen JSON report `kms-s3-doctor/report@1`). Renderers only format: every fact they
 //! print is already in the diagnosis.
 
+mod escape;
 mod explain_json;
 mod explain_markdown;
 mod explain_text;
@@ -11,6 +12,8 @@ mod markdown;
 mod test_json;
 mod test_run;
 mod text;
+
+pub use escape::{escape_control, escaped_diagnosis};
 
 use std::io::IsTerminal;
 
@@ -68,12 +71,12 @@ pub fn render_text(
     out: &mut dyn std::io::Write,
     color: bool,
 ) -> std::io::Result<()> {
-    text::render(diagnosis, out, color)
+    text::render(&escaped_diagnosis(diagnosis), out, color)
 }
 
 /// The same content as a Markdown document, for pasting into a ticket.
 pub fn render_markdown(diagnosis: &Diagnosis, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    markdown::render(diagnosis, out)
+    markdown::render(&escaped_diagnosis(diagnosis), out)
 }
 
 /// The JSON report (`kms-s3-doctor/report@1`), pretty-printed.
@@ -186,7 +189,7 @@ pub(crate) fn role_words(role: EvidenceRole) -> &'static str {
     }
 }
 
-/// `key policy of `arn`, statement 1, Sid `Allow use`, line 12`.
+/// `key policy of `arn`, statement 1, Sid `Allow use`, incident.json:24:9`.
 pub(crate) fn evidence_location(evidence: &crate::diagnosis::Evidence) -> String {
     let position = evidence_position(evidence);
     if position.is_empty() {
@@ -196,7 +199,8 @@ pub(crate) fn evidence_location(evidence: &crate::diagnosis::Evidence) -> String
     }
 }
 
-/// `statement 1, Sid `Allow use`, line 12`, without the document; empty
+/// `statement 1, Sid `Allow use`, line 12 as jq prints it`, without the
+/// document; empty
 /// when the evidence is not a located statement.
 pub(crate) fn evidence_position(evidence: &crate::diagnosis::Evidence) -> String {
     let mut parts = Vec::new();
@@ -206,8 +210,12 @@ pub(crate) fn evidence_position(evidence: &crate::diagnosis::Evidence) -> String
     if let Some(sid) = evidence.sid.as_deref().filter(|sid| !sid.is_empty()) {
         parts.push(format!("Sid `{sid}`"));
     }
-    if let Some(line) = evidence.line {
-        parts.push(format!("line {line}"));
+    // Point into what the user has: the snapshot file they gave, else the
+    // document as `jq` prints it (AWS returns some documents on one line).
+    match (&evidence.file_position, evidence.line) {
+        (Some(at), _) => parts.push(format!("{}:{}:{}", at.file, at.line, at.column)),
+        (None, Some(line)) => parts.push(format!("line {line} as jq prints it")),
+        (None, None) => {}
     }
     parts.join(", ")
 }
@@ -245,7 +253,8 @@ pub(crate) fn fix_owner(fix: &Fix) -> String {
 /// Pretty JSON of a statement; falls back to compact JSON, which cannot fail
 /// for a `Value` either.
 pub(crate) fn pretty_statement(statement: &serde_json::Value) -> String {
-    serde_json::to_string_pretty(statement).unwrap_or_else(|_| statement.to_string())
+    let text = serde_json::to_string_pretty(statement).unwrap_or_else(|_| statement.to_string());
+    escape::escape_json_text(&text).into_owned()
 }
 
 /// The first failing link of the report, else the first unknown one, in

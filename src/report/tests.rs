@@ -28,6 +28,7 @@ fn evidence(
         sid: sid.map(str::to_string),
         line,
         role,
+        file_position: None,
     }
 }
 

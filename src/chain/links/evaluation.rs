@@ -258,6 +258,7 @@ pub(super) fn evidence_of(hit: &StatementHit) -> Evidence {
             (Effect::Allow, _) => EvidenceRole::Allows,
             (Effect::Deny, _) => EvidenceRole::Denies,
         },
+        file_position: None,
     }
 }
 
@@ -320,6 +321,7 @@ pub(super) fn near_misses(policy: Option<&Policy>, request: &Request<'_>) -> Nea
             sid: statement.sid().map(str::to_string),
             line: statement.line(),
             role: EvidenceRole::Context,
+            file_position: None,
         })
         .collect();
     NearMisses { evidence, note }

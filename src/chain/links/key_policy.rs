@@ -5,11 +5,11 @@
 
 use crate::diagnosis::{Evidence, EvidenceRole, LinkId, LinkResult, LinkStatus};
 use crate::policy::logic::{and, or};
-use crate::policy::{Effect, PrincipalMatch, Tri};
+use crate::policy::{Effect, Policy, PrincipalMatch, Statement, Tri};
 use crate::snapshot::{Field, GrantInfo};
 
-use super::super::fix;
 use super::super::keys::{Reference, ResolvedKey};
+use super::super::{context, fix};
 use super::evaluation::{
     DIRECT, Docs, Judged, UNCAPPED, conditional_deny_fix, evidence_of, explain_deny, grants_as,
     near_misses, status_of, unread,
@@ -169,6 +169,7 @@ fn key_policy_link(
     let denies = key_policy.denies();
     let allows = or(key_policy.allows(), grants_cover);
     let status = status_of(denies, allows, Tri::Yes);
+    let region = context::kms_region(facts.setup, key);
     let action = facts.action;
     let who = facts.actor_arn().to_string();
     let mut evidence = Vec::new();
@@ -207,7 +208,7 @@ fn key_policy_link(
                 action,
                 "*",
                 fix::Scope::ThroughS3 {
-                    region: facts.setup.bucket.region.as_deref().unwrap_or("us-east-1"),
+                    region: region.as_deref().unwrap_or("REGION"),
                 },
             ));
             let grant_note = match key.info.map(|info| &info.grants) {
@@ -254,6 +255,7 @@ fn key_policy_link(
                     sid: Some(name.clone()),
                     line: None,
                     role: EvidenceRole::Allows,
+                    file_position: None,
                 });
                 format!("grant `{name}` allows `{who}` to use {action}")
             }
@@ -279,6 +281,25 @@ fn key_policy_link(
             }
         }
     };
+    let mut reason = reason;
+    if status != LinkStatus::Pass {
+        let policy = key
+            .info
+            .and_then(|info| info.policy.known())
+            .map(|doc| &doc.policy);
+        if let Some((note, advice, statements)) = vpc_note(policy) {
+            reason.push_str(&note);
+            let fresh: Vec<Evidence> = statements
+                .into_iter()
+                .filter(|new| !evidence.iter().any(|seen| seen.statement == new.statement))
+                .collect();
+            evidence.extend(fresh);
+            help = Some(match help {
+                Some(help) => format!("{advice}; {help}"),
+                None => advice,
+            });
+        }
+    }
     LinkResult {
         evidence,
         fix,
@@ -286,4 +307,50 @@ fn key_policy_link(
         help,
         ..result(LinkId::KeyPolicy, status, reason)
     }
+}
+
+/// Why a key policy that tests the VPC keys breaks SSE-KMS through S3: the
+/// KMS request S3 makes for the caller is a forward access session, which
+/// carries none of them (IAM User Guide, "Forward access sessions"; KMS
+/// Developer Guide, "Using VPC endpoint conditions in policies with AWS KMS
+/// permissions"). `None` when no statement tests them.
+fn vpc_note(policy: Option<&Policy>) -> Option<(String, String, Vec<Evidence>)> {
+    let policy = policy?;
+    let statements: Vec<&Statement> = policy
+        .statements()
+        .iter()
+        .filter(|statement| {
+            statement
+                .to_value()
+                .get("Condition")
+                .is_some_and(|condition| {
+                    let text = condition.to_string().to_ascii_lowercase();
+                    context::VPC_KEYS
+                        .iter()
+                        .any(|key| text.contains(&format!("\"{}\"", key.to_ascii_lowercase())))
+                })
+        })
+        .collect();
+    let first = statements.first()?;
+    let sid = first
+        .sid()
+        .map(|sid| format!(" (`{sid}`)"))
+        .unwrap_or_default();
+    let note = format!(
+        "; statement {}{sid} tests aws:SourceVpc, aws:SourceVpce or aws:VpcSourceIp, which the KMS request S3 makes for the caller never carries (a forward access session keeps the caller's identity and source IP, not its VPC endpoint), so a key policy that requires a VPC endpoint breaks SSE-KMS through S3",
+        first.index()
+    );
+    let advice = "exempt the calls AWS services make for the caller, as the KMS Developer Guide's \"Using VPC endpoint conditions in policies\" shows: allow them with `\"Bool\": {\"aws:ViaAWSService\": \"true\"}` (or `kms:ViaService`), and add `\"BoolIfExists\": {\"aws:ViaAWSService\": \"false\"}` to a deny on the VPC keys".to_string();
+    let evidence = statements
+        .iter()
+        .map(|statement| Evidence {
+            document: policy.label().to_string(),
+            statement: Some(statement.index()),
+            sid: statement.sid().map(str::to_string),
+            line: statement.line(),
+            role: EvidenceRole::Context,
+            file_position: None,
+        })
+        .collect();
+    Some((note, advice, evidence))
 }

@@ -27,7 +27,7 @@ use crate::diagnosis::{ActionResult, Fix, LinkId, LinkResult, LinkStatus};
 use crate::policy::{Caller, Request};
 use crate::snapshot::PrincipalInfo;
 
-use super::context::{self, ActionContext, KmsCall};
+use super::context::{self, ActionContext, ContextResource, KmsCall};
 use super::keys::{self, ResolvedKey};
 use super::principal;
 use super::{KeySource, PlannedAction, Setup, Target};
@@ -109,9 +109,9 @@ impl ActionFacts<'_, '_> {
 }
 
 pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> ActionResult {
-    let (actor, assume_role) = match planned.target {
-        Target::Role => (&setup.source, true),
-        _ => (setup.actor(), false),
+    let actor = match planned.target {
+        Target::Role => &setup.source,
+        _ => setup.actor(),
     };
     let actor_info = principal::find_info(setup.snapshot, actor);
     let caller = principal::caller(actor, actor_info);
@@ -139,6 +139,22 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
         Target::Key(key_use) => setup.object_arn(&key_use.object),
         _ => String::new(),
     };
+    let context_resource = match (&planned.target, &resolved_key) {
+        (Target::Key(_), Some(key)) => ContextResource::Key(KmsCall {
+            encryption_context_arn: &encryption_context_arn,
+            key,
+        }),
+        (Target::Role, _) => ContextResource::Role(
+            setup
+                .role
+                .as_ref()
+                .and_then(|role| principal::find_info(setup.snapshot, role)),
+        ),
+        (Target::Bucket, _) => ContextResource::Bucket,
+        (Target::Object(_), _) | (Target::Key(_), None) => ContextResource::Object {
+            put: planned.action == "s3:PutObject",
+        },
+    };
     let context = context::build(
         setup,
         &ActionContext {
@@ -146,10 +162,7 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
             actor_info,
             actor_arn: &caller.principal_arn,
             resource_account: &resource_account,
-            kms: matches!(planned.target, Target::Key(_)).then_some(KmsCall {
-                encryption_context_arn: &encryption_context_arn,
-            }),
-            assume_role,
+            resource: context_resource,
         },
     );
     let facts = ActionFacts {
@@ -239,3 +252,6 @@ fn links_needed(
     }
     links
 }
+
+#[cfg(test)]
+mod tests;

@@ -235,7 +235,10 @@ fn aws_example_policies_parse() {
     assert_eq!(third.sid(), Some("Allow use of the key"));
     assert_eq!(third.index(), 2);
     assert_eq!(third.path(), "/Statement/2");
-    assert_eq!(third.line(), Some(24));
+    assert_eq!(
+        third.line(),
+        Some(jq_line(KMS_DEFAULT_KEY_POLICY, "\"Sid\": \"Allow use of the key\"") - 1)
+    );
     assert_eq!(third.effect(), Effect::Allow);
     assert!(third.has_principal());
 }
@@ -270,7 +273,15 @@ fn walkthrough_explicit_deny_wins() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].principal_match, Some(PrincipalMatch::Account));
     assert_eq!(found[0].sid.as_deref(), Some("Example permissions"));
-    assert_eq!(found[0].line, Some(4));
+    assert_eq!(
+        found[0].line,
+        Some(
+            jq_line(
+                WALKTHROUGH_BUCKET_POLICY,
+                "\"Sid\": \"Example permissions\""
+            ) - 1
+        )
+    );
     assert_eq!(found[0].document, "test policy");
     // Another account is not named.
     let other = user("arn:aws:iam::333333333333:user/Eve");
@@ -995,8 +1006,54 @@ fn statements_carry_their_evidence() {
     assert_eq!(hit.statement, 3);
     assert_eq!(hit.path, "/Statement/3");
     assert_eq!(hit.sid.as_deref(), Some("AllowAccountB"));
+    // The line as `jq .` prints the document: the statement's `{` precedes
+    // its first key, `Sid`.
     assert_eq!(
         hit.line,
-        Some(position_of(SSE_KMS_BUCKET_POLICY, "{\n      \"Sid\": \"AllowAccountB\"").0)
+        Some(jq_line(SSE_KMS_BUCKET_POLICY, "\"Sid\": \"AllowAccountB\"") - 1)
     );
+}
+
+/// The 1-based line of `needle` in the document as `jq .` prints it.
+fn jq_line(text: &str, needle: &str) -> usize {
+    let value: Value = serde_json::from_str(text).unwrap();
+    let pretty = serde_json::to_string_pretty(&value).unwrap();
+    pretty
+        .lines()
+        .position(|line| line.contains(needle))
+        .unwrap()
+        + 1
+}
+
+#[test]
+fn statement_lines_are_those_jq_prints_whatever_the_input_form() {
+    let pretty = parse(SSE_KMS_BUCKET_POLICY);
+    let value: Value = serde_json::from_str(SSE_KMS_BUCKET_POLICY).unwrap();
+    let one_line = parse(&value.to_string());
+    let encoded: String = percent_encoding::utf8_percent_encode(
+        &value.to_string(),
+        percent_encoding::NON_ALPHANUMERIC,
+    )
+    .to_string();
+    let from_iam = parse(&encoded);
+    let object = Policy::parse_value("test policy", &value).unwrap();
+    let lines = |policy: &Policy| -> Vec<Option<usize>> {
+        policy.statements().iter().map(Statement::line).collect()
+    };
+    assert_eq!(lines(&pretty), lines(&one_line));
+    assert_eq!(lines(&pretty), lines(&from_iam));
+    assert_eq!(lines(&pretty), lines(&object));
+    // Each is the line of the statement's `{` in the pretty form.
+    let printed = serde_json::to_string_pretty(&value).unwrap();
+    for (index, line) in lines(&pretty).into_iter().enumerate() {
+        let pointer = format!("/Statement/{index}");
+        let at = JsonPositions::new(&printed)
+            .unwrap()
+            .locate(&pointer)
+            .unwrap();
+        assert_eq!(line, Some(at.line), "{pointer}");
+    }
+    // A lone statement object.
+    let single = parse(r#"{"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}}"#);
+    assert_eq!(single.statements()[0].line(), Some(2));
 }

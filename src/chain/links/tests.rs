@@ -1,0 +1,110 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{TimeZone, Utc};
+use serde_json::Value;
+
+use crate::chain::{CheckRequest, judge};
+use crate::diagnosis::{LinkId, LinkStatus, Operation};
+use crate::snapshot::Snapshot;
+
+/// Runs `check` as a scenario file describes it, on its snapshot.
+fn run_scenario(text: &str) -> crate::diagnosis::Diagnosis {
+    let scenario: Value = serde_json::from_str(text).unwrap();
+    let snapshot = Snapshot::parse("scenario", &scenario["snapshot"].to_string()).unwrap();
+    let args: Vec<String> = scenario["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|arg| arg.as_str().unwrap().to_string())
+        .collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|arg| arg == flag)
+            .map(|index| args[index + 1].clone())
+    };
+    let context = args
+        .iter()
+        .enumerate()
+        .filter(|(_, arg)| *arg == "--context")
+        .map(|(index, _)| {
+            let (key, value) = args[index + 1].split_once('=').unwrap();
+            (key.to_string(), value.to_string())
+        })
+        .collect();
+    let operations = value("--op")
+        .unwrap()
+        .split(',')
+        .map(|op| match op {
+            "get" => Operation::Get,
+            "put" => Operation::Put,
+            "list" => Operation::List,
+            other => panic!("op {other}"),
+        })
+        .collect();
+    let request = CheckRequest {
+        bucket: value("--bucket").unwrap(),
+        object: value("--object"),
+        principal: value("--principal").unwrap(),
+        via_role: None,
+        external_id: None,
+        operations,
+        context,
+        now: Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap(),
+    };
+    judge(&snapshot, &request).unwrap()
+}
+
+#[test]
+fn a_key_policy_requiring_a_vpc_endpoint_is_explained() {
+    let diagnosis = run_scenario(include_str!(
+        "../../../fixtures/scenarios/kms-key-policy-vpce-deny-breaks-sse-kms-through-s3.json"
+    ));
+    let link = diagnosis
+        .operations
+        .iter()
+        .flat_map(|operation| &operation.actions)
+        .filter(|action| action.action == "kms:Decrypt")
+        .flat_map(|action| &action.links)
+        .find(|link| link.link == LinkId::KeyPolicy)
+        .unwrap();
+    assert_eq!(link.status, LinkStatus::Fail);
+    assert!(
+        link.reason.contains("forward access session"),
+        "{}",
+        link.reason
+    );
+    assert!(
+        link.help
+            .as_deref()
+            .is_some_and(|help| help.contains("aws:ViaAWSService")),
+        "{:?}",
+        link.help
+    );
+}
+
+fn scp_status(text: &str, action: &str) -> LinkStatus {
+    let diagnosis = run_scenario(text);
+    diagnosis
+        .operations
+        .iter()
+        .flat_map(|operation| &operation.actions)
+        .filter(|candidate| candidate.action == action)
+        .flat_map(|candidate| &candidate.links)
+        .find(|link| link.link == LinkId::Scp)
+        .unwrap()
+        .status
+}
+
+#[test]
+fn a_region_lock_scp_judges_by_the_bucket_region() {
+    let inside =
+        include_str!("../../../fixtures/scenarios/region-lock-scp-bucket-in-allowed-region.json");
+    let outside = include_str!(
+        "../../../fixtures/scenarios/region-lock-scp-bucket-outside-allowed-regions.json"
+    );
+    let unread =
+        include_str!("../../../fixtures/scenarios/region-lock-scp-bucket-region-not-read.json");
+    assert_eq!(scp_status(inside, "s3:GetObject"), LinkStatus::Pass);
+    assert_eq!(scp_status(outside, "s3:GetObject"), LinkStatus::Fail);
+    assert_eq!(scp_status(unread, "s3:GetObject"), LinkStatus::Unknown);
+}

@@ -1,0 +1,350 @@
+//! Metamorphic properties of the judge, over every acceptance scenario:
+//! removing an `Allow` statement, adding a `Deny` that matches everything,
+//! disabling a key, or making any field of the snapshot unknown can never
+//! turn a `denied` or `inconclusive` verdict into `allowed` (IAM User Guide,
+//! "Policy evaluation logic": an explicit deny wins, and without an allow the
+//! request is implicitly denied). The safety net against a wrong "allowed".
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+
+use kms_s3_doctor::chain::{self, CheckRequest};
+use kms_s3_doctor::diagnosis::{Operation, Verdict};
+use kms_s3_doctor::snapshot::Snapshot;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+struct Scenario {
+    name: String,
+    snapshot: Value,
+    request: CheckRequest,
+}
+
+fn scenarios() -> Vec<Scenario> {
+    let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios");
+    let mut out = Vec::new();
+    let mut paths: Vec<_> = std::fs::read_dir(&directory)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    paths.sort();
+    for path in paths {
+        let scenario: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let Some(request) = request_of(&scenario) else {
+            continue;
+        };
+        let snapshot = scenario["snapshot"].clone();
+        // Scenarios of malformed input have nothing to judge.
+        if Snapshot::parse("s", &snapshot.to_string()).is_err() {
+            continue;
+        }
+        out.push(Scenario {
+            name: path.file_name().unwrap().to_string_lossy().into_owned(),
+            snapshot,
+            request,
+        });
+    }
+    assert!(out.len() > 50, "only {} scenarios", out.len());
+    out
+}
+
+/// The check a scenario's arguments ask for; None for what this test does
+/// not model (no principal, `explain`, ...).
+fn request_of(scenario: &Value) -> Option<CheckRequest> {
+    let args: Vec<String> = scenario["args"]
+        .as_array()?
+        .iter()
+        .map(|arg| arg.as_str().unwrap_or_default().to_string())
+        .collect();
+    let mut request = CheckRequest {
+        bucket: String::new(),
+        object: None,
+        principal: scenario["snapshot"]["caller"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        via_role: None,
+        external_id: None,
+        operations: Operation::DEFAULT.to_vec(),
+        context: Vec::new(),
+        now: chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
+            .unwrap()
+            .to_utc(),
+    };
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().cloned();
+        match flag.as_str() {
+            "--bucket" => request.bucket = value()?,
+            "--object" => request.object = value(),
+            "--principal" => request.principal = value()?,
+            "--via-role" => request.via_role = value(),
+            "--external-id" => request.external_id = value(),
+            "--op" => {
+                request.operations = value()?
+                    .split(',')
+                    .map(Operation::parse)
+                    .collect::<Option<Vec<_>>>()?;
+            }
+            "--context" => {
+                let pair = value()?;
+                let (key, value) = pair.split_once('=')?;
+                request.context.push((key.to_string(), value.to_string()));
+            }
+            "--expect" | "--format" | "--color" => {
+                value();
+            }
+            _ => return None,
+        }
+    }
+    (!request.bucket.is_empty() && !request.principal.is_empty()).then_some(request)
+}
+
+fn verdict(snapshot: &Value, request: &CheckRequest) -> Option<Verdict> {
+    let snapshot = Snapshot::parse("s", &snapshot.to_string()).ok()?;
+    chain::judge(&snapshot, request)
+        .ok()
+        .map(|diagnosis| diagnosis.verdict)
+}
+
+/// JSON pointers of every policy document of a snapshot value.
+fn documents(snapshot: &Value) -> Vec<String> {
+    let parsed = Snapshot::parse("s", &snapshot.to_string()).unwrap();
+    parsed
+        .documents()
+        .into_iter()
+        .map(|(pointer, _)| pointer)
+        .collect()
+}
+
+/// The document at `pointer` as an object (decoding a JSON string).
+fn document_object(snapshot: &Value, pointer: &str) -> Option<Value> {
+    match snapshot.pointer(pointer)? {
+        object @ Value::Object(_) => Some(object.clone()),
+        Value::String(text) => {
+            let decoded = percent_encoding::percent_decode_str(text.trim())
+                .decode_utf8()
+                .ok()?
+                .into_owned();
+            let value: Value = serde_json::from_str(&decoded).ok()?;
+            match value {
+                Value::String(inner) => serde_json::from_str(&inner).ok(),
+                other => Some(other),
+            }
+        }
+        _ => None,
+    }
+}
+
+fn statements_of(document: &mut Value) -> Option<&mut Vec<Value>> {
+    let statement = document.get_mut("Statement")?;
+    if statement.is_object() {
+        *statement = Value::Array(vec![statement.clone()]);
+    }
+    statement.as_array_mut()
+}
+
+/// Removes the `pick`-th `Allow` statement of the snapshot, if any.
+fn remove_allow(snapshot: &Value, pick: usize) -> Option<Value> {
+    let mut allows = Vec::new();
+    for pointer in documents(snapshot) {
+        let mut document = document_object(snapshot, &pointer)?;
+        let count = statements_of(&mut document)?.len();
+        for index in 0..count {
+            let statement = &statements_of(&mut document)?[index];
+            if statement["Effect"] == "Allow" {
+                allows.push((pointer.clone(), index));
+            }
+        }
+    }
+    let (pointer, index) = allows.get(pick % allows.len().max(1))?.clone();
+    let mut document = document_object(snapshot, &pointer)?;
+    statements_of(&mut document)?.remove(index);
+    let mut out = snapshot.clone();
+    *out.pointer_mut(&pointer)? = document;
+    Some(out)
+}
+
+/// Adds a statement denying everything to the `pick`-th document.
+fn add_deny(snapshot: &Value, pick: usize) -> Option<Value> {
+    let pointers = documents(snapshot);
+    let pointer = pointers.get(pick % pointers.len().max(1))?;
+    let mut document = document_object(snapshot, pointer)?;
+    let resource_policy = pointer.starts_with("/buckets") || pointer.starts_with("/keys");
+    let trust = pointer.ends_with("trust_policy");
+    let deny = if resource_policy || trust {
+        json!({"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"})
+    } else {
+        json!({"Effect": "Deny", "Action": "*", "Resource": "*"})
+    };
+    statements_of(&mut document)?.push(deny);
+    let mut out = snapshot.clone();
+    *out.pointer_mut(pointer)? = document;
+    Some(out)
+}
+
+fn disable_key(snapshot: &Value, pick: usize, state: &str) -> Option<Value> {
+    let mut out = snapshot.clone();
+    let keys = out.get_mut("keys")?.as_array_mut()?;
+    if keys.is_empty() {
+        return None;
+    }
+    let count = keys.len();
+    keys[pick % count]["state"] = json!(state);
+    Some(out)
+}
+
+/// Every optional field that may be made unknown by removing it.
+fn removable_fields(value: &Value, pointer: &str, out: &mut Vec<String>) {
+    const FIELDS: &[&str] = &[
+        "org_id",
+        "scps",
+        "rcps",
+        "policy",
+        "encryption",
+        "ownership",
+        "owner",
+        "acl",
+        "state",
+        "grants",
+        "tags",
+        "policies",
+        "permissions_boundary",
+        "trust_policy",
+        "session_policies",
+        "region",
+        "manager",
+    ];
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let child_pointer =
+                    format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                if FIELDS.contains(&key.as_str()) && !pointer.contains("/document") {
+                    out.push(child_pointer.clone());
+                }
+                if !matches!(
+                    key.as_str(),
+                    "policy" | "document" | "trust_policy" | "session_policies"
+                ) {
+                    removable_fields(child, &child_pointer, out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                removable_fields(item, &format!("{pointer}/{index}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn make_unknown(snapshot: &Value, pick: usize) -> Option<Value> {
+    let mut fields = Vec::new();
+    removable_fields(snapshot, "", &mut fields);
+    let pointer = fields.get(pick % fields.len().max(1))?;
+    let (parent, key) = pointer.rsplit_once('/')?;
+    let mut out = snapshot.clone();
+    let key = key.replace("~1", "/").replace("~0", "~");
+    out.pointer_mut(parent)?.as_object_mut()?.remove(&key)?;
+    Some(out)
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Mutation {
+    RemoveAllow,
+    AddDeny,
+    DisableKey,
+    MakeUnknown,
+}
+
+fn mutate(snapshot: &Value, mutation: Mutation, pick: usize) -> Option<Value> {
+    match mutation {
+        Mutation::RemoveAllow => remove_allow(snapshot, pick),
+        Mutation::AddDeny => add_deny(snapshot, pick),
+        Mutation::DisableKey => disable_key(
+            snapshot,
+            pick,
+            ["Disabled", "PendingDeletion", "Unavailable"][pick % 3],
+        ),
+        Mutation::MakeUnknown => make_unknown(snapshot, pick),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_weakening_mutation_turns_a_verdict_into_allowed(
+        scenario in 0usize..1000,
+        mutation in prop_oneof![
+            Just(Mutation::RemoveAllow),
+            Just(Mutation::AddDeny),
+            Just(Mutation::DisableKey),
+            Just(Mutation::MakeUnknown),
+        ],
+        pick in 0usize..10_000,
+    ) {
+        let all = scenarios_cached();
+        let scenario = &all[scenario % all.len()];
+        let Some(before) = verdict(&scenario.snapshot, &scenario.request) else {
+            return Ok(());
+        };
+        let Some(mutated) = mutate(&scenario.snapshot, mutation, pick) else {
+            return Ok(());
+        };
+        let Some(after) = verdict(&mutated, &scenario.request) else {
+            return Ok(());
+        };
+        if before != Verdict::Allowed {
+            prop_assert_ne!(
+                after,
+                Verdict::Allowed,
+                "{}: {:?} (pick {}) turned {:?} into allowed",
+                scenario.name, mutation, pick, before
+            );
+        }
+    }
+}
+
+fn scenarios_cached() -> &'static [Scenario] {
+    static CACHE: std::sync::OnceLock<Vec<Scenario>> = std::sync::OnceLock::new();
+    CACHE.get_or_init(scenarios)
+}
+
+/// Every mutation of every scenario once, deterministically, besides the
+/// random walk above.
+#[test]
+fn every_scenario_survives_every_mutation() {
+    let mut checked = 0;
+    for scenario in scenarios_cached() {
+        let Some(before) = verdict(&scenario.snapshot, &scenario.request) else {
+            continue;
+        };
+        for mutation in [
+            Mutation::RemoveAllow,
+            Mutation::AddDeny,
+            Mutation::DisableKey,
+            Mutation::MakeUnknown,
+        ] {
+            for pick in 0..4 {
+                let Some(mutated) = mutate(&scenario.snapshot, mutation, pick) else {
+                    continue;
+                };
+                let Some(after) = verdict(&mutated, &scenario.request) else {
+                    continue;
+                };
+                checked += 1;
+                assert!(
+                    before == Verdict::Allowed || after != Verdict::Allowed,
+                    "{}: {mutation:?} (pick {pick}) turned {before:?} into allowed",
+                    scenario.name
+                );
+            }
+        }
+    }
+    assert!(checked > 200, "only {checked} mutations were judged");
+}
