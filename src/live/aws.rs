@@ -184,6 +184,8 @@ pub(crate) struct Reader {
     sdk: SdkConfig,
     guard: ReadOnlyGuard,
     path_style: bool,
+    /// What the AWS config files say about the profile, for messages.
+    setup: ProfileSetup,
     identity: OnceCell<Result<Identity, GatherError>>,
     s3: Mutex<HashMap<String, aws_sdk_s3::Client>>,
     kms: Mutex<HashMap<String, aws_sdk_kms::Client>>,
@@ -206,6 +208,7 @@ impl Reader {
         // A single slow call must not eat the whole budget; the overall
         // timeout still bounds everything.
         let attempt = timeout.min(Duration::from_secs(10));
+        let setup = ProfileSetup::read(profile, region).await;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(RetryConfig::standard())
             .timeout_config(
@@ -224,7 +227,16 @@ impl Reader {
         if let Some(url) = endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        let mut sdk = loader.load().await;
+        // A profile that is not defined can give nothing: skip the SDK's
+        // chain, which would end at instance metadata (a network call) and
+        // report that instead of the real cause.
+        let mut sdk = if setup.missing.is_some() {
+            SdkConfig::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .build()
+        } else {
+            loader.load().await
+        };
         if sdk.region().is_none() {
             sdk = sdk
                 .into_builder()
@@ -260,6 +272,7 @@ impl Reader {
             sdk,
             guard,
             path_style: endpoint_url.is_some(),
+            setup,
             identity: OnceCell::new(),
             s3: Mutex::new(HashMap::new()),
             kms: Mutex::new(HashMap::new()),
@@ -320,6 +333,12 @@ impl Reader {
     pub(crate) async fn identity(&self, endpoint: &str) -> Result<Identity, GatherError> {
         self.identity
             .get_or_init(|| async {
+                if let Some(missing) = &self.setup.missing {
+                    return Err(GatherError::NoCredentials {
+                        who: self.label.clone(),
+                        reason: missing.clone(),
+                    });
+                }
                 match self.sts.get_caller_identity().send().await {
                     Ok(output) => {
                         let arn = output.arn().unwrap_or_default().to_string();
@@ -350,19 +369,204 @@ impl Reader {
         ) {
             // The request never left: the credential chain had nothing. Its
             // message names profiles and files, never secrets.
+            let reason = credential_chain_reason(&deepest(error));
             return GatherError::NoCredentials {
                 who: self.label.clone(),
-                reason: credential_chain_reason(&deepest(error)),
+                reason: match &self.setup.sso_login {
+                    Some(login) => format!(
+                        "its AWS IAM Identity Center (SSO) session has expired or was never started: run `{login}` ({reason})"
+                    ),
+                    None => reason,
+                },
             };
+        }
+        if let Some(answer) = not_aws(error) {
+            return GatherError::Unreachable {
+                endpoint: endpoint.to_string(),
+                reason: format!(
+                    "it does not answer as AWS STS (sts:GetCallerIdentity got {answer}); check --endpoint-url"
+                ),
+            };
+        }
+        let code = code_of(error);
+        let mut reason = format!(
+            "sts:GetCallerIdentity rejected them ({})",
+            code.clone().unwrap_or_else(|| "no error code".to_string())
+        );
+        let token_rejected = code.as_deref().is_some_and(|code| {
+            matches!(
+                code,
+                "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException"
+            )
+        });
+        if token_rejected && !self.setup.region_configured {
+            reason.push_str(&format!(
+                "; no region is configured ({}), so requests went to {FALLBACK_REGION}: keys of another partition (aws-cn, aws-us-gov) are only valid there, pass --region",
+                self.setup.region_sources
+            ));
+        } else if code.as_deref() == Some("ExpiredToken") {
+            reason.push_str(match &self.setup.sso_login {
+                Some(_) => "; the session has expired",
+                None => "; the session token has expired: get new credentials for this profile",
+            });
+            if let Some(login) = &self.setup.sso_login {
+                reason.push_str(&format!(": run `{login}`"));
+            }
         }
         GatherError::NoCredentials {
             who: self.label.clone(),
-            reason: format!(
-                "sts:GetCallerIdentity rejected them ({})",
-                code_of(error).unwrap_or_else(|| "no error code".to_string())
-            ),
+            reason,
         }
     }
+}
+
+/// What the AWS config files say about one profile, read before any
+/// request so that a failure can name its real cause.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ProfileSetup {
+    /// Why the profile cannot be used at all (it is not defined), with the
+    /// files that were read.
+    missing: Option<String>,
+    /// `aws sso login --profile NAME` for a profile that signs in through
+    /// IAM Identity Center.
+    sso_login: Option<String>,
+    /// A region is given by `--region`, `AWS_REGION`/`AWS_DEFAULT_REGION` or
+    /// the profile.
+    region_configured: bool,
+    /// Where a region was looked for, for the message.
+    region_sources: String,
+}
+
+impl ProfileSetup {
+    /// Reads the config and credentials files as the SDK does
+    /// (`AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/`).
+    /// `profile`: `--profile`, else `AWS_PROFILE` names the one to check.
+    pub(crate) async fn read(profile: Option<&str>, region: Option<&str>) -> Self {
+        let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        let name = profile.map(str::to_string).or_else(|| env("AWS_PROFILE"));
+        let files = config_files();
+        let loaded = aws_config::profile::load(
+            &aws_types::os_shim_internal::Fs::real(),
+            &aws_types::os_shim_internal::Env::real(),
+            &Default::default(),
+            None,
+        )
+        .await;
+        let shown = name.as_deref().unwrap_or("default");
+        let region_sources = format!(
+            "no --region, no AWS_REGION or AWS_DEFAULT_REGION, no `region` for profile `{shown}` in {}",
+            files_read(&files)
+        );
+        let env_region = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION"));
+        let Ok(set) = loaded else {
+            // Unreadable files: the SDK reports its own parse error.
+            return Self {
+                region_configured: region.is_some() || env_region.is_some(),
+                region_sources,
+                ..Self::default()
+            };
+        };
+        let found = set.get_profile(shown);
+        let missing = match (&name, found) {
+            (Some(name), None) => {
+                let mut known: Vec<&str> = set.profiles().collect();
+                known.sort_unstable();
+                let known = if known.is_empty() {
+                    "they define no profile".to_string()
+                } else {
+                    format!(
+                        "they define {}",
+                        known
+                            .iter()
+                            .map(|known| format!("`{known}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                Some(format!(
+                    "profile `{name}` is not in the aws config files (read {}; {known})",
+                    files_read(&files)
+                ))
+            }
+            _ => None,
+        };
+        let sso = found.is_some_and(|profile| {
+            profile.get("sso_session").is_some() || profile.get("sso_start_url").is_some()
+        });
+        Self {
+            missing,
+            sso_login: sso.then(|| match &name {
+                Some(name) => format!("aws sso login --profile {name}"),
+                None => "aws sso login".to_string(),
+            }),
+            region_configured: region.is_some()
+                || env_region.is_some()
+                || found.is_some_and(|profile| profile.get("region").is_some()),
+            region_sources,
+        }
+    }
+}
+
+/// The config and credentials files the SDK reads, by its documented rule:
+/// `AWS_CONFIG_FILE` / `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/config`
+/// and `~/.aws/credentials`.
+fn config_files() -> [String; 2] {
+    let home = std::env::var("HOME")
+        .ok()
+        .or_else(|| std::env::var("USERPROFILE").ok())
+        .unwrap_or_else(|| "~".to_string());
+    let file = |variable: &str, default: &str| {
+        std::env::var(variable)
+            .ok()
+            .filter(|value| !value.is_empty())
+            .unwrap_or_else(|| format!("{home}/.aws/{default}"))
+    };
+    [
+        file("AWS_CONFIG_FILE", "config"),
+        file("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+    ]
+}
+
+/// `` `/home/a/.aws/config`, `/home/a/.aws/credentials` (missing) ``.
+fn files_read(files: &[String]) -> String {
+    files
+        .iter()
+        .map(|file| {
+            if std::path::Path::new(file).exists() {
+                format!("`{file}`")
+            } else {
+                format!("`{file}` (missing)")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An answer that did not come from AWS: AWS marks every response with a
+/// request id header, and its errors carry a code. Returns a description of
+/// what came back instead.
+fn not_aws<E>(error: &SdkError<E, HttpResponse>) -> Option<String>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let response = error.raw_response()?;
+    let headers = response.headers();
+    let request_id = ["x-amzn-requestid", "x-amz-request-id", "x-amz-id-2"]
+        .iter()
+        .any(|name| headers.get(*name).is_some());
+    let unparsed = matches!(error, SdkError::ResponseError(_));
+    if request_id && !unparsed {
+        return None;
+    }
+    if !unparsed && code_of(error).is_some() {
+        return None;
+    }
+    let status = response.status().as_u16();
+    let kind = headers
+        .get("content-type")
+        .map(|kind| format!(" {}", kind.split(';').next().unwrap_or(kind).trim()))
+        .unwrap_or_default();
+    Some(format!("HTTP {status}{kind}, not an AWS response"))
 }
 
 /// What went wrong with one read.
