@@ -15,6 +15,8 @@ pub mod explain;
 pub mod fixes;
 #[cfg(feature = "live")]
 pub mod live;
+pub mod overlay;
+pub mod plan;
 pub mod policy;
 pub mod positions;
 pub mod report;

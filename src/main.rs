@@ -7,13 +7,14 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process;
 
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use kms_s3_doctor::access_tests::{self, Outcome};
 use kms_s3_doctor::chain::assume::{self, Assumption};
 use kms_s3_doctor::chain::{self, CheckRequest};
 use kms_s3_doctor::diagnosis::{Operation, Verdict};
 use kms_s3_doctor::explain;
+use kms_s3_doctor::overlay::{self, Overlay, Provenance};
 use kms_s3_doctor::report::{self, ColorChoice};
 use kms_s3_doctor::snapshot::{PolicyDoc, Snapshot, is_snapshot_text};
 
@@ -162,6 +163,8 @@ struct CheckArgs {
     /// Refuse a `--snapshot` file larger than this many MiB.
     #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_SNAPSHOT_MIB)]
     max_snapshot_size: u64,
+    #[command(flatten)]
+    layers: LayerArgs,
     /// Report format (`--output` is accepted too, as in the AWS CLI).
     #[arg(long, visible_alias = "output", value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -178,6 +181,83 @@ struct CheckArgs {
     /// With --write-fixes: overwrite files already in the directory.
     #[arg(long, requires = "write_fixes")]
     force: bool,
+}
+
+/// What-if layers laid over what was read, in command-line order (a later
+/// one wins).
+#[derive(Debug, Args)]
+struct LayerArgs {
+    /// A Terraform or OpenTofu plan (`terraform show -json PLANFILE` output): judge the chain as it will leave it; repeatable.
+    #[arg(long, value_name = "FILE")]
+    plan: Vec<PathBuf>,
+    /// A partial snapshot (the snapshot format, any subset of fields) laid over what was read; repeatable.
+    #[arg(long, value_name = "FILE")]
+    overlay: Vec<PathBuf>,
+    /// Filled from the command line's order after parsing.
+    #[arg(skip)]
+    order: Vec<Layer>,
+}
+
+/// One `--plan` or `--overlay` file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Layer {
+    Plan(PathBuf),
+    Overlay(PathBuf),
+}
+
+impl LayerArgs {
+    /// The layers in the order they were given, from clap's argument
+    /// indices (`--plan a --overlay b --plan c` is a, b, c).
+    fn order_from(&mut self, matches: &clap::ArgMatches) {
+        let mut indexed: Vec<(usize, Layer)> = Vec::new();
+        for (id, make) in [
+            ("plan", Layer::Plan as fn(PathBuf) -> Layer),
+            ("overlay", Layer::Overlay as fn(PathBuf) -> Layer),
+        ] {
+            let paths = if id == "plan" {
+                &self.plan
+            } else {
+                &self.overlay
+            };
+            let indices: Vec<usize> = matches
+                .indices_of(id)
+                .map(|indices| indices.collect())
+                .unwrap_or_default();
+            for (position, path) in paths.iter().enumerate() {
+                let index = indices.get(position).copied().unwrap_or(usize::MAX);
+                indexed.push((index, make(path.clone())));
+            }
+        }
+        indexed.sort_by_key(|(index, _)| *index);
+        self.order = indexed.into_iter().map(|(_, layer)| layer).collect();
+    }
+}
+
+/// Lays the `--plan` and `--overlay` files over `snapshot` in order: each
+/// is read against what the ones before it left.
+fn lay_layers(snapshot: &mut Snapshot, layers: &[Layer]) -> Result<Provenance, Failure> {
+    let mut overlays: Vec<Overlay> = Vec::new();
+    for layer in layers {
+        let (path, is_plan) = match layer {
+            Layer::Plan(path) => (path, true),
+            Layer::Overlay(path) => (path, false),
+        };
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            let what = if is_plan { "plan" } else { "overlay" };
+            Failure::bad_input(format!("cannot read {what} `{name}`: {error}"))
+        })?;
+        let next = if is_plan {
+            kms_s3_doctor::plan::read(&name, &text, snapshot)
+                .map_err(|error| Failure::bad_input(error.to_string()))?
+        } else {
+            overlay::parse_file(&name, &text, snapshot)
+                .map_err(|error| Failure::bad_input(error.to_string()))?
+        };
+        overlay::lay(snapshot, &next);
+        overlays.push(next);
+    }
+    Ok(overlay::finish(snapshot, &overlays))
 }
 
 #[derive(Debug, Args)]
@@ -198,6 +278,8 @@ struct TestArgs {
     /// Refuse a `--snapshot` file larger than this many MiB.
     #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_SNAPSHOT_MIB)]
     max_snapshot_size: u64,
+    #[command(flatten)]
+    layers: LayerArgs,
     /// Report format (`--output` is accepted too, as in the AWS CLI).
     #[arg(long, visible_alias = "output", value_enum, default_value_t = TestFormat::Text)]
     format: TestFormat,
@@ -353,8 +435,20 @@ impl Failure {
     }
 }
 
+/// The command line, with the order of `--plan` and `--overlay` kept.
+fn parse_cli() -> Result<Cli, clap::Error> {
+    let matches = Cli::command().try_get_matches()?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    match (&mut cli.command, matches.subcommand()) {
+        (Command::Check(args), Some(("check", sub))) => args.layers.order_from(sub),
+        (Command::Test(args), Some(("test", sub))) => args.layers.order_from(sub),
+        _ => {}
+    }
+    Ok(cli)
+}
+
 fn main() {
-    let cli = match Cli::try_parse() {
+    let cli = match parse_cli() {
         Ok(cli) => cli,
         Err(error) if !error.use_stderr() => {
             // --help and --version.
@@ -460,11 +554,19 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
         context: args.selection.context.clone(),
         now: chrono::Utc::now(),
     };
+    // Positions in the snapshot file are found in the snapshot as read:
+    // overlaid documents are not in that file (their labels name their
+    // origin, so they match nothing there).
+    let read = (!args.layers.order.is_empty()).then(|| snapshot.clone());
+    let provenance = lay_layers(&mut snapshot, &args.layers.order)?;
     let mut diagnosis =
         chain::judge(&snapshot, &request).map_err(|error| Failure::bad_input(error.to_string()))?;
     if let Some((file, text)) = &source_text {
-        snapshot.locate_evidence(file, text, &mut diagnosis);
+        read.as_ref()
+            .unwrap_or(&snapshot)
+            .locate_evidence(file, text, &mut diagnosis);
     }
+    overlay::annotate(&mut diagnosis, &provenance);
     if let Some(dir) = &args.write_fixes {
         let written = kms_s3_doctor::fixes::write_fixes(dir, &diagnosis, args.force)
             .map_err(|error| Failure::bad_input(format!("--write-fixes: {error}")))?;
@@ -531,7 +633,7 @@ fn test(args: TestArgs) -> Result<ExitCode, Failure> {
     let file =
         access_tests::parse(&name, &text).map_err(|error| Failure::bad_input(error.to_string()))?;
     let mut source_text = None;
-    let (snapshot, caller) = match &args.snapshot {
+    let (mut snapshot, caller) = match &args.snapshot {
         Some(path) => {
             let (snapshot, text) =
                 load_snapshot(path, args.max_snapshot_size.saturating_mul(1 << 20))?;
@@ -549,15 +651,23 @@ fn test(args: TestArgs) -> Result<ExitCode, Failure> {
             gathered
         }
     };
-    let mut snapshot = snapshot;
+    // Assumptions stand in for what could not be read; a value the plan
+    // leaves unknown until apply is not that, so the plan comes after.
     snapshot.assume(&args.assume.assume);
+    // Positions in the snapshot file are found in the snapshot as read:
+    // overlaid documents are not in that file.
+    let read = (!args.layers.order.is_empty()).then(|| snapshot.clone());
+    let provenance = lay_layers(&mut snapshot, &args.layers.order)?;
     let mut run = access_tests::run(&file, &snapshot, caller.as_deref(), chrono::Utc::now())
         .map_err(|error| Failure::bad_input(error.to_string()))?;
-    if let Some((file, text)) = &source_text {
-        // Evidence points into the snapshot file the user has, as for `check`.
-        for result in &mut run.results {
-            snapshot.locate_evidence(file, text, &mut result.diagnosis);
+    for result in &mut run.results {
+        if let Some((file, text)) = &source_text {
+            // Evidence points into the snapshot file the user has, as for `check`.
+            read.as_ref()
+                .unwrap_or(&snapshot)
+                .locate_evidence(file, text, &mut result.diagnosis);
         }
+        overlay::annotate(&mut result.diagnosis, &provenance);
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
