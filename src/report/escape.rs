@@ -75,6 +75,16 @@ pub fn escaped_diagnosis(diagnosis: &Diagnosis) -> Diagnosis {
     escape_in_place(&mut copy.object);
     copy.notes.iter_mut().for_each(escape_in_place);
     copy.changes.iter_mut().for_each(escape_fix);
+    for assumption in &mut copy.assumptions {
+        escape_in_place(&mut assumption.assumption);
+        assumption.statements.iter_mut().for_each(escape_in_place);
+    }
+    if let Some(recheck) = &mut copy.recheck {
+        for remaining in &mut recheck.remaining {
+            escape_in_place(&mut remaining.action);
+            escape_in_place(&mut remaining.reason);
+        }
+    }
     for operation in &mut copy.operations {
         for action in &mut operation.actions {
             escape_in_place(&mut action.action);
@@ -95,6 +105,9 @@ fn escape_link(link: &mut LinkResult) {
     if let Some(help) = &mut link.help {
         escape_in_place(help);
     }
+    if let Some(assumed) = &mut link.assumed {
+        escape_in_place(assumed);
+    }
 }
 
 fn escape_evidence(evidence: &mut Evidence) {
@@ -110,8 +123,32 @@ fn escape_evidence(evidence: &mut Evidence) {
 fn escape_fix(fix: &mut Fix) {
     escape_in_place(&mut fix.account);
     escape_in_place(&mut fix.document);
-    if let Some(note) = &mut fix.note {
-        escape_in_place(note);
+    for text in [
+        &mut fix.note,
+        &mut fix.command,
+        &mut fix.file,
+        &mut fix.warning,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        escape_in_place(text);
+    }
+    if let Some(target) = &mut fix.target {
+        escape_in_place(&mut target.resource);
+        escape_in_place(&mut target.account);
+        for text in [
+            &mut target.principal,
+            &mut target.policy_name,
+            &mut target.group,
+            &mut target.attached_to,
+            &mut target.sid,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            escape_in_place(text);
+        }
     }
     // The statement is printed as JSON through `escape_json_text`.
 }
