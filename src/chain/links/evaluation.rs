@@ -434,6 +434,37 @@ pub(super) fn conditional_deny_fix(mut fix: Fix, explanation: &DenyExplanation) 
     fix
 }
 
+/// What a report says of a `Deny` that applies: the fix (remove the
+/// statement, or edit it when its conditions decided it), the advice, and the
+/// clause naming those conditions (empty when there are none).
+pub(super) struct DenyFinding {
+    pub(super) fix: Fix,
+    pub(super) help: Option<String>,
+    pub(super) clause: String,
+}
+
+pub(super) fn deny_finding(
+    link: LinkId,
+    owner: &str,
+    hit: &StatementHit,
+    policy: Option<&Policy>,
+    request: &Request<'_>,
+) -> DenyFinding {
+    let fix = super::super::fix::remove_deny(link, owner, hit, policy);
+    match explain_deny(policy, hit, request) {
+        Some(explanation) => DenyFinding {
+            fix: conditional_deny_fix(fix, &explanation),
+            help: Some(explanation.advice),
+            clause: explanation.clause,
+        },
+        None => DenyFinding {
+            fix,
+            help: None,
+            clause: String::new(),
+        },
+    }
+}
+
 pub(super) fn unknown_keys_of<'a>(hits: impl Iterator<Item = &'a StatementHit>) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
     for hit in hits.filter(|hit| hit.applies == Tri::Unknown) {

@@ -11,8 +11,7 @@ use crate::snapshot::{Field, PolicyDoc};
 
 use super::super::{assume, fix};
 use super::evaluation::{
-    Docs, Judged, closest_statement, conditional_deny_fix, evidence_of, explain_deny, status_of,
-    unread,
+    Docs, Judged, closest_statement, deny_finding, evidence_of, status_of, unread,
 };
 use super::{ActionFacts, result};
 
@@ -193,26 +192,20 @@ fn principal_link(
             let denying = judged.applying(Effect::Deny);
             evidence.extend(denying.iter().map(|hit| evidence_of(hit)));
             let first = denying.first().copied();
-            fix = first.map(|hit| {
-                fix::remove_deny(
+            let finding = first.map(|hit| {
+                deny_finding(
                     link,
                     &facts.actor.account,
                     hit,
                     find_policy(facts, link, &hit.document),
-                )
-            });
-            let explanation = first.and_then(|hit| {
-                explain_deny(
-                    find_policy(facts, link, &hit.document),
-                    hit,
                     &facts.request(),
                 )
             });
-            let clause = match &explanation {
-                Some(explanation) => {
-                    fix = fix.map(|fix| conditional_deny_fix(fix, explanation));
-                    help = Some(explanation.advice.clone());
-                    explanation.clause.clone()
+            let clause = match finding {
+                Some(finding) => {
+                    fix = Some(finding.fix);
+                    help = finding.help;
+                    finding.clause
                 }
                 None => String::new(),
             };

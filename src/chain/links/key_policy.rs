@@ -11,8 +11,8 @@ use crate::snapshot::{Field, GrantInfo};
 use super::super::keys::{Reference, ResolvedKey};
 use super::super::{context, fix};
 use super::evaluation::{
-    DIRECT, Docs, Judged, UNCAPPED, conditional_deny_fix, evidence_of, explain_deny, grants_as,
-    near_misses, status_of, unread,
+    DIRECT, Docs, Judged, UNCAPPED, deny_finding, evidence_of, grants_as, near_misses, status_of,
+    unread,
 };
 use super::identity::Exemptions;
 use super::{ActionFacts, ResourceSide, result};
@@ -184,17 +184,20 @@ fn key_policy_link(
                 .info
                 .and_then(|info| info.policy.known())
                 .map(|doc| &doc.policy);
-            fix = denying
-                .first()
-                .map(|hit| fix::remove_deny(LinkId::KeyPolicy, &key.account, hit, policy));
-            let explanation = denying
-                .first()
-                .and_then(|hit| explain_deny(policy, hit, &facts.request()));
-            let clause = match &explanation {
-                Some(explanation) => {
-                    fix = fix.map(|fix| conditional_deny_fix(fix, explanation));
-                    help = Some(explanation.advice.clone());
-                    explanation.clause.clone()
+            let finding = denying.first().map(|hit| {
+                deny_finding(
+                    LinkId::KeyPolicy,
+                    &key.account,
+                    hit,
+                    policy,
+                    &facts.request(),
+                )
+            });
+            let clause = match finding {
+                Some(finding) => {
+                    fix = Some(finding.fix);
+                    help = finding.help;
+                    finding.clause
                 }
                 None => String::new(),
             };

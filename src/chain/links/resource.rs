@@ -10,8 +10,8 @@ use crate::snapshot::Field;
 
 use super::super::{Target, fix, principal};
 use super::evaluation::{
-    DIRECT, Docs, Judged, UNCAPPED, conditional_deny_fix, evidence_of, explain_deny, grants_as,
-    near_misses, status_of, unread,
+    DIRECT, Docs, Judged, UNCAPPED, deny_finding, evidence_of, grants_as, near_misses, status_of,
+    unread,
 };
 use super::identity::{Exemptions, GuardRails};
 use super::{ActionFacts, ResourceSide, result};
@@ -128,22 +128,19 @@ fn resource_link(
             let denying = judged.applying(Effect::Deny);
             evidence.extend(denying.iter().map(|hit| evidence_of(hit)));
             let policy = resource_policy_of(facts, link);
-            fix = denying
-                .first()
-                .map(|hit| fix::remove_deny(link, owner, hit, policy));
             let sid = denying
                 .first()
                 .and_then(|hit| hit.sid.as_deref())
                 .map(|sid| format!(" (statement `{sid}`)"))
                 .unwrap_or_default();
-            let explanation = denying
+            let finding = denying
                 .first()
-                .and_then(|hit| explain_deny(policy, hit, &facts.request()));
-            let clause = match &explanation {
-                Some(explanation) => {
-                    fix = fix.map(|fix| conditional_deny_fix(fix, explanation));
-                    help = Some(explanation.advice.clone());
-                    explanation.clause.clone()
+                .map(|hit| deny_finding(link, owner, hit, policy, &facts.request()));
+            let clause = match finding {
+                Some(finding) => {
+                    fix = Some(finding.fix);
+                    help = finding.help;
+                    finding.clause
                 }
                 None => String::new(),
             };
