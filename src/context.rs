@@ -3,6 +3,7 @@
 //! request and one this tool cannot know.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// What is known about one condition key of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,10 +25,15 @@ pub enum ContextValue {
 /// prefix declared for it, else the context's default: [`ContextValue::Absent`]
 /// for [`RequestContext::new`], [`ContextValue::Unknown`] for
 /// [`RequestContext::unknown_by_default`].
+///
+/// A context may sit on a shared one ([`RequestContext::on`]): what the
+/// shared one says counts as written before anything written here. The
+/// judge builds what every action of a request has in common once and lays
+/// each action's own keys over it, rather than writing every key again.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestContext {
     /// Lower-cased key name to (key as first written, value).
-    entries: BTreeMap<String, (String, ContextValue)>,
+    entries: BTreeMap<String, (String, Slot)>,
     /// Lower-cased key prefixes whose keys are all unknown unless set
     /// (`aws:principaltag/` when the principal's tags could not be read).
     unknown_prefixes: Vec<String>,
@@ -37,6 +43,17 @@ pub struct RequestContext {
     absent_prefixes: Vec<String>,
     /// Keys never set and under no prefix are unknown rather than absent.
     unknown_default: bool,
+    /// The context this one was laid over, if any.
+    below: Option<Arc<RequestContext>>,
+}
+
+/// What one layer says about a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Slot {
+    Value(ContextValue),
+    /// Removed here: whatever a context below said about the key no longer
+    /// counts.
+    Removed,
 }
 
 impl RequestContext {
@@ -54,6 +71,17 @@ impl RequestContext {
         }
     }
 
+    /// A context laid over `below`: it says what `below` says (keys,
+    /// prefixes and default) until something written here says otherwise,
+    /// exactly as if everything of `below` had been written here first.
+    pub fn on(below: Arc<RequestContext>) -> Self {
+        Self {
+            unknown_default: below.unknown_default,
+            below: Some(below),
+            ..Self::default()
+        }
+    }
+
     /// Sets `key` to a single value, replacing what was there.
     pub fn set(&mut self, key: &str, value: impl Into<String>) {
         self.set_values(key, vec![value.into()]);
@@ -61,30 +89,41 @@ impl RequestContext {
 
     /// Sets `key` to several values (a multi-valued key), replacing what was there.
     pub fn set_values(&mut self, key: &str, values: Vec<String>) {
-        self.entries.insert(
-            key.to_ascii_lowercase(),
-            (key.to_string(), ContextValue::Present(values)),
-        );
+        self.put(key, ContextValue::Present(values));
     }
 
     /// Adds a value to `key`, making it multi-valued when it already had one.
     pub fn push(&mut self, key: &str, value: impl Into<String>) {
-        let slot = self
-            .entries
-            .entry(key.to_ascii_lowercase())
-            .or_insert_with(|| (key.to_string(), ContextValue::Present(Vec::new())));
-        match &mut slot.1 {
-            ContextValue::Present(values) => values.push(value.into()),
-            other => *other = ContextValue::Present(vec![value.into()]),
+        let lowered = key.to_ascii_lowercase();
+        if !self.entries.contains_key(&lowered) {
+            // What a context below says is copied up first, so that the
+            // value is added to it as it would be in a single context.
+            let inherited = self
+                .below
+                .as_deref()
+                .and_then(|below| below.entry(&lowered))
+                .map(|(name, value)| (name.to_string(), Slot::Value(value.clone())));
+            self.entries.insert(
+                lowered.clone(),
+                inherited.unwrap_or_else(|| {
+                    (
+                        key.to_string(),
+                        Slot::Value(ContextValue::Present(Vec::new())),
+                    )
+                }),
+            );
+        }
+        if let Some((_, slot)) = self.entries.get_mut(&lowered) {
+            match slot {
+                Slot::Value(ContextValue::Present(values)) => values.push(value.into()),
+                other => *other = Slot::Value(ContextValue::Present(vec![value.into()])),
+            }
         }
     }
 
     /// Marks `key` as one the tool cannot know.
     pub fn set_unknown(&mut self, key: &str) {
-        self.entries.insert(
-            key.to_ascii_lowercase(),
-            (key.to_string(), ContextValue::Unknown),
-        );
+        self.put(key, ContextValue::Unknown);
     }
 
     /// Marks every key starting with `prefix` and not set explicitly as
@@ -101,16 +140,57 @@ impl RequestContext {
 
     /// Marks `key` as known not to be in the request.
     pub fn set_absent(&mut self, key: &str) {
+        self.put(key, ContextValue::Absent);
+    }
+
+    fn put(&mut self, key: &str, value: ContextValue) {
         self.entries.insert(
             key.to_ascii_lowercase(),
-            (key.to_string(), ContextValue::Absent),
+            (key.to_string(), Slot::Value(value)),
         );
     }
 
     /// Removes whatever was said about `key` (it takes its prefix's or the
     /// context's default again).
     pub fn remove(&mut self, key: &str) {
-        self.entries.remove(&key.to_ascii_lowercase());
+        let lowered = key.to_ascii_lowercase();
+        let below = self
+            .below
+            .as_deref()
+            .is_some_and(|below| below.entry(&lowered).is_some());
+        if below {
+            self.entries
+                .insert(lowered, (key.to_string(), Slot::Removed));
+        } else {
+            self.entries.remove(&lowered);
+        }
+    }
+
+    /// The key as written and its value, when set here or below.
+    fn entry(&self, lowered: &str) -> Option<(&str, &ContextValue)> {
+        match self.entries.get(lowered) {
+            Some((name, Slot::Value(value))) => Some((name.as_str(), value)),
+            Some((_, Slot::Removed)) => None,
+            None => self.below.as_deref()?.entry(lowered),
+        }
+    }
+
+    /// The length of the longest prefix of `lowered` declared here or below.
+    fn longest_prefix(&self, lowered: &str, unknown: bool) -> Option<usize> {
+        let prefixes = match unknown {
+            true => &self.unknown_prefixes,
+            false => &self.absent_prefixes,
+        };
+        let here = prefixes
+            .iter()
+            .filter(|prefix| lowered.starts_with(prefix.as_str()))
+            .map(String::len)
+            .max();
+        let below = self
+            .below
+            .as_deref()
+            .and_then(|below| below.longest_prefix(lowered, unknown));
+        here.max(below)
     }
 
     /// The value of `key`, looked up case-insensitively.
@@ -118,19 +198,12 @@ impl RequestContext {
         const ABSENT: ContextValue = ContextValue::Absent;
         const UNKNOWN: ContextValue = ContextValue::Unknown;
         let lowered = key.to_ascii_lowercase();
-        if let Some((_, value)) = self.entries.get(&lowered) {
+        if let Some((_, value)) = self.entry(&lowered) {
             return value;
         }
-        let longest = |prefixes: &[String]| {
-            prefixes
-                .iter()
-                .filter(|prefix| lowered.starts_with(prefix.as_str()))
-                .map(String::len)
-                .max()
-        };
         match (
-            longest(&self.unknown_prefixes),
-            longest(&self.absent_prefixes),
+            self.longest_prefix(&lowered, true),
+            self.longest_prefix(&lowered, false),
         ) {
             (Some(unknown), Some(absent)) if absent > unknown => &ABSENT,
             (Some(_), _) => &UNKNOWN,
@@ -142,14 +215,28 @@ impl RequestContext {
 
     /// Whether `key` was set explicitly (to a value, absent or unknown).
     pub fn is_set(&self, key: &str) -> bool {
-        self.entries.contains_key(&key.to_ascii_lowercase())
+        self.entry(&key.to_ascii_lowercase()).is_some()
     }
 
-    /// Every key that was set, with its name as first written.
+    /// Every key that was set, with its name as written, in the order of
+    /// their lower-cased names.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
-        self.entries
-            .values()
-            .map(|(name, value)| (name.as_str(), value))
+        let mut layers = vec![self];
+        while let Some(below) = layers.last().and_then(|layer| layer.below.as_deref()) {
+            layers.push(below);
+        }
+        // Bottom first, so that what was written later replaces it.
+        let mut merged: BTreeMap<&str, Option<(&str, &ContextValue)>> = BTreeMap::new();
+        for layer in layers.into_iter().rev() {
+            for (lowered, (name, slot)) in &layer.entries {
+                let value = match slot {
+                    Slot::Value(value) => Some((name.as_str(), value)),
+                    Slot::Removed => None,
+                };
+                merged.insert(lowered.as_str(), value);
+            }
+        }
+        merged.into_values().flatten()
     }
 }
 

@@ -9,8 +9,10 @@
 //! forward access session S3 opens to KMS for the caller, which never carries
 //! the VPC keys of the caller's own request.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::{Arc, LazyLock};
 
 use crate::arn::{Arn, Principal, PrincipalKind};
 use crate::context::RequestContext;
@@ -390,9 +392,10 @@ fn key_region(key: &ResolvedKey<'_>) -> Option<String> {
         .find(|region| !region.is_empty())
 }
 
-pub(crate) fn build(setup: &Setup<'_>, action: &ActionContext<'_>) -> RequestContext {
+/// The table's defaults, written once: every key it says is absent, every
+/// prefix it says is absent, and unknown for anything else.
+static TABLE: LazyLock<Arc<RequestContext>> = LazyLock::new(|| {
     let mut context = RequestContext::unknown_by_default();
-    // Table defaults first; what is derived below and `--context` override.
     for row in KEYS {
         match (row.source, row.key.strip_suffix('*')) {
             (Origin::Absent | Origin::Request, Some(prefix)) if !prefix.is_empty() => {
@@ -402,11 +405,43 @@ pub(crate) fn build(setup: &Setup<'_>, action: &ActionContext<'_>) -> RequestCon
             _ => {}
         }
     }
-    set_principal(setup, action, &mut context);
+    Arc::new(context)
+});
+
+/// What every action of a request has in common, per principal making the
+/// calls: built for the first action and shared by the others.
+#[derive(Default)]
+pub(crate) struct Shared {
+    /// For `--principal`.
+    source: OnceCell<Arc<RequestContext>>,
+    /// For the `--via-role` session.
+    role: OnceCell<Arc<RequestContext>>,
+}
+
+pub(crate) fn build(setup: &Setup<'_>, action: &ActionContext<'_>) -> RequestContext {
+    // The actor decides the shared part: only the two principals of the
+    // request itself are shared, by identity.
+    let cell = if std::ptr::eq(action.actor, &setup.source) {
+        Some(&setup.contexts.source)
+    } else if setup
+        .role
+        .as_ref()
+        .is_some_and(|role| std::ptr::eq(action.actor, role))
+    {
+        Some(&setup.contexts.role)
+    } else {
+        None
+    };
+    let shared = match cell {
+        Some(cell) => Arc::clone(cell.get_or_init(|| shared(setup, action))),
+        None => shared(setup, action),
+    };
+    // What follows was written after the shared part in a context built in
+    // one go, and writes none of its keys, so laying it over gives the same
+    // context.
+    let mut context = RequestContext::on(shared);
     set_resource(setup, action, &mut context);
     set_request(setup, action, &mut context);
-    let network = Network::of(setup);
-    network.apply(&mut context);
     // --context last: it overrides what the tool derived. A key given twice
     // is multi-valued.
     let mut seen: Vec<String> = Vec::new();
@@ -428,6 +463,25 @@ pub(crate) fn build(setup: &Setup<'_>, action: &ActionContext<'_>) -> RequestCon
         }
     }
     context
+}
+
+/// The keys that depend on the principal and the request but not on the
+/// action: the table's defaults, the principal's keys, the transport and
+/// time, and the network keys.
+fn shared(setup: &Setup<'_>, action: &ActionContext<'_>) -> Arc<RequestContext> {
+    let mut context = RequestContext::on(Arc::clone(&TABLE));
+    set_principal(setup, action, &mut context);
+    context.set("aws:SecureTransport", "true");
+    let now = setup.request.now;
+    context.set(
+        "aws:CurrentTime",
+        now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    );
+    context.set("aws:EpochTime", now.timestamp().to_string());
+    context.set("s3:signatureversion", "AWS4-HMAC-SHA256");
+    context.set("s3:authType", "REST-HEADER");
+    Network::of(setup).apply(&mut context);
+    Arc::new(context)
 }
 
 fn set_principal(setup: &Setup<'_>, action: &ActionContext<'_>, context: &mut RequestContext) {
@@ -549,15 +603,6 @@ fn set_resource(setup: &Setup<'_>, action: &ActionContext<'_>, context: &mut Req
 
 fn set_request(setup: &Setup<'_>, action: &ActionContext<'_>, context: &mut RequestContext) {
     let actor = action.actor;
-    context.set("aws:SecureTransport", "true");
-    let now = setup.request.now;
-    context.set(
-        "aws:CurrentTime",
-        now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-    );
-    context.set("aws:EpochTime", now.timestamp().to_string());
-    context.set("s3:signatureversion", "AWS4-HMAC-SHA256");
-    context.set("s3:authType", "REST-HEADER");
     let region = match &action.resource {
         ContextResource::Bucket | ContextResource::Object { .. } => {
             bucket_region(setup).map(str::to_string)

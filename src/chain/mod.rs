@@ -69,14 +69,14 @@ pub enum JudgeError {
 }
 
 /// One action an operation needs, before its links are judged.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PlannedAction {
     pub action: &'static str,
     pub target: Target,
 }
 
 /// What an action is authorized against.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Target {
     /// `s3:ListBucket` on the bucket.
     Bucket,
@@ -89,7 +89,7 @@ pub(crate) enum Target {
 }
 
 /// Which key a KMS action uses and how it was chosen.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct KeyUse {
     pub choice: KeyChoice,
     /// Where the reference comes from.
@@ -132,6 +132,8 @@ pub(crate) struct Setup<'s> {
     /// The role session the S3/KMS calls are made as, with `--via-role`.
     pub role: Option<Principal>,
     pub request: &'s CheckRequest,
+    /// The context keys every action shares, built once.
+    pub contexts: context::Shared,
 }
 
 impl Setup<'_> {
@@ -186,6 +188,60 @@ pub(crate) fn judge_once(
     snapshot: &Snapshot,
     request: &CheckRequest,
 ) -> Result<Diagnosis, JudgeError> {
+    let setup = prepare(snapshot, request)?;
+    let bucket = setup.bucket;
+    let mut notes = Vec::new();
+    if request.object.is_none() {
+        notes.push(format!(
+            "no --object given: object-level actions were checked for the placeholder key `{PLACEHOLDER_OBJECT}` at the bucket's root; policies scoped to a prefix can judge the real object differently, and fixes are scoped to all of the bucket's objects (`--object` narrows them)"
+        ));
+    }
+    if let Some(why) = &bucket.account_error {
+        notes.push(why.clone());
+    }
+    if let Some(role) = &setup.role {
+        notes.push(format!(
+            "S3 and KMS actions are judged for a session of `{}` assumed by `{}`",
+            role.principal_arn(),
+            request.principal
+        ));
+    }
+    notes.extend(typo_notes(&setup));
+
+    let mut operations = judge_operations(&setup, None);
+    let verdict = verdict_of(&operations);
+    if request.object.is_none() {
+        fix::scope_to_bucket(
+            &mut operations,
+            &setup.object_arn(PLACEHOLDER_OBJECT),
+            &setup.object_arn("*"),
+        );
+    }
+    let changes = fix::merge_changes(&mut operations);
+    let assumptions = assume::uses(&setup.snapshot.assumptions, &operations);
+    for unused in assumptions.iter().filter(|used| !used.used) {
+        notes.push(format!(
+            "--assume {} was not used: every document it could stand in for was read, or no link needed it",
+            unused.assumption
+        ));
+    }
+    Ok(Diagnosis {
+        principal: request.principal.clone(),
+        via_role: request.via_role.clone(),
+        bucket: bucket.name.clone(),
+        object: setup.object_key.clone(),
+        object_is_placeholder: request.object.is_none(),
+        verdict,
+        operations,
+        notes,
+        changes,
+        assumptions,
+        recheck: None,
+    })
+}
+
+/// Checks the request against the snapshot and finds what every link needs.
+fn prepare<'s>(snapshot: &'s Snapshot, request: &'s CheckRequest) -> Result<Setup<'s>, JudgeError> {
     if request.operations.is_empty() {
         return Err(JudgeError::NoOperation);
     }
@@ -243,28 +299,53 @@ pub(crate) fn judge_once(
         source,
         role,
         request,
+        contexts: Default::default(),
     };
+    Ok(setup)
+}
 
-    let mut notes = Vec::new();
-    if request.object.is_none() {
-        notes.push(format!(
-            "no --object given: object-level actions were checked for the placeholder key `{PLACEHOLDER_OBJECT}` at the bucket's root; policies scoped to a prefix can judge the real object differently, and fixes are scoped to all of the bucket's objects (`--object` narrows them)"
-        ));
-    }
-    if let Some(why) = &bucket.account_error {
-        notes.push(why.clone());
-    }
-    if let Some(role) = &setup.role {
-        notes.push(format!(
-            "S3 and KMS actions are judged for a session of `{}` assumed by `{}`",
-            role.principal_arn(),
-            request.principal
-        ));
-    }
-    notes.extend(typo_notes(&setup));
+/// The worst verdict of the operations.
+fn verdict_of(operations: &[OperationResult]) -> Verdict {
+    operations
+        .iter()
+        .map(|operation| operation.verdict)
+        .max()
+        .unwrap_or(Verdict::Allowed)
+}
 
-    let mut operations = Vec::new();
-    for &operation in &request.operations {
+/// Judges the request's operations again over `snapshot` (a copy of the
+/// one `before` was judged over, with some documents replaced), copying the
+/// result of every action `changed` says reads none of the replaced
+/// documents. Only what the judge decides is reliable in what is copied:
+/// verdicts, links, statuses and reasons (fixes were completed since).
+pub(crate) fn rejudge(
+    snapshot: &Snapshot,
+    request: &CheckRequest,
+    before: &[OperationResult],
+    changed: &dyn Fn(&PlannedAction) -> bool,
+) -> Result<(Verdict, Vec<OperationResult>), JudgeError> {
+    let setup = prepare(snapshot, request)?;
+    let operations = judge_operations(&setup, Some((before, changed)));
+    Ok((verdict_of(&operations), operations))
+}
+
+/// An earlier judgement, and which planned actions may judge differently now.
+type Reuse<'a> = (&'a [OperationResult], &'a dyn Fn(&PlannedAction) -> bool);
+
+/// Judges every operation's actions. Operations share actions
+/// (`s3:GetObject` for get and put's copy, say); an action's judgement
+/// depends on nothing but the setup and the planned action, so each distinct
+/// one is judged once. With `reuse`, an action the predicate calls unchanged
+/// is copied from the earlier judgement at the same place.
+fn judge_operations(
+    setup: &Setup<'_>,
+    reuse: Option<Reuse<'_>>,
+) -> Vec<OperationResult> {
+    let mut distinct: Vec<PlannedAction> = Vec::new();
+    let mut results: Vec<Option<ActionResult>> = Vec::new();
+    let mut uses: Vec<usize> = Vec::new();
+    let mut plans: Vec<(Operation, Vec<usize>)> = Vec::new();
+    for (position, &operation) in setup.request.operations.iter().enumerate() {
         let mut actions = Vec::new();
         if setup.role.is_some() {
             actions.push(PlannedAction {
@@ -272,11 +353,60 @@ pub(crate) fn judge_once(
                 target: Target::Role,
             });
         }
-        actions.extend(plan(&setup, operation));
-        let actions: Vec<ActionResult> = actions
-            .iter()
-            .map(|planned| links::judge_action(&setup, planned))
-            .collect();
+        actions.extend(plan(setup, operation));
+        // The plan depends on nothing a re-check replaces, so the earlier
+        // judgement has the same actions at the same places; checked all
+        // the same, and judged afresh where it does not.
+        let earlier = reuse.and_then(|(before, _)| {
+            before.get(position).filter(|before| {
+                before.operation == operation
+                    && before.actions.len() == actions.len()
+                    && before
+                        .actions
+                        .iter()
+                        .zip(&actions)
+                        .all(|(before, planned)| before.action == planned.action)
+            })
+        });
+        let mut indexes = Vec::with_capacity(actions.len());
+        for (place, planned) in actions.into_iter().enumerate() {
+            let index = match distinct.iter().position(|seen| *seen == planned) {
+                Some(index) => index,
+                None => {
+                    let copied = match (earlier, reuse) {
+                        (Some(before), Some((_, changed))) if !changed(&planned) => {
+                            before.actions.get(place).cloned()
+                        }
+                        _ => None,
+                    };
+                    distinct.push(planned);
+                    results.push(copied);
+                    uses.push(0);
+                    distinct.len() - 1
+                }
+            };
+            uses[index] += 1;
+            indexes.push(index);
+        }
+        plans.push((operation, indexes));
+    }
+    for (planned, result) in distinct.iter().zip(results.iter_mut()) {
+        if result.is_none() {
+            *result = Some(links::judge_action(setup, planned));
+        }
+    }
+    let mut operations = Vec::with_capacity(plans.len());
+    for (operation, indexes) in plans {
+        let mut actions = Vec::with_capacity(indexes.len());
+        for index in indexes {
+            uses[index] -= 1;
+            // The last use takes the result; earlier ones copy it.
+            let result = match uses[index] {
+                0 => results[index].take(),
+                _ => results[index].clone(),
+            };
+            actions.extend(result);
+        }
         let verdict = actions
             .iter()
             .map(|action| action.verdict)
@@ -288,39 +418,7 @@ pub(crate) fn judge_once(
             actions,
         });
     }
-    let verdict = operations
-        .iter()
-        .map(|operation| operation.verdict)
-        .max()
-        .unwrap_or(Verdict::Allowed);
-    if request.object.is_none() {
-        fix::scope_to_bucket(
-            &mut operations,
-            &setup.object_arn(PLACEHOLDER_OBJECT),
-            &setup.object_arn("*"),
-        );
-    }
-    let changes = fix::merge_changes(&mut operations);
-    let assumptions = assume::uses(&snapshot.assumptions, &operations);
-    for unused in assumptions.iter().filter(|used| !used.used) {
-        notes.push(format!(
-            "--assume {} was not used: every document it could stand in for was read, or no link needed it",
-            unused.assumption
-        ));
-    }
-    Ok(Diagnosis {
-        principal: request.principal.clone(),
-        via_role: request.via_role.clone(),
-        bucket: bucket.name.clone(),
-        object: setup.object_key.clone(),
-        object_is_placeholder: request.object.is_none(),
-        verdict,
-        operations,
-        notes,
-        changes,
-        assumptions,
-        recheck: None,
-    })
+    operations
 }
 
 /// "Did you mean" notes for a principal or key the request needs that is

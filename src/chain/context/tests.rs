@@ -74,6 +74,7 @@ fn context_of(case: &Case<'_>, on: On) -> RequestContext {
         source: Principal::parse(case.principal).unwrap(),
         role: None,
         request: &request,
+        contexts: Default::default(),
     };
     let key = keys::resolve(&setup, &KeyChoice::Named(KEY_ARN.to_string()));
     let ec_arn = setup.bucket_arn();
