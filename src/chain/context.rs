@@ -9,7 +9,7 @@
 //! forward access session S3 opens to KMS for the caller, which never carries
 //! the VPC keys of the caller's own request.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::{Arc, LazyLock};
@@ -408,34 +408,106 @@ static TABLE: LazyLock<Arc<RequestContext>> = LazyLock::new(|| {
     Arc::new(context)
 });
 
-/// What every action of a request has in common, per principal making the
-/// calls: built for the first action and shared by the others.
+/// Contexts built for a request, kept for the actions that need the same
+/// one: what every action has in common per principal making the calls, and
+/// each action's whole context by what it depends on. A context reads no
+/// policy document, so the re-check, which replaces only documents, uses
+/// them as they are.
 #[derive(Default)]
 pub(crate) struct Shared {
     /// For `--principal`.
     source: OnceCell<Arc<RequestContext>>,
     /// For the `--via-role` session.
     role: OnceCell<Arc<RequestContext>>,
+    actions: RefCell<Vec<(Built, Arc<RequestContext>)>>,
 }
 
-pub(crate) fn build(setup: &Setup<'_>, action: &ActionContext<'_>) -> RequestContext {
-    // The actor decides the shared part: only the two principals of the
-    // request itself are shared, by identity.
-    let cell = if std::ptr::eq(action.actor, &setup.source) {
-        Some(&setup.contexts.source)
+/// Everything an action's context is built from, beyond the request.
+#[derive(PartialEq, Eq)]
+struct Built {
+    /// The `--via-role` session makes the call (else `--principal`).
+    role: bool,
+    resource_account: String,
+    resource: BuiltResource,
+}
+
+#[derive(PartialEq, Eq)]
+enum BuiltResource {
+    Bucket,
+    Object {
+        put: bool,
+    },
+    Key {
+        encryption_context_arn: String,
+        configured: String,
+        reference: Reference,
+        resource: String,
+        account: String,
+    },
+    Role,
+}
+
+pub(crate) fn build(setup: &Setup<'_>, action: &ActionContext<'_>) -> Arc<RequestContext> {
+    // Only the two principals of the request itself are kept, by identity;
+    // a context for any other is built afresh.
+    let role = if std::ptr::eq(action.actor, &setup.source) {
+        false
     } else if setup
         .role
         .as_ref()
         .is_some_and(|role| std::ptr::eq(action.actor, role))
     {
-        Some(&setup.contexts.role)
+        true
     } else {
-        None
+        return Arc::new(build_over(setup, action, shared(setup, action)));
     };
-    let shared = match cell {
-        Some(cell) => Arc::clone(cell.get_or_init(|| shared(setup, action))),
-        None => shared(setup, action),
+    let built = Built {
+        role,
+        resource_account: action.resource_account.to_string(),
+        resource: match &action.resource {
+            ContextResource::Bucket => BuiltResource::Bucket,
+            ContextResource::Object { put } => BuiltResource::Object { put: *put },
+            ContextResource::Key(kms) => BuiltResource::Key {
+                encryption_context_arn: kms.encryption_context_arn.to_string(),
+                configured: kms.key.configured.clone(),
+                reference: kms.key.reference,
+                resource: kms.key.resource.clone(),
+                account: kms.key.account.clone(),
+            },
+            // The role is the request's `--via-role`: the same for every action.
+            ContextResource::Role(_) => BuiltResource::Role,
+        },
     };
+    let kept = setup
+        .contexts
+        .actions
+        .borrow()
+        .iter()
+        .find(|(seen, _)| *seen == built)
+        .map(|(_, context)| Arc::clone(context));
+    if let Some(context) = kept {
+        return context;
+    }
+    let cell = match role {
+        true => &setup.contexts.role,
+        false => &setup.contexts.source,
+    };
+    let shared = Arc::clone(cell.get_or_init(|| shared(setup, action)));
+    let context = Arc::new(build_over(setup, action, shared));
+    setup
+        .contexts
+        .actions
+        .borrow_mut()
+        .push((built, Arc::clone(&context)));
+    context
+}
+
+/// The action's own keys laid over what it shares with the others.
+fn build_over(
+    setup: &Setup<'_>,
+    action: &ActionContext<'_>,
+    shared: Arc<RequestContext>,
+) -> RequestContext {
     // What follows was written after the shared part in a context built in
     // one go, and writes none of its keys, so laying it over gives the same
     // context.

@@ -17,6 +17,8 @@ mod keys;
 mod links;
 pub(crate) mod principal;
 
+pub(crate) use context::Shared;
+
 use chrono::{DateTime, Utc};
 
 use crate::arn::{ArnError, Principal, PrincipalKind};
@@ -132,8 +134,8 @@ pub(crate) struct Setup<'s> {
     /// The role session the S3/KMS calls are made as, with `--via-role`.
     pub role: Option<Principal>,
     pub request: &'s CheckRequest,
-    /// The context keys every action shares, built once.
-    pub contexts: context::Shared,
+    /// The contexts built so far, for actions that need the same one.
+    pub contexts: &'s context::Shared,
 }
 
 impl Setup<'_> {
@@ -178,17 +180,28 @@ impl Setup<'_> {
 /// each change's target, document and command and judges again with the
 /// changes applied (see [`crate::fixes`]).
 pub fn judge(snapshot: &Snapshot, request: &CheckRequest) -> Result<Diagnosis, JudgeError> {
-    let mut diagnosis = judge_once(snapshot, request)?;
-    crate::fixes::complete(snapshot, request, &mut diagnosis);
+    let contexts = context::Shared::default();
+    let mut diagnosis = judge_with(snapshot, request, &contexts)?;
+    crate::fixes::complete(snapshot, request, &mut diagnosis, &contexts);
     Ok(diagnosis)
 }
 
 /// The judgement alone, without the fixes' re-check.
+#[cfg(test)]
 pub(crate) fn judge_once(
     snapshot: &Snapshot,
     request: &CheckRequest,
 ) -> Result<Diagnosis, JudgeError> {
-    let setup = prepare(snapshot, request)?;
+    judge_with(snapshot, request, &context::Shared::default())
+}
+
+/// The judgement alone, keeping the contexts it builds in `contexts`.
+fn judge_with(
+    snapshot: &Snapshot,
+    request: &CheckRequest,
+    contexts: &context::Shared,
+) -> Result<Diagnosis, JudgeError> {
+    let setup = prepare(snapshot, request, contexts)?;
     let bucket = setup.bucket;
     let mut notes = Vec::new();
     if request.object.is_none() {
@@ -241,7 +254,11 @@ pub(crate) fn judge_once(
 }
 
 /// Checks the request against the snapshot and finds what every link needs.
-fn prepare<'s>(snapshot: &'s Snapshot, request: &'s CheckRequest) -> Result<Setup<'s>, JudgeError> {
+fn prepare<'s>(
+    snapshot: &'s Snapshot,
+    request: &'s CheckRequest,
+    contexts: &'s context::Shared,
+) -> Result<Setup<'s>, JudgeError> {
     if request.operations.is_empty() {
         return Err(JudgeError::NoOperation);
     }
@@ -299,7 +316,7 @@ fn prepare<'s>(snapshot: &'s Snapshot, request: &'s CheckRequest) -> Result<Setu
         source,
         role,
         request,
-        contexts: Default::default(),
+        contexts,
     };
     Ok(setup)
 }
@@ -318,13 +335,16 @@ fn verdict_of(operations: &[OperationResult]) -> Verdict {
 /// result of every action `changed` says reads none of the replaced
 /// documents. Only what the judge decides is reliable in what is copied:
 /// verdicts, links, statuses and reasons (fixes were completed since).
+/// `contexts` are those of the earlier judgement: a context reads no
+/// document.
 pub(crate) fn rejudge(
     snapshot: &Snapshot,
     request: &CheckRequest,
     before: &[OperationResult],
     changed: &dyn Fn(&PlannedAction) -> bool,
+    contexts: &Shared,
 ) -> Result<(Verdict, Vec<OperationResult>), JudgeError> {
-    let setup = prepare(snapshot, request)?;
+    let setup = prepare(snapshot, request, contexts)?;
     let operations = judge_operations(&setup, Some((before, changed)));
     Ok((verdict_of(&operations), operations))
 }
@@ -337,10 +357,7 @@ type Reuse<'a> = (&'a [OperationResult], &'a dyn Fn(&PlannedAction) -> bool);
 /// depends on nothing but the setup and the planned action, so each distinct
 /// one is judged once. With `reuse`, an action the predicate calls unchanged
 /// is copied from the earlier judgement at the same place.
-fn judge_operations(
-    setup: &Setup<'_>,
-    reuse: Option<Reuse<'_>>,
-) -> Vec<OperationResult> {
+fn judge_operations(setup: &Setup<'_>, reuse: Option<Reuse<'_>>) -> Vec<OperationResult> {
     let mut distinct: Vec<PlannedAction> = Vec::new();
     let mut results: Vec<Option<ActionResult>> = Vec::new();
     let mut uses: Vec<usize> = Vec::new();

@@ -15,14 +15,19 @@ pub use command::profile_variable;
 pub use recheck::apply;
 pub use write::{SCRIPT, WriteError, write_fixes};
 
-use crate::chain::CheckRequest;
+use crate::chain::{CheckRequest, Shared};
 use crate::diagnosis::Diagnosis;
 use crate::snapshot::Snapshot;
 
 /// Fills every change's target, document, command and the re-check.
-pub(crate) fn complete(snapshot: &Snapshot, request: &CheckRequest, diagnosis: &mut Diagnosis) {
+pub(crate) fn complete(
+    snapshot: &Snapshot,
+    request: &CheckRequest,
+    diagnosis: &mut Diagnosis,
+    contexts: &Shared,
+) {
     target::resolve(snapshot, diagnosis);
     merge::documents(snapshot, diagnosis);
     command::commands(diagnosis);
-    recheck::run(snapshot, request, diagnosis);
+    recheck::run(snapshot, request, diagnosis, contexts);
 }

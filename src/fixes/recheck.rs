@@ -4,7 +4,7 @@
 //! setting, re-encrypt objects) cannot be laid over a snapshot; the links
 //! they mend show up as still failing, with their change named.
 
-use crate::chain::{CheckRequest, PlannedAction, Target, rejudge};
+use crate::chain::{CheckRequest, PlannedAction, Shared, Target, rejudge};
 use crate::diagnosis::{Diagnosis, LinkStatus, Recheck, Remaining};
 use crate::diagnosis::{FixTarget, LinkId};
 use crate::fixes::merge::{base_document, organization_label, principal_info, session_index};
@@ -180,8 +180,15 @@ fn reads(planned: &PlannedAction, kind: LinkId) -> bool {
 
 /// Judges the request again over the changed snapshot and records what it
 /// found in `diagnosis.recheck`.
-pub(super) fn run(snapshot: &Snapshot, request: &CheckRequest, diagnosis: &mut Diagnosis) {
-    run_with(snapshot, request, diagnosis, reads);
+/// `contexts` are the first judgement's, which hold for the changed
+/// snapshot too: a context reads no document.
+pub(super) fn run(
+    snapshot: &Snapshot,
+    request: &CheckRequest,
+    diagnosis: &mut Diagnosis,
+    contexts: &Shared,
+) {
+    run_with(snapshot, request, diagnosis, reads, contexts);
 }
 
 /// [`run`], with `reads` saying which actions a replaced document of a kind
@@ -191,6 +198,7 @@ fn run_with(
     request: &CheckRequest,
     diagnosis: &mut Diagnosis,
     reads: fn(&PlannedAction, LinkId) -> bool,
+    contexts: &Shared,
 ) {
     if diagnosis.changes.is_empty() {
         return;
@@ -208,7 +216,8 @@ fn run_with(
     let changed = |planned: &PlannedAction| kinds.iter().any(|&kind| reads(planned, kind));
     // The request was judged once already: judging it again cannot fail on
     // input. Should it, no re-check is shown rather than a wrong one.
-    let Ok((verdict, operations)) = rejudge(&patched, request, &diagnosis.operations, &changed)
+    let Ok((verdict, operations)) =
+        rejudge(&patched, request, &diagnosis.operations, &changed, contexts)
     else {
         return;
     };
@@ -346,15 +355,22 @@ mod tests {
         let mut rechecked = 0;
         let mut mismatches = Vec::new();
         for (name, snapshot, request) in cases() {
-            let Ok(mut first) = judge_once(&snapshot, &request) else {
+            // As `check` judges: contexts kept from the first judgement,
+            // actions no change reaches copied.
+            let Ok(copied) = crate::chain::judge(&snapshot, &request) else {
                 continue;
             };
-            crate::fixes::target::resolve(&snapshot, &mut first);
-            crate::fixes::merge::documents(&snapshot, &mut first);
-            let mut copied = first.clone();
-            run_with(&snapshot, &request, &mut copied, reads);
-            let mut judged = first;
-            run_with(&snapshot, &request, &mut judged, |_, _| true);
+            // Every action judged afresh, every context built afresh.
+            let mut judged = judge_once(&snapshot, &request).unwrap();
+            crate::fixes::target::resolve(&snapshot, &mut judged);
+            crate::fixes::merge::documents(&snapshot, &mut judged);
+            run_with(
+                &snapshot,
+                &request,
+                &mut judged,
+                |_, _| true,
+                &Shared::default(),
+            );
             if copied.recheck.is_some() {
                 rechecked += 1;
             }

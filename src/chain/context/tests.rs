@@ -43,7 +43,7 @@ impl Default for Case<'_> {
 }
 
 /// The context of one action on the walkthrough snapshot, edited.
-fn context_of(case: &Case<'_>, on: On) -> RequestContext {
+fn context_of(case: &Case<'_>, on: On) -> Arc<RequestContext> {
     let mut value: Value = serde_json::from_str(WALKTHROUGH).unwrap();
     (case.edit)(&mut value);
     let snapshot = Snapshot::parse("walkthrough.json", &value.to_string()).unwrap();
@@ -74,7 +74,7 @@ fn context_of(case: &Case<'_>, on: On) -> RequestContext {
         source: Principal::parse(case.principal).unwrap(),
         role: None,
         request: &request,
-        contexts: Default::default(),
+        contexts: &Shared::default(),
     };
     let key = keys::resolve(&setup, &KeyChoice::Named(KEY_ARN.to_string()));
     let ec_arn = setup.bucket_arn();

@@ -21,6 +21,8 @@ mod object_ownership;
 mod organization;
 mod resource;
 
+use std::sync::Arc;
+
 use crate::arn::Principal;
 use crate::context::RequestContext;
 use crate::diagnosis::{ActionResult, Fix, LinkId, LinkResult, LinkStatus};
@@ -86,7 +88,7 @@ struct ActionFacts<'a, 's> {
     actor: &'a Principal,
     actor_info: Option<&'s PrincipalInfo>,
     caller: Caller,
-    context: RequestContext,
+    context: Arc<RequestContext>,
 }
 
 impl ActionFacts<'_, '_> {
