@@ -11,11 +11,12 @@ use crate::snapshot::NamedPolicy;
 /// A statement of `policy` as JSON, by index (a single-object `Statement`
 /// is index 0).
 fn statement_of(policy: &Policy, index: usize) -> Option<Value> {
-    match policy.to_value().get("Statement")? {
-        Value::Array(statements) => statements.get(index).cloned(),
-        single @ Value::Object(_) if index == 0 => Some(single.clone()),
-        _ => None,
-    }
+    // The statement as the whole document's canonical form has it, without
+    // writing out the others.
+    policy
+        .statements()
+        .get(index)
+        .map(|statement| statement.to_value())
 }
 
 /// A Sid made from the actions: `AllowS3GetObject`, `AllowKmsDecryptGenerateDataKey`.

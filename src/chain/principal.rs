@@ -13,6 +13,11 @@ pub(crate) fn find_info<'s>(
     principal: &Principal,
 ) -> Option<&'s PrincipalInfo> {
     snapshot.principals.iter().find(|info| {
+        // An entry whose text does not hold the account cannot be in it:
+        // skipped without parsing.
+        if !info.arn.contains(principal.account.as_str()) {
+            return false;
+        }
         let Ok(candidate) = Principal::parse(&info.arn) else {
             return false;
         };

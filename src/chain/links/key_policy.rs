@@ -322,17 +322,7 @@ fn vpc_note(policy: Option<&Policy>) -> Option<(String, String, Vec<Evidence>)> 
     let statements: Vec<&Statement> = policy
         .statements()
         .iter()
-        .filter(|statement| {
-            statement
-                .to_value()
-                .get("Condition")
-                .is_some_and(|condition| {
-                    let text = condition.to_string().to_ascii_lowercase();
-                    context::VPC_KEYS
-                        .iter()
-                        .any(|key| text.contains(&format!("\"{}\"", key.to_ascii_lowercase())))
-                })
-        })
+        .filter(|statement| statement.condition_names_any(&context::VPC_KEYS))
         .collect();
     let first = statements.first()?;
     let sid = first

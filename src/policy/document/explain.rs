@@ -44,6 +44,35 @@ pub struct ConditionCheck {
 }
 
 impl Statement {
+    /// Whether any string of the statement's `Condition` block (an
+    /// operator, a key or a value) is one of `names`, ignoring ASCII case.
+    pub fn condition_names_any(&self, names: &[&str]) -> bool {
+        fn names_any(value: &serde_json::Value, names: &[&str]) -> bool {
+            match value {
+                serde_json::Value::String(text) => {
+                    names.iter().any(|name| name.eq_ignore_ascii_case(text))
+                }
+                serde_json::Value::Array(values) => {
+                    values.iter().any(|value| names_any(value, names))
+                }
+                serde_json::Value::Object(map) => map.iter().any(|(key, value)| {
+                    names.iter().any(|name| name.eq_ignore_ascii_case(key))
+                        || names_any(value, names)
+                }),
+                _ => false,
+            }
+        }
+        self.conditions.iter().any(|condition| {
+            [condition.operator_name(), condition.key()]
+                .iter()
+                .any(|text| names.iter().any(|name| name.eq_ignore_ascii_case(text)))
+                || condition
+                    .raw_values()
+                    .iter()
+                    .any(|value| names_any(value, names))
+        })
+    }
+
     /// The first element, in the order AWS's evaluation reads them (action,
     /// resource, principal, then each condition), that keeps the statement
     /// from applying; `None` when it applies or may apply.
@@ -434,5 +463,29 @@ mod tests {
             checks[0].request_words(),
             "the request has no aws:SourceVpce"
         );
+    }
+
+    #[test]
+    fn condition_names_any_reads_operators_keys_and_values_ignoring_case() {
+        let policy = Policy::parse_text(
+            "key policy",
+            r#"{"Statement": [
+                {"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*",
+                 "Condition": {"StringNotEquals": {"AWS:SOURCEVPCE": "vpce-0abc"}}},
+                {"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*",
+                 "Condition": {"StringEquals": {"aws:CalledVia": ["x", "aws:SourceVpc"]}}},
+                {"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*",
+                 "Condition": {"StringEquals": {"aws:SourceVpcEndpointName": "${aws:SourceVpc}"}}},
+                {"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"}
+            ]}"#,
+        )
+        .unwrap();
+        let names = ["aws:SourceVpc", "aws:SourceVpce"];
+        let found: Vec<bool> = policy
+            .statements()
+            .iter()
+            .map(|statement| statement.condition_names_any(&names))
+            .collect();
+        assert_eq!(found, [true, true, false, false]);
     }
 }
