@@ -99,14 +99,21 @@ pub(crate) fn merge_changes(operations: &mut [OperationResult]) -> Vec<Fix> {
     changes
 }
 
-/// The statement without the parts that merging may change.
-fn merge_shape(statement: &Value) -> Value {
-    let mut shape = statement.clone();
-    if let Some(map) = shape.as_object_mut() {
-        map.remove("Sid");
-        map.remove("Action");
-    }
-    shape
+/// Whether two statements are the same but for the parts that merging may
+/// change (`Sid` and `Action`), compared in place.
+fn same_shape(a: &Value, b: &Value) -> bool {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return a == b;
+    };
+    let kept = |map: &'_ serde_json::Map<String, Value>| {
+        map.iter()
+            .filter(|(key, _)| !matches!(key.as_str(), "Sid" | "Action"))
+            .count()
+    };
+    kept(a) == kept(b)
+        && a.iter()
+            .filter(|(key, _)| !matches!(key.as_str(), "Sid" | "Action"))
+            .all(|(key, value)| b.get(key) == Some(value))
 }
 
 /// Whether `fix` is already covered by `change`, once actions are merged.
@@ -118,7 +125,7 @@ fn absorbs(change: &Fix, fix: &Fix) -> bool {
         return false;
     }
     match (&change.statement, &fix.statement, change.change) {
-        (Some(have), Some(want), FixChange::AddStatement) => merge_shape(have) == merge_shape(want),
+        (Some(have), Some(want), FixChange::AddStatement) => same_shape(have, want),
         _ => change.statement == fix.statement && change.note == fix.note,
     }
 }

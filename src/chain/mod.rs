@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 
 use crate::arn::{ArnError, Principal, PrincipalKind};
 use crate::diagnosis::{ActionResult, Diagnosis, Operation, OperationResult, Verdict};
-use crate::snapshot::{BucketInfo, Encryption, Field, ObjectInfo, Snapshot};
+use crate::snapshot::{BucketInfo, Encryption, Field, ObjectInfo, PrincipalInfo, Snapshot};
 
 /// Object key checked when `--object` is not given.
 pub const PLACEHOLDER_OBJECT: &str = "kms-s3-doctor-probe";
@@ -136,9 +136,28 @@ pub(crate) struct Setup<'s> {
     pub request: &'s CheckRequest,
     /// The contexts built so far, for actions that need the same one.
     pub contexts: &'s context::Shared,
+    /// The snapshot's entries for `source` and `role`, found once.
+    pub source_info: Option<&'s PrincipalInfo>,
+    pub role_info: Option<&'s PrincipalInfo>,
 }
 
-impl Setup<'_> {
+impl<'s> Setup<'s> {
+    /// The snapshot's entry for `principal`; looked up once for the
+    /// request's own two principals.
+    pub fn info_of(&self, principal: &Principal) -> Option<&'s PrincipalInfo> {
+        if std::ptr::eq(principal, &self.source) {
+            return self.source_info;
+        }
+        if self
+            .role
+            .as_ref()
+            .is_some_and(|role| std::ptr::eq(principal, role))
+        {
+            return self.role_info;
+        }
+        principal::find_info(self.snapshot, principal)
+    }
+
     /// The principal that makes the S3 and KMS calls.
     pub fn actor(&self) -> &Principal {
         self.role.as_ref().unwrap_or(&self.source)
@@ -308,6 +327,10 @@ fn prepare<'s>(
         .objects
         .iter()
         .find(|object| object.key == object_key);
+    let source_info = principal::find_info(snapshot, &source);
+    let role_info = role
+        .as_ref()
+        .and_then(|role| principal::find_info(snapshot, role));
     let setup = Setup {
         snapshot,
         bucket,
@@ -317,6 +340,8 @@ fn prepare<'s>(
         role,
         request,
         contexts,
+        source_info,
+        role_info,
     };
     Ok(setup)
 }

@@ -75,6 +75,11 @@ fn context_of(case: &Case<'_>, on: On) -> Arc<RequestContext> {
         role: None,
         request: &request,
         contexts: &Shared::default(),
+        source_info: super::super::principal::find_info(
+            &snapshot,
+            &Principal::parse(case.principal).unwrap(),
+        ),
+        role_info: None,
     };
     let key = keys::resolve(&setup, &KeyChoice::Named(KEY_ARN.to_string()));
     let ec_arn = setup.bucket_arn();

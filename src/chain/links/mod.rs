@@ -115,7 +115,7 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
         Target::Role => &setup.source,
         _ => setup.actor(),
     };
-    let actor_info = principal::find_info(setup.snapshot, actor);
+    let actor_info = setup.info_of(actor);
     let caller = principal::caller(actor, actor_info);
     let resolved_key = match &planned.target {
         Target::Key(key_use) => Some(keys::resolve(setup, &key_use.choice)),
@@ -126,7 +126,7 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
         Target::Object(key) => (setup.object_arn(key), setup.bucket.account.clone()),
         Target::Role => {
             let role = setup.role.as_ref().map(|role| {
-                let info = principal::find_info(setup.snapshot, role);
+                let info = setup.info_of(role);
                 (principal::principal_arn(role, info), role.account.clone())
             });
             role.unwrap_or_default()
@@ -146,12 +146,9 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
             encryption_context_arn: &encryption_context_arn,
             key,
         }),
-        (Target::Role, _) => ContextResource::Role(
-            setup
-                .role
-                .as_ref()
-                .and_then(|role| principal::find_info(setup.snapshot, role)),
-        ),
+        (Target::Role, _) => {
+            ContextResource::Role(setup.role.as_ref().and_then(|role| setup.info_of(role)))
+        }
         (Target::Bucket, _) => ContextResource::Bucket,
         (Target::Object(_), _) | (Target::Key(_), None) => ContextResource::Object {
             put: planned.action == "s3:PutObject",

@@ -8,7 +8,7 @@ use crate::policy::logic::{and, not};
 use crate::policy::{Effect, Policy, Tri};
 use crate::snapshot::Field;
 
-use super::super::{Target, fix, principal};
+use super::super::{Target, fix};
 use super::evaluation::{
     DIRECT, Docs, Judged, UNCAPPED, deny_finding, evidence_of, grants_as, near_misses, status_of,
     unread,
@@ -27,10 +27,7 @@ pub(super) fn judge(
     let request = facts.request();
     let (link, owner_help, docs) = match target {
         Target::Role => {
-            let role_info = setup
-                .role
-                .as_ref()
-                .and_then(|role| principal::find_info(setup.snapshot, role));
+            let role_info = setup.role.as_ref().and_then(|role| setup.info_of(role));
             let help = format!(
                 "read the role with credentials of account {} (`--profile`), or add its `trust_policy` to the snapshot",
                 facts.resource_account
@@ -212,7 +209,7 @@ fn resource_policy_of<'s>(facts: &ActionFacts<'_, 's>, link: LinkId) -> Option<&
         LinkId::TrustPolicy => setup
             .role
             .as_ref()
-            .and_then(|role| principal::find_info(setup.snapshot, role))
+            .and_then(|role| setup.info_of(role))
             .and_then(|info| info.trust_policy.known())
             .map(|doc| &doc.policy),
         _ => None,
