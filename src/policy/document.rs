@@ -50,7 +50,8 @@ pub struct Policy {
 #[derive(Debug, Clone)]
 pub struct Statement {
     index: usize,
-    path: String,
+    /// The document's `Statement` is this one object, not an array.
+    single: bool,
     line: Option<usize>,
     /// Byte offset of the statement in the JSON text of the document it was
     /// read from; None when it was read from a JSON value.
@@ -96,8 +97,12 @@ impl Statement {
     }
 
     /// JSON pointer of the statement (`/Statement/2`, or `/Statement`).
-    pub fn path(&self) -> &str {
-        &self.path
+    pub fn path(&self) -> String {
+        if self.single {
+            "/Statement".to_string()
+        } else {
+            format!("/Statement/{}", self.index)
+        }
     }
 
     /// 1-based line of the statement's start in the document as `jq .`
@@ -250,7 +255,7 @@ impl Statement {
             applies,
             principal_match,
             unknown_keys: unknown,
-            path: self.path.clone(),
+            path: self.path(),
             line: self.line,
         })
     }
@@ -605,11 +610,13 @@ impl Policy {
                     })?;
                     let mut statement = parse_statement(locator, index, path, &item, variables)?;
                     statement.offset = Some(stream::offset_in(text, item_text));
-                    Ok((statement, pretty_lines(&item)))
+                    // How many lines it takes, until `adopt` makes it the
+                    // line it starts on: one vector, not two, of a large
+                    // document's statements.
+                    statement.line = Some(pretty_lines(&item));
+                    Ok(statement)
                 })?;
-                for (statement, lines) in parsed {
-                    reader.push(statement, lines);
-                }
+                reader.adopt(parsed);
             }
             Some(single_text) => {
                 let single = serde_json::from_str::<Value>(single_text).map_err(json_error)?;
@@ -726,6 +733,17 @@ impl<'l, 'a> StatementReader<'l, 'a> {
         statement.line = Some(self.next_line);
         self.next_line += lines;
         self.statements.push(statement);
+    }
+
+    /// All the statements of the array, parsed, each with the number of
+    /// lines it takes in `line`.
+    fn adopt(&mut self, mut statements: Vec<Statement>) {
+        for statement in &mut statements {
+            let lines = statement.line.unwrap_or(1);
+            statement.line = Some(self.next_line);
+            self.next_line += lines;
+        }
+        self.statements = statements;
     }
 
     /// `Statement` given as one value rather than an array.
@@ -915,9 +933,9 @@ fn parse_statement(
 
     Ok(Statement {
         index,
+        single: path == "/Statement",
         line: None,
         offset: None,
-        path,
         sid,
         effect,
         action,

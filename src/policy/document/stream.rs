@@ -107,7 +107,14 @@ pub(super) fn map_in_order<T: Send, E: Send>(
             })
             .collect()
     });
-    let mut all = Vec::with_capacity(items.len());
+    // The first part's vector grows into the whole (a large one grows in
+    // place), rather than all of them being copied into a new one.
+    let mut parts = parts.into_iter();
+    let mut all = match parts.next() {
+        Some(first) => first?,
+        None => Vec::new(),
+    };
+    all.reserve_exact(items.len() - all.len());
     for part in parts {
         all.extend(part?);
     }
