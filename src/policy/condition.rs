@@ -174,10 +174,11 @@ fn strip_suffix_ci<'a>(text: &'a str, suffix: &str) -> Option<&'a str> {
 enum Operand {
     /// String and Bool operators (may hold variables).
     Text(Template),
-    /// `StringLike`: compiled once unless it holds variables.
-    Like(Template, Option<Glob>),
+    /// `StringLike`: compiled once unless it holds variables. Boxed, as
+    /// the ARN one: the common operands stay small.
+    Like(Box<(Template, Option<Glob>)>),
     /// ARN operators: six segments matched separately.
-    Arn(Template, Option<ArnPattern>),
+    Arn(Box<(Template, Option<ArnPattern>)>),
     /// None when the policy value is not a number, date, CIDR or base64: it
     /// then matches nothing.
     Number(Option<f64>),
@@ -196,8 +197,10 @@ pub(crate) struct Condition {
     operator_name: String,
     /// Key as written.
     key: String,
-    /// Values as written (JSON scalars), for serialisation.
-    raw_values: Vec<serde_json::Value>,
+    /// Values as written (JSON scalars), for serialisation: one compact
+    /// JSON array text rather than a tree per value, as a large document
+    /// holds conditions by the hundred thousand.
+    raw_values: Box<str>,
     operands: Vec<Operand>,
 }
 
@@ -239,7 +242,9 @@ impl Condition {
             operator,
             operator_name: operator_name.to_string(),
             key: key.to_string(),
-            raw_values,
+            raw_values: serde_json::Value::Array(raw_values)
+                .to_string()
+                .into_boxed_str(),
             operands,
         })
     }
@@ -252,8 +257,9 @@ impl Condition {
         &self.key
     }
 
-    pub(crate) fn raw_values(&self) -> &[serde_json::Value] {
-        &self.raw_values
+    /// The values as written.
+    pub(crate) fn raw_values(&self) -> Vec<serde_json::Value> {
+        serde_json::from_str(&self.raw_values).unwrap_or_default()
     }
 
     /// Evaluates the condition. Unknown keys (the condition's key or a
@@ -370,9 +376,9 @@ impl Condition {
                     _ => policy == value,
                 })
             }
-            Operand::Like(template, glob) => match glob {
+            Operand::Like(like) => match &like.1 {
                 Some(glob) => tri(glob.is_match(value)),
-                None => match template.resolve_tokens(context) {
+                None => match like.0.resolve_tokens(context) {
                     Resolution::Value(tokens) => {
                         tri(Glob::from_tokens(tokens, false).is_match(value))
                     }
@@ -383,9 +389,9 @@ impl Condition {
                     Resolution::Invalid => return Err(Invalid),
                 },
             },
-            Operand::Arn(template, pattern) => match pattern {
+            Operand::Arn(arn) => match &arn.1 {
                 Some(pattern) => tri(pattern.is_match(value)),
-                None => match resolved(template, unknown)? {
+                None => match resolved(&arn.0, unknown)? {
                     Some(text) => tri(ArnPattern::new(&text).is_match(value)),
                     None => Tri::Unknown,
                 },
@@ -464,12 +470,12 @@ fn operand(compare: Compare, text: &str, variables: bool) -> Operand {
             let glob = template
                 .static_tokens()
                 .map(|tokens| Glob::from_tokens(tokens, false));
-            Operand::Like(template, glob)
+            Operand::Like(Box::new((template, glob)))
         }
         Compare::Arn => {
             let template = template(true);
             let pattern = template.static_text().map(|text| ArnPattern::new(&text));
-            Operand::Arn(template, pattern)
+            Operand::Arn(Box::new((template, pattern)))
         }
         Compare::Numeric(_) => Operand::Number(parse_number(text)),
         Compare::Date(_) => Operand::Date(parse_date(text)),
