@@ -129,10 +129,17 @@ fn value_of(doc: &PolicyDoc) -> Value {
     value
 }
 
-fn known_or_empty(field: &Field<PolicyDoc>) -> Option<Value> {
+/// The document a change is merged into: one the snapshot holds, or an
+/// empty one.
+pub(super) enum Base<'s> {
+    Doc(&'s PolicyDoc),
+    Empty,
+}
+
+fn known_or_empty(field: &Field<PolicyDoc>) -> Option<Base<'_>> {
     match field {
-        Field::Some(doc) => Some(value_of(doc)),
-        Field::None => Some(empty_document()),
+        Field::Some(doc) => Some(Base::Doc(doc)),
+        Field::None => Some(Base::Empty),
         // Never merge into a document the tool did not read: the result
         // would drop what it holds.
         Field::Unknown => None,
@@ -141,6 +148,14 @@ fn known_or_empty(field: &Field<PolicyDoc>) -> Option<Value> {
 
 /// The document a target names, as the snapshot holds it.
 pub(super) fn base_document(snapshot: &Snapshot, target: &FixTarget) -> Option<Value> {
+    base_of(snapshot, target).map(|base| match base {
+        Base::Doc(doc) => value_of(doc),
+        Base::Empty => empty_document(),
+    })
+}
+
+/// Where the document a target names is, without writing it out.
+pub(super) fn base_of<'s>(snapshot: &'s Snapshot, target: &FixTarget) -> Option<Base<'s>> {
     match target.kind {
         LinkId::BucketPolicy => {
             let bucket = snapshot
@@ -173,10 +188,10 @@ pub(super) fn base_document(snapshot: &Snapshot, target: &FixTarget) -> Option<V
                 .flatten()
                 .find(|named| named.name == wanted);
             match existing {
-                Some(named) => Some(value_of(&named.document)),
+                Some(named) => Some(Base::Doc(&named.document)),
                 // A new inline policy for the statements the principal lacks.
                 None if target.statement.is_none() && info.policies.known().is_some() => {
-                    Some(empty_document())
+                    Some(Base::Empty)
                 }
                 None => None,
             }
@@ -184,18 +199,18 @@ pub(super) fn base_document(snapshot: &Snapshot, target: &FixTarget) -> Option<V
         LinkId::PermissionsBoundary => {
             let info = principal_info(snapshot, target.principal.as_deref()?)?;
             let named = info.permissions_boundary.known()?;
-            Some(value_of(&named.document))
+            Some(Base::Doc(&named.document))
         }
         LinkId::SessionPolicy => {
             let info = principal_info(snapshot, target.principal.as_deref()?)?;
             let index = session_index(target)?;
             let doc = info.session_policies.known()?.get(index)?;
-            Some(value_of(doc))
+            Some(Base::Doc(doc))
         }
         LinkId::Scp | LinkId::Rcp => {
             let label = organization_label(snapshot, target)?;
             let (_, _, named) = organization_policy(snapshot, target.kind, &label)?;
-            Some(value_of(&named.document))
+            Some(Base::Doc(&named.document))
         }
         LinkId::ObjectOwnership | LinkId::BucketEncryption | LinkId::KeyState => None,
     }

@@ -7,7 +7,7 @@
 use crate::chain::{CheckRequest, PlannedAction, Shared, Target, rejudge};
 use crate::diagnosis::{Diagnosis, LinkStatus, Recheck, Remaining};
 use crate::diagnosis::{FixTarget, LinkId};
-use crate::fixes::merge::{base_document, organization_label, principal_info, session_index};
+use crate::fixes::merge::{base_of, organization_label, principal_info, session_index};
 use crate::fixes::target::organization_policy;
 use crate::snapshot::{Field, NamedPolicy, PolicyDoc, PolicyKind, Snapshot};
 
@@ -21,7 +21,7 @@ pub fn apply(snapshot: &Snapshot, diagnosis: &Diagnosis) -> (Snapshot, Vec<usize
             continue;
         };
         // Checked against the original: the target must still be found.
-        if base_document(snapshot, target).is_none() {
+        if base_of(snapshot, target).is_none() {
             continue;
         }
         let Ok(doc) = PolicyDoc::from_value("document", document) else {
