@@ -60,7 +60,7 @@ impl Statement {
             });
         }
         let mut unknown = Vec::new();
-        if let Ok(Tri::No) = self.match_resource(request, &mut unknown)
+        if self.match_resource(request, &mut unknown, &mut Vec::new()) == Tri::No
             && let Some(resources) = &self.resource
         {
             return Some(Mismatch::Resource {
@@ -91,12 +91,7 @@ impl Statement {
         self.conditions
             .iter()
             .map(|condition| {
-                let mut keys = Vec::new();
-                // A value the operator cannot read makes the statement not
-                // apply, as in evaluation.
-                let holds = condition
-                    .evaluate(request.context, &mut keys)
-                    .unwrap_or(Tri::No);
+                let holds = condition.evaluate(request.context, &mut Vec::new(), &mut Vec::new());
                 ConditionCheck {
                     operator: condition.operator_name().to_string(),
                     key: condition.key().to_string(),
