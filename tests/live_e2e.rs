@@ -767,6 +767,22 @@ fn live_organization_scenarios_match_offline_and_only_read() {
             problems.push(format!("account {account}: SCPs or RCPs not read: {info}"));
         }
     }
+    // Each account's path, walked up with ListParents: OA sits in OU
+    // `workloads` of organization 1, OC directly under the root of
+    // organization 2 (IAM User Guide, aws:PrincipalOrgPaths).
+    let text = |name: &str| org[name].as_str().unwrap_or_default().to_string();
+    for (account, path) in [
+        (
+            "oa",
+            format!("{}/{}/{}/", text("org1"), text("root1"), text("ou1")),
+        ),
+        ("oc", format!("{}/{}/", text("org2"), text("root2"))),
+    ] {
+        let info = &saved["accounts"][text(account)];
+        if info["org_path"] != Value::String(path.clone()) {
+            problems.push(format!("account {account}: org_path is not {path}: {info}"));
+        }
+    }
     let unread: Value = serde_json::from_str(
         &std::fs::read_to_string(world.path("case-101.json")).unwrap_or_default(),
     )
@@ -775,6 +791,12 @@ fn live_organization_scenarios_match_offline_and_only_read() {
     if member["org_id"] != org["org1"] || member.get("scps").is_some() {
         problems.push(format!(
             "without --org-profile the member's organization id is known and its SCPs are not: {member}"
+        ));
+    }
+    // Without --org-profile the member's path is unknown, and says why.
+    if member.get("org_path").is_some() || !member["org_path_error"].is_string() {
+        problems.push(format!(
+            "without --org-profile the member's path is unknown with its error: {member}"
         ));
     }
 
