@@ -134,6 +134,12 @@ fn statements_kept_out_by_a_variable_with_no_value_stay_in_the_evidence() {
     ));
     let link = link_of(&diagnosis, "kms:Decrypt", LinkId::IdentityPolicy);
     assert_eq!(link.status, LinkStatus::Fail);
+    assert!(
+        link.reason
+            .contains("while `${aws:PrincipalTag/Project}` has no value"),
+        "{}",
+        link.reason
+    );
     let evidence = link
         .evidence
         .iter()
