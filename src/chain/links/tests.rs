@@ -152,6 +152,22 @@ fn statements_kept_out_by_a_variable_with_no_value_stay_in_the_evidence() {
             "does not apply: its condition `StringEquals` `aws:ResourceTag/Project` compares with `${aws:PrincipalTag/Project}`, and the request has no `aws:PrincipalTag/Project`"
         )
     );
+    // In a `Resource` it matches nothing; the statement stays in the
+    // evidence with why.
+    let diagnosis = run_scenario(include_str!(
+        "../../../fixtures/scenarios/policy-variable-no-value-resource-matches-nothing.json"
+    ));
+    let link = link_of(&diagnosis, "s3:GetObject", LinkId::IdentityPolicy);
+    assert_eq!(link.status, LinkStatus::Fail);
+    assert!(
+        link.evidence.iter().any(|evidence| evidence.sid.as_deref() == Some("TeamFolder")
+            && evidence.note.as_deref()
+                == Some(
+                    "does not apply: its `Resource` uses `${aws:PrincipalTag/team}`, and the request has no `aws:PrincipalTag/team`"
+                )),
+        "{:?}",
+        link.evidence
+    );
     // A negated operator matches the missing value: the Deny applies.
     let diagnosis = run_scenario(include_str!(
         "../../../fixtures/scenarios/policy-variable-no-value-negated-deny-applies.json"
