@@ -584,7 +584,7 @@ impl Provenance {
             ] {
                 if let (Some(suffix), Field::Some(levels)) = (suffix(target), levels) {
                     for named in levels.iter_mut().flatten() {
-                        append_label(&mut named.document.policy, &suffix);
+                        append_label(&mut named.document, &suffix);
                     }
                 }
             }
@@ -594,14 +594,14 @@ impl Provenance {
                 suffix(Target::BucketPolicy(bucket.name.clone())),
                 &mut bucket.policy,
             ) {
-                append_label(&mut doc.policy, &suffix);
+                append_label(doc, &suffix);
             }
         }
         for key in &mut snapshot.keys {
             if let (Some(suffix), Field::Some(doc)) =
                 (suffix(Target::KeyPolicy(key.arn.clone())), &mut key.policy)
             {
-                append_label(&mut doc.policy, &suffix);
+                append_label(doc, &suffix);
             }
         }
         for principal in &mut snapshot.principals {
@@ -609,7 +609,7 @@ impl Provenance {
             if let Field::Some(policies) = &mut principal.policies {
                 for named in policies.iter_mut() {
                     if let Some(origin) = self.policy_origin(&arn, &named.name) {
-                        append_label(&mut named.document.policy, &format!(" (from {origin})"));
+                        append_label(&mut named.document, &format!(" (from {origin})"));
                     }
                 }
             }
@@ -617,21 +617,21 @@ impl Provenance {
                 suffix(Target::Boundary(arn.clone())),
                 &mut principal.permissions_boundary,
             ) {
-                append_label(&mut named.document.policy, &suffix);
+                append_label(&mut named.document, &suffix);
             }
             if let (Some(suffix), Field::Some(doc)) = (
                 suffix(Target::TrustPolicy(arn)),
                 &mut principal.trust_policy,
             ) {
-                append_label(&mut doc.policy, &suffix);
+                append_label(doc, &suffix);
             }
         }
     }
 }
 
-fn append_label(policy: &mut crate::policy::Policy, suffix: &str) {
-    let label = format!("{}{suffix}", policy.label());
-    policy.set_label(label);
+fn append_label(doc: &mut crate::snapshot::PolicyDoc, suffix: &str) {
+    let label = format!("{}{suffix}", doc.policy.label());
+    doc.set_label(label);
 }
 
 /// The documents a link reads, as overlay targets. `actor` is the

@@ -5,8 +5,10 @@
 //! policies), so a snapshot is never half-evaluated.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 
 use crate::arn::{Arn, Principal, is_account_id};
 use crate::chain::assume::Assumption;
@@ -71,13 +73,15 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
     }
 }
 
-/// A policy document: the text or object as read, and its parsed form.
+/// A policy document: its JSON exactly as read (an object, a JSON string or
+/// a URL-encoded string), and its parsed form. Both are shared, not copied,
+/// when a snapshot is cloned: a re-check lays changes over a copy of a
+/// snapshot that may hold tens of megabytes of policies.
 #[derive(Debug, Clone)]
 pub struct PolicyDoc {
-    /// As given (object, JSON string or URL-encoded string), written back
-    /// unchanged by `--save-snapshot`.
-    pub raw: serde_json::Value,
-    pub policy: Policy,
+    /// Written back unchanged by `--save-snapshot`.
+    raw: Arc<RawValue>,
+    pub policy: Arc<Policy>,
 }
 
 impl PolicyDoc {
@@ -85,15 +89,61 @@ impl PolicyDoc {
     pub fn from_text(label: &str, text: &str) -> Result<Self, crate::policy::PolicyError> {
         let policy = Policy::parse_text(label, text)?;
         Ok(Self {
-            raw: serde_json::Value::String(text.to_string()),
-            policy,
+            raw: raw_json(&text)?,
+            policy: Arc::new(policy),
         })
     }
+
+    /// Parses a document given as a JSON value (an object, or a string
+    /// holding the text).
+    pub fn from_value(
+        label: &str,
+        value: &serde_json::Value,
+    ) -> Result<Self, crate::policy::PolicyError> {
+        let policy = Policy::parse_value(label, value)?;
+        Ok(Self {
+            raw: raw_json(value)?,
+            policy: Arc::new(policy),
+        })
+    }
+
+    /// The document as read, as JSON text.
+    pub fn raw(&self) -> &str {
+        self.raw.get()
+    }
+
+    /// The document as read, as a JSON value (parsed anew on each call).
+    pub fn raw_value(&self) -> serde_json::Value {
+        serde_json::from_str(self.raw.get()).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// True when the document was given as a JSON object rather than text.
+    pub fn is_object(&self) -> bool {
+        self.raw.get().starts_with('{')
+    }
+
+    pub fn set_label(&mut self, label: impl Into<String>) {
+        Arc::make_mut(&mut self.policy).set_label(label);
+    }
+}
+
+/// `value` as JSON text. Serialising a string or a JSON value cannot fail;
+/// should it, the error says so rather than a document being lost.
+fn raw_json<T: Serialize + ?Sized>(value: &T) -> Result<Arc<RawValue>, crate::policy::PolicyError> {
+    serde_json::value::to_raw_value(value)
+        .map(Arc::from)
+        .map_err(|error| crate::policy::PolicyError {
+            document: String::new(),
+            path: String::new(),
+            line: None,
+            column: None,
+            message: format!("the document cannot be written as JSON: {error}"),
+        })
 }
 
 impl PartialEq for PolicyDoc {
     fn eq(&self, other: &Self) -> bool {
-        self.raw == other.raw
+        self.raw.get() == other.raw.get()
     }
 }
 
@@ -109,11 +159,16 @@ const POLICY_ERROR_MARK: char = '\u{1f}';
 
 impl<'de> Deserialize<'de> for PolicyDoc {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = serde_json::Value::deserialize(deserializer)?;
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
         // The real label is set by `Snapshot::label_documents` once the
-        // document's place in the snapshot is known.
-        match Policy::parse_value("document", &raw) {
-            Ok(policy) => Ok(Self { raw, policy }),
+        // document's place in the snapshot is known. The text is valid JSON
+        // (the deserializer read it) with unique keys (the snapshot's text
+        // was checked whole before it was deserialised).
+        match Policy::parse_json("document", raw.get()) {
+            Ok(policy) => Ok(Self {
+                raw: Arc::from(raw),
+                policy: Arc::new(policy),
+            }),
             Err(error) => Err(serde::de::Error::custom(format!(
                 "{}{POLICY_ERROR_MARK}{}",
                 error.path, error.message
@@ -778,15 +833,23 @@ impl Snapshot {
                 let (pointer, doc) = documents
                     .iter()
                     .find(|(_, doc)| doc.policy.label() == evidence.document)?;
-                if !doc.raw.is_object() {
+                if !doc.is_object() {
                     return None;
                 }
-                let statement = match doc.raw.get("Statement") {
-                    Some(serde_json::Value::Array(_)) => format!("{pointer}/Statement/{index}"),
-                    Some(_) if index == 0 => format!("{pointer}/Statement"),
-                    _ => return None,
+                // The document's text is the file's, byte for byte: where
+                // the statement starts in it was noted when it was read.
+                let inner = doc.policy.statements().get(index)?.offset();
+                let offset = match inner {
+                    Some(inner) => crate::positions::locate_pointer(text, pointer)? + inner,
+                    None => {
+                        let statement = if doc.policy.single_statement() {
+                            format!("{pointer}/Statement")
+                        } else {
+                            format!("{pointer}/Statement/{index}")
+                        };
+                        crate::positions::locate_pointer(text, &statement)?
+                    }
                 };
-                let offset = crate::positions::locate_pointer(text, &statement)?;
                 let at = crate::positions::position_at(text, offset);
                 Some((at.line, at.column))
             });
@@ -808,7 +871,7 @@ impl Snapshot {
                     for policies in levels.iter_mut() {
                         for named in policies.iter_mut() {
                             let label = format!("{kind} `{}` of account {account}", named.name);
-                            named.document.policy.set_label(label);
+                            named.document.set_label(label);
                         }
                     }
                 }
@@ -816,13 +879,12 @@ impl Snapshot {
         }
         for bucket in &mut self.buckets {
             if let Field::Some(doc) = &mut bucket.policy {
-                doc.policy
-                    .set_label(format!("bucket policy of `{}`", bucket.name));
+                doc.set_label(format!("bucket policy of `{}`", bucket.name));
             }
         }
         for key in &mut self.keys {
             if let Field::Some(doc) = &mut key.policy {
-                doc.policy.set_label(format!("key policy of `{}`", key.arn));
+                doc.set_label(format!("key policy of `{}`", key.arn));
             }
         }
         for principal in &mut self.principals {
@@ -837,20 +899,19 @@ impl Snapshot {
                         None => "policy",
                     };
                     let label = format!("{kind} `{}` of `{arn}`", named.name);
-                    named.document.policy.set_label(label);
+                    named.document.set_label(label);
                 }
             }
             if let Field::Some(named) = &mut principal.permissions_boundary {
                 let label = format!("permissions boundary `{}` of `{arn}`", named.name);
-                named.document.policy.set_label(label);
+                named.document.set_label(label);
             }
             if let Field::Some(doc) = &mut principal.trust_policy {
-                doc.policy.set_label(format!("trust policy of `{arn}`"));
+                doc.set_label(format!("trust policy of `{arn}`"));
             }
             if let Field::Some(docs) = &mut principal.session_policies {
                 for (index, doc) in docs.iter_mut().enumerate() {
-                    doc.policy
-                        .set_label(format!("session policy {index} of `{arn}`"));
+                    doc.set_label(format!("session policy {index} of `{arn}`"));
                 }
             }
         }

@@ -73,10 +73,23 @@ impl<'de> Visitor<'de> for CheckVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
-        let mut keys = std::collections::HashSet::new();
-        while let Some(key) = access.next_key::<std::borrow::Cow<'de, str>>()? {
-            if !keys.insert(key.clone()) {
-                return Err(duplicate(&key));
+        // Policy objects have a handful of keys: comparing them in a list
+        // beats hashing each one; a large object gets a set.
+        let mut keys: Vec<Key<'de>> = Vec::new();
+        let mut many = std::collections::HashSet::new();
+        while let Some(key) = access.next_key::<Key<'de>>()? {
+            let repeated = if keys.len() < SMALL_OBJECT {
+                let seen = keys.contains(&key);
+                keys.push(key.clone());
+                seen
+            } else {
+                if many.is_empty() {
+                    many.extend(keys.iter().cloned());
+                }
+                !many.insert(key.clone())
+            };
+            if repeated {
+                return Err(duplicate(&key.0));
             }
             access.next_value::<Checked>()?;
         }
@@ -84,14 +97,50 @@ impl<'de> Visitor<'de> for CheckVisitor {
     }
 }
 
-fn duplicate<E: de::Error>(key: &str) -> E {
+/// Up to how many keys an object's keys are compared in a list.
+const SMALL_OBJECT: usize = 16;
+
+/// An object key, borrowed from the text unless it holds an escape.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key<'de>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Key<'de>, E> {
+        Ok(Key(std::borrow::Cow::Borrowed(key)))
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<Key<'de>, E> {
+        Ok(Key(std::borrow::Cow::Owned(key.to_string())))
+    }
+
+    fn visit_string<E>(self, key: String) -> Result<Key<'de>, E> {
+        Ok(Key(std::borrow::Cow::Owned(key)))
+    }
+}
+
+pub(crate) fn duplicate<E: de::Error>(key: &str) -> E {
     E::custom(format!(
         "duplicate key `{key}` in one object (ambiguous: the tool does not guess which one counts)"
     ))
 }
 
-/// A [`Value`] whose objects had unique keys.
-struct Strict(Value);
+/// A [`Value`] whose objects had unique keys: deserialise one where a
+/// value is read from a larger text piece by piece.
+pub(crate) struct Strict(pub(crate) Value);
 
 impl<'de> Deserialize<'de> for Strict {
     fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -193,6 +242,18 @@ mod tests {
             "",
         ] {
             assert_eq!(check(text).is_ok(), from_str(text).is_ok(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_duplicate_is_found_in_objects_of_any_size() {
+        for size in [2, SMALL_OBJECT, SMALL_OBJECT + 1, 40] {
+            let keys: Vec<String> = (0..size).map(|n| format!("\"k{n}\": {n}")).collect();
+            let unique = format!("{{{}}}", keys.join(", "));
+            assert!(check(&unique).is_ok(), "{unique}");
+            // The last key repeats the first: found after the switch to a set.
+            let repeated = format!("{{{}, \"k0\": 0}}", keys.join(", "));
+            assert!(check(&repeated).is_err(), "{repeated}");
         }
     }
 

@@ -109,9 +109,9 @@ fn value_of(doc: &PolicyDoc) -> Value {
     // The document as its owner wrote it where it can be read back as JSON,
     // so the change shows only what it changes; the parsed policy's
     // canonical form otherwise (a URL-encoded text, say).
-    let mut value = match &doc.raw {
-        Value::Object(_) => doc.raw.clone(),
-        Value::String(text) => match serde_json::from_str::<Value>(text) {
+    let mut value = match doc.raw_value() {
+        raw @ Value::Object(_) => raw,
+        Value::String(text) => match serde_json::from_str::<Value>(&text) {
             Ok(parsed @ Value::Object(_)) => parsed,
             _ => doc.policy.to_value(),
         },

@@ -9,7 +9,6 @@ use crate::diagnosis::{Diagnosis, LinkStatus, Recheck, Remaining};
 use crate::diagnosis::{FixTarget, LinkId};
 use crate::fixes::merge::{base_document, organization_label, principal_info, session_index};
 use crate::fixes::target::organization_policy;
-use crate::policy::Policy;
 use crate::snapshot::{Field, NamedPolicy, PolicyDoc, PolicyKind, Snapshot};
 
 /// A copy of `snapshot` with every change's `document_after` installed, and
@@ -25,12 +24,8 @@ pub fn apply(snapshot: &Snapshot, diagnosis: &Diagnosis) -> (Snapshot, Vec<usize
         if base_document(snapshot, target).is_none() {
             continue;
         }
-        let Ok(policy) = Policy::parse_value("document", document) else {
+        let Ok(doc) = PolicyDoc::from_value("document", document) else {
             continue;
-        };
-        let doc = PolicyDoc {
-            raw: document.clone(),
-            policy,
         };
         if install(&mut patched, target, doc) {
             applied.push(index);

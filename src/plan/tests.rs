@@ -75,10 +75,10 @@ fn has_source(overlay: &Overlay, target: Target, address: &str, unknown: bool) -
 
 fn statement_sids(field: &Field<crate::snapshot::PolicyDoc>) -> Vec<String> {
     let doc = field.known().expect("a known document");
-    doc.raw
-        .as_str()
+    let raw = doc.raw_value();
+    raw.as_str()
         .map(|t| serde_json::from_str::<Value>(t).unwrap())
-        .unwrap_or_else(|| doc.raw.clone())["Statement"]
+        .unwrap_or(raw)["Statement"]
         .as_array()
         .unwrap()
         .iter()
@@ -491,7 +491,7 @@ fn managed_policies_and_attachments() {
     let (laid, _) = read_over(&base, vec![updated, exclusive], json!([]));
     let role = laid.principals.iter().find(|p| p.arn == ROLE).unwrap();
     let doc = &role.policies.known().unwrap()[0].document;
-    assert!(doc.raw.to_string().contains("Less"));
+    assert!(doc.raw().contains("Less"));
     let ann = laid
         .principals
         .iter()
@@ -624,7 +624,7 @@ fn policy_documents_from_data_sources() {
         .policy
         .known()
         .unwrap()
-        .raw
+        .raw_value()
         .as_str()
         .unwrap()
         .to_string();
@@ -718,7 +718,7 @@ fn scps_and_rcps_with_attachments() {
     );
     let (laid, _) = read_over(&rcp_base, vec![rcp], json!([]));
     let levels = laid.accounts["111111111111"].rcps.known().unwrap();
-    assert!(levels[0][0].document.raw.to_string().contains("Guard"));
+    assert!(levels[0][0].document.raw().to_string().contains("Guard"));
 }
 
 #[test]
@@ -785,7 +785,7 @@ fn real_plan_bucket_policy_lands_on_the_bucket_it_references() {
     let overlay = read("tfpv-multiple_policies.json", &text, &base).unwrap();
     let bucket = &overlay.snapshot.buckets[0];
     assert_eq!(bucket.name, "my-tf-test-bucket");
-    let raw = bucket.policy.known().unwrap().raw.to_string();
+    let raw = bucket.policy.known().unwrap().raw().to_string();
     assert!(raw.contains("123456789012"), "{raw}");
     assert_eq!(
         policy_names(&overlay, "user/system/loadbalancer"),

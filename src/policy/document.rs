@@ -55,6 +55,9 @@ pub struct Statement {
     index: usize,
     path: String,
     line: Option<usize>,
+    /// Byte offset of the statement in the JSON text of the document it was
+    /// read from; None when it was read from a JSON value.
+    offset: Option<usize>,
     sid: Option<String>,
     effect: Effect,
     action: Actions,
@@ -107,6 +110,12 @@ impl Statement {
         self.line
     }
 
+    /// Byte offset of the statement in the document's JSON text, when the
+    /// document was read from text.
+    pub fn offset(&self) -> Option<usize> {
+        self.offset
+    }
+
     pub fn sid(&self) -> Option<&str> {
         self.sid.as_deref()
     }
@@ -150,7 +159,7 @@ impl Statement {
             } else {
                 "Principal"
             };
-            out.insert(name.into(), principal.principals.raw().clone());
+            out.insert(name.into(), principal.principals.raw());
         }
         let action_name = if self.action.negated {
             "NotAction"
@@ -462,32 +471,6 @@ fn pretty_lines(value: &Value) -> usize {
     }
 }
 
-/// The 1-based line of each statement of `document` in its pretty-printed
-/// form, in statement order.
-fn statement_lines(document: &serde_json::Map<String, Value>) -> Vec<usize> {
-    let mut line = 2;
-    for (key, value) in document {
-        if key == "Statement" {
-            return match value {
-                Value::Array(items) => {
-                    let mut next = line + 1;
-                    items
-                        .iter()
-                        .map(|item| {
-                            let start = next;
-                            next += pretty_lines(item);
-                            start
-                        })
-                        .collect()
-                }
-                _ => vec![line],
-            };
-        }
-        line += pretty_lines(value);
-    }
-    Vec::new()
-}
-
 /// How deep a document may wrap itself in JSON strings.
 const MAX_WRAPPING: usize = 3;
 
@@ -518,21 +501,41 @@ impl Policy {
             })?;
             return Self::parse_text_at(label, &decoded, depth + 1);
         }
-        let value: Value = crate::strict_json::from_str(text)
-            .map_err(|error| syntax_error(label, text, &error))?;
-        match &value {
-            Value::String(inner) => Self::parse_text_at(label, inner, depth + 1),
-            Value::Object(_) => {
-                let locator = Locator {
-                    label,
-                    source: Source::Text(text),
-                };
-                Self::build(&locator, &value)
-            }
-            _ => Err(plain_error(format!(
-                "a policy document is a JSON object, not {}",
-                kind_of(&value)
-            ))),
+        // Syntax and duplicate keys are checked over the whole text first,
+        // without a tree, so that their positions are exact.
+        crate::strict_json::check(text).map_err(|error| syntax_error(label, text, &error))?;
+        Self::parse_json_at(label, text, depth)
+    }
+
+    /// Parses a document given as JSON text already known to be valid JSON
+    /// with unique keys: an object, or a string holding the document's text.
+    /// Statements are read one at a time, never as one tree.
+    pub fn parse_json(label: &str, text: &str) -> Result<Self, PolicyError> {
+        Self::parse_json_at(label, text, 0)
+    }
+
+    fn parse_json_at(label: &str, text: &str, depth: usize) -> Result<Self, PolicyError> {
+        let locator = Locator {
+            label,
+            source: Source::Text(text),
+        };
+        // JSON whitespace only: the text is valid JSON.
+        if text.trim_start().starts_with('{') {
+            return Self::build_from_text(&locator, text);
+        }
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::String(inner)) => Self::parse_text_at(label, &inner, depth + 1),
+            Ok(other) => Err(PolicyError {
+                document: label.to_string(),
+                path: String::new(),
+                line: None,
+                column: None,
+                message: format!(
+                    "a policy document is a JSON object, not {}",
+                    kind_of(&other)
+                ),
+            }),
+            Err(error) => Err(syntax_error(label, text, &error)),
         }
     }
 
@@ -577,6 +580,11 @@ impl Policy {
         self.id.as_deref()
     }
 
+    /// True when `Statement` was one object rather than an array.
+    pub fn single_statement(&self) -> bool {
+        self.single_statement
+    }
+
     pub fn statements(&self) -> &[Statement] {
         &self.statements
     }
@@ -612,8 +620,98 @@ impl Policy {
         let Value::Object(document) = value else {
             return Err(locator.error("", "a policy document is a JSON object"));
         };
-        for key in document.keys() {
-            if !matches!(key.as_str(), "Version" | "Id" | "Statement") {
+        let header = Header::read(
+            locator,
+            document
+                .iter()
+                .map(|(key, value)| (key.as_str(), (key != "Statement").then_some(value))),
+        )?;
+        let mut reader = StatementReader::new(locator, &header);
+        match document.get("Statement") {
+            Some(Value::Array(items)) => {
+                for (index, item) in items.iter().enumerate() {
+                    reader.read(index, item)?;
+                }
+            }
+            Some(other) => reader.read_single(other)?,
+            None => return Err(locator.error("", "the document has no `Statement`")),
+        }
+        Ok(reader.finish(header))
+    }
+
+    /// [`Policy::build`] over the document's text: the same checks and the
+    /// same result, with the statements read one at a time.
+    fn build_from_text(locator: &Locator<'_>, text: &str) -> Result<Self, PolicyError> {
+        let json_error = |error: serde_json::Error| syntax_error(locator.label, text, &error);
+        let elements = stream::elements(text).map_err(json_error)?;
+        let mut values = Vec::with_capacity(elements.len());
+        for (key, raw) in &elements {
+            values.push(if key == "Statement" {
+                None
+            } else {
+                Some(serde_json::from_str::<Value>(raw.get()).map_err(json_error)?)
+            });
+        }
+        let header = Header::read(
+            locator,
+            elements
+                .iter()
+                .zip(&values)
+                .map(|((key, _), value)| (key.as_str(), value.as_ref())),
+        )?;
+        let mut reader = StatementReader::new(locator, &header);
+        let statement = elements
+            .iter()
+            .find(|(key, _)| key == "Statement")
+            .map(|(_, raw)| raw.get());
+        match statement {
+            Some(items) if items.starts_with('[') => {
+                let items = stream::items(items).map_err(json_error)?;
+                let variables = reader.variables;
+                let parsed = stream::map_in_order(&items, |index, item_text| {
+                    let path = format!("/Statement/{index}");
+                    let item = stream::strict_value(item_text).map_err(|error| {
+                        locator.error(&path, strip_position(&error.to_string()))
+                    })?;
+                    let mut statement = parse_statement(locator, index, path, &item, variables)?;
+                    statement.offset = Some(stream::offset_in(text, item_text));
+                    Ok((statement, pretty_lines(&item)))
+                })?;
+                for (statement, lines) in parsed {
+                    reader.push(statement, lines);
+                }
+            }
+            Some(single_text) => {
+                let single = serde_json::from_str::<Value>(single_text).map_err(json_error)?;
+                reader.read_single(&single)?;
+                if let Some(statement) = reader.statements.last_mut() {
+                    statement.offset = Some(stream::offset_in(text, single_text));
+                }
+            }
+            None => return Err(locator.error("", "the document has no `Statement`")),
+        }
+        Ok(reader.finish(header))
+    }
+}
+
+/// What a document says besides its statements, checked in the order AWS's
+/// errors come: unknown elements, `Version`, `Id`.
+struct Header {
+    version: Option<Version>,
+    id: Option<String>,
+    /// Line of `Statement`'s value when the document is pretty-printed.
+    statement_line: usize,
+}
+
+impl Header {
+    /// `elements` are the document's elements in order; `Statement`'s value
+    /// is not needed (None).
+    fn read<'v>(
+        locator: &Locator<'_>,
+        elements: impl Iterator<Item = (&'v str, Option<&'v Value>)> + Clone,
+    ) -> Result<Self, PolicyError> {
+        for (key, _) in elements.clone() {
+            if !matches!(key, "Version" | "Id" | "Statement") {
                 return Err(locator.error(
                     &format!("/{}", escape_pointer_segment(key)),
                     format!(
@@ -622,7 +720,13 @@ impl Policy {
                 ));
             }
         }
-        let version = match document.get("Version") {
+        let element = |name: &str| {
+            elements
+                .clone()
+                .find(|(key, _)| *key == name)
+                .and_then(|(_, value)| value)
+        };
+        let version = match element("Version") {
             None => None,
             Some(Value::String(text)) if text == "2012-10-17" => Some(Version::V2012_10_17),
             Some(Value::String(text)) if text == "2008-10-17" => Some(Version::V2008_10_17),
@@ -636,7 +740,7 @@ impl Policy {
                 ));
             }
         };
-        let id = match document.get("Id") {
+        let id = match element("Id") {
             None => None,
             Some(Value::String(text)) => Some(text.clone()),
             Some(other) => {
@@ -645,44 +749,90 @@ impl Policy {
                 );
             }
         };
-        let variables = version == Some(Version::V2012_10_17);
-        let (single_statement, raw_statements): (bool, Vec<(String, &Value)>) =
-            match document.get("Statement") {
-                None => return Err(locator.error("", "the document has no `Statement`")),
-                Some(single @ Value::Object(_)) => (true, vec![("/Statement".into(), single)]),
-                Some(Value::Array(items)) => (
-                    false,
-                    items
-                        .iter()
-                        .enumerate()
-                        .map(|(index, item)| (format!("/Statement/{index}"), item))
-                        .collect(),
-                ),
-                Some(other) => {
-                    return Err(locator.error(
-                        "/Statement",
-                        format!(
-                            "`Statement` is an object or an array of objects, not {}",
-                            kind_of(other)
-                        ),
-                    ));
-                }
-            };
-        let mut statements = raw_statements
-            .into_iter()
-            .enumerate()
-            .map(|(index, (path, value))| parse_statement(locator, index, path, value, variables))
-            .collect::<Result<Vec<_>, _>>()?;
-        for (statement, line) in statements.iter_mut().zip(statement_lines(document)) {
-            statement.line = Some(line);
-        }
+        let statement_line = 2 + elements
+            .take_while(|(key, _)| *key != "Statement")
+            .map(|(_, value)| value.map_or(1, pretty_lines))
+            .sum::<usize>();
         Ok(Self {
-            label: locator.label.to_string(),
             version,
             id,
-            single_statement,
-            statements,
+            statement_line,
         })
+    }
+}
+
+/// Parses statements in document order, keeping track of each one's line
+/// in the pretty-printed document.
+struct StatementReader<'l, 'a> {
+    locator: &'l Locator<'a>,
+    variables: bool,
+    next_line: usize,
+    single_statement: bool,
+    statements: Vec<Statement>,
+}
+
+impl<'l, 'a> StatementReader<'l, 'a> {
+    fn new(locator: &'l Locator<'a>, header: &Header) -> Self {
+        Self {
+            locator,
+            variables: header.version == Some(Version::V2012_10_17),
+            // The array's `[` is on the `Statement` line.
+            next_line: header.statement_line + 1,
+            single_statement: false,
+            statements: Vec::new(),
+        }
+    }
+
+    /// Item `index` of a `Statement` array.
+    fn read(&mut self, index: usize, item: &Value) -> Result<(), PolicyError> {
+        let path = format!("/Statement/{index}");
+        let statement = parse_statement(self.locator, index, path, item, self.variables)?;
+        self.push(statement, pretty_lines(item));
+        Ok(())
+    }
+
+    /// The next statement of the array, parsed, and the lines it takes.
+    fn push(&mut self, mut statement: Statement, lines: usize) {
+        statement.line = Some(self.next_line);
+        self.next_line += lines;
+        self.statements.push(statement);
+    }
+
+    /// `Statement` given as one value rather than an array.
+    fn read_single(&mut self, value: &Value) -> Result<(), PolicyError> {
+        if !value.is_object() {
+            return Err(self.locator.error(
+                "/Statement",
+                format!(
+                    "`Statement` is an object or an array of objects, not {}",
+                    kind_of(value)
+                ),
+            ));
+        }
+        let path = "/Statement".to_string();
+        let mut statement = parse_statement(self.locator, 0, path, value, self.variables)?;
+        statement.line = Some(self.next_line - 1);
+        self.single_statement = true;
+        self.statements.push(statement);
+        Ok(())
+    }
+
+    fn finish(self, header: Header) -> Policy {
+        Policy {
+            label: self.locator.label.to_string(),
+            version: header.version,
+            id: header.id,
+            single_statement: self.single_statement,
+            statements: self.statements,
+        }
+    }
+}
+
+/// A serde message without the " at line L column C" it ends with.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(cut) => message[..cut].to_string(),
+        None => message.to_string(),
     }
 }
 
@@ -779,6 +929,9 @@ fn parse_statement(
         }
         patterns.push((text.to_string(), Glob::new(text, true)));
     }
+    // Exact sizes: a large document holds these for every statement, and a
+    // growing vector keeps room for four.
+    patterns.shrink_to_fit();
     let action = Actions {
         negated: action_name == "NotAction",
         patterns,
@@ -802,6 +955,7 @@ fn parse_statement(
                 let glob = template.static_tokens().map(Glob::resource);
                 patterns.push(ResourcePattern { template, glob });
             }
+            patterns.shrink_to_fit();
             Some(Resources {
                 negated: name == "NotResource",
                 patterns,
@@ -832,6 +986,7 @@ fn parse_statement(
     Ok(Statement {
         index,
         line: None,
+        offset: None,
         path,
         sid,
         effect,
@@ -927,6 +1082,7 @@ fn parse_conditions(
             conditions.push(condition);
         }
     }
+    conditions.shrink_to_fit();
     Ok(conditions)
 }
 
@@ -995,12 +1151,8 @@ fn shown(value: &Value) -> String {
 /// the text goes wrong, so that is the position given.
 fn syntax_error(label: &str, text: &str, error: &serde_json::Error) -> PolicyError {
     let (mut line, mut column) = (error.line(), error.column());
-    let message = error.to_string();
     // serde_json appends " at line L column C"; the position is kept apart.
-    let message = match message.rfind(" at line ") {
-        Some(cut) => message[..cut].to_string(),
-        None => message,
-    };
+    let message = strip_position(&error.to_string());
     if message.starts_with("trailing comma")
         && let Some(offset) = byte_offset(text, line, column)
     {
@@ -1030,6 +1182,7 @@ fn byte_offset(text: &str, line: usize, column: usize) -> Option<usize> {
 }
 
 mod explain;
+mod stream;
 
 pub use explain::{ConditionCheck, Mismatch};
 

@@ -48,16 +48,19 @@ enum Entry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Principals {
     entries: Vec<Entry>,
-    /// The element as written (for serialisation).
-    raw: serde_json::Value,
+    /// The element as written, as compact JSON text (for serialisation):
+    /// a large document holds one per statement, and a JSON tree of a
+    /// one-entry object costs ten times its text.
+    raw: Box<str>,
 }
 
 /// Why a principal element is malformed: (JSON pointer suffix, message).
 pub(crate) type PrincipalError = (String, String);
 
 impl Principals {
-    pub(crate) fn raw(&self) -> &serde_json::Value {
-        &self.raw
+    /// The element as written.
+    pub(crate) fn raw(&self) -> serde_json::Value {
+        serde_json::from_str(&self.raw).unwrap_or(serde_json::Value::Null)
     }
 
     /// Parses the element's value.
@@ -123,9 +126,10 @@ impl Principals {
                 ));
             }
         }
+        entries.shrink_to_fit();
         Ok(Self {
             entries,
-            raw: value.clone(),
+            raw: value.to_string().into_boxed_str(),
         })
     }
 

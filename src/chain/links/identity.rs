@@ -44,7 +44,7 @@ pub(super) fn guard_rails(facts: &ActionFacts<'_, '_>) -> GuardRails {
         Some((Field::Some(policies), _)) => Docs::Known(
             policies
                 .iter()
-                .map(|named| &named.document.policy)
+                .map(|named| &*named.document.policy)
                 .collect(),
         ),
     };
@@ -78,7 +78,7 @@ pub(super) fn guard_rails(facts: &ActionFacts<'_, '_>) -> GuardRails {
     };
     let session = match info.map(|info| (&info.session_policies, &info.session_policies_error)) {
         Some((Field::Some(docs), _)) if !docs.is_empty() => Some(Judged::of(
-            Docs::Known(docs.iter().map(|doc: &PolicyDoc| &doc.policy).collect()),
+            Docs::Known(docs.iter().map(|doc: &PolicyDoc| &*doc.policy).collect()),
             &request,
         )),
         Some((Field::Unknown, error)) if is_session || error.is_some() => Some(Judged::of(
@@ -272,19 +272,19 @@ fn link_policies<'s>(facts: &ActionFacts<'_, 's>, link: LinkId) -> Vec<&'s Polic
             .map(|policies| {
                 policies
                     .iter()
-                    .map(|named| &named.document.policy)
+                    .map(|named| &*named.document.policy)
                     .collect()
             })
             .unwrap_or_default(),
         LinkId::PermissionsBoundary => info
             .permissions_boundary
             .known()
-            .map(|named| vec![&named.document.policy])
+            .map(|named| vec![&*named.document.policy])
             .unwrap_or_default(),
         LinkId::SessionPolicy => info
             .session_policies
             .known()
-            .map(|docs| docs.iter().map(|doc| &doc.policy).collect())
+            .map(|docs| docs.iter().map(|doc| &*doc.policy).collect())
             .unwrap_or_default(),
         _ => Vec::new(),
     }

@@ -184,7 +184,7 @@ fn key_policy_link(
             let policy = key
                 .info
                 .and_then(|info| info.policy.known())
-                .map(|doc| &doc.policy);
+                .map(|doc| &*doc.policy);
             let finding = denying.first().map(|hit| {
                 deny_finding(
                     LinkId::KeyPolicy,
@@ -224,7 +224,7 @@ fn key_policy_link(
             let near = near_misses(
                 key.info
                     .and_then(|info| info.policy.known())
-                    .map(|doc| &doc.policy),
+                    .map(|doc| &*doc.policy),
                 &facts.request(),
             );
             let note = near.note;
@@ -296,7 +296,7 @@ fn key_policy_link(
         let policy = key
             .info
             .and_then(|info| info.policy.known())
-            .map(|doc| &doc.policy);
+            .map(|doc| &*doc.policy);
         if let Some((note, advice, statements)) = vpc_note(policy) {
             reason.push_str(&note);
             let fresh: Vec<Evidence> = statements

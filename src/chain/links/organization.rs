@@ -104,7 +104,7 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
     let mut undecided: Vec<String> = Vec::new();
     for (level, policies) in levels.iter().enumerate() {
         let evaluation = Evaluation::of(
-            policies.iter().map(|named| &named.document.policy),
+            policies.iter().map(|named| &*named.document.policy),
             &request,
         );
         match evaluation.decide() {
@@ -117,7 +117,7 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
                         .find(|named| named.document.policy.label() == hit.document)
                 });
                 let explanation = hit.and_then(|hit| {
-                    explain_deny(named.map(|named| &named.document.policy), hit, &request)
+                    explain_deny(named.map(|named| &*named.document.policy), hit, &request)
                 });
                 if failing.is_none() {
                     deny_advice = explanation
@@ -153,7 +153,7 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
                 any_unknown = true;
                 let documents: Vec<&Policy> = policies
                     .iter()
-                    .map(|named| &named.document.policy)
+                    .map(|named| &*named.document.policy)
                     .collect();
                 undecided.extend(undecided_conditions(&documents, &evaluation, &request));
                 unknown_keys.extend(unknown_keys_of(evaluation.hits.iter()));

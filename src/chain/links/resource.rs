@@ -209,13 +209,13 @@ fn resource_link(
 fn resource_policy_of<'s>(facts: &ActionFacts<'_, 's>, link: LinkId) -> Option<&'s Policy> {
     let setup = facts.setup;
     match link {
-        LinkId::BucketPolicy => setup.bucket.policy.known().map(|doc| &doc.policy),
+        LinkId::BucketPolicy => setup.bucket.policy.known().map(|doc| &*doc.policy),
         LinkId::TrustPolicy => setup
             .role
             .as_ref()
             .and_then(|role| principal::find_info(setup.snapshot, role))
             .and_then(|info| info.trust_policy.known())
-            .map(|doc| &doc.policy),
+            .map(|doc| &*doc.policy),
         _ => None,
     }
 }
