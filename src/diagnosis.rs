@@ -153,6 +153,9 @@ pub struct Evidence {
     /// there as a JSON object. Filled after judging, only for cited
     /// statements.
     pub file_position: Option<FilePosition>,
+    /// Why the statement did or did not apply when the role alone does not
+    /// say it (a policy variable with no value, say).
+    pub note: Option<String>,
 }
 
 /// A position in the snapshot file: its name, 1-based line and column.

@@ -15,6 +15,7 @@ pub mod explain;
 pub mod fixes;
 #[cfg(feature = "live")]
 pub mod live;
+pub mod org_path;
 pub mod overlay;
 pub mod plan;
 pub mod policy;

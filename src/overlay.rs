@@ -283,6 +283,12 @@ fn lay_account(base: &mut AccountInfo, over: &AccountInfo) {
         &over.org_id,
         &over.org_id_error,
     );
+    lay_field(
+        &mut base.org_path,
+        &mut base.org_path_error,
+        &over.org_path,
+        &over.org_path_error,
+    );
     if !over.management_account.is_unknown() {
         base.management_account = over.management_account.clone();
     }

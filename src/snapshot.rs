@@ -205,6 +205,13 @@ pub struct AccountInfo {
     pub org_id: Field<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_id_error: Option<String>,
+    /// The account's path in its organization as `aws:PrincipalOrgPaths`
+    /// and `aws:ResourceOrgPaths` hold it (`o-…/r-…/ou-…/`, see
+    /// [`crate::org_path`]); `null` outside an organization.
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub org_path: Field<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_path_error: Option<String>,
     /// The organization's management account: SCPs and RCPs do not apply
     /// to it.
     #[serde(default, skip_serializing_if = "Field::is_unknown")]
@@ -604,13 +611,14 @@ impl Snapshot {
     /// Checks what serde cannot: ids and ARNs. Returns the field's pointer and
     /// the message.
     fn validate(&self) -> Result<(), (String, String)> {
-        for account in self.accounts.keys() {
+        for (account, info) in &self.accounts {
             if !is_account_id(account) {
                 return Err((
                     format!("/accounts/{account}"),
                     format!("`{account}` is not a 12-digit account id"),
                 ));
             }
+            validate_org_path(account, info)?;
         }
         let mut seen = std::collections::HashSet::new();
         for (index, bucket) in self.buckets.iter().enumerate() {
@@ -1001,6 +1009,37 @@ fn exact(pointer: String, value: &str, allowed: &[&str]) -> Result<(), (String, 
             expected.join(", ")
         ),
     ))
+}
+
+/// An account's `org_path` must be a path AWS would build, in the
+/// organization `org_id` names, and absent (`null`) only with `org_id`.
+fn validate_org_path(account: &str, info: &AccountInfo) -> Result<(), (String, String)> {
+    let at = format!(
+        "/accounts/{}/org_path",
+        crate::positions::escape_pointer_segment(account)
+    );
+    match (&info.org_path, &info.org_id) {
+        (Field::Some(path), org_id) => {
+            crate::org_path::validate(path).map_err(|message| (at.clone(), message))?;
+            let organization = crate::org_path::organization_of(path);
+            match org_id {
+                Field::Some(id) if id != organization => Err((
+                    at,
+                    format!("`{path}` is in organization `{organization}` but `org_id` is `{id}`"),
+                )),
+                Field::None => Err((
+                    at,
+                    format!("`{path}` is a path in an organization but `org_id` is `null`"),
+                )),
+                _ => Ok(()),
+            }
+        }
+        (Field::None, Field::Some(id)) => Err((
+            at,
+            format!("`org_path` is `null` (no organization) but `org_id` is `{id}`"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Refuses a second entry for the same name: which one would count is a guess.

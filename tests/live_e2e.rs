@@ -549,6 +549,8 @@ fn live_scenarios_match_offline_and_only_read() {
         problems.extend(run_fatal(&world, "timeout", &args, "timed out"));
     }
 
+    problems.extend(failed_saves_keep_the_report(&world, &proxy.url()));
+
     // Read-only, provably: every request the tool sent across the suite.
     let log = std::fs::read_to_string(&proxy.log).unwrap_or_default();
     let sent: Vec<&str> = log.lines().collect();
@@ -590,6 +592,100 @@ fn live_scenarios_match_offline_and_only_read() {
         problems.len(),
         problems.join("\n")
     );
+}
+
+/// A `--save-snapshot` that cannot be written must not swallow the report:
+/// the whole report on stdout, then one line on stderr, exit 2, and no file
+/// written anywhere. Tests run as root, which ignores permission bits, so
+/// the targets are a path under a directory that does not exist and one
+/// whose parent is a file.
+fn failed_saves_keep_the_report(world: &World, endpoint: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let blocker = world.path("not-a-directory");
+    if let Err(error) = std::fs::write(&blocker, "a file, not a directory\n") {
+        return vec![format!("cannot set up the failed-save test: {error}")];
+    }
+    let listing = || {
+        let mut names: Vec<String> = std::fs::read_dir(world.dir.path())
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    let check = |format: &str| {
+        strings(&[
+            "check",
+            "--endpoint-url",
+            endpoint,
+            "--profile",
+            "a",
+            "--bucket",
+            "account-a-bucket",
+            "--object",
+            "reports/data.csv",
+            "--principal",
+            ANN,
+            "--format",
+            format,
+        ])
+    };
+    for format in ["text", "json"] {
+        let reference = world.run(&check(format));
+        if reference.status.code() != Some(0) || reference.stdout.is_empty() {
+            problems.push(format!(
+                "failed save ({format}): the reference run failed: {}",
+                String::from_utf8_lossy(&reference.stderr)
+            ));
+            continue;
+        }
+        for target in [
+            world.path("no-such-directory").join("incident.json"),
+            blocker.join("incident.json"),
+        ] {
+            let before = listing();
+            let mut args = check(format);
+            args.push("--save-snapshot".to_string());
+            args.push(target.display().to_string());
+            let output = world.run(&args);
+            let what = format!("failed save to {} ({format})", target.display());
+            if output.status.code() != Some(2) {
+                problems.push(format!(
+                    "{what}: exit {:?}, expected 2",
+                    output.status.code()
+                ));
+            }
+            if output.stdout != reference.stdout {
+                problems.push(format!(
+                    "{what}: stdout is not the whole report:\n{}",
+                    String::from_utf8_lossy(&output.stdout)
+                ));
+            }
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let lines: Vec<&str> = stderr.lines().filter(|line| !line.is_empty()).collect();
+            if lines.len() != 1
+                || !lines[0].contains("cannot write snapshot")
+                || !lines[0].contains(&target.display().to_string())
+            {
+                problems.push(format!(
+                    "{what}: stderr is not one line naming the file: {stderr}"
+                ));
+            }
+            if target.exists() || listing() != before {
+                problems.push(format!("{what}: something was written: {:?}", listing()));
+            }
+            if std::fs::read_to_string(&blocker).ok().as_deref()
+                != Some("a file, not a directory\n")
+            {
+                problems.push(format!("{what}: the file in the way was changed"));
+            }
+        }
+    }
+    problems
 }
 
 /// The organization scenarios of `moto_setup.py`: two organizations whose
@@ -767,6 +863,22 @@ fn live_organization_scenarios_match_offline_and_only_read() {
             problems.push(format!("account {account}: SCPs or RCPs not read: {info}"));
         }
     }
+    // Each account's path, walked up with ListParents: OA sits in OU
+    // `workloads` of organization 1, OC directly under the root of
+    // organization 2 (IAM User Guide, aws:PrincipalOrgPaths).
+    let text = |name: &str| org[name].as_str().unwrap_or_default().to_string();
+    for (account, path) in [
+        (
+            "oa",
+            format!("{}/{}/{}/", text("org1"), text("root1"), text("ou1")),
+        ),
+        ("oc", format!("{}/{}/", text("org2"), text("root2"))),
+    ] {
+        let info = &saved["accounts"][text(account)];
+        if info["org_path"] != Value::String(path.clone()) {
+            problems.push(format!("account {account}: org_path is not {path}: {info}"));
+        }
+    }
     let unread: Value = serde_json::from_str(
         &std::fs::read_to_string(world.path("case-101.json")).unwrap_or_default(),
     )
@@ -775,6 +887,12 @@ fn live_organization_scenarios_match_offline_and_only_read() {
     if member["org_id"] != org["org1"] || member.get("scps").is_some() {
         problems.push(format!(
             "without --org-profile the member's organization id is known and its SCPs are not: {member}"
+        ));
+    }
+    // Without --org-profile the member's path is unknown, and says why.
+    if member.get("org_path").is_some() || !member["org_path_error"].is_string() {
+        problems.push(format!(
+            "without --org-profile the member's path is unknown with its error: {member}"
         ));
     }
 

@@ -106,7 +106,7 @@ pub const KEYS: &[ContextKey] = &[
     row(
         "aws:PrincipalOrgPaths",
         Origin::Derived,
-        "absent outside an organization; unknown inside one (OU paths are not read)",
+        "`accounts.*.org_path` of the principal's account; absent outside an organization",
     ),
     row(
         "aws:PrincipalIsAWSService",
@@ -137,7 +137,7 @@ pub const KEYS: &[ContextKey] = &[
     row(
         "aws:ResourceOrgPaths",
         Origin::Derived,
-        "absent outside an organization; unknown inside one (OU paths are not read)",
+        "`accounts.*.org_path` of the resource's account; absent outside an organization",
     ),
     row(
         "aws:ResourceTag/*",
@@ -784,8 +784,10 @@ fn set_tags(
     }
 }
 
-/// The org id of `account`, and its OU paths: absent outside an
-/// organization, unknown inside one (the snapshot does not hold OU ids).
+/// The org id of `account`, and its OU path: absent outside an
+/// organization, `accounts.*.org_path` inside one (one value of the
+/// multivalued key, as the IAM User Guide's `ForAnyValue` examples test
+/// it), unknown when not read.
 fn set_org(
     setup: &Setup<'_>,
     context: &mut RequestContext,
@@ -793,19 +795,25 @@ fn set_org(
     paths_key: &str,
     account: &str,
 ) {
-    match setup
-        .snapshot
-        .accounts
-        .get(account)
-        .map(|info| &info.org_id)
-    {
-        Some(Field::Some(org)) => {
-            context.set(id_key, org.as_str());
-            context.set_unknown(paths_key);
-        }
-        Some(Field::None) => {
+    let info = setup.snapshot.accounts.get(account);
+    let path = match info.map(|info| &info.org_path) {
+        Some(Field::Some(path)) => Some(path.as_str()),
+        _ => None,
+    };
+    match (info.map(|info| &info.org_id), path) {
+        (Some(Field::None), _) => {
             context.set_absent(id_key);
             context.set_absent(paths_key);
+        }
+        // A loaded snapshot's path is in the organization `org_id` names;
+        // it also gives the id when only the path was read.
+        (_, Some(path)) => {
+            context.set(id_key, crate::org_path::organization_of(path));
+            context.set_values(paths_key, vec![path.to_string()]);
+        }
+        (Some(Field::Some(org)), None) => {
+            context.set(id_key, org.as_str());
+            context.set_unknown(paths_key);
         }
         _ => {
             context.set_unknown(id_key);

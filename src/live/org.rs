@@ -1,7 +1,8 @@
 //! Organizations reads for one account: whether it is in an organization
-//! (DescribeOrganization), its management account, and the SCPs and RCPs
-//! attached at every level from the root down to the account (ListParents,
-//! ListRoots, ListPoliciesForTarget, DescribePolicy). Policies are read with
+//! (DescribeOrganization), its management account, its path in the
+//! organization (`aws:PrincipalOrgPaths`, `aws:ResourceOrgPaths`), and the
+//! SCPs and RCPs attached at every level from the root down to the account
+//! (ListParents, ListRoots, ListPoliciesForTarget, DescribePolicy). Policies are read with
 //! an `--org-profile` of the account's organization (its management account
 //! or a delegated administrator), or a profile that is the management
 //! account; members usually cannot read them, so the account's own profile
@@ -66,6 +67,8 @@ fn unknown(why: String) -> AccountInfo {
     AccountInfo {
         org_id: Field::Unknown,
         org_id_error: Some(why.clone()),
+        org_path: Field::Unknown,
+        org_path_error: Some(why.clone()),
         management_account: Field::Unknown,
         scps: Field::Unknown,
         scps_error: Some(why.clone()),
@@ -101,6 +104,8 @@ fn not_in_org() -> AccountInfo {
     AccountInfo {
         org_id: Field::None,
         org_id_error: None,
+        org_path: Field::None,
+        org_path_error: None,
         management_account: Field::None,
         scps: Field::None,
         scps_error: None,
@@ -195,12 +200,23 @@ async fn read_account(ctx: &Ctx<'_>, account: &str) -> Result<AccountInfo, Gathe
         }
         return Ok(info);
     };
+    // The levels are the root, the OUs and the account itself: the path
+    // names every one but the account.
+    let (targets, levels): (Vec<String>, Vec<Level>) = levels.into_iter().unzip();
+    let parents = &targets[..targets.len().saturating_sub(1)];
     let mut info = AccountInfo {
         org_id: Field::Some(org.id.clone()),
         org_id_error: None,
         management_account: Field::Some(org.management.clone()),
         ..AccountInfo::default()
     };
+    let path = crate::org_path::build(&org.id, parents);
+    match crate::org_path::validate(&path) {
+        Ok(()) => info.org_path = Field::Some(path),
+        // An id AWS would not return: say so rather than write a snapshot
+        // the tool itself refuses to load.
+        Err(why) => info.org_path_error = Some(format!("organizations:ListParents: {why}")),
+    }
     let (scps, rcps): (Vec<_>, Vec<_>) = levels.into_iter().unzip();
     for (kind, per_level, field, error) in [
         (
@@ -264,13 +280,13 @@ async fn roots(ctx: &Ctx<'_>, reader: &Reader) -> Result<Vec<PolicyType>, ReadEr
         .await
 }
 
-/// The levels from the root down to `target`, root first. A level's
-/// policies are listed while its parent is looked up.
+/// The levels from the root down to `target`, root first, each with its
+/// id. A level's policies are listed while its parent is looked up.
 fn climb<'a>(
     ctx: &'a Ctx<'_>,
     reader: &'a Reader,
     target: String,
-) -> Boxed<'a, Result<Vec<Level>, ReadErr>> {
+) -> Boxed<'a, Result<Vec<(String, Level)>, ReadErr>> {
     Box::pin(async move {
         let parent = async {
             let list = reader.orgs.list_parents().child_id(&target).send();
@@ -290,14 +306,15 @@ fn climb<'a>(
         let upper = async {
             let (parent, is_root) = parent.await?;
             if is_root {
-                Ok(vec![level(ctx, reader, &parent).await])
+                let root = level(ctx, reader, &parent).await;
+                Ok(vec![(parent, root)])
             } else {
                 climb(ctx, reader, parent).await
             }
         };
         let (own, upper) = tokio::join!(level(ctx, reader, &target), upper);
         let mut levels = upper?;
-        levels.push(own);
+        levels.push((target, own));
         Ok(levels)
     })
 }

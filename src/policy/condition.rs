@@ -16,6 +16,12 @@
 //!   an empty or absent key), `ForAnyValue` when at least one does (false on
 //!   an empty or absent key).
 //! - "IAM JSON policy elements: Condition": key names are case-insensitive.
+//! - "IAM policy elements: Variables and tags", "Policy variables with no
+//!   value": a value whose variable has no value is "effectively null. There
+//!   is no equal or like value", so it matches no request value; a positive
+//!   operator then does not match and "Inverted condition operators like
+//!   `StringNotEquals` or `StringNotLike` do match against a null value".
+//!   `...IfExists` is about the condition's own key only.
 
 use std::net::IpAddr;
 
@@ -26,7 +32,7 @@ use ipnet::IpNet;
 use crate::context::{ContextValue, RequestContext};
 
 use super::Tri;
-use super::logic::{Invalid, and, not, or};
+use super::logic::{and, not, or};
 use super::variables::{Resolution, Template};
 use super::wildcard::Glob;
 
@@ -264,30 +270,34 @@ impl Condition {
 
     /// Evaluates the condition. Unknown keys (the condition's key or a
     /// variable's) are pushed to `unknown` when the result is
-    /// [`Tri::Unknown`].
+    /// [`Tri::Unknown`]. Variables with no value (the keys as written) are
+    /// pushed to `missing` when they decided the result: a positive operator
+    /// that does not hold, or a negated one that holds.
     pub(crate) fn evaluate(
         &self,
         context: &RequestContext,
         unknown: &mut Vec<String>,
-    ) -> Result<Tri, Invalid> {
+        missing: &mut Vec<String>,
+    ) -> Tri {
         let op = self.operator;
         let values = match context.get(&self.key) {
             ContextValue::Unknown => {
                 unknown.push(self.key.clone());
-                return Ok(Tri::Unknown);
+                return Tri::Unknown;
             }
             ContextValue::Present(values) if !values.is_empty() => values,
             // Absent, or present with no value: an empty set.
-            _ => return Ok(self.when_absent()),
+            _ => return self.when_absent(),
         };
         if op.compare == Compare::Null {
             // The key exists: `Null: true` is false, `Null: false` is true.
-            return Ok(or_all(self.operands.iter().map(|operand| match operand {
+            return or_all(self.operands.iter().map(|operand| match operand {
                 Operand::Null(Some(wants_absent)) => tri(!wants_absent),
                 _ => Tri::No,
-            })));
+            }));
         }
         let mut keys = Vec::new();
+        let mut nulls = Vec::new();
         let mut result = match op.qualifier {
             Qualifier::ForAllValues => Tri::Yes,
             Qualifier::None | Qualifier::ForAnyValue => Tri::No,
@@ -296,7 +306,10 @@ impl Condition {
             // Does this request value match any policy value?
             let mut hit = Tri::No;
             for operand in &self.operands {
-                hit = or(hit, self.compare(operand, value, context, &mut keys)?);
+                hit = or(
+                    hit,
+                    self.compare(operand, value, context, &mut keys, &mut nulls),
+                );
                 if hit == Tri::Yes {
                     break;
                 }
@@ -316,10 +329,13 @@ impl Condition {
         if op.qualifier == Qualifier::None && op.negated {
             result = not(result);
         }
-        if result == Tri::Unknown {
-            unknown.append(&mut keys);
+        match result {
+            Tri::Unknown => unknown.append(&mut keys),
+            Tri::No if !op.negated => missing.append(&mut nulls),
+            Tri::Yes if op.negated => missing.append(&mut nulls),
+            _ => {}
         }
-        Ok(result)
+        result
     }
 
     /// The result when the key is absent (IAM User Guide, "Condition
@@ -351,23 +367,28 @@ impl Condition {
         value: &str,
         context: &RequestContext,
         unknown: &mut Vec<String>,
-    ) -> Result<Tri, Invalid> {
-        let resolved =
-            |template: &Template, unknown: &mut Vec<String>| match template.resolve_text(context) {
-                Resolution::Value(text) => Ok(Some(text)),
-                Resolution::Unknown(key) => {
-                    unknown.push(key);
-                    Ok(None)
-                }
-                Resolution::Invalid => Err(Invalid),
-            };
-        Ok(match operand {
+        missing: &mut Vec<String>,
+    ) -> Tri {
+        // `Err`: the value is settled without comparing (unknown, or a
+        // variable with no value, which equals and is like nothing).
+        let mut resolved = |template: &Template| match template.resolve_text(context) {
+            Resolution::Value(text) => Ok(text),
+            Resolution::Unknown(key) => {
+                unknown.push(key);
+                Err(Tri::Unknown)
+            }
+            Resolution::Missing(key) => {
+                missing.push(key);
+                Err(Tri::No)
+            }
+        };
+        match operand {
             Operand::Text(template) => {
                 let policy = match template.static_text() {
                     Some(text) => text,
-                    None => match resolved(template, unknown)? {
-                        Some(text) => text,
-                        None => return Ok(Tri::Unknown),
+                    None => match resolved(template) {
+                        Ok(text) => text,
+                        Err(settled) => return settled,
                     },
                 };
                 tri(match self.operator.compare {
@@ -386,14 +407,17 @@ impl Condition {
                         unknown.push(key);
                         Tri::Unknown
                     }
-                    Resolution::Invalid => return Err(Invalid),
+                    Resolution::Missing(key) => {
+                        missing.push(key);
+                        Tri::No
+                    }
                 },
             },
             Operand::Arn(arn) => match &arn.1 {
                 Some(pattern) => tri(pattern.is_match(value)),
-                None => match resolved(&arn.0, unknown)? {
-                    Some(text) => tri(ArnPattern::new(&text).is_match(value)),
-                    None => Tri::Unknown,
+                None => match resolved(&arn.0) {
+                    Ok(text) => tri(ArnPattern::new(&text).is_match(value)),
+                    Err(settled) => settled,
                 },
             },
             Operand::Number(policy) => {
@@ -424,7 +448,7 @@ impl Condition {
                 tri(policy.as_deref() == Some(request.as_slice()))
             }
             Operand::Null(_) => Tri::No,
-        })
+        }
     }
 }
 
@@ -667,8 +691,7 @@ mod tests {
     }
 
     fn eval(condition: &Condition, context: &RequestContext) -> Tri {
-        let mut unknown = Vec::new();
-        condition.evaluate(context, &mut unknown).unwrap()
+        condition.evaluate(context, &mut Vec::new(), &mut Vec::new())
     }
 
     fn with(key: &str, values: &[&str]) -> RequestContext {
@@ -1010,8 +1033,8 @@ mod tests {
             let condition = condition(operator, "aws:SourceIP", &["10.0.0.0/8"]);
             let mut unknown = Vec::new();
             assert_eq!(
-                condition.evaluate(&context, &mut unknown),
-                Ok(Tri::Unknown),
+                condition.evaluate(&context, &mut unknown, &mut Vec::new()),
+                Tri::Unknown,
                 "{operator}"
             );
             assert_eq!(unknown, vec!["aws:SourceIP".to_string()]);
@@ -1027,7 +1050,10 @@ mod tests {
         // A variable whose key is unknown makes the value unknown...
         context.set_unknown("aws:username");
         let mut unknown = Vec::new();
-        assert_eq!(like.evaluate(&context, &mut unknown), Ok(Tri::Unknown));
+        assert_eq!(
+            like.evaluate(&context, &mut unknown, &mut Vec::new()),
+            Tri::Unknown
+        );
         assert_eq!(unknown, vec!["aws:username".to_string()]);
         // ...unless another value already matches.
         let either = condition(
@@ -1036,9 +1062,54 @@ mod tests {
             &["home/${aws:username}/*", "home/*"],
         );
         assert_eq!(eval(&either, &context), Tri::Yes);
-        // An absent key without default invalidates the statement.
+        // A variable with no value is like nothing (IAM User Guide,
+        // "Policy variables with no value"): the positive operator does not
+        // hold, and names the variable as the reason...
         context.remove("aws:username");
-        assert_eq!(like.evaluate(&context, &mut Vec::new()), Err(Invalid));
+        let mut missing = Vec::new();
+        assert_eq!(
+            like.evaluate(&context, &mut Vec::new(), &mut missing),
+            Tri::No
+        );
+        assert_eq!(missing, vec!["aws:username".to_string()]);
+        // ...another value still can...
+        assert_eq!(eval(&either, &context), Tri::Yes);
+        // ...and a negated operator holds against it, with or without a
+        // qualifier: "Inverted condition operators like StringNotEquals or
+        // StringNotLike do match against a null value".
+        for operator in [
+            "StringNotLike",
+            "StringNotEquals",
+            "ForAnyValue:StringNotEquals",
+            "ForAllValues:StringNotLike",
+            "StringNotEqualsIfExists",
+            "ArnNotEquals",
+        ] {
+            let negated = condition(operator, "s3:prefix", &["${aws:username}"]);
+            let mut missing = Vec::new();
+            assert_eq!(
+                negated.evaluate(&context, &mut Vec::new(), &mut missing),
+                Tri::Yes,
+                "{operator}"
+            );
+            assert_eq!(missing, vec!["aws:username".to_string()], "{operator}");
+        }
+        // A negated operator that fails on another value owes nothing to
+        // the variable.
+        let mut missing = Vec::new();
+        let other = condition("StringNotLike", "s3:prefix", &["${aws:username}", "home/*"]);
+        assert_eq!(
+            other.evaluate(&context, &mut Vec::new(), &mut missing),
+            Tri::No
+        );
+        assert!(missing.is_empty());
+        // `...IfExists` concerns the condition's own key: present here, so
+        // the comparison with no value still fails.
+        let if_exists = condition("StringEqualsIfExists", "s3:prefix", &["${aws:username}"]);
+        assert_eq!(eval(&if_exists, &context), Tri::No);
+        // A default stands in for the missing value.
+        let defaulted = condition("StringLike", "s3:prefix", &["${aws:username, 'home'}/*"]);
+        assert_eq!(eval(&defaulted, &context), Tri::Yes);
         // Numeric operators take no variables: the text is literal, and
         // not a number.
         let value = "${aws:username}";

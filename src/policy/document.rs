@@ -9,11 +9,14 @@ use crate::arn::Arn;
 use crate::positions::{JsonPositions, escape_pointer_segment, position_of_offset};
 
 use super::condition::{Condition, ConditionError};
-use super::logic::{Invalid, and, not, or};
+use super::logic::{and, not, or};
 use super::principal::Principals;
 use super::variables::{Resolution, Template};
 use super::wildcard::Glob;
-use super::{Caller, Effect, PolicyError, PrincipalMatch, Request, StatementHit, Tri};
+use super::{
+    AbsentVariable, Caller, Effect, PolicyError, PrincipalMatch, Request, StatementHit, Tri,
+    VariableElement,
+};
 
 /// The policy language version (IAM User Guide, "IAM JSON policy elements:
 /// Version").
@@ -213,18 +216,37 @@ impl Statement {
         Value::Object(out)
     }
 
-    /// Whether the statement applies to the request: `None` when it does not.
+    /// Whether the statement applies to the request: `None` when it does
+    /// not. A statement kept from applying only by policy variables with no
+    /// value is returned with [`Tri::No`] and those variables, so that the
+    /// report can say why it did not apply.
     fn evaluate(&self, label: &str, request: &Request<'_>) -> Option<StatementHit> {
-        // Cheapest first; a `No` anywhere settles it.
+        // Cheapest first; a `No` anywhere settles it, unless a variable with
+        // no value caused it: then the other elements are still judged, to
+        // tell "does not apply because of the variable" from "does not
+        // apply anyway".
         let action = self.match_action(request.action);
         if action == Tri::No {
             return None;
         }
         let mut unknown: Vec<String> = Vec::new();
-        let resource = self.match_resource(request, &mut unknown).ok()?;
+        // With whether each kept the statement from applying (a positive
+        // element it spoiled) or made a negated element hold.
+        let mut absent: Vec<(AbsentVariable, bool)> = Vec::new();
+        let mut spoiled = false;
+        let mut missing = Vec::new();
+        let resource = self.match_resource(request, &mut unknown, &mut missing);
         if resource == Tri::No {
-            return None;
+            if missing.is_empty() {
+                return None;
+            }
+            spoiled = true;
         }
+        let element = match &self.resource {
+            Some(resources) if resources.negated => VariableElement::NotResource,
+            _ => VariableElement::Resource,
+        };
+        note_absent(&mut absent, &mut missing, &element, resource == Tri::No);
         let (principal, principal_match) = self.match_principal(request, &mut unknown);
         if principal == Tri::No {
             return None;
@@ -232,21 +254,38 @@ impl Statement {
         let mut applies = and(and(action, resource), principal);
         for condition in &self.conditions {
             let mut keys = Vec::new();
-            let result = condition.evaluate(request.context, &mut keys).ok()?;
+            let result = condition.evaluate(request.context, &mut keys, &mut missing);
             if result == Tri::No {
-                return None;
+                if missing.is_empty() {
+                    return None;
+                }
+                spoiled = true;
+            }
+            if !missing.is_empty() {
+                let element = VariableElement::Condition {
+                    operator: condition.operator_name().to_string(),
+                    key: condition.key().to_string(),
+                };
+                note_absent(&mut absent, &mut missing, &element, result == Tri::No);
             }
             if result == Tri::Unknown {
                 unknown.append(&mut keys);
             }
             applies = and(applies, result);
         }
-        if applies == Tri::Yes {
+        if applies != Tri::Unknown {
             unknown.clear();
         } else {
             let mut seen = std::collections::HashSet::new();
             unknown.retain(|key| seen.insert(key.to_ascii_lowercase()));
         }
+        // A statement that does not apply owes it to the variables that
+        // spoiled its elements, not to those that made another hold.
+        let absent = absent
+            .into_iter()
+            .filter(|(_, spoils)| *spoils || !spoiled)
+            .map(|(variable, _)| variable)
+            .collect();
         Some(StatementHit {
             document: label.to_string(),
             statement: self.index,
@@ -255,6 +294,7 @@ impl Statement {
             applies,
             principal_match,
             unknown_keys: unknown,
+            absent_variables: absent,
             path: self.path(),
             line: self.line,
         })
@@ -273,16 +313,22 @@ impl Statement {
         }
     }
 
+    /// Variables with no value are pushed to `missing` when they decided
+    /// the result: a pattern holding one matches no resource ("Policy
+    /// variables with no value"), so it can only spoil a `Resource` or leave
+    /// a `NotResource` excluding nothing.
     fn match_resource(
         &self,
         request: &Request<'_>,
         unknown: &mut Vec<String>,
-    ) -> Result<Tri, Invalid> {
+        missing: &mut Vec<String>,
+    ) -> Tri {
         // Trust policies have no `Resource`: the role they are attached to.
         let Some(resources) = &self.resource else {
-            return Ok(Tri::Yes);
+            return Tri::Yes;
         };
         let mut result = Tri::No;
+        let mut nulls = Vec::new();
         for pattern in &resources.patterns {
             let matched = match &pattern.glob {
                 Some(glob) => {
@@ -312,7 +358,10 @@ impl Statement {
                         unknown.push(key);
                         Tri::Unknown
                     }
-                    Resolution::Invalid => return Err(Invalid),
+                    Resolution::Missing(key) => {
+                        nulls.push(key);
+                        Tri::No
+                    }
                 },
             };
             result = or(result, matched);
@@ -320,11 +369,14 @@ impl Statement {
                 break;
             }
         }
-        Ok(if resources.negated {
+        if result == Tri::No {
+            missing.append(&mut nulls);
+        }
+        if resources.negated {
             not(result)
         } else {
             result
-        })
+        }
     }
 
     fn match_principal(
@@ -355,6 +407,24 @@ impl Statement {
             unknown.push(session);
         }
         (matched, kind)
+    }
+}
+
+/// Moves the variables with no value of one element into `absent`, once each.
+fn note_absent(
+    absent: &mut Vec<(AbsentVariable, bool)>,
+    missing: &mut Vec<String>,
+    element: &VariableElement,
+    spoils: bool,
+) {
+    for key in missing.drain(..) {
+        let seen = absent.iter().any(|(variable, _)| {
+            &variable.element == element && variable.key.eq_ignore_ascii_case(&key)
+        });
+        if !seen {
+            let element = element.clone();
+            absent.push((AbsentVariable { element, key }, spoils));
+        }
     }
 }
 

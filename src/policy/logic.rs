@@ -4,13 +4,6 @@
 
 use super::Tri;
 
-/// A policy variable without value or default: "If AWS cannot resolve a
-/// variable, this might cause the entire statement to be invalid" (IAM User
-/// Guide, "IAM policy elements: Variables and tags"). The statement then does
-/// not apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Invalid;
-
 pub(crate) fn and(a: Tri, b: Tri) -> Tri {
     match (a, b) {
         (Tri::No, _) | (_, Tri::No) => Tri::No,

@@ -5,7 +5,7 @@
 //! API owned by the chain judge (do not change signatures without updating
 //! `crate::chain`): [`Policy::parse_text`], [`Policy::parse_value`],
 //! [`Policy::evaluate`], [`Evaluation`], [`StatementHit`], [`Caller`],
-//! [`PrincipalMatch`], [`Tri`].
+//! [`PrincipalMatch`], [`Tri`], [`AbsentVariable`].
 
 use crate::context::RequestContext;
 
@@ -113,6 +113,29 @@ pub struct Request<'a> {
     pub context: &'a RequestContext,
 }
 
+/// Where a statement uses a policy variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VariableElement {
+    Resource,
+    NotResource,
+    /// A condition's value: its operator and key as written.
+    Condition {
+        operator: String,
+        key: String,
+    },
+}
+
+/// A policy variable with no value (its key is absent from the request and
+/// it has no default) that decided whether a statement applies: a positive
+/// match it spoiled, or a negated one it made hold (IAM User Guide, "IAM
+/// policy elements: Variables and tags", "Policy variables with no value").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AbsentVariable {
+    pub element: VariableElement,
+    /// The variable's key as written (`aws:PrincipalTag/team`).
+    pub key: String,
+}
+
 /// One statement that matched the request's action, resource and principal,
 /// with whether its conditions hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,12 +147,18 @@ pub struct StatementHit {
     pub sid: Option<String>,
     pub effect: Effect,
     /// [`Tri::Yes`]: applies. [`Tri::Unknown`]: depends on `unknown_keys`.
-    /// Statements that do not apply are not reported.
+    /// [`Tri::No`] only for a statement that does not apply because of
+    /// policy variables with no value (listed in `absent_variables`): the
+    /// report shows it and why. Other statements that do not apply are not
+    /// reported.
     pub applies: Tri,
     /// `None` when the statement has no `Principal`/`NotPrincipal`.
     pub principal_match: Option<PrincipalMatch>,
     /// Context keys (as written in the policy) the result hangs on.
     pub unknown_keys: Vec<String>,
+    /// Policy variables with no value that kept the statement from applying
+    /// (when `applies` is [`Tri::No`]) or made a negated element hold.
+    pub absent_variables: Vec<AbsentVariable>,
     /// JSON pointer of the statement (`/Statement/2`, or `/Statement` when
     /// the statement is a single object).
     pub path: String,
@@ -147,7 +176,8 @@ pub enum Decision {
     Unknown,
 }
 
-/// Every statement of a policy set that applies (or may apply) to a request.
+/// Every statement of a policy set that applies (or may apply) to a
+/// request, and those kept from applying only by variables with no value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Evaluation {
     pub hits: Vec<StatementHit>,

@@ -5,8 +5,10 @@
 //! IAM User Guide, "IAM policy elements: Variables and tags": variables exist
 //! only with `"Version": "2012-10-17"`; with `2008-10-17` or no `Version` the
 //! text `${aws:username}` is literal. A variable whose key is not in the
-//! request and has no default "causes the statement to be invalid": the
-//! statement then does not apply.
+//! request and has no default has no value ("Policy variables with no
+//! value"): it equals nothing and is like nothing, so the `Resource` entry or
+//! condition value holding it matches no request value. What that does to
+//! the statement (a negated operator then holds) is the caller's to decide.
 
 use crate::context::{ContextValue, RequestContext};
 
@@ -43,8 +45,9 @@ pub(crate) enum Resolution<T> {
     Value(T),
     /// A variable's key is unknown to the tool (the key as written).
     Unknown(String),
-    /// A variable's key is absent and has no default: the statement is invalid.
-    Invalid,
+    /// A variable's key is absent and has no default (the key as written):
+    /// the value is "effectively null" and matches nothing.
+    Missing(String),
 }
 
 impl Template {
@@ -133,7 +136,7 @@ impl Template {
                 Piece::Var { key, default } => match lookup(context, key, default) {
                     Resolution::Value(value) => out.push_str(value),
                     Resolution::Unknown(key) => return Resolution::Unknown(key),
-                    Resolution::Invalid => return Resolution::Invalid,
+                    Resolution::Missing(key) => return Resolution::Missing(key),
                 },
             }
         }
@@ -155,7 +158,7 @@ impl Template {
                 Piece::Var { key, default } => match lookup(context, key, default) {
                     Resolution::Value(value) => push_literal(&mut tokens, value),
                     Resolution::Unknown(key) => return Resolution::Unknown(key),
-                    Resolution::Invalid => return Resolution::Invalid,
+                    Resolution::Missing(key) => return Resolution::Missing(key),
                 },
             }
         }
@@ -174,7 +177,7 @@ fn lookup<'c>(
         ContextValue::Unknown => Resolution::Unknown(key.to_string()),
         ContextValue::Present(_) | ContextValue::Absent => match default {
             Some(value) => Resolution::Value(value),
-            None => Resolution::Invalid,
+            None => Resolution::Missing(key.to_string()),
         },
     }
 }
@@ -261,7 +264,7 @@ mod tests {
                 "${aws:username, 'anonymous'}",
                 Resolution::Value("ann".into()),
             ),
-            ("${aws:userid}", Resolution::Invalid),
+            ("${aws:userid}", Resolution::Missing("aws:userid".into())),
             (
                 "${aws:SourceIp}",
                 Resolution::Unknown("aws:SourceIp".into()),

@@ -118,6 +118,9 @@ fn escape_evidence(evidence: &mut Evidence) {
     if let Some(at) = &mut evidence.file_position {
         escape_in_place(&mut at.file);
     }
+    if let Some(note) = &mut evidence.note {
+        escape_in_place(note);
+    }
 }
 
 fn escape_fix(fix: &mut Fix) {

@@ -213,6 +213,10 @@ pub struct EvidenceV1 {
     /// (when the document is a JSON object there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_position: Option<FilePositionV1>,
+    /// Why the statement did or did not apply when its role does not say it
+    /// (a policy variable with no value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -314,6 +318,7 @@ impl From<&Evidence> for EvidenceV1 {
                 line: at.line,
                 column: at.column,
             }),
+            note: evidence.note.clone(),
         }
     }
 }

@@ -4,9 +4,9 @@
 use std::io::{self, Write};
 
 use super::{
-    assumptions_text, change_numbers, evidence_location, evidence_position, fix_action, fix_owner,
-    link_mark, pretty_statement, recheck_headline, remaining_text, role_words, status_mark,
-    summary, target_text, unknown_keys_text, verdict_mark,
+    assumptions_text, change_numbers, evidence_location, evidence_note, evidence_position,
+    fix_action, fix_owner, link_mark, pretty_statement, recheck_headline, remaining_text,
+    role_words, status_mark, summary, target_text, unknown_keys_text, verdict_mark,
 };
 use crate::diagnosis::{
     ActionResult, Diagnosis, EvidenceRole, Fix, LinkResult, LinkStatus, OperationResult,
@@ -131,7 +131,7 @@ fn reason_cell(link: &LinkResult) -> String {
     if link.status != LinkStatus::Pass {
         return link.reason.clone();
     }
-    match link
+    let reason = match link
         .evidence
         .iter()
         .find(|evidence| evidence.role == EvidenceRole::Allows)
@@ -141,6 +141,19 @@ fn reason_cell(link: &LinkResult) -> String {
             position => format!("{} ({position})", link.reason),
         },
         None => link.reason.clone(),
+    };
+    // A statement kept from applying by a variable with no value is shown
+    // even on a passing link.
+    let notes: Vec<String> = link
+        .evidence
+        .iter()
+        .filter(|evidence| evidence.role != EvidenceRole::Allows && evidence.note.is_some())
+        .map(|evidence| format!("{}{}", evidence_location(evidence), evidence_note(evidence)))
+        .collect();
+    if notes.is_empty() {
+        reason
+    } else {
+        format!("{reason}; {}", notes.join("; "))
     }
 }
 
@@ -159,9 +172,10 @@ fn render_broken(action: &ActionResult, link: &LinkResult, out: &mut dyn Write) 
     for evidence in &link.evidence {
         writeln!(
             out,
-            "- {} {}",
+            "- {} {}{}",
             role_words(evidence.role),
-            evidence_location(evidence)
+            evidence_location(evidence),
+            evidence_note(evidence)
         )?;
     }
     if !link.unknown_keys.is_empty() {

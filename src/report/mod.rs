@@ -212,6 +212,16 @@ pub(crate) fn evidence_location(evidence: &crate::diagnosis::Evidence) -> String
     }
 }
 
+/// `: does not apply: its `Resource` uses ...` after an evidence line, or
+/// nothing when the evidence has no note.
+pub(crate) fn evidence_note(evidence: &crate::diagnosis::Evidence) -> String {
+    evidence
+        .note
+        .as_deref()
+        .map(|note| format!(": {note}"))
+        .unwrap_or_default()
+}
+
 /// `statement 1, Sid `Allow use`, line 12 as jq prints it`, without the
 /// document; empty
 /// when the evidence is not a located statement.

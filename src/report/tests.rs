@@ -29,6 +29,7 @@ fn evidence(
         line,
         role,
         file_position: None,
+        note: None,
     }
 }
 
@@ -583,4 +584,48 @@ fn json_carries_unknown_keys_help_and_placeholder() {
     assert_eq!(link["evidence"][0]["role"], "may-apply");
     assert_eq!(link["evidence"][0]["line"], 21);
     assert_eq!(value["notes"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn evidence_notes_show_in_every_format() {
+    // A statement kept from applying by a policy variable with no value is
+    // shown with why, on a failing link and on a passing one.
+    let note = "does not apply: its `Resource` uses `${aws:PrincipalTag/team}`, and the request has no `aws:PrincipalTag/team`";
+    let mut kept_out = evidence(
+        "inline policy `team` of `arn:aws:iam::222222222222:user/dilip`",
+        Some(2),
+        Some("TeamPrefix"),
+        Some(14),
+        EvidenceRole::Context,
+    );
+    kept_out.note = Some(note.to_string());
+    let mut diagnosis = cross_account_denied();
+    for operation in &mut diagnosis.operations {
+        for action in &mut operation.actions {
+            for link in &mut action.links {
+                if link.link == LinkId::KeyPolicy || link.link == LinkId::IdentityPolicy {
+                    link.evidence.push(kept_out.clone());
+                }
+            }
+        }
+    }
+    let expected = format!("statement 2, Sid `TeamPrefix`, line 14 as jq prints it: {note}");
+    let text = text(&diagnosis);
+    // Under the failing key policy and the two passing identity policies of
+    // the denied operation; the allowed operations stay one line each.
+    assert_eq!(text.matches(&expected).count(), 3, "{text}");
+    let markdown = markdown(&diagnosis);
+    assert!(markdown.contains(&expected), "{markdown}");
+    let json: serde_json::Value = serde_json::from_str(&render_json(&diagnosis)).unwrap();
+    let notes = json["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|operation| operation["actions"].as_array().unwrap())
+        .flat_map(|action| action["links"].as_array().unwrap())
+        .flat_map(|link| link["evidence"].as_array().unwrap())
+        .filter(|evidence| evidence["note"] == note)
+        .count();
+    // Five identity links and two key-policy links.
+    assert_eq!(notes, 7);
 }

@@ -8,9 +8,9 @@ use std::io::{self, Write};
 use colored::Color;
 
 use super::{
-    assumptions_text, change_numbers, evidence_location, fix_action, fix_owner, link_mark,
-    pretty_statement, recheck_headline, remaining_text, role_words, status_mark, summary,
-    target_text, unknown_keys_text, verdict_mark,
+    assumptions_text, change_numbers, evidence_location, evidence_note, fix_action, fix_owner,
+    link_mark, pretty_statement, recheck_headline, remaining_text, role_words, status_mark,
+    summary, target_text, unknown_keys_text, verdict_mark,
 };
 use crate::diagnosis::{
     ActionResult, Diagnosis, EvidenceRole, Fix, LinkResult, LinkStatus, OperationResult, Verdict,
@@ -207,11 +207,28 @@ fn render_pass(link: &LinkResult, out: &mut dyn Write, paint: &Paint) -> io::Res
     };
     writeln!(
         out,
-        "    {} {}: allowed by {}{more}",
+        "    {} {}: allowed by {}{more}{}",
         paint.status(LinkStatus::Pass, status_mark(LinkStatus::Pass)),
         link.link.title(),
-        evidence_location(first)
-    )
+        evidence_location(first),
+        evidence_note(first)
+    )?;
+    // A statement kept from applying by a variable with no value is shown
+    // even on a passing link: it is usually meant to apply.
+    for evidence in link
+        .evidence
+        .iter()
+        .filter(|evidence| evidence.role != EvidenceRole::Allows && evidence.note.is_some())
+    {
+        writeln!(
+            out,
+            "        {} {}{}",
+            role_words(evidence.role),
+            evidence_location(evidence),
+            evidence_note(evidence)
+        )?;
+    }
+    Ok(())
 }
 
 /// The reason, the deciding statements, and the fix or the help line.
@@ -226,9 +243,10 @@ fn render_broken(link: &LinkResult, out: &mut dyn Write, paint: &Paint) -> io::R
     for evidence in &link.evidence {
         writeln!(
             out,
-            "        {} {}",
+            "        {} {}{}",
             role_words(evidence.role),
-            evidence_location(evidence)
+            evidence_location(evidence),
+            evidence_note(evidence)
         )?;
     }
     if !link.unknown_keys.is_empty() {

@@ -235,3 +235,56 @@ fn a_snapshot_mixing_partitions_is_refused() {
     assert_eq!(error.field, "/principals/0/arn", "{error}");
     assert_eq!(parse(&base()).unwrap().partition(), Some("aws"));
 }
+
+#[test]
+fn org_paths_are_checked_with_their_position() {
+    // IAM User Guide, aws:PrincipalOrgPaths; AWS Organizations API
+    // Reference, the id shapes of `Organization`, `Root` and `Parent`.
+    let account = |value: &mut Value, org_id: Value, org_path: Value| {
+        value["accounts"]["111111111111"]["org_id"] = org_id;
+        value["accounts"]["111111111111"]["org_path"] = org_path;
+    };
+    let mut value = base();
+    account(
+        &mut value,
+        json!("o-a1b2c3d4e5"),
+        json!("o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/"),
+    );
+    assert!(parse(&value).is_ok());
+    for (path, org_id, words) in [
+        (
+            json!("o-a1b2c3d4e5/r-ab12"),
+            json!("o-a1b2c3d4e5"),
+            "does not end with `/`",
+        ),
+        (
+            json!("o-a1b2c3d4e5/ou-ab12-11111111/"),
+            json!("o-a1b2c3d4e5"),
+            "is not a root id",
+        ),
+        (
+            json!("o-a1b2c3d4e5/r-ab12/111111111111/"),
+            json!("o-a1b2c3d4e5"),
+            "is not an OU id",
+        ),
+        (
+            json!("o-zzzzzzzzzz/r-ab12/"),
+            json!("o-a1b2c3d4e5"),
+            "but `org_id` is `o-a1b2c3d4e5`",
+        ),
+        (
+            json!("o-a1b2c3d4e5/r-ab12/"),
+            Value::Null,
+            "but `org_id` is `null`",
+        ),
+        (Value::Null, json!("o-a1b2c3d4e5"), "`org_path` is `null`"),
+    ] {
+        let mut value = base();
+        account(&mut value, org_id, path.clone());
+        let error = parse(&value).unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("/accounts/111111111111/org_path"), "{text}");
+        assert!(text.contains(words), "{path}: {text}");
+        assert!(text.contains("line "), "{text}");
+    }
+}

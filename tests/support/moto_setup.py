@@ -266,6 +266,7 @@ iam_oa.create_role(RoleName="reader", AssumeRolePolicyDocument=doc([
     {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OA}:root"}, "Action": "sts:AssumeRole"}]))
 iam_oa.put_role_policy(RoleName="reader", PolicyName="read", PolicyDocument=doc([S3_ALL, ORG_KMS]))
 out["org"] = {"m1": M1, "m2": M2, "oa": OA, "ob": OB, "oc": OC,
-              "org1": org1["Id"], "org2": org2["Id"], "key": ok["Arn"]}
+              "org1": org1["Id"], "org2": org2["Id"], "key": ok["Arn"],
+              "root1": root1, "root2": root2, "ou1": ou}
 
 print(json.dumps(out))

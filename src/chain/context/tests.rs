@@ -346,6 +346,44 @@ fn org_paths_are_absent_outside_an_organization_and_unknown_inside() {
 }
 
 #[test]
+fn org_paths_come_from_the_accounts_org_path() {
+    // IAM User Guide, aws:PrincipalOrgPaths: the path down to the account's
+    // parent OU, one value of a multivalued key.
+    const PATH: &str = "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/";
+    let with_path = |value: &mut Value| {
+        value["accounts"]["111111111111"]["org_id"] = json!("o-a1b2c3d4e5");
+        value["accounts"]["111111111111"]["org_path"] = json!(PATH);
+    };
+    let case = Case {
+        edit: &with_path,
+        ..Case::default()
+    };
+    for on in [On::Object, On::Key] {
+        let context = context_of(&case, on);
+        let path = ContextValue::Present(vec![PATH.to_string()]);
+        assert_eq!(context.get("aws:ResourceOrgPaths"), &path);
+        // ann is of the same account.
+        assert_eq!(context.get("aws:PrincipalOrgPaths"), &path);
+    }
+    // The path alone gives the organization id too.
+    let path_only = |value: &mut Value| {
+        value["accounts"]["111111111111"]
+            .as_object_mut()
+            .unwrap()
+            .remove("org_id");
+        value["accounts"]["111111111111"]["org_path"] = json!(PATH);
+    };
+    let case = Case {
+        edit: &path_only,
+        ..Case::default()
+    };
+    assert_eq!(
+        context_of(&case, On::Object).get("aws:PrincipalOrgID"),
+        &present("o-a1b2c3d4e5")
+    );
+}
+
+#[test]
 fn the_username_key_is_only_for_users() {
     let case = Case {
         principal: "arn:aws:iam::111111111111:root",

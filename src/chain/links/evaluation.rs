@@ -9,7 +9,7 @@ use super::unknown;
 use crate::policy::logic::or;
 use crate::policy::{
     ConditionCheck, Effect, Evaluation, Mismatch, Policy, PrincipalMatch, Request, Statement,
-    StatementHit, Tri,
+    StatementHit, Tri, VariableElement,
 };
 
 /// A document set of one link as read: unknown (with why), or known.
@@ -91,6 +91,13 @@ impl Judged {
             .collect()
     }
 
+    /// Evidence for the statements kept from applying only by policy
+    /// variables with no value: never dropped silently, so that a reader
+    /// sees the statement and why it did not apply.
+    pub(super) fn absent_variable_evidence(&self) -> Vec<Evidence> {
+        absent_variable_evidence(self.hits())
+    }
+
     /// Evidence for the allows that apply (the first three).
     pub(super) fn allow_evidence(&self) -> Vec<Evidence> {
         self.applying(Effect::Allow)
@@ -118,12 +125,13 @@ impl Judged {
             };
         }
         let unknown_keys = unknown_keys_of(self.hits().iter());
-        let evidence = self
+        let mut evidence: Vec<Evidence> = self
             .hits()
             .iter()
             .filter(|hit| hit.applies == Tri::Unknown)
             .map(evidence_of)
             .collect();
+        evidence.extend(self.absent_variable_evidence());
         if unknown_keys.is_empty() {
             return UnknownFinding {
                 reason: format!(
@@ -255,11 +263,54 @@ pub(super) fn evidence_of(hit: &StatementHit) -> Evidence {
         line: hit.line,
         role: match (hit.effect, hit.applies) {
             (_, Tri::Unknown) => EvidenceRole::MayApply,
-            (Effect::Allow, _) => EvidenceRole::Allows,
-            (Effect::Deny, _) => EvidenceRole::Denies,
+            (_, Tri::No) => EvidenceRole::Context,
+            (Effect::Allow, Tri::Yes) => EvidenceRole::Allows,
+            (Effect::Deny, Tri::Yes) => EvidenceRole::Denies,
         },
         file_position: None,
+        note: absent_variables_note(hit),
     }
+}
+
+/// Why a statement did or did not apply because of policy variables with
+/// no value: `does not apply: its `Resource` uses `${aws:PrincipalTag/team}`,
+/// and the request has no `aws:PrincipalTag/team``. Such a value equals and
+/// is like nothing, so a positive element fails and a negated one holds (IAM
+/// User Guide, "IAM policy elements: Variables and tags", "Policy variables
+/// with no value").
+fn absent_variables_note(hit: &StatementHit) -> Option<String> {
+    if hit.absent_variables.is_empty() {
+        return None;
+    }
+    let clauses: Vec<String> = hit
+        .absent_variables
+        .iter()
+        .map(|variable| {
+            let key = &variable.key;
+            let uses = match &variable.element {
+                VariableElement::Resource => format!("its `Resource` uses `${{{key}}}`"),
+                VariableElement::NotResource => format!("its `NotResource` uses `${{{key}}}`"),
+                VariableElement::Condition {
+                    operator,
+                    key: tested,
+                } => {
+                    format!("its condition `{operator}` `{tested}` compares with `${{{key}}}`")
+                }
+            };
+            let consequence = match (&variable.element, hit.applies) {
+                (_, Tri::No) => "",
+                (VariableElement::NotResource, _) => ", so that entry excludes nothing",
+                _ => ", so its negated operator holds",
+            };
+            format!("{uses}, and the request has no `{key}`{consequence}")
+        })
+        .collect();
+    let verdict = match hit.applies {
+        Tri::No => "does not apply",
+        Tri::Yes => "applies",
+        Tri::Unknown => "may apply",
+    };
+    Some(format!("{verdict}: {}", clauses.join("; ")))
 }
 
 /// Allow statements of `policy` that name the caller but did not allow the
@@ -322,6 +373,7 @@ pub(super) fn near_misses(policy: Option<&Policy>, request: &Request<'_>) -> Nea
             line: statement.line(),
             role: EvidenceRole::Context,
             file_position: None,
+            note: None,
         })
         .collect();
     NearMisses { evidence, note }
@@ -406,7 +458,21 @@ pub(super) fn explain_deny(
         })
         .collect();
     let plural = if holding.len() == 1 { "" } else { "s" };
-    let clause = format!(": its condition{plural} {}", clauses.join("; "));
+    let mut clause = format!(": its condition{plural} {}", clauses.join("; "));
+    // A variable with no value is why a negated condition holds: say so,
+    // or the reader looks for a value that is not there.
+    let absent: Vec<String> = hit
+        .absent_variables
+        .iter()
+        .filter(|variable| matches!(variable.element, VariableElement::Condition { .. }))
+        .map(|variable| format!("`{}`", variable.key))
+        .collect();
+    if !absent.is_empty() {
+        clause.push_str(&format!(
+            ", the request having no {} for its policy variable (a variable with no value equals nothing, so a negated operator holds)",
+            absent.join(" or ")
+        ));
+    }
     // Every operator and key of a `Condition` block must hold for the
     // statement to apply (a logical AND; IAM User Guide, "Conditions with
     // multiple context keys or values"): breaking any one of them is enough.
@@ -415,6 +481,10 @@ pub(super) fn explain_deny(
         .filter_map(ConditionCheck::how_to_escape)
         .collect();
     let meet = match escapes.as_slice() {
+        _ if !absent.is_empty() => format!(
+            "first make the request carry {} (a tag of the caller or its session, for a principal tag)",
+            absent.join(" and ")
+        ),
         [] => "first meet the statement's condition".to_string(),
         [one] => format!("first meet the condition: {one}"),
         many => format!("first meet one of the conditions: {}", many.join(", or ")),
@@ -463,6 +533,15 @@ pub(super) fn deny_finding(
             clause: String::new(),
         },
     }
+}
+
+/// Evidence for the hits kept from applying only by policy variables with
+/// no value (see [`Judged::absent_variable_evidence`]).
+pub(super) fn absent_variable_evidence(hits: &[StatementHit]) -> Vec<Evidence> {
+    hits.iter()
+        .filter(|hit| hit.applies == Tri::No)
+        .map(evidence_of)
+        .collect()
 }
 
 pub(super) fn unknown_keys_of<'a>(hits: impl Iterator<Item = &'a StatementHit>) -> Vec<String> {

@@ -245,6 +245,7 @@ fn principal_link(
                 .into_link(link);
         }
     };
+    evidence.extend(judged.absent_variable_evidence());
     LinkResult {
         evidence,
         fix,

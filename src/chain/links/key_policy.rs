@@ -178,6 +178,7 @@ fn key_policy_link(
     let mut fix = None;
     let reason = match status {
         LinkStatus::Fail if denies == Tri::Yes => {
+            evidence.extend(key_policy.absent_variable_evidence());
             let denying = key_policy.applying(Effect::Deny);
             evidence.extend(denying.iter().map(|hit| evidence_of(hit)));
             let policy = key
@@ -228,6 +229,7 @@ fn key_policy_link(
             );
             let note = near.note;
             evidence.extend(near.evidence);
+            evidence.extend(key_policy.absent_variable_evidence());
             format!(
                 "no statement of the key policy allows `{who}` or account {} to use {action}{grant_note}{note}",
                 facts.actor.account
@@ -259,6 +261,7 @@ fn key_policy_link(
                     line: None,
                     role: EvidenceRole::Allows,
                     file_position: None,
+                    note: None,
                 });
                 format!("grant `{name}` allows `{who}` to use {action}")
             }
@@ -269,6 +272,7 @@ fn key_policy_link(
                 && key_policy.allows() == Tri::No
             {
                 help = Some(key_help.to_string());
+                evidence.extend(key_policy.absent_variable_evidence());
                 "the key policy does not allow it and the key's grants could not be read"
                     .to_string()
             } else {
@@ -284,6 +288,9 @@ fn key_policy_link(
             }
         }
     };
+    if status == LinkStatus::Pass {
+        evidence.extend(key_policy.absent_variable_evidence());
+    }
     let mut reason = reason;
     if status != LinkStatus::Pass {
         let policy = key
@@ -343,6 +350,7 @@ fn vpc_note(policy: Option<&Policy>) -> Option<(String, String, Vec<Evidence>)> 
             line: statement.line(),
             role: EvidenceRole::Context,
             file_position: None,
+            note: None,
         })
         .collect();
     Some((note, advice, evidence))

@@ -10,7 +10,8 @@ use crate::snapshot::{Field, NamedPolicy};
 use super::super::keys::ResolvedKey;
 use super::super::{assume, fix, principal};
 use super::evaluation::{
-    context_help, evidence_of, explain_deny, undecided_conditions, unknown_keys_of,
+    absent_variable_evidence, context_help, evidence_of, explain_deny, undecided_conditions,
+    unknown_keys_of,
 };
 use super::{ActionFacts, fail, pass, unknown};
 
@@ -174,6 +175,7 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
                 );
             }
         }
+        evidence.extend(absent_variable_evidence(&evaluation.hits));
     }
     let management = info.management_account.known().cloned();
     if let Some((reason, named)) = failing {

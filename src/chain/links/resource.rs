@@ -194,6 +194,7 @@ fn resource_link(
                 .into_link(link);
         }
     };
+    evidence.extend(judged.absent_variable_evidence());
     LinkResult {
         evidence,
         fix,

@@ -108,3 +108,85 @@ fn a_region_lock_scp_judges_by_the_bucket_region() {
     assert_eq!(scp_status(outside, "s3:GetObject"), LinkStatus::Fail);
     assert_eq!(scp_status(unread, "s3:GetObject"), LinkStatus::Unknown);
 }
+
+fn link_of<'d>(
+    diagnosis: &'d crate::diagnosis::Diagnosis,
+    action: &str,
+    link: LinkId,
+) -> &'d crate::diagnosis::LinkResult {
+    diagnosis
+        .operations
+        .iter()
+        .flat_map(|operation| &operation.actions)
+        .filter(|candidate| candidate.action == action)
+        .flat_map(|candidate| &candidate.links)
+        .find(|candidate| candidate.link == link)
+        .unwrap()
+}
+
+#[test]
+fn statements_kept_out_by_a_variable_with_no_value_stay_in_the_evidence() {
+    // IAM User Guide, "Policy variables with no value": ann has no
+    // `Project` tag, so the ABAC allow cannot match; the report names the
+    // statement and the missing key instead of dropping it.
+    let diagnosis = run_scenario(include_str!(
+        "../../../fixtures/scenarios/abac-principal-without-the-tag.json"
+    ));
+    let link = link_of(&diagnosis, "kms:Decrypt", LinkId::IdentityPolicy);
+    assert_eq!(link.status, LinkStatus::Fail);
+    assert!(
+        link.reason
+            .contains("while `${aws:PrincipalTag/Project}` has no value"),
+        "{}",
+        link.reason
+    );
+    let evidence = link
+        .evidence
+        .iter()
+        .find(|evidence| evidence.sid.as_deref() == Some("UseAccountAKey"))
+        .unwrap();
+    assert_eq!(evidence.role, crate::diagnosis::EvidenceRole::Context);
+    assert_eq!(
+        evidence.note.as_deref(),
+        Some(
+            "does not apply: its condition `StringEquals` `aws:ResourceTag/Project` compares with `${aws:PrincipalTag/Project}`, and the request has no `aws:PrincipalTag/Project`"
+        )
+    );
+    // In a `Resource` it matches nothing; the statement stays in the
+    // evidence with why.
+    let diagnosis = run_scenario(include_str!(
+        "../../../fixtures/scenarios/policy-variable-no-value-resource-matches-nothing.json"
+    ));
+    let link = link_of(&diagnosis, "s3:GetObject", LinkId::IdentityPolicy);
+    assert_eq!(link.status, LinkStatus::Fail);
+    assert!(
+        link.evidence.iter().any(|evidence| evidence.sid.as_deref() == Some("TeamFolder")
+            && evidence.note.as_deref()
+                == Some(
+                    "does not apply: its `Resource` uses `${aws:PrincipalTag/team}`, and the request has no `aws:PrincipalTag/team`"
+                )),
+        "{:?}",
+        link.evidence
+    );
+    // A negated operator matches the missing value: the Deny applies.
+    let diagnosis = run_scenario(include_str!(
+        "../../../fixtures/scenarios/policy-variable-no-value-negated-deny-applies.json"
+    ));
+    let link = link_of(&diagnosis, "s3:GetObject", LinkId::BucketPolicy);
+    assert_eq!(link.status, LinkStatus::Fail);
+    assert!(
+        link.reason.contains("no `aws:PrincipalTag/Team`"),
+        "{}",
+        link.reason
+    );
+    let evidence = &link.evidence[0];
+    assert_eq!(evidence.role, crate::diagnosis::EvidenceRole::Denies);
+    assert!(
+        evidence
+            .note
+            .as_deref()
+            .is_some_and(|note| note.starts_with("applies: ")),
+        "{:?}",
+        evidence.note
+    );
+}

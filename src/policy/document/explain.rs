@@ -41,6 +41,9 @@ pub struct ConditionCheck {
     pub request: ContextValue,
     /// Whether the condition holds for the request.
     pub holds: Tri,
+    /// Policy variables in its values whose keys the request does not carry
+    /// (as written) and that decided `holds`: such a value equals nothing.
+    pub absent_variables: Vec<String>,
 }
 
 impl Statement {
@@ -89,7 +92,7 @@ impl Statement {
             });
         }
         let mut unknown = Vec::new();
-        if let Ok(Tri::No) = self.match_resource(request, &mut unknown)
+        if self.match_resource(request, &mut unknown, &mut Vec::new()) == Tri::No
             && let Some(resources) = &self.resource
         {
             return Some(Mismatch::Resource {
@@ -120,12 +123,9 @@ impl Statement {
         self.conditions
             .iter()
             .map(|condition| {
-                let mut keys = Vec::new();
-                // A value the operator cannot read makes the statement not
-                // apply, as in evaluation.
-                let holds = condition
-                    .evaluate(request.context, &mut keys)
-                    .unwrap_or(Tri::No);
+                let mut absent_variables = Vec::new();
+                let holds =
+                    condition.evaluate(request.context, &mut Vec::new(), &mut absent_variables);
                 ConditionCheck {
                     operator: condition.operator_name().to_string(),
                     key: condition.key().to_string(),
@@ -139,6 +139,7 @@ impl Statement {
                         .collect(),
                     request: request.context.get(condition.key()).clone(),
                     holds,
+                    absent_variables,
                 }
             })
             .collect()
@@ -196,13 +197,22 @@ impl ConditionCheck {
     /// `StringNotEquals aws:SourceVpce [vpce-0abc], and the request's
     /// aws:SourceVpce is vpce-999`.
     pub fn describe(&self) -> String {
-        format!(
+        let mut out = format!(
             "`{}` `{}` [{}], and {}",
             self.operator,
             self.key,
             self.values.join(", "),
             self.request_words()
-        )
+        );
+        // A value with a variable of no value equals nothing (IAM User
+        // Guide, "Policy variables with no value"): the reader must learn
+        // that, not hunt for a mismatched value.
+        for key in &self.absent_variables {
+            out.push_str(&format!(
+                ", while `${{{key}}}` has no value as the request has no `{key}`"
+            ));
+        }
+        out
     }
 
     /// `the request's aws:SourceVpce is vpce-999`, `the request has no
@@ -389,6 +399,7 @@ mod tests {
             values: values.iter().map(|value| value.to_string()).collect(),
             request: ContextValue::Unknown,
             holds: Tri::Yes,
+            absent_variables: Vec::new(),
         };
         assert_eq!(
             check("Bool", "aws:SecureTransport", &["false"])

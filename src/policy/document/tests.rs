@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::*;
 use crate::context::RequestContext;
-use crate::policy::{Caller, Decision, Evaluation};
+use crate::policy::{AbsentVariable, Caller, Decision, Evaluation, VariableElement};
 
 fn parse(text: &str) -> Policy {
     Policy::parse_text("test policy", text).unwrap()
@@ -798,18 +798,46 @@ fn variables_in_resources() {
     );
     assert_eq!(found[0].applies, Tri::Unknown);
     assert_eq!(found[0].unknown_keys, vec!["aws:username".to_string()]);
-    // Absent without default: the statement is invalid and does not apply
-    // (IAM User Guide, "Variables and tags": "not present").
+    // Absent without default: the entry "will not match any resource" (IAM
+    // User Guide, "Policy variables with no value"), and the statement is
+    // reported as not applying, with the variable that kept it out.
     context.remove("aws:username");
+    let found = hits(
+        &policy,
+        "s3:GetObject",
+        "arn:aws:s3:::b/home/ann/x",
+        &caller,
+        &context,
+    );
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].applies, Tri::No);
     assert_eq!(
-        applies(
+        found[0].absent_variables,
+        vec![AbsentVariable {
+            element: VariableElement::Resource,
+            key: "aws:username".into()
+        }]
+    );
+    // A statement that would not apply anyway is not reported.
+    assert!(
+        hits(
             &policy,
             "s3:GetObject",
+            "arn:aws:s3:::other/home/ann/x",
+            &caller,
+            &context
+        )
+        .is_empty()
+    );
+    assert!(
+        hits(
+            &policy,
+            "kms:Decrypt",
             "arn:aws:s3:::b/home/ann/x",
             &caller,
             &context
-        ),
-        Tri::No
+        )
+        .is_empty()
     );
     // With a default.
     let defaulted = one_statement(
@@ -1056,6 +1084,116 @@ fn statement_lines_are_those_jq_prints_whatever_the_input_form() {
     // A lone statement object.
     let single = parse(r#"{"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}}"#);
     assert_eq!(single.statements()[0].line(), Some(2));
+}
+
+#[test]
+fn variables_with_no_value_as_aws_judges_them() {
+    // IAM User Guide, "IAM policy elements: Variables and tags", "Policy
+    // variables with no value".
+    let caller = user("arn:aws:iam::111122223333:user/ann");
+    let object = "arn:aws:s3:::amzn-s3-demo-bucket/x";
+    let mut context = RequestContext::new();
+    context.set("s3:ExistingObjectTag/Team", "blue");
+    // The page's example: "Access is explicitly denied when
+    // aws:principaltag/Team is not set", as a negated operator matches a
+    // null value.
+    let deny = one_statement(json!({
+        "Effect": "Deny", "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::amzn-s3-demo-bucket/*",
+        "Condition": {"StringNotEquals": {"s3:ExistingObjectTag/Team": "${aws:PrincipalTag/Team}"}}
+    }));
+    let found = hits(&deny, "s3:GetObject", object, &caller, &context);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].applies, Tri::Yes);
+    assert_eq!(
+        found[0].absent_variables,
+        vec![AbsentVariable {
+            element: VariableElement::Condition {
+                operator: "StringNotEquals".into(),
+                key: "s3:ExistingObjectTag/Team".into()
+            },
+            key: "aws:PrincipalTag/Team".into()
+        }]
+    );
+    assert_eq!(
+        decide(&deny, "s3:GetObject", object, &caller, &context),
+        Decision::ExplicitDeny
+    );
+    // With the tag set to the object's, it does not apply; to another, it
+    // does, and owes nothing to a missing value.
+    context.set("aws:PrincipalTag/Team", "blue");
+    assert!(hits(&deny, "s3:GetObject", object, &caller, &context).is_empty());
+    context.set("aws:PrincipalTag/Team", "red");
+    let found = hits(&deny, "s3:GetObject", object, &caller, &context);
+    assert_eq!(found[0].applies, Tri::Yes);
+    assert!(found[0].absent_variables.is_empty());
+    // An unknown tag leaves the statement unknown, naming the key.
+    context.set_unknown("aws:PrincipalTag/Team");
+    let found = hits(&deny, "s3:GetObject", object, &caller, &context);
+    assert_eq!(found[0].applies, Tri::Unknown);
+    assert_eq!(
+        found[0].unknown_keys,
+        vec!["aws:PrincipalTag/Team".to_string()]
+    );
+    context.remove("aws:PrincipalTag/Team");
+
+    // A positive operator does not match: the Allow is reported as not
+    // applying, naming the condition.
+    let allow = one_statement(json!({
+        "Sid": "SameTeam", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+        "Condition": {"StringEquals": {"s3:ExistingObjectTag/Team": "${aws:PrincipalTag/Team}"}}
+    }));
+    let found = hits(&allow, "s3:GetObject", object, &caller, &context);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].applies, Tri::No);
+    assert_eq!(found[0].absent_variables.len(), 1);
+    assert_eq!(
+        decide(&allow, "s3:GetObject", object, &caller, &context),
+        Decision::ImplicitDeny
+    );
+    // ...but not when another condition rules it out anyway.
+    let tls = one_statement(json!({
+        "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+        "Condition": {
+            "StringEquals": {"s3:ExistingObjectTag/Team": "${aws:PrincipalTag/Team}"},
+            "Bool": {"aws:SecureTransport": "true"}
+        }
+    }));
+    context.set("aws:SecureTransport", "false");
+    assert!(hits(&tls, "s3:GetObject", object, &caller, &context).is_empty());
+    // A default stands in: the statement applies.
+    let defaulted = one_statement(json!({
+        "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+        "Condition": {"StringEquals": {"s3:ExistingObjectTag/Team": "${aws:PrincipalTag/Team, 'blue'}"}}
+    }));
+    assert_eq!(
+        applies(&defaulted, "s3:GetObject", object, &caller, &context),
+        Tri::Yes
+    );
+
+    // In a `Resource` list, the entry with no value matches nothing but the
+    // others still can.
+    let listed = one_statement(json!({
+        "Effect": "Allow", "Action": "s3:GetObject",
+        "Resource": ["arn:aws:s3:::amzn-s3-demo-bucket/${aws:PrincipalTag/Team}/*", "arn:aws:s3:::amzn-s3-demo-bucket/*"]
+    }));
+    let found = hits(&listed, "s3:GetObject", object, &caller, &context);
+    assert_eq!(found[0].applies, Tri::Yes);
+    assert!(found[0].absent_variables.is_empty());
+    // In `NotResource` it excludes nothing: a Deny then covers everything.
+    let not_resource = one_statement(json!({
+        "Effect": "Deny", "Action": "s3:GetObject",
+        "NotResource": "arn:aws:s3:::amzn-s3-demo-bucket/${aws:PrincipalTag/Team}/*"
+    }));
+    let found = hits(&not_resource, "s3:GetObject", object, &caller, &context);
+    assert_eq!(found[0].applies, Tri::Yes);
+    assert_eq!(
+        found[0].absent_variables,
+        vec![AbsentVariable {
+            element: VariableElement::NotResource,
+            key: "aws:PrincipalTag/Team".into()
+        }]
+    );
 }
 
 /// A document large enough to be read in parallel (over a thousand
