@@ -933,13 +933,14 @@ fn parse_statement(
         }
     };
     let mut patterns = Vec::new();
-    for (item_path, text) in string_list(locator, &at(action_name), action_value)? {
+    let action_path = at(action_name);
+    for (item, text) in string_list(locator, &action_path, action_value)? {
         if text != "*" {
             match text.split_once(':') {
                 Some((service, name)) if !service.is_empty() && !name.is_empty() => {}
                 _ => {
                     return Err(locator.error(
-                        &item_path,
+                        &item_pointer(&action_path, item),
                         format!("action `{text}` has no service prefix: expected `service:Action` or `*`"),
                     ));
                 }
@@ -964,10 +965,12 @@ fn parse_statement(
         None => None,
         Some((name, value)) => {
             let mut patterns = Vec::new();
-            for (item_path, text) in string_list(locator, &at(name), value)? {
+            let resource_path = at(name);
+            for (item, text) in string_list(locator, &resource_path, value)? {
                 if text != "*" {
-                    Arn::parse(text)
-                        .map_err(|error| locator.error(&item_path, error.to_string()))?;
+                    Arn::parse(text).map_err(|error| {
+                        locator.error(&item_pointer(&resource_path, item), error.to_string())
+                    })?;
                 }
                 let template = Template::parse(text, variables);
                 let glob = template.static_tokens().map(Glob::resource);
@@ -1029,10 +1032,11 @@ fn parse_conditions(
     };
     let mut conditions = Vec::new();
     for (operator, keys) in operators {
-        let operator_path = format!("{path}/{}", escape_pointer_segment(operator));
+        // Pointers are written only for an error.
+        let operator_path = || format!("{path}/{}", escape_pointer_segment(operator));
         let Value::Object(keys) = keys else {
             return Err(locator.error(
-                &operator_path,
+                &operator_path(),
                 format!(
                     "the keys of `{operator}` are an object such as {{\"aws:SourceIp\": ...}}, not {}",
                     kind_of(keys)
@@ -1040,9 +1044,9 @@ fn parse_conditions(
             ));
         };
         for (key, values) in keys {
-            let key_path = format!("{operator_path}/{}", escape_pointer_segment(key));
+            let key_path = || format!("{}/{}", operator_path(), escape_pointer_segment(key));
             if key.trim().is_empty() {
-                return Err(locator.error(&key_path, "a condition key is empty"));
+                return Err(locator.error(&key_path(), "a condition key is empty"));
             }
             let scalars: Vec<(String, Value)> = match values {
                 Value::Array(items) => items
@@ -1053,7 +1057,7 @@ fn parse_conditions(
                             .map(|text| (text, item.clone()))
                             .ok_or_else(|| {
                                 locator.error(
-                                    &format!("{key_path}/{index}"),
+                                    &format!("{}/{index}", key_path()),
                                     format!(
                                         "a condition value is a string, number or boolean, not {}",
                                         kind_of(item)
@@ -1066,7 +1070,7 @@ fn parse_conditions(
                     Some(text) => vec![(text, single.clone())],
                     None => {
                         return Err(locator.error(
-                            &key_path,
+                            &key_path(),
                             format!(
                                 "a condition value is a string, number, boolean or an array of them, not {}",
                                 kind_of(single)
@@ -1079,14 +1083,17 @@ fn parse_conditions(
             let condition =
                 Condition::new(operator, key, scalars, variables).map_err(|error| match error {
                     ConditionError::UnknownOperator => locator.error(
-                        &operator_path,
+                        &operator_path(),
                         format!("unknown condition operator `{operator}`"),
                     ),
                     ConditionError::MalformedValue { index, expected } => {
                         let (value_path, value) = if single {
-                            (key_path.clone(), values)
+                            (key_path(), values)
                         } else {
-                            (format!("{key_path}/{index}"), values.get(index).unwrap_or(values))
+                            (
+                                format!("{}/{index}", key_path()),
+                                values.get(index).unwrap_or(values),
+                            )
                         };
                         locator.error(
                             &value_path,
@@ -1113,26 +1120,25 @@ fn scalar(value: &Value) -> Option<String> {
     }
 }
 
-/// A string or an array of strings, with each string's JSON pointer.
+/// A string or an array of strings, each with its index in the array (None
+/// for a lone string): its JSON pointer is written only for an error, as a
+/// large document holds millions of these.
 fn string_list<'v>(
     locator: &Locator<'_>,
     path: &str,
     value: &'v Value,
-) -> Result<Vec<(String, &'v str)>, PolicyError> {
+) -> Result<Vec<(Option<usize>, &'v str)>, PolicyError> {
     match value {
-        Value::String(text) => Ok(vec![(path.to_string(), text.as_str())]),
+        Value::String(text) => Ok(vec![(None, text.as_str())]),
         Value::Array(items) => items
             .iter()
             .enumerate()
-            .map(|(index, item)| {
-                let item_path = format!("{path}/{index}");
-                match item {
-                    Value::String(text) => Ok((item_path, text.as_str())),
-                    other => Err(locator.error(
-                        &item_path,
-                        format!("expected a string, found {}", kind_of(other)),
-                    )),
-                }
+            .map(|(index, item)| match item {
+                Value::String(text) => Ok((Some(index), text.as_str())),
+                other => Err(locator.error(
+                    &item_pointer(path, Some(index)),
+                    format!("expected a string, found {}", kind_of(other)),
+                )),
             })
             .collect(),
         other => Err(locator.error(
@@ -1142,6 +1148,14 @@ fn string_list<'v>(
                 kind_of(other)
             ),
         )),
+    }
+}
+
+/// The JSON pointer of an item [`string_list`] gave.
+fn item_pointer(path: &str, index: Option<usize>) -> String {
+    match index {
+        Some(index) => format!("{path}/{index}"),
+        None => path.to_string(),
     }
 }
 

@@ -38,25 +38,18 @@ enum Kind {
 
 /// Splits pattern text into tokens: every `*` and `?` is a wildcard.
 pub(crate) fn tokenize(text: &str, tokens: &mut Vec<Token>) {
-    let mut literal = String::new();
-    for ch in text.chars() {
-        match ch {
-            '*' | '?' => {
-                if !literal.is_empty() {
-                    push_literal(tokens, &std::mem::take(&mut literal));
-                }
-                tokens.push(if ch == '*' {
-                    Token::Star { colons: true }
-                } else {
-                    Token::One
-                });
-            }
-            _ => literal.push(ch),
-        }
+    let mut rest = text;
+    while let Some(at) = rest.find(['*', '?']) {
+        push_literal(tokens, &rest[..at]);
+        tokens.push(if rest.as_bytes()[at] == b'*' {
+            Token::Star { colons: true }
+        } else {
+            Token::One
+        });
+        // Both wildcards are one byte: the rest starts on a character.
+        rest = &rest[at + 1..];
     }
-    if !literal.is_empty() {
-        push_literal(tokens, &literal);
-    }
+    push_literal(tokens, rest);
 }
 
 /// Appends literal text, merging it with a preceding literal.
