@@ -220,15 +220,20 @@ fn render_pass(link: &LinkResult, out: &mut dyn Write, paint: &Paint) -> io::Res
         .iter()
         .filter(|evidence| evidence.role != EvidenceRole::Allows && evidence.note.is_some())
     {
-        writeln!(
-            out,
-            "        {} {}{}",
-            role_words(evidence.role),
-            evidence_location(evidence),
-            evidence_note(evidence)
-        )?;
+        render_evidence(evidence, out)?;
     }
     Ok(())
+}
+
+/// One cited statement: its role, where it is, and its note.
+fn render_evidence(evidence: &crate::diagnosis::Evidence, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "        {} {}{}",
+        role_words(evidence.role),
+        evidence_location(evidence),
+        evidence_note(evidence)
+    )
 }
 
 /// The reason, the deciding statements, and the fix or the help line.
@@ -241,13 +246,7 @@ fn render_broken(link: &LinkResult, out: &mut dyn Write, paint: &Paint) -> io::R
         link.reason
     )?;
     for evidence in &link.evidence {
-        writeln!(
-            out,
-            "        {} {}{}",
-            role_words(evidence.role),
-            evidence_location(evidence),
-            evidence_note(evidence)
-        )?;
+        render_evidence(evidence, out)?;
     }
     if !link.unknown_keys.is_empty() {
         writeln!(out, "        unknown context: {}", unknown_keys_text(link))?;
