@@ -123,7 +123,12 @@ impl PolicyDoc {
     }
 
     pub fn set_label(&mut self, label: impl Into<String>) {
-        Arc::make_mut(&mut self.policy).set_label(label);
+        let label = label.into();
+        // A copy of a snapshot shares its policies: relabelling one with the
+        // label it has would copy it for nothing.
+        if self.policy.label() != label {
+            Arc::make_mut(&mut self.policy).set_label(label);
+        }
     }
 }
 

@@ -20,6 +20,16 @@ pub fn apply(snapshot: &Snapshot, diagnosis: &Diagnosis) -> (Snapshot, Vec<usize
         let (Some(target), Some(document)) = (&change.target, &change.document_after) else {
             continue;
         };
+        // Changes to one document share one merged document: it is laid
+        // once, by the first of them.
+        if let Some(&first) = change.with_changes.first()
+            && first < index
+        {
+            if applied.contains(&first) {
+                applied.push(index);
+            }
+            continue;
+        }
         // Checked against the original: the target must still be found.
         if base_of(snapshot, target).is_none() {
             continue;
