@@ -387,7 +387,7 @@ impl Condition {
                 let policy = match template.static_text() {
                     Some(text) => text,
                     None => match resolved(template) {
-                        Ok(text) => text,
+                        Ok(text) => std::borrow::Cow::Owned(text),
                         Err(settled) => return settled,
                     },
                 };

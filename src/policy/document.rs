@@ -53,8 +53,8 @@ pub struct Policy {
 #[derive(Debug, Clone)]
 pub struct Statement {
     index: usize,
-    /// The document's `Statement` is this one object, not an array.
-    single: bool,
+    /// JSON pointer (`/Statement/2`, or `/Statement` for a lone object).
+    path: Box<str>,
     line: Option<usize>,
     /// Byte offset of the statement in the JSON text of the document it was
     /// read from; None when it was read from a JSON value.
@@ -100,12 +100,8 @@ impl Statement {
     }
 
     /// JSON pointer of the statement (`/Statement/2`, or `/Statement`).
-    pub fn path(&self) -> String {
-        if self.single {
-            "/Statement".to_string()
-        } else {
-            format!("/Statement/{}", self.index)
-        }
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     /// 1-based line of the statement's start in the document as `jq .`
@@ -295,7 +291,7 @@ impl Statement {
             principal_match,
             unknown_keys: unknown,
             absent_variables: absent,
-            path: self.path(),
+            path: self.path.to_string(),
             line: self.line,
         })
     }
@@ -1006,7 +1002,7 @@ fn parse_statement(
 
     Ok(Statement {
         index,
-        single: path == "/Statement",
+        path: path.into_boxed_str(),
         line: None,
         offset: None,
         sid,

@@ -97,12 +97,14 @@ impl Template {
     }
 
     /// The text when nothing needs resolving (escapes applied).
-    pub(crate) fn static_text(&self) -> Option<String> {
+    /// Borrowed when the text has no escape: conditions compare it for
+    /// every request value.
+    pub(crate) fn static_text(&self) -> Option<std::borrow::Cow<'_, str>> {
         if self.is_dynamic() {
             return None;
         }
         if self.pieces.is_empty() {
-            return Some(self.raw.clone());
+            return Some(std::borrow::Cow::Borrowed(&self.raw));
         }
         let mut out = String::new();
         for piece in &self.pieces {
@@ -112,7 +114,7 @@ impl Template {
                 Piece::Var { .. } => return None,
             }
         }
-        Some(out)
+        Some(std::borrow::Cow::Owned(out))
     }
 
     /// Wildcard tokens when nothing needs resolving.
