@@ -83,16 +83,7 @@ fn a_key_policy_requiring_a_vpc_endpoint_is_explained() {
 }
 
 fn scp_status(text: &str, action: &str) -> LinkStatus {
-    let diagnosis = run_scenario(text);
-    diagnosis
-        .operations
-        .iter()
-        .flat_map(|operation| &operation.actions)
-        .filter(|candidate| candidate.action == action)
-        .flat_map(|candidate| &candidate.links)
-        .find(|link| link.link == LinkId::Scp)
-        .unwrap()
-        .status
+    link_of(&run_scenario(text), action, LinkId::Scp).status
 }
 
 #[test]
