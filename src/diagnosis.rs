@@ -266,7 +266,7 @@ pub struct LinkResult {
     /// One sentence, lowercase start, no trailing period.
     pub reason: String,
     pub evidence: Vec<Evidence>,
-    pub fix: Option<Fix>,
+    pub fix: Option<Box<Fix>>,
     /// Context keys an unknown result hangs on.
     pub unknown_keys: Vec<String>,
     /// For unknown links: how to supply what is missing.

@@ -88,7 +88,7 @@ pub(crate) fn merge_changes(operations: &mut [OperationResult]) -> Vec<Fix> {
                         index
                     }
                     None => {
-                        changes.push(fix.clone());
+                        changes.push(Fix::clone(fix));
                         changes.len() - 1
                     }
                 };
@@ -400,7 +400,7 @@ mod tests {
             status: LinkStatus::Fail,
             reason: String::new(),
             evidence: Vec::new(),
-            fix: Some(fix),
+            fix: Some(Box::new(fix)),
             unknown_keys: Vec::new(),
             help: None,
             change: None,
@@ -516,7 +516,7 @@ mod tests {
         let fixes: Vec<&Fix> = operations[0].actions[0]
             .links
             .iter()
-            .filter_map(|link| link.fix.as_ref())
+            .filter_map(|link| link.fix.as_deref())
             .collect();
         assert_eq!(
             fixes[0].statement.as_ref().unwrap()["Resource"],

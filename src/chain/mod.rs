@@ -22,7 +22,7 @@ pub(crate) use context::Shared;
 use chrono::{DateTime, Utc};
 
 use crate::arn::{ArnError, Principal, PrincipalKind};
-use crate::diagnosis::{ActionResult, Diagnosis, Operation, OperationResult, Verdict};
+use crate::diagnosis::{ActionResult, Diagnosis, LinkResult, Operation, OperationResult, Verdict};
 use crate::snapshot::{BucketInfo, Encryption, Field, ObjectInfo, PrincipalInfo, Snapshot};
 
 /// Object key checked when `--object` is not given.
@@ -358,8 +358,8 @@ fn verdict_of(operations: &[OperationResult]) -> Verdict {
 /// Judges the request's operations again over `snapshot` (a copy of the
 /// one `before` was judged over, with some documents replaced), copying the
 /// result of every action `changed` says reads none of the replaced
-/// documents. Only what the judge decides is reliable in what is copied:
-/// verdicts, links, statuses and reasons (fixes were completed since).
+/// documents. A copied action holds only what the judge decides (verdicts,
+/// links, statuses and reasons), without evidence or fixes.
 /// `contexts` are those of the earlier judgement: a context reads no
 /// document.
 pub(crate) fn rejudge(
@@ -417,7 +417,7 @@ fn judge_operations(setup: &Setup<'_>, reuse: Option<Reuse<'_>>) -> Vec<Operatio
                 None => {
                     let copied = match (earlier, reuse) {
                         (Some(before), Some((_, changed))) if !changed(&planned) => {
-                            before.actions.get(place).cloned()
+                            before.actions.get(place).map(decisions_of)
                         }
                         _ => None,
                     };
@@ -461,6 +461,34 @@ fn judge_operations(setup: &Setup<'_>, reuse: Option<Reuse<'_>>) -> Vec<Operatio
         });
     }
     operations
+}
+
+/// What a re-check reads of an action judged earlier: its verdict and its
+/// links' decisions. Evidence and fixes are left behind: by the time of the
+/// re-check the fixes hold whole merged documents, and copying them for
+/// every unchanged action cost more than judging it.
+fn decisions_of(action: &ActionResult) -> ActionResult {
+    let links = action
+        .links
+        .iter()
+        .map(|link| LinkResult {
+            link: link.link,
+            status: link.status,
+            reason: link.reason.clone(),
+            evidence: Vec::new(),
+            fix: None,
+            unknown_keys: link.unknown_keys.clone(),
+            help: None,
+            change: link.change,
+            assumed: link.assumed.clone(),
+        })
+        .collect();
+    ActionResult {
+        action: action.action.clone(),
+        resource: action.resource.clone(),
+        verdict: action.verdict,
+        links,
+    }
 }
 
 /// "Did you mean" notes for a principal or key the request needs that is

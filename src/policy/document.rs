@@ -2,6 +2,8 @@
 //! validation with located errors, canonical serialisation, and evaluation
 //! of its statements for one request.
 
+use std::sync::Arc;
+
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 
@@ -12,7 +14,7 @@ use super::condition::{Condition, ConditionError};
 use super::logic::{and, not, or};
 use super::principal::Principals;
 use super::variables::{Resolution, Template};
-use super::wildcard::Glob;
+use super::wildcard::{Glob, with_lowered};
 use super::{
     AbsentVariable, Caller, Effect, PolicyError, PrincipalMatch, Request, StatementHit, Tri,
     VariableElement,
@@ -40,7 +42,8 @@ impl Version {
 /// One parsed policy document.
 #[derive(Debug, Clone)]
 pub struct Policy {
-    label: String,
+    /// Shared with every hit of the document.
+    label: Arc<str>,
     /// None when the document has no `Version` (variables are then literal).
     version: Option<Version>,
     id: Option<String>,
@@ -216,12 +219,18 @@ impl Statement {
     /// not. A statement kept from applying only by policy variables with no
     /// value is returned with [`Tri::No`] and those variables, so that the
     /// report can say why it did not apply.
-    fn evaluate(&self, label: &str, request: &Request<'_>) -> Option<StatementHit> {
+    /// `action` is the request's action in ASCII lower case.
+    fn evaluate(
+        &self,
+        label: &Arc<str>,
+        request: &Request<'_>,
+        action: &[u8],
+    ) -> Option<StatementHit> {
         // Cheapest first; a `No` anywhere settles it, unless a variable with
         // no value caused it: then the other elements are still judged, to
         // tell "does not apply because of the variable" from "does not
         // apply anyway".
-        let action = self.match_action(request.action);
+        let action = self.match_action(action);
         if action == Tri::No {
             return None;
         }
@@ -283,7 +292,7 @@ impl Statement {
             .map(|(variable, _)| variable)
             .collect();
         Some(StatementHit {
-            document: label.to_string(),
+            document: Arc::clone(label),
             statement: self.index,
             sid: self.sid.clone(),
             effect: self.effect,
@@ -291,17 +300,17 @@ impl Statement {
             principal_match,
             unknown_keys: unknown,
             absent_variables: absent,
-            path: self.path.to_string(),
             line: self.line,
         })
     }
 
-    fn match_action(&self, action: &str) -> Tri {
+    /// `action` is in ASCII lower case, as action patterns keep theirs.
+    fn match_action(&self, action: &[u8]) -> Tri {
         let any = self
             .action
             .patterns
             .iter()
-            .any(|(_, glob)| glob.is_match(action));
+            .any(|(_, glob)| glob.is_match_lowered(action));
         if any != self.action.negated {
             Tri::Yes
         } else {
@@ -568,7 +577,7 @@ impl Policy {
     }
 
     pub fn set_label(&mut self, label: impl Into<String>) {
-        self.label = label.into();
+        self.label = Arc::from(label.into());
     }
 
     /// The document's `Version`, None when it has none.
@@ -592,10 +601,27 @@ impl Policy {
 
     /// The statements that apply (or may apply) to `request`.
     pub fn evaluate(&self, request: &Request<'_>) -> Vec<StatementHit> {
-        self.statements
-            .iter()
-            .filter_map(|statement| statement.evaluate(&self.label, request))
-            .collect()
+        let mut hits = Vec::new();
+        with_lowered(request.action, |action| {
+            self.evaluate_into(request, action, &mut hits)
+        });
+        hits
+    }
+
+    /// [`Policy::evaluate`] with the request's action already in ASCII lower
+    /// case, adding the hits to `hits`: for a caller that evaluates several
+    /// documents.
+    pub(crate) fn evaluate_into(
+        &self,
+        request: &Request<'_>,
+        action: &[u8],
+        hits: &mut Vec<StatementHit>,
+    ) {
+        hits.extend(
+            self.statements
+                .iter()
+                .filter_map(|statement| statement.evaluate(&self.label, request, action)),
+        );
     }
 
     /// The document as a JSON value in canonical form (lists as arrays,
@@ -833,7 +859,7 @@ impl<'l, 'a> StatementReader<'l, 'a> {
 
     fn finish(self, header: Header) -> Policy {
         Policy {
-            label: self.locator.label.to_string(),
+            label: Arc::from(self.locator.label),
             version: header.version,
             id: header.id,
             single_statement: self.single_statement,

@@ -7,6 +7,8 @@
 //! [`Policy::evaluate`], [`Evaluation`], [`StatementHit`], [`Caller`],
 //! [`PrincipalMatch`], [`Tri`], [`AbsentVariable`].
 
+use std::sync::Arc;
+
 use crate::context::RequestContext;
 
 /// Why a policy document could not be parsed. Renders as one line:
@@ -141,7 +143,7 @@ pub struct AbsentVariable {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatementHit {
     /// The document's label.
-    pub document: String,
+    pub document: Arc<str>,
     /// Index within the document's `Statement` list (0 when it is one object).
     pub statement: usize,
     pub sid: Option<String>,
@@ -159,9 +161,6 @@ pub struct StatementHit {
     /// Policy variables with no value that kept the statement from applying
     /// (when `applies` is [`Tri::No`]) or made a negated element hold.
     pub absent_variables: Vec<AbsentVariable>,
-    /// JSON pointer of the statement (`/Statement/2`, or `/Statement` when
-    /// the statement is a single object).
-    pub path: String,
     /// 1-based line of the statement's start in the document's text.
     pub line: Option<usize>,
 }
@@ -187,9 +186,11 @@ impl Evaluation {
     /// Evaluates every document for the request and gathers the hits.
     pub fn of<'p>(policies: impl IntoIterator<Item = &'p Policy>, request: &Request<'_>) -> Self {
         let mut hits = Vec::new();
-        for policy in policies {
-            hits.extend(policy.evaluate(request));
-        }
+        wildcard::with_lowered(request.action, |action| {
+            for policy in policies {
+                policy.evaluate_into(request, action, &mut hits);
+            }
+        });
         Self { hits }
     }
 

@@ -18,7 +18,8 @@ pub(crate) enum Token {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Glob {
     kind: Kind,
-    /// ASCII case-insensitive (actions).
+    /// ASCII case-insensitive (actions). The pattern's literals are then
+    /// kept in lower case, so that only the text is folded while matching.
     fold: bool,
 }
 
@@ -106,7 +107,10 @@ impl Glob {
     /// Builds the matcher, merging runs of stars and picking a fast path.
     pub(crate) fn from_tokens(tokens: Vec<Token>, fold: bool) -> Self {
         let mut merged: Vec<Token> = Vec::with_capacity(tokens.len());
-        for token in tokens {
+        for mut token in tokens {
+            if let (Token::Lit(text), true) = (&mut token, fold) {
+                text.make_ascii_lowercase();
+            }
             match (merged.last_mut(), token) {
                 (Some(Token::Star { colons: a }), Token::Star { colons: b }) => *a = *a || b,
                 (Some(Token::Lit(previous)), Token::Lit(text)) => previous.push_str(&text),
@@ -132,10 +136,15 @@ impl Glob {
         Self { kind, fold }
     }
 
+    // Inlined: every statement's actions are matched against every action
+    // judged, and most patterns are an exact name or a prefix.
+    #[inline]
     pub(crate) fn is_match(&self, text: &str) -> bool {
         match &self.kind {
             Kind::All => true,
-            Kind::Exact(literal) => eq(literal.as_bytes(), text.as_bytes(), self.fold),
+            Kind::Exact(literal) => {
+                text.len() == literal.len() && eq(literal.as_bytes(), text.as_bytes(), self.fold)
+            }
             Kind::Prefix(literal) => {
                 text.len() >= literal.len()
                     && eq(
@@ -145,21 +154,65 @@ impl Glob {
                     )
             }
             Kind::General { tokens, restricted } => {
-                if *restricted {
-                    match_positions(tokens, text, self.fold)
-                } else {
-                    match_backtracking(tokens, text, self.fold)
-                }
+                match_general(tokens, *restricted, text, self.fold)
             }
+        }
+    }
+
+    /// [`Glob::is_match`] for a folding pattern and a text already in ASCII
+    /// lower case: literals are then compared byte for byte.
+    #[inline]
+    pub(crate) fn is_match_lowered(&self, lowered: &[u8]) -> bool {
+        debug_assert!(
+            self.fold,
+            "only a folding pattern's literals are lower case"
+        );
+        match &self.kind {
+            Kind::All => true,
+            Kind::Exact(literal) => literal.as_bytes() == lowered,
+            Kind::Prefix(literal) => lowered.starts_with(literal.as_bytes()),
+            Kind::General { tokens, restricted } => std::str::from_utf8(lowered)
+                .is_ok_and(|text| match_general(tokens, *restricted, text, false)),
         }
     }
 }
 
-fn eq(a: &[u8], b: &[u8], fold: bool) -> bool {
-    if fold {
-        a.eq_ignore_ascii_case(b)
+/// Calls `with` on `text` in ASCII lower case, copied on the stack when it
+/// is short (an action name), so that a policy's patterns can be matched
+/// against it without folding every byte again for every pattern. Lowering
+/// ASCII letters keeps UTF-8 valid.
+pub(crate) fn with_lowered<R>(text: &str, with: impl FnOnce(&[u8]) -> R) -> R {
+    let mut buffer = [0u8; 64];
+    match buffer.get_mut(..text.len()) {
+        Some(bytes) => {
+            bytes.copy_from_slice(text.as_bytes());
+            bytes.make_ascii_lowercase();
+            with(bytes)
+        }
+        None => with(text.to_ascii_lowercase().as_bytes()),
+    }
+}
+
+#[inline(never)]
+fn match_general(tokens: &[Token], restricted: bool, text: &str, fold: bool) -> bool {
+    if restricted {
+        match_positions(tokens, text, fold)
     } else {
-        a == b
+        match_backtracking(tokens, text, fold)
+    }
+}
+
+/// `pattern` (lower case when folding) equals `text` of the same length.
+#[inline]
+fn eq(pattern: &[u8], text: &[u8], fold: bool) -> bool {
+    if fold {
+        pattern.len() == text.len()
+            && pattern
+                .iter()
+                .zip(text)
+                .all(|(pattern, text)| *pattern == text.to_ascii_lowercase())
+    } else {
+        pattern == text
     }
 }
 

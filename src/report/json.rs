@@ -396,7 +396,7 @@ impl From<&LinkResult> for LinkV1 {
             status: link.status.into(),
             reason: link.reason.clone(),
             evidence: link.evidence.iter().map(EvidenceV1::from).collect(),
-            fix: link.fix.as_ref().map(FixV1::from),
+            fix: link.fix.as_deref().map(FixV1::from),
             unknown_keys: link.unknown_keys.clone(),
             help: link.help.clone().filter(|help| !help.is_empty()),
             change_index: link.change,

@@ -141,7 +141,7 @@ fn cross_account_denied() -> Diagnosis {
             evidence(key_policy, Some(0), Some("Enable IAM User Permissions"), Some(4), EvidenceRole::Context),
             evidence(key_policy, Some(1), Some("Allow use of the key"), Some(10), EvidenceRole::Context),
         ],
-        fix: Some(Fix {
+        fix: Some(Box::new(Fix {
             account: "111111111111".to_string(),
             change: FixChange::AddStatement,
             document: "key-policy".to_string(),
@@ -155,7 +155,7 @@ fn cross_account_denied() -> Diagnosis {
             })),
             note: Some("account 222222222222 must also allow `kms:Decrypt` on the key in the caller's identity policy".to_string()),
             ..Default::default()
-        }),
+        })),
         unknown_keys: Vec::new(),
         help: None,
         change: None,

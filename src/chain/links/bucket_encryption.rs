@@ -3,7 +3,7 @@
 //! server-side encryption behavior": only a full key ARN works across
 //! accounts).
 
-use crate::diagnosis::{LinkId, LinkResult, LinkStatus};
+use crate::diagnosis::{Fix, LinkId, LinkResult, LinkStatus};
 use crate::snapshot::Field;
 
 use super::super::fix;
@@ -11,8 +11,8 @@ use super::super::keys::{Reference, ResolvedKey};
 use super::{ActionFacts, result};
 
 pub(super) fn link(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) -> LinkResult {
-    let make = |status, reason: String, fix| LinkResult {
-        fix,
+    let make = |status, reason: String, fix: Option<Fix>| LinkResult {
+        fix: fix.map(Box::new),
         ..result(LinkId::BucketEncryption, status, reason)
     };
     let bucket = facts.setup.bucket;

@@ -176,7 +176,7 @@ pub(super) fn undecided_conditions(
     {
         let Some(statement) = policies
             .iter()
-            .filter(|policy| policy.label() == hit.document)
+            .filter(|policy| policy.label() == &*hit.document)
             .flat_map(|policy| policy.statements())
             .find(|statement| statement.index() == hit.statement)
         else {
@@ -257,7 +257,7 @@ pub(super) fn status_of(denies: Tri, allows: Tri, needed: Tri) -> LinkStatus {
 
 pub(super) fn evidence_of(hit: &StatementHit) -> Evidence {
     Evidence {
-        document: hit.document.clone(),
+        document: hit.document.to_string(),
         statement: Some(hit.statement),
         sid: hit.sid.clone(),
         line: hit.line,

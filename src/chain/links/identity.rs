@@ -211,7 +211,7 @@ fn principal_link(
             };
             format!(
                 "{} explicitly denies {action} on {resource}{clause}",
-                first.map(|hit| hit.document.as_str()).unwrap_or(what)
+                first.map(|hit| &*hit.document).unwrap_or(what)
             )
         }
         LinkStatus::Fail => {
@@ -248,7 +248,7 @@ fn principal_link(
     evidence.extend(judged.absent_variable_evidence());
     LinkResult {
         evidence,
-        fix,
+        fix: fix.map(Box::new),
         help,
         ..result(link, status, reason)
     }

@@ -312,7 +312,7 @@ fn key_policy_link(
     }
     LinkResult {
         evidence,
-        fix,
+        fix: fix.map(Box::new),
         unknown_keys,
         help,
         ..result(LinkId::KeyPolicy, status, reason)

@@ -2,7 +2,7 @@
 //! key) is used from its own account (KMS Developer Guide, "Key states of
 //! AWS KMS keys", "AWS managed keys").
 
-use crate::diagnosis::{LinkId, LinkResult, LinkStatus};
+use crate::diagnosis::{Fix, LinkId, LinkResult, LinkStatus};
 use crate::snapshot::Field;
 
 use super::super::fix;
@@ -11,8 +11,8 @@ use super::{ActionFacts, key_policy, result};
 
 pub(super) fn link(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) -> LinkResult {
     let key_help = &key_policy::key_help(key);
-    let make = |status, reason: String, fix, help| LinkResult {
-        fix,
+    let make = |status, reason: String, fix: Option<Fix>, help| LinkResult {
+        fix: fix.map(Box::new),
         help,
         ..result(LinkId::KeyState, status, reason)
     };

@@ -57,7 +57,7 @@ fn pass(link: LinkId, reason: String) -> LinkResult {
 
 fn fail(link: LinkId, reason: String, fix: Option<Fix>) -> LinkResult {
     LinkResult {
-        fix,
+        fix: fix.map(Box::new),
         ..result(link, LinkStatus::Fail, reason)
     }
 }

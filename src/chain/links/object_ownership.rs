@@ -2,7 +2,7 @@
 //! its ACL lets the caller read it when the bucket owner does not own it (S3
 //! User Guide, "Controlling ownership of objects").
 
-use crate::diagnosis::{LinkId, LinkResult, LinkStatus};
+use crate::diagnosis::{Fix, LinkId, LinkResult, LinkStatus};
 use crate::snapshot::Field;
 
 use super::super::fix;
@@ -39,9 +39,9 @@ pub(super) fn applies(facts: &ActionFacts<'_, '_>) -> bool {
 pub(super) fn link(facts: &ActionFacts<'_, '_>) -> Option<LinkResult> {
     let setup = facts.setup;
     let bucket = setup.bucket;
-    let make = |status, reason: String, fix, help| {
+    let make = |status, reason: String, fix: Option<Fix>, help| {
         Some(LinkResult {
-            fix,
+            fix: fix.map(Box::new),
             help,
             ..result(LinkId::ObjectOwnership, status, reason)
         })

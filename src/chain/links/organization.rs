@@ -114,7 +114,7 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
                 let named = hit.and_then(|hit| {
                     policies
                         .iter()
-                        .find(|named| named.document.policy.label() == hit.document)
+                        .find(|named| named.document.policy.label() == &*hit.document)
                 });
                 let explanation = hit.and_then(|hit| {
                     explain_deny(named.map(|named| &*named.document.policy), hit, &request)

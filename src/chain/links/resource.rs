@@ -197,7 +197,7 @@ fn resource_link(
     evidence.extend(judged.absent_variable_evidence());
     LinkResult {
         evidence,
-        fix,
+        fix: fix.map(Box::new),
         help,
         ..result(link, status, reason)
     }
