@@ -4,7 +4,7 @@
 //! change); otherwise it is appended with a `Sid` of its own. Removals go by
 //! the statement index the judge reported.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::diagnosis::{Diagnosis, FixChange, FixTarget, LinkId};
 use crate::fixes::target::organization_policy;
@@ -94,9 +94,13 @@ pub(super) fn documents(snapshot: &Snapshot, diagnosis: &mut Diagnosis) {
                 }
             }
         }
-        for &index in &members {
-            diagnosis.changes[index].document_after = Some(document.clone());
-            diagnosis.changes[index].with_changes = members.clone();
+        if let Some((&last, others)) = members.split_last() {
+            for &index in others {
+                diagnosis.changes[index].document_after = Some(document.clone());
+                diagnosis.changes[index].with_changes = members.clone();
+            }
+            diagnosis.changes[last].document_after = Some(document);
+            diagnosis.changes[last].with_changes = members;
         }
     }
 }
@@ -249,31 +253,56 @@ pub(super) fn principal_info<'s>(
     crate::chain::principal::find_info(snapshot, &principal)
 }
 
-/// A statement without the parts that may differ between two statements
-/// one of which extends the other, with single values as one-item lists.
-fn shape(statement: &Value) -> Option<Value> {
-    let mut map: Map<String, Value> = statement.as_object()?.clone();
-    map.remove("Sid");
-    map.remove("Action")?;
-    for key in ["Resource", "NotResource"] {
-        if let Some(value) = map.get_mut(key) {
-            listify(value);
-        }
+/// Whether two statements are the same but for `Sid` and `Action` (both
+/// must have `Action`), a single value being the same as a one-item list
+/// and lists of resources and principals being compared as sets. Compared
+/// in place: the statements of a document are compared with every
+/// statement a fix adds.
+fn same_but_actions(a: &Value, b: &Value) -> bool {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return false;
+    };
+    if !a.contains_key("Action") || !b.contains_key("Action") {
+        return false;
     }
-    if let Some(Value::Object(principal)) = map.get_mut("Principal") {
-        for value in principal.values_mut() {
-            listify(value);
-        }
+    let compared = |key: &&String| !matches!(key.as_str(), "Sid" | "Action");
+    if a.keys().filter(compared).count() != b.keys().filter(compared).count() {
+        return false;
     }
-    Some(Value::Object(map))
+    a.iter()
+        .filter(|(key, _)| compared(key))
+        .all(|(key, value)| {
+            let Some(other) = b.get(key) else {
+                return false;
+            };
+            match (key.as_str(), value, other) {
+                ("Resource" | "NotResource", _, _) => same_list(value, other),
+                ("Principal", Value::Object(value), Value::Object(other)) => {
+                    value.len() == other.len()
+                        && value.iter().all(|(kind, list)| {
+                            other
+                                .get(kind)
+                                .is_some_and(|theirs| same_list(list, theirs))
+                        })
+                }
+                _ => value == other,
+            }
+        })
 }
 
-fn listify(value: &mut Value) {
-    if let Value::String(text) = value {
-        *value = json!([text.clone()]);
+/// A string is a one-item list; lists hold the same items in any order.
+fn same_list(a: &Value, b: &Value) -> bool {
+    fn items(value: &Value) -> Vec<String> {
+        let mut items: Vec<String> = match value {
+            Value::Array(list) => list.iter().map(Value::to_string).collect(),
+            single => vec![single.to_string()],
+        };
+        items.sort_unstable();
+        items
     }
-    if let Value::Array(list) = value {
-        list.sort_by_key(|a| a.to_string());
+    match (a, b) {
+        (Value::String(a), Value::String(b)) => a == b,
+        _ => items(a) == items(b),
     }
 }
 
@@ -291,11 +320,9 @@ fn add(document: &mut Value, statement: &Value) {
     let Some(statements) = document.get_mut("Statement").and_then(Value::as_array_mut) else {
         return;
     };
-    let wanted = shape(statement);
     let extendable = statements.iter_mut().find(|existing| {
         existing.get("Effect").and_then(Value::as_str) == Some("Allow")
-            && wanted.is_some()
-            && shape(existing) == wanted
+            && same_but_actions(existing, statement)
     });
     if let Some(existing) = extendable {
         let mut list = actions(existing);
