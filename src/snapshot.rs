@@ -107,6 +107,22 @@ impl PolicyDoc {
         })
     }
 
+    /// [`PolicyDoc::from_value`] for a document made from `base` by adding,
+    /// extending or removing statements; `kept[i]` names the statement of
+    /// `base` that statement `i` is unchanged from, which is not parsed again.
+    pub(crate) fn from_value_keeping(
+        label: &str,
+        value: &serde_json::Value,
+        base: &Policy,
+        kept: &[Option<usize>],
+    ) -> Result<Self, crate::policy::PolicyError> {
+        let policy = Policy::parse_value_keeping(label, value, base, kept)?;
+        Ok(Self {
+            raw: raw_json(value)?,
+            policy: Arc::new(policy),
+        })
+    }
+
     /// The document as read, as JSON text.
     pub fn raw(&self) -> &str {
         self.raw.get()

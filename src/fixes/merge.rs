@@ -37,9 +37,19 @@ pub(super) fn is_statement_change(change: FixChange) -> bool {
     )
 }
 
+/// One merged document: the change that lays it (the first of those it
+/// holds) and, for each of its statements, the index of the statement of the
+/// document the snapshot holds that it is unchanged from, so that the
+/// re-check parses only what the changes wrote.
+pub(super) struct Merged {
+    pub(super) first: usize,
+    pub(super) kept: Vec<Option<usize>>,
+}
+
 /// Sets `document_after` and `with_changes` on every statement change whose
 /// document the snapshot holds.
-pub(super) fn documents(snapshot: &Snapshot, diagnosis: &mut Diagnosis) {
+pub(super) fn documents(snapshot: &Snapshot, diagnosis: &mut Diagnosis) -> Vec<Merged> {
+    let mut merged = Vec::new();
     let mut groups: Vec<(TargetKey, Vec<usize>)> = Vec::new();
     for (index, change) in diagnosis.changes.iter().enumerate() {
         let Some(target) = &change.target else {
@@ -67,11 +77,22 @@ pub(super) fn documents(snapshot: &Snapshot, diagnosis: &mut Diagnosis) {
         let Some(mut document) = base_document(snapshot, &target) else {
             continue;
         };
+        let count = document
+            .get("Statement")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        let mut kept: Vec<Option<usize>> = (0..count).map(Some).collect();
         let mut removals = Vec::new();
         for &index in &members {
             let change = &diagnosis.changes[index];
             match (change.change, &change.statement, &change.target) {
-                (FixChange::AddStatement, Some(statement), _) => add(&mut document, statement),
+                (FixChange::AddStatement, Some(statement), _) => {
+                    match add(&mut document, statement).map(|at| kept.get_mut(at)) {
+                        Some(Some(extended)) => *extended = None,
+                        Some(None) => kept.push(None),
+                        None => {}
+                    }
+                }
                 (
                     _,
                     _,
@@ -92,8 +113,15 @@ pub(super) fn documents(snapshot: &Snapshot, diagnosis: &mut Diagnosis) {
                 if at < statements.len() {
                     statements.remove(at);
                 }
+                if at < kept.len() {
+                    kept.remove(at);
+                }
             }
         }
+        merged.push(Merged {
+            first: members[0],
+            kept,
+        });
         if let Some((&last, others)) = members.split_last() {
             for &index in others {
                 diagnosis.changes[index].document_after = Some(document.clone());
@@ -103,6 +131,7 @@ pub(super) fn documents(snapshot: &Snapshot, diagnosis: &mut Diagnosis) {
             diagnosis.changes[last].with_changes = members;
         }
     }
+    merged
 }
 
 fn empty_document() -> Value {
@@ -315,16 +344,18 @@ fn actions(statement: &Value) -> Vec<Value> {
 }
 
 /// Adds `statement`: extends an existing Allow that differs only in its
-/// actions, else appends it with a `Sid` no other statement has.
-fn add(document: &mut Value, statement: &Value) {
-    let Some(statements) = document.get_mut("Statement").and_then(Value::as_array_mut) else {
-        return;
-    };
-    let extendable = statements.iter_mut().find(|existing| {
+/// actions, else appends it with a `Sid` no other statement has. The index
+/// of the statement extended or appended; `None` when the document has no
+/// statement list.
+fn add(document: &mut Value, statement: &Value) -> Option<usize> {
+    let statements = document
+        .get_mut("Statement")
+        .and_then(Value::as_array_mut)?;
+    let extendable = statements.iter_mut().enumerate().find(|(_, existing)| {
         existing.get("Effect").and_then(Value::as_str) == Some("Allow")
             && same_but_actions(existing, statement)
     });
-    if let Some(existing) = extendable {
+    if let Some((at, existing)) = extendable {
         let mut list = actions(existing);
         for action in actions(statement) {
             if !list.contains(&action) {
@@ -334,7 +365,7 @@ fn add(document: &mut Value, statement: &Value) {
         if let Some(map) = existing.as_object_mut() {
             map.insert("Action".into(), Value::Array(list));
         }
-        return;
+        return Some(at);
     }
     let mut statement = statement.clone();
     let sids: Vec<String> = statements
@@ -353,6 +384,7 @@ fn add(document: &mut Value, statement: &Value) {
         map.insert("Sid".into(), Value::String(unique));
     }
     statements.push(statement);
+    Some(statements.len() - 1)
 }
 
 #[cfg(test)]
@@ -365,12 +397,13 @@ mod tests {
             {"Sid": "Use", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::2:user/d"},
              "Action": "kms:Encrypt", "Resource": "*"}
         ]});
-        add(
+        let at = add(
             &mut document,
             &json!({"Sid": "AllowKmsDecrypt", "Effect": "Allow",
                     "Principal": {"AWS": ["arn:aws:iam::2:user/d"]},
                     "Action": ["kms:Decrypt"], "Resource": "*"}),
         );
+        assert_eq!(at, Some(0));
         let statements = document["Statement"].as_array().unwrap();
         assert_eq!(statements.len(), 1);
         assert_eq!(statements[0]["Sid"], "Use");
@@ -386,12 +419,13 @@ mod tests {
             {"Sid": "AllowKmsDecrypt", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::2:root"},
              "Action": "kms:Decrypt", "Resource": "*"}
         ]});
-        add(
+        let at = add(
             &mut document,
             &json!({"Sid": "AllowKmsDecrypt", "Effect": "Allow",
                     "Principal": {"AWS": "arn:aws:iam::2:user/d"},
                     "Action": ["kms:Decrypt"], "Resource": "*"}),
         );
+        assert_eq!(at, Some(1));
         let statements = document["Statement"].as_array().unwrap();
         assert_eq!(statements.len(), 2);
         assert_eq!(statements[1]["Sid"], "AllowKmsDecrypt2");

@@ -27,7 +27,7 @@ pub(crate) fn complete(
     contexts: &Shared,
 ) {
     target::resolve(snapshot, diagnosis);
-    merge::documents(snapshot, diagnosis);
+    let merged = merge::documents(snapshot, diagnosis);
     command::commands(diagnosis);
-    recheck::run(snapshot, request, diagnosis, contexts);
+    recheck::run(snapshot, request, diagnosis, contexts, &merged);
 }

@@ -7,13 +7,25 @@
 use crate::chain::{CheckRequest, PlannedAction, Shared, Target, rejudge};
 use crate::diagnosis::{Diagnosis, LinkStatus, Recheck, Remaining};
 use crate::diagnosis::{FixTarget, LinkId};
-use crate::fixes::merge::{base_of, organization_label, principal_info, session_index};
+use crate::fixes::merge::{
+    Base, Merged, base_of, organization_label, principal_info, session_index,
+};
 use crate::fixes::target::organization_policy;
 use crate::snapshot::{Field, NamedPolicy, PolicyDoc, PolicyKind, Snapshot};
 
 /// A copy of `snapshot` with every change's `document_after` installed, and
 /// the indexes of the changes that made it in.
 pub fn apply(snapshot: &Snapshot, diagnosis: &Diagnosis) -> (Snapshot, Vec<usize>) {
+    apply_merged(snapshot, diagnosis, &[])
+}
+
+/// [`apply`], parsing of each merged document only the statements that
+/// `merged` does not say are unchanged from the snapshot's.
+fn apply_merged(
+    snapshot: &Snapshot,
+    diagnosis: &Diagnosis,
+    merged: &[Merged],
+) -> (Snapshot, Vec<usize>) {
     let mut patched = snapshot.clone();
     let mut applied = Vec::new();
     for (index, change) in diagnosis.changes.iter().enumerate() {
@@ -31,10 +43,20 @@ pub fn apply(snapshot: &Snapshot, diagnosis: &Diagnosis) -> (Snapshot, Vec<usize
             continue;
         }
         // Checked against the original: the target must still be found.
-        if base_of(snapshot, target).is_none() {
+        let Some(base) = base_of(snapshot, target) else {
             continue;
-        }
-        let Ok(doc) = PolicyDoc::from_value("document", document) else {
+        };
+        let kept = merged
+            .iter()
+            .find(|merged| merged.first == index)
+            .map(|merged| merged.kept.as_slice());
+        let parsed = match (base, kept) {
+            (Base::Doc(base), Some(kept)) => {
+                PolicyDoc::from_value_keeping("document", document, &base.policy, kept)
+            }
+            _ => PolicyDoc::from_value("document", document),
+        };
+        let Ok(doc) = parsed else {
             continue;
         };
         if install(&mut patched, target, doc) {
@@ -192,8 +214,9 @@ pub(super) fn run(
     request: &CheckRequest,
     diagnosis: &mut Diagnosis,
     contexts: &Shared,
+    merged: &[Merged],
 ) {
-    run_with(snapshot, request, diagnosis, reads, contexts);
+    run_with(snapshot, request, diagnosis, reads, contexts, merged);
 }
 
 /// [`run`], with `reads` saying which actions a replaced document of a kind
@@ -204,11 +227,12 @@ fn run_with(
     diagnosis: &mut Diagnosis,
     reads: fn(&PlannedAction, LinkId) -> bool,
     contexts: &Shared,
+    merged: &[Merged],
 ) {
     if diagnosis.changes.is_empty() {
         return;
     }
-    let (patched, applied) = apply(snapshot, diagnosis);
+    let (patched, applied) = apply_merged(snapshot, diagnosis, merged);
     let not_applied: Vec<usize> = (0..diagnosis.changes.len())
         .filter(|index| !applied.contains(index))
         .collect();
@@ -356,6 +380,32 @@ mod tests {
     }
 
     #[test]
+    fn keeping_unchanged_statements_lays_the_documents_a_full_parse_lays() {
+        let mut merged_documents = 0;
+        for (name, snapshot, request) in cases() {
+            let Ok(mut judged) = judge_once(&snapshot, &request) else {
+                continue;
+            };
+            crate::fixes::target::resolve(&snapshot, &mut judged);
+            let merged = crate::fixes::merge::documents(&snapshot, &mut judged);
+            merged_documents += merged
+                .iter()
+                .filter(|merged| merged.kept.iter().any(Option::is_some))
+                .count();
+            let (kept, kept_applied) = apply_merged(&snapshot, &judged, &merged);
+            let (parsed, parsed_applied) = apply(&snapshot, &judged);
+            assert_eq!(kept_applied, parsed_applied, "{name}");
+            // Debug shows every parsed field: statements, their positions,
+            // conditions and principals.
+            assert_eq!(format!("{kept:?}"), format!("{parsed:?}"), "{name}");
+        }
+        assert!(
+            merged_documents > 20,
+            "only {merged_documents} documents keep statements"
+        );
+    }
+
+    #[test]
     fn copying_the_actions_a_change_cannot_reach_rechecks_as_judging_them_all() {
         let mut rechecked = 0;
         let mut mismatches = Vec::new();
@@ -368,13 +418,14 @@ mod tests {
             // Every action judged afresh, every context built afresh.
             let mut judged = judge_once(&snapshot, &request).unwrap();
             crate::fixes::target::resolve(&snapshot, &mut judged);
-            crate::fixes::merge::documents(&snapshot, &mut judged);
+            let merged = crate::fixes::merge::documents(&snapshot, &mut judged);
             run_with(
                 &snapshot,
                 &request,
                 &mut judged,
                 |_, _| true,
                 &Shared::default(),
+                &merged,
             );
             if copied.recheck.is_some() {
                 rechecked += 1;

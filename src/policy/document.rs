@@ -560,7 +560,7 @@ impl Policy {
                     label,
                     source: Source::Pretty(value),
                 };
-                Self::build(&locator, value)
+                Self::build(&locator, value, None)
             }
             other => Err(PolicyError {
                 document: label.to_string(),
@@ -570,6 +570,24 @@ impl Policy {
                 message: format!("a policy document is a JSON object, not {}", kind_of(other)),
             }),
         }
+    }
+
+    /// [`Policy::parse_value`] for an object made from `base` by adding,
+    /// extending or removing statements: statement `i` of `value` for which
+    /// `kept[i]` names a statement of `base` is that statement's JSON
+    /// unchanged, so it is taken from `base` rather than parsed again. The
+    /// result is the one `parse_value` gives.
+    pub(crate) fn parse_value_keeping(
+        label: &str,
+        value: &Value,
+        base: &Policy,
+        kept: &[Option<usize>],
+    ) -> Result<Self, PolicyError> {
+        let locator = Locator {
+            label,
+            source: Source::Pretty(value),
+        };
+        Self::build(&locator, value, Some((base, kept)))
     }
 
     pub fn label(&self) -> &str {
@@ -643,7 +661,11 @@ impl Policy {
         Value::Object(out)
     }
 
-    fn build(locator: &Locator<'_>, value: &Value) -> Result<Self, PolicyError> {
+    fn build(
+        locator: &Locator<'_>,
+        value: &Value,
+        reuse: Option<(&Policy, &[Option<usize>])>,
+    ) -> Result<Self, PolicyError> {
         let Value::Object(document) = value else {
             return Err(locator.error("", "a policy document is a JSON object"));
         };
@@ -654,10 +676,20 @@ impl Policy {
                 .map(|(key, value)| (key.as_str(), (key != "Statement").then_some(value))),
         )?;
         let mut reader = StatementReader::new(locator, &header);
+        // A statement is read the same way only under the same version
+        // (variables or not).
+        let reuse = reuse.filter(|(base, _)| base.version == header.version);
+        let kept = |index: usize| {
+            let (base, kept) = reuse?;
+            base.statements.get((*kept.get(index)?)?)
+        };
         match document.get("Statement") {
             Some(Value::Array(items)) => {
                 for (index, item) in items.iter().enumerate() {
-                    reader.read(index, item)?;
+                    match kept(index) {
+                        Some(statement) => reader.keep(index, statement, item),
+                        None => reader.read(index, item)?,
+                    }
                 }
             }
             Some(other) => reader.read_single(other)?,
@@ -818,6 +850,18 @@ impl<'l, 'a> StatementReader<'l, 'a> {
         let statement = parse_statement(self.locator, index, path, item, self.variables)?;
         self.push(statement, pretty_lines(item));
         Ok(())
+    }
+
+    /// Item `index` of a `Statement` array, the same JSON as `statement` of
+    /// another document.
+    fn keep(&mut self, index: usize, statement: &Statement, item: &Value) {
+        let statement = Statement {
+            index,
+            path: format!("/Statement/{index}").into_boxed_str(),
+            offset: None,
+            ..statement.clone()
+        };
+        self.push(statement, pretty_lines(item));
     }
 
     /// The next statement of the array, parsed, and the lines it takes.
