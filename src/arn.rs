@@ -31,11 +31,22 @@ impl ArnError {
     }
 }
 
-impl Arn {
-    /// Parses the six colon-separated parts; the resource part may itself
-    /// contain colons.
-    pub fn parse(text: &str) -> Result<Self, ArnError> {
-        let mut parts = text.splitn(6, ':');
+/// The parts of an ARN, borrowed from its text: for a caller that only
+/// reads them (the judge asks every key's ARN its account and region for
+/// every action), without the five copies [`Arn`] owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArnParts<'a> {
+    pub partition: &'a str,
+    pub service: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub resource: &'a str,
+}
+
+impl<'a> ArnParts<'a> {
+    /// Checks `text` as [`Arn::parse`] does.
+    pub fn parse(text: &'a str) -> Result<Self, ArnError> {
+        let mut parts = split_six(text).into_iter().flatten();
         let prefix = parts.next().unwrap_or_default();
         if prefix != "arn" {
             return Err(ArnError::new(text, "it does not start with `arn:`"));
@@ -43,7 +54,6 @@ impl Arn {
         let mut next = |what: &str| {
             parts
                 .next()
-                .map(str::to_string)
                 .ok_or_else(|| ArnError::new(text, format!("the {what} part is missing")))
         };
         let partition = next("partition")?;
@@ -51,7 +61,7 @@ impl Arn {
         let region = next("region")?;
         let account = next("account")?;
         let resource = next("resource")?;
-        if !is_partition(&partition) {
+        if !is_partition(partition) {
             return Err(ArnError::new(
                 text,
                 format!("`{partition}` is not a partition (`aws`, `aws-cn`, `aws-us-gov`, ...)"),
@@ -69,6 +79,42 @@ impl Arn {
             region,
             account,
             resource,
+        })
+    }
+}
+
+/// `text.splitn(6, ':')` by byte positions: the judge splits ARNs by the
+/// hundred, and the generic splitter costs several times as much.
+fn split_six(text: &str) -> [Option<&str>; 6] {
+    let mut parts = [None; 6];
+    let mut rest = text;
+    for part in parts.iter_mut().take(5) {
+        match rest.bytes().position(|byte| byte == b':') {
+            Some(at) => {
+                *part = Some(&rest[..at]);
+                rest = &rest[at + 1..];
+            }
+            None => {
+                *part = Some(rest);
+                return parts;
+            }
+        }
+    }
+    parts[5] = Some(rest);
+    parts
+}
+
+impl Arn {
+    /// Parses the six colon-separated parts; the resource part may itself
+    /// contain colons.
+    pub fn parse(text: &str) -> Result<Self, ArnError> {
+        let parts = ArnParts::parse(text)?;
+        Ok(Self {
+            partition: parts.partition.to_string(),
+            service: parts.service.to_string(),
+            region: parts.region.to_string(),
+            account: parts.account.to_string(),
+            resource: parts.resource.to_string(),
         })
     }
 }
@@ -153,11 +199,11 @@ impl Principal {
                 kind: PrincipalKind::Root,
             });
         }
-        let arn = Arn::parse(text)?;
-        if !is_account_id(&arn.account) {
+        let arn = ArnParts::parse(text)?;
+        if !is_account_id(arn.account) {
             return Err(ArnError::new(text, "the account is not a 12-digit id"));
         }
-        if matches!(arn.service.as_str(), "iam" | "sts") && !arn.region.is_empty() {
+        if matches!(arn.service, "iam" | "sts") && !arn.region.is_empty() {
             return Err(ArnError::new(
                 text,
                 format!(
@@ -166,7 +212,7 @@ impl Principal {
                 ),
             ));
         }
-        let kind = match arn.service.as_str() {
+        let kind = match arn.service {
             "iam" => {
                 if arn.resource == "root" {
                     PrincipalKind::Root
@@ -228,8 +274,8 @@ impl Principal {
             }
         };
         Ok(Self {
-            partition: arn.partition,
-            account: arn.account,
+            partition: arn.partition.to_string(),
+            account: arn.account.to_string(),
             kind,
         })
     }
@@ -343,6 +389,24 @@ mod tests {
         assert_eq!(china.root_arn(), "arn:aws-cn:iam::111111111111:root");
         assert!(Principal::parse("arn:aws-us-gov:iam::111111111111:root").is_ok());
         assert_eq!(partition_of("arn:aws-cn:s3:::b"), Some("aws-cn"));
+    }
+
+    #[test]
+    fn split_six_splits_as_splitn_does() {
+        for text in [
+            "",
+            "arn",
+            "arn:",
+            "a:b",
+            "arn:aws:s3:::b",
+            "a:b:c:d:e:f:g:h",
+            ":::::",
+            "é:ü:x",
+        ] {
+            let expected: Vec<&str> = text.splitn(6, ':').collect();
+            let got: Vec<&str> = split_six(text).into_iter().flatten().collect();
+            assert_eq!(got, expected, "{text}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::{Arc, LazyLock};
 
-use crate::arn::{Arn, Principal, PrincipalKind};
+use crate::arn::{ArnParts, Principal, PrincipalKind};
 use crate::context::RequestContext;
 use crate::snapshot::{Field, PrincipalInfo};
 
@@ -387,9 +387,10 @@ pub(crate) fn kms_region<'a>(setup: &Setup<'a>, key: &ResolvedKey<'_>) -> Option
 fn key_region(key: &ResolvedKey<'_>) -> Option<String> {
     [key.resource.as_str(), key.configured.as_str()]
         .into_iter()
-        .filter_map(|text| Arn::parse(text).ok())
+        .filter_map(|text| ArnParts::parse(text).ok())
         .map(|arn| arn.region)
         .find(|region| !region.is_empty())
+        .map(str::to_string)
 }
 
 /// The table's defaults, written once: every key it says is absent, every

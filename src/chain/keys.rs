@@ -1,7 +1,7 @@
 //! Resolving the KMS key S3 uses: a key ARN, key id, alias name or alias ARN
 //! as configured, looked up among the snapshot's keys.
 
-use crate::arn::Arn;
+use crate::arn::{Arn, ArnParts};
 use crate::snapshot::KeyInfo;
 
 use super::{KeyChoice, Setup};
@@ -68,7 +68,7 @@ pub(crate) fn resolve<'s>(setup: &Setup<'s>, choice: &KeyChoice) -> ResolvedKey<
         .unwrap_or_else(|| "us-east-1".to_string());
     let keys = &setup.snapshot.keys;
     let in_account = |info: &&KeyInfo, account: &str, region: Option<&str>| {
-        Arn::parse(&info.arn).is_ok_and(|arn| {
+        ArnParts::parse(&info.arn).is_ok_and(|arn| {
             arn.account == account && region.is_none_or(|region| arn.region == region)
         })
     };
