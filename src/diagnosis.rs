@@ -191,7 +191,7 @@ pub struct Fix {
     pub note: Option<String>,
     /// The document the change is made to, once resolved against the
     /// snapshot (see `crate::fixes`).
-    pub target: Option<FixTarget>,
+    pub target: Option<Box<FixTarget>>,
     /// The whole document after every change to the same target.
     pub document_after: Option<serde_json::Value>,
     /// Indexes in [`Diagnosis::changes`] of the changes `document_after`

@@ -93,14 +93,9 @@ pub(super) fn documents(snapshot: &Snapshot, diagnosis: &mut Diagnosis) -> Vec<M
                         None => {}
                     }
                 }
-                (
-                    _,
-                    _,
-                    Some(FixTarget {
-                        statement: Some(at),
-                        ..
-                    }),
-                ) => removals.push(*at),
+                (_, _, Some(target)) if target.statement.is_some() => {
+                    removals.extend(target.statement);
+                }
                 _ => {}
             }
         }

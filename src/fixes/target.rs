@@ -40,13 +40,13 @@ pub(super) fn resolve(snapshot: &Snapshot, diagnosis: &mut Diagnosis) {
         for action in &mut operation.actions {
             for link in &mut action.links {
                 if let (Some(index), Some(fix)) = (link.change, link.fix.as_mut()) {
-                    fix.target = targets.get(index).cloned().flatten();
+                    fix.target = targets.get(index).cloned().flatten().map(Box::new);
                 }
             }
         }
     }
     for (change, target) in diagnosis.changes.iter_mut().zip(targets) {
-        change.target = target;
+        change.target = target.map(Box::new);
     }
 }
 

@@ -161,7 +161,7 @@ mod tests {
             account: "111111111111".into(),
             change: FixChange::AddStatement,
             document: "bucket-policy".into(),
-            target: Some(FixTarget {
+            target: Some(Box::new(FixTarget {
                 kind: LinkId::BucketPolicy,
                 resource: "b".into(),
                 principal: None,
@@ -171,7 +171,7 @@ mod tests {
                 statement: None,
                 sid: None,
                 account: "111111111111".into(),
-            }),
+            })),
             document_after: Some(serde_json::json!({"Statement": []})),
             with_changes: vec![0],
             command: Some("aws s3api put-bucket-policy --bucket b --policy file://change-1-bucket-policy.json --profile \"$PROFILE_111111111111\"".into()),

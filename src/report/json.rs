@@ -331,7 +331,7 @@ impl From<&Fix> for FixV1 {
             document: fix.document.clone(),
             statement: fix.statement.clone(),
             note: fix.note.clone(),
-            target: fix.target.as_ref().map(TargetV1::from),
+            target: fix.target.as_deref().map(TargetV1::from),
             document_after: fix.document_after.clone(),
             with_changes: fix.with_changes.clone(),
             command: fix.command.clone(),
