@@ -1,7 +1,7 @@
 //! Resolving the KMS key S3 uses: a key ARN, key id, alias name or alias ARN
 //! as configured, looked up among the snapshot's keys.
 
-use crate::arn::{Arn, ArnParts};
+use crate::arn::ArnParts;
 use crate::snapshot::KeyInfo;
 
 use super::{KeyChoice, Setup};
@@ -96,19 +96,19 @@ pub(crate) fn resolve<'s>(setup: &Setup<'s>, choice: &KeyChoice) -> ResolvedKey<
             }
         }
         KeyChoice::Named(configured) => {
-            if let Ok(arn) = Arn::parse(configured) {
+            if let Ok(arn) = ArnParts::parse(configured) {
                 if let Some(alias) = arn.resource.strip_prefix("alias/") {
                     let alias_name = format!("alias/{alias}");
                     let info = keys.iter().find(|info| {
                         info.aliases.contains(&alias_name)
-                            && in_account(info, &arn.account, Some(&arn.region))
+                            && in_account(info, arn.account, Some(arn.region))
                     });
                     return ResolvedKey {
                         configured: configured.clone(),
                         reference: Reference::AliasArn,
                         info,
                         resource: info.map_or_else(|| configured.clone(), |info| info.arn.clone()),
-                        account: arn.account,
+                        account: arn.account.to_string(),
                     };
                 }
                 let info = keys.iter().find(|info| &info.arn == configured);
@@ -117,7 +117,7 @@ pub(crate) fn resolve<'s>(setup: &Setup<'s>, choice: &KeyChoice) -> ResolvedKey<
                     reference: Reference::KeyArn,
                     info,
                     resource: configured.clone(),
-                    account: arn.account,
+                    account: arn.account.to_string(),
                 };
             }
             if configured.starts_with("alias/") {
