@@ -7,7 +7,7 @@ use std::sync::Arc;
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 
-use crate::arn::Arn;
+use crate::arn::ArnParts;
 use crate::positions::{JsonPositions, escape_pointer_segment, position_of_offset};
 
 use super::condition::{Condition, ConditionError};
@@ -934,39 +934,51 @@ fn parse_statement(
         ));
     };
     let at = |element: &str| format!("{path}/{element}");
-    for key in map.keys() {
-        if !matches!(
-            key.as_str(),
-            "Sid"
-                | "Effect"
-                | "Principal"
-                | "NotPrincipal"
-                | "Action"
-                | "NotAction"
-                | "Resource"
-                | "NotResource"
-                | "Condition"
-        ) {
-            return Err(locator.error(
-                &at(&escape_pointer_segment(key)),
-                format!("unknown statement element `{key}`"),
-            ));
-        }
+    // One pass over the keys rather than a hashed lookup per element name.
+    let mut elements = Elements::default();
+    for (key, value) in map {
+        let slot = match key.as_str() {
+            "Sid" => &mut elements.sid,
+            "Effect" => &mut elements.effect,
+            "Principal" => &mut elements.principal,
+            "NotPrincipal" => &mut elements.not_principal,
+            "Action" => &mut elements.action,
+            "NotAction" => &mut elements.not_action,
+            "Resource" => &mut elements.resource,
+            "NotResource" => &mut elements.not_resource,
+            "Condition" => &mut elements.condition,
+            _ => {
+                return Err(locator.error(
+                    &at(&escape_pointer_segment(key)),
+                    format!("unknown statement element `{key}`"),
+                ));
+            }
+        };
+        *slot = Some(value);
     }
-    let exclusive = |a: &str, b: &str| -> Result<(), PolicyError> {
-        if map.contains_key(a) && map.contains_key(b) {
+    let exclusive = |a: (&str, Option<&Value>), b: (&str, Option<&Value>)| {
+        if a.1.is_some() && b.1.is_some() {
             return Err(locator.error(
-                &at(b),
-                format!("a statement cannot have both `{a}` and `{b}`"),
+                &at(b.0),
+                format!("a statement cannot have both `{}` and `{}`", a.0, b.0),
             ));
         }
         Ok(())
     };
-    exclusive("Action", "NotAction")?;
-    exclusive("Resource", "NotResource")?;
-    exclusive("Principal", "NotPrincipal")?;
+    exclusive(
+        ("Action", elements.action),
+        ("NotAction", elements.not_action),
+    )?;
+    exclusive(
+        ("Resource", elements.resource),
+        ("NotResource", elements.not_resource),
+    )?;
+    exclusive(
+        ("Principal", elements.principal),
+        ("NotPrincipal", elements.not_principal),
+    )?;
 
-    let sid = match map.get("Sid") {
+    let sid = match elements.sid {
         None => None,
         Some(Value::String(sid)) => Some(sid.clone()),
         Some(other) => {
@@ -976,7 +988,7 @@ fn parse_statement(
             ));
         }
     };
-    let effect = match map.get("Effect") {
+    let effect = match elements.effect {
         Some(Value::String(text)) if text == "Allow" => Effect::Allow,
         Some(Value::String(text)) if text == "Deny" => Effect::Deny,
         Some(other) => {
@@ -991,7 +1003,7 @@ fn parse_statement(
         None => return Err(locator.error(&path, "the statement has no `Effect`")),
     };
 
-    let (action_name, action_value) = match (map.get("Action"), map.get("NotAction")) {
+    let (action_name, action_value) = match (elements.action, elements.not_action) {
         (Some(value), _) => ("Action", value),
         (None, Some(value)) => ("NotAction", value),
         (None, None) => {
@@ -1022,7 +1034,7 @@ fn parse_statement(
         patterns,
     };
 
-    let resource_element = match (map.get("Resource"), map.get("NotResource")) {
+    let resource_element = match (elements.resource, elements.not_resource) {
         (Some(value), _) => Some(("Resource", value)),
         (None, Some(value)) => Some(("NotResource", value)),
         (None, None) => None,
@@ -1034,7 +1046,7 @@ fn parse_statement(
             let resource_path = at(name);
             for (item, text) in string_list(locator, &resource_path, value)? {
                 if text != "*" {
-                    Arn::parse(text).map_err(|error| {
+                    ArnParts::parse(text).map_err(|error| {
                         locator.error(&item_pointer(&resource_path, item), error.to_string())
                     })?;
                 }
@@ -1050,7 +1062,7 @@ fn parse_statement(
         }
     };
 
-    let principal = match (map.get("Principal"), map.get("NotPrincipal")) {
+    let principal = match (elements.principal, elements.not_principal) {
         (Some(value), _) => Some(("Principal", value)),
         (None, Some(value)) => Some(("NotPrincipal", value)),
         (None, None) => None,
@@ -1065,7 +1077,7 @@ fn parse_statement(
     })
     .transpose()?;
 
-    let conditions = match map.get("Condition") {
+    let conditions = match elements.condition {
         None => Vec::new(),
         Some(value) => parse_conditions(locator, &at("Condition"), value, variables)?,
     };
@@ -1082,6 +1094,20 @@ fn parse_statement(
         principal,
         conditions,
     })
+}
+
+/// The elements of a statement, as found in its object.
+#[derive(Default)]
+struct Elements<'v> {
+    sid: Option<&'v Value>,
+    effect: Option<&'v Value>,
+    principal: Option<&'v Value>,
+    not_principal: Option<&'v Value>,
+    action: Option<&'v Value>,
+    not_action: Option<&'v Value>,
+    resource: Option<&'v Value>,
+    not_resource: Option<&'v Value>,
+    condition: Option<&'v Value>,
 }
 
 fn parse_conditions(
