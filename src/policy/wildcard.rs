@@ -142,9 +142,7 @@ impl Glob {
     pub(crate) fn is_match(&self, text: &str) -> bool {
         match &self.kind {
             Kind::All => true,
-            Kind::Exact(literal) => {
-                text.len() == literal.len() && eq(literal.as_bytes(), text.as_bytes(), self.fold)
-            }
+            Kind::Exact(literal) => eq(literal.as_bytes(), text.as_bytes(), self.fold),
             Kind::Prefix(literal) => {
                 text.len() >= literal.len()
                     && eq(
@@ -171,8 +169,14 @@ impl Glob {
             Kind::All => true,
             Kind::Exact(literal) => literal.as_bytes() == lowered,
             Kind::Prefix(literal) => lowered.starts_with(literal.as_bytes()),
-            Kind::General { tokens, restricted } => std::str::from_utf8(lowered)
-                .is_ok_and(|text| match_general(tokens, *restricted, text, false)),
+            // Lowering keeps UTF-8 valid, so this borrows; were it ever not,
+            // the pattern is still matched rather than taken as a miss.
+            Kind::General { tokens, restricted } => match_general(
+                tokens,
+                *restricted,
+                &String::from_utf8_lossy(lowered),
+                false,
+            ),
         }
     }
 }
@@ -414,6 +418,37 @@ mod tests {
                 expected,
                 "{pattern} vs {text}"
             );
+        }
+    }
+
+    #[test]
+    fn lowered_matching_agrees_with_folded_matching() {
+        let long = format!("s3:{}Object", "Get".repeat(30));
+        let patterns = [
+            "*",
+            "s3:GetObject",
+            "S3:get*",
+            "s3:*Object",
+            "s3:G?t*",
+            "kms:*",
+            "s3:*Ö*",
+        ];
+        let actions = [
+            "s3:GetObject",
+            "S3:GETOBJECT",
+            "s3:PutObject",
+            "s3:GetÖbject",
+            long.as_str(),
+        ];
+        for pattern in patterns {
+            let glob = Glob::new(pattern, true);
+            for action in actions {
+                assert_eq!(
+                    with_lowered(action, |lowered| glob.is_match_lowered(lowered)),
+                    glob.is_match(action),
+                    "{pattern} vs {action}"
+                );
+            }
         }
     }
 
