@@ -105,10 +105,9 @@ pub(super) fn documents(snapshot: &Snapshot, diagnosis: &mut Diagnosis) -> Vec<M
             // Additions only extend statements in place or append, so the
             // judge's indexes still name the statements to remove.
             for at in removals.into_iter().rev() {
+                // `kept` has one entry per statement.
                 if at < statements.len() {
                     statements.remove(at);
-                }
-                if at < kept.len() {
                     kept.remove(at);
                 }
             }

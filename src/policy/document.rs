@@ -728,7 +728,7 @@ impl Policy {
                 let items = stream::items(items).map_err(json_error)?;
                 let variables = reader.variables;
                 let parsed = stream::map_in_order(&items, |index, item_text| {
-                    let path = format!("/Statement/{index}");
+                    let path = item_path(index);
                     let item = stream::strict_value(item_text).map_err(|error| {
                         locator.error(&path, strip_position(&error.to_string()))
                     })?;
@@ -846,7 +846,7 @@ impl<'l, 'a> StatementReader<'l, 'a> {
 
     /// Item `index` of a `Statement` array.
     fn read(&mut self, index: usize, item: &Value) -> Result<(), PolicyError> {
-        let path = format!("/Statement/{index}");
+        let path = item_path(index);
         let statement = parse_statement(self.locator, index, path, item, self.variables)?;
         self.push(statement, pretty_lines(item));
         Ok(())
@@ -857,7 +857,7 @@ impl<'l, 'a> StatementReader<'l, 'a> {
     fn keep(&mut self, index: usize, statement: &Statement, item: &Value) {
         let statement = Statement {
             index,
-            path: format!("/Statement/{index}").into_boxed_str(),
+            path: item_path(index).into_boxed_str(),
             offset: None,
             ..statement.clone()
         };
@@ -1094,6 +1094,11 @@ fn parse_statement(
         principal,
         conditions,
     })
+}
+
+/// The JSON pointer of item `index` of a `Statement` array.
+fn item_path(index: usize) -> String {
+    format!("/Statement/{index}")
 }
 
 /// The elements of a statement, as found in its object.
