@@ -3,8 +3,11 @@
 //! rendering (see `crate::report` for the text, Markdown and JSON forms).
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
+
+use crate::snapshot::DocRef;
 
 /// Verdict of an action, an operation or a whole report. Ordered from best
 /// to worst, so the worst of several is their maximum.
@@ -140,8 +143,13 @@ pub enum EvidenceRole {
 /// A statement (or other fact) that decided a link.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Evidence {
-    /// Label of the document (`bucket policy of `b``, `key policy of `arn``).
+    /// Label of the document (`bucket policy of `b``, `key policy of `arn``):
+    /// the rendering of `doc`.
     pub document: String,
+    /// Which document of the snapshot the statement is in; `None` for a
+    /// fact that is not a policy statement (a grant, say).
+    #[serde(skip)]
+    pub doc: Option<Arc<DocRef>>,
     /// Index within the document's `Statement` list.
     pub statement: Option<usize>,
     pub sid: Option<String>,
@@ -211,6 +219,11 @@ pub struct Fix {
 pub struct FixTarget {
     /// The document kind: a link id.
     pub kind: LinkId,
+    /// The document changed, where it is one the snapshot holds and the
+    /// change needs it found exactly (a statement removed or edited, a
+    /// session policy, an SCP or RCP).
+    #[serde(skip)]
+    pub doc: Option<Arc<DocRef>>,
     /// The resource holding the document: key ARN, bucket name, role or user
     /// ARN, managed policy ARN, SCP or RCP name.
     pub resource: String,

@@ -555,17 +555,12 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
         context: args.selection.context.clone(),
         now: chrono::Utc::now(),
     };
-    // Positions in the snapshot file are found in the snapshot as read:
-    // overlaid documents are not in that file (their labels name their
-    // origin, so they match nothing there).
-    let read = (!args.layers.order.is_empty()).then(|| snapshot.clone());
     let provenance = lay_layers(&mut snapshot, &args.layers.order)?;
     let mut diagnosis =
         chain::judge(&snapshot, &request).map_err(|error| Failure::bad_input(error.to_string()))?;
     if let Some((file, text)) = &source_text {
-        read.as_ref()
-            .unwrap_or(&snapshot)
-            .locate_evidence(file, text, &mut diagnosis);
+        // Overlaid documents are not in that file: they have no position.
+        snapshot.locate_evidence(file, text, &mut diagnosis);
     }
     overlay::annotate(&mut diagnosis, &provenance);
     if let Some(dir) = &args.write_fixes {
@@ -593,7 +588,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     // The process ends soon: the system takes the memory back whole, where
     // freeing a large snapshot's millions of allocations one by one would
     // cost a tenth of a second.
-    std::mem::forget((snapshot, read, source_text));
+    std::mem::forget((snapshot, source_text));
     finish_output(written.and_then(|()| out.flush()))?;
     // A script reads the exit code; the person reading its log reads this.
     if let Some(line) = expected.and_then(|expected| report::expect_mismatch(&diagnosis, expected))
@@ -659,18 +654,13 @@ fn test(args: TestArgs) -> Result<ExitCode, Failure> {
     // Assumptions stand in for what could not be read; a value the plan
     // leaves unknown until apply is not that, so the plan comes after.
     snapshot.assume(&args.assume.assume);
-    // Positions in the snapshot file are found in the snapshot as read:
-    // overlaid documents are not in that file.
-    let read = (!args.layers.order.is_empty()).then(|| snapshot.clone());
     let provenance = lay_layers(&mut snapshot, &args.layers.order)?;
     let mut run = access_tests::run(&file, &snapshot, caller.as_deref(), chrono::Utc::now())
         .map_err(|error| Failure::bad_input(error.to_string()))?;
     for result in &mut run.results {
         if let Some((file, text)) = &source_text {
             // Evidence points into the snapshot file the user has, as for `check`.
-            read.as_ref()
-                .unwrap_or(&snapshot)
-                .locate_evidence(file, text, &mut result.diagnosis);
+            snapshot.locate_evidence(file, text, &mut result.diagnosis);
         }
         overlay::annotate(&mut result.diagnosis, &provenance);
     }

@@ -478,7 +478,7 @@ pub fn lay(base: &mut Snapshot, overlay: &Overlay) {
             None => base.principals.push(principal.clone()),
         }
     }
-    base.label_documents();
+    base.identify_documents();
 }
 
 /// Lays every overlay in order (a later one wins) and gives the documents
@@ -495,9 +495,9 @@ pub fn lay_all(base: &mut Snapshot, overlays: &[Overlay]) -> Provenance {
 /// overlaid document's origin in its label, and returns the provenance to
 /// [`annotate`] the diagnosis with.
 pub fn finish(base: &mut Snapshot, overlays: &[Overlay]) -> Provenance {
-    base.label_documents();
     let provenance = Provenance::of(overlays);
-    provenance.label(base);
+    provenance.mark_layers(base);
+    base.identify_documents();
     provenance
 }
 
@@ -571,37 +571,39 @@ impl Provenance {
             .map(|entry| entry.origin.as_str())
     }
 
-    /// Names the origin beside the AWS name of every overlaid document.
-    fn label(&self, snapshot: &mut Snapshot) {
-        let suffix = |target: Target| -> Option<String> {
-            let found = self.find(|t| *t == target);
-            found.first().map(|(origin, _)| format!(" (from {origin})"))
+    /// Records on every overlaid document the layer that wrote it, which
+    /// its label then names beside its AWS name.
+    fn mark_layers(&self, snapshot: &mut Snapshot) {
+        let origin = |target: Target| -> Option<&str> {
+            self.find(|t| *t == target)
+                .first()
+                .map(|(origin, _)| *origin)
         };
         for (account, info) in &mut snapshot.accounts {
             for (target, levels) in [
                 (Target::Scps(account.clone()), &mut info.scps),
                 (Target::Rcps(account.clone()), &mut info.rcps),
             ] {
-                if let (Some(suffix), Field::Some(levels)) = (suffix(target), levels) {
+                if let (Some(origin), Field::Some(levels)) = (origin(target), levels) {
                     for named in levels.iter_mut().flatten() {
-                        append_label(&mut named.document, &suffix);
+                        named.document.set_layer(origin);
                     }
                 }
             }
         }
         for bucket in &mut snapshot.buckets {
-            if let (Some(suffix), Field::Some(doc)) = (
-                suffix(Target::BucketPolicy(bucket.name.clone())),
+            if let (Some(origin), Field::Some(doc)) = (
+                origin(Target::BucketPolicy(bucket.name.clone())),
                 &mut bucket.policy,
             ) {
-                append_label(doc, &suffix);
+                doc.set_layer(origin);
             }
         }
         for key in &mut snapshot.keys {
-            if let (Some(suffix), Field::Some(doc)) =
-                (suffix(Target::KeyPolicy(key.arn.clone())), &mut key.policy)
+            if let (Some(origin), Field::Some(doc)) =
+                (origin(Target::KeyPolicy(key.arn.clone())), &mut key.policy)
             {
-                append_label(doc, &suffix);
+                doc.set_layer(origin);
             }
         }
         for principal in &mut snapshot.principals {
@@ -609,29 +611,24 @@ impl Provenance {
             if let Field::Some(policies) = &mut principal.policies {
                 for named in policies.iter_mut() {
                     if let Some(origin) = self.policy_origin(&arn, &named.name) {
-                        append_label(&mut named.document, &format!(" (from {origin})"));
+                        named.document.set_layer(origin);
                     }
                 }
             }
-            if let (Some(suffix), Field::Some(named)) = (
-                suffix(Target::Boundary(arn.clone())),
+            if let (Some(origin), Field::Some(named)) = (
+                origin(Target::Boundary(arn.clone())),
                 &mut principal.permissions_boundary,
             ) {
-                append_label(&mut named.document, &suffix);
+                named.document.set_layer(origin);
             }
-            if let (Some(suffix), Field::Some(doc)) = (
-                suffix(Target::TrustPolicy(arn)),
+            if let (Some(origin), Field::Some(doc)) = (
+                origin(Target::TrustPolicy(arn)),
                 &mut principal.trust_policy,
             ) {
-                append_label(doc, &suffix);
+                doc.set_layer(origin);
             }
         }
     }
-}
-
-fn append_label(doc: &mut crate::snapshot::PolicyDoc, suffix: &str) {
-    let label = format!("{}{suffix}", doc.policy.label());
-    doc.set_label(label);
 }
 
 /// The documents a link reads, as overlay targets. `actor` is the

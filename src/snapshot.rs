@@ -15,6 +15,9 @@ use crate::chain::assume::Assumption;
 use crate::policy::Policy;
 use crate::positions::JsonPositions;
 
+mod docref;
+pub use docref::DocRef;
+
 pub const SNAPSHOT_FORMAT: &str = "kms-s3-doctor/snapshot@1";
 
 /// A field that may be missing (not read: unknown), `null` (read: there is
@@ -42,6 +45,14 @@ impl<T> Field<T> {
 
     /// The value when read and present.
     pub fn known(&self) -> Option<&T> {
+        match self {
+            Field::Some(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value when read and present, to change it.
+    pub fn known_mut(&mut self) -> Option<&mut T> {
         match self {
             Field::Some(value) => Some(value),
             _ => None,
@@ -82,6 +93,17 @@ pub struct PolicyDoc {
     /// Written back unchanged by `--save-snapshot`.
     raw: Arc<RawValue>,
     pub policy: Arc<Policy>,
+    /// Which document of the snapshot this is, set by
+    /// [`Snapshot::identify_documents`]; `None` until then.
+    id: Option<Arc<DocRef>>,
+    /// The JSON pointer this document was read at in the snapshot file, so
+    /// that evidence can point into that file. `None` for a document that
+    /// did not come from one (read live, laid by a plan or overlay, or
+    /// changed by a fix).
+    source_pointer: Option<Arc<str>>,
+    /// The plan or overlay that wrote this document (`plan `p.json``),
+    /// named beside its label.
+    layer: Option<Arc<str>>,
 }
 
 impl PolicyDoc {
@@ -91,6 +113,9 @@ impl PolicyDoc {
         Ok(Self {
             raw: raw_json(&text)?,
             policy: Arc::new(policy),
+            id: None,
+            source_pointer: None,
+            layer: None,
         })
     }
 
@@ -104,6 +129,9 @@ impl PolicyDoc {
         Ok(Self {
             raw: raw_json(value)?,
             policy: Arc::new(policy),
+            id: None,
+            source_pointer: None,
+            layer: None,
         })
     }
 
@@ -120,6 +148,9 @@ impl PolicyDoc {
         Ok(Self {
             raw: raw_json(value)?,
             policy: Arc::new(policy),
+            id: None,
+            source_pointer: None,
+            layer: None,
         })
     }
 
@@ -138,8 +169,36 @@ impl PolicyDoc {
         self.raw.get().starts_with('{')
     }
 
-    pub fn set_label(&mut self, label: impl Into<String>) {
-        let label = label.into();
+    /// Which document of the snapshot this is; `None` for a document not
+    /// (yet) placed in a snapshot.
+    pub fn id(&self) -> Option<&DocRef> {
+        self.id.as_deref()
+    }
+
+    /// [`PolicyDoc::id`], shared rather than copied (evidence holds it).
+    pub fn shared_id(&self) -> Option<Arc<DocRef>> {
+        self.id.clone()
+    }
+
+    /// The JSON pointer the document was read at in the snapshot file.
+    pub fn source_pointer(&self) -> Option<&str> {
+        self.source_pointer.as_deref()
+    }
+
+    /// Records the plan or overlay that wrote this document.
+    pub fn set_layer(&mut self, layer: &str) {
+        self.layer = Some(Arc::from(layer));
+    }
+
+    /// Places the document at `id`, labelled `label` (and its layer).
+    fn identify(&mut self, id: DocRef, label: String) {
+        if self.id.as_deref() != Some(&id) {
+            self.id = Some(Arc::new(id));
+        }
+        let label = match &self.layer {
+            Some(layer) => format!("{label} (from {layer})"),
+            None => label,
+        };
         // A copy of a snapshot shares its policies: relabelling one with the
         // label it has would copy it for nothing.
         if self.policy.label() != label {
@@ -181,7 +240,7 @@ const POLICY_ERROR_MARK: char = '\u{1f}';
 impl<'de> Deserialize<'de> for PolicyDoc {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = Box::<RawValue>::deserialize(deserializer)?;
-        // The real label is set by `Snapshot::label_documents` once the
+        // The identity and label are set by `Snapshot::identify_documents` once the
         // document's place in the snapshot is known. The text is valid JSON
         // (the deserializer read it) with unique keys (the snapshot's text
         // was checked whole before it was deserialised).
@@ -189,6 +248,9 @@ impl<'de> Deserialize<'de> for PolicyDoc {
             Ok(policy) => Ok(Self {
                 raw: Arc::from(raw),
                 policy: Arc::new(policy),
+                id: None,
+                source_pointer: None,
+                layer: None,
             }),
             Err(error) => Err(serde::de::Error::custom(format!(
                 "{}{POLICY_ERROR_MARK}{}",
@@ -618,7 +680,8 @@ impl Snapshot {
             let at = locate(&field);
             return Err(fail(field, message, at));
         }
-        snapshot.label_documents();
+        snapshot.identify_documents();
+        snapshot.note_source_pointers();
         Ok(snapshot)
     }
 
@@ -770,74 +833,22 @@ impl Snapshot {
             .chain(self.caller.as_deref())
     }
 
-    /// Every policy document with its JSON pointer in the snapshot.
-    pub fn documents(&self) -> Vec<(String, &PolicyDoc)> {
-        use crate::positions::escape_pointer_segment as segment;
-        let mut out = Vec::new();
-        for (account, info) in &self.accounts {
-            for (kind, levels) in [("scps", &info.scps), ("rcps", &info.rcps)] {
-                if let Field::Some(levels) = levels {
-                    for (level, policies) in levels.iter().enumerate() {
-                        for (index, named) in policies.iter().enumerate() {
-                            let pointer = format!(
-                                "/accounts/{}/{kind}/{level}/{index}/document",
-                                segment(account)
-                            );
-                            out.push((pointer, &named.document));
-                        }
-                    }
-                }
-            }
-        }
-        for (index, bucket) in self.buckets.iter().enumerate() {
-            if let Field::Some(doc) = &bucket.policy {
-                out.push((format!("/buckets/{index}/policy"), doc));
-            }
-        }
-        for (index, key) in self.keys.iter().enumerate() {
-            if let Field::Some(doc) = &key.policy {
-                out.push((format!("/keys/{index}/policy"), doc));
-            }
-        }
-        for (index, principal) in self.principals.iter().enumerate() {
-            let at = format!("/principals/{index}");
-            if let Field::Some(policies) = &principal.policies {
-                for (number, named) in policies.iter().enumerate() {
-                    out.push((format!("{at}/policies/{number}/document"), &named.document));
-                }
-            }
-            if let Field::Some(named) = &principal.permissions_boundary {
-                out.push((
-                    format!("{at}/permissions_boundary/document"),
-                    &named.document,
-                ));
-            }
-            if let Field::Some(doc) = &principal.trust_policy {
-                out.push((format!("{at}/trust_policy"), doc));
-            }
-            if let Field::Some(docs) = &principal.session_policies {
-                for (number, doc) in docs.iter().enumerate() {
-                    out.push((format!("{at}/session_policies/{number}"), doc));
-                }
-            }
-        }
-        out
-    }
-
     /// Points the evidence of a diagnosis into the snapshot file it was
     /// loaded from (`file` names it, `text` is its content): a cited
     /// statement of a document given there as a JSON object gets its line
     /// and column in the file. Only cited statements are located, each by a
     /// scan along its pointer; documents given as strings keep the line of
-    /// their `jq`-printed form.
+    /// their `jq`-printed form, and documents that did not come from the
+    /// file (laid by a plan or overlay) have no position in it.
     pub fn locate_evidence(
         &self,
         file: &str,
         text: &str,
         diagnosis: &mut crate::diagnosis::Diagnosis,
     ) {
-        let documents = self.documents();
-        let mut cache: std::collections::HashMap<(String, usize), Option<(usize, usize)>> =
+        // A statement cited by several links is located once.
+        type Statement = (Arc<DocRef>, usize);
+        let mut cache: std::collections::HashMap<Statement, Option<(usize, usize)>> =
             std::collections::HashMap::new();
         let evidence = diagnosis
             .operations
@@ -846,14 +857,12 @@ impl Snapshot {
             .flat_map(|action| action.links.iter_mut())
             .flat_map(|link| link.evidence.iter_mut());
         for evidence in evidence {
-            let Some(index) = evidence.statement else {
+            let (Some(index), Some(id)) = (evidence.statement, &evidence.doc) else {
                 continue;
             };
-            let key = (evidence.document.clone(), index);
-            let found = cache.entry(key).or_insert_with(|| {
-                let (pointer, doc) = documents
-                    .iter()
-                    .find(|(_, doc)| doc.policy.label() == evidence.document)?;
+            let found = cache.entry((id.clone(), index)).or_insert_with(|| {
+                let doc = self.get(id)?;
+                let pointer = doc.source_pointer()?;
                 if !doc.is_object() {
                     return None;
                 }
@@ -884,55 +893,108 @@ impl Snapshot {
         }
     }
 
-    /// Gives every document the label reports and errors use.
-    pub fn label_documents(&mut self) {
+    /// Gives every document its identity and the label reports and errors
+    /// use (a rendering of the identity).
+    pub fn identify_documents(&mut self) {
+        self.walk_documents_mut(false, |id, label, _, doc| doc.identify(id, label));
+    }
+
+    /// Notes where each document is in the snapshot file being parsed.
+    fn note_source_pointers(&mut self) {
+        self.walk_documents_mut(true, |_, _, pointer, doc| {
+            doc.source_pointer = pointer.map(Arc::from);
+        });
+    }
+
+    /// Calls `visit` with every document, its identity, its label and (when
+    /// `pointers`) its JSON pointer, in the order of [`Snapshot::documents`].
+    fn walk_documents_mut(
+        &mut self,
+        pointers: bool,
+        mut visit: impl FnMut(DocRef, String, Option<String>, &mut PolicyDoc),
+    ) {
+        use crate::positions::escape_pointer_segment as segment;
+        let pointer = |make: &dyn Fn() -> String| pointers.then(make);
         for (account, info) in &mut self.accounts {
-            for (kind, levels) in [("SCP", &mut info.scps), ("RCP", &mut info.rcps)] {
+            for (scp, kind, levels) in [
+                (true, "scps", &mut info.scps),
+                (false, "rcps", &mut info.rcps),
+            ] {
                 if let Field::Some(levels) = levels {
-                    for policies in levels.iter_mut() {
-                        for named in policies.iter_mut() {
-                            let label = format!("{kind} `{}` of account {account}", named.name);
-                            named.document.set_label(label);
+                    for (level, policies) in levels.iter_mut().enumerate() {
+                        for (index, named) in policies.iter_mut().enumerate() {
+                            let id = DocRef::organization(scp, account, level, index);
+                            let label = docref::organization_label(scp, account, &named.name);
+                            let at = pointer(&|| {
+                                format!(
+                                    "/accounts/{}/{kind}/{level}/{index}/document",
+                                    segment(account)
+                                )
+                            });
+                            visit(id, label, at, &mut named.document);
                         }
                     }
                 }
             }
         }
-        for bucket in &mut self.buckets {
+        for (at, bucket) in self.buckets.iter_mut().enumerate() {
             if let Field::Some(doc) = &mut bucket.policy {
-                doc.set_label(format!("bucket policy of `{}`", bucket.name));
+                let id = DocRef::BucketPolicy {
+                    bucket: bucket.name.clone(),
+                };
+                let label = format!("bucket policy of `{}`", bucket.name);
+                visit(id, label, pointer(&|| format!("/buckets/{at}/policy")), doc);
             }
         }
-        for key in &mut self.keys {
+        for (at, key) in self.keys.iter_mut().enumerate() {
             if let Field::Some(doc) = &mut key.policy {
-                doc.set_label(format!("key policy of `{}`", key.arn));
+                let label = format!("key policy of `{}`", key.arn);
+                let id = DocRef::KeyPolicy {
+                    key: key.arn.clone(),
+                };
+                visit(id, label, pointer(&|| format!("/keys/{at}/policy")), doc);
             }
         }
-        for principal in &mut self.principals {
-            let arn = principal.arn.clone();
-            if let Field::Some(policies) = &mut principal.policies {
-                for named in policies.iter_mut() {
-                    let kind = match named.kind {
-                        Some(PolicyKind::Inline) => "inline policy",
-                        Some(PolicyKind::Managed) => "managed policy",
-                        Some(PolicyKind::GroupInline) => "group inline policy",
-                        Some(PolicyKind::GroupManaged) => "group managed policy",
-                        None => "policy",
+        for (at, info) in self.principals.iter_mut().enumerate() {
+            let arn = info.arn.clone();
+            if let Field::Some(policies) = &mut info.policies {
+                for (index, named) in policies.iter_mut().enumerate() {
+                    let label = docref::identity_label(named, &arn);
+                    let id = DocRef::IdentityPolicy {
+                        principal: arn.clone(),
+                        index,
                     };
-                    let label = format!("{kind} `{}` of `{arn}`", named.name);
-                    named.document.set_label(label);
+                    let place = pointer(&|| format!("/principals/{at}/policies/{index}/document"));
+                    visit(id, label, place, &mut named.document);
                 }
             }
-            if let Field::Some(named) = &mut principal.permissions_boundary {
+            if let Field::Some(named) = &mut info.permissions_boundary {
                 let label = format!("permissions boundary `{}` of `{arn}`", named.name);
-                named.document.set_label(label);
+                let id = DocRef::PermissionsBoundary {
+                    principal: arn.clone(),
+                };
+                let place = pointer(&|| format!("/principals/{at}/permissions_boundary/document"));
+                visit(id, label, place, &mut named.document);
             }
-            if let Field::Some(doc) = &mut principal.trust_policy {
-                doc.set_label(format!("trust policy of `{arn}`"));
+            if let Field::Some(doc) = &mut info.trust_policy {
+                let label = format!("trust policy of `{arn}`");
+                let id = DocRef::TrustPolicy { role: arn.clone() };
+                visit(
+                    id,
+                    label,
+                    pointer(&|| format!("/principals/{at}/trust_policy")),
+                    doc,
+                );
             }
-            if let Field::Some(docs) = &mut principal.session_policies {
+            if let Field::Some(docs) = &mut info.session_policies {
                 for (index, doc) in docs.iter_mut().enumerate() {
-                    doc.set_label(format!("session policy {index} of `{arn}`"));
+                    let label = format!("session policy {index} of `{arn}`");
+                    let id = DocRef::SessionPolicy {
+                        principal: arn.clone(),
+                        index,
+                    };
+                    let place = pointer(&|| format!("/principals/{at}/session_policies/{index}"));
+                    visit(id, label, place, doc);
                 }
             }
         }

@@ -115,7 +115,7 @@ fn documents(snapshot: &Value) -> Vec<String> {
     parsed
         .documents()
         .into_iter()
-        .map(|(pointer, _)| pointer)
+        .filter_map(|(id, _)| parsed.pointer_of(&id))
         .collect()
 }
 

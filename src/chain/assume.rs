@@ -253,7 +253,7 @@ pub fn supply_session_policy(
     let info = &mut snapshot.principals[index];
     info.session_policies = Field::Some(vec![policy]);
     info.session_policies_error = None;
-    snapshot.label_documents();
+    snapshot.identify_documents();
     Ok(())
 }
 

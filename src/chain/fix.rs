@@ -179,7 +179,7 @@ pub(crate) fn remove_deny(
                 .as_deref()
                 .map(|sid| format!(" (`{sid}`)"))
                 .unwrap_or_default(),
-            hit.document
+            hit.label
         )),
         ..Default::default()
     }

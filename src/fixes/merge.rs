@@ -7,7 +7,6 @@
 use serde_json::{Value, json};
 
 use crate::diagnosis::{Diagnosis, FixChange, FixTarget, LinkId};
-use crate::fixes::target::organization_policy;
 use crate::snapshot::{Field, PolicyDoc, Snapshot};
 
 /// The key two changes share a document by.
@@ -228,44 +227,19 @@ pub(super) fn base_of<'s>(snapshot: &'s Snapshot, target: &FixTarget) -> Option<
             let named = info.permissions_boundary.known()?;
             Some(Base::Doc(&named.document))
         }
-        LinkId::SessionPolicy => {
-            let info = principal_info(snapshot, target.principal.as_deref()?)?;
-            let index = session_index(target)?;
-            let doc = info.session_policies.known()?.get(index)?;
-            Some(Base::Doc(doc))
-        }
-        LinkId::Scp | LinkId::Rcp => {
-            let label = organization_label(snapshot, target)?;
-            let (_, _, named) = organization_policy(snapshot, target.kind, &label)?;
-            Some(Base::Doc(&named.document))
+        LinkId::SessionPolicy | LinkId::Scp | LinkId::Rcp => {
+            Some(Base::Doc(snapshot.get(target.doc.as_deref()?)?))
         }
         LinkId::ObjectOwnership | LinkId::BucketEncryption | LinkId::KeyState => None,
     }
 }
 
+/// Which session policy a session-policy target names.
 pub(super) fn session_index(target: &FixTarget) -> Option<usize> {
-    target
-        .policy_name
-        .as_deref()?
-        .strip_prefix("session policy ")?
-        .parse()
-        .ok()
-}
-
-/// The label of the SCP or RCP a target names.
-pub(super) fn organization_label(snapshot: &Snapshot, target: &FixTarget) -> Option<String> {
-    let kind = if target.kind == LinkId::Scp {
-        "SCP"
-    } else {
-        "RCP"
-    };
-    snapshot.accounts.keys().find_map(|account| {
-        let label = format!("{kind} `{}` of account {account}", target.resource);
-        let attached = target.attached_to.as_deref().unwrap_or_default();
-        (attached.contains(account.as_str())
-            && organization_policy(snapshot, target.kind, &label).is_some())
-        .then_some(label)
-    })
+    match target.doc.as_deref()? {
+        crate::snapshot::DocRef::SessionPolicy { index, .. } => Some(*index),
+        _ => None,
+    }
 }
 
 pub(super) fn principal_info<'s>(

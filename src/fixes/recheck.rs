@@ -7,10 +7,7 @@
 use crate::chain::{CheckRequest, PlannedAction, Shared, Target, rejudge};
 use crate::diagnosis::{Diagnosis, LinkStatus, Recheck, Remaining};
 use crate::diagnosis::{FixTarget, LinkId};
-use crate::fixes::merge::{
-    Base, Merged, base_of, organization_label, principal_info, session_index,
-};
-use crate::fixes::target::organization_policy;
+use crate::fixes::merge::{Base, Merged, base_of, principal_info};
 use crate::snapshot::{Field, NamedPolicy, PolicyDoc, PolicyKind, Snapshot};
 
 /// A copy of `snapshot` with every change's `document_after` installed, and
@@ -63,7 +60,7 @@ fn apply_merged(
             applied.push(index);
         }
     }
-    patched.label_documents();
+    patched.identify_documents();
     (patched, applied)
 }
 
@@ -131,48 +128,11 @@ fn install(snapshot: &mut Snapshot, target: &FixTarget, doc: PolicyDoc) -> bool 
             };
             named.document = doc;
         }
-        LinkId::SessionPolicy => {
-            let (Some(holder), Some(index)) = (target.principal.clone(), session_index(target))
-            else {
-                return false;
-            };
-            let Some(info) = principal_mut(snapshot, &holder) else {
-                return false;
-            };
-            let Field::Some(docs) = &mut info.session_policies else {
-                return false;
-            };
-            let Some(slot) = docs.get_mut(index) else {
+        LinkId::SessionPolicy | LinkId::Scp | LinkId::Rcp => {
+            let Some(slot) = target.doc.as_deref().and_then(|id| snapshot.get_mut(id)) else {
                 return false;
             };
             *slot = doc;
-        }
-        LinkId::Scp | LinkId::Rcp => {
-            let Some(label) = organization_label(snapshot, target) else {
-                return false;
-            };
-            let Some((account, (level, _), _)) = organization_policy(snapshot, target.kind, &label)
-            else {
-                return false;
-            };
-            let Some(info) = snapshot.accounts.get_mut(&account) else {
-                return false;
-            };
-            let levels = match target.kind {
-                LinkId::Scp => &mut info.scps,
-                _ => &mut info.rcps,
-            };
-            let Field::Some(levels) = levels else {
-                return false;
-            };
-            let Some(named) = levels.get_mut(level).and_then(|policies| {
-                policies
-                    .iter_mut()
-                    .find(|named| named.name == target.resource)
-            }) else {
-                return false;
-            };
-            named.document = doc;
         }
         LinkId::ObjectOwnership | LinkId::BucketEncryption | LinkId::KeyState => return false,
     }

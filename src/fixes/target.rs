@@ -7,9 +7,11 @@
 use crate::arn::Principal;
 use crate::chain::principal::find_info;
 use crate::diagnosis::{
-    ActionResult, Diagnosis, EvidenceRole, Fix, FixChange, FixTarget, LinkId, LinkResult,
+    ActionResult, Diagnosis, Evidence, EvidenceRole, Fix, FixChange, FixTarget, LinkId, LinkResult,
 };
-use crate::snapshot::{NamedPolicy, PolicyKind, PrincipalInfo, Snapshot};
+use std::sync::Arc;
+
+use crate::snapshot::{DocRef, NamedPolicy, PolicyKind, PrincipalInfo, Snapshot};
 
 /// The inline policy a principal gets for the statements it lacks: one name
 /// per bucket, so that running the tool again after applying extends it
@@ -69,19 +71,12 @@ fn actor<'s>(
     Some((arn, info))
 }
 
-/// The denying statement the fix removes or edits: its document's label,
-/// index and Sid.
-fn denying(link: &LinkResult) -> Option<(&str, Option<usize>, Option<String>)> {
+/// The denying statement the fix removes or edits: its document, index
+/// and Sid.
+fn denying(link: &LinkResult) -> Option<&Evidence> {
     link.evidence
         .iter()
         .find(|evidence| evidence.role == EvidenceRole::Denies)
-        .map(|evidence| {
-            (
-                evidence.document.as_str(),
-                evidence.statement,
-                evidence.sid.clone(),
-            )
-        })
 }
 
 fn target_of(
@@ -95,12 +90,17 @@ fn target_of(
         fix.change,
         FixChange::RemoveStatement | FixChange::EditStatement
     );
-    let (label, statement, sid) = match denying(link) {
-        Some((label, statement, sid)) if removal => (Some(label), statement, sid),
+    let (denied, statement, sid) = match denying(link) {
+        Some(evidence) if removal => (
+            evidence.doc.as_ref(),
+            evidence.statement,
+            evidence.sid.clone(),
+        ),
         _ => (None, None, None),
     };
     let mut target = FixTarget {
         kind: link.link,
+        doc: denied.cloned(),
         resource: String::new(),
         principal: None,
         policy_name: None,
@@ -124,9 +124,9 @@ fn target_of(
             let (arn, info) = actor(snapshot, diagnosis, action)?;
             target.principal = Some(arn.clone());
             match link.link {
-                LinkId::IdentityPolicy => match label {
-                    Some(label) => {
-                        let named = info.and_then(|info| named_by_label(info, label))?;
+                LinkId::IdentityPolicy => match denied {
+                    Some(doc) => {
+                        let named = snapshot.named_policy(doc)?;
                         identity_target(&mut target, named, &arn);
                     }
                     None => {
@@ -138,18 +138,30 @@ fn target_of(
                     target.resource = info?.permissions_boundary.known()?.name.clone();
                 }
                 _ => {
-                    target.resource = arn;
                     // Which session policy: the denying one, else the first
                     // (session policies allow what any of them allows).
-                    let index = label.and_then(session_index).unwrap_or(0);
+                    let index = match denied.map(|doc| &**doc) {
+                        Some(DocRef::SessionPolicy { index, .. }) => *index,
+                        _ => 0,
+                    };
                     target.policy_name = Some(format!("session policy {index}"));
+                    target.doc = Some(Arc::new(DocRef::SessionPolicy {
+                        principal: arn.clone(),
+                        index,
+                    }));
+                    target.resource = arn;
                 }
             }
         }
         LinkId::Scp | LinkId::Rcp => {
-            let (account, level, named) = organization_policy(snapshot, link.link, label?)?;
-            target.resource = named.name.clone();
-            target.attached_to = Some(level_name(&account, level.0, level.1));
+            let doc = denied?;
+            let (DocRef::Scp { account, level, .. } | DocRef::Rcp { account, level, .. }) = &**doc
+            else {
+                return None;
+            };
+            let count = snapshot.organization_levels(doc)?;
+            target.resource = snapshot.named_policy(doc)?.name.clone();
+            target.attached_to = Some(level_name(account, *level, count));
         }
     }
     Some(target)
@@ -177,47 +189,6 @@ fn identity_target(target: &mut FixTarget, named: &NamedPolicy, principal_arn: &
             target.policy_name = Some(named.name.clone());
         }
     }
-}
-
-fn named_by_label<'s>(info: &'s PrincipalInfo, label: &str) -> Option<&'s NamedPolicy> {
-    info.policies
-        .known()?
-        .iter()
-        .find(|named| named.document.policy.label() == label)
-}
-
-/// `session policy 2 of ...` → 2.
-fn session_index(label: &str) -> Option<usize> {
-    label
-        .strip_prefix("session policy ")?
-        .split(' ')
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// The SCP or RCP a label names: its account, its level (index, count) and
-/// the policy.
-pub(super) fn organization_policy<'s>(
-    snapshot: &'s Snapshot,
-    link: LinkId,
-    label: &str,
-) -> Option<(String, (usize, usize), &'s NamedPolicy)> {
-    for (account, info) in &snapshot.accounts {
-        let levels = match link {
-            LinkId::Scp => info.scps.known(),
-            _ => info.rcps.known(),
-        };
-        for (level, policies) in levels.into_iter().flatten().enumerate() {
-            for named in policies {
-                if named.document.policy.label() == label {
-                    let count = levels.map(Vec::len).unwrap_or(0);
-                    return Some((account.clone(), (level, count), named));
-                }
-            }
-        }
-    }
-    None
 }
 
 fn level_name(account: &str, level: usize, count: usize) -> String {

@@ -163,6 +163,7 @@ mod tests {
             document: "bucket-policy".into(),
             target: Some(Box::new(FixTarget {
                 kind: LinkId::BucketPolicy,
+                doc: None,
                 resource: "b".into(),
                 principal: None,
                 policy_name: None,

@@ -362,7 +362,7 @@ async fn run(
     snapshot.buckets.push(bucket);
     snapshot.keys = keys;
     snapshot.principals = principals;
-    snapshot.label_documents();
+    snapshot.identify_documents();
     Ok(Gathered {
         snapshot,
         principal,

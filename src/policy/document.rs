@@ -223,6 +223,7 @@ impl Statement {
     fn evaluate(
         &self,
         label: &Arc<str>,
+        position: usize,
         request: &Request<'_>,
         action: &[u8],
     ) -> Option<StatementHit> {
@@ -292,7 +293,8 @@ impl Statement {
             .map(|(variable, _)| variable)
             .collect();
         Some(StatementHit {
-            document: Arc::clone(label),
+            label: Arc::clone(label),
+            document: position,
             statement: self.index,
             sid: self.sid.clone(),
             effect: self.effect,
@@ -621,24 +623,25 @@ impl Policy {
     pub fn evaluate(&self, request: &Request<'_>) -> Vec<StatementHit> {
         let mut hits = Vec::new();
         with_lowered(request.action, |action| {
-            self.evaluate_into(request, action, &mut hits)
+            self.evaluate_into(request, action, 0, &mut hits)
         });
         hits
     }
 
     /// [`Policy::evaluate`] with the request's action already in ASCII lower
     /// case, adding the hits to `hits`: for a caller that evaluates several
-    /// documents.
+    /// documents, this one at `position` among them.
     pub(crate) fn evaluate_into(
         &self,
         request: &Request<'_>,
         action: &[u8],
+        position: usize,
         hits: &mut Vec<StatementHit>,
     ) {
         hits.extend(
             self.statements
                 .iter()
-                .filter_map(|statement| statement.evaluate(&self.label, request, action)),
+                .filter_map(|statement| statement.evaluate(&self.label, position, request, action)),
         );
     }
 

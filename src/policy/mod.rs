@@ -142,8 +142,11 @@ pub struct AbsentVariable {
 /// with whether its conditions hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatementHit {
-    /// The document's label.
-    pub document: Arc<str>,
+    /// The document's label, for the report's prose.
+    pub label: Arc<str>,
+    /// Which of the documents evaluated together the statement is in: its
+    /// position among them (0 for a document evaluated alone).
+    pub document: usize,
     /// Index within the document's `Statement` list (0 when it is one object).
     pub statement: usize,
     pub sid: Option<String>,
@@ -187,8 +190,8 @@ impl Evaluation {
     pub fn of<'p>(policies: impl IntoIterator<Item = &'p Policy>, request: &Request<'_>) -> Self {
         let mut hits = Vec::new();
         wildcard::with_lowered(request.action, |action| {
-            for policy in policies {
-                policy.evaluate_into(request, action, &mut hits);
+            for (position, policy) in policies.into_iter().enumerate() {
+                policy.evaluate_into(request, action, position, &mut hits);
             }
         });
         Self { hits }

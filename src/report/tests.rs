@@ -24,6 +24,7 @@ fn evidence(
 ) -> Evidence {
     Evidence {
         document: document.to_string(),
+        doc: None,
         statement,
         sid: sid.map(str::to_string),
         line,

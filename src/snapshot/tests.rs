@@ -288,3 +288,64 @@ fn org_paths_are_checked_with_their_position() {
         assert!(text.contains("line "), "{text}");
     }
 }
+
+/// Two organization levels holding a policy of the same name (AWS attaches
+/// `FullAWSAccess` at every level by default) have the same label but are
+/// two documents: each is found by its own identity, at its own place in
+/// the file. Matching by label used to send the second level's evidence to
+/// the first level's lines.
+#[test]
+fn documents_of_the_same_name_at_two_levels_are_told_apart() {
+    let mut value = base();
+    let full = json!({"name": "FullAWSAccess", "document": {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
+    }});
+    set(
+        &mut value,
+        "/accounts/111111111111/scps",
+        json!([[full.clone()], [full]]),
+    );
+    let text = serde_json::to_string_pretty(&value).unwrap();
+    let snapshot = Snapshot::parse("s.json", &text).unwrap();
+    let levels: Vec<(DocRef, &PolicyDoc)> = snapshot
+        .documents()
+        .into_iter()
+        .filter(|(id, _)| matches!(id, DocRef::Scp { .. }))
+        .collect();
+    assert_eq!(levels.len(), 2);
+    let (first, second) = (&levels[0], &levels[1]);
+    assert_ne!(first.0, second.0);
+    assert_eq!(snapshot.label_of(&first.0), snapshot.label_of(&second.0));
+    for (id, doc) in &levels {
+        assert_eq!(doc.id(), Some(id));
+        assert!(std::ptr::eq(snapshot.get(id).unwrap(), *doc));
+        assert_eq!(doc.source_pointer(), snapshot.pointer_of(id).as_deref());
+    }
+    assert_eq!(
+        second.1.source_pointer(),
+        Some("/accounts/111111111111/scps/1/0/document")
+    );
+}
+
+/// A document laid over the snapshot (a plan or overlay) names its layer
+/// beside its AWS name, and has no place in the snapshot file.
+#[test]
+fn a_layered_document_names_its_layer_and_has_no_file_position() {
+    let mut snapshot = parse(&base()).unwrap();
+    let policy = json!({"Version": "2012-10-17", "Statement": []});
+    let mut doc = PolicyDoc::from_value("plan", &policy).unwrap();
+    doc.set_layer("plan `p.json`");
+    snapshot.buckets[0].policy = Field::Some(doc);
+    snapshot.identify_documents();
+    let id = DocRef::BucketPolicy {
+        bucket: "b".to_string(),
+    };
+    let laid = snapshot.get(&id).unwrap();
+    assert_eq!(
+        laid.policy.label(),
+        "bucket policy of `b` (from plan `p.json`)"
+    );
+    assert_eq!(laid.source_pointer(), None);
+    assert_eq!(laid.id(), Some(&id));
+}

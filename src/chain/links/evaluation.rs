@@ -3,7 +3,10 @@
 //! allows, which statements may apply), and the evidence and prose shared
 //! by every link family.
 
+use std::sync::Arc;
+
 use crate::diagnosis::{Evidence, EvidenceRole, Fix, FixChange, LinkId, LinkResult, LinkStatus};
+use crate::snapshot::{DocRef, PolicyDoc};
 
 use super::unknown;
 use crate::policy::logic::or;
@@ -15,12 +18,18 @@ use crate::policy::{
 /// A document set of one link as read: unknown (with why), or known.
 pub(super) enum Docs<'s> {
     Unknown(String),
-    Known(Vec<&'s Policy>),
+    Known(Vec<&'s PolicyDoc>),
 }
+
+/// The identities of the documents evaluated together, by position: what
+/// a hit's `document` indexes.
+pub(super) type Ids = [Option<Arc<DocRef>>];
 
 /// One link's evaluation for the request.
 pub(super) struct Judged {
     pub(super) evaluation: Option<Evaluation>,
+    /// The identity of each document evaluated, by position.
+    pub(super) ids: Vec<Option<Arc<DocRef>>>,
     pub(super) unread: Option<String>,
     /// The conditions an undecided statement hangs on, said with the values
     /// the policy lists (`statement 2 (`AccessViaVpceOnly`): `StringNotEquals`
@@ -33,14 +42,17 @@ impl Judged {
         match docs {
             Docs::Unknown(why) => Self {
                 evaluation: None,
+                ids: Vec::new(),
                 unread: Some(why),
                 undecided: Vec::new(),
             },
-            Docs::Known(policies) => {
+            Docs::Known(docs) => {
+                let policies: Vec<&Policy> = docs.iter().map(|doc| &*doc.policy).collect();
                 let evaluation = Evaluation::of(policies.iter().copied(), request);
                 let undecided = undecided_conditions(&policies, &evaluation, request);
                 Self {
                     evaluation: Some(evaluation),
+                    ids: docs.iter().map(|doc| doc.shared_id()).collect(),
                     unread: None,
                     undecided,
                 }
@@ -95,7 +107,12 @@ impl Judged {
     /// variables with no value: never dropped silently, so that a reader
     /// sees the statement and why it did not apply.
     pub(super) fn absent_variable_evidence(&self) -> Vec<Evidence> {
-        absent_variable_evidence(self.hits())
+        absent_variable_evidence(self.hits(), &self.ids)
+    }
+
+    /// The evidence a hit of these documents gives.
+    pub(super) fn evidence_of(&self, hit: &StatementHit) -> Evidence {
+        evidence_of(hit, &self.ids)
     }
 
     /// Evidence for the allows that apply (the first three).
@@ -103,7 +120,7 @@ impl Judged {
         self.applying(Effect::Allow)
             .into_iter()
             .take(3)
-            .map(evidence_of)
+            .map(|hit| self.evidence_of(hit))
             .collect()
     }
 
@@ -129,7 +146,7 @@ impl Judged {
             .hits()
             .iter()
             .filter(|hit| hit.applies == Tri::Unknown)
-            .map(evidence_of)
+            .map(|hit| self.evidence_of(hit))
             .collect();
         evidence.extend(self.absent_variable_evidence());
         if unknown_keys.is_empty() {
@@ -174,12 +191,12 @@ pub(super) fn undecided_conditions(
         .filter(|hit| hit.applies == Tri::Unknown)
         .take(3)
     {
-        let Some(statement) = policies
-            .iter()
-            .filter(|policy| policy.label() == &*hit.document)
-            .flat_map(|policy| policy.statements())
-            .find(|statement| statement.index() == hit.statement)
-        else {
+        let Some(statement) = policies.get(hit.document).and_then(|policy| {
+            policy
+                .statements()
+                .iter()
+                .find(|statement| statement.index() == hit.statement)
+        }) else {
             continue;
         };
         let conditions: Vec<String> = statement
@@ -255,9 +272,12 @@ pub(super) fn status_of(denies: Tri, allows: Tri, needed: Tri) -> LinkStatus {
     }
 }
 
-pub(super) fn evidence_of(hit: &StatementHit) -> Evidence {
+/// The evidence a hit gives; `ids` are the identities of the documents
+/// evaluated with it, by position.
+pub(super) fn evidence_of(hit: &StatementHit, ids: &Ids) -> Evidence {
     Evidence {
-        document: hit.document.to_string(),
+        document: hit.label.to_string(),
+        doc: ids.get(hit.document).cloned().flatten(),
         statement: Some(hit.statement),
         sid: hit.sid.clone(),
         line: hit.line,
@@ -324,13 +344,14 @@ pub(super) struct NearMisses {
     pub(super) note: String,
 }
 
-pub(super) fn near_misses(policy: Option<&Policy>, request: &Request<'_>) -> NearMisses {
-    let Some(policy) = policy else {
+pub(super) fn near_misses(doc: Option<&PolicyDoc>, request: &Request<'_>) -> NearMisses {
+    let Some(doc) = doc else {
         return NearMisses {
             evidence: Vec::new(),
             note: String::new(),
         };
     };
+    let policy = &*doc.policy;
     let mut candidates: Vec<(usize, &Statement, Option<Mismatch>)> = policy
         .statements()
         .iter()
@@ -368,6 +389,7 @@ pub(super) fn near_misses(policy: Option<&Policy>, request: &Request<'_>) -> Nea
         .iter()
         .map(|(_, statement, _)| Evidence {
             document: policy.label().to_string(),
+            doc: doc.shared_id(),
             statement: Some(statement.index()),
             sid: statement.sid().map(str::to_string),
             line: statement.line(),
@@ -537,10 +559,10 @@ pub(super) fn deny_finding(
 
 /// Evidence for the hits kept from applying only by policy variables with
 /// no value (see [`Judged::absent_variable_evidence`]).
-pub(super) fn absent_variable_evidence(hits: &[StatementHit]) -> Vec<Evidence> {
+pub(super) fn absent_variable_evidence(hits: &[StatementHit], ids: &Ids) -> Vec<Evidence> {
     hits.iter()
         .filter(|hit| hit.applies == Tri::No)
-        .map(evidence_of)
+        .map(|hit| evidence_of(hit, ids))
         .collect()
 }
 

@@ -7,12 +7,10 @@ use crate::arn::PrincipalKind;
 use crate::diagnosis::{Evidence, LinkId, LinkResult, LinkStatus};
 use crate::policy::logic::not;
 use crate::policy::{Effect, Policy, Tri};
-use crate::snapshot::{Field, PolicyDoc};
+use crate::snapshot::Field;
 
 use super::super::{assume, fix};
-use super::evaluation::{
-    Docs, Judged, closest_statement, deny_finding, evidence_of, status_of, unread,
-};
+use super::evaluation::{Docs, Judged, closest_statement, deny_finding, status_of, unread};
 use super::{ActionFacts, result};
 
 pub(super) struct GuardRails {
@@ -41,12 +39,9 @@ pub(super) fn guard_rails(facts: &ActionFacts<'_, '_>) -> GuardRails {
             &profile_help,
         )),
         Some((Field::None, _)) => Docs::Known(Vec::new()),
-        Some((Field::Some(policies), _)) => Docs::Known(
-            policies
-                .iter()
-                .map(|named| &*named.document.policy)
-                .collect(),
-        ),
+        Some((Field::Some(policies), _)) => {
+            Docs::Known(policies.iter().map(|named| &named.document).collect())
+        }
     };
     let boundary =
         match info.map(|info| (&info.permissions_boundary, &info.permissions_boundary_error)) {
@@ -60,10 +55,9 @@ pub(super) fn guard_rails(facts: &ActionFacts<'_, '_>) -> GuardRails {
                 )),
                 &request,
             )),
-            Some((Field::Some(named), _)) => Some(Judged::of(
-                Docs::Known(vec![&named.document.policy]),
-                &request,
-            )),
+            Some((Field::Some(named), _)) => {
+                Some(Judged::of(Docs::Known(vec![&named.document]), &request))
+            }
         };
     // A role session's (or federated user's) session policies are a link
     // when known, and an unknown one when they could not be read: AWS never
@@ -78,7 +72,7 @@ pub(super) fn guard_rails(facts: &ActionFacts<'_, '_>) -> GuardRails {
     };
     let session = match info.map(|info| (&info.session_policies, &info.session_policies_error)) {
         Some((Field::Some(docs), _)) if !docs.is_empty() => Some(Judged::of(
-            Docs::Known(docs.iter().map(|doc: &PolicyDoc| &*doc.policy).collect()),
+            Docs::Known(docs.iter().collect()),
             &request,
         )),
         Some((Field::Unknown, error)) if is_session || error.is_some() => Some(Judged::of(
@@ -190,14 +184,14 @@ fn principal_link(
     let reason = match status {
         LinkStatus::Fail if denies == Tri::Yes => {
             let denying = judged.applying(Effect::Deny);
-            evidence.extend(denying.iter().map(|hit| evidence_of(hit)));
+            evidence.extend(denying.iter().map(|hit| judged.evidence_of(hit)));
             let first = denying.first().copied();
             let finding = first.map(|hit| {
                 deny_finding(
                     link,
                     &facts.actor.account,
                     hit,
-                    find_policy(facts, link, &hit.document),
+                    link_policies(facts, link).get(hit.document).copied(),
                     &facts.request(),
                 )
             });
@@ -211,7 +205,7 @@ fn principal_link(
             };
             format!(
                 "{} explicitly denies {action} on {resource}{clause}",
-                first.map(|hit| &*hit.document).unwrap_or(what)
+                first.map(|hit| &*hit.label).unwrap_or(what)
             )
         }
         LinkStatus::Fail => {
@@ -254,13 +248,8 @@ fn principal_link(
     }
 }
 
-fn find_policy<'s>(facts: &ActionFacts<'_, 's>, link: LinkId, label: &str) -> Option<&'s Policy> {
-    link_policies(facts, link)
-        .into_iter()
-        .find(|policy| policy.label() == label)
-}
-
-/// The documents of one of the principal's own links, as read.
+/// The documents of one of the principal's own links, as read, in the
+/// order they were judged (so that a hit's `document` indexes them).
 fn link_policies<'s>(facts: &ActionFacts<'_, 's>, link: LinkId) -> Vec<&'s Policy> {
     let Some(info) = facts.actor_info else {
         return Vec::new();

@@ -5,14 +5,13 @@
 
 use crate::diagnosis::{Evidence, EvidenceRole, LinkId, LinkResult, LinkStatus};
 use crate::policy::logic::{and, or};
-use crate::policy::{Effect, Policy, PrincipalMatch, Statement, Tri};
-use crate::snapshot::{Field, GrantInfo};
+use crate::policy::{Effect, PrincipalMatch, Statement, Tri};
+use crate::snapshot::{Field, GrantInfo, PolicyDoc};
 
 use super::super::keys::{Reference, ResolvedKey};
 use super::super::{context, fix};
 use super::evaluation::{
-    DIRECT, Docs, Judged, UNCAPPED, deny_finding, evidence_of, grants_as, near_misses, status_of,
-    unread,
+    DIRECT, Docs, Judged, UNCAPPED, deny_finding, grants_as, near_misses, status_of, unread,
 };
 use super::identity::Exemptions;
 use super::{ActionFacts, ResourceSide, result};
@@ -90,7 +89,7 @@ pub(super) fn judge(
                 Docs::Unknown(unread("the key policy", &info.policy_error, &key_help))
             }
             Field::None => Docs::Known(Vec::new()),
-            Field::Some(doc) => Docs::Known(vec![&doc.policy]),
+            Field::Some(doc) => Docs::Known(vec![doc]),
         },
     };
     let key_policy = Judged::of(key_policy_docs, &request);
@@ -180,7 +179,7 @@ fn key_policy_link(
         LinkStatus::Fail if denies == Tri::Yes => {
             evidence.extend(key_policy.absent_variable_evidence());
             let denying = key_policy.applying(Effect::Deny);
-            evidence.extend(denying.iter().map(|hit| evidence_of(hit)));
+            evidence.extend(denying.iter().map(|hit| key_policy.evidence_of(hit)));
             let policy = key
                 .info
                 .and_then(|info| info.policy.known())
@@ -222,9 +221,7 @@ fn key_policy_link(
                 _ => ", and no grant on the key covers it",
             };
             let near = near_misses(
-                key.info
-                    .and_then(|info| info.policy.known())
-                    .map(|doc| &*doc.policy),
+                key.info.and_then(|info| info.policy.known()),
                 &facts.request(),
             );
             let note = near.note;
@@ -256,6 +253,7 @@ fn key_policy_link(
                     .unwrap_or_else(|| "a grant".to_string());
                 evidence.push(Evidence {
                     document: format!("grants of `{}`", key.resource),
+                    doc: None,
                     statement: None,
                     sid: Some(name.clone()),
                     line: None,
@@ -292,23 +290,20 @@ fn key_policy_link(
         evidence.extend(key_policy.absent_variable_evidence());
     }
     let mut reason = reason;
-    if status != LinkStatus::Pass {
-        let policy = key
-            .info
-            .and_then(|info| info.policy.known())
-            .map(|doc| &*doc.policy);
-        if let Some((note, advice, statements)) = vpc_note(policy) {
-            reason.push_str(&note);
-            let fresh: Vec<Evidence> = statements
-                .into_iter()
-                .filter(|new| !evidence.iter().any(|seen| seen.statement == new.statement))
-                .collect();
-            evidence.extend(fresh);
-            help = Some(match help {
-                Some(help) => format!("{advice}; {help}"),
-                None => advice,
-            });
-        }
+    if status != LinkStatus::Pass
+        && let Some((note, advice, statements)) =
+            vpc_note(key.info.and_then(|info| info.policy.known()))
+    {
+        reason.push_str(&note);
+        let fresh: Vec<Evidence> = statements
+            .into_iter()
+            .filter(|new| !evidence.iter().any(|seen| seen.statement == new.statement))
+            .collect();
+        evidence.extend(fresh);
+        help = Some(match help {
+            Some(help) => format!("{advice}; {help}"),
+            None => advice,
+        });
     }
     LinkResult {
         evidence,
@@ -324,8 +319,9 @@ fn key_policy_link(
 /// carries none of them (IAM User Guide, "Forward access sessions"; KMS
 /// Developer Guide, "Using VPC endpoint conditions in policies with AWS KMS
 /// permissions"). `None` when no statement tests them.
-fn vpc_note(policy: Option<&Policy>) -> Option<(String, String, Vec<Evidence>)> {
-    let policy = policy?;
+fn vpc_note(doc: Option<&PolicyDoc>) -> Option<(String, String, Vec<Evidence>)> {
+    let doc = doc?;
+    let policy = &*doc.policy;
     let statements: Vec<&Statement> = policy
         .statements()
         .iter()
@@ -345,6 +341,7 @@ fn vpc_note(policy: Option<&Policy>) -> Option<(String, String, Vec<Evidence>)> 
         .iter()
         .map(|statement| Evidence {
             document: policy.label().to_string(),
+            doc: doc.shared_id(),
             statement: Some(statement.index()),
             sid: statement.sid().map(str::to_string),
             line: statement.line(),

@@ -4,7 +4,7 @@
 //! RCPs in the resource's account; every level must allow.
 
 use crate::diagnosis::{LinkId, LinkResult};
-use crate::policy::{Decision, Evaluation, Policy, Tri};
+use crate::policy::{Decision, Evaluation, Policy, StatementHit, Tri};
 use crate::snapshot::{Field, NamedPolicy};
 
 use super::super::keys::ResolvedKey;
@@ -107,15 +107,16 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
             policies.iter().map(|named| &*named.document.policy),
             &request,
         );
+        let ids: Vec<_> = policies
+            .iter()
+            .map(|named| named.document.shared_id())
+            .collect();
+        let evidence_of = |hit: &StatementHit| evidence_of(hit, &ids);
         match evaluation.decide() {
             Decision::ExplicitDeny => {
                 let hit = evaluation.denies().find(|hit| hit.applies == Tri::Yes);
                 evidence.extend(hit.map(evidence_of));
-                let named = hit.and_then(|hit| {
-                    policies
-                        .iter()
-                        .find(|named| named.document.policy.label() == &*hit.document)
-                });
+                let named = hit.and_then(|hit| policies.get(hit.document));
                 let explanation = hit.and_then(|hit| {
                     explain_deny(named.map(|named| &*named.document.policy), hit, &request)
                 });
@@ -127,7 +128,7 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
                 failing.get_or_insert((
                     format!(
                         "{} explicitly denies {} at level {} of account {account}'s organization{}",
-                        hit.map(|hit| hit.document.clone()).unwrap_or_default(),
+                        hit.map(|hit| hit.label.clone()).unwrap_or_default(),
                         facts.action,
                         level_name(level, levels.len()),
                         explanation
@@ -175,7 +176,7 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
                 );
             }
         }
-        evidence.extend(absent_variable_evidence(&evaluation.hits));
+        evidence.extend(absent_variable_evidence(&evaluation.hits, &ids));
     }
     let management = info.management_account.known().cloned();
     if let Some((reason, named)) = failing {

@@ -5,13 +5,12 @@
 
 use crate::diagnosis::{LinkId, LinkResult, LinkStatus};
 use crate::policy::logic::{and, not};
-use crate::policy::{Effect, Policy, Tri};
-use crate::snapshot::Field;
+use crate::policy::{Effect, Tri};
+use crate::snapshot::{Field, PolicyDoc};
 
 use super::super::{Target, fix};
 use super::evaluation::{
-    DIRECT, Docs, Judged, UNCAPPED, deny_finding, evidence_of, grants_as, near_misses, status_of,
-    unread,
+    DIRECT, Docs, Judged, UNCAPPED, deny_finding, grants_as, near_misses, status_of, unread,
 };
 use super::identity::{Exemptions, GuardRails};
 use super::{ActionFacts, ResourceSide, result};
@@ -41,7 +40,7 @@ pub(super) fn judge(
                     Docs::Unknown(unread("the trust policy", error, &help))
                 }
                 Some((Field::None, _)) => Docs::Known(Vec::new()),
-                Some((Field::Some(doc), _)) => Docs::Known(vec![&doc.policy]),
+                Some((Field::Some(doc), _)) => Docs::Known(vec![doc]),
             };
             (LinkId::TrustPolicy, help, docs)
         }
@@ -56,7 +55,7 @@ pub(super) fn judge(
                     Docs::Unknown(unread("the bucket policy", &bucket.policy_error, &help))
                 }
                 Field::None => Docs::Known(Vec::new()),
-                Field::Some(doc) => Docs::Known(vec![&doc.policy]),
+                Field::Some(doc) => Docs::Known(vec![doc]),
             };
             (LinkId::BucketPolicy, help, docs)
         }
@@ -123,8 +122,8 @@ fn resource_link(
     let reason = match status {
         LinkStatus::Fail if denies == Tri::Yes => {
             let denying = judged.applying(Effect::Deny);
-            evidence.extend(denying.iter().map(|hit| evidence_of(hit)));
-            let policy = resource_policy_of(facts, link);
+            evidence.extend(denying.iter().map(|hit| judged.evidence_of(hit)));
+            let policy = resource_policy_of(facts, link).map(|doc| &*doc.policy);
             let sid = denying
                 .first()
                 .and_then(|hit| hit.sid.as_deref())
@@ -203,16 +202,15 @@ fn resource_link(
     }
 }
 
-fn resource_policy_of<'s>(facts: &ActionFacts<'_, 's>, link: LinkId) -> Option<&'s Policy> {
+fn resource_policy_of<'s>(facts: &ActionFacts<'_, 's>, link: LinkId) -> Option<&'s PolicyDoc> {
     let setup = facts.setup;
     match link {
-        LinkId::BucketPolicy => setup.bucket.policy.known().map(|doc| &*doc.policy),
+        LinkId::BucketPolicy => setup.bucket.policy.known(),
         LinkId::TrustPolicy => setup
             .role
             .as_ref()
             .and_then(|role| setup.info_of(role))
-            .and_then(|info| info.trust_policy.known())
-            .map(|doc| &*doc.policy),
+            .and_then(|info| info.trust_policy.known()),
         _ => None,
     }
 }

@@ -282,7 +282,8 @@ fn walkthrough_explicit_deny_wins() {
             ) - 1
         )
     );
-    assert_eq!(&*found[0].document, "test policy");
+    assert_eq!(&*found[0].label, "test policy");
+    assert_eq!(found[0].document, 0);
     // Another account is not named.
     let other = user("arn:aws:iam::333333333333:user/Eve");
     assert_eq!(
