@@ -16,7 +16,7 @@ use crate::policy::Policy;
 use crate::positions::JsonPositions;
 
 mod docref;
-pub use docref::DocRef;
+pub use docref::{DocRef, OrgLevel};
 
 pub const SNAPSHOT_FORMAT: &str = "kms-s3-doctor/snapshot@1";
 

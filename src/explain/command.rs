@@ -5,6 +5,7 @@
 
 use super::parse::{Direction, Parsed};
 use crate::arn::Arn;
+use crate::report::shell_word;
 
 /// The bucket and object key a message is about: an S3 resource ARN
 /// (`arn:aws:s3:::bucket/key`, any partition), else the AWS CLI's URL. A key
@@ -68,28 +69,15 @@ pub(super) fn check_ops(parsed: &Parsed) -> Option<&'static str> {
     from_api.or_else(from_action).or_else(from_transfer)
 }
 
-/// Quotes a value for a POSIX shell when it needs it.
-pub(super) fn shell_quote(text: &str) -> String {
-    let safe = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ":/_.@+=,-".contains(c));
-    if safe {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
-    }
-}
-
 /// `kms-s3-doctor check ...` prefilled with what the message gave; `BUCKET`
 /// where it names no bucket.
 pub(super) fn check_command(parsed: &Parsed, bucket: Option<&str>, object: Option<&str>) -> String {
     let mut words = vec!["kms-s3-doctor".to_string(), "check".to_string()];
     words.push("--bucket".to_string());
-    words.push(bucket.map_or_else(|| "BUCKET".to_string(), shell_quote));
+    words.push(bucket.map_or_else(|| "BUCKET".to_string(), shell_word));
     if let Some(object) = object {
         words.push("--object".to_string());
-        words.push(shell_quote(object));
+        words.push(shell_word(object));
     }
     if let Some(principal) = parsed
         .principal
@@ -97,7 +85,7 @@ pub(super) fn check_command(parsed: &Parsed, bucket: Option<&str>, object: Optio
         .filter(|principal| principal.starts_with("arn:"))
     {
         words.push("--principal".to_string());
-        words.push(shell_quote(principal));
+        words.push(shell_word(principal));
     }
     let assume_role = parsed
         .action
@@ -109,7 +97,7 @@ pub(super) fn check_command(parsed: &Parsed, bucket: Option<&str>, object: Optio
         .filter(|role| assume_role && role.starts_with("arn:"))
     {
         words.push("--via-role".to_string());
-        words.push(shell_quote(role));
+        words.push(shell_word(role));
     }
     if let Some(ops) = check_ops(parsed) {
         words.push("--op".to_string());

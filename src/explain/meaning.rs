@@ -2,11 +2,12 @@
 //! IAM's "is not authorized" form, one per policy type it names), each
 //! filling the link, the suspects, whose admin must look and what to check.
 
-use super::command::{check_command, s3_target, shell_quote};
+use super::command::{check_command, s3_target};
 use super::parse::Parsed;
 use super::{DenyKind, Explanation, MessageKind, PolicyType};
 use crate::arn::{Arn, Principal, PrincipalKind, is_account_id};
 use crate::diagnosis::LinkId;
+use crate::report::shell_word;
 
 /// What every kind's wording draws on, computed once.
 struct Facts {
@@ -534,8 +535,8 @@ fn head_forbidden(parsed: &Parsed, bucket: Option<&str>, object: Option<&str>) -
     }
     let list = format!(
         "aws s3api list-objects-v2 --bucket {} --prefix {}",
-        bucket.map_or_else(|| "BUCKET".to_string(), shell_quote),
-        object.map_or_else(|| "KEY".to_string(), shell_quote)
+        bucket.map_or_else(|| "BUCKET".to_string(), shell_word),
+        object.map_or_else(|| "KEY".to_string(), shell_word)
     );
     let mut next_steps = vec![
         "run the check below: it judges `s3:GetObject` through the identity policy, the bucket policy, object ownership, SCPs and RCPs".to_string(),

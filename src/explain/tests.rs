@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use super::command::shell_quote;
+use crate::report::shell_word;
 use super::*;
 
 const USER: &str = "arn:aws:iam::222222222222:user/dilip";
@@ -509,9 +509,12 @@ fn commands_quote_what_the_shell_would_expand() {
     // The resource stops at the first space; nothing the shell expands
     // reaches the command unquoted.
     assert!(got.command.is_some());
-    assert_eq!(shell_quote("a b'c"), "'a b'\\''c'");
-    assert_eq!(shell_quote("arn:aws:s3:::b/k"), "arn:aws:s3:::b/k");
-    assert_eq!(shell_quote("role/*"), "'role/*'");
+    for word in ["a b'c", "role/*", "$(touch x)", "k\"`x`"] {
+        let quoted = shell_word(word);
+        assert_ne!(quoted, word, "{word} needs quoting");
+        assert_eq!(shlex::split(&quoted), Some(vec![word.to_string()]));
+    }
+    assert_eq!(shell_word("arn:aws:s3:::b/k"), "arn:aws:s3:::b/k");
 }
 
 fn rendered(message: &str) -> String {

@@ -5,6 +5,7 @@
 use crate::arn::Arn;
 use crate::diagnosis::{Diagnosis, Fix, FixTarget, LinkId};
 use crate::fixes::merge::session_index;
+use crate::report::shell_word;
 
 /// The shell variable that holds the profile of `account`'s admin.
 pub fn profile_variable(account: &str) -> String {
@@ -36,7 +37,7 @@ pub(super) fn commands(diagnosis: &mut Diagnosis) {
         let built = build(&target, &file, change);
         change.file = Some(file);
         change.command = built.command.map(|words| {
-            let quoted: Vec<String> = words.iter().map(|word| quote(word)).collect();
+            let quoted: Vec<String> = words.iter().map(|word| shell_word(word)).collect();
             format!(
                 "{} --profile \"${}\"",
                 quoted.join(" "),
@@ -288,25 +289,14 @@ fn build(target: &FixTarget, file: &str, fix: &Fix) -> Built {
     }
 }
 
-/// One word for a POSIX shell. `&&` between commands stays bare.
-fn quote(word: &str) -> String {
-    if word == "&&" {
-        return word.to_string();
-    }
-    shlex::try_quote(word)
-        .map(|quoted| quoted.into_owned())
-        // A NUL byte cannot be passed to a command at all; say so in place.
-        .unwrap_or_else(|_| "<word with a NUL byte>".to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn words_with_shell_characters_are_quoted() {
-        assert_eq!(quote("account-a-bucket"), "account-a-bucket");
-        assert_eq!(quote("<the id of `x`>"), "'<the id of `x`>'");
+        assert_eq!(shell_word("account-a-bucket"), "account-a-bucket");
+        assert_eq!(shell_word("<the id of `x`>"), "'<the id of `x`>'");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::diagnosis::{
 };
 use std::sync::Arc;
 
-use crate::snapshot::{DocRef, NamedPolicy, PolicyKind, PrincipalInfo, Snapshot};
+use crate::snapshot::{DocRef, NamedPolicy, OrgLevel, PolicyKind, PrincipalInfo, Snapshot};
 
 /// The inline policy a principal gets for the statements it lacks: one name
 /// per bucket, so that running the tool again after applying extends it
@@ -161,7 +161,7 @@ fn target_of(
             };
             let count = snapshot.organization_levels(doc)?;
             target.resource = snapshot.named_policy(doc)?.name.clone();
-            target.attached_to = Some(level_name(account, *level, count));
+            target.attached_to = Some(OrgLevel::of(*level, count).attachment(account));
         }
     }
     Some(target)
@@ -188,15 +188,5 @@ fn identity_target(target: &mut FixTarget, named: &NamedPolicy, principal_arn: &
             target.resource = principal_arn.to_string();
             target.policy_name = Some(named.name.clone());
         }
-    }
-}
-
-fn level_name(account: &str, level: usize, count: usize) -> String {
-    if level == 0 {
-        format!("the root of account {account}'s organization")
-    } else if level + 1 == count {
-        format!("account {account}")
-    } else {
-        format!("the organizational unit {level} level(s) below the root, above account {account}")
     }
 }

@@ -4,7 +4,10 @@
 //! rewrite or hide lines of the report in the reader's terminal (a fake
 //! "allowed"), and a newline could add lines that look like the tool's. The
 //! JSON report already escapes them; the text and Markdown reports go through
-//! [`escaped_diagnosis`] first.
+//! [`escaped_diagnosis`] first. Also the two other escapes of text the tool
+//! writes for something else to read: a word of a shell command (the
+//! commands fixes print and `apply.sh` runs, the `check` that `explain`
+//! suggests) and a Markdown table cell.
 
 use std::borrow::Cow;
 
@@ -16,6 +19,23 @@ use crate::diagnosis::{Diagnosis, Evidence, Fix, LinkResult};
 /// what is shown ("Trojan Source").
 fn is_hostile(character: char) -> bool {
     character.is_control() || matches!(character, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// One word for a POSIX shell, quoted when it needs it. `&&` between
+/// commands stays bare.
+pub fn shell_word(word: &str) -> String {
+    if word == "&&" {
+        return word.to_string();
+    }
+    shlex::try_quote(word)
+        .map(|quoted| quoted.into_owned())
+        // A NUL byte cannot be passed to a command at all; say so in place.
+        .unwrap_or_else(|_| "<word with a NUL byte>".to_string())
+}
+
+/// Text safe inside a Markdown table cell: no line breaks, pipes escaped.
+pub(crate) fn markdown_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\r', '\n'], " ")
 }
 
 /// `text` with every hostile character written as `\u{1b}`; borrowed when

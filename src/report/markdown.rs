@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use super::escape::markdown_cell;
 use super::{
     assumptions_text, change_numbers, evidence_location, evidence_note, evidence_position,
     fix_action, fix_owner, link_mark, pretty_statement, recheck_headline, remaining_text,
@@ -89,12 +90,12 @@ fn render_operation(operation: &OperationResult, out: &mut dyn Write) -> io::Res
     for action in &operation.actions {
         let name = format!("`{}` on `{}`", action.action, action.resource);
         if action.links.is_empty() {
-            writeln!(out, "| {} | | | no link applies |", cell(&name))?;
+            writeln!(out, "| {} | | | no link applies |", markdown_cell(&name))?;
         }
         for (index, link) in action.links.iter().enumerate() {
             // The action is named on its first row only.
             let name = if index == 0 {
-                cell(&name)
+                markdown_cell(&name)
             } else {
                 String::new()
             };
@@ -108,7 +109,7 @@ fn render_operation(operation: &OperationResult, out: &mut dyn Write) -> io::Res
                 "| {name} | {} | {} {status} | {} |",
                 link.link,
                 link_mark(link),
-                cell(&reason_cell(link))
+                markdown_cell(&reason_cell(link))
             )?;
         }
     }
@@ -259,9 +260,4 @@ fn render_fix(fix: &Fix, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "   note: {note}")?;
     }
     Ok(())
-}
-
-/// Text safe inside a table cell: no line breaks, pipes escaped.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\r', '\n'], " ")
 }

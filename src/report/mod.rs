@@ -13,7 +13,7 @@ mod test_json;
 mod test_run;
 mod text;
 
-pub use escape::{escape_control, escaped_diagnosis};
+pub use escape::{escape_control, escaped_diagnosis, shell_word};
 
 use std::io::IsTerminal;
 

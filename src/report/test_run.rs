@@ -6,6 +6,7 @@
 
 use std::io::{self, Write};
 
+use super::escape::markdown_cell;
 use super::{first_broken, fix_action, fix_owner};
 use crate::access_tests::{Outcome, TestResult, TestRun};
 use crate::diagnosis::{Diagnosis, LinkStatus};
@@ -158,11 +159,6 @@ pub(super) fn render_text(run: &TestRun, out: &mut dyn Write, color: bool) -> io
     writeln!(out, "{}", summary_line(run))
 }
 
-/// Markdown table cells hold no `|` or line break.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
-}
-
 pub(super) fn render_markdown(run: &TestRun, out: &mut dyn Write) -> io::Result<()> {
     let heading = match run.outcome() {
         Outcome::Met => "every expectation met",
@@ -171,7 +167,12 @@ pub(super) fn render_markdown(run: &TestRun, out: &mut dyn Write) -> io::Result<
     };
     writeln!(out, "# kms-s3-doctor access tests: {heading}")?;
     writeln!(out)?;
-    writeln!(out, "`{}` — {}", cell(&run.file), summary_line(run))?;
+    writeln!(
+        out,
+        "`{}` — {}",
+        markdown_cell(&run.file),
+        summary_line(run)
+    )?;
     writeln!(out)?;
     writeln!(
         out,
@@ -183,10 +184,10 @@ pub(super) fn render_markdown(run: &TestRun, out: &mut dyn Write) -> io::Result<
             out,
             "| {} | {} | {} | {} | {} |",
             outcome_mark(result.outcome),
-            cell(&result.expectation.name),
+            markdown_cell(&result.expectation.name),
             result.expectation.expect.as_str(),
             result.diagnosis.verdict.as_str(),
-            cell(&first_broken_text(&result.diagnosis))
+            markdown_cell(&first_broken_text(&result.diagnosis))
         )?;
     }
     for result in run

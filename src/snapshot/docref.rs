@@ -433,3 +433,48 @@ pub(super) fn identity_label(named: &NamedPolicy, principal: &str) -> String {
     };
     format!("{kind} `{}` of `{principal}`", named.name)
 }
+
+/// Where an SCP or RCP is attached: at the organization's root, at an
+/// organizational unit, or at the account itself (a snapshot lists the
+/// levels root first, the account last).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrgLevel {
+    Root,
+    /// An organizational unit this many levels below the root.
+    Unit(usize),
+    Account,
+}
+
+impl OrgLevel {
+    /// Level `level` of `count`.
+    pub fn of(level: usize, count: usize) -> Self {
+        if level == 0 {
+            OrgLevel::Root
+        } else if level + 1 == count {
+            OrgLevel::Account
+        } else {
+            OrgLevel::Unit(level)
+        }
+    }
+
+    /// The short name a link's reason uses (`root`, `OU 1`, `account`).
+    pub fn short_name(self) -> String {
+        match self {
+            OrgLevel::Root => "root".to_string(),
+            OrgLevel::Unit(level) => format!("OU {level}"),
+            OrgLevel::Account => "account".to_string(),
+        }
+    }
+
+    /// Where a policy of `account`'s organization at this level is
+    /// attached, said in full for the admin who must change it.
+    pub fn attachment(self, account: &str) -> String {
+        match self {
+            OrgLevel::Root => format!("the root of account {account}'s organization"),
+            OrgLevel::Unit(level) => format!(
+                "the organizational unit {level} level(s) below the root, above account {account}"
+            ),
+            OrgLevel::Account => format!("account {account}"),
+        }
+    }
+}

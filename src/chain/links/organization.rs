@@ -5,7 +5,7 @@
 
 use crate::diagnosis::{LinkId, LinkResult};
 use crate::policy::{Decision, Evaluation, Policy, StatementHit, Tri};
-use crate::snapshot::{Field, NamedPolicy};
+use crate::snapshot::{Field, NamedPolicy, OrgLevel};
 
 use super::super::keys::ResolvedKey;
 use super::super::{assume, fix, principal};
@@ -130,7 +130,7 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
                         "{} explicitly denies {} at level {} of account {account}'s organization{}",
                         hit.map(|hit| hit.label.clone()).unwrap_or_default(),
                         facts.action,
-                        level_name(level, levels.len()),
+                        OrgLevel::of(level, levels.len()).short_name(),
                         explanation
                             .map(|explanation| explanation.clause)
                             .unwrap_or_default()
@@ -143,7 +143,7 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
                 failing.get_or_insert((
                     format!(
                         "no {kind} at level {} of account {account}'s organization allows {} (attached: {})",
-                        level_name(level, levels.len()),
+                        OrgLevel::of(level, levels.len()).short_name(),
                         facts.action,
                         if names.is_empty() { "none".to_string() } else { names.join(", ") }
                     ),
@@ -212,14 +212,4 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
         evidence,
         ..pass(link, reason)
     })
-}
-
-fn level_name(level: usize, count: usize) -> String {
-    if level == 0 {
-        "root".to_string()
-    } else if level + 1 == count {
-        "account".to_string()
-    } else {
-        format!("OU {level}")
-    }
 }
