@@ -4,8 +4,6 @@
 //! line and column, GitHub annotations, completions and the man page, and
 //! that every flag the CI recipes and `action.yml` pass exists.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
