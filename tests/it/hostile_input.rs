@@ -1,8 +1,6 @@
 //! The real binary on hostile and sloppy input: every case is bad input
 //! (exit 2, one line naming what is wrong), never a hang, never a verdict.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};

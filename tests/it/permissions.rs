@@ -3,9 +3,6 @@
 //! of the three policies, nothing else is, and every AWS call written in the
 //! gatherer's source is on the guard's list.
 
-#![cfg(feature = "live")]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 

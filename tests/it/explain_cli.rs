@@ -2,8 +2,6 @@
 //! and transfer lines, KMS errors relayed by S3), from an argument and from
 //! standard input (`explain -`), in text, JSON and Markdown.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 

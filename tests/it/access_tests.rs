@@ -4,8 +4,6 @@
 //! line and column, GitHub annotations, completions and the man page, and
 //! that every flag the CI recipes and `action.yml` pass exists.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -145,19 +143,47 @@ fn the_junit_report_validates_against_the_junit_schema() {
     let xml = stdout(&output);
     assert!(xml.contains(r#"<testsuites name="kms-s3-doctor" tests="6" failures="1" errors="1">"#));
     assert_eq!(xml.matches("<testcase ").count(), 6);
+    let failure = start_tag(&xml, "failure");
+    assert!(failure.contains(r#" type="unmet""#), "{failure}");
     assert!(
-        xml.contains(r#"<failure type="unmet" message="expected allowed: get is denied; put is denied; first broken link: key-policy (kms:Decrypt)"#),
-        "{xml}"
+        failure.contains(r#" message="expected allowed: get is denied; put is denied; first broken link: key-policy (kms:Decrypt)"#),
+        "{failure}"
+    );
+    let error = start_tag(&xml, "error");
+    assert!(error.contains(r#" type="inconclusive""#), "{error}");
+    assert!(
+        error.contains(r#" message="expected allowed: list is inconclusive; first unknown link: identity-policy (s3:ListBucket)"#),
+        "{error}"
     );
     assert!(xml.contains("fix (account 111111111111 admin): add to key-policy"));
     validate_junit(&xml);
-    // Markup and control characters in a test name stay valid XML.
+    // Markup, control characters, an escape sequence, a noncharacter and a
+    // CDATA end in a test name stay valid XML, the markup escaped and each
+    // character XML forbids replaced.
     let odd = with_file(
-        "bucket = \"account-a-bucket\"\n[[test]]\nname = \"<a & \\\"b\\\"> \\u0001\"\nprincipal = \"arn:aws:iam::222222222222:user/dilip\"\nops = [\"get\"]\nexpect = \"allowed\"\n",
+        "bucket = \"account-a-bucket\"\n[[test]]\nname = \"<a & \\\"b\\\"> \\u0001 \\u001b[31m \\uFFFE ]]> 'q'\"\nprincipal = \"arn:aws:iam::222222222222:user/dilip\"\nops = [\"get\"]\nexpect = \"allowed\"\n",
         &["--format", "junit"],
     );
     assert_eq!(odd.status.code(), Some(1), "{}", stderr(&odd));
-    validate_junit(&stdout(&odd));
+    let odd = stdout(&odd);
+    let testcase = start_tag(&odd, "testcase");
+    assert!(
+        testcase.contains(
+            " name=\"&lt;a &amp; &quot;b&quot;&gt; \u{fffd} \u{fffd}[31m \u{fffd} ]]&gt; &apos;q&apos;\""
+        ),
+        "{testcase}"
+    );
+    validate_junit(&odd);
+}
+
+/// The first start tag of `element` in `xml`, from `<` to `>`: attribute
+/// order is the XML writer's, so tests look for attributes within it.
+fn start_tag<'a>(xml: &'a str, element: &str) -> &'a str {
+    let start = xml
+        .find(&format!("<{element} "))
+        .unwrap_or_else(|| panic!("no <{element}> in\n{xml}"));
+    let end = start + xml[start..].find('>').unwrap();
+    &xml[start..=end]
 }
 
 #[test]

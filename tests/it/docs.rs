@@ -3,8 +3,6 @@
 //! accepts, the report format reference names every field the real binary
 //! prints, and nothing in the repository cites a document users do not have.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,8 +1,6 @@
 //! The real binary on the embedded example: the text report (insta snapshot,
 //! colours off), exit codes, and one-line errors for bad input.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::path::PathBuf;
 use std::process::{Command, Output};
 

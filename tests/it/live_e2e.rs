@@ -1,24 +1,18 @@
 //! Live mode end to end: the real binary against `moto_server` on 127.0.0.1,
 //! with two accounts (111111111111 owns the buckets and keys and manages an
 //! organization; 222222222222 is the external account) populated by
-//! `tests/support/moto_setup.py`. Every request goes through a logging proxy,
+//! `tests/it/support/moto_setup.py`. Every request goes through a logging proxy,
 //! which proves the tool only reads. Each scenario is also judged offline
 //! from its `--save-snapshot` file and must give the identical report.
 //!
-//! `cargo test --test live_e2e -- --ignored latency --nocapture` measures
+//! `cargo test --test it live_e2e::latency -- --ignored --nocapture` measures
 //! wall time and round-trip depth with 50 ms added to every request.
-
-// A test reports failure by panicking.
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
-
-#[path = "support/live.rs"]
-mod support;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use crate::support::live::{Moto, Proxy, World, moto_available, strings};
 use serde_json::Value;
-use support::{Moto, Proxy, World, moto_available, strings};
 
 /// `(operation, action, link)`.
 type Triple = (String, String, String);
@@ -535,7 +529,7 @@ fn live_scenarios_match_offline_and_only_read() {
         &base(&proxy.url(), "nothing", "account-a-bucket"),
         "no usable aws credentials for profile `nothing`",
     ));
-    let closed = format!("http://127.0.0.1:{}", support::free_port());
+    let closed = format!("http://127.0.0.1:{}", crate::support::live::free_port());
     problems.extend(run_fatal(
         &world,
         "endpoint unreachable",
@@ -1191,7 +1185,7 @@ fn depth(requests: &[(String, f64, f64)]) -> usize {
 }
 
 #[test]
-#[ignore = "measurement, not a check: cargo test --test live_e2e -- --ignored latency --nocapture"]
+#[ignore = "measurement, not a check: cargo test --test it live_e2e::latency -- --ignored --nocapture"]
 fn latency() {
     if !moto_available() {
         return;

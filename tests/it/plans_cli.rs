@@ -4,8 +4,6 @@
 //! mends it; a key created by the plan leaves what needs it unknown; layers
 //! apply in command-line order; bad plans are bad input.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::path::PathBuf;
 use std::process::{Command, Output};
 

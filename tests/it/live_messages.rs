@@ -3,9 +3,6 @@
 //! host credentials, no instance metadata) and, where an answer is needed, a
 //! loopback server that is not AWS. Nothing here leaves 127.0.0.1.
 
-#![cfg(feature = "live")]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;

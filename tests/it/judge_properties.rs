@@ -5,8 +5,6 @@
 //! "Policy evaluation logic": an explicit deny wins, and without an allow the
 //! request is implicitly denied). The safety net against a wrong "allowed".
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::PathBuf;
 
 use kms_s3_doctor::chain::{self, CheckRequest};

@@ -2,8 +2,6 @@
 //! order never matters, the wildcard matcher agrees with a regex oracle, and
 //! the canonical form is stable.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use kms_s3_doctor::context::RequestContext;
 use kms_s3_doctor::policy::{Caller, Decision, Evaluation, Policy, Request, Tri};
 use proptest::prelude::*;

@@ -4,9 +4,6 @@
 //! are bad input. Session policies that were not read are an unknown link,
 //! never silently none.
 
-// A test reports failure by panicking.
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

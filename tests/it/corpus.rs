@@ -5,8 +5,6 @@
 //! The report types below are this test's own reading of docs/report-format.md; they do
 //! not come from the crate, so a drift in the crate's JSON shows up here.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::Read as _;

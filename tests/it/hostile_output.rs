@@ -4,8 +4,6 @@
 //! re-check, notes). The fuzz target found the re-check section leaking one;
 //! this runs the same property over every scenario on each `cargo test`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::Path;
 use std::process::Command;
 

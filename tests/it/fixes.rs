@@ -6,8 +6,6 @@
 //! principal of the snapshot. Every problem across the corpus is reported at
 //! once.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::PathBuf;
 
 use kms_s3_doctor::chain::{CheckRequest, judge};

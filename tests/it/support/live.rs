@@ -16,7 +16,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_kms-s3-doctor");
 
 fn support_file(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/support")
+        .join("tests/it/support")
         .join(name)
 }
 

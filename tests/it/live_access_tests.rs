@@ -6,13 +6,8 @@
 //! request count: it must not grow with the number of expectations, only
 //! with the number of principals.
 
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
-
-#[path = "support/live.rs"]
-mod support;
-
+use crate::support::live::{Moto, Proxy, World, moto_available, strings};
 use serde_json::Value;
-use support::{Moto, Proxy, World, moto_available, strings};
 
 const ANN: &str = "arn:aws:iam::111111111111:user/ann";
 const DILIP: &str = "arn:aws:iam::222222222222:user/dilip";

@@ -7,10 +7,8 @@
 //! It guards moves inside the crate: a refactor that changes one byte of
 //! one report fails here, with the file that changed. A deliberate change
 //! of a report is accepted with `cargo insta review` (or
-//! `INSTA_UPDATE=always cargo test --test golden`), and the diff of the
+//! `INSTA_UPDATE=always cargo test --test it golden::`), and the diff of the
 //! golden files is then reviewed like code.
-
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -1,0 +1,31 @@
+//! The integration tests, as one test binary: one module per area, so the
+//! crate (AWS SDK included) is linked into one executable, not one per file.
+//! Run one area with `cargo test --test it corpus::` (the module's path is
+//! the prefix of every test name in it).
+
+// A test reports failure by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+mod access_tests;
+mod assumptions;
+mod cli;
+mod corpus;
+mod docs;
+mod explain_cli;
+mod fixes;
+mod golden;
+mod hostile_input;
+mod hostile_output;
+mod judge_properties;
+#[cfg(feature = "live")]
+mod live_access_tests;
+#[cfg(feature = "live")]
+mod live_e2e;
+#[cfg(feature = "live")]
+mod live_messages;
+#[cfg(feature = "live")]
+mod permissions;
+mod plans_cli;
+mod policy_properties;
