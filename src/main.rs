@@ -11,13 +11,13 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use kms_s3_doctor::access_tests::{self, Outcome};
 
-use kms_s3_doctor::chain::assume::{self, Assumption};
+use kms_s3_doctor::chain::assume;
 use kms_s3_doctor::chain::{self, CheckRequest};
 use kms_s3_doctor::diagnosis::{Operation, Verdict};
 use kms_s3_doctor::explain;
 use kms_s3_doctor::overlay::{self, Overlay, Provenance};
 use kms_s3_doctor::report::{self, ColorChoice};
-use kms_s3_doctor::snapshot::{PolicyDoc, Snapshot, is_snapshot_text};
+use kms_s3_doctor::snapshot::{Assumption, PolicyDoc, Snapshot, is_snapshot_text};
 
 /// Exit codes, as docs/guide.md documents them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

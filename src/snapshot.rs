@@ -11,9 +11,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
 use crate::arn::{Arn, Principal, is_account_id};
-use crate::chain::assume::Assumption;
 use crate::policy::Policy;
 use crate::positions::JsonPositions;
+
+mod assumption;
+pub use assumption::{AssumeError, Assumption};
 
 pub const SNAPSHOT_FORMAT: &str = "kms-s3-doctor/snapshot@1";
 
