@@ -8,7 +8,7 @@
 //! and the report lists each assumption as used or unused.
 
 use crate::arn::{Principal, PrincipalKind};
-use crate::diagnosis::{AssumptionUse, LinkId, LinkResult, LinkStatus, OperationResult, Verdict};
+use crate::diagnosis::{AssumptionUse, LinkId, LinkResult, LinkStatus, OperationResult};
 use crate::snapshot::{Assumption, Field, PolicyDoc, PrincipalInfo, Snapshot};
 
 /// The link an assumption passes in place of an unread document: `pass`,
@@ -72,24 +72,6 @@ pub(crate) fn uses(
             }
         })
         .collect()
-}
-
-/// `, assuming the SCPs of account 222222222222 allow` for the verdict
-/// line, or nothing when no assumption was used or the verdict is denied
-/// (a denial does not rest on an assumption: assumptions only pass links).
-pub fn verdict_clause(verdict: Verdict, uses: &[AssumptionUse]) -> String {
-    if verdict == Verdict::Denied {
-        return String::new();
-    }
-    let statements: Vec<&str> = uses
-        .iter()
-        .flat_map(|used| used.statements.iter().map(String::as_str))
-        .collect();
-    match statements.as_slice() {
-        [] => String::new(),
-        [one] => format!(", assuming {one}"),
-        [first @ .., last] => format!(", assuming {} and {last}", first.join(", ")),
-    }
 }
 
 /// Why `--session-policy` cannot be used for the request.
@@ -159,26 +141,5 @@ mod tests {
             link.assumed.as_deref(),
             Some("the SCPs of account 222222222222 allow (--assume scp=allow)")
         );
-    }
-
-    #[test]
-    fn the_verdict_clause_lists_what_was_assumed() {
-        let uses = vec![
-            AssumptionUse {
-                assumption: "scp=allow".to_string(),
-                used: true,
-                statements: vec!["the SCPs of account 222222222222 allow".to_string()],
-            },
-            AssumptionUse {
-                assumption: "rcp=allow".to_string(),
-                used: false,
-                statements: Vec::new(),
-            },
-        ];
-        assert_eq!(
-            verdict_clause(Verdict::Allowed, &uses),
-            ", assuming the SCPs of account 222222222222 allow"
-        );
-        assert_eq!(verdict_clause(Verdict::Denied, &uses), "");
     }
 }

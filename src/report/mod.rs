@@ -18,8 +18,8 @@ pub use escape::{escape_control, escaped_diagnosis};
 use std::io::IsTerminal;
 
 use crate::diagnosis::{
-    ActionResult, Diagnosis, EvidenceRole, Fix, FixChange, LinkResult, LinkStatus, OperationResult,
-    Verdict,
+    ActionResult, AssumptionUse, Diagnosis, EvidenceRole, Fix, FixChange, LinkResult, LinkStatus,
+    OperationResult, Verdict,
 };
 
 pub use explain_json::{EXPLAIN_FORMAT, ExplanationV1};
@@ -305,7 +305,7 @@ pub(crate) fn summary(diagnosis: &Diagnosis) -> String {
     let mut text = format!(
         "{}{} — ",
         diagnosis.verdict,
-        crate::chain::assume::verdict_clause(diagnosis.verdict, &diagnosis.assumptions)
+        verdict_clause(diagnosis.verdict, &diagnosis.assumptions)
     );
     if diagnosis.operations.is_empty() {
         text.push_str("no operation was checked");
@@ -314,6 +314,24 @@ pub(crate) fn summary(diagnosis: &Diagnosis) -> String {
     let parts: Vec<String> = diagnosis.operations.iter().map(operation_summary).collect();
     text.push_str(&parts.join(" · "));
     text
+}
+
+/// `, assuming the SCPs of account 222222222222 allow` for the verdict
+/// line, or nothing when no assumption was used or the verdict is denied
+/// (a denial does not rest on an assumption: assumptions only pass links).
+fn verdict_clause(verdict: Verdict, uses: &[AssumptionUse]) -> String {
+    if verdict == Verdict::Denied {
+        return String::new();
+    }
+    let statements: Vec<&str> = uses
+        .iter()
+        .flat_map(|used| used.statements.iter().map(String::as_str))
+        .collect();
+    match statements.as_slice() {
+        [] => String::new(),
+        [one] => format!(", assuming {one}"),
+        [first @ .., last] => format!(", assuming {} and {last}", first.join(", ")),
+    }
 }
 
 /// `put denied (identity-policy for s3:PutObject)`, `list allowed`, ...
