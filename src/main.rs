@@ -69,8 +69,8 @@ enum Command {
         format: Format,
         /// Colour the text output (`auto`: when stdout is a terminal and
         /// `NO_COLOR` is not set).
-        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-        color: ColorChoice,
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
     },
 }
 
@@ -173,8 +173,8 @@ struct CheckArgs {
     #[arg(long, value_enum)]
     expect: Option<Expect>,
     /// Colour the text report: `auto` only on a terminal; `NO_COLOR` turns it off.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    color: ColorChoice,
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
     /// Write each change's whole document and an apply.sh that installs them
     /// into this directory, for review (nothing is sent to AWS).
     #[arg(long, value_name = "DIR")]
@@ -285,8 +285,8 @@ struct TestArgs {
     #[arg(long, visible_alias = "output", value_enum, default_value_t = TestFormat::Text)]
     format: TestFormat,
     /// Colour the text report: `auto` only on a terminal; `NO_COLOR` turns it off.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    color: ColorChoice,
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -325,6 +325,37 @@ enum Format {
     Json,
     /// For a ticket or a pull request.
     Markdown,
+}
+
+/// `--color auto|always|never`; the AWS CLI's `on` and `off` are accepted
+/// too, as people type them out of habit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Color {
+    /// Only when stdout is a terminal and `NO_COLOR` is not set.
+    Auto,
+    /// Always (also `on`), unless `NO_COLOR` is set.
+    #[value(alias = "on")]
+    Always,
+    /// Never (also `off`).
+    #[value(alias = "off")]
+    Never,
+}
+
+impl Color {
+    /// Whether to colour, as the library decides it for the same choice.
+    fn resolve(self) -> bool {
+        ColorChoice::from(self).resolve()
+    }
+}
+
+impl From<Color> for ColorChoice {
+    fn from(color: Color) -> Self {
+        match color {
+            Color::Auto => ColorChoice::Auto,
+            Color::Always => ColorChoice::Always,
+            Color::Never => ColorChoice::Never,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -710,7 +741,7 @@ fn snapshot(args: SnapshotArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::Allowed)
 }
 
-fn explain_message(message: &str, format: Format, color: ColorChoice) -> Result<ExitCode, Failure> {
+fn explain_message(message: &str, format: Format, color: Color) -> Result<ExitCode, Failure> {
     let message = match message {
         "-" => explain::read_message(&mut std::io::stdin().lock())
             .map_err(|error| Failure::bad_input(error.to_string()))?,

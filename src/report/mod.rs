@@ -29,18 +29,15 @@ pub use json::{
 };
 pub use test_json::{OutcomeV1, SummaryV1, TEST_REPORT_FORMAT, TestCaseV1, TestReportV1};
 
-/// `--color auto|always|never`; the AWS CLI's `on` and `off` are accepted
-/// too, as people type them out of habit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+/// Whether to colour the text report (`--color auto|always|never`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ColorChoice {
     /// Only when stdout is a terminal and `NO_COLOR` is not set.
     #[default]
     Auto,
-    /// Always (also `on`), unless `NO_COLOR` is set.
-    #[value(alias = "on")]
+    /// Always, unless `NO_COLOR` is set.
     Always,
-    /// Never (also `off`).
-    #[value(alias = "off")]
+    /// Never.
     Never,
 }
 
