@@ -17,6 +17,7 @@ pub mod fixes;
 pub mod live;
 pub mod org_path;
 pub mod overlay;
+pub mod pipeline;
 pub mod plan;
 pub mod policy;
 pub mod positions;

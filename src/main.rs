@@ -11,11 +11,12 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use kms_s3_doctor::access_tests::{self, Outcome};
 
+use kms_s3_doctor::chain::CheckRequest;
 use kms_s3_doctor::chain::assume;
-use kms_s3_doctor::chain::{self, CheckRequest};
 use kms_s3_doctor::diagnosis::{Operation, Verdict};
 use kms_s3_doctor::explain;
 use kms_s3_doctor::overlay::{self, Overlay, Provenance};
+use kms_s3_doctor::pipeline;
 use kms_s3_doctor::report::{self, ColorChoice};
 use kms_s3_doctor::snapshot::{Assumption, PolicyDoc, Snapshot, is_snapshot_text};
 
@@ -591,8 +592,8 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     // origin, so they match nothing there).
     let read = (!args.layers.order.is_empty()).then(|| snapshot.clone());
     let provenance = lay_layers(&mut snapshot, &args.layers.order)?;
-    let mut diagnosis =
-        chain::judge(&snapshot, &request).map_err(|error| Failure::bad_input(error.to_string()))?;
+    let mut diagnosis = pipeline::judge_and_fix(&snapshot, &request)
+        .map_err(|error| Failure::bad_input(error.to_string()))?;
     if let Some((file, text)) = &source_text {
         read.as_ref()
             .unwrap_or(&snapshot)
@@ -694,7 +695,7 @@ fn test(args: TestArgs) -> Result<ExitCode, Failure> {
     // overlaid documents are not in that file.
     let read = (!args.layers.order.is_empty()).then(|| snapshot.clone());
     let provenance = lay_layers(&mut snapshot, &args.layers.order)?;
-    let mut run = access_tests::run(&file, &snapshot, caller.as_deref(), chrono::Utc::now())
+    let mut run = pipeline::run_tests(&file, &snapshot, caller.as_deref(), chrono::Utc::now())
         .map_err(|error| Failure::bad_input(error.to_string()))?;
     for result in &mut run.results {
         if let Some((file, text)) = &source_text {
