@@ -4,21 +4,18 @@
 //! docs/guide.md).
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use kms_s3_doctor::access_tests::{self, Outcome};
 
-use kms_s3_doctor::chain::CheckRequest;
-use kms_s3_doctor::chain::assume;
 use kms_s3_doctor::diagnosis::{Operation, Verdict};
 use kms_s3_doctor::explain;
-use kms_s3_doctor::overlay::{self, Overlay, Provenance};
 use kms_s3_doctor::pipeline;
 use kms_s3_doctor::report::{self, ColorChoice};
-use kms_s3_doctor::snapshot::{Assumption, PolicyDoc, Snapshot, is_snapshot_text};
+use kms_s3_doctor::snapshot::Assumption;
 
 /// Exit codes, as docs/guide.md documents them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,24 +194,23 @@ struct LayerArgs {
     overlay: Vec<PathBuf>,
     /// Filled from the command line's order after parsing.
     #[arg(skip)]
-    order: Vec<Layer>,
-}
-
-/// One `--plan` or `--overlay` file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Layer {
-    Plan(PathBuf),
-    Overlay(PathBuf),
+    order: Vec<pipeline::Layer>,
 }
 
 impl LayerArgs {
     /// The layers in the order they were given, from clap's argument
     /// indices (`--plan a --overlay b --plan c` is a, b, c).
     fn order_from(&mut self, matches: &clap::ArgMatches) {
-        let mut indexed: Vec<(usize, Layer)> = Vec::new();
+        let mut indexed: Vec<(usize, pipeline::Layer)> = Vec::new();
         for (id, make) in [
-            ("plan", Layer::Plan as fn(PathBuf) -> Layer),
-            ("overlay", Layer::Overlay as fn(PathBuf) -> Layer),
+            (
+                "plan",
+                pipeline::Layer::Plan as fn(PathBuf) -> pipeline::Layer,
+            ),
+            (
+                "overlay",
+                pipeline::Layer::Overlay as fn(PathBuf) -> pipeline::Layer,
+            ),
         ] {
             let paths = if id == "plan" {
                 &self.plan
@@ -233,33 +229,6 @@ impl LayerArgs {
         indexed.sort_by_key(|(index, _)| *index);
         self.order = indexed.into_iter().map(|(_, layer)| layer).collect();
     }
-}
-
-/// Lays the `--plan` and `--overlay` files over `snapshot` in order: each
-/// is read against what the ones before it left.
-fn lay_layers(snapshot: &mut Snapshot, layers: &[Layer]) -> Result<Provenance, Failure> {
-    let mut overlays: Vec<Overlay> = Vec::new();
-    for layer in layers {
-        let (path, is_plan) = match layer {
-            Layer::Plan(path) => (path, true),
-            Layer::Overlay(path) => (path, false),
-        };
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|error| {
-            let what = if is_plan { "plan" } else { "overlay" };
-            Failure::bad_input(format!("cannot read {what} `{name}`: {error}"))
-        })?;
-        let next = if is_plan {
-            kms_s3_doctor::plan::read(&name, &text, snapshot)
-                .map_err(|error| Failure::bad_input(error.to_string()))?
-        } else {
-            overlay::parse_file(&name, &text, snapshot)
-                .map_err(|error| Failure::bad_input(error.to_string()))?
-        };
-        overlay::lay(snapshot, &next);
-        overlays.push(next);
-    }
-    Ok(overlay::finish(snapshot, &overlays))
 }
 
 #[derive(Debug, Args)]
@@ -541,65 +510,18 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
 
 fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     let operations = parse_operations(&args.op).map_err(Failure::bad_input)?;
-    // A failed save must not swallow the report: it is said after it.
-    let mut save_failure = None;
-    let mut source_text = None;
-    let (snapshot, principal) = match &args.snapshot {
-        Some(path) => {
-            let (snapshot, text) =
-                load_snapshot(path, args.max_snapshot_size.saturating_mul(1 << 20))?;
-            source_text = Some((path.display().to_string(), text));
-            let principal = args
-                .selection
-                .principal
-                .clone()
-                .or_else(|| snapshot.caller.clone())
-                .ok_or_else(|| {
-                    Failure::bad_input(
-                        "--principal is required with --snapshot (the snapshot records no caller)",
-                    )
-                })?;
-            (snapshot, principal)
-        }
-        None => {
-            let progress = args.format == Format::Text && std::io::stderr().is_terminal();
-            gather(&args.selection, &args.aws, progress)?
-        }
-    };
-    let mut snapshot = snapshot;
-    apply_assumptions(
-        &mut snapshot,
-        &principal,
-        &args.selection,
-        &args.assume,
-        &args.session_policy,
-    )?;
-    if let Some(path) = &args.save_snapshot {
-        save_failure = write_snapshot(path, &snapshot).err();
-    }
-    let request = CheckRequest {
-        bucket: args.selection.bucket.clone(),
-        object: args.selection.object.clone(),
-        principal,
-        via_role: args.selection.via_role.clone(),
-        external_id: args.selection.external_id.clone(),
+    let progress = args.format == Format::Text && std::io::stderr().is_terminal();
+    let checked = pipeline::check(&pipeline::Check {
+        source: source(args.snapshot, args.max_snapshot_size, &args.aws, progress),
+        selection: selection(&args.selection),
         operations,
-        context: args.selection.context.clone(),
-        now: chrono::Utc::now(),
-    };
-    // Positions in the snapshot file are found in the snapshot as read:
-    // overlaid documents are not in that file (their labels name their
-    // origin, so they match nothing there).
-    let read = (!args.layers.order.is_empty()).then(|| snapshot.clone());
-    let provenance = lay_layers(&mut snapshot, &args.layers.order)?;
-    let mut diagnosis = pipeline::judge_and_fix(&snapshot, &request)
-        .map_err(|error| Failure::bad_input(error.to_string()))?;
-    if let Some((file, text)) = &source_text {
-        read.as_ref()
-            .unwrap_or(&snapshot)
-            .locate_evidence(file, text, &mut diagnosis);
-    }
-    overlay::annotate(&mut diagnosis, &provenance);
+        assumptions: args.assume.assume,
+        session_policy: args.session_policy.session_policy,
+        save_snapshot: args.save_snapshot,
+        layers: args.layers.order,
+        now: None,
+    })?;
+    let diagnosis = checked.diagnosis;
     if let Some(dir) = &args.write_fixes {
         let written = kms_s3_doctor::fixes::write_fixes(dir, &diagnosis, args.force)
             .map_err(|error| Failure::bad_input(format!("--write-fixes: {error}")))?;
@@ -622,18 +544,16 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
             report::render_json_expecting(&diagnosis, expected)
         ),
     };
-    // The process ends soon: the system takes the memory back whole, where
-    // freeing a large snapshot's millions of allocations one by one would
-    // cost a tenth of a second.
-    std::mem::forget((snapshot, read, source_text));
+    // The process ends soon: the system takes the memory back whole.
+    std::mem::forget(checked.judged_from);
     finish_output(written.and_then(|()| out.flush()))?;
     // A script reads the exit code; the person reading its log reads this.
     if let Some(line) = expected.and_then(|expected| report::expect_mismatch(&diagnosis, expected))
     {
         eprintln!("{line}");
     }
-    if let Some(failure) = save_failure {
-        return Err(failure);
+    if let Some(failure) = checked.save_failure {
+        return Err(failure.into());
     }
     Ok(exit_code(diagnosis.verdict, args.expect))
 }
@@ -669,43 +589,15 @@ fn test(args: TestArgs) -> Result<ExitCode, Failure> {
         .map_err(|error| Failure::bad_input(format!("cannot read `{name}`: {error}")))?;
     let file =
         access_tests::parse(&name, &text).map_err(|error| Failure::bad_input(error.to_string()))?;
-    let mut source_text = None;
-    let (mut snapshot, caller) = match &args.snapshot {
-        Some(path) => {
-            let (snapshot, text) =
-                load_snapshot(path, args.max_snapshot_size.saturating_mul(1 << 20))?;
-            source_text = Some((path.display().to_string(), text));
-            let caller = snapshot.caller.clone();
-            (snapshot, caller)
-        }
-        None => {
-            let progress = args.format == TestFormat::Text && std::io::stderr().is_terminal();
-            let mut gathered = gather_tests(&file, &args.aws, progress)?;
-            gathered.0.assume(&args.assume.assume);
-            if let Some(path) = &args.save_snapshot {
-                write_snapshot(path, &gathered.0)?;
-            }
-            gathered
-        }
-    };
-    // Assumptions stand in for what could not be read; a value the plan
-    // leaves unknown until apply is not that, so the plan comes after.
-    snapshot.assume(&args.assume.assume);
-    // Positions in the snapshot file are found in the snapshot as read:
-    // overlaid documents are not in that file.
-    let read = (!args.layers.order.is_empty()).then(|| snapshot.clone());
-    let provenance = lay_layers(&mut snapshot, &args.layers.order)?;
-    let mut run = pipeline::run_tests(&file, &snapshot, caller.as_deref(), chrono::Utc::now())
-        .map_err(|error| Failure::bad_input(error.to_string()))?;
-    for result in &mut run.results {
-        if let Some((file, text)) = &source_text {
-            // Evidence points into the snapshot file the user has, as for `check`.
-            read.as_ref()
-                .unwrap_or(&snapshot)
-                .locate_evidence(file, text, &mut result.diagnosis);
-        }
-        overlay::annotate(&mut result.diagnosis, &provenance);
-    }
+    let progress = args.format == TestFormat::Text && std::io::stderr().is_terminal();
+    let run = pipeline::test(&pipeline::Test {
+        file,
+        source: source(args.snapshot, args.max_snapshot_size, &args.aws, progress),
+        assumptions: args.assume.assume,
+        save_snapshot: args.save_snapshot,
+        layers: args.layers.order,
+        now: None,
+    })?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let written = match args.format {
@@ -729,16 +621,13 @@ fn test(args: TestArgs) -> Result<ExitCode, Failure> {
 }
 
 fn snapshot(args: SnapshotArgs) -> Result<ExitCode, Failure> {
-    let progress = std::io::stderr().is_terminal();
-    let (mut snapshot, principal) = gather(&args.selection, &args.aws, progress)?;
-    apply_assumptions(
-        &mut snapshot,
-        &principal,
-        &args.selection,
-        &args.assume,
-        &args.session_policy,
-    )?;
-    write_snapshot(&args.save_snapshot, &snapshot)?;
+    pipeline::capture(&pipeline::Capture {
+        aws: aws(&args.aws, std::io::stderr().is_terminal()),
+        selection: selection(&args.selection),
+        assumptions: args.assume.assume,
+        session_policy: args.session_policy.session_policy,
+        save_snapshot: args.save_snapshot,
+    })?;
     Ok(ExitCode::Allowed)
 }
 
@@ -764,238 +653,56 @@ fn explain_message(message: &str, format: Format, color: Color) -> Result<ExitCo
     })
 }
 
-/// Records `--assume` and `--session-policy` in the snapshot, where the
-/// judge reads them and a saved capture keeps them for its replay.
-fn apply_assumptions(
-    snapshot: &mut Snapshot,
-    principal: &str,
-    selection: &Selection,
-    assumptions: &AssumeArgs,
-    session_policy: &SessionPolicyArgs,
-) -> Result<(), Failure> {
-    snapshot.assume(&assumptions.assume);
-    if let Some(path) = &session_policy.session_policy {
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|error| {
-            Failure::bad_input(format!("cannot read session policy `{name}`: {error}"))
-        })?;
-        let policy = PolicyDoc::from_text(&format!("session policy `{name}`"), &text)
-            .map_err(|error| Failure::bad_input(format!("--session-policy: {error}")))?;
-        assume::supply_session_policy(snapshot, principal, selection.via_role.as_deref(), policy)
-            .map_err(|error| Failure::bad_input(error.to_string()))?;
-    }
-    Ok(())
-}
-
-/// Reads a snapshot file. Only regular files are read: a FIFO would block
-/// the open until a writer comes, and a device such as `/dev/zero` never
-/// ends. At most `limit` bytes are read, so a file that grows while it is
-/// read is refused too.
-fn load_snapshot(path: &Path, limit: u64) -> Result<(Snapshot, String), Failure> {
-    use std::io::Read;
-    let name = path.display().to_string();
-    let cannot = |error: std::io::Error| {
-        Failure::bad_input(format!("cannot read snapshot `{name}`: {error}"))
-    };
-    let metadata = std::fs::metadata(path).map_err(cannot)?;
-    if !metadata.is_file() {
-        return Err(Failure::bad_input(format!(
-            "snapshot `{name}` is not a regular file (a pipe or device is not read: save the snapshot to a file first)"
-        )));
-    }
-    let too_large = || {
-        Failure::bad_input(format!(
-            "snapshot `{name}` is larger than {} MiB; raise the limit with --max-snapshot-size",
-            limit >> 20
-        ))
-    };
-    if metadata.len() > limit {
-        return Err(too_large());
-    }
-    let file = std::fs::File::open(path).map_err(cannot)?;
-    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(cannot)?;
-    if bytes.len() as u64 > limit {
-        return Err(too_large());
-    }
-    let text = String::from_utf8(bytes).map_err(|error| {
-        Failure::bad_input(format!(
-            "snapshot `{name}` is not UTF-8 text (byte {})",
-            error.utf8_error().valid_up_to()
-        ))
-    })?;
-    let snapshot =
-        Snapshot::parse(&name, &text).map_err(|error| Failure::bad_input(error.to_string()))?;
-    Ok((snapshot, text))
-}
-
-/// How much of an existing file is read to decide whether it is a snapshot
-/// that may be replaced.
-const MAX_EXISTING_SNAPSHOT: u64 = 1 << 30;
-
-/// Writes a snapshot without ever destroying a file that is not one: an
-/// existing file is replaced only when its parsed `format` says it is a
-/// snapshot. The text goes to a uniquely named file created exclusively (no
-/// symlink followed) in the target's directory, is flushed to disk, and
-/// lands by rename, so a crash leaves the old file whole.
-fn write_snapshot(path: &Path, snapshot: &Snapshot) -> Result<(), Failure> {
-    use std::io::Read;
-    let name = path.display();
-    let fail = |error: &dyn std::fmt::Display| {
-        Failure::bad_input(format!("cannot write snapshot `{name}`: {error}"))
-    };
-    match std::fs::metadata(path) {
-        Ok(metadata) => {
-            let mut existing = String::new();
-            let readable = metadata.is_file()
-                && std::fs::File::open(path)
-                    .and_then(|file| {
-                        file.take(MAX_EXISTING_SNAPSHOT)
-                            .read_to_string(&mut existing)
-                    })
-                    .is_ok();
-            if !readable || !is_snapshot_text(&existing) {
-                return Err(Failure::bad_input(format!(
-                    "`{name}` exists and is not a kms-s3-doctor snapshot; refusing to overwrite it"
-                )));
-            }
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            // A dangling symlink: renaming over it would replace the link,
-            // but its owner meant it to point somewhere; refuse.
-            if std::fs::symlink_metadata(path).is_ok() {
-                return Err(Failure::bad_input(format!(
-                    "`{name}` is a symlink to nothing; refusing to replace it"
-                )));
-            }
-        }
-        Err(error) => return Err(fail(&error)),
-    }
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let file_name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "snapshot".to_string());
-    let mut temporary = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}."))
-        .suffix(".partial")
-        .tempfile_in(directory)
-        .map_err(|error| fail(&error))?;
-    temporary
-        .write_all((snapshot.to_json() + "\n").as_bytes())
-        .and_then(|()| temporary.as_file().sync_all())
-        .map_err(|error| fail(&error))?;
-    // The temporary file is removed when dropped if the rename fails.
-    temporary
-        .persist(path)
-        .map_err(|error| fail(&error.error))?;
-    // The rename itself is durable once the directory is flushed; a
-    // directory that cannot be opened (or synced) on this platform is not
-    // an error.
-    if let Ok(handle) = std::fs::File::open(directory) {
-        let _ = handle.sync_all();
-    }
-    Ok(())
-}
-
-#[cfg(feature = "live")]
-fn gather(
-    selection: &Selection,
-    aws: &AwsArgs,
+/// `--snapshot FILE` (with its size limit), else AWS.
+fn source(
+    snapshot: Option<PathBuf>,
+    max_snapshot_mib: u64,
+    aws_args: &AwsArgs,
     progress: bool,
-) -> Result<(Snapshot, String), Failure> {
-    let request = gather_request(selection, aws, progress);
-    let gathered = kms_s3_doctor::live::gather(&request).map_err(|error| Failure {
-        code: ExitCode::GatherFailed,
-        message: error.to_string(),
-    })?;
-    let mut snapshot = gathered.snapshot;
-    snapshot.caller = Some(gathered.principal.clone());
-    Ok((snapshot, gathered.principal))
+) -> pipeline::Source {
+    match snapshot {
+        Some(path) => pipeline::Source::File {
+            path,
+            limit: max_snapshot_mib.saturating_mul(1 << 20),
+        },
+        None => pipeline::Source::Aws(aws(aws_args, progress)),
+    }
 }
 
-/// One gathering for a whole access-test file (the AWS flags as `check`).
-#[cfg(feature = "live")]
-fn gather_tests(
-    file: &access_tests::TestFile,
-    aws: &AwsArgs,
-    progress: bool,
-) -> Result<(Snapshot, Option<String>), Failure> {
-    let selection = Selection {
-        bucket: String::new(),
-        object: None,
-        principal: None,
-        via_role: None,
-        external_id: None,
-        context: Vec::new(),
-    };
-    let base = gather_request(&selection, aws, progress);
-    let gathered = access_tests::live::gather(file, &base).map_err(|error| Failure {
-        code: ExitCode::GatherFailed,
-        message: error.to_string(),
-    })?;
-    Ok((gathered.snapshot, gathered.caller))
-}
-
-#[cfg(not(feature = "live"))]
-fn gather_tests(
-    _file: &access_tests::TestFile,
-    _aws: &AwsArgs,
-    _progress: bool,
-) -> Result<(Snapshot, Option<String>), Failure> {
-    Err(Failure {
-        code: ExitCode::GatherFailed,
-        message: "this build has no live mode (feature `live`); use --snapshot".to_string(),
-    })
-}
-
-/// What to read for `selection` with the AWS flags.
-#[cfg(feature = "live")]
-fn gather_request(
-    selection: &Selection,
-    aws: &AwsArgs,
-    progress: bool,
-) -> kms_s3_doctor::live::GatherRequest {
-    use kms_s3_doctor::live::GatherRequest;
-    let extra_key_ids = selection
-        .context
-        .iter()
-        .filter(|(key, _)| {
-            key.eq_ignore_ascii_case("s3:x-amz-server-side-encryption-aws-kms-key-id")
-        })
-        .map(|(_, value)| value.clone())
-        .collect();
-    GatherRequest {
-        bucket: selection.bucket.clone(),
-        object: selection.object.clone(),
-        principal: selection.principal.clone(),
-        via_role: selection.via_role.clone(),
-        extra_key_ids,
-        profile: aws.profile.clone(),
-        principal_profile: aws.principal_profile.clone(),
-        org_profiles: aws.org_profile.clone(),
-        region: aws.region.clone(),
-        endpoint_url: aws.endpoint_url.clone(),
-        timeout: std::time::Duration::from_secs(aws.timeout),
+fn aws(args: &AwsArgs, progress: bool) -> pipeline::Aws {
+    pipeline::Aws {
+        profile: args.profile.clone(),
+        principal_profile: args.principal_profile.clone(),
+        org_profiles: args.org_profile.clone(),
+        region: args.region.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+        timeout: std::time::Duration::from_secs(args.timeout),
         progress,
     }
 }
 
-#[cfg(not(feature = "live"))]
-fn gather(
-    _selection: &Selection,
-    _aws: &AwsArgs,
-    _progress: bool,
-) -> Result<(Snapshot, String), Failure> {
-    Err(Failure {
-        code: ExitCode::GatherFailed,
-        message: "this build has no live mode (feature `live`); use --snapshot".to_string(),
-    })
+fn selection(args: &Selection) -> pipeline::Selection {
+    pipeline::Selection {
+        bucket: args.bucket.clone(),
+        object: args.object.clone(),
+        principal: args.principal.clone(),
+        via_role: args.via_role.clone(),
+        external_id: args.external_id.clone(),
+        context: args.context.clone(),
+    }
+}
+
+impl From<pipeline::Error> for Failure {
+    fn from(error: pipeline::Error) -> Self {
+        let code = match error {
+            pipeline::Error::BadInput(_) => ExitCode::BadInput,
+            pipeline::Error::Gather(_) => ExitCode::GatherFailed,
+        };
+        Failure {
+            code,
+            message: error.to_string(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1036,26 +743,6 @@ mod tests {
         );
         assert!(parse_operations("delete").is_err());
         assert!(parse_operations(",").is_err());
-    }
-
-    #[test]
-    fn a_snapshot_never_overwrites_a_file_that_is_not_one() {
-        let directory = tempfile::tempdir().unwrap();
-        let precious = directory.path().join("notes.json");
-        std::fs::write(&precious, "{\"mine\": true}").unwrap();
-        let snapshot = Snapshot::new(None);
-        assert!(write_snapshot(&precious, &snapshot).is_err());
-        assert_eq!(
-            std::fs::read_to_string(&precious).unwrap(),
-            "{\"mine\": true}"
-        );
-        // An older snapshot is replaced, and no partial file is left behind.
-        let old = directory.path().join("incident.json");
-        std::fs::write(&old, Snapshot::new(Some("old".into())).to_json()).unwrap();
-        write_snapshot(&old, &snapshot).unwrap();
-        let written = Snapshot::parse("incident.json", &std::fs::read_to_string(&old).unwrap());
-        assert_eq!(written.unwrap().captured_at, None);
-        assert_eq!(std::fs::read_dir(directory.path()).unwrap().count(), 2);
     }
 
     /// Every flag and argument of every subcommand says what it is for.
@@ -1114,66 +801,6 @@ mod tests {
     fn a_format_name_is_not_taken_for_a_snapshot_file() {
         assert!(parse_snapshot_path("json").is_err());
         assert!(parse_snapshot_path("incident.json").is_ok());
-    }
-
-    #[test]
-    fn a_runbook_naming_the_format_is_not_a_snapshot() {
-        let directory = tempfile::tempdir().unwrap();
-        let runbook = directory.path().join("runbook.md");
-        let text = "# Incidents\n\nSnapshots are `kms-s3-doctor/snapshot@1` files.\n";
-        std::fs::write(&runbook, text).unwrap();
-        assert!(write_snapshot(&runbook, &Snapshot::new(None)).is_err());
-        assert_eq!(std::fs::read_to_string(&runbook).unwrap(), text);
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn saving_never_touches_a_fixed_partial_name_nor_follows_its_symlink() {
-        let directory = tempfile::tempdir().unwrap();
-        let target = directory.path().join("incident.json");
-        // A user's file at the old fixed temporary name, and a symlink there
-        // pointing at another precious file: both stay as they are.
-        let partial = directory.path().join("incident.json.partial");
-        std::fs::write(&partial, "keep me").unwrap();
-        let elsewhere = directory.path().join("elsewhere.txt");
-        std::fs::write(&elsewhere, "precious").unwrap();
-        let partial_link = directory.path().join("other.json.partial");
-        std::os::unix::fs::symlink(&elsewhere, &partial_link).unwrap();
-        write_snapshot(&target, &Snapshot::new(None)).unwrap();
-        write_snapshot(&directory.path().join("other.json"), &Snapshot::new(None)).unwrap();
-        assert_eq!(std::fs::read_to_string(&partial).unwrap(), "keep me");
-        assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "precious");
-        assert!(
-            std::fs::symlink_metadata(&partial_link)
-                .unwrap()
-                .file_type()
-                .is_symlink()
-        );
-        assert!(is_snapshot_text(&std::fs::read_to_string(&target).unwrap()));
-        // The three files made above and the two snapshots: no temporary left.
-        assert_eq!(std::fs::read_dir(directory.path()).unwrap().count(), 5);
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn pipes_devices_and_oversized_files_are_refused() {
-        let directory = tempfile::tempdir().unwrap();
-        let error = load_snapshot(Path::new("/dev/zero"), 1 << 20)
-            .err()
-            .unwrap();
-        assert!(
-            error.message.contains("not a regular file"),
-            "{}",
-            error.message
-        );
-        let big = directory.path().join("big.json");
-        std::fs::write(&big, vec![b' '; 2 << 20]).unwrap();
-        let error = load_snapshot(&big, 1 << 20).err().unwrap();
-        assert!(
-            error.message.contains("--max-snapshot-size"),
-            "{}",
-            error.message
-        );
     }
 
     #[test]
