@@ -15,27 +15,13 @@ use cli::args::{
     AssumeArgs, AwsArgs, Color, DEFAULT_MAX_SNAPSHOT_MIB, Format, LayerArgs, Selection,
     SessionPolicyArgs, aws, parse_snapshot_path, selection, source,
 };
-use kms_s3_doctor::access_tests::{self, Outcome};
+use cli::exit::{ExitCode, Failure, exit_code, finish_output, test_exit_code};
+use kms_s3_doctor::access_tests;
 
 use kms_s3_doctor::diagnosis::{Operation, Verdict};
 use kms_s3_doctor::explain;
 use kms_s3_doctor::pipeline;
 use kms_s3_doctor::report;
-
-/// Exit codes, as docs/guide.md documents them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ExitCode {
-    /// Every checked operation is allowed (with `--expect`: the verdict matched).
-    Allowed = 0,
-    /// At least one operation is denied (with `--expect`: it did not match).
-    Denied = 1,
-    /// Bad usage or bad input.
-    BadInput = 2,
-    /// Nothing denied for certain, but some link is unknown.
-    Inconclusive = 3,
-    /// Could not gather at all (credentials, endpoint, bucket).
-    GatherFailed = 4,
-}
 
 /// Finds which link of the S3 / SSE-KMS permission chain denies access, and
 /// who must change what.
@@ -171,7 +157,7 @@ struct SnapshotArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Expect {
+pub enum Expect {
     /// Every operation is allowed.
     Allowed,
     /// At least one operation is denied.
@@ -204,22 +190,6 @@ fn parse_operations(text: &str) -> Result<Vec<Operation>, String> {
         return Err("--op: no operation given".to_string());
     }
     Ok(operations)
-}
-
-/// A failure that ends the run with a one-line message.
-#[derive(Debug)]
-struct Failure {
-    code: ExitCode,
-    message: String,
-}
-
-impl Failure {
-    fn bad_input(message: impl Into<String>) -> Self {
-        Self {
-            code: ExitCode::BadInput,
-            message: message.into(),
-        }
-    }
 }
 
 /// The command line, with the order of `--plan` and `--overlay` kept.
@@ -343,29 +313,6 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     Ok(exit_code(diagnosis.verdict, args.expect))
 }
 
-/// The exit code of a verdict, with `--expect`. An
-/// inconclusive verdict stays 3 with `--expect`: it neither matches nor
-/// contradicts the expectation.
-fn exit_code(verdict: Verdict, expect: Option<Expect>) -> ExitCode {
-    match (verdict, expect) {
-        (Verdict::Inconclusive, _) => ExitCode::Inconclusive,
-        (Verdict::Allowed, None) | (Verdict::Allowed, Some(Expect::Allowed)) => ExitCode::Allowed,
-        (Verdict::Denied, Some(Expect::Denied)) => ExitCode::Allowed,
-        (Verdict::Denied, _) | (Verdict::Allowed, Some(Expect::Denied)) => ExitCode::Denied,
-    }
-}
-
-/// A closed pipe (`| head`) is not an error for a report.
-fn finish_output(result: std::io::Result<()>) -> Result<(), Failure> {
-    match result {
-        Ok(()) => Ok(()),
-        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(error) => Err(Failure::bad_input(format!(
-            "cannot write the report: {error}"
-        ))),
-    }
-}
-
 /// `test FILE`: one gathering (or one snapshot) for every expectation, then
 /// the same judge as `check` per expectation.
 fn test(args: TestArgs) -> Result<ExitCode, Failure> {
@@ -398,11 +345,7 @@ fn test(args: TestArgs) -> Result<ExitCode, Failure> {
         let mut err = std::io::stderr().lock();
         let _ = report::render_test_annotations(&run, &mut err);
     }
-    Ok(match run.outcome() {
-        Outcome::Met => ExitCode::Allowed,
-        Outcome::Unmet => ExitCode::Denied,
-        Outcome::Inconclusive => ExitCode::Inconclusive,
-    })
+    Ok(test_exit_code(run.outcome()))
 }
 
 fn snapshot(args: SnapshotArgs) -> Result<ExitCode, Failure> {
@@ -438,48 +381,9 @@ fn explain_message(message: &str, format: Format, color: Color) -> Result<ExitCo
     })
 }
 
-impl From<pipeline::Error> for Failure {
-    fn from(error: pipeline::Error) -> Self {
-        let code = match error {
-            pipeline::Error::BadInput(_) => ExitCode::BadInput,
-            pipeline::Error::Gather(_) => ExitCode::GatherFailed,
-        };
-        Failure {
-            code,
-            message: error.to_string(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn exit_codes_follow_the_documented_table() {
-        assert_eq!(exit_code(Verdict::Allowed, None), ExitCode::Allowed);
-        assert_eq!(exit_code(Verdict::Denied, None), ExitCode::Denied);
-        assert_eq!(
-            exit_code(Verdict::Inconclusive, None),
-            ExitCode::Inconclusive
-        );
-        assert_eq!(
-            exit_code(Verdict::Denied, Some(Expect::Denied)),
-            ExitCode::Allowed
-        );
-        assert_eq!(
-            exit_code(Verdict::Allowed, Some(Expect::Denied)),
-            ExitCode::Denied
-        );
-        assert_eq!(
-            exit_code(Verdict::Denied, Some(Expect::Allowed)),
-            ExitCode::Denied
-        );
-        assert_eq!(
-            exit_code(Verdict::Inconclusive, Some(Expect::Allowed)),
-            ExitCode::Inconclusive
-        );
-    }
 
     #[test]
     fn operations_are_case_insensitive_and_deduplicated() {

@@ -3,3 +3,4 @@
 //! sees.
 
 pub mod args;
+pub mod exit;
