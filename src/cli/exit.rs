@@ -5,7 +5,7 @@ use kms_s3_doctor::access_tests::Outcome;
 use kms_s3_doctor::diagnosis::Verdict;
 use kms_s3_doctor::pipeline;
 
-use crate::Expect;
+use super::check::Expect;
 
 /// Exit codes, as docs/guide.md documents them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +69,15 @@ pub fn test_exit_code(outcome: Outcome) -> ExitCode {
         Outcome::Met => ExitCode::Allowed,
         Outcome::Unmet => ExitCode::Denied,
         Outcome::Inconclusive => ExitCode::Inconclusive,
+    }
+}
+
+/// The exit code of `explain`: a message it cannot read is bad input.
+pub fn explain_exit_code(recognised: bool) -> ExitCode {
+    if recognised {
+        ExitCode::Allowed
+    } else {
+        ExitCode::BadInput
     }
 }
 
