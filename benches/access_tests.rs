@@ -7,6 +7,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
 use kms_s3_doctor::access_tests;
+use kms_s3_doctor::pipeline;
 use kms_s3_doctor::snapshot::Snapshot;
 
 const PRINCIPALS: [&str; 3] = [
@@ -53,7 +54,7 @@ fn bench_access_tests(c: &mut Criterion) {
         b.iter(|| access_tests::parse("bench.toml", black_box(&text)))
     });
     group.bench_function("judge 1,000 expectations over one snapshot", |b| {
-        b.iter(|| access_tests::run(black_box(&file), black_box(&snapshot), None, now))
+        b.iter(|| pipeline::run_tests(black_box(&file), black_box(&snapshot), None, now))
     });
     group.finish();
 }

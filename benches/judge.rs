@@ -5,8 +5,9 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
-use kms_s3_doctor::chain::{self, CheckRequest};
+use kms_s3_doctor::chain::CheckRequest;
 use kms_s3_doctor::diagnosis::Operation;
+use kms_s3_doctor::pipeline;
 use kms_s3_doctor::snapshot::Snapshot;
 
 fn walkthrough() -> String {
@@ -33,7 +34,7 @@ fn bench_judge(c: &mut Criterion) {
         b.iter(|| Snapshot::parse("walkthrough.json", black_box(&text)))
     });
     c.bench_function("judge walkthrough, 4 operations", |b| {
-        b.iter(|| chain::judge(black_box(&snapshot), black_box(&request)))
+        b.iter(|| pipeline::judge_and_fix(black_box(&snapshot), black_box(&request)))
     });
 }
 

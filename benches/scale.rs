@@ -6,8 +6,9 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
-use kms_s3_doctor::chain::{self, CheckRequest};
+use kms_s3_doctor::chain::CheckRequest;
 use kms_s3_doctor::diagnosis::Operation;
+use kms_s3_doctor::pipeline;
 use kms_s3_doctor::snapshot::Snapshot;
 use serde_json::{Value, json};
 
@@ -76,7 +77,7 @@ fn bench_scale(c: &mut Criterion) {
     group.bench_function("load and judge 100,000 statements", |b| {
         b.iter(|| {
             let snapshot = Snapshot::parse("big.json", black_box(&text)).ok()?;
-            let mut diagnosis = chain::judge(&snapshot, &request).ok()?;
+            let mut diagnosis = pipeline::judge_and_fix(&snapshot, &request).ok()?;
             snapshot.locate_evidence("big.json", &text, &mut diagnosis);
             Some(diagnosis.verdict)
         })

@@ -2,8 +2,9 @@
 //! breaks, and who must change what.
 //!
 //! The core is pure: [`snapshot`] holds what was read, [`chain`] judges it
-//! with [`policy`], [`report`] renders the [`diagnosis`]. Only `live`
-//! (feature `live`) talks to AWS.
+//! with [`policy`], [`fixes`] completes the changes it proposes, [`report`]
+//! renders the [`diagnosis`]. [`pipeline`] runs those stages in order, with
+//! the files around them. Only `live` (feature `live`) talks to AWS.
 
 pub mod access_tests;
 pub mod arn;
@@ -17,6 +18,7 @@ pub mod fixes;
 pub mod live;
 pub mod org_path;
 pub mod overlay;
+pub mod pipeline;
 pub mod plan;
 pub mod policy;
 pub mod positions;

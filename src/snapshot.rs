@@ -11,11 +11,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
 use crate::arn::{Arn, Principal, is_account_id};
-use crate::chain::assume::Assumption;
 use crate::policy::Policy;
 use crate::positions::JsonPositions;
 
+mod assumption;
 mod docref;
+pub use assumption::{AssumeError, Assumption};
 pub use docref::{DocRef, OrgLevel};
 
 pub const SNAPSHOT_FORMAT: &str = "kms-s3-doctor/snapshot@1";

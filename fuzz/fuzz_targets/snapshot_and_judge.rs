@@ -9,8 +9,9 @@
 #![no_main]
 
 use arbitrary::{Result, Unstructured};
-use kms_s3_doctor::chain::{self, CheckRequest};
+use kms_s3_doctor::chain::CheckRequest;
 use kms_s3_doctor::diagnosis::Operation;
+use kms_s3_doctor::pipeline;
 use kms_s3_doctor::report;
 use kms_s3_doctor::snapshot::Snapshot;
 use libfuzzer_sys::fuzz_target;
@@ -181,7 +182,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         context: Vec::new(),
         now: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
     };
-    let Ok(mut diagnosis) = chain::judge(&loaded, &request) else {
+    let Ok(mut diagnosis) = pipeline::judge_and_fix(&loaded, &request) else {
         return Ok(());
     };
     loaded.locate_evidence("fuzz.json", &text, &mut diagnosis);

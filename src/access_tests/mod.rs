@@ -1,7 +1,8 @@
 //! Access tests as code (`kms-s3-doctor test FILE`): a TOML file of
 //! expectations ("this principal can get and put here", "that one is denied,
 //! by the key policy"), each turned into the same [`CheckRequest`] `check`
-//! builds and judged by the same [`chain::judge`] over one shared snapshot.
+//! builds and judged as `check` judges it (the caller supplies the judge:
+//! [`crate::pipeline::run_tests`]) over one shared snapshot.
 //! This module owns the file format ([`file`]), the mapping from an
 //! expectation to requests, and whether each expectation was met; the
 //! renderers live in `crate::report`.
@@ -12,9 +13,8 @@ pub mod live;
 
 use chrono::{DateTime, Utc};
 
-use crate::chain::{self, CheckRequest};
+use crate::chain::CheckRequest;
 use crate::diagnosis::{Diagnosis, LinkId, LinkStatus, Operation, Verdict};
-use crate::snapshot::Snapshot;
 
 pub use file::parse;
 
@@ -149,14 +149,15 @@ impl TestRun {
     }
 }
 
-/// Judges every expectation over `snapshot`. `caller` is the principal of
-/// tests that name none. A test the judge refuses (its bucket is not in the
-/// snapshot, say) makes the whole run bad input, at the test's line.
-pub fn run(
+/// Judges every expectation's request with `judge`. `caller` is the
+/// principal of tests that name none. A test the judge refuses (its bucket
+/// is not in the snapshot, say) makes the whole run bad input, at the
+/// test's line.
+pub fn run<E: std::fmt::Display>(
     file: &TestFile,
-    snapshot: &Snapshot,
     caller: Option<&str>,
     now: DateTime<Utc>,
+    mut judge: impl FnMut(&CheckRequest) -> Result<Diagnosis, E>,
 ) -> Result<TestRun, AccessTestError> {
     let mut results = Vec::with_capacity(file.tests.len());
     for expectation in &file.tests {
@@ -176,8 +177,7 @@ pub fn run(
                 )
             })?;
         let request = expectation.request(principal, now);
-        let diagnosis =
-            chain::judge(snapshot, &request).map_err(|error| at_test(error.to_string()))?;
+        let diagnosis = judge(&request).map_err(|error| at_test(error.to_string()))?;
         let (outcome, reason) = judge_expectation(expectation, &diagnosis);
         results.push(TestResult {
             expectation: expectation.clone(),

@@ -4,6 +4,8 @@
 //! account neither `kms:Decrypt` nor `kms:GenerateDataKey`.
 
 use super::*;
+use crate::pipeline::run_tests;
+use crate::snapshot::Snapshot;
 
 const WALKTHROUGH: &str = include_str!("../../fixtures/walkthrough.json");
 const DILIP: &str = "arn:aws:iam::222222222222:user/dilip";
@@ -20,7 +22,7 @@ fn run_one(principal: &str, ops: &str, expect: &str, broken_link: Option<&str>) 
         ops.join(", ")
     );
     let file = parse("t.toml", &text).unwrap();
-    let mut run = run(&file, &snapshot(), None, Utc::now()).unwrap();
+    let mut run = run_tests(&file, &snapshot(), None, Utc::now()).unwrap();
     run.results.remove(0)
 }
 
@@ -75,10 +77,10 @@ fn a_test_without_principal_uses_the_caller_or_is_refused() {
         "bucket = \"account-a-bucket\"\n[[test]]\nname = \"caller lists\"\nops = [\"list\"]\nexpect = \"allowed\"\n",
     )
     .unwrap();
-    let error = run(&file, &snapshot(), None, Utc::now()).unwrap_err();
+    let error = run_tests(&file, &snapshot(), None, Utc::now()).unwrap_err();
     assert_eq!(error.line, Some(2));
     assert!(error.message.contains("caller lists"), "{error}");
-    let run = run(&file, &snapshot(), Some(DILIP), Utc::now()).unwrap();
+    let run = run_tests(&file, &snapshot(), Some(DILIP), Utc::now()).unwrap();
     assert_eq!(run.results[0].diagnosis.principal, DILIP);
     assert_eq!(run.outcome(), Outcome::Met);
 }
@@ -90,7 +92,7 @@ fn a_bucket_missing_from_the_snapshot_is_bad_input_at_the_test() {
         &format!("[[test]]\nname = \"elsewhere\"\nbucket = \"other\"\nprincipal = \"{DILIP}\"\nexpect = \"allowed\"\n"),
     )
     .unwrap();
-    let error = run(&file, &snapshot(), None, Utc::now()).unwrap_err();
+    let error = run_tests(&file, &snapshot(), None, Utc::now()).unwrap_err();
     assert_eq!(error.line, Some(1));
     assert!(error.message.contains("`other`"), "{error}");
 }
@@ -108,7 +110,7 @@ fn the_run_outcome_is_the_worst_of_its_tests() {
     let text = format!(
         "bucket = \"account-a-bucket\"\n[[test]]\nname = \"a\"\nprincipal = \"{DILIP}\"\nops = [\"list\"]\nexpect = \"allowed\"\n[[test]]\nname = \"b\"\nprincipal = \"arn:aws:iam::222222222222:user/erin\"\nops = [\"list\"]\nexpect = \"allowed\"\n"
     );
-    let run = run(
+    let run = run_tests(
         &parse("t.toml", &text).unwrap(),
         &snapshot(),
         None,

@@ -195,23 +195,34 @@ impl<'s> Setup<'s> {
     }
 }
 
-/// Judges every requested operation against the snapshot, then resolves
-/// each change's target, document and command and judges again with the
-/// changes applied (see [`crate::fixes`]).
-pub fn judge(snapshot: &Snapshot, request: &CheckRequest) -> Result<Diagnosis, JudgeError> {
-    let contexts = context::Shared::default();
-    let mut diagnosis = judge_with(snapshot, request, &contexts)?;
-    crate::fixes::complete(snapshot, request, &mut diagnosis, &contexts);
-    Ok(diagnosis)
+/// What the judge decides about a request: every verdict, link, reason and
+/// the change each failing link needs, but not yet each change's target
+/// document, command and re-check, which the fixes complete from it.
+pub struct Judgement {
+    pub diagnosis: Diagnosis,
+    /// The request contexts the judgement built. A context reads no policy
+    /// document, so the fixes' re-check, which replaces only documents,
+    /// reuses them rather than building them again.
+    pub(crate) contexts: Shared,
 }
 
-/// The judgement alone, without the fixes' re-check.
+/// Judges every requested operation against the snapshot.
+pub fn judge(snapshot: &Snapshot, request: &CheckRequest) -> Result<Judgement, JudgeError> {
+    let contexts = context::Shared::default();
+    let diagnosis = judge_with(snapshot, request, &contexts)?;
+    Ok(Judgement {
+        diagnosis,
+        contexts,
+    })
+}
+
+/// The judgement's diagnosis alone.
 #[cfg(test)]
 pub(crate) fn judge_once(
     snapshot: &Snapshot,
     request: &CheckRequest,
 ) -> Result<Diagnosis, JudgeError> {
-    judge_with(snapshot, request, &context::Shared::default())
+    judge(snapshot, request).map(|judgement| judgement.diagnosis)
 }
 
 /// The judgement alone, keeping the contexts it builds in `contexts`.

@@ -3,8 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::report::shell_word;
 use super::*;
+use crate::report::shell_word;
 
 const USER: &str = "arn:aws:iam::222222222222:user/dilip";
 const SESSION: &str = "arn:aws:sts::222222222222:assumed-role/etl/i-0abc123";

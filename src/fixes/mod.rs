@@ -15,19 +15,24 @@ pub use command::profile_variable;
 pub use recheck::apply;
 pub use write::{SCRIPT, WriteError, write_fixes};
 
-use crate::chain::{CheckRequest, Shared};
+use crate::chain::{CheckRequest, Judgement};
 use crate::diagnosis::Diagnosis;
 use crate::snapshot::Snapshot;
 
-/// Fills every change's target, document, command and the re-check.
+/// Fills every change's target, document, command and the re-check of the
+/// judgement of `request` over `snapshot`.
 pub(crate) fn complete(
     snapshot: &Snapshot,
     request: &CheckRequest,
-    diagnosis: &mut Diagnosis,
-    contexts: &Shared,
-) {
-    target::resolve(snapshot, diagnosis);
-    let merged = merge::documents(snapshot, diagnosis);
-    command::commands(diagnosis);
-    recheck::run(snapshot, request, diagnosis, contexts, &merged);
+    judgement: Judgement,
+) -> Diagnosis {
+    let Judgement {
+        mut diagnosis,
+        contexts,
+    } = judgement;
+    target::resolve(snapshot, &mut diagnosis);
+    let merged = merge::documents(snapshot, &mut diagnosis);
+    command::commands(&mut diagnosis);
+    recheck::run(snapshot, request, &mut diagnosis, &contexts, &merged);
+    diagnosis
 }

@@ -372,7 +372,7 @@ mod tests {
         for (name, snapshot, request) in cases() {
             // As `check` judges: contexts kept from the first judgement,
             // actions no change reaches copied.
-            let Ok(copied) = crate::chain::judge(&snapshot, &request) else {
+            let Ok(copied) = crate::pipeline::judge_and_fix(&snapshot, &request) else {
                 continue;
             };
             // Every action judged afresh, every context built afresh.

@@ -18,8 +18,8 @@ pub use escape::{escape_control, escaped_diagnosis, shell_word};
 use std::io::IsTerminal;
 
 use crate::diagnosis::{
-    ActionResult, Diagnosis, EvidenceRole, Fix, FixChange, LinkResult, LinkStatus, OperationResult,
-    Verdict,
+    ActionResult, AssumptionUse, Diagnosis, EvidenceRole, Fix, FixChange, LinkResult, LinkStatus,
+    OperationResult, Verdict,
 };
 
 pub use explain_json::{EXPLAIN_FORMAT, ExplanationV1};
@@ -29,18 +29,15 @@ pub use json::{
 };
 pub use test_json::{OutcomeV1, SummaryV1, TEST_REPORT_FORMAT, TestCaseV1, TestReportV1};
 
-/// `--color auto|always|never`; the AWS CLI's `on` and `off` are accepted
-/// too, as people type them out of habit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+/// Whether to colour the text report (`--color auto|always|never`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ColorChoice {
     /// Only when stdout is a terminal and `NO_COLOR` is not set.
     #[default]
     Auto,
-    /// Always (also `on`), unless `NO_COLOR` is set.
-    #[value(alias = "on")]
+    /// Always, unless `NO_COLOR` is set.
     Always,
-    /// Never (also `off`).
-    #[value(alias = "off")]
+    /// Never.
     Never,
 }
 
@@ -305,7 +302,7 @@ pub(crate) fn summary(diagnosis: &Diagnosis) -> String {
     let mut text = format!(
         "{}{} — ",
         diagnosis.verdict,
-        crate::chain::assume::verdict_clause(diagnosis.verdict, &diagnosis.assumptions)
+        verdict_clause(diagnosis.verdict, &diagnosis.assumptions)
     );
     if diagnosis.operations.is_empty() {
         text.push_str("no operation was checked");
@@ -314,6 +311,24 @@ pub(crate) fn summary(diagnosis: &Diagnosis) -> String {
     let parts: Vec<String> = diagnosis.operations.iter().map(operation_summary).collect();
     text.push_str(&parts.join(" · "));
     text
+}
+
+/// `, assuming the SCPs of account 222222222222 allow` for the verdict
+/// line, or nothing when no assumption was used or the verdict is denied
+/// (a denial does not rest on an assumption: assumptions only pass links).
+fn verdict_clause(verdict: Verdict, uses: &[AssumptionUse]) -> String {
+    if verdict == Verdict::Denied {
+        return String::new();
+    }
+    let statements: Vec<&str> = uses
+        .iter()
+        .flat_map(|used| used.statements.iter().map(String::as_str))
+        .collect();
+    match statements.as_slice() {
+        [] => String::new(),
+        [one] => format!(", assuming {one}"),
+        [first @ .., last] => format!(", assuming {} and {last}", first.join(", ")),
+    }
 }
 
 /// `put denied (identity-policy for s3:PutObject)`, `list allowed`, ...

@@ -630,3 +630,24 @@ fn evidence_notes_show_in_every_format() {
     // Five identity links and two key-policy links.
     assert_eq!(notes, 7);
 }
+
+#[test]
+fn the_verdict_clause_lists_what_was_assumed() {
+    let uses = vec![
+        AssumptionUse {
+            assumption: "scp=allow".to_string(),
+            used: true,
+            statements: vec!["the SCPs of account 222222222222 allow".to_string()],
+        },
+        AssumptionUse {
+            assumption: "rcp=allow".to_string(),
+            used: false,
+            statements: Vec::new(),
+        },
+    ];
+    assert_eq!(
+        verdict_clause(Verdict::Allowed, &uses),
+        ", assuming the SCPs of account 222222222222 allow"
+    );
+    assert_eq!(verdict_clause(Verdict::Denied, &uses), "");
+}

@@ -8,9 +8,10 @@
 
 use std::path::PathBuf;
 
-use kms_s3_doctor::chain::{CheckRequest, judge};
+use kms_s3_doctor::chain::CheckRequest;
 use kms_s3_doctor::diagnosis::{Diagnosis, FixChange, LinkId, LinkStatus, Operation, Verdict};
 use kms_s3_doctor::fixes::apply;
+use kms_s3_doctor::pipeline::judge_and_fix as judge;
 use kms_s3_doctor::snapshot::Snapshot;
 use serde_json::Value;
 

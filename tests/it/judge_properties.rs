@@ -104,7 +104,7 @@ fn verdict(snapshot: &Value, request: &CheckRequest) -> Option<Verdict> {
     let snapshot = Snapshot::parse("s", &snapshot.to_string()).ok()?;
     chain::judge(&snapshot, request)
         .ok()
-        .map(|diagnosis| diagnosis.verdict)
+        .map(|judgement| judgement.diagnosis.verdict)
 }
 
 /// JSON pointers of every policy document of a snapshot value.

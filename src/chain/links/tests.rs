@@ -3,7 +3,7 @@
 use chrono::{TimeZone, Utc};
 use serde_json::Value;
 
-use crate::chain::{CheckRequest, judge};
+use crate::chain::{CheckRequest, judge_once as judge};
 use crate::diagnosis::{LinkId, LinkStatus, Operation};
 use crate::snapshot::Snapshot;
 

@@ -1,0 +1,160 @@
+//! `check`: judge the chain for one principal and one bucket, write the
+//! fixes for review when asked, and print the report.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use kms_s3_doctor::diagnosis::{Operation, Verdict};
+use kms_s3_doctor::pipeline;
+use kms_s3_doctor::report;
+
+use super::args::{
+    AssumeArgs, AwsArgs, Color, DEFAULT_MAX_SNAPSHOT_MIB, Format, LayerArgs, Selection,
+    SessionPolicyArgs, parse_snapshot_path, selection, source,
+};
+use super::exit::{ExitCode, Failure, exit_code, finish_output};
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Operations: list, head, get, put, multipart, copy (comma-separated).
+    #[arg(long, value_name = "OPS", default_value = "list,get,put,multipart")]
+    pub op: String,
+    /// Judge this snapshot offline instead of reading AWS.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["profile", "principal_profile", "org_profile", "region", "endpoint_url"])]
+    pub snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub assume: AssumeArgs,
+    #[command(flatten)]
+    pub session_policy: SessionPolicyArgs,
+    /// Also write what was read to this snapshot file, to replay it with `--snapshot`.
+    #[arg(long, value_name = "FILE", conflicts_with = "snapshot", value_parser = parse_snapshot_path)]
+    pub save_snapshot: Option<PathBuf>,
+    /// Refuse a `--snapshot` file larger than this many MiB.
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_SNAPSHOT_MIB)]
+    pub max_snapshot_size: u64,
+    #[command(flatten)]
+    pub layers: LayerArgs,
+    /// Report format (`--output` is accepted too, as in the AWS CLI).
+    #[arg(long, visible_alias = "output", value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Exit 0 when the verdict is this one, 1 when it is not; a mismatch is also said on stderr.
+    #[arg(long, value_enum)]
+    pub expect: Option<Expect>,
+    /// Colour the text report: `auto` only on a terminal; `NO_COLOR` turns it off.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+    /// Write each change's whole document and an apply.sh that installs them
+    /// into this directory, for review (nothing is sent to AWS).
+    #[arg(long, value_name = "DIR")]
+    pub write_fixes: Option<PathBuf>,
+    /// With --write-fixes: overwrite files already in the directory.
+    #[arg(long, requires = "write_fixes")]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Expect {
+    /// Every operation is allowed.
+    Allowed,
+    /// At least one operation is denied.
+    Denied,
+}
+
+impl Expect {
+    pub fn verdict(self) -> Verdict {
+        match self {
+            Expect::Allowed => Verdict::Allowed,
+            Expect::Denied => Verdict::Denied,
+        }
+    }
+}
+
+fn parse_operations(text: &str) -> Result<Vec<Operation>, String> {
+    let mut operations = Vec::new();
+    for name in text.split(',').filter(|name| !name.trim().is_empty()) {
+        let operation = Operation::parse(name).ok_or_else(|| {
+            format!(
+                "--op: unknown operation `{}` (expected list, head, get, put, multipart or copy)",
+                name.trim()
+            )
+        })?;
+        if !operations.contains(&operation) {
+            operations.push(operation);
+        }
+    }
+    if operations.is_empty() {
+        return Err("--op: no operation given".to_string());
+    }
+    Ok(operations)
+}
+
+pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
+    let operations = parse_operations(&args.op).map_err(Failure::bad_input)?;
+    let progress = args.format == Format::Text && std::io::stderr().is_terminal();
+    let checked = pipeline::check(&pipeline::Check {
+        source: source(args.snapshot, args.max_snapshot_size, &args.aws, progress),
+        selection: selection(&args.selection),
+        operations,
+        assumptions: args.assume.assume,
+        session_policy: args.session_policy.session_policy,
+        save_snapshot: args.save_snapshot,
+        layers: args.layers.order,
+        now: None,
+    })?;
+    let diagnosis = checked.diagnosis;
+    if let Some(dir) = &args.write_fixes {
+        let written = kms_s3_doctor::fixes::write_fixes(dir, &diagnosis, args.force)
+            .map_err(|error| Failure::bad_input(format!("--write-fixes: {error}")))?;
+        eprintln!(
+            "wrote {} file(s) to `{}`: review them, then run {} yourself",
+            written.len(),
+            dir.display(),
+            kms_s3_doctor::fixes::SCRIPT
+        );
+    }
+    let expected = args.expect.map(Expect::verdict);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let written = match args.format {
+        Format::Text => report::render_text(&diagnosis, &mut out, args.color.resolve()),
+        Format::Markdown => report::render_markdown(&diagnosis, &mut out),
+        Format::Json => writeln!(
+            out,
+            "{}",
+            report::render_json_expecting(&diagnosis, expected)
+        ),
+    };
+    // The process ends soon: the system takes the memory back whole.
+    std::mem::forget(checked.judged_from);
+    finish_output(written.and_then(|()| out.flush()))?;
+    // A script reads the exit code; the person reading its log reads this.
+    if let Some(line) = expected.and_then(|expected| report::expect_mismatch(&diagnosis, expected))
+    {
+        eprintln!("{line}");
+    }
+    if let Some(failure) = checked.save_failure {
+        return Err(failure.into());
+    }
+    Ok(exit_code(diagnosis.verdict, args.expect))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_case_insensitive_and_deduplicated() {
+        assert_eq!(
+            parse_operations("GET, put,get").ok(),
+            Some(vec![Operation::Get, Operation::Put])
+        );
+        assert!(parse_operations("delete").is_err());
+        assert!(parse_operations(",").is_err());
+    }
+}

@@ -1,0 +1,109 @@
+//! The command line: its definition ([`Cli`]), one module per command, the
+//! argument groups they share, the exit-code table and the parsing that
+//! keeps the order of `--plan` and `--overlay`. clap lives here and in
+//! `main.rs` only; the library takes plain types.
+
+pub mod args;
+pub mod check;
+pub mod exit;
+pub mod explain;
+pub mod generate;
+pub mod snapshot;
+pub mod test;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use args::{Color, Format};
+use check::CheckArgs;
+use snapshot::SnapshotArgs;
+use test::TestArgs;
+
+/// Finds which link of the S3 / SSE-KMS permission chain denies access, and
+/// who must change what.
+#[derive(Debug, Parser)]
+#[command(name = "kms-s3-doctor", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Judge the chain for a principal and a bucket, and print the report.
+    Check(CheckArgs),
+    /// Read the chain from AWS and save it as a snapshot file, without judging.
+    Snapshot(SnapshotArgs),
+    /// Judge every expectation of an access-test file (TOML) from one gathering.
+    Test(TestArgs),
+    /// Print a shell completion script for the given shell.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) generated from these definitions.
+    Man,
+    /// Map an AccessDenied message to the link it points at.
+    Explain {
+        /// The error message, as AWS or the AWS CLI printed it; `-` reads it
+        /// from standard input.
+        message: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Colour the text output (`auto`: when stdout is a terminal and
+        /// `NO_COLOR` is not set).
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+}
+
+/// The command line, with the order of `--plan` and `--overlay` kept.
+pub fn parse() -> Result<Cli, clap::Error> {
+    let matches = Cli::command().try_get_matches()?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    match (&mut cli.command, matches.subcommand()) {
+        (Command::Check(args), Some(("check", sub))) => args.layers.order_from(sub),
+        (Command::Test(args), Some(("test", sub))) => args.layers.order_from(sub),
+        _ => {}
+    }
+    Ok(cli)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every flag and argument of every subcommand says what it is for.
+    #[test]
+    fn every_argument_has_help_text() {
+        use clap::CommandFactory;
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", command.get_name());
+            if command.get_about().is_none() && command.get_name() != "help" {
+                missing.push(path.clone());
+            }
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} --{id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:?}");
+        // The walk sees the flags the issue named.
+        let check = Cli::command();
+        let check = check.find_subcommand("check").unwrap();
+        for id in ["region", "format", "color", "bucket"] {
+            assert!(check.get_arguments().any(|arg| arg.get_id() == id));
+        }
+    }
+}
