@@ -6,7 +6,6 @@
 //! (feature `live`) talks to AWS.
 
 pub mod access_tests;
-pub mod arn;
 pub mod chain;
 pub mod context;
 pub mod context_values;

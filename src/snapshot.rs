@@ -10,9 +10,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
-use crate::arn::{Arn, Principal, is_account_id};
 use crate::chain::assume::Assumption;
 use crate::policy::Policy;
+use crate::policy::arn::{Arn, Principal, is_account_id};
 use crate::positions::JsonPositions;
 
 mod docref;
@@ -788,7 +788,7 @@ impl Snapshot {
                 .chain((0..self.principals.len()).map(|index| format!("/principals/{index}/arn")))
                 .chain(self.caller.iter().map(|_| "/caller".to_string()));
             for (arn, pointer) in self.arns().zip(pointers) {
-                if let Some(partition) = crate::arn::partition_of(arn)
+                if let Some(partition) = crate::policy::arn::partition_of(arn)
                     && partition != first
                 {
                     return Err((
@@ -818,7 +818,7 @@ impl Snapshot {
     /// caller); None when it names no ARN. [`Snapshot::parse`] refuses a
     /// snapshot that mixes partitions.
     pub fn partition(&self) -> Option<&str> {
-        self.arns().find_map(crate::arn::partition_of)
+        self.arns().find_map(crate::policy::arn::partition_of)
     }
 
     fn arns(&self) -> impl Iterator<Item = &str> {

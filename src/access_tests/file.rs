@@ -7,8 +7,8 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::arn::{Principal, PrincipalKind};
 use crate::diagnosis::{LinkId, Operation};
+use crate::policy::arn::{Principal, PrincipalKind};
 
 use super::{AccessTestError, Expect, Expectation, TestFile};
 

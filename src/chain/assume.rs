@@ -11,8 +11,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::arn::{Principal, PrincipalKind};
 use crate::diagnosis::{AssumptionUse, LinkId, LinkResult, LinkStatus, OperationResult, Verdict};
+use crate::policy::arn::{Principal, PrincipalKind};
 use crate::snapshot::{Field, PolicyDoc, PrincipalInfo, Snapshot};
 
 /// One `--assume` value. Ordered as the links they stand in for.
@@ -209,7 +209,7 @@ pub fn verdict_clause(verdict: Verdict, uses: &[AssumptionUse]) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SessionPolicyError {
     #[error("--session-policy: {0}")]
-    Principal(crate::arn::ArnError),
+    Principal(crate::policy::arn::ArnError),
     #[error(
         "--session-policy: `{0}` is not a role or federated-user session, which are the only principals with session policies"
     )]

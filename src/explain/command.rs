@@ -4,7 +4,7 @@
 //! shell.
 
 use super::parse::{Direction, Parsed};
-use crate::arn::Arn;
+use crate::policy::arn::Arn;
 
 /// The bucket and object key a message is about: an S3 resource ARN
 /// (`arn:aws:s3:::bucket/key`, any partition), else the AWS CLI's URL. A key

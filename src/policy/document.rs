@@ -7,7 +7,7 @@ use std::sync::Arc;
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 
-use crate::arn::ArnParts;
+use crate::policy::arn::ArnParts;
 use crate::positions::{JsonPositions, escape_pointer_segment, position_of_offset};
 
 use super::condition::{Condition, ConditionError};

@@ -247,6 +247,7 @@ impl Evaluation {
     }
 }
 
+pub mod arn;
 mod condition;
 mod document;
 pub(crate) mod logic;
