@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use kms_s3_doctor::context::RequestContext;
+use kms_s3_doctor::policy::context::RequestContext;
 use kms_s3_doctor::policy::{Caller, Decision, Evaluation, Policy, Request, Tri};
 use proptest::prelude::*;
 use serde_json::{Value, json};

@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use kms_s3_doctor::context::RequestContext;
+use kms_s3_doctor::policy::context::RequestContext;
 use kms_s3_doctor::policy::{Caller, Evaluation, Policy, Request};
 use kms_s3_doctor::positions::JsonPositions;
 use libfuzzer_sys::fuzz_target;

@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::{Arc, LazyLock};
 
-use crate::context::RequestContext;
 use crate::policy::arn::{ArnParts, Principal, PrincipalKind};
+use crate::policy::context::RequestContext;
 use crate::snapshot::{Field, PrincipalInfo};
 
 use super::Setup;

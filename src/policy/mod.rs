@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use crate::context::RequestContext;
+use crate::policy::context::RequestContext;
 
 /// Why a policy document could not be parsed. Renders as one line:
 /// ``policy `LABEL`: /Statement/1/Action: MESSAGE (line L, column C)``.
@@ -249,6 +249,7 @@ impl Evaluation {
 
 pub mod arn;
 mod condition;
+pub mod context;
 mod document;
 pub(crate) mod logic;
 mod principal;

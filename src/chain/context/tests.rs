@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 use super::*;
 use crate::chain::keys;
 use crate::chain::{CheckRequest, KeyChoice};
-use crate::context::ContextValue;
 use crate::diagnosis::Operation;
 use crate::policy::arn::Principal;
+use crate::policy::context::ContextValue;
 use crate::snapshot::Snapshot;
 
 const WALKTHROUGH: &str = include_str!("../../../fixtures/walkthrough.json");

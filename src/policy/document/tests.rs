@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::context::RequestContext;
+use crate::policy::context::RequestContext;
 use crate::policy::{AbsentVariable, Caller, Decision, Evaluation, VariableElement};
 
 fn parse(text: &str) -> Policy {
