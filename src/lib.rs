@@ -7,7 +7,6 @@
 
 pub mod access_tests;
 pub mod chain;
-pub mod context_values;
 pub mod diagnosis;
 pub mod explain;
 pub mod fixes;

@@ -250,6 +250,7 @@ impl Evaluation {
 pub mod arn;
 mod condition;
 pub mod context;
+pub mod context_values;
 mod document;
 pub(crate) mod logic;
 mod principal;
