@@ -16,7 +16,6 @@ pub mod org_path;
 pub mod overlay;
 pub mod plan;
 pub mod policy;
-pub mod positions;
 pub mod report;
 pub mod snapshot;
 pub mod strict_json;

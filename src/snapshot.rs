@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use crate::chain::assume::Assumption;
 use crate::policy::Policy;
 use crate::policy::arn::{Arn, Principal, is_account_id};
-use crate::positions::JsonPositions;
+use crate::policy::positions::JsonPositions;
 
 mod docref;
 pub use docref::DocRef;
@@ -870,17 +870,17 @@ impl Snapshot {
                 // the statement starts in it was noted when it was read.
                 let inner = doc.policy.statements().get(index)?.offset();
                 let offset = match inner {
-                    Some(inner) => crate::positions::locate_pointer(text, pointer)? + inner,
+                    Some(inner) => crate::policy::positions::locate_pointer(text, pointer)? + inner,
                     None => {
                         let statement = if doc.policy.single_statement() {
                             format!("{pointer}/Statement")
                         } else {
                             format!("{pointer}/Statement/{index}")
                         };
-                        crate::positions::locate_pointer(text, &statement)?
+                        crate::policy::positions::locate_pointer(text, &statement)?
                     }
                 };
-                let at = crate::positions::position_at(text, offset);
+                let at = crate::policy::positions::position_at(text, offset);
                 Some((at.line, at.column))
             });
             if let Some((line, column)) = *found {
@@ -913,7 +913,7 @@ impl Snapshot {
         pointers: bool,
         mut visit: impl FnMut(DocRef, String, Option<String>, &mut PolicyDoc),
     ) {
-        use crate::positions::escape_pointer_segment as segment;
+        use crate::policy::positions::escape_pointer_segment as segment;
         let pointer = |make: &dyn Fn() -> String| pointers.then(make);
         for (account, info) in &mut self.accounts {
             for (scp, kind, levels) in [
@@ -1099,7 +1099,7 @@ fn exact(pointer: String, value: &str, allowed: &[&str]) -> Result<(), (String, 
 fn validate_org_path(account: &str, info: &AccountInfo) -> Result<(), (String, String)> {
     let at = format!(
         "/accounts/{}/org_path",
-        crate::positions::escape_pointer_segment(account)
+        crate::policy::positions::escape_pointer_segment(account)
     );
     match (&info.org_path, &info.org_id) {
         (Field::Some(path), org_id) => {

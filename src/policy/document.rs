@@ -8,7 +8,7 @@ use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 
 use crate::policy::arn::ArnParts;
-use crate::positions::{JsonPositions, escape_pointer_segment, position_of_offset};
+use crate::policy::positions::{JsonPositions, escape_pointer_segment, position_of_offset};
 
 use super::condition::{Condition, ConditionError};
 use super::logic::{and, not, or};

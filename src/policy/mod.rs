@@ -253,6 +253,7 @@ pub mod context;
 pub mod context_values;
 mod document;
 pub(crate) mod logic;
+pub mod positions;
 mod principal;
 mod variables;
 mod wildcard;

@@ -70,7 +70,7 @@ impl Principals {
             serde_json::Value::String(text) if text == "*" => entries.push(Entry::Anyone),
             serde_json::Value::Object(map) => {
                 for (kind, values) in map {
-                    let segment = crate::positions::escape_pointer_segment(kind);
+                    let segment = crate::policy::positions::escape_pointer_segment(kind);
                     for (index, text) in
                         strings(values).map_err(|message| (format!("/{segment}"), message))?
                     {
