@@ -18,5 +18,4 @@ pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod snapshot;
-pub mod strict_json;
 pub mod suggest;

@@ -611,7 +611,7 @@ impl Snapshot {
         // Syntax and duplicate keys first, without building a tree; then
         // `format` alone, so a file of another format says so before any of
         // its fields is judged; then the snapshot, deserialised once.
-        crate::strict_json::check(text).map_err(|error| {
+        crate::policy::strict_json::check(text).map_err(|error| {
             fail(
                 String::new(),
                 json_error_message(&error),

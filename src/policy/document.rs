@@ -515,7 +515,8 @@ impl Policy {
         }
         // Syntax and duplicate keys are checked over the whole text first,
         // without a tree, so that their positions are exact.
-        crate::strict_json::check(text).map_err(|error| syntax_error(label, text, &error))?;
+        crate::policy::strict_json::check(text)
+            .map_err(|error| syntax_error(label, text, &error))?;
         Self::parse_json_at(label, text, depth)
     }
 
