@@ -13,9 +13,9 @@ pub mod fixes;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod org_path;
-pub mod overlay;
 pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod snapshot;
 pub mod suggest;
+pub mod whatif;

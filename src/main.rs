@@ -15,9 +15,9 @@ use kms_s3_doctor::chain::assume::{self, Assumption};
 use kms_s3_doctor::chain::{self, CheckRequest};
 use kms_s3_doctor::diagnosis::{Operation, Verdict};
 use kms_s3_doctor::explain;
-use kms_s3_doctor::overlay::{self, Overlay, Provenance};
 use kms_s3_doctor::report::{self, ColorChoice};
 use kms_s3_doctor::snapshot::{PolicyDoc, Snapshot, is_snapshot_text};
+use kms_s3_doctor::whatif::overlay::{self, Overlay, Provenance};
 
 /// Exit codes, as docs/guide.md documents them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

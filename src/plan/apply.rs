@@ -25,12 +25,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::{Action, Instance, Plan, Val, path};
-use crate::overlay::{OriginKind, Overlay, Source, Target, empty_partial};
 use crate::policy::arn::is_account_id;
 use crate::snapshot::{
     BucketInfo, Encryption, Field, GrantConstraints, GrantInfo, KeyInfo, NamedPolicy, PolicyDoc,
     PolicyKind, PrincipalInfo, Snapshot,
 };
+use crate::whatif::overlay::{OriginKind, Overlay, Source, Target, empty_partial};
 
 /// A document as the plan leaves it.
 enum Doc {
