@@ -13,7 +13,6 @@ pub mod fixes;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod org_path;
-pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod snapshot;

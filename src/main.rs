@@ -249,7 +249,7 @@ fn lay_layers(snapshot: &mut Snapshot, layers: &[Layer]) -> Result<Provenance, F
             Failure::bad_input(format!("cannot read {what} `{name}`: {error}"))
         })?;
         let next = if is_plan {
-            kms_s3_doctor::plan::read(&name, &text, snapshot)
+            kms_s3_doctor::whatif::plan::read(&name, &text, snapshot)
                 .map_err(|error| Failure::bad_input(error.to_string()))?
         } else {
             overlay::parse_file(&name, &text, snapshot)

@@ -4,3 +4,4 @@
 //! from `snapshot`, which holds only what was read.
 
 pub mod overlay;
+pub mod plan;
