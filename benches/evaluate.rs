@@ -9,7 +9,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use kms_s3_doctor::context::RequestContext;
+use kms_s3_doctor::policy::context::RequestContext;
 use kms_s3_doctor::policy::{Caller, Evaluation, Policy, Request};
 use serde_json::{Value, json};
 

@@ -7,22 +7,16 @@
 //! the files around them. Only `live` (feature `live`) talks to AWS.
 
 pub mod access_tests;
-pub mod arn;
 pub mod chain;
-pub mod context;
-pub mod context_values;
 pub mod diagnosis;
 pub mod explain;
 pub mod fixes;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod org_path;
-pub mod overlay;
 pub mod pipeline;
-pub mod plan;
 pub mod policy;
-pub mod positions;
 pub mod report;
 pub mod snapshot;
-pub mod strict_json;
 pub mod suggest;
+pub mod whatif;

@@ -28,8 +28,8 @@ use crate::access_tests::{self, AccessTestError, TestFile, TestRun};
 use crate::chain::{self, CheckRequest, JudgeError, assume};
 use crate::diagnosis::{Diagnosis, Operation};
 use crate::fixes;
-use crate::overlay::{self, Overlay, Provenance};
 use crate::snapshot::{Assumption, PolicyDoc, Snapshot};
+use crate::whatif::overlay::{self, Overlay, Provenance};
 
 /// Why the pipeline stopped, with the one line to say.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -321,7 +321,7 @@ fn lay_layers(snapshot: &mut Snapshot, layers: &[Layer]) -> Result<Provenance, E
             Error::BadInput(format!("cannot read {what} `{name}`: {error}"))
         })?;
         let next = if is_plan {
-            crate::plan::read(&name, &text, snapshot)
+            crate::whatif::plan::read(&name, &text, snapshot)
                 .map_err(|error| Error::BadInput(error.to_string()))?
         } else {
             overlay::parse_file(&name, &text, snapshot)

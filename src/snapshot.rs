@@ -10,9 +10,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
-use crate::arn::{Arn, Principal, is_account_id};
 use crate::policy::Policy;
-use crate::positions::JsonPositions;
+use crate::policy::arn::{Arn, Principal, is_account_id};
+use crate::policy::positions::JsonPositions;
 
 mod assumption;
 mod docref;
@@ -612,7 +612,7 @@ impl Snapshot {
         // Syntax and duplicate keys first, without building a tree; then
         // `format` alone, so a file of another format says so before any of
         // its fields is judged; then the snapshot, deserialised once.
-        crate::strict_json::check(text).map_err(|error| {
+        crate::policy::strict_json::check(text).map_err(|error| {
             fail(
                 String::new(),
                 json_error_message(&error),
@@ -789,7 +789,7 @@ impl Snapshot {
                 .chain((0..self.principals.len()).map(|index| format!("/principals/{index}/arn")))
                 .chain(self.caller.iter().map(|_| "/caller".to_string()));
             for (arn, pointer) in self.arns().zip(pointers) {
-                if let Some(partition) = crate::arn::partition_of(arn)
+                if let Some(partition) = crate::policy::arn::partition_of(arn)
                     && partition != first
                 {
                     return Err((
@@ -819,7 +819,7 @@ impl Snapshot {
     /// caller); None when it names no ARN. [`Snapshot::parse`] refuses a
     /// snapshot that mixes partitions.
     pub fn partition(&self) -> Option<&str> {
-        self.arns().find_map(crate::arn::partition_of)
+        self.arns().find_map(crate::policy::arn::partition_of)
     }
 
     fn arns(&self) -> impl Iterator<Item = &str> {
@@ -871,17 +871,17 @@ impl Snapshot {
                 // the statement starts in it was noted when it was read.
                 let inner = doc.policy.statements().get(index)?.offset();
                 let offset = match inner {
-                    Some(inner) => crate::positions::locate_pointer(text, pointer)? + inner,
+                    Some(inner) => crate::policy::positions::locate_pointer(text, pointer)? + inner,
                     None => {
                         let statement = if doc.policy.single_statement() {
                             format!("{pointer}/Statement")
                         } else {
                             format!("{pointer}/Statement/{index}")
                         };
-                        crate::positions::locate_pointer(text, &statement)?
+                        crate::policy::positions::locate_pointer(text, &statement)?
                     }
                 };
-                let at = crate::positions::position_at(text, offset);
+                let at = crate::policy::positions::position_at(text, offset);
                 Some((at.line, at.column))
             });
             if let Some((line, column)) = *found {
@@ -914,7 +914,7 @@ impl Snapshot {
         pointers: bool,
         mut visit: impl FnMut(DocRef, String, Option<String>, &mut PolicyDoc),
     ) {
-        use crate::positions::escape_pointer_segment as segment;
+        use crate::policy::positions::escape_pointer_segment as segment;
         let pointer = |make: &dyn Fn() -> String| pointers.then(make);
         for (account, info) in &mut self.accounts {
             for (scp, kind, levels) in [
@@ -1100,7 +1100,7 @@ fn exact(pointer: String, value: &str, allowed: &[&str]) -> Result<(), (String, 
 fn validate_org_path(account: &str, info: &AccountInfo) -> Result<(), (String, String)> {
     let at = format!(
         "/accounts/{}/org_path",
-        crate::positions::escape_pointer_segment(account)
+        crate::policy::positions::escape_pointer_segment(account)
     );
     match (&info.org_path, &info.org_id) {
         (Field::Some(path), org_id) => {

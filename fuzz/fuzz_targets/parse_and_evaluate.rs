@@ -3,9 +3,9 @@
 
 #![no_main]
 
-use kms_s3_doctor::context::RequestContext;
+use kms_s3_doctor::policy::context::RequestContext;
+use kms_s3_doctor::policy::positions::JsonPositions;
 use kms_s3_doctor::policy::{Caller, Evaluation, Policy, Request};
-use kms_s3_doctor::positions::JsonPositions;
 use libfuzzer_sys::fuzz_target;
 
 /// Requests tried against every policy that parses.

@@ -7,8 +7,8 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::arn::{Principal, PrincipalKind};
 use crate::diagnosis::{LinkId, Operation};
+use crate::policy::arn::{Principal, PrincipalKind};
 
 use super::{AccessTestError, Expect, Expectation, TestFile};
 
@@ -272,7 +272,7 @@ fn contexts(
                 let key = key.trim();
                 // The same check as `--context`: a value AWS could never send
                 // would otherwise match nothing and quietly change a verdict.
-                crate::context_values::validate(key, text)
+                crate::policy::context_values::validate(key, text)
                     .map_err(|error| source.error(value.span(), error.expected_form()))?;
                 Ok((key.to_string(), text.to_string()))
             }

@@ -7,8 +7,8 @@
 //! of a request-context value. Every link it passes says so (`assumed`),
 //! and the report lists each assumption as used or unused.
 
-use crate::arn::{Principal, PrincipalKind};
 use crate::diagnosis::{AssumptionUse, LinkId, LinkResult, LinkStatus, OperationResult};
+use crate::policy::arn::{Principal, PrincipalKind};
 use crate::snapshot::{Assumption, Field, PolicyDoc, PrincipalInfo, Snapshot};
 
 /// The link an assumption passes in place of an unread document: `pass`,
@@ -78,7 +78,7 @@ pub(crate) fn uses(
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SessionPolicyError {
     #[error("--session-policy: {0}")]
-    Principal(crate::arn::ArnError),
+    Principal(crate::policy::arn::ArnError),
     #[error(
         "--session-policy: `{0}` is not a role or federated-user session, which are the only principals with session policies"
     )]

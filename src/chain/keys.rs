@@ -1,7 +1,7 @@
 //! Resolving the KMS key S3 uses: a key ARN, key id, alias name or alias ARN
 //! as configured, looked up among the snapshot's keys.
 
-use crate::arn::ArnParts;
+use crate::policy::arn::ArnParts;
 use crate::snapshot::KeyInfo;
 
 use super::{KeyChoice, Setup};

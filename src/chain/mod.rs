@@ -21,8 +21,8 @@ pub(crate) use context::Shared;
 
 use chrono::{DateTime, Utc};
 
-use crate::arn::{ArnError, Principal, PrincipalKind};
 use crate::diagnosis::{ActionResult, Diagnosis, LinkResult, Operation, OperationResult, Verdict};
+use crate::policy::arn::{ArnError, Principal, PrincipalKind};
 use crate::snapshot::{BucketInfo, Encryption, Field, ObjectInfo, PrincipalInfo, Snapshot};
 
 /// Object key checked when `--object` is not given.

@@ -1,8 +1,8 @@
 //! Finding a principal's documents in the snapshot and describing the
 //! principal the way policies match it.
 
-use crate::arn::{Principal, PrincipalKind};
 use crate::policy::Caller;
+use crate::policy::arn::{Principal, PrincipalKind};
 use crate::snapshot::{Field, PrincipalInfo, Snapshot};
 
 /// The snapshot's entry for `principal`: users by ARN (path included, or by

@@ -218,7 +218,7 @@ fn parse_context(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.trim().is_empty() => {
             let key = key.trim();
-            kms_s3_doctor::context_values::validate(key, value)
+            kms_s3_doctor::policy::context_values::validate(key, value)
                 .map_err(|error| error.expected_form())?;
             Ok((key.to_string(), value.to_string()))
         }

@@ -4,7 +4,7 @@
 //! shell.
 
 use super::parse::{Direction, Parsed};
-use crate::arn::Arn;
+use crate::policy::arn::Arn;
 use crate::report::shell_word;
 
 /// The bucket and object key a message is about: an S3 resource ARN

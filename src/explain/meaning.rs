@@ -5,8 +5,8 @@
 use super::command::{check_command, s3_target};
 use super::parse::Parsed;
 use super::{DenyKind, Explanation, MessageKind, PolicyType};
-use crate::arn::{Arn, Principal, PrincipalKind, is_account_id};
 use crate::diagnosis::LinkId;
+use crate::policy::arn::{Arn, Principal, PrincipalKind, is_account_id};
 use crate::report::shell_word;
 
 /// What every kind's wording draws on, computed once.

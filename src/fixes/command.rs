@@ -2,9 +2,9 @@
 //! from the file `--write-fixes` writes, with the profile of the account
 //! whose admin runs it left as a shell variable (`$PROFILE_<account>`).
 
-use crate::arn::Arn;
 use crate::diagnosis::{Diagnosis, Fix, FixTarget, LinkId};
 use crate::fixes::merge::session_index;
+use crate::policy::arn::Arn;
 use crate::report::shell_word;
 
 /// The shell variable that holds the profile of `account`'s admin.

@@ -246,7 +246,7 @@ pub(super) fn principal_info<'s>(
     snapshot: &'s Snapshot,
     arn: &str,
 ) -> Option<&'s crate::snapshot::PrincipalInfo> {
-    let principal = crate::arn::Principal::parse(arn).ok()?;
+    let principal = crate::policy::arn::Principal::parse(arn).ok()?;
     crate::chain::principal::find_info(snapshot, &principal)
 }
 

@@ -4,11 +4,11 @@
 //! account whose admin applies it. Found from the failing link, its evidence
 //! and the snapshot.
 
-use crate::arn::Principal;
 use crate::chain::principal::find_info;
 use crate::diagnosis::{
     ActionResult, Diagnosis, Evidence, EvidenceRole, Fix, FixChange, FixTarget, LinkId, LinkResult,
 };
+use crate::policy::arn::Principal;
 use std::sync::Arc;
 
 use crate::snapshot::{DocRef, NamedPolicy, OrgLevel, PolicyKind, PrincipalInfo, Snapshot};

@@ -13,7 +13,7 @@ use aws_sdk_iam::types::Tag;
 use super::aws::Reader;
 use super::join::try_join_all;
 use super::{Ctx, GatherError, ReadErr, parse_policy, policy_docs};
-use crate::arn::{Principal, PrincipalKind};
+use crate::policy::arn::{Principal, PrincipalKind};
 use crate::snapshot::{Field, NamedPolicy, PolicyDoc, PolicyKind, PrincipalInfo};
 
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;

@@ -9,7 +9,7 @@ use aws_sdk_kms::types::GrantListEntry;
 
 use super::aws::{Failure, Reader, classify};
 use super::{Ctx, GatherError, ReadErr};
-use crate::arn::Arn;
+use crate::policy::arn::Arn;
 use crate::snapshot::{Field, GrantConstraints, GrantInfo, KeyInfo, PolicyDoc};
 
 /// Where a key reference points: the account and region KMS resolves it

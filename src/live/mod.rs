@@ -25,7 +25,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
-use crate::arn::{Principal, PrincipalKind};
+use crate::policy::arn::{Principal, PrincipalKind};
 use crate::snapshot::{
     AccountInfo, KeyInfo, NamedPolicy, PolicyDoc, PolicyKind, PrincipalInfo, Snapshot,
 };
@@ -433,7 +433,11 @@ async fn bucket_branch(
     // RCPs apply in the key's account too.
     let key_accounts: Vec<String> = unique
         .iter()
-        .filter_map(|key| crate::arn::Arn::parse(&key.arn).ok().map(|arn| arn.account))
+        .filter_map(|key| {
+            crate::policy::arn::Arn::parse(&key.arn)
+                .ok()
+                .map(|arn| arn.account)
+        })
         .filter(|key_account| key_account != &account)
         .collect();
     join::try_join_all(

@@ -29,7 +29,7 @@ use base64::Engine as _;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use ipnet::IpNet;
 
-use crate::context::{ContextValue, RequestContext};
+use crate::policy::context::{ContextValue, RequestContext};
 
 use super::Tri;
 use super::logic::{and, not, or};

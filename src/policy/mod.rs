@@ -2,6 +2,12 @@
 //! and principals, evaluating conditions, and explaining which statements
 //! decided a request. Pure: no I/O, no AWS SDK types.
 //!
+//! What the language is written in lives here too, so it has one home:
+//! ARNs ([`arn`]), the request context ([`context`]) and the `--context`
+//! value checks ([`context_values`]), and the strict JSON reading
+//! ([`strict_json`]) and positions ([`positions`]) that place an error in a
+//! document's text.
+//!
 //! API owned by the chain judge (do not change signatures without updating
 //! `crate::chain`): [`Policy::parse_text`], [`Policy::parse_value`],
 //! [`Policy::evaluate`], [`Evaluation`], [`StatementHit`], [`Caller`],
@@ -9,7 +15,7 @@
 
 use std::sync::Arc;
 
-use crate::context::RequestContext;
+use crate::policy::context::RequestContext;
 
 /// Why a policy document could not be parsed. Renders as one line:
 /// ``policy `LABEL`: /Statement/1/Action: MESSAGE (line L, column C)``.
@@ -247,10 +253,15 @@ impl Evaluation {
     }
 }
 
+pub mod arn;
 mod condition;
+pub mod context;
+pub mod context_values;
 mod document;
 pub(crate) mod logic;
+pub mod positions;
 mod principal;
+pub mod strict_json;
 mod variables;
 mod wildcard;
 

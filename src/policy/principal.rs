@@ -12,7 +12,7 @@
 //! `Deny` with `NotPrincipal` every one of them must be listed, and such a
 //! `Deny` always applies to a principal with a permissions boundary.
 
-use crate::arn::{Arn, is_account_id};
+use crate::policy::arn::{Arn, is_account_id};
 
 use super::logic::{and, not, or};
 use super::{Caller, PrincipalMatch, Tri};
@@ -70,7 +70,7 @@ impl Principals {
             serde_json::Value::String(text) if text == "*" => entries.push(Entry::Anyone),
             serde_json::Value::Object(map) => {
                 for (kind, values) in map {
-                    let segment = crate::positions::escape_pointer_segment(kind);
+                    let segment = crate::policy::positions::escape_pointer_segment(kind);
                     for (index, text) in
                         strings(values).map_err(|message| (format!("/{segment}"), message))?
                     {
@@ -233,7 +233,7 @@ fn names_account(entry: &Entry, caller: &Caller) -> bool {
         Entry::Account(account, partition) => {
             *account == caller.account
                 && partition.as_deref().is_none_or(|partition| {
-                    crate::arn::partition_of(&caller.principal_arn) == Some(partition)
+                    crate::policy::arn::partition_of(&caller.principal_arn) == Some(partition)
                 })
         }
         _ => false,
@@ -288,8 +288,8 @@ fn session_matches(entry: &Entry, caller: &Caller) -> Tri {
         None => {
             // The role's name is the last segment of its ARN (after its path).
             let caller_role = caller.principal_arn.rsplit('/').next().unwrap_or_default();
-            let same_partition =
-                crate::arn::partition_of(arn) == crate::arn::partition_of(&caller.principal_arn);
+            let same_partition = crate::policy::arn::partition_of(arn)
+                == crate::policy::arn::partition_of(&caller.principal_arn);
             if same_partition && *account == caller.account && caller_role == role_name {
                 Tri::Unknown
             } else {

@@ -10,7 +10,7 @@
 //! condition value holding it matches no request value. What that does to
 //! the statement (a negated operator then holds) is the caller's to decide.
 
-use crate::context::{ContextValue, RequestContext};
+use crate::policy::context::{ContextValue, RequestContext};
 
 use super::wildcard::{Token, push_literal, tokenize};
 

@@ -263,7 +263,7 @@ pub(crate) fn fix_action(fix: &Fix) -> String {
 /// `account 111111111111 admin`, or the account text as given when it is not
 /// an account id (`the bucket owner`).
 pub(crate) fn fix_owner(fix: &Fix) -> String {
-    if crate::arn::is_account_id(&fix.account) {
+    if crate::policy::arn::is_account_id(&fix.account) {
         format!("account {} admin", fix.account)
     } else {
         format!("{} admin", fix.account)
@@ -367,7 +367,7 @@ fn broken_words(action: &ActionResult, link: &LinkResult) -> String {
     if let Some(fix) = link
         .fix
         .as_ref()
-        .filter(|fix| crate::arn::is_account_id(&fix.account))
+        .filter(|fix| crate::policy::arn::is_account_id(&fix.account))
     {
         text.push_str(&format!(", account {}", fix.account));
     }

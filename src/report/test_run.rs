@@ -32,7 +32,7 @@ pub(crate) fn first_broken_text(diagnosis: &Diagnosis) -> String {
             if let Some(fix) = link
                 .fix
                 .as_ref()
-                .filter(|fix| crate::arn::is_account_id(&fix.account))
+                .filter(|fix| crate::policy::arn::is_account_id(&fix.account))
             {
                 text.push_str(&format!(" in account {}", fix.account));
             }

@@ -6,7 +6,7 @@
 //! prose. The label a report prints is a rendering of it
 //! ([`Snapshot::label_of`]).
 
-use crate::positions::escape_pointer_segment as segment;
+use crate::policy::positions::escape_pointer_segment as segment;
 
 use super::{Field, NamedPolicy, PolicyDoc, PolicyKind, PrincipalInfo, Snapshot};
 

@@ -268,7 +268,7 @@ fn check_no_one_else_gains(case: &Case, diagnosis: &Diagnosis, problems: &mut Ve
     // its own snapshot entry).
     let same = |a: &str, b: &str| {
         let role_of = |text: &str| {
-            kms_s3_doctor::arn::Principal::parse(text)
+            kms_s3_doctor::policy::arn::Principal::parse(text)
                 .map(|principal| principal.principal_arn())
                 .unwrap_or_else(|_| text.to_string())
         };

@@ -2,7 +2,7 @@
 //! order never matters, the wildcard matcher agrees with a regex oracle, and
 //! the canonical form is stable.
 
-use kms_s3_doctor::context::RequestContext;
+use kms_s3_doctor::policy::context::RequestContext;
 use kms_s3_doctor::policy::{Caller, Decision, Evaluation, Policy, Request, Tri};
 use proptest::prelude::*;
 use serde_json::{Value, json};

@@ -4,11 +4,11 @@ use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::arn::Principal;
 use crate::chain::keys;
 use crate::chain::{CheckRequest, KeyChoice};
-use crate::context::ContextValue;
 use crate::diagnosis::Operation;
+use crate::policy::arn::Principal;
+use crate::policy::context::ContextValue;
 use crate::snapshot::Snapshot;
 
 const WALKTHROUGH: &str = include_str!("../../../fixtures/walkthrough.json");

@@ -3,8 +3,8 @@
 //! resource-side grant exempts (IAM User Guide, "Policy evaluation logic",
 //! "Evaluating effective permissions with boundaries", "Session policies").
 
-use crate::arn::PrincipalKind;
 use crate::diagnosis::{Evidence, LinkId, LinkResult, LinkStatus};
+use crate::policy::arn::PrincipalKind;
 use crate::policy::logic::not;
 use crate::policy::{Effect, Policy, Tri};
 use crate::snapshot::Field;

@@ -23,9 +23,9 @@ mod resource;
 
 use std::sync::Arc;
 
-use crate::arn::Principal;
-use crate::context::RequestContext;
 use crate::diagnosis::{ActionResult, Fix, LinkId, LinkResult, LinkStatus};
+use crate::policy::arn::Principal;
+use crate::policy::context::RequestContext;
 use crate::policy::{Caller, Request};
 use crate::snapshot::PrincipalInfo;
 

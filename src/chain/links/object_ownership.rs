@@ -93,7 +93,7 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>) -> Option<LinkResult> {
             None,
         );
     }
-    if !crate::arn::is_account_id(owner) {
+    if !crate::policy::arn::is_account_id(owner) {
         return make(
             LinkStatus::Unknown,
             format!(

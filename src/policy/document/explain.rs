@@ -4,7 +4,7 @@
 //! it so that a reader learns which element decided a link, not just that
 //! "a condition does not hold".
 
-use crate::context::ContextValue;
+use crate::policy::context::ContextValue;
 
 use super::super::{Request, Tri};
 use super::Statement;
@@ -314,7 +314,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::context::RequestContext;
+    use crate::policy::context::RequestContext;
     use crate::policy::{Caller, Policy};
 
     fn caller() -> Caller {

@@ -10,7 +10,7 @@ use serde::de::{Deserialize, Deserializer as _, MapAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::strict_json::{Strict, duplicate};
+use crate::policy::strict_json::{Strict, duplicate};
 
 /// The elements of the JSON object `text`, in order, each as its text. A
 /// key given twice is an error, as everywhere else in the tool.

@@ -6,8 +6,12 @@
 use serde_json::json;
 
 use super::*;
-use crate::context::RequestContext;
-use crate::policy::{AbsentVariable, Caller, Decision, Evaluation, VariableElement};
+use crate::policy::context::RequestContext;
+use crate::policy::positions::{JsonPositions, position_of_offset};
+use crate::policy::{
+    AbsentVariable, Caller, Decision, Evaluation, PolicyError, PrincipalMatch, Request,
+    StatementHit, Tri, VariableElement,
+};
 
 fn parse(text: &str) -> Policy {
     Policy::parse_text("test policy", text).unwrap()

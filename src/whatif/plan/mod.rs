@@ -27,8 +27,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::overlay::Overlay;
 use crate::snapshot::Snapshot;
+use crate::whatif::overlay::Overlay;
 
 /// Why a plan file was refused: one line naming the file, the resource
 /// address when there is one, and the cause.

@@ -1,7 +1,7 @@
 //! Overlays: a partial snapshot laid over a full one, so the chain can be
 //! judged as a change will leave it ("what if"). An overlay file is the
 //! snapshot format with any subset of fields; the Terraform plan reader
-//! (`crate::plan`) produces the same thing from `terraform show -json`.
+//! ([`super::plan`]) produces the same thing from `terraform show -json`.
 //!
 //! Laying an overlay over a snapshot follows the snapshot's own rules for a
 //! field: a value or `null` replaces what was read; a field left out keeps

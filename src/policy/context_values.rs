@@ -5,7 +5,7 @@
 //! `aws:SecureTransport=flase`) matches nothing, so a condition on it would be
 //! judged against a value that cannot occur: it is refused instead.
 
-use crate::arn::Arn;
+use crate::policy::arn::Arn;
 use crate::policy::condition_values;
 
 /// The type of a condition key's value.

@@ -1,8 +1,8 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::overlay::{self, Target};
 use crate::snapshot::{Field, PolicyKind};
+use crate::whatif::overlay::{self, Target};
 
 const KEY: &str = "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const KEY_ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
