@@ -467,6 +467,26 @@ pub struct KeyInfo {
     pub tags_error: Option<String>,
 }
 
+impl KeyInfo {
+    /// An entry for the key `arn` of which nothing was read yet.
+    pub fn unread(arn: &str) -> Self {
+        Self {
+            arn: arn.to_string(),
+            aliases: Vec::new(),
+            aliases_error: None,
+            manager: None,
+            state: Field::Unknown,
+            state_error: None,
+            policy: Field::Unknown,
+            policy_error: None,
+            grants: Field::Unknown,
+            grants_error: None,
+            tags: Field::Unknown,
+            tags_error: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrincipalInfo {

@@ -110,20 +110,7 @@ async fn read(
             target.account
         )
     };
-    let mut info = KeyInfo {
-        arn: target.known_arn.clone().unwrap_or_default(),
-        aliases: Vec::new(),
-        manager: None,
-        state: Field::Unknown,
-        state_error: None,
-        policy: Field::Unknown,
-        policy_error: None,
-        grants: Field::Unknown,
-        grants_error: None,
-        aliases_error: None,
-        tags: Field::Unknown,
-        tags_error: None,
-    };
+    let mut info = KeyInfo::unread(target.known_arn.as_deref().unwrap_or_default());
     let mut missing = false;
     match described {
         Ok(Some((arn, _, state, manager))) => {

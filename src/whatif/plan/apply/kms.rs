@@ -16,20 +16,7 @@ impl Builder<'_> {
         if let Some(index) = self.out.keys.iter().position(|k| k.arn == arn) {
             return &mut self.out.keys[index];
         }
-        self.out.keys.push(KeyInfo {
-            arn: arn.to_string(),
-            aliases: Vec::new(),
-            aliases_error: None,
-            tags: Field::Unknown,
-            tags_error: None,
-            manager: None,
-            state: Field::Unknown,
-            state_error: None,
-            policy: Field::Unknown,
-            policy_error: None,
-            grants: Field::Unknown,
-            grants_error: None,
-        });
+        self.out.keys.push(KeyInfo::unread(arn));
         let last = self.out.keys.len() - 1;
         &mut self.out.keys[last]
     }
