@@ -212,6 +212,25 @@ pub struct Fix {
     pub file: Option<String>,
     /// What to watch out for when running `command`.
     pub warning: Option<String>,
+    /// The layers (`--plan`, `--overlay`) the changed document comes from,
+    /// one entry per set of them: the change is made there.
+    pub edit_layers: Vec<String>,
+}
+
+impl Fix {
+    /// The note as reports print it: the judge's, then where to edit a
+    /// document that a layer wrote.
+    pub fn note_text(&self) -> Option<std::borrow::Cow<'_, str>> {
+        let mut note: Option<std::borrow::Cow<'_, str>> = self.note.as_deref().map(Into::into);
+        for origins in &self.edit_layers {
+            let text = format!("edit {origins} (the document comes from there)");
+            note = Some(match note {
+                Some(existing) => format!("{existing}; {text}").into(),
+                None => text.into(),
+            });
+        }
+        note
+    }
 }
 
 /// Which document a fix changes: enough to find it without guessing.
@@ -289,6 +308,56 @@ pub struct LinkResult {
     /// Set when the link passes only because the user assumed it
     /// (`--assume`): what was assumed, as a sentence.
     pub assumed: Option<String>,
+    /// The plans or overlays that set what this link read; `None` when
+    /// nothing was laid over what was read.
+    pub layers: Option<Box<Layers>>,
+}
+
+/// Which layers (`--plan`, `--overlay`) a link's documents came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Layers {
+    /// `plan `p.json``, `overlay `o.json``: named after the reason.
+    pub origins: Vec<String>,
+    /// Plan resources whose value is unknown until apply, each with its
+    /// origin (`` `aws_kms_key.k` (for plan `p.json`) ``): an unknown link
+    /// says to judge again after `terraform apply`.
+    pub pending_apply: Vec<String>,
+}
+
+impl LinkResult {
+    /// The reason as reports print it: the judge's, and the layers that set
+    /// what it read.
+    pub fn reason_text(&self) -> std::borrow::Cow<'_, str> {
+        match self.layers.as_deref() {
+            Some(layers) if !layers.origins.is_empty() => {
+                format!("{}; as set by {}", self.reason, layers.origins.join(", ")).into()
+            }
+            _ => self.reason.as_str().into(),
+        }
+    }
+
+    /// How to resolve an unknown link, as reports print it: a value a plan
+    /// leaves unknown until apply comes first.
+    pub fn help_text(&self) -> Option<std::borrow::Cow<'_, str>> {
+        let pending = self
+            .layers
+            .as_deref()
+            .map(|layers| layers.pending_apply.as_slice())
+            .filter(|pending| self.status == LinkStatus::Unknown && !pending.is_empty());
+        match (pending, self.help.as_deref()) {
+            (None, help) => help.map(Into::into),
+            (Some(pending), help) => {
+                let text = format!(
+                    "{} is unknown until the plan is applied; judge again after `terraform apply`, or give the value with --overlay",
+                    pending.join(", ")
+                );
+                Some(match help {
+                    Some(help) => format!("{text}; {help}").into(),
+                    None => text.into(),
+                })
+            }
+        }
+    }
 }
 
 /// One AWS action an operation needs, with its links.

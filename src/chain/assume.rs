@@ -33,6 +33,7 @@ pub(crate) fn stand_in(
         help: None,
         change: None,
         assumed: Some(format!("{statement} (--assume {assumption})")),
+        layers: None,
     })
 }
 

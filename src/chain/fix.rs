@@ -407,6 +407,7 @@ mod tests {
             help: None,
             change: None,
             assumed: None,
+            layers: None,
         }
     }
 

@@ -492,6 +492,7 @@ fn decisions_of(action: &ActionResult) -> ActionResult {
             help: None,
             change: link.change,
             assumed: link.assumed.clone(),
+            layers: None,
         })
         .collect();
     ActionResult {

@@ -139,7 +139,7 @@ fn script(diagnosis: &Diagnosis) -> String {
                     comment(&change.account),
                     comment(
                         change
-                            .note
+                            .note_text()
                             .as_deref()
                             .or(change.warning.as_deref())
                             .unwrap_or(&what)

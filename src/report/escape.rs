@@ -128,6 +128,10 @@ fn escape_link(link: &mut LinkResult) {
     if let Some(assumed) = &mut link.assumed {
         escape_in_place(assumed);
     }
+    if let Some(layers) = &mut link.layers {
+        layers.origins.iter_mut().for_each(escape_in_place);
+        layers.pending_apply.iter_mut().for_each(escape_in_place);
+    }
 }
 
 fn escape_evidence(evidence: &mut Evidence) {
@@ -145,6 +149,7 @@ fn escape_evidence(evidence: &mut Evidence) {
 
 fn escape_fix(fix: &mut Fix) {
     escape_in_place(&mut fix.account);
+    fix.edit_layers.iter_mut().for_each(escape_in_place);
     escape_in_place(&mut fix.document);
     for text in [
         &mut fix.note,

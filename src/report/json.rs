@@ -13,6 +13,8 @@
 //! `command` that installs it, its `file` and a `warning`; `recheck` is the
 //! verdict after every change is applied to a copy of the snapshot.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::diagnosis::{
@@ -330,7 +332,7 @@ impl From<&Fix> for FixV1 {
             change: fix.change.into(),
             document: fix.document.clone(),
             statement: fix.statement.clone(),
-            note: fix.note.clone(),
+            note: fix.note_text().map(Cow::into_owned),
             target: fix.target.as_deref().map(TargetV1::from),
             document_after: fix.document_after.clone(),
             with_changes: fix.with_changes.clone(),
@@ -394,11 +396,14 @@ impl From<&LinkResult> for LinkV1 {
         Self {
             link: link.link.as_str().to_string(),
             status: link.status.into(),
-            reason: link.reason.clone(),
+            reason: link.reason_text().into_owned(),
             evidence: link.evidence.iter().map(EvidenceV1::from).collect(),
             fix: link.fix.as_deref().map(FixV1::from),
             unknown_keys: link.unknown_keys.clone(),
-            help: link.help.clone().filter(|help| !help.is_empty()),
+            help: link
+                .help_text()
+                .filter(|help| !help.is_empty())
+                .map(Cow::into_owned),
             change_index: link.change,
             assumed: link.assumed.clone(),
         }

@@ -129,8 +129,9 @@ fn render_operation(operation: &OperationResult, out: &mut dyn Write) -> io::Res
 
 /// The reason, and for a passing link the statement that allowed it.
 fn reason_cell(link: &LinkResult) -> String {
+    let reason = link.reason_text();
     if link.status != LinkStatus::Pass {
-        return link.reason.clone();
+        return reason.into_owned();
     }
     let reason = match link
         .evidence
@@ -138,10 +139,10 @@ fn reason_cell(link: &LinkResult) -> String {
         .find(|evidence| evidence.role == EvidenceRole::Allows)
     {
         Some(evidence) => match evidence_position(evidence) {
-            position if position.is_empty() => link.reason.clone(),
-            position => format!("{} ({position})", link.reason),
+            position if position.is_empty() => reason.into_owned(),
+            position => format!("{reason} ({position})"),
         },
-        None => link.reason.clone(),
+        None => reason.into_owned(),
     };
     // A statement kept from applying by a variable with no value is shown
     // even on a passing link.
@@ -168,7 +169,7 @@ fn render_broken(action: &ActionResult, link: &LinkResult, out: &mut dyn Write) 
         link.status.as_str()
     )?;
     writeln!(out)?;
-    writeln!(out, "{}", link.reason)?;
+    writeln!(out, "{}", link.reason_text())?;
     writeln!(out)?;
     for evidence in &link.evidence {
         writeln!(
@@ -182,7 +183,7 @@ fn render_broken(action: &ActionResult, link: &LinkResult, out: &mut dyn Write) 
     if !link.unknown_keys.is_empty() {
         writeln!(out, "- unknown context: {}", unknown_keys_text(link))?;
     }
-    if let Some(help) = link.help.as_deref().filter(|help| !help.is_empty()) {
+    if let Some(help) = link.help_text().filter(|help| !help.is_empty()) {
         writeln!(out, "- help: {help}")?;
     }
     if let Some(fix) = &link.fix {
@@ -256,7 +257,7 @@ fn render_fix(fix: &Fix, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "```")?;
         writeln!(out)?;
     }
-    if let Some(note) = &fix.note {
+    if let Some(note) = fix.note_text() {
         writeln!(out, "   note: {note}")?;
     }
     Ok(())

@@ -392,7 +392,7 @@ fn missing_inputs(operation: &OperationResult) -> Vec<String> {
         .filter(|link| link.status == LinkStatus::Unknown)
     {
         if link.unknown_keys.is_empty() {
-            match link.help.as_deref().and_then(first_flag) {
+            match link.help_text().as_deref().and_then(first_flag) {
                 Some(flag) => push(format!("{} unknown: {flag}", link.link)),
                 None => push(format!("{} unknown", link.link)),
             }

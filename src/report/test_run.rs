@@ -58,11 +58,13 @@ pub(crate) fn failure_message(result: &TestResult) -> String {
         };
         message.push_str(&format!(
             "; first {state} link: {} ({}): {}",
-            link.link, action.action, link.reason
+            link.link,
+            action.action,
+            link.reason_text()
         ));
         if let Some(fix) = &link.fix {
             message.push_str(&format!("; fix ({}): {}", fix_owner(fix), fix_action(fix)));
-        } else if let Some(help) = link.help.as_deref().filter(|help| !help.is_empty()) {
+        } else if let Some(help) = link.help_text().filter(|help| !help.is_empty()) {
             message.push_str(&format!("; {help}"));
         }
     }

@@ -45,6 +45,7 @@ fn pass(link: LinkId, reason: &str, evidence: Vec<Evidence>) -> LinkResult {
         help: None,
         change: None,
         assumed: None,
+        layers: None,
     }
 }
 
@@ -161,6 +162,7 @@ fn cross_account_denied() -> Diagnosis {
         help: None,
         change: None,
         assumed: None,
+        layers: None,
     };
     let key_identity = pass(
         LinkId::IdentityPolicy,
@@ -260,6 +262,7 @@ fn inconclusive() -> Diagnosis {
         help: Some("read them with `--principal-profile` for account 222222222222".to_string()),
         change: None,
         assumed: None,
+        layers: None,
     };
     let bucket_unknown = LinkResult {
         link: LinkId::BucketPolicy,
@@ -277,6 +280,7 @@ fn inconclusive() -> Diagnosis {
         help: Some("pass `--context aws:SourceVpce=vpce-...` with the endpoint the caller uses".to_string()),
         change: None,
         assumed: None,
+        layers: None,
     };
     diagnosis(
         principal,

@@ -179,7 +179,7 @@ fn render_action(
                 "    {} {}: {}",
                 paint.fg(Color::Cyan, link_mark(link)),
                 paint.bold(link.link.title()),
-                link.reason
+                link.reason_text()
             )?,
             LinkStatus::Pass if detailed => render_pass(link, out, paint)?,
             LinkStatus::Pass => {}
@@ -243,7 +243,7 @@ fn render_broken(link: &LinkResult, out: &mut dyn Write, paint: &Paint) -> io::R
         "    {} {}: {}",
         paint.status(link.status, status_mark(link.status)),
         paint.bold(link.link.title()),
-        link.reason
+        link.reason_text()
     )?;
     for evidence in &link.evidence {
         render_evidence(evidence, out)?;
@@ -265,7 +265,7 @@ fn render_broken(link: &LinkResult, out: &mut dyn Write, paint: &Paint) -> io::R
             None => render_fix(fix, "        ", "        ", out, paint)?,
         }
     }
-    if let Some(help) = link.help.as_deref().filter(|help| !help.is_empty()) {
+    if let Some(help) = link.help_text().filter(|help| !help.is_empty()) {
         writeln!(out, "        {} {help}", paint.bold("help:"))?;
     }
     Ok(())
@@ -341,7 +341,7 @@ fn render_fix(
             fix_action(fix)
         )?,
     }
-    if let Some(note) = &fix.note {
+    if let Some(note) = fix.note_text() {
         writeln!(out, "{indent}note: {note}")?;
     }
     Ok(())

@@ -11,14 +11,15 @@
 //! name, ARN or id; an entry the snapshot lacks is added whole.
 //!
 //! Overlays also carry provenance: which document came from where (a
-//! Terraform resource address or an overlay file). [`annotate`] writes it
-//! into a judged diagnosis, beside the AWS name of every document, in the
-//! reason of every link that used one, in the help of links left unknown by
-//! it and in the fix that must edit it.
+//! Terraform resource address or an overlay file). Every laid document
+//! names its layer beside its AWS name, and [`annotate`] adds to a judged
+//! diagnosis which layers each link read, which the reports name after its
+//! reason, in the help of links left unknown by it and in the fix that must
+//! edit it.
 
 use std::collections::BTreeSet;
 
-use crate::diagnosis::{ActionResult, Diagnosis, LinkId, LinkStatus};
+use crate::diagnosis::{ActionResult, Diagnosis, Layers, LinkId};
 use crate::snapshot::{
     AccountInfo, BucketInfo, Field, KeyInfo, ObjectInfo, PrincipalInfo, SNAPSHOT_FORMAT, Snapshot,
     SnapshotError,
@@ -693,10 +694,11 @@ fn same_principal(a: &str, b: &str) -> bool {
     a == b || identity(a) == identity(b)
 }
 
-/// Writes provenance into a judged diagnosis: a note with the order the
+/// Adds provenance to a judged diagnosis: a note with the order the
 /// overlays were laid in, and for every link that read an overlaid
-/// document, its origin in the reason, in the help when the document is
-/// unknown until apply, and in the fix that must edit it.
+/// document, the layers it came from (which the reports name after the
+/// reason, in the help when the document is unknown until apply, and in the
+/// fix that must edit it). The judge's own text is left as it is.
 pub fn annotate(diagnosis: &mut Diagnosis, provenance: &Provenance) {
     if provenance.is_empty() {
         return;
@@ -706,7 +708,7 @@ pub fn annotate(diagnosis: &mut Diagnosis, provenance: &Provenance) {
         provenance.order.join(", then ")
     ));
     diagnosis.notes.extend(provenance.notes.iter().cloned());
-    let mut change_origins: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut change_origins: Vec<(usize, String)> = Vec::new();
     let snapshot = diagnosis.clone();
     for operation in &mut diagnosis.operations {
         for action in &mut operation.actions {
@@ -718,49 +720,38 @@ pub fn annotate(diagnosis: &mut Diagnosis, provenance: &Provenance) {
                     continue;
                 }
                 let origins: Vec<String> = found.iter().map(|(o, _)| o.to_string()).collect();
-                link.reason = format!("{}; as set by {}", link.reason, origins.join(", "));
-                let mut pending: Vec<String> = found
+                let mut pending_apply: Vec<String> = found
                     .iter()
                     .filter_map(|(origin, pending)| {
                         pending.map(|address| format!("`{address}` (for {origin})"))
                     })
                     .collect();
-                pending.dedup();
-                if link.status == LinkStatus::Unknown && !pending.is_empty() {
-                    let text = format!(
-                        "{} is unknown until the plan is applied; judge again after `terraform apply`, or give the value with --overlay",
-                        pending.join(", ")
-                    );
-                    link.help = Some(match link.help.take() {
-                        Some(help) => format!("{text}; {help}"),
-                        None => text,
-                    });
-                }
+                pending_apply.dedup();
+                let joined = origins.join(", ");
                 if let Some(fix) = &mut link.fix {
-                    add_edit_note(&mut fix.note, &origins);
+                    add_edit_layers(&mut fix.edit_layers, &joined);
                     if let Some(index) = link.change {
-                        change_origins.push((index, origins.clone()));
+                        change_origins.push((index, joined));
                     }
                 }
+                link.layers = Some(Box::new(Layers {
+                    origins,
+                    pending_apply,
+                }));
             }
         }
     }
     for (index, origins) in change_origins {
         if let Some(change) = diagnosis.changes.get_mut(index) {
-            add_edit_note(&mut change.note, &origins);
+            add_edit_layers(&mut change.edit_layers, &origins);
         }
     }
 }
 
-fn add_edit_note(note: &mut Option<String>, origins: &[String]) {
-    let text = format!(
-        "edit {} (the document comes from there)",
-        origins.join(", ")
-    );
-    match note {
-        Some(existing) if existing.contains(&text) => {}
-        Some(existing) => *existing = format!("{existing}; {text}"),
-        None => *note = Some(text),
+/// Records that a change's document comes from `origins`, once.
+fn add_edit_layers(edit_layers: &mut Vec<String>, origins: &str) {
+    if !edit_layers.iter().any(|seen| seen == origins) {
+        edit_layers.push(origins.to_string());
     }
 }
 
@@ -868,6 +859,54 @@ mod tests {
         assert_eq!(
             label,
             "bucket policy of `account-a-bucket` (from overlay `what-if.json`)"
+        );
+    }
+
+    /// Provenance is added beside the judge's answer, never written into
+    /// it: the reason stays the judge's, and the reports name the layer.
+    #[test]
+    fn annotating_adds_layers_and_leaves_the_judges_text() {
+        use crate::chain::CheckRequest;
+        use crate::diagnosis::Operation;
+        let mut snapshot = base();
+        let text = format!(
+            r#"{{"format":"{SNAPSHOT_FORMAT}","keys":[{{"arn":"{KEY}","state":"Disabled"}}]}}"#
+        );
+        let overlay = parse_file("o.json", &text, &snapshot).unwrap();
+        let provenance = lay_all(&mut snapshot, &[overlay]);
+        let request = CheckRequest {
+            bucket: "account-a-bucket".to_string(),
+            object: Some("reports/data.csv".to_string()),
+            principal: "arn:aws:iam::111111111111:user/ann".to_string(),
+            via_role: None,
+            external_id: None,
+            operations: vec![Operation::Get],
+            context: Vec::new(),
+            now: chrono::Utc::now(),
+        };
+        let judged = crate::pipeline::judge_and_fix(&snapshot, &request).unwrap();
+        let mut annotated = judged.clone();
+        annotate(&mut annotated, &provenance);
+        let links = |diagnosis: &Diagnosis| -> Vec<crate::diagnosis::LinkResult> {
+            diagnosis
+                .operations
+                .iter()
+                .flat_map(|operation| &operation.actions)
+                .flat_map(|action| action.links.clone())
+                .collect()
+        };
+        let key_state = links(&annotated)
+            .into_iter()
+            .find(|link| link.link == LinkId::KeyState)
+            .unwrap();
+        let before = links(&judged)
+            .into_iter()
+            .find(|link| link.link == LinkId::KeyState)
+            .unwrap();
+        assert_eq!(key_state.reason, before.reason);
+        assert_eq!(
+            key_state.reason_text(),
+            format!("{}; as set by overlay `o.json`", before.reason)
         );
     }
 

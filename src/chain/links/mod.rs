@@ -48,6 +48,7 @@ fn result(link: LinkId, status: LinkStatus, reason: String) -> LinkResult {
         help: None,
         change: None,
         assumed: None,
+        layers: None,
     }
 }
 
