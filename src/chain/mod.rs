@@ -5,14 +5,11 @@
 
 pub mod assume;
 mod context;
-mod fix;
+pub(crate) mod proposal;
 
 /// The table of condition keys the judge knows and where each value comes from.
 pub use context::{ContextKey, KEYS as CONDITION_KEYS, Origin};
 
-// The report's tests build diagnoses by hand and merge their fixes the same way.
-#[cfg(test)]
-pub(crate) use fix::merge_changes;
 mod keys;
 mod links;
 pub(crate) mod principal;
@@ -254,13 +251,12 @@ fn judge_with(
     let mut operations = judge_operations(&setup, None);
     let verdict = verdict_of(&operations);
     if request.object.is_none() {
-        fix::scope_to_bucket(
+        proposal::scope_to_bucket(
             &mut operations,
             &setup.object_arn(PLACEHOLDER_OBJECT),
             &setup.object_arn("*"),
         );
     }
-    let changes = fix::merge_changes(&mut operations);
     let assumptions = assume::uses(&setup.snapshot.assumptions, &operations);
     for unused in assumptions.iter().filter(|used| !used.used) {
         notes.push(format!(
@@ -277,7 +273,8 @@ fn judge_with(
         verdict,
         operations,
         notes,
-        changes,
+        // The fixes stage gathers the links' proposals into changes.
+        changes: Vec::new(),
         assumptions,
         recheck: None,
     })

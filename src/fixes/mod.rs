@@ -6,12 +6,16 @@
 //! to a copy of the snapshot. The tool itself never writes to AWS.
 
 mod command;
+mod gather;
 mod merge;
 mod recheck;
 mod target;
 mod write;
 
 pub use command::profile_variable;
+// The report's tests build diagnoses by hand and gather their changes the same way.
+#[cfg(test)]
+pub(crate) use gather::merge_changes;
 pub use recheck::apply;
 pub use write::{SCRIPT, WriteError, write_fixes};
 
@@ -30,6 +34,7 @@ pub(crate) fn complete(
         mut diagnosis,
         contexts,
     } = judgement;
+    diagnosis.changes = gather::merge_changes(&mut diagnosis.operations);
     target::resolve(snapshot, &mut diagnosis);
     let merged = merge::documents(snapshot, &mut diagnosis);
     command::commands(&mut diagnosis);

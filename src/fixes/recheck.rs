@@ -346,6 +346,7 @@ mod tests {
             let Ok(mut judged) = judge_once(&snapshot, &request) else {
                 continue;
             };
+            judged.changes = crate::fixes::gather::merge_changes(&mut judged.operations);
             crate::fixes::target::resolve(&snapshot, &mut judged);
             let merged = crate::fixes::merge::documents(&snapshot, &mut judged);
             merged_documents += merged
@@ -377,6 +378,7 @@ mod tests {
             };
             // Every action judged afresh, every context built afresh.
             let mut judged = judge_once(&snapshot, &request).unwrap();
+            judged.changes = crate::fixes::gather::merge_changes(&mut judged.operations);
             crate::fixes::target::resolve(&snapshot, &mut judged);
             let merged = crate::fixes::merge::documents(&snapshot, &mut judged);
             run_with(

@@ -78,7 +78,7 @@ fn diagnosis(
     notes: Vec<&str>,
 ) -> Diagnosis {
     let mut operations = operations;
-    let changes = crate::chain::merge_changes(&mut operations);
+    let changes = crate::fixes::merge_changes(&mut operations);
     Diagnosis {
         principal: principal.to_string(),
         via_role: via_role.map(str::to_string),

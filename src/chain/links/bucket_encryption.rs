@@ -6,8 +6,8 @@
 use crate::diagnosis::{Fix, LinkId, LinkResult, LinkStatus};
 use crate::snapshot::Field;
 
-use super::super::fix;
 use super::super::keys::{Reference, ResolvedKey};
+use super::super::proposal;
 use super::{ActionFacts, result};
 
 pub(super) fn link(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) -> LinkResult {
@@ -43,7 +43,7 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) -> LinkRe
                 "the bucket's default encryption names the key as `{}`, which S3 resolves in the writer's account {writer_account}; only a full key ARN works across accounts",
                 key.configured
             ),
-            Some(fix::bucket_default_key_arn(
+            Some(proposal::bucket_default_key_arn(
                 &bucket.account,
                 &bucket.name,
                 key_arn.as_deref(),
@@ -58,7 +58,7 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) -> LinkRe
                 "the bucket's default encryption names `{}`, which does not exist",
                 key.configured
             ),
-            Some(fix::bucket_default_key_arn(
+            Some(proposal::bucket_default_key_arn(
                 &bucket.account,
                 &bucket.name,
                 None,

@@ -542,7 +542,7 @@ pub(super) fn deny_finding(
     policy: Option<&Policy>,
     request: &Request<'_>,
 ) -> DenyFinding {
-    let fix = super::super::fix::remove_deny(link, owner, hit, policy);
+    let fix = super::super::proposal::remove_deny(link, owner, hit, policy);
     match explain_deny(policy, hit, request) {
         Some(explanation) => DenyFinding {
             fix: conditional_deny_fix(fix, &explanation),

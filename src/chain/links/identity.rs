@@ -9,7 +9,7 @@ use crate::policy::logic::not;
 use crate::policy::{Effect, Policy, Tri};
 use crate::snapshot::Field;
 
-use super::super::{assume, fix};
+use super::super::{assume, proposal};
 use super::evaluation::{Docs, Judged, closest_statement, deny_finding, status_of, unread};
 use super::{ActionFacts, result};
 
@@ -209,7 +209,7 @@ fn principal_link(
             )
         }
         LinkStatus::Fail => {
-            fix = Some(fix::allow_in_principal_policy(
+            fix = Some(proposal::allow_in_principal_policy(
                 link,
                 &facts.actor.account,
                 action,

@@ -9,7 +9,7 @@ use crate::policy::{Effect, PrincipalMatch, Statement, Tri};
 use crate::snapshot::{Field, GrantInfo, PolicyDoc};
 
 use super::super::keys::{Reference, ResolvedKey};
-use super::super::{context, fix};
+use super::super::{context, proposal};
 use super::evaluation::{
     DIRECT, Docs, Judged, UNCAPPED, deny_finding, grants_as, near_misses, status_of, unread,
 };
@@ -204,13 +204,13 @@ fn key_policy_link(
             format!("the key policy explicitly denies {action} to `{who}`{clause}")
         }
         LinkStatus::Fail => {
-            fix = Some(fix::allow_in_resource_policy(
+            fix = Some(proposal::allow_in_resource_policy(
                 LinkId::KeyPolicy,
                 &key.account,
                 &who,
                 action,
                 "*",
-                fix::Scope::ThroughS3 {
+                proposal::Scope::ThroughS3 {
                     region: region.as_deref().unwrap_or("REGION"),
                 },
             ));

@@ -5,8 +5,8 @@
 use crate::diagnosis::{Fix, LinkId, LinkResult, LinkStatus};
 use crate::snapshot::Field;
 
-use super::super::fix;
 use super::super::keys::{Reference, ResolvedKey};
+use super::super::proposal;
 use super::{ActionFacts, key_policy, result};
 
 pub(super) fn link(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) -> LinkResult {
@@ -24,7 +24,10 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) -> LinkRe
                 "`{}` is an AWS managed key of account {}, which cannot be used from account {}",
                 key.configured, key.account, facts.actor.account
             ),
-            Some(fix::aws_managed_key(&key.account, &facts.setup.bucket.name)),
+            Some(proposal::aws_managed_key(
+                &key.account,
+                &facts.setup.bucket.name,
+            )),
             None,
         );
     }
@@ -72,7 +75,7 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) -> LinkRe
         Field::None => make(
             LinkStatus::Fail,
             format!("key `{}` does not exist", key.configured),
-            Some(fix::missing_key(&key.account, &key.configured)),
+            Some(proposal::missing_key(&key.account, &key.configured)),
             None,
         ),
         Field::Some(state) if state == "Enabled" => make(
@@ -87,7 +90,7 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) -> LinkRe
                 "`{}` is {state}, and KMS refuses cryptographic operations on a key that is not Enabled",
                 info.arn
             ),
-            Some(fix::key_not_enabled(&key.account, &info.arn, state)),
+            Some(proposal::key_not_enabled(&key.account, &info.arn, state)),
             None,
         ),
     }

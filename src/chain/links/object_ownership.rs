@@ -5,7 +5,7 @@
 use crate::diagnosis::{Fix, LinkId, LinkResult, LinkStatus};
 use crate::snapshot::Field;
 
-use super::super::fix;
+use super::super::proposal;
 use super::{ActionFacts, result};
 
 fn owner_enforced(facts: &ActionFacts<'_, '_>) -> bool {
@@ -142,7 +142,7 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>) -> Option<LinkResult> {
             "`{}` is owned by account {owner}, not the bucket owner {}, and its ACL grants account {caller_account} nothing; bucket and identity policies cannot grant access to it",
             object.key, bucket.account
         ),
-        Some(fix::object_ownership(
+        Some(proposal::object_ownership(
             owner,
             &bucket.account,
             caller_account,

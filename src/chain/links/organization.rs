@@ -8,7 +8,7 @@ use crate::policy::{Decision, Evaluation, Policy, StatementHit, Tri};
 use crate::snapshot::{Field, NamedPolicy, OrgLevel};
 
 use super::super::keys::ResolvedKey;
-use super::super::{assume, fix, principal};
+use super::super::{assume, principal, proposal};
 use super::evaluation::{
     absent_variable_evidence, context_help, evidence_of, explain_deny, undecided_conditions,
     unknown_keys_of,
@@ -180,7 +180,7 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
     }
     let management = info.management_account.known().cloned();
     if let Some((reason, named)) = failing {
-        let fix = fix::organization(link, account, management.as_deref(), facts.action, named);
+        let fix = proposal::organization(link, account, management.as_deref(), facts.action, named);
         return Some(LinkResult {
             evidence,
             help: deny_advice,

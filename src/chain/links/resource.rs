@@ -8,7 +8,7 @@ use crate::policy::logic::{and, not};
 use crate::policy::{Effect, Tri};
 use crate::snapshot::{Field, PolicyDoc};
 
-use super::super::{Target, fix};
+use super::super::{Target, proposal};
 use super::evaluation::{
     DIRECT, Docs, Judged, UNCAPPED, deny_finding, grants_as, near_misses, status_of, unread,
 };
@@ -143,18 +143,18 @@ fn resource_link(
             format!("the {what} explicitly denies {action} to `{who}`{sid}{clause}")
         }
         LinkStatus::Fail => {
-            fix = Some(fix::allow_in_resource_policy(
+            fix = Some(proposal::allow_in_resource_policy(
                 link,
                 owner,
                 who,
                 action,
                 &facts.resource,
                 if link == LinkId::TrustPolicy {
-                    fix::Scope::AssumeRole {
+                    proposal::Scope::AssumeRole {
                         external_id: facts.setup.request.external_id.as_deref(),
                     }
                 } else {
-                    fix::Scope::None
+                    proposal::Scope::None
                 },
             ));
             // Failing without a deny means no allow applied at all (an allow
