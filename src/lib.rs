@@ -13,10 +13,8 @@ pub mod explain;
 pub mod fixes;
 #[cfg(feature = "live")]
 pub mod live;
-pub mod org_path;
 pub mod pipeline;
 pub mod policy;
 pub mod report;
 pub mod snapshot;
-pub mod suggest;
 pub mod whatif;

@@ -498,7 +498,7 @@ fn set_org(
         // A loaded snapshot's path is in the organization `org_id` names;
         // it also gives the id when only the path was read.
         (_, Some(path)) => {
-            context.set(id_key, crate::org_path::organization_of(path));
+            context.set(id_key, crate::policy::org_path::organization_of(path));
             context.set_values(paths_key, vec![path.to_string()]);
         }
         (Some(Field::Some(org)), None) => {

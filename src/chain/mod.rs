@@ -13,6 +13,7 @@ pub use context::{ContextKey, KEYS as CONDITION_KEYS, Origin};
 mod keys;
 mod links;
 pub(crate) mod principal;
+mod suggest;
 
 pub(crate) use context::Shared;
 
@@ -321,7 +322,7 @@ fn prepare<'s>(
         .ok_or_else(|| {
             JudgeError::BucketNotInSnapshot(
                 request.bucket.clone(),
-                crate::suggest::did_you_mean(
+                suggest::did_you_mean(
                     &request.bucket,
                     snapshot.buckets.iter().map(|bucket| bucket.name.as_str()),
                 ),
@@ -515,7 +516,7 @@ fn typo_notes(setup: &Setup<'_>) -> Vec<String> {
             continue;
         }
         let wanted = principal.principal_arn();
-        if let Some(close) = crate::suggest::closest(
+        if let Some(close) = suggest::closest(
             &wanted,
             snapshot.principals.iter().map(|info| info.arn.as_str()),
         ) {
@@ -548,7 +549,7 @@ fn typo_notes(setup: &Setup<'_>) -> Vec<String> {
         if resolved.info.is_some() {
             continue;
         }
-        let note = crate::suggest::closest(key, names.iter().copied()).map(|close| {
+        let note = suggest::closest(key, names.iter().copied()).map(|close| {
             format!("key `{key}` is not in the snapshot's keys; did you mean `{close}`?")
         });
         if let Some(note) = note.filter(|note| !notes.contains(note)) {

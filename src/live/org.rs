@@ -210,8 +210,8 @@ async fn read_account(ctx: &Ctx<'_>, account: &str) -> Result<AccountInfo, Gathe
         management_account: Field::Some(org.management.clone()),
         ..AccountInfo::default()
     };
-    let path = crate::org_path::build(&org.id, parents);
-    match crate::org_path::validate(&path) {
+    let path = crate::policy::org_path::build(&org.id, parents);
+    match crate::policy::org_path::validate(&path) {
         Ok(()) => info.org_path = Field::Some(path),
         // An id AWS would not return: say so rather than write a snapshot
         // the tool itself refuses to load.

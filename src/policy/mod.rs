@@ -259,6 +259,7 @@ pub mod context;
 pub mod context_values;
 mod document;
 pub(crate) mod logic;
+pub mod org_path;
 pub mod positions;
 mod principal;
 pub mod strict_json;

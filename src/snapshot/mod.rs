@@ -3,6 +3,11 @@
 //! between gathering and judging: live mode fills one, `--snapshot` loads one,
 //! and one judge reads it. Loading validates everything up front (ARNs,
 //! policies), so a snapshot is never half-evaluated.
+//!
+//! This file holds the model; `parse.rs` reads and validates a file,
+//! `docref.rs` names each policy document by its place (`DocRef`),
+//! `documents.rs` walks the documents (identity, labels, positions in the
+//! file), `assumption.rs` holds what `--assume` stands in for.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,13 +16,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
 use crate::policy::Policy;
-use crate::policy::arn::{Arn, Principal, is_account_id};
-use crate::policy::positions::JsonPositions;
 
 mod assumption;
 mod docref;
+mod documents;
+mod parse;
 pub use assumption::{AssumeError, Assumption};
 pub use docref::{DocRef, OrgLevel};
+pub use parse::{ACL_PERMISSIONS, ALGORITHMS, GRANT_OPERATIONS, KEY_STATES, MANAGERS, OWNERSHIPS};
 
 pub const SNAPSHOT_FORMAT: &str = "kms-s3-doctor/snapshot@1";
 
@@ -236,7 +242,7 @@ impl Serialize for PolicyDoc {
 
 /// Separates a policy error's JSON pointer from its message inside a serde
 /// error, which carries only text (see [`Snapshot::parse`]).
-const POLICY_ERROR_MARK: char = '\u{1f}';
+pub(super) const POLICY_ERROR_MARK: char = '\u{1f}';
 
 impl<'de> Deserialize<'de> for PolicyDoc {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -612,227 +618,11 @@ impl Snapshot {
         self.assumptions.dedup();
     }
 
-    /// Parses and validates a snapshot file's text. `source_name` names the
-    /// file in errors.
-    pub fn parse(source_name: &str, text: &str) -> Result<Self, SnapshotError> {
-        let fail = |field: String, message: String, at: Option<(usize, usize)>| SnapshotError {
-            source_name: source_name.to_string(),
-            field,
-            message,
-            line: at.map(|(line, _)| line),
-            column: at.map(|(_, column)| column),
-        };
-        if text.starts_with('\u{feff}') {
-            return Err(fail(
-                String::new(),
-                "the file starts with a UTF-8 byte order mark (BOM); JSON has none: save it as UTF-8 without BOM".to_string(),
-                Some((1, 1)),
-            ));
-        }
-        // Syntax and duplicate keys first, without building a tree; then
-        // `format` alone, so a file of another format says so before any of
-        // its fields is judged; then the snapshot, deserialised once.
-        crate::policy::strict_json::check(text).map_err(|error| {
-            fail(
-                String::new(),
-                json_error_message(&error),
-                Some((error.line(), error.column())),
-            )
-        })?;
-        #[derive(Deserialize)]
-        struct FormatOnly {
-            format: Option<serde_json::Value>,
-        }
-        let format = serde_json::from_str::<FormatOnly>(text)
-            .ok()
-            .and_then(|only| only.format);
-        // Positions are only needed for an error: index the text then, not
-        // for every load (a large snapshot would pay for millions of them).
-        let locate = |pointer: &str| {
-            JsonPositions::new(text)
-                .and_then(|index| index.locate(pointer))
-                .map(|position| (position.line, position.column))
-        };
-        match format.as_ref().map(|format| (format, format.as_str())) {
-            Some((_, Some(SNAPSHOT_FORMAT))) => {}
-            Some((format, None)) => {
-                return Err(fail(
-                    "/format".to_string(),
-                    format!(
-                        "`format` is {}, expected the string `{SNAPSHOT_FORMAT}`",
-                        json_kind(format)
-                    ),
-                    locate("/format"),
-                ));
-            }
-            Some((_, Some(other))) => {
-                return Err(fail(
-                    "/format".to_string(),
-                    format!("unknown format `{other}`, expected `{SNAPSHOT_FORMAT}`"),
-                    locate("/format"),
-                ));
-            }
-            None => {
-                return Err(fail(
-                    "/format".to_string(),
-                    format!("missing `format`, expected `{SNAPSHOT_FORMAT}`"),
-                    locate(""),
-                ));
-            }
-        }
-        let mut deserializer = serde_json::Deserializer::from_str(text);
-        let mut snapshot: Snapshot =
-            serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-                let field = pointer_of(error.path());
-                let inner = error.inner().to_string();
-                match inner.split_once(POLICY_ERROR_MARK) {
-                    Some((policy_path, message)) => {
-                        let pointer = format!("{field}{policy_path}");
-                        let at = locate(&pointer).or_else(|| locate(&field));
-                        fail(pointer, message.to_string(), at)
-                    }
-                    None => {
-                        let at = locate(&field);
-                        fail(field, strip_serde_position(&inner), at)
-                    }
-                }
-            })?;
-        if let Err((field, message)) = snapshot.validate() {
-            let at = locate(&field);
-            return Err(fail(field, message, at));
-        }
-        snapshot.identify_documents();
-        snapshot.note_source_pointers();
-        Ok(snapshot)
-    }
-
     /// The snapshot as pretty JSON text.
     pub fn to_json(&self) -> String {
         // Serialising plain data to a String cannot fail; fall back to an
         // empty object rather than panic.
         serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_string())
-    }
-
-    /// Checks what serde cannot: ids and ARNs. Returns the field's pointer and
-    /// the message.
-    fn validate(&self) -> Result<(), (String, String)> {
-        for (account, info) in &self.accounts {
-            if !is_account_id(account) {
-                return Err((
-                    format!("/accounts/{account}"),
-                    format!("`{account}` is not a 12-digit account id"),
-                ));
-            }
-            validate_org_path(account, info)?;
-        }
-        let mut seen = std::collections::HashSet::new();
-        for (index, bucket) in self.buckets.iter().enumerate() {
-            let at = |field: &str| format!("/buckets/{index}{field}");
-            unique(&mut seen, &bucket.name, at("/name"), "bucket")?;
-            if !is_account_id(&bucket.account) {
-                return Err((
-                    at("/account"),
-                    format!("`{}` is not a 12-digit account id", bucket.account),
-                ));
-            }
-            if let Field::Some(encryption) = &bucket.encryption {
-                exact(
-                    at("/encryption/algorithm"),
-                    &encryption.algorithm,
-                    ALGORITHMS,
-                )?;
-            }
-            if let Field::Some(ownership) = &bucket.ownership {
-                exact(at("/ownership"), ownership, OWNERSHIPS)?;
-            }
-            let mut objects = std::collections::HashSet::new();
-            for (number, object) in bucket.objects.iter().enumerate() {
-                let at = |field: &str| format!("/buckets/{index}/objects/{number}{field}");
-                unique(&mut objects, &object.key, at("/key"), "object")?;
-                if let Field::Some(encryption) = &object.encryption {
-                    exact(
-                        at("/encryption/algorithm"),
-                        &encryption.algorithm,
-                        ALGORITHMS,
-                    )?;
-                }
-                if let Field::Some(acl) = &object.acl {
-                    for (grant, entry) in acl.iter().enumerate() {
-                        exact(
-                            at(&format!("/acl/{grant}/permission")),
-                            &entry.permission,
-                            ACL_PERMISSIONS,
-                        )?;
-                    }
-                }
-            }
-        }
-        let mut seen = std::collections::HashSet::new();
-        for (index, key) in self.keys.iter().enumerate() {
-            let at = |field: &str| format!("/keys/{index}{field}");
-            unique(&mut seen, &key.arn, at("/arn"), "key")?;
-            if let Some(manager) = &key.manager {
-                exact(at("/manager"), manager, MANAGERS)?;
-            }
-            if let Field::Some(state) = &key.state {
-                exact(at("/state"), state, KEY_STATES)?;
-            }
-            if let Field::Some(grants) = &key.grants {
-                for (grant, entry) in grants.iter().enumerate() {
-                    for (number, operation) in entry.operations.iter().enumerate() {
-                        exact(
-                            at(&format!("/grants/{grant}/operations/{number}")),
-                            operation,
-                            GRANT_OPERATIONS,
-                        )?;
-                    }
-                }
-            }
-            let arn = Arn::parse(&key.arn)
-                .map_err(|error| (format!("/keys/{index}/arn"), error.to_string()))?;
-            if arn.service != "kms" || !arn.resource.starts_with("key/") {
-                return Err((
-                    format!("/keys/{index}/arn"),
-                    format!("`{}` is not a KMS key ARN", key.arn),
-                ));
-            }
-        }
-        if let Some(caller) = &self.caller {
-            Principal::parse(caller).map_err(|error| ("/caller".to_string(), error.to_string()))?;
-        }
-        if let Some(first) = self.partition() {
-            let pointers = self
-                .keys
-                .iter()
-                .enumerate()
-                .map(|(index, _)| format!("/keys/{index}/arn"))
-                .chain((0..self.principals.len()).map(|index| format!("/principals/{index}/arn")))
-                .chain(self.caller.iter().map(|_| "/caller".to_string()));
-            for (arn, pointer) in self.arns().zip(pointers) {
-                if let Some(partition) = crate::policy::arn::partition_of(arn)
-                    && partition != first
-                {
-                    return Err((
-                        pointer,
-                        format!(
-                            "`{arn}` is in partition `{partition}` but the snapshot's other ARNs are in `{first}`; partitions are separate"
-                        ),
-                    ));
-                }
-            }
-        }
-        let mut seen = std::collections::HashSet::new();
-        for (index, principal) in self.principals.iter().enumerate() {
-            unique(
-                &mut seen,
-                &principal.arn,
-                format!("/principals/{index}/arn"),
-                "principal",
-            )?;
-            Principal::parse(&principal.arn)
-                .map_err(|error| (format!("/principals/{index}/arn"), error.to_string()))?;
-        }
-        Ok(())
     }
 
     /// The partition every ARN of the snapshot belongs to (keys, principals,
@@ -852,185 +642,6 @@ impl Snapshot {
                     .map(|principal| principal.arn.as_str()),
             )
             .chain(self.caller.as_deref())
-    }
-
-    /// Points the evidence of a diagnosis into the snapshot file it was
-    /// loaded from (`file` names it, `text` is its content): a cited
-    /// statement of a document given there as a JSON object gets its line
-    /// and column in the file. Only cited statements are located, each by a
-    /// scan along its pointer; documents given as strings keep the line of
-    /// their `jq`-printed form, and documents that did not come from the
-    /// file (laid by a plan or overlay) have no position in it.
-    pub fn locate_evidence(
-        &self,
-        file: &str,
-        text: &str,
-        diagnosis: &mut crate::diagnosis::Diagnosis,
-    ) {
-        // A statement cited by several links is located once.
-        type Statement = (Arc<DocRef>, usize);
-        let mut cache: std::collections::HashMap<Statement, Option<(usize, usize)>> =
-            std::collections::HashMap::new();
-        let evidence = diagnosis
-            .operations
-            .iter_mut()
-            .flat_map(|operation| operation.actions.iter_mut())
-            .flat_map(|action| action.links.iter_mut())
-            .flat_map(|link| link.evidence.iter_mut());
-        for evidence in evidence {
-            let (Some(index), Some(id)) = (evidence.statement, &evidence.doc) else {
-                continue;
-            };
-            let found = cache.entry((id.clone(), index)).or_insert_with(|| {
-                let doc = self.get(id)?;
-                let pointer = doc.source_pointer()?;
-                if !doc.is_object() {
-                    return None;
-                }
-                // The document's text is the file's, byte for byte: where
-                // the statement starts in it was noted when it was read.
-                let inner = doc.policy.statements().get(index)?.offset();
-                let offset = match inner {
-                    Some(inner) => crate::policy::positions::locate_pointer(text, pointer)? + inner,
-                    None => {
-                        let statement = if doc.policy.single_statement() {
-                            format!("{pointer}/Statement")
-                        } else {
-                            format!("{pointer}/Statement/{index}")
-                        };
-                        crate::policy::positions::locate_pointer(text, &statement)?
-                    }
-                };
-                let at = crate::policy::positions::position_at(text, offset);
-                Some((at.line, at.column))
-            });
-            if let Some((line, column)) = *found {
-                evidence.file_position = Some(crate::diagnosis::FilePosition {
-                    file: file.to_string(),
-                    line,
-                    column,
-                });
-            }
-        }
-    }
-
-    /// Gives every document its identity and the label reports and errors
-    /// use (a rendering of the identity).
-    pub fn identify_documents(&mut self) {
-        self.walk_documents_mut(false, |id, label, _, doc| doc.identify(id, label));
-    }
-
-    /// Notes where each document is in the snapshot file being parsed.
-    fn note_source_pointers(&mut self) {
-        self.walk_documents_mut(true, |_, _, pointer, doc| {
-            doc.source_pointer = pointer.map(Arc::from);
-        });
-    }
-
-    /// Calls `visit` with every document, its identity, its label and (when
-    /// `pointers`) its JSON pointer, in the order of [`Snapshot::documents`].
-    fn walk_documents_mut(
-        &mut self,
-        pointers: bool,
-        mut visit: impl FnMut(DocRef, String, Option<String>, &mut PolicyDoc),
-    ) {
-        use crate::policy::positions::escape_pointer_segment as segment;
-        let pointer = |make: &dyn Fn() -> String| pointers.then(make);
-        for (account, info) in &mut self.accounts {
-            for (scp, kind, levels) in [
-                (true, "scps", &mut info.scps),
-                (false, "rcps", &mut info.rcps),
-            ] {
-                if let Field::Some(levels) = levels {
-                    for (level, policies) in levels.iter_mut().enumerate() {
-                        for (index, named) in policies.iter_mut().enumerate() {
-                            let id = DocRef::organization(scp, account, level, index);
-                            let label = docref::organization_label(scp, account, &named.name);
-                            let at = pointer(&|| {
-                                format!(
-                                    "/accounts/{}/{kind}/{level}/{index}/document",
-                                    segment(account)
-                                )
-                            });
-                            visit(id, label, at, &mut named.document);
-                        }
-                    }
-                }
-            }
-        }
-        for (at, bucket) in self.buckets.iter_mut().enumerate() {
-            if let Field::Some(doc) = &mut bucket.policy {
-                let id = DocRef::BucketPolicy {
-                    bucket: bucket.name.clone(),
-                };
-                let label = format!("bucket policy of `{}`", bucket.name);
-                visit(id, label, pointer(&|| format!("/buckets/{at}/policy")), doc);
-            }
-        }
-        for (at, key) in self.keys.iter_mut().enumerate() {
-            if let Field::Some(doc) = &mut key.policy {
-                let label = format!("key policy of `{}`", key.arn);
-                let id = DocRef::KeyPolicy {
-                    key: key.arn.clone(),
-                };
-                visit(id, label, pointer(&|| format!("/keys/{at}/policy")), doc);
-            }
-        }
-        for (at, info) in self.principals.iter_mut().enumerate() {
-            let arn = info.arn.clone();
-            if let Field::Some(policies) = &mut info.policies {
-                for (index, named) in policies.iter_mut().enumerate() {
-                    let label = docref::identity_label(named, &arn);
-                    let id = DocRef::IdentityPolicy {
-                        principal: arn.clone(),
-                        index,
-                    };
-                    let place = pointer(&|| format!("/principals/{at}/policies/{index}/document"));
-                    visit(id, label, place, &mut named.document);
-                }
-            }
-            if let Field::Some(named) = &mut info.permissions_boundary {
-                let label = format!("permissions boundary `{}` of `{arn}`", named.name);
-                let id = DocRef::PermissionsBoundary {
-                    principal: arn.clone(),
-                };
-                let place = pointer(&|| format!("/principals/{at}/permissions_boundary/document"));
-                visit(id, label, place, &mut named.document);
-            }
-            if let Field::Some(doc) = &mut info.trust_policy {
-                let label = format!("trust policy of `{arn}`");
-                let id = DocRef::TrustPolicy { role: arn.clone() };
-                visit(
-                    id,
-                    label,
-                    pointer(&|| format!("/principals/{at}/trust_policy")),
-                    doc,
-                );
-            }
-            if let Field::Some(docs) = &mut info.session_policies {
-                for (index, doc) in docs.iter_mut().enumerate() {
-                    let label = format!("session policy {index} of `{arn}`");
-                    let id = DocRef::SessionPolicy {
-                        principal: arn.clone(),
-                        index,
-                    };
-                    let place = pointer(&|| format!("/principals/{at}/session_policies/{index}"));
-                    visit(id, label, place, doc);
-                }
-            }
-        }
-    }
-}
-
-/// The name of a JSON value's type, for messages.
-fn json_kind(value: &serde_json::Value) -> &'static str {
-    match value {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
     }
 }
 
@@ -1053,151 +664,11 @@ pub fn is_snapshot_text(text: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Encryption algorithms as S3 spells them (`ServerSideEncryption`).
-pub const ALGORITHMS: &[&str] = &["AES256", "aws:kms", "aws:kms:dsse"];
-/// S3 Object Ownership settings.
-pub const OWNERSHIPS: &[&str] = &[
-    "BucketOwnerEnforced",
-    "BucketOwnerPreferred",
-    "ObjectWriter",
-];
-/// KMS `KeyManager`.
-pub const MANAGERS: &[&str] = &["AWS", "CUSTOMER"];
-/// KMS `KeyState` (KMS API Reference, `KeyMetadata`).
-pub const KEY_STATES: &[&str] = &[
-    "Creating",
-    "Enabled",
-    "Disabled",
-    "PendingDeletion",
-    "PendingImport",
-    "PendingReplicaDeletion",
-    "Unavailable",
-    "Updating",
-];
-/// S3 ACL grant permissions.
-pub const ACL_PERMISSIONS: &[&str] = &["READ", "WRITE", "READ_ACP", "WRITE_ACP", "FULL_CONTROL"];
-/// KMS `GrantOperation` (KMS API Reference, `CreateGrant`).
-pub const GRANT_OPERATIONS: &[&str] = &[
-    "Decrypt",
-    "Encrypt",
-    "GenerateDataKey",
-    "GenerateDataKeyWithoutPlaintext",
-    "ReEncryptFrom",
-    "ReEncryptTo",
-    "Sign",
-    "Verify",
-    "GetPublicKey",
-    "CreateGrant",
-    "RetireGrant",
-    "DescribeKey",
-    "GenerateDataKeyPair",
-    "GenerateDataKeyPairWithoutPlaintext",
-    "GenerateMac",
-    "VerifyMac",
-    "DeriveSharedSecret",
-    "Encapsulate",
-    "Decapsulate",
-];
-
-/// An enumerated value must be spelled exactly as AWS spells it: a lenient
-/// reading (`AWS:KMS` taken as "not SSE-KMS") drops links from the chain.
-fn exact(pointer: String, value: &str, allowed: &[&str]) -> Result<(), (String, String)> {
-    if allowed.contains(&value) {
-        return Ok(());
-    }
-    let expected: Vec<String> = allowed.iter().map(|name| format!("`{name}`")).collect();
-    Err((
-        pointer,
-        format!(
-            "`{value}` is not one of {} (spelled exactly as AWS spells it)",
-            expected.join(", ")
-        ),
-    ))
-}
-
-/// An account's `org_path` must be a path AWS would build, in the
-/// organization `org_id` names, and absent (`null`) only with `org_id`.
-fn validate_org_path(account: &str, info: &AccountInfo) -> Result<(), (String, String)> {
-    let at = format!(
-        "/accounts/{}/org_path",
-        crate::policy::positions::escape_pointer_segment(account)
-    );
-    match (&info.org_path, &info.org_id) {
-        (Field::Some(path), org_id) => {
-            crate::org_path::validate(path).map_err(|message| (at.clone(), message))?;
-            let organization = crate::org_path::organization_of(path);
-            match org_id {
-                Field::Some(id) if id != organization => Err((
-                    at,
-                    format!("`{path}` is in organization `{organization}` but `org_id` is `{id}`"),
-                )),
-                Field::None => Err((
-                    at,
-                    format!("`{path}` is a path in an organization but `org_id` is `null`"),
-                )),
-                _ => Ok(()),
-            }
-        }
-        (Field::None, Field::Some(id)) => Err((
-            at,
-            format!("`org_path` is `null` (no organization) but `org_id` is `{id}`"),
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// Refuses a second entry for the same name: which one would count is a guess.
-fn unique<'a>(
-    seen: &mut std::collections::HashSet<&'a str>,
-    name: &'a str,
-    pointer: String,
-    what: &str,
-) -> Result<(), (String, String)> {
-    if !seen.insert(name) {
-        return Err((
-            pointer,
-            format!("a second entry for {what} `{name}`; a snapshot holds one per {what}"),
-        ));
-    }
-    Ok(())
-}
-
 /// A list read as `null` has nothing in it.
 fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
 ) -> Result<Vec<T>, D::Error> {
     Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
-}
-
-/// serde_json's message without its own " at line L column C" suffix (the
-/// position is reported separately).
-fn json_error_message(error: &serde_json::Error) -> String {
-    strip_serde_position(&error.to_string())
-}
-
-fn strip_serde_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(index) => message[..index].to_string(),
-        None => message.to_string(),
-    }
-}
-
-/// serde_path_to_error's path (`buckets[0].policy`) as a JSON pointer
-/// (`/buckets/0/policy`).
-fn pointer_of(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut pointer = String::new();
-    for segment in path.iter() {
-        pointer.push('/');
-        match segment {
-            Segment::Seq { index } => pointer.push_str(&index.to_string()),
-            Segment::Map { key } | Segment::Enum { variant: key } => {
-                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"))
-            }
-            Segment::Unknown => pointer.push('?'),
-        }
-    }
-    pointer
 }
 
 #[cfg(test)]
