@@ -151,8 +151,10 @@ pub struct StatementHit {
     /// The document's label, for the report's prose.
     pub label: Arc<str>,
     /// Which of the documents evaluated together the statement is in: its
-    /// position among them (0 for a document evaluated alone).
-    pub document: usize,
+    /// position among them (0 for a document evaluated alone). A `u32`
+    /// fits beside the small fields: a hit stays 120 bytes, which the
+    /// evaluation benchmarks feel.
+    pub document: u32,
     /// Index within the document's `Statement` list (0 when it is one object).
     pub statement: usize,
     pub sid: Option<String>,
@@ -196,7 +198,7 @@ impl Evaluation {
     pub fn of<'p>(policies: impl IntoIterator<Item = &'p Policy>, request: &Request<'_>) -> Self {
         let mut hits = Vec::new();
         wildcard::with_lowered(request.action, |action| {
-            for (position, policy) in policies.into_iter().enumerate() {
+            for (position, policy) in (0..).zip(policies) {
                 policy.evaluate_into(request, action, position, &mut hits);
             }
         });

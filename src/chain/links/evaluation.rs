@@ -191,7 +191,7 @@ pub(super) fn undecided_conditions(
         .filter(|hit| hit.applies == Tri::Unknown)
         .take(3)
     {
-        let Some(statement) = policies.get(hit.document).and_then(|policy| {
+        let Some(statement) = policies.get(hit.document as usize).and_then(|policy| {
             policy
                 .statements()
                 .iter()
@@ -277,7 +277,7 @@ pub(super) fn status_of(denies: Tri, allows: Tri, needed: Tri) -> LinkStatus {
 pub(super) fn evidence_of(hit: &StatementHit, ids: &Ids) -> Evidence {
     Evidence {
         document: hit.label.to_string(),
-        doc: ids.get(hit.document).cloned().flatten(),
+        doc: ids.get(hit.document as usize).cloned().flatten(),
         statement: Some(hit.statement),
         sid: hit.sid.clone(),
         line: hit.line,

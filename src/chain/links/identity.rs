@@ -191,7 +191,9 @@ fn principal_link(
                     link,
                     &facts.actor.account,
                     hit,
-                    link_policies(facts, link).get(hit.document).copied(),
+                    link_policies(facts, link)
+                        .get(hit.document as usize)
+                        .copied(),
                     &facts.request(),
                 )
             });

@@ -116,7 +116,7 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
             Decision::ExplicitDeny => {
                 let hit = evaluation.denies().find(|hit| hit.applies == Tri::Yes);
                 evidence.extend(hit.map(evidence_of));
-                let named = hit.and_then(|hit| policies.get(hit.document));
+                let named = hit.and_then(|hit| policies.get(hit.document as usize));
                 let explanation = hit.and_then(|hit| {
                     explain_deny(named.map(|named| &*named.document.policy), hit, &request)
                 });

@@ -34,7 +34,7 @@ impl Statement {
     pub(super) fn evaluate(
         &self,
         label: &Arc<str>,
-        position: usize,
+        position: u32,
         request: &Request<'_>,
         action: &[u8],
     ) -> Option<StatementHit> {
@@ -263,7 +263,7 @@ impl Policy {
         &self,
         request: &Request<'_>,
         action: &[u8],
-        position: usize,
+        position: u32,
         hits: &mut Vec<StatementHit>,
     ) {
         hits.extend(
