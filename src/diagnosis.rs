@@ -484,3 +484,39 @@ pub struct AssumptionUse {
     /// 222222222222 allow`.
     pub statements: Vec<String>,
 }
+
+/// Hand-built diagnoses for the tests of the stages that read them.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    /// A failing `key-policy` link proposing `fix`.
+    pub(crate) fn failing(fix: Fix) -> LinkResult {
+        LinkResult {
+            link: LinkId::KeyPolicy,
+            status: LinkStatus::Fail,
+            reason: String::new(),
+            evidence: Vec::new(),
+            fix: Some(Box::new(fix)),
+            unknown_keys: Vec::new(),
+            help: None,
+            change: None,
+            assumed: None,
+            layers: None,
+        }
+    }
+
+    /// A denied `get` whose one action has `links`.
+    pub(crate) fn operation(links: Vec<LinkResult>) -> OperationResult {
+        OperationResult {
+            operation: Operation::Get,
+            verdict: Verdict::Denied,
+            actions: vec![ActionResult {
+                action: "kms:Decrypt".into(),
+                resource: "*".into(),
+                verdict: Verdict::Denied,
+                links,
+            }],
+        }
+    }
+}

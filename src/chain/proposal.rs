@@ -306,37 +306,7 @@ pub(crate) fn object_ownership(owner: &str, bucket_account: &str, caller: &str, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnosis::{
-        ActionResult, LinkResult, LinkStatus, Operation, OperationResult, Verdict,
-    };
-
-    fn failing(fix: Fix) -> LinkResult {
-        LinkResult {
-            link: LinkId::KeyPolicy,
-            status: LinkStatus::Fail,
-            reason: String::new(),
-            evidence: Vec::new(),
-            fix: Some(Box::new(fix)),
-            unknown_keys: Vec::new(),
-            help: None,
-            change: None,
-            assumed: None,
-            layers: None,
-        }
-    }
-
-    fn operation(links: Vec<LinkResult>) -> OperationResult {
-        OperationResult {
-            operation: Operation::Get,
-            verdict: Verdict::Denied,
-            actions: vec![ActionResult {
-                action: "kms:Decrypt".into(),
-                resource: "*".into(),
-                verdict: Verdict::Denied,
-                links,
-            }],
-        }
-    }
+    use crate::diagnosis::test_support::{failing, operation};
 
     #[test]
     fn a_statement_on_the_placeholder_key_covers_the_bucket_instead() {

@@ -102,37 +102,7 @@ mod tests {
     use super::*;
     use crate::chain::proposal::{Scope, allow_in_principal_policy, allow_in_resource_policy};
     use crate::diagnosis::LinkId;
-    use crate::diagnosis::{
-        ActionResult, LinkResult, LinkStatus, Operation, OperationResult, Verdict,
-    };
-
-    fn failing(fix: Fix) -> LinkResult {
-        LinkResult {
-            link: LinkId::KeyPolicy,
-            status: LinkStatus::Fail,
-            reason: String::new(),
-            evidence: Vec::new(),
-            fix: Some(Box::new(fix)),
-            unknown_keys: Vec::new(),
-            help: None,
-            change: None,
-            assumed: None,
-            layers: None,
-        }
-    }
-
-    fn operation(links: Vec<LinkResult>) -> OperationResult {
-        OperationResult {
-            operation: Operation::Get,
-            verdict: Verdict::Denied,
-            actions: vec![ActionResult {
-                action: "kms:Decrypt".into(),
-                resource: "*".into(),
-                verdict: Verdict::Denied,
-                links,
-            }],
-        }
-    }
+    use crate::diagnosis::test_support::{failing, operation};
 
     #[test]
     fn statements_differing_only_in_actions_merge_into_one() {
