@@ -110,6 +110,27 @@ impl Judged {
         absent_variable_evidence(self.hits(), &self.ids)
     }
 
+    /// A decided link's result: `evidence` and the statements these
+    /// documents kept from applying by variables with no value, which a
+    /// reader must see whatever the status.
+    pub(super) fn decided(
+        &self,
+        link: LinkId,
+        status: LinkStatus,
+        reason: String,
+        mut evidence: Vec<Evidence>,
+        fix: Option<Fix>,
+        help: Option<String>,
+    ) -> LinkResult {
+        evidence.extend(self.absent_variable_evidence());
+        LinkResult {
+            evidence,
+            fix: fix.map(Box::new),
+            help,
+            ..super::result(link, status, reason)
+        }
+    }
+
     /// The evidence a hit of these documents gives.
     pub(super) fn evidence_of(&self, hit: &StatementHit) -> Evidence {
         evidence_of(hit, &self.ids)

@@ -11,7 +11,7 @@ use crate::snapshot::Field;
 
 use super::super::{assume, proposal};
 use super::evaluation::{Docs, Judged, closest_statement, deny_finding, status_of, unread};
-use super::{ActionFacts, result};
+use super::ActionFacts;
 
 pub(super) struct GuardRails {
     pub(super) identity: Judged,
@@ -241,13 +241,7 @@ fn principal_link(
                 .into_link(link);
         }
     };
-    evidence.extend(judged.absent_variable_evidence());
-    LinkResult {
-        evidence,
-        fix: fix.map(Box::new),
-        help,
-        ..result(link, status, reason)
-    }
+    judged.decided(link, status, reason, evidence, fix, help)
 }
 
 /// The documents of one of the principal's own links, as read, in the

@@ -13,7 +13,7 @@ use super::evaluation::{
     DIRECT, Docs, Judged, UNCAPPED, deny_finding, grants_as, near_misses, status_of, unread,
 };
 use super::identity::{Exemptions, GuardRails};
-use super::{ActionFacts, ResourceSide, result};
+use super::{ActionFacts, ResourceSide};
 
 /// Judges the bucket policy (or the trust policy for `sts:AssumeRole`) and
 /// what its grant exempts the principal's own policies from.
@@ -193,13 +193,7 @@ fn resource_link(
                 .into_link(link);
         }
     };
-    evidence.extend(judged.absent_variable_evidence());
-    LinkResult {
-        evidence,
-        fix: fix.map(Box::new),
-        help,
-        ..result(link, status, reason)
-    }
+    judged.decided(link, status, reason, evidence, fix, help)
 }
 
 fn resource_policy_of<'s>(facts: &ActionFacts<'_, 's>, link: LinkId) -> Option<&'s PolicyDoc> {
