@@ -7,6 +7,7 @@
 
 mod command;
 mod gather;
+pub mod guard;
 mod merge;
 mod recheck;
 mod target;
