@@ -18,6 +18,37 @@
 
 use serde_json::{Map, Value};
 
+use crate::diagnosis::Diagnosis;
+use crate::fixes::merge::base_document;
+use crate::snapshot::Snapshot;
+
+/// Sets `widens` on every change whose `document_after` weakens a guard of
+/// the document as read, and on the fix of every link it mends. Changes to
+/// one document share one `document_after`, installed by one command: they
+/// are declared together.
+pub(super) fn declare(snapshot: &Snapshot, diagnosis: &mut Diagnosis) {
+    for change in &mut diagnosis.changes {
+        let (Some(target), Some(after)) = (&change.target, &change.document_after) else {
+            continue;
+        };
+        let Some(before) = base_document(snapshot, target) else {
+            continue;
+        };
+        change.widens = weakened(&before, after);
+    }
+    for operation in &mut diagnosis.operations {
+        for action in &mut operation.actions {
+            for link in &mut action.links {
+                if let (Some(index), Some(fix)) = (link.change, link.fix.as_mut())
+                    && let Some(change) = diagnosis.changes.get(index)
+                {
+                    fix.widens = change.widens.clone();
+                }
+            }
+        }
+    }
+}
+
 /// Condition keys that guard a resource or a role (ignoring ASCII case):
 /// where the request comes from, how it is made, who may make it.
 const GUARD_KEYS: &[&str] = &[

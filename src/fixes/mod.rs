@@ -7,18 +7,19 @@
 
 mod command;
 mod gather;
-pub mod guard;
+mod guard;
 mod merge;
 mod recheck;
 mod target;
 mod write;
 
 pub use command::profile_variable;
+pub use guard::{is_guard_key, weakened};
 // The report's tests build diagnoses by hand and gather their changes the same way.
 #[cfg(test)]
 pub(crate) use gather::merge_changes;
 pub use recheck::apply;
-pub use write::{SCRIPT, WriteError, write_fixes};
+pub use write::{SCRIPT, WriteError, WriteOptions, write_fixes};
 
 use crate::chain::{CheckRequest, Judgement};
 use crate::diagnosis::Diagnosis;
@@ -38,6 +39,7 @@ pub(crate) fn complete(
     diagnosis.changes = gather::merge_changes(&mut diagnosis.operations);
     target::resolve(snapshot, &mut diagnosis);
     let merged = merge::documents(snapshot, &mut diagnosis);
+    guard::declare(snapshot, &mut diagnosis);
     command::commands(&mut diagnosis);
     recheck::run(snapshot, request, &mut diagnosis, &contexts, &merged);
     diagnosis
