@@ -70,7 +70,11 @@ fn absorbs(change: &Fix, fix: &Fix) -> bool {
     }
     match (&change.statement, &fix.statement, change.change) {
         (Some(have), Some(want), FixChange::AddStatement) => same_shape(have, want),
-        _ => change.statement == fix.statement && change.note == fix.note,
+        _ => {
+            change.statement == fix.statement
+                && change.note == fix.note
+                && change.flags == fix.flags
+        }
     }
 }
 

@@ -146,7 +146,7 @@ fn script(diagnosis: &Diagnosis, include_widening: bool) -> String {
             let _ = writeln!(
                 out,
                 "# change {number} (the caller): no document to change: make the request with {}",
-                comment(&change.flags.join(" "))
+                comment(&crate::report::shell_words(&change.flags))
             );
             continue;
         }

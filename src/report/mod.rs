@@ -256,9 +256,29 @@ pub(crate) fn fix_action(fix: &Fix) -> String {
         FixChange::AddStatement => format!("add to {}", fix.document),
         FixChange::RemoveStatement => format!("remove from {}", fix.document),
         FixChange::EditStatement => format!("edit in {}", fix.document),
-        FixChange::Request => format!("make the request with {}", fix.flags.join(" ")),
+        FixChange::Request => format!("make the request with {}", shell_words(&fix.flags)),
         FixChange::Other => format!("change {}", fix.document),
     }
+}
+
+/// Flags as a person types them: a word with a space or a shell character
+/// in single quotes.
+pub(crate) fn shell_words(flags: &[String]) -> String {
+    let quoted: Vec<String> = flags
+        .iter()
+        .map(|flag| {
+            let plain = !flag.is_empty()
+                && flag
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_:=./,@+".contains(c));
+            if plain {
+                flag.clone()
+            } else {
+                format!("'{}'", flag.replace('\'', "'\\''"))
+            }
+        })
+        .collect();
+    escape::escape_json_text(&quoted.join(" ")).into_owned()
 }
 
 /// ` (widens: aws:PrincipalOrgID)` for a change that gets around a guard,
