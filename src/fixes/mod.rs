@@ -22,8 +22,15 @@ pub use recheck::apply;
 pub use write::{SCRIPT, WriteError, WriteOptions, write_fixes};
 
 use crate::chain::{CheckRequest, Judgement};
-use crate::diagnosis::Diagnosis;
+use crate::diagnosis::{Diagnosis, FixTarget};
 use crate::snapshot::Snapshot;
+
+/// The document a change's target names, as the snapshot holds it (an
+/// empty one for a document that does not exist yet): what `document_after`
+/// is compared with to find what it widens.
+pub fn document_as_read(snapshot: &Snapshot, target: &FixTarget) -> Option<serde_json::Value> {
+    merge::base_document(snapshot, target)
+}
 
 /// Fills every change's target, document, command and the re-check of the
 /// judgement of `request` over `snapshot`.
