@@ -181,6 +181,9 @@ pub enum FixChange {
     AddStatement,
     RemoveStatement,
     EditStatement,
+    /// Nothing to change in a document: the caller makes the request so
+    /// that it meets the guard's condition (`flags` says how).
+    Request,
     #[default]
     Other,
 }
@@ -215,6 +218,22 @@ pub struct Fix {
     /// The layers (`--plan`, `--overlay`) the changed document comes from,
     /// one entry per set of them: the change is made there.
     pub edit_layers: Vec<String>,
+    /// For a `request` change: the `check` flags that make the request meet
+    /// the guard (`--context aws:SecureTransport=true`, `--external-id x`),
+    /// which the re-check applies.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+    /// What `document_after` gets around compared with the document as read
+    /// (condition keys, or the Deny statements it drops): a change that
+    /// widens a guard (see `crate::fixes::guard`). Empty for most changes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub widens: Vec<String>,
+    /// For an `edit-statement` change: `statement` is the statement as
+    /// edited, to be put in place of the one the target names (an exception
+    /// added to a Deny). Otherwise an edit's statement is the one as read,
+    /// which the document after the change no longer holds.
+    #[serde(skip)]
+    pub replaces: bool,
 }
 
 impl Fix {

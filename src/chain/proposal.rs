@@ -99,6 +99,61 @@ pub(crate) fn remove_deny(
     }
 }
 
+/// The caller's remedy: no document changes; the request meets the guard's
+/// condition. `flags` are the `check` flags that say so (`--context
+/// aws:SecureTransport=true`, `--external-id x`); the re-check applies them.
+/// `account` is the guard's owner, as for the changes it stands instead of;
+/// the caller makes it.
+pub(crate) fn request(link: LinkId, account: &str, remedy: &str, flags: Vec<String>) -> Fix {
+    Fix {
+        account: account.to_string(),
+        change: FixChange::Request,
+        document: link.as_str().to_string(),
+        statement: None,
+        note: Some(format!(
+            "the statement is a guard the request can meet: {remedy}; nothing in the policy needs to change"
+        )),
+        flags,
+        ..Default::default()
+    }
+}
+
+/// A Deny kept, with AWS's documented exception for the calls AWS services
+/// make for the caller added to its `Condition`: S3's request to KMS is a
+/// forward access session, which never comes through the caller's VPC
+/// endpoint or VPC. The KMS Developer Guide shows the exception
+/// (<https://docs.aws.amazon.com/kms/latest/developerguide/conditions-aws.html#conditions-aws-vpce>,
+/// "Using VPC endpoint conditions in policies with AWS KMS permissions").
+pub(crate) fn exempt_aws_services(
+    link: LinkId,
+    account: &str,
+    hit: &StatementHit,
+    policy: Option<&Policy>,
+) -> Option<Fix> {
+    let mut statement = policy.and_then(|policy| statement_of(policy, hit.statement))?;
+    let map = statement.as_object_mut()?;
+    let condition = map
+        .entry("Condition")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()?;
+    let exception = condition
+        .entry("BoolIfExists")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()?;
+    exception.insert("aws:ViaAWSService".to_string(), json!("false"));
+    Some(Fix {
+        account: account.to_string(),
+        change: FixChange::EditStatement,
+        document: link.as_str().to_string(),
+        statement: Some(statement),
+        note: Some(
+            "keep the Deny and exempt the calls AWS services make for the caller, which never come through the VPC endpoint: add `\"BoolIfExists\": {\"aws:ViaAWSService\": \"false\"}` to its condition, as the KMS Developer Guide's \"Using VPC endpoint conditions in policies with AWS KMS permissions\" shows".to_string(),
+        ),
+        replaces: true,
+        ..Default::default()
+    })
+}
+
 pub(crate) fn allow_in_principal_policy(
     link: LinkId,
     account: &str,

@@ -56,6 +56,11 @@ pub struct CheckArgs {
     /// With --write-fixes: overwrite files already in the directory.
     #[arg(long, requires = "write_fixes")]
     pub force: bool,
+    /// With --write-fixes: also put in apply.sh the changes that widen a
+    /// guard (drop a Deny or a condition key, or allow around one), which it
+    /// otherwise leaves out.
+    #[arg(long, requires = "write_fixes")]
+    pub include_widening: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -109,8 +114,15 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
     })?;
     let diagnosis = checked.diagnosis;
     if let Some(dir) = &args.write_fixes {
-        let written = kms_s3_doctor::fixes::write_fixes(dir, &diagnosis, args.force)
-            .map_err(|error| Failure::bad_input(format!("--write-fixes: {error}")))?;
+        let written = kms_s3_doctor::fixes::write_fixes(
+            dir,
+            &diagnosis,
+            kms_s3_doctor::fixes::WriteOptions {
+                force: args.force,
+                include_widening: args.include_widening,
+            },
+        )
+        .map_err(|error| Failure::bad_input(format!("--write-fixes: {error}")))?;
         eprintln!(
             "wrote {} file(s) to `{}`: review them, then run {} yourself",
             written.len(),

@@ -23,7 +23,12 @@ pub(crate) fn merge_changes(operations: &mut [OperationResult]) -> Vec<Fix> {
                 };
                 let index = match changes.iter().position(|change| absorbs(change, fix)) {
                     Some(index) => {
-                        add_actions(&mut changes[index], fix);
+                        // Only statements to add are merged by their actions;
+                        // a Deny to remove or edit is the statement as read,
+                        // whose Sid must stay its own.
+                        if fix.change == FixChange::AddStatement {
+                            add_actions(&mut changes[index], fix);
+                        }
                         index
                     }
                     None => {
@@ -65,7 +70,11 @@ fn absorbs(change: &Fix, fix: &Fix) -> bool {
     }
     match (&change.statement, &fix.statement, change.change) {
         (Some(have), Some(want), FixChange::AddStatement) => same_shape(have, want),
-        _ => change.statement == fix.statement && change.note == fix.note,
+        _ => {
+            change.statement == fix.statement
+                && change.note == fix.note
+                && change.flags == fix.flags
+        }
     }
 }
 

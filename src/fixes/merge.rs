@@ -82,6 +82,7 @@ pub(super) fn documents(snapshot: &Snapshot, diagnosis: &mut Diagnosis) -> Vec<M
             .map_or(0, Vec::len);
         let mut kept: Vec<Option<usize>> = (0..count).map(Some).collect();
         let mut removals = Vec::new();
+        let mut replacements: Vec<(usize, Value)> = Vec::new();
         for &index in &members {
             let change = &diagnosis.changes[index];
             match (change.change, &change.statement, &change.target) {
@@ -90,6 +91,13 @@ pub(super) fn documents(snapshot: &Snapshot, diagnosis: &mut Diagnosis) -> Vec<M
                         Some(Some(extended)) => *extended = None,
                         Some(None) => kept.push(None),
                         None => {}
+                    }
+                }
+                // An edit that carries the statement as edited (a Deny with
+                // an exception added) replaces it in place: the guard stays.
+                (FixChange::EditStatement, Some(statement), Some(target)) if change.replaces => {
+                    if let Some(at) = target.statement {
+                        replacements.push((at, statement.clone()));
                     }
                 }
                 (_, _, Some(target)) if target.statement.is_some() => {
@@ -101,6 +109,14 @@ pub(super) fn documents(snapshot: &Snapshot, diagnosis: &mut Diagnosis) -> Vec<M
         removals.sort_unstable();
         removals.dedup();
         if let Some(statements) = document.get_mut("Statement").and_then(Value::as_array_mut) {
+            for (at, statement) in replacements {
+                if let (Some(slot), Some(kept)) = (statements.get_mut(at), kept.get_mut(at))
+                    && !removals.contains(&at)
+                {
+                    *slot = statement;
+                    *kept = None;
+                }
+            }
             // Additions only extend statements in place or append, so the
             // judge's indexes still name the statements to remove.
             for at in removals.into_iter().rev() {

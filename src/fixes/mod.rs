@@ -7,21 +7,30 @@
 
 mod command;
 mod gather;
+mod guard;
 mod merge;
 mod recheck;
 mod target;
 mod write;
 
 pub use command::profile_variable;
+pub use guard::{is_guard_key, weakened};
 // The report's tests build diagnoses by hand and gather their changes the same way.
 #[cfg(test)]
 pub(crate) use gather::merge_changes;
 pub use recheck::apply;
-pub use write::{SCRIPT, WriteError, write_fixes};
+pub use write::{SCRIPT, WriteError, WriteOptions, write_fixes};
 
 use crate::chain::{CheckRequest, Judgement};
-use crate::diagnosis::Diagnosis;
+use crate::diagnosis::{Diagnosis, FixTarget};
 use crate::snapshot::Snapshot;
+
+/// The document a change's target names, as the snapshot holds it (an
+/// empty one for a document that does not exist yet): what `document_after`
+/// is compared with to find what it widens.
+pub fn document_as_read(snapshot: &Snapshot, target: &FixTarget) -> Option<serde_json::Value> {
+    merge::base_document(snapshot, target)
+}
 
 /// Fills every change's target, document, command and the re-check of the
 /// judgement of `request` over `snapshot`.
@@ -37,6 +46,7 @@ pub(crate) fn complete(
     diagnosis.changes = gather::merge_changes(&mut diagnosis.operations);
     target::resolve(snapshot, &mut diagnosis);
     let merged = merge::documents(snapshot, &mut diagnosis);
+    guard::declare(snapshot, &mut diagnosis);
     command::commands(&mut diagnosis);
     recheck::run(snapshot, request, &mut diagnosis, &contexts, &merged);
     diagnosis

@@ -5,7 +5,7 @@
 //! they mend show up as still failing, with their change named.
 
 use crate::chain::{CheckRequest, PlannedAction, Shared, Target, rejudge};
-use crate::diagnosis::{Diagnosis, LinkStatus, Recheck, Remaining};
+use crate::diagnosis::{Diagnosis, FixChange, LinkStatus, Recheck, Remaining};
 use crate::diagnosis::{FixTarget, LinkId};
 use crate::fixes::merge::{Base, Merged, base_of, principal_info};
 use crate::snapshot::{Field, NamedPolicy, PolicyDoc, PolicyKind, Snapshot};
@@ -192,7 +192,10 @@ fn run_with(
     if diagnosis.changes.is_empty() {
         return;
     }
-    let (patched, applied) = apply_merged(snapshot, diagnosis, merged);
+    let (patched, mut applied) = apply_merged(snapshot, diagnosis, merged);
+    // The caller's remedies are applied to the request, not the snapshot.
+    let remedied = with_remedies(request, diagnosis, &mut applied);
+    applied.sort_unstable();
     let not_applied: Vec<usize> = (0..diagnosis.changes.len())
         .filter(|index| !applied.contains(index))
         .collect();
@@ -202,7 +205,15 @@ fn run_with(
         .filter_map(|change| change.target.as_ref())
         .map(|target| target.kind)
         .collect();
-    let changed = |planned: &PlannedAction| kinds.iter().any(|&kind| reads(planned, kind));
+    let changed = |planned: &PlannedAction| {
+        remedied.is_some() || kinds.iter().any(|&kind| reads(planned, kind))
+    };
+    // A request changed by a remedy builds its contexts afresh.
+    let fresh = Shared::default();
+    let (request, contexts) = match &remedied {
+        Some(remedied) => (remedied, &fresh),
+        None => (request, contexts),
+    };
     // The request was judged once already: judging it again cannot fail on
     // input. Should it, no re-check is shown rather than a wrong one.
     let Ok((verdict, operations)) =
@@ -247,6 +258,40 @@ fn run_with(
             .collect(),
         remaining,
     });
+}
+
+/// The request with every `request` change's flags applied (`--context
+/// KEY=VALUE` replacing what the request said of the key, `--external-id`),
+/// recording those changes as applied; `None` when there is none.
+fn with_remedies(
+    request: &CheckRequest,
+    diagnosis: &Diagnosis,
+    applied: &mut Vec<usize>,
+) -> Option<CheckRequest> {
+    let mut remedied: Option<CheckRequest> = None;
+    for (index, change) in diagnosis.changes.iter().enumerate() {
+        if change.change != FixChange::Request {
+            continue;
+        }
+        let request = remedied.get_or_insert_with(|| request.clone());
+        let mut flags = change.flags.iter();
+        while let (Some(flag), Some(value)) = (flags.next(), flags.next()) {
+            match flag.as_str() {
+                "--context" => {
+                    if let Some((key, value)) = value.split_once('=') {
+                        request
+                            .context
+                            .retain(|(have, _)| !have.eq_ignore_ascii_case(key));
+                        request.context.push((key.to_string(), value.to_string()));
+                    }
+                }
+                "--external-id" => request.external_id = Some(value.clone()),
+                _ => {}
+            }
+        }
+        applied.push(index);
+    }
+    remedied
 }
 
 #[cfg(test)]

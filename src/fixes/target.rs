@@ -86,6 +86,10 @@ fn target_of(
     action: &ActionResult,
     link: &LinkResult,
 ) -> Option<FixTarget> {
+    // The caller's remedy changes no document.
+    if fix.change == FixChange::Request {
+        return None;
+    }
     let removal = matches!(
         fix.change,
         FixChange::RemoveStatement | FixChange::EditStatement

@@ -26,14 +26,26 @@ pub enum WriteError {
 /// The script's name in the directory.
 pub const SCRIPT: &str = "apply.sh";
 
+/// How to write the fixes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteOptions {
+    /// Overwrite files already in the directory.
+    pub force: bool,
+    /// Put in `apply.sh` the changes that widen a guard (`Fix::widens`),
+    /// which it otherwise leaves out with a comment saying why.
+    pub include_widening: bool,
+}
+
 /// Writes the documents and `apply.sh` into `dir` (created if missing) and
 /// returns the paths written. Without `force`, refuses before writing
-/// anything when one of them exists.
+/// anything when one of them exists. Each document is written for review,
+/// a widening one too; only the script decides what runs.
 pub fn write_fixes(
     dir: &Path,
     diagnosis: &Diagnosis,
-    force: bool,
+    options: WriteOptions,
 ) -> Result<Vec<PathBuf>, WriteError> {
+    let force = options.force;
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| WriteError::Io { path, source }
@@ -53,7 +65,10 @@ pub fn write_fixes(
         let text = serde_json::to_string_pretty(document).unwrap_or_default() + "\n";
         files.push((path, text));
     }
-    files.push((dir.join(SCRIPT), script(diagnosis)));
+    files.push((
+        dir.join(SCRIPT),
+        script(diagnosis, options.include_widening),
+    ));
     if !force && let Some((path, _)) = files.iter().find(|(path, _)| path.exists()) {
         return Err(WriteError::Exists(path.clone()));
     }
@@ -79,16 +94,23 @@ fn comment(text: &str) -> String {
     text.replace(['\n', '\r'], " ")
 }
 
+/// Whether the script runs a change: a change that widens a guard only when
+/// asked (`--include-widening`).
+fn runs(change: &crate::diagnosis::Fix, include_widening: bool) -> bool {
+    change.command.is_some() && (include_widening || change.widens.is_empty())
+}
+
 /// The script: checks that each account's profile variable is set, then one
-/// command per document, each under a comment saying what it changes.
-fn script(diagnosis: &Diagnosis) -> String {
+/// command per document, each under a comment saying what it changes. A
+/// change that widens a guard is a comment saying it was left out, and why.
+fn script(diagnosis: &Diagnosis, include_widening: bool) -> String {
     let mut out = String::from(
         "#!/bin/sh\n# Written by kms-s3-doctor for a person to review before running it.\n# Each command replaces a whole document in AWS: read every file first.\n# kms-s3-doctor itself never writes to AWS.\nset -eu\ncd \"$(dirname \"$0\")\"\n\n",
     );
     let mut accounts: Vec<&str> = diagnosis
         .changes
         .iter()
-        .filter(|change| change.command.is_some())
+        .filter(|change| runs(change, include_widening))
         .filter_map(|change| change.target.as_ref().map(|target| target.account.as_str()))
         .collect();
     accounts.sort_unstable();
@@ -110,6 +132,24 @@ fn script(diagnosis: &Diagnosis) -> String {
             .map(|target| format!("{} of {}", target.kind, target.resource))
             .unwrap_or_else(|| change.document.clone());
         out.push('\n');
+        if change.command.is_some() && !runs(change, include_widening) {
+            let _ = writeln!(
+                out,
+                "# change {number} (account {}): {}: left out, as it widens a guard ({}); review it and pass --include-widening to include it",
+                comment(&change.account),
+                comment(&what),
+                comment(&change.widens.join(", "))
+            );
+            continue;
+        }
+        if change.change == crate::diagnosis::FixChange::Request {
+            let _ = writeln!(
+                out,
+                "# change {number} (the caller): no document to change: make the request with {}",
+                comment(&crate::report::shell_words(&change.flags))
+            );
+            continue;
+        }
         match (&change.command, &change.file) {
             (Some(command), Some(file)) if done.contains(&file.as_str()) => {
                 let _ = writeln!(
@@ -199,14 +239,22 @@ mod tests {
     fn a_file_in_the_way_stops_everything_before_anything_is_written() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(SCRIPT), "mine").unwrap();
-        let error = write_fixes(dir.path(), &diagnosis(), false).unwrap_err();
+        let error = write_fixes(dir.path(), &diagnosis(), WriteOptions::default()).unwrap_err();
         assert!(matches!(error, WriteError::Exists(_)), "{error}");
         assert!(!dir.path().join("change-1-bucket-policy.json").exists());
         assert_eq!(
             std::fs::read_to_string(dir.path().join(SCRIPT)).unwrap(),
             "mine"
         );
-        let written = write_fixes(dir.path(), &diagnosis(), true).unwrap();
+        let written = write_fixes(
+            dir.path(),
+            &diagnosis(),
+            WriteOptions {
+                force: true,
+                include_widening: false,
+            },
+        )
+        .unwrap();
         assert_eq!(written.len(), 2);
     }
 
@@ -215,7 +263,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("plain");
         std::fs::write(&file, "x").unwrap();
-        let error = write_fixes(&file, &diagnosis(), true).unwrap_err();
+        let error = write_fixes(
+            &file,
+            &diagnosis(),
+            WriteOptions {
+                force: true,
+                include_widening: false,
+            },
+        )
+        .unwrap_err();
         assert!(matches!(error, WriteError::NotADirectory(_)), "{error}");
     }
 
@@ -223,11 +279,29 @@ mod tests {
     fn a_note_cannot_break_out_of_its_comment() {
         let mut diagnosis = diagnosis();
         diagnosis.changes[0].command = None;
-        let script = script(&diagnosis);
+        let script = script(&diagnosis, false);
         assert!(script.contains("line one rm -rf /"), "{script}");
         assert!(
             !script.lines().any(|line| line.starts_with("rm ")),
             "{script}"
         );
+    }
+
+    #[test]
+    fn a_widening_change_is_left_out_unless_asked() {
+        let mut diagnosis = diagnosis();
+        diagnosis.changes[0].widens = vec!["aws:PrincipalOrgID".into()];
+        let without = script(&diagnosis, false);
+        assert!(
+            !without.contains("aws s3api put-bucket-policy"),
+            "{without}"
+        );
+        assert!(
+            without.contains("left out, as it widens a guard (aws:PrincipalOrgID)"),
+            "{without}"
+        );
+        assert!(!without.contains("PROFILE_111111111111:?"), "{without}");
+        let with = script(&diagnosis, true);
+        assert!(with.contains("aws s3api put-bucket-policy"), "{with}");
     }
 }

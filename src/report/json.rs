@@ -234,6 +234,8 @@ pub enum ChangeV1 {
     AddStatement,
     RemoveStatement,
     EditStatement,
+    /// The caller changes the request (`flags`), not a document.
+    Request,
     Other,
 }
 
@@ -263,6 +265,13 @@ pub struct FixV1 {
     pub file: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+    /// For `request`: the `check` flags that make the request meet the guard.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+    /// What `document_after` gets around (condition keys, or Deny Sids):
+    /// present only for a change that widens a guard.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub widens: Vec<String>,
 }
 
 impl From<Verdict> for VerdictV1 {
@@ -302,6 +311,7 @@ impl From<FixChange> for ChangeV1 {
             FixChange::AddStatement => ChangeV1::AddStatement,
             FixChange::RemoveStatement => ChangeV1::RemoveStatement,
             FixChange::EditStatement => ChangeV1::EditStatement,
+            FixChange::Request => ChangeV1::Request,
             FixChange::Other => ChangeV1::Other,
         }
     }
@@ -339,6 +349,8 @@ impl From<&Fix> for FixV1 {
             command: fix.command.clone(),
             file: fix.file.clone(),
             warning: fix.warning.clone(),
+            flags: fix.flags.clone(),
+            widens: fix.widens.clone(),
         }
     }
 }

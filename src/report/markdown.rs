@@ -7,7 +7,7 @@ use super::escape::markdown_cell;
 use super::{
     assumptions_text, change_numbers, evidence_location, evidence_note, evidence_position,
     fix_action, fix_owner, link_mark, pretty_statement, recheck_headline, remaining_text,
-    role_words, status_mark, summary, target_text, unknown_keys_text, verdict_mark,
+    role_words, status_mark, summary, target_text, unknown_keys_text, verdict_mark, widens_text,
 };
 use crate::diagnosis::{
     ActionResult, Diagnosis, EvidenceRole, Fix, LinkResult, LinkStatus, OperationResult,
@@ -245,9 +245,10 @@ fn render_plan(index: usize, fix: &Fix, out: &mut dyn Write) -> io::Result<()> {
 fn render_fix(fix: &Fix, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
-        "**fix** ({}): {}{}",
+        "**fix** ({}): {}{}{}",
         fix_owner(fix),
         fix_action(fix),
+        widens_text(fix),
         if fix.statement.is_some() { ":" } else { "" }
     )?;
     if let Some(statement) = &fix.statement {

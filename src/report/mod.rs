@@ -256,13 +256,48 @@ pub(crate) fn fix_action(fix: &Fix) -> String {
         FixChange::AddStatement => format!("add to {}", fix.document),
         FixChange::RemoveStatement => format!("remove from {}", fix.document),
         FixChange::EditStatement => format!("edit in {}", fix.document),
+        FixChange::Request => format!("make the request with {}", shell_words(&fix.flags)),
         FixChange::Other => format!("change {}", fix.document),
+    }
+}
+
+/// Flags as a person types them: a word with a space or a shell character
+/// in single quotes.
+pub(crate) fn shell_words(flags: &[String]) -> String {
+    let quoted: Vec<String> = flags
+        .iter()
+        .map(|flag| {
+            let plain = !flag.is_empty()
+                && flag
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_:=./,@+".contains(c));
+            if plain {
+                flag.clone()
+            } else {
+                format!("'{}'", flag.replace('\'', "'\\''"))
+            }
+        })
+        .collect();
+    escape::escape_json_text(&quoted.join(" ")).into_owned()
+}
+
+/// ` (widens: aws:PrincipalOrgID)` for a change that gets around a guard,
+/// else nothing: said on the change's first line, where a reader at 3 a.m.
+/// cannot miss it.
+pub(crate) fn widens_text(fix: &Fix) -> String {
+    if fix.widens.is_empty() {
+        String::new()
+    } else {
+        format!(" (widens: {})", fix.widens.join(", "))
     }
 }
 
 /// `account 111111111111 admin`, or the account text as given when it is not
 /// an account id (`the bucket owner`).
 pub(crate) fn fix_owner(fix: &Fix) -> String {
+    if fix.change == FixChange::Request {
+        return "the caller".to_string();
+    }
     if crate::policy::arn::is_account_id(&fix.account) {
         format!("account {} admin", fix.account)
     } else {

@@ -10,7 +10,7 @@ use colored::Color;
 use super::{
     assumptions_text, change_numbers, evidence_location, evidence_note, fix_action, fix_owner,
     link_mark, pretty_statement, recheck_headline, remaining_text, role_words, status_mark,
-    summary, target_text, unknown_keys_text, verdict_mark,
+    summary, target_text, unknown_keys_text, verdict_mark, widens_text,
 };
 use crate::diagnosis::{
     ActionResult, Diagnosis, EvidenceRole, Fix, LinkResult, LinkStatus, OperationResult, Verdict,
@@ -326,9 +326,10 @@ fn render_fix(
         Some(statement) => {
             writeln!(
                 out,
-                "{lead}{} ({owner}): {}:",
+                "{lead}{} ({owner}): {}{}:",
                 paint.bold("fix"),
-                fix_action(fix)
+                fix_action(fix),
+                widens_text(fix)
             )?;
             for line in pretty_statement(statement).lines() {
                 writeln!(out, "{indent}  {line}")?;
@@ -336,9 +337,10 @@ fn render_fix(
         }
         None => writeln!(
             out,
-            "{lead}{} ({owner}): {}",
+            "{lead}{} ({owner}): {}{}",
             paint.bold("fix"),
-            fix_action(fix)
+            fix_action(fix),
+            widens_text(fix)
         )?,
     }
     if let Some(note) = fix.note_text() {

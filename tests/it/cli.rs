@@ -617,7 +617,8 @@ fn a_conditional_deny_is_explained_with_its_condition_and_the_way_past_it() {
         reason.contains("`StringNotEquals` `aws:SourceVpce` [vpce-1a2b3c4d] holds, as the request's aws:SourceVpce is vpce-999"),
         "{reason}"
     );
-    // Meeting the condition comes first; the statement is edited, not removed.
+    // Meeting the condition comes first; the statement stays: the change
+    // is the caller's request, through the endpoint.
     let help = link["help"].as_str().unwrap();
     assert!(
         help.contains(
@@ -629,8 +630,11 @@ fn a_conditional_deny_is_explained_with_its_condition_and_the_way_past_it() {
         help.find("meet").unwrap() < help.find("narrow").unwrap(),
         "{help}"
     );
-    assert_eq!(link["fix"]["change"], "edit-statement");
-    assert_eq!(link["fix"]["statement"]["Effect"], "Deny");
+    assert_eq!(link["fix"]["change"], "request");
+    assert_eq!(
+        link["fix"]["flags"],
+        serde_json::json!(["--context", "aws:SourceVpce=vpce-1a2b3c4d"])
+    );
 
     // Without the endpoint the same statement is what the link hangs on,
     // with the values it lists.

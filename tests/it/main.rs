@@ -16,6 +16,7 @@ mod docs;
 mod explain_cli;
 mod fixes;
 mod golden;
+mod guards;
 mod hostile_input;
 mod hostile_output;
 mod judge_properties;

@@ -565,11 +565,32 @@ pub(super) fn deny_finding(
 ) -> DenyFinding {
     let fix = super::super::proposal::remove_deny(link, owner, hit, policy);
     match explain_deny(policy, hit, request) {
-        Some(explanation) => DenyFinding {
-            fix: conditional_deny_fix(fix, &explanation),
-            help: Some(explanation.advice),
-            clause: explanation.clause,
-        },
+        Some(explanation) => {
+            // A guard is never proposed away when the request can meet it
+            // (the caller's remedy), or when AWS documents an exception for
+            // the case it cannot be met by design (S3's call to KMS).
+            let holding = holding_checks(policy, hit, request);
+            let fix = if via_aws_service(request) && holding.iter().any(unmeetable_through_service)
+            {
+                super::super::proposal::exempt_aws_services(link, owner, hit, policy)
+            } else {
+                None
+            }
+            .or_else(|| {
+                holding
+                    .iter()
+                    .find_map(request_remedy)
+                    .map(|(remedy, flags)| {
+                        super::super::proposal::request(link, owner, &remedy, flags)
+                    })
+            })
+            .unwrap_or_else(|| conditional_deny_fix(fix, &explanation));
+            DenyFinding {
+                fix,
+                help: Some(explanation.advice),
+                clause: explanation.clause,
+            }
+        }
         None => DenyFinding {
             fix,
             help: None,
@@ -645,3 +666,144 @@ pub(super) const UNCAPPED: [PrincipalMatch; 3] = [
     PrincipalMatch::Session,
     PrincipalMatch::Wildcard,
 ];
+
+/// The conditions of the denying statement that hold for the request.
+fn holding_checks(
+    policy: Option<&Policy>,
+    hit: &StatementHit,
+    request: &Request<'_>,
+) -> Vec<ConditionCheck> {
+    let Some(statement) = policy.and_then(|policy| {
+        policy
+            .statements()
+            .iter()
+            .find(|statement| statement.index() == hit.statement)
+    }) else {
+        return Vec::new();
+    };
+    statement
+        .condition_checks(request)
+        .into_iter()
+        .filter(|check| check.holds == Tri::Yes)
+        .collect()
+}
+
+/// Whether the request is one an AWS service makes for the caller (S3's
+/// forward access session to KMS: `aws:ViaAWSService` is true).
+fn via_aws_service(request: &Request<'_>) -> bool {
+    matches!(
+        request.context.get("aws:ViaAWSService"),
+        crate::policy::context::ContextValue::Present(values)
+            if values.iter().any(|value| value.eq_ignore_ascii_case("true"))
+    )
+}
+
+/// A network condition a service's call for the caller can never meet: the
+/// VPC keys, which a forward access session does not carry, and a source IP
+/// the request does not have (IAM User Guide, "Forward access sessions").
+fn unmeetable_through_service(check: &ConditionCheck) -> bool {
+    let key = check.key.to_ascii_lowercase();
+    match key.as_str() {
+        "aws:sourcevpce" | "aws:sourcevpc" | "aws:vpcsourceip" => true,
+        "aws:sourceip" => matches!(check.request, crate::policy::context::ContextValue::Absent),
+        _ => false,
+    }
+}
+
+/// How the request itself can stop a holding condition from holding, when
+/// the caller controls the key and the value is knowable from the policy:
+/// the remedy in words and the `check` flags that apply it. HTTPS
+/// (`aws:SecureTransport`), the VPC endpoint, VPC or network
+/// (`aws:SourceVpce`, `aws:SourceVpc`, `aws:SourceIp`), the SSE and ACL
+/// headers and the region. A negated operator's values are a NOR (IAM User
+/// Guide, "Conditions with multiple context keys or values"): carrying one
+/// of them is enough.
+fn request_remedy(check: &ConditionCheck) -> Option<(String, Vec<String>)> {
+    let operator = check.operator.to_ascii_lowercase();
+    if operator.contains(':') {
+        return None;
+    }
+    let base = operator.trim_end_matches("ifexists");
+    let key = check.key.to_ascii_lowercase();
+    let meetable = matches!(
+        key.as_str(),
+        "aws:securetransport"
+            | "aws:sourcevpce"
+            | "aws:sourcevpc"
+            | "aws:sourceip"
+            | "aws:vpcsourceip"
+            | "aws:requestedregion"
+            | "s3:x-amz-acl"
+    ) || key.starts_with("s3:x-amz-server-side-encryption")
+        || key.starts_with("s3:x-amz-grant-");
+    if !meetable {
+        return None;
+    }
+    let plain = |value: &&String| !value.contains(['*', '?', '$']) && !value.is_empty();
+    let value = match base {
+        "bool" => match check.values.first().map(|value| value.to_ascii_lowercase()) {
+            Some(value) if value == "false" => "true".to_string(),
+            Some(value) if value == "true" => "false".to_string(),
+            _ => return None,
+        },
+        // The network address of the first range is in the range.
+        "notipaddress" => {
+            let range = check.values.iter().find(plain)?;
+            range.split('/').next().unwrap_or(range).to_string()
+        }
+        _ if base.starts_with("stringnot") || base.starts_with("arnnot") => {
+            check.values.iter().find(plain)?.clone()
+        }
+        _ => return None,
+    };
+    let remedy = check.how_to_escape()?;
+    Some((
+        remedy,
+        vec!["--context".to_string(), format!("{}={value}", check.key)],
+    ))
+}
+
+/// For a trust policy that names the caller in a statement kept from
+/// applying only by `sts:ExternalId`: the external id it expects, read from
+/// the condition. The caller passes it (`--external-id`); adding a trust
+/// statement without the condition would get around the guard.
+pub(super) fn expected_external_id(
+    doc: Option<&PolicyDoc>,
+    request: &Request<'_>,
+) -> Option<String> {
+    let policy = &*doc?.policy;
+    policy
+        .statements()
+        .iter()
+        .filter(|statement| statement.effect() == Effect::Allow)
+        .filter(|statement| statement.names_principal(request.caller).is_some())
+        .filter(|statement| {
+            matches!(
+                statement.first_mismatch(request),
+                Some(Mismatch::Condition(_))
+            )
+        })
+        .find_map(|statement| {
+            let failing: Vec<ConditionCheck> = statement
+                .condition_checks(request)
+                .into_iter()
+                .filter(|check| check.holds != Tri::Yes)
+                .collect();
+            let only_external_id = !failing.is_empty()
+                && failing.iter().all(|check| {
+                    check.key.eq_ignore_ascii_case("sts:ExternalId")
+                        && matches!(
+                            check.operator.to_ascii_lowercase().as_str(),
+                            "stringequals" | "stringlike"
+                        )
+                });
+            if !only_external_id {
+                return None;
+            }
+            failing[0]
+                .values
+                .iter()
+                .find(|value| !value.contains(['*', '?', '$']) && !value.is_empty())
+                .cloned()
+        })
+}

@@ -143,20 +143,38 @@ fn resource_link(
             format!("the {what} explicitly denies {action} to `{who}`{sid}{clause}")
         }
         LinkStatus::Fail => {
-            fix = Some(proposal::allow_in_resource_policy(
-                link,
-                owner,
-                who,
-                action,
-                &facts.resource,
-                if link == LinkId::TrustPolicy {
-                    proposal::Scope::AssumeRole {
-                        external_id: facts.setup.request.external_id.as_deref(),
-                    }
-                } else {
-                    proposal::Scope::None
-                },
-            ));
+            // A trust policy that names the caller but expects an external id
+            // is met by passing it, never by a statement without the guard.
+            let external_id = (link == LinkId::TrustPolicy)
+                .then(|| {
+                    super::evaluation::expected_external_id(
+                        resource_policy_of(facts, link),
+                        &facts.request(),
+                    )
+                })
+                .flatten();
+            fix = Some(match external_id {
+                Some(id) => proposal::request(
+                    link,
+                    owner,
+                    &format!("pass the external id the trust policy expects, `{id}`"),
+                    vec!["--external-id".to_string(), id],
+                ),
+                None => proposal::allow_in_resource_policy(
+                    link,
+                    owner,
+                    who,
+                    action,
+                    &facts.resource,
+                    if link == LinkId::TrustPolicy {
+                        proposal::Scope::AssumeRole {
+                            external_id: facts.setup.request.external_id.as_deref(),
+                        }
+                    } else {
+                        proposal::Scope::None
+                    },
+                ),
+            });
             // Failing without a deny means no allow applied at all (an allow
             // that may apply would have made the link unknown).
             let near = near_misses(resource_policy_of(facts, link), &facts.request());

@@ -1,0 +1,439 @@
+//! Whether a change weakens a guard. A fix that gets around a guard is the
+//! worst thing the tool can hand a person, so every document a change
+//! installs is compared with the document as read, and what it gets around
+//! is named (`Fix::widens`) so that the reports say it and `--write-fixes`
+//! leaves it out of `apply.sh` unless asked.
+//!
+//! A document weakens a guard when, compared with the one as read:
+//! - it no longer holds a `Deny` that was there (the same `Sid`, or without
+//!   a `Sid` the same `Principal` and `Action`), or holds it without one of
+//!   its condition keys; adding a key (AWS's documented exceptions such as
+//!   `aws:ViaAWSService`) only narrows the Deny and is not weakening;
+//! - it adds (or changes) an `Allow` whose actions overlap an existing Allow
+//!   for the same principal, its account or `*` that is conditioned on a
+//!   guard key, without carrying that key.
+//!
+//! Compared as JSON, on what the document says: no evaluation, so that the
+//! check holds whatever the judge concluded.
+
+use serde_json::{Map, Value};
+
+use crate::diagnosis::Diagnosis;
+use crate::fixes::merge::base_document;
+use crate::snapshot::Snapshot;
+
+/// Sets `widens` on every change whose `document_after` weakens a guard of
+/// the document as read, and on the fix of every link it mends. Changes to
+/// one document share one `document_after`, installed by one command: they
+/// are declared together.
+pub(super) fn declare(snapshot: &Snapshot, diagnosis: &mut Diagnosis) {
+    for change in &mut diagnosis.changes {
+        let (Some(target), Some(after)) = (&change.target, &change.document_after) else {
+            continue;
+        };
+        let Some(before) = base_document(snapshot, target) else {
+            continue;
+        };
+        change.widens = weakened(&before, after);
+        if !change.widens.is_empty() {
+            // Said where the change is explained, not only flagged: the
+            // reader must know what the change lets through.
+            let said = format!(
+                "this change widens a guard ({}): it lets requests past what the document as read keeps out; apply it only if the guard itself is wrong",
+                change.widens.join(", ")
+            );
+            change.note = Some(match change.note.take() {
+                Some(note) => format!("{note}; {said}"),
+                None => said,
+            });
+        }
+    }
+    for operation in &mut diagnosis.operations {
+        for action in &mut operation.actions {
+            for link in &mut action.links {
+                if let (Some(index), Some(fix)) = (link.change, link.fix.as_mut())
+                    && let Some(change) = diagnosis.changes.get(index)
+                    && !change.widens.is_empty()
+                {
+                    fix.widens = change.widens.clone();
+                    fix.note = change.note.clone();
+                }
+            }
+        }
+    }
+}
+
+/// Condition keys that guard a resource or a role (ignoring ASCII case):
+/// where the request comes from, how it is made, who may make it.
+const GUARD_KEYS: &[&str] = &[
+    "sts:externalid",
+    "aws:principalorgid",
+    "aws:principalorgpaths",
+    "aws:principalaccount",
+    "aws:sourcevpce",
+    "aws:sourcevpc",
+    "aws:sourceip",
+    "aws:vpcsourceip",
+    "aws:sourcearn",
+    "aws:sourceaccount",
+    "aws:sourceorgid",
+    "aws:sourceorgpaths",
+    "aws:securetransport",
+    "aws:multifactorauthpresent",
+    "aws:multifactorauthage",
+    "kms:viaservice",
+    "kms:calleraccount",
+    "s3:x-amz-acl",
+    "aws:requestedregion",
+    "aws:resourceorgid",
+    "aws:resourceorgpaths",
+    "aws:resourceaccount",
+    "s3:tlsversion",
+];
+
+/// Key prefixes that guard (the SSE headers, the ACL grant headers, the
+/// encryption context).
+const GUARD_PREFIXES: &[&str] = &[
+    "s3:x-amz-server-side-encryption",
+    "s3:x-amz-grant-",
+    "kms:encryptioncontext",
+];
+
+/// Whether `key` is a guard key.
+pub fn is_guard_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    GUARD_KEYS.contains(&key.as_str())
+        || GUARD_PREFIXES.iter().any(|prefix| key.starts_with(prefix))
+}
+
+/// What `after` gets around that `before` guarded: the Deny statements it
+/// drops (their `Sid`, or `Deny of ACTIONS to PRINCIPAL` without one) and
+/// the condition keys it no longer requires, each once, in the order met.
+/// Empty when the change weakens no guard.
+pub fn weakened(before: &Value, after: &Value) -> Vec<String> {
+    let before = statements(before);
+    let after = statements(after);
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |item: String| {
+        if !out.iter().any(|seen| seen.eq_ignore_ascii_case(&item)) {
+            out.push(item);
+        }
+    };
+    for deny in before.iter().filter(|statement| is(statement, "Deny")) {
+        match after
+            .iter()
+            .find(|other| is(other, "Deny") && same_deny(deny, other))
+        {
+            None => push(deny_name(deny)),
+            Some(kept) => {
+                let keys = condition_keys(kept);
+                for key in condition_keys(deny) {
+                    if !keys.iter().any(|have| have.eq_ignore_ascii_case(&key)) {
+                        push(key);
+                    }
+                }
+            }
+        }
+    }
+    for allow in after
+        .iter()
+        .filter(|statement| is(statement, "Allow") && !before.contains(statement))
+    {
+        let carried = condition_keys(allow);
+        for guarded in before.iter().filter(|statement| is(statement, "Allow")) {
+            if !principals_overlap(guarded, allow) || !actions_overlap(guarded, allow) {
+                continue;
+            }
+            for key in condition_keys(guarded) {
+                if is_guard_key(&key) && !carried.iter().any(|have| have.eq_ignore_ascii_case(&key))
+                {
+                    push(key);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The statements of a document, one written as an object being a list of one.
+fn statements(document: &Value) -> Vec<&Map<String, Value>> {
+    match document.get("Statement") {
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_object).collect(),
+        Some(Value::Object(one)) => vec![one],
+        _ => Vec::new(),
+    }
+}
+
+fn is(statement: &Map<String, Value>, effect: &str) -> bool {
+    statement
+        .get("Effect")
+        .and_then(Value::as_str)
+        .is_some_and(|have| have.eq_ignore_ascii_case(effect))
+}
+
+/// Strings of a value that is a string or a list of them, sorted.
+fn strings(value: Option<&Value>) -> Vec<String> {
+    let mut out: Vec<String> = match value {
+        Some(Value::String(one)) => vec![one.clone()],
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    };
+    out.sort_unstable();
+    out
+}
+
+/// Every principal a statement names (`*` for `"Principal": "*"`); empty for
+/// an identity policy's statement, which has none.
+fn principals(statement: &Map<String, Value>) -> Vec<String> {
+    match statement.get("Principal") {
+        Some(Value::String(one)) => vec![one.clone()],
+        Some(Value::Object(kinds)) => {
+            let mut out: Vec<String> = kinds
+                .values()
+                .flat_map(|value| strings(Some(value)))
+                .collect();
+            out.sort_unstable();
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn actions(statement: &Map<String, Value>) -> Vec<String> {
+    strings(statement.get("Action"))
+}
+
+/// The same Deny: the same `Sid` when it has one, else the same principals
+/// and actions.
+fn same_deny(deny: &Map<String, Value>, other: &Map<String, Value>) -> bool {
+    match deny.get("Sid").and_then(Value::as_str) {
+        Some(sid) if !sid.is_empty() => other.get("Sid").and_then(Value::as_str) == Some(sid),
+        _ => {
+            principals(deny) == principals(other)
+                && actions(deny) == actions(other)
+                && strings(deny.get("NotAction")) == strings(other.get("NotAction"))
+        }
+    }
+}
+
+fn deny_name(deny: &Map<String, Value>) -> String {
+    match deny.get("Sid").and_then(Value::as_str) {
+        Some(sid) if !sid.is_empty() => sid.to_string(),
+        _ => {
+            let principals = principals(deny);
+            let to = if principals.is_empty() {
+                String::new()
+            } else {
+                format!(" to {}", principals.join(", "))
+            };
+            format!("Deny of {}{to}", actions(deny).join(", "))
+        }
+    }
+}
+
+/// The condition keys of a statement, as written, each once.
+fn condition_keys(statement: &Map<String, Value>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let Some(Value::Object(operators)) = statement.get("Condition") else {
+        return out;
+    };
+    for keys in operators.values().filter_map(Value::as_object) {
+        for key in keys.keys() {
+            if !out.iter().any(|seen| seen.eq_ignore_ascii_case(key)) {
+                out.push(key.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The account of a principal as written: an account id, or the account of
+/// an IAM ARN.
+fn account_of(principal: &str) -> Option<&str> {
+    if principal.len() == 12 && principal.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(principal);
+    }
+    let mut parts = principal.split(':');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("arn"), Some(_), Some("iam" | "sts"), Some(_)) => parts.next(),
+        _ => None,
+    }
+}
+
+/// Whether the guarded statement covers a principal the new one names: the
+/// same one, its account (root or id) or `*`. Statements without
+/// `Principal` (one identity policy) share the one principal the policy is
+/// attached to.
+fn principals_overlap(guarded: &Map<String, Value>, added: &Map<String, Value>) -> bool {
+    let guarded = principals(guarded);
+    let added = principals(added);
+    if guarded.is_empty() || added.is_empty() {
+        return guarded.is_empty() && added.is_empty();
+    }
+    if guarded.iter().any(|p| p == "*") || added.iter().any(|p| p == "*") {
+        return true;
+    }
+    added.iter().any(|principal| {
+        guarded.iter().any(|covering| {
+            covering == principal
+                || (account_of(covering).is_some()
+                    && account_of(covering) == account_of(principal)
+                    && (covering.len() == 12 || covering.ends_with(":root")))
+        })
+    })
+}
+
+/// Whether two action lists share an action, `*` and `?` matching as IAM
+/// matches them. A statement with `NotAction` is taken to overlap.
+fn actions_overlap(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
+    if a.contains_key("NotAction") || b.contains_key("NotAction") {
+        return true;
+    }
+    let (a, b) = (actions(a), actions(b));
+    a.iter().any(|x| {
+        b.iter().any(|y| {
+            let (x, y) = (x.to_ascii_lowercase(), y.to_ascii_lowercase());
+            glob(&x, &y) || glob(&y, &x)
+        })
+    })
+}
+
+/// Whether `text` matches `pattern` (`*` any run, `?` one character).
+fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn tls_deny() -> Value {
+        json!({"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
+               "Action": "s3:*", "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+               "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+    }
+
+    #[test]
+    fn dropping_a_deny_names_its_sid() {
+        let before = json!({"Statement": [tls_deny()]});
+        let after = json!({"Statement": []});
+        assert_eq!(weakened(&before, &after), vec!["DenyInsecureTransport"]);
+    }
+
+    #[test]
+    fn dropping_a_deny_without_sid_describes_it() {
+        let before = json!({"Statement": {"Effect": "Deny", "Principal": {"AWS": "*"},
+                            "Action": ["kms:Decrypt"], "Resource": "*"}});
+        let after = json!({"Statement": []});
+        assert_eq!(weakened(&before, &after), vec!["Deny of kms:Decrypt to *"]);
+    }
+
+    #[test]
+    fn a_deny_losing_a_condition_key_names_the_key() {
+        let before = json!({"Statement": [
+            {"Sid": "OnlyVpce", "Effect": "Deny", "Principal": "*", "Action": "kms:*",
+             "Resource": "*", "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"},
+                                             "Bool": {"aws:SecureTransport": "false"}}}]});
+        let after = json!({"Statement": [
+            {"Sid": "OnlyVpce", "Effect": "Deny", "Principal": "*", "Action": "kms:*",
+             "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]});
+        assert_eq!(weakened(&before, &after), vec!["aws:SourceVpce"]);
+    }
+
+    #[test]
+    fn adding_a_documented_exception_to_a_deny_is_not_weakening() {
+        let before = json!({"Statement": [
+            {"Sid": "OnlyVpce", "Effect": "Deny", "Principal": "*", "Action": "kms:*",
+             "Resource": "*", "Condition": {"StringNotEquals": {"aws:sourceVpce": "vpce-1"}}}]});
+        let after = json!({"Statement": [
+            {"Sid": "OnlyVpce", "Effect": "Deny", "Principal": "*", "Action": "kms:*",
+             "Resource": "*", "Condition": {"StringNotEquals": {"aws:sourceVpce": "vpce-1"},
+                                             "BoolIfExists": {"aws:ViaAWSService": "false"}}}]});
+        assert!(weakened(&before, &after).is_empty());
+    }
+
+    #[test]
+    fn an_allow_around_an_org_guard_names_the_key() {
+        let before = json!({"Statement": [
+            {"Sid": "Org", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+             "Resource": "arn:aws:s3:::b/*",
+             "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-1"}}}]});
+        let after = json!({"Statement": [
+            before["Statement"][0].clone(),
+            {"Sid": "AllowS3GetObject", "Effect": "Allow",
+             "Principal": {"AWS": "arn:aws:iam::222222222222:user/d"},
+             "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::b/*"}]});
+        assert_eq!(weakened(&before, &after), vec!["aws:PrincipalOrgID"]);
+    }
+
+    #[test]
+    fn an_allow_carrying_the_guard_key_or_for_other_actions_is_fine() {
+        let before = json!({"Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::2:root"},
+             "Action": "sts:AssumeRole",
+             "Condition": {"StringEquals": {"sts:ExternalId": "x"}}}]});
+        let carrying = json!({"Statement": [
+            before["Statement"][0].clone(),
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::2:user/d"},
+             "Action": ["sts:AssumeRole"],
+             "Condition": {"StringEquals": {"sts:ExternalId": "y"}}}]});
+        assert!(weakened(&before, &carrying).is_empty());
+        let bare = json!({"Statement": [
+            before["Statement"][0].clone(),
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::2:user/d"},
+             "Action": ["sts:AssumeRole"]}]});
+        assert_eq!(weakened(&before, &bare), vec!["sts:ExternalId"]);
+        let other_action = json!({"Statement": [
+            before["Statement"][0].clone(),
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::2:user/d"},
+             "Action": ["sts:TagSession"]}]});
+        assert!(weakened(&before, &other_action).is_empty());
+        let other_account = json!({"Statement": [
+            before["Statement"][0].clone(),
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::3:user/d"},
+             "Action": ["sts:AssumeRole"]}]});
+        assert!(weakened(&before, &other_account).is_empty());
+    }
+
+    #[test]
+    fn a_condition_that_is_no_guard_is_not_counted() {
+        let before = json!({"Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:PrincipalTag/team": "a"}}}]});
+        let after = json!({"Statement": [
+            before["Statement"][0].clone(),
+            {"Effect": "Allow", "Action": ["s3:*"], "Resource": "*"}]});
+        assert!(weakened(&before, &after).is_empty());
+    }
+
+    #[test]
+    fn wildcards_match_as_iam_matches() {
+        assert!(glob("s3:*", "s3:getobject"));
+        assert!(glob("kms:generatedatakey*", "kms:generatedatakey"));
+        assert!(!glob("kms:decrypt", "kms:encrypt"));
+        assert!(glob("kms:re?ncrypt*", "kms:reencryptfrom"));
+    }
+}
