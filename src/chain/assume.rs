@@ -84,6 +84,10 @@ pub enum SessionPolicyError {
         "--session-policy: `{0}` is not a role or federated-user session, which are the only principals with session policies"
     )]
     NotASession(String),
+    /// AWS refuses a session policy with a `Principal` (checked as a
+    /// snapshot's session policies are).
+    #[error("--session-policy: {0}: {1}")]
+    Malformed(String, String),
 }
 
 /// Records `policy` as the session policy of the session the S3 and KMS
@@ -104,6 +108,12 @@ pub fn supply_session_policy(
     ) {
         return Err(SessionPolicyError::NotASession(target.to_string()));
     }
+    let doc = crate::snapshot::DocRef::SessionPolicy {
+        principal: session.principal_arn(),
+        index: 0,
+    };
+    crate::snapshot::check_principal_element(&doc, &policy.policy)
+        .map_err(|(field, message)| SessionPolicyError::Malformed(field, message))?;
     let found = super::principal::find_info(snapshot, &session).map(|info| info as *const _);
     let index = found.and_then(|found| {
         snapshot

@@ -24,7 +24,7 @@ use super::keys::{Reference, ResolvedKey};
 
 mod key_table;
 
-pub use key_table::{ContextKey, KEYS, Origin};
+pub use key_table::{CARRIED, ContextKey, KEYS, Origin};
 
 /// The VPC keys a forward access session does not carry (IAM User Guide,
 /// "Forward access sessions"; KMS Developer Guide, "Using VPC endpoint
@@ -87,6 +87,10 @@ fn key_region(key: &ResolvedKey<'_>) -> Option<String> {
 static TABLE: LazyLock<Arc<RequestContext>> = LazyLock::new(|| {
     let mut context = RequestContext::unknown_by_default();
     for row in KEYS {
+        if row.key == "svc:*" {
+            // Not a prefix: the request's services decide (`set_request`).
+            continue;
+        }
         match (row.source, row.key.strip_suffix('*')) {
             (Origin::Absent | Origin::Request, Some(prefix)) if !prefix.is_empty() => {
                 context.set_absent_prefix(prefix)
@@ -378,6 +382,18 @@ fn set_request(setup: &Setup<'_>, action: &ActionContext<'_>, context: &mut Requ
         Some(region) => context.set("aws:RequestedRegion", region),
         None => context.set_unknown("aws:RequestedRegion"),
     }
+    // A key of a service the request is not made to is absent (the `svc:*`
+    // row): `ec2:Owner` in AWS's own data-perimeter SCP examples is decided
+    // for an S3 request, and the `s3:` headers of the S3 request do not
+    // reach the KMS call S3 makes, whose action lists only `kms:` keys
+    // (Service Authorization Reference, "Actions, resources, and condition
+    // keys for AWS Key Management Service").
+    let service = match &action.resource {
+        ContextResource::Bucket | ContextResource::Object { .. } => "s3",
+        ContextResource::Key(_) => "kms",
+        ContextResource::Role(_) => "sts",
+    };
+    context.scope_to_services(&[service], CARRIED);
     match &action.resource {
         ContextResource::Key(kms) => {
             // S3 calls KMS with a forward access session for the caller: the
@@ -402,20 +418,15 @@ fn set_request(setup: &Setup<'_>, action: &ActionContext<'_>, context: &mut Requ
                 }
                 _ => context.set_unknown("kms:RequestAlias"),
             }
-            // The KMS request carries no S3 key.
-            context.set_absent_prefix("s3:");
         }
         ContextResource::Role(_) => {
             context.set("aws:ViaAWSService", "false");
             if let Some(external_id) = &setup.request.external_id {
                 context.set("sts:ExternalId", external_id.as_str());
             }
-            context.set_absent_prefix("s3:");
-            context.set_absent_prefix("kms:");
         }
         ContextResource::Bucket | ContextResource::Object { .. } => {
             context.set("aws:ViaAWSService", "false");
-            context.set_absent_prefix("kms:");
         }
     }
 }

@@ -37,8 +37,9 @@ pub(crate) struct ResolvedKey<'s> {
     pub info: Option<&'s KeyInfo>,
     /// The ARN the action is authorized against (key ARN when resolved).
     pub resource: String,
-    /// The key's account: from its ARN, else the bucket's account (where S3
-    /// resolves a relative reference for the bucket owner).
+    /// The key's account: from its ARN, else the account the reference was
+    /// resolved in (the bucket's for its configuration, the writer's for a
+    /// request header).
     pub account: String,
 }
 
@@ -59,8 +60,28 @@ impl ResolvedKey<'_> {
     }
 }
 
+/// The key as the bucket owner's configuration names it: a key id or alias
+/// name is looked up in the bucket's account.
 pub(crate) fn resolve<'s>(setup: &Setup<'s>, choice: &KeyChoice) -> ResolvedKey<'s> {
-    let bucket_account = setup.bucket.account.clone();
+    resolve_in(setup, choice, &setup.bucket.account)
+}
+
+/// The key as a request names it, a key id or alias name looked up in
+/// `account`. S3 resolves a reference that is not a full ARN in the
+/// requester's account: Amazon S3 API Reference, "PutObject"
+/// (`x-amz-server-side-encryption-aws-kms-key-id`: "If the KMS key doesn't
+/// exist in the same account that's issuing the command, you must use the
+/// full Key ARN not the Key ID") and "ServerSideEncryptionByDefault" ("If
+/// you use a KMS key alias instead, then KMS resolves the key within the
+/// requester's account"). The bucket owner's own configuration resolves in
+/// its account ([`resolve`]); the `bucket-encryption` link says when that
+/// cannot work for a writer of another account.
+pub(crate) fn resolve_in<'s>(
+    setup: &Setup<'s>,
+    choice: &KeyChoice,
+    account: &str,
+) -> ResolvedKey<'s> {
+    let bucket_account = account.to_string();
     let region = setup
         .bucket
         .region

@@ -536,7 +536,7 @@ fn typo_notes(setup: &Setup<'_>) -> Vec<String> {
             .flatten()
             .filter_map(|encryption| encryption.key.as_deref()),
     );
-    configured.extend(setup.context_value("s3:x-amz-server-side-encryption-aws-kms-key-id"));
+    let header = setup.context_value("s3:x-amz-server-side-encryption-aws-kms-key-id");
     let names: Vec<&str> = snapshot
         .keys
         .iter()
@@ -544,8 +544,24 @@ fn typo_notes(setup: &Setup<'_>) -> Vec<String> {
             std::iter::once(info.arn.as_str()).chain(info.aliases.iter().map(String::as_str))
         })
         .collect();
-    for key in configured {
-        let resolved = keys::resolve(setup, &KeyChoice::Named(key.to_string()));
+    // The header's key is looked for where S3 resolves it: the writer's
+    // account (`keys::resolve_in`).
+    let resolved_keys = configured
+        .into_iter()
+        .map(|key| {
+            (
+                key,
+                keys::resolve(setup, &KeyChoice::Named(key.to_string())),
+            )
+        })
+        .chain(header.map(|key| {
+            let choice = KeyChoice::Named(key.to_string());
+            (
+                key,
+                keys::resolve_in(setup, &choice, &setup.actor().account),
+            )
+        }));
+    for (key, resolved) in resolved_keys {
         if resolved.info.is_some() {
             continue;
         }

@@ -45,6 +45,33 @@ pub struct RequestContext {
     unknown_default: bool,
     /// The context this one was laid over, if any.
     below: Option<Arc<RequestContext>>,
+    /// The services whose keys the request can carry, when declared
+    /// ([`RequestContext::scope_to_services`]).
+    scope: Option<ServiceScope>,
+}
+
+/// Which service-specific keys (`svc:...`, not `aws:`) a request can carry
+/// at all: those of the services it is made to, and a few keys AWS
+/// documents on every request made with some credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ServiceScope {
+    /// Lower-cased service prefixes (`s3`, `kms`, `sts`).
+    services: Vec<String>,
+    /// Lower-cased keys of other services that any request may carry.
+    carried: Vec<String>,
+}
+
+impl ServiceScope {
+    /// Whether `lowered` is a key of a service the request is not made to,
+    /// and not one of the keys carried on any request.
+    fn excludes(&self, lowered: &str) -> bool {
+        let Some((service, _)) = lowered.split_once(':') else {
+            return false;
+        };
+        service != "aws"
+            && !self.services.iter().any(|own| own == service)
+            && !self.carried.iter().any(|key| key == lowered)
+    }
 }
 
 /// What one layer says about a key.
@@ -80,6 +107,27 @@ impl RequestContext {
             below: Some(below),
             ..Self::default()
         }
+    }
+
+    /// Declares the services the request is made to. A key of any other
+    /// service (`ec2:Owner` in an S3 request, an `s3:` header in the KMS
+    /// call S3 makes) is then absent, whatever was written for it: AWS puts
+    /// in a request only the global keys and the keys the Service
+    /// Authorization Reference lists for its action. `carried` names keys
+    /// of other services that AWS documents on any request (credential
+    /// keys such as `lambda:SourceFunctionArn`); those keep their values.
+    pub fn scope_to_services(&mut self, services: &[&str], carried: &[&str]) {
+        self.scope = Some(ServiceScope {
+            services: services.iter().map(|s| s.to_ascii_lowercase()).collect(),
+            carried: carried.iter().map(|s| s.to_ascii_lowercase()).collect(),
+        });
+    }
+
+    /// The scope declared here, else below.
+    fn service_scope(&self) -> Option<&ServiceScope> {
+        self.scope
+            .as_ref()
+            .or_else(|| self.below.as_deref()?.service_scope())
     }
 
     /// Sets `key` to a single value, replacing what was there.
@@ -198,6 +246,12 @@ impl RequestContext {
         const ABSENT: ContextValue = ContextValue::Absent;
         const UNKNOWN: ContextValue = ContextValue::Unknown;
         let lowered = key.to_ascii_lowercase();
+        if self
+            .service_scope()
+            .is_some_and(|scope| scope.excludes(&lowered))
+        {
+            return &ABSENT;
+        }
         if let Some((_, value)) = self.entry(&lowered) {
             return value;
         }
@@ -218,6 +272,13 @@ impl RequestContext {
         self.entry(&key.to_ascii_lowercase()).is_some()
     }
 
+    /// Whether `key` belongs to a service the request is not made to, and
+    /// is therefore absent whatever was written for it.
+    pub fn is_foreign(&self, key: &str) -> bool {
+        self.service_scope()
+            .is_some_and(|scope| scope.excludes(&key.to_ascii_lowercase()))
+    }
+
     /// Every key that was set, with its name as written, in the order of
     /// their lower-cased names.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
@@ -236,7 +297,10 @@ impl RequestContext {
                 merged.insert(lowered.as_str(), value);
             }
         }
-        merged.into_values().flatten()
+        merged
+            .into_values()
+            .flatten()
+            .filter(|(name, _)| !self.is_foreign(name))
     }
 }
 

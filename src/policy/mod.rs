@@ -54,6 +54,17 @@ pub enum Effect {
     Deny,
 }
 
+/// Marks an entry of [`StatementHit::unknown_keys`] that is no context key
+/// but a point AWS's documentation leaves open: the statement's outcome rests
+/// on a reading the tool will not choose, so it is unknown (never allowed),
+/// and the rest of the entry names the point and its page.
+pub const OPEN_READING: &str = "open reading: ";
+
+/// The point an [`OPEN_READING`] entry names, or `None` for a context key.
+pub fn open_reading(entry: &str) -> Option<&str> {
+    entry.strip_prefix(OPEN_READING)
+}
+
 /// Three-valued truth: whether a statement applies when some context keys
 /// are unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

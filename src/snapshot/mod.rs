@@ -23,6 +23,7 @@ mod documents;
 mod parse;
 pub use assumption::{AssumeError, Assumption};
 pub use docref::{DocRef, OrgLevel};
+pub(crate) use parse::check_principal_element;
 pub use parse::{ACL_PERMISSIONS, ALGORITHMS, GRANT_OPERATIONS, KEY_STATES, MANAGERS, OWNERSHIPS};
 
 pub const SNAPSHOT_FORMAT: &str = "kms-s3-doctor/snapshot@1";

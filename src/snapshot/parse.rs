@@ -1,11 +1,14 @@
 //! Reading and validating a snapshot file: syntax, `format`, the fields
 //! serde checks, then what serde cannot (account ids, ARNs, partitions,
-//! exact enumerations, unique entries), each error with its field's pointer
+//! exact enumerations, unique entries, the `Principal` element each kind of
+//! document must or must not have), each error with its field's pointer
 //! and its line and column. A snapshot is never half-evaluated.
 
 use serde::Deserialize;
 
-use super::{AccountInfo, Field, POLICY_ERROR_MARK, SNAPSHOT_FORMAT, Snapshot, SnapshotError};
+use super::{
+    AccountInfo, DocRef, Field, POLICY_ERROR_MARK, SNAPSHOT_FORMAT, Snapshot, SnapshotError,
+};
 use crate::policy::arn::{Arn, Principal, is_account_id};
 use crate::policy::positions::JsonPositions;
 
@@ -212,6 +215,18 @@ impl Snapshot {
                 }
             }
         }
+        for (doc, policy_doc) in self.documents() {
+            if let Err((path, message)) = check_principal_element(&doc, &policy_doc.policy) {
+                let pointer = self.pointer_of(&doc).unwrap_or_default();
+                // Inside a document given as text the file has no pointer.
+                let field = if policy_doc.is_object() {
+                    format!("{pointer}{path}")
+                } else {
+                    pointer
+                };
+                return Err((field, message));
+            }
+        }
         let mut seen = std::collections::HashSet::new();
         for (index, principal) in self.principals.iter().enumerate() {
             unique(
@@ -224,6 +239,110 @@ impl Snapshot {
                 .map_err(|error| (format!("/principals/{index}/arn"), error.to_string()))?;
         }
         Ok(())
+    }
+}
+
+/// Whether each statement's `Principal`/`NotPrincipal` is what AWS accepts in
+/// a document of this kind; AWS refuses the document otherwise, so the tool
+/// does too. Returns the offending element's pointer inside the document and
+/// the message.
+///
+/// - IAM User Guide, "AWS JSON policy elements: Principal": "You must use the
+///   Principal element in resource-based policies" (bucket policy, key
+///   policy, trust policy) and cannot use it in identity-based policies
+///   (identity policies, permissions boundaries, session policies).
+/// - IAM User Guide, "AWS JSON policy elements: NotPrincipal": not in an
+///   identity-based policy nor in a role trust policy; SCPs and RCPs do not
+///   support it.
+/// - AWS Organizations User Guide, "SCP syntax": an SCP has no `Principal`.
+/// - AWS Organizations User Guide, "RCP syntax": an RCP statement's
+///   `Principal` must be `"*"` (conditions narrow it).
+pub(crate) fn check_principal_element(
+    doc: &DocRef,
+    policy: &crate::policy::Policy,
+) -> Result<(), (String, String)> {
+    for statement in policy.statements() {
+        let at = |element: &str| {
+            if policy.single_statement() {
+                format!("/Statement/{element}")
+            } else {
+                format!("/Statement/{}/{element}", statement.index())
+            }
+        };
+        let element = statement.principal_element();
+        let fail = |element: &str, message: String| Err((at(element), message));
+        match doc {
+            DocRef::BucketPolicy { .. } | DocRef::KeyPolicy { .. } | DocRef::TrustPolicy { .. } => {
+                match element {
+                    None => {
+                        return Err((
+                            at("").trim_end_matches('/').to_string(),
+                            format!(
+                                "a statement of a {} has no `Principal`: AWS requires one in a resource-based policy (IAM User Guide, \"AWS JSON policy elements: Principal\")",
+                                kind_name(doc)
+                            ),
+                        ));
+                    }
+                    Some(("NotPrincipal", _)) if matches!(doc, DocRef::TrustPolicy { .. }) => {
+                        return fail(
+                            "NotPrincipal",
+                            "a role trust policy cannot use `NotPrincipal` (IAM User Guide, \"AWS JSON policy elements: NotPrincipal\")".to_string(),
+                        );
+                    }
+                    Some(_) => {}
+                }
+            }
+            DocRef::IdentityPolicy { .. }
+            | DocRef::PermissionsBoundary { .. }
+            | DocRef::SessionPolicy { .. }
+            | DocRef::Scp { .. } => {
+                if let Some((name, _)) = element {
+                    let page = match doc {
+                        DocRef::Scp { .. } => "AWS Organizations User Guide, \"SCP syntax\"",
+                        _ => "IAM User Guide, \"AWS JSON policy elements: Principal\"",
+                    };
+                    return fail(
+                        name,
+                        format!(
+                            "a {} cannot have `{name}`: it applies to the principals it is attached to ({page})",
+                            kind_name(doc)
+                        ),
+                    );
+                }
+            }
+            DocRef::Rcp { .. } => match element {
+                Some(("Principal", serde_json::Value::String(star))) if star == "*" => {}
+                Some((name, _)) => {
+                    return fail(
+                        name,
+                        format!(
+                            "an RCP statement's principal must be `\"Principal\": \"*\"`, not this `{name}` (AWS Organizations User Guide, \"RCP syntax\")"
+                        ),
+                    );
+                }
+                None => {
+                    return Err((
+                        at("").trim_end_matches('/').to_string(),
+                        "an RCP statement has no `Principal`: it must be `\"Principal\": \"*\"` (AWS Organizations User Guide, \"RCP syntax\")".to_string(),
+                    ));
+                }
+            },
+        }
+    }
+    Ok(())
+}
+
+/// How an error names a document's kind.
+fn kind_name(doc: &DocRef) -> &'static str {
+    match doc {
+        DocRef::BucketPolicy { .. } => "bucket policy",
+        DocRef::KeyPolicy { .. } => "key policy",
+        DocRef::TrustPolicy { .. } => "role trust policy",
+        DocRef::IdentityPolicy { .. } => "identity policy",
+        DocRef::PermissionsBoundary { .. } => "permissions boundary",
+        DocRef::SessionPolicy { .. } => "session policy",
+        DocRef::Scp { .. } => "SCP",
+        DocRef::Rcp { .. } => "RCP",
     }
 }
 

@@ -349,3 +349,93 @@ fn a_layered_document_names_its_layer_and_has_no_file_position() {
     assert_eq!(laid.source_pointer(), None);
     assert_eq!(laid.id(), Some(&id));
 }
+
+#[test]
+fn the_principal_element_is_checked_per_document_kind() {
+    // IAM User Guide, "AWS JSON policy elements: Principal" ("You must use
+    // the Principal element in resource-based policies"; not in
+    // identity-based ones); "AWS JSON policy elements: NotPrincipal" (not
+    // in a role trust policy); AWS Organizations User Guide, "SCP syntax"
+    // and "RCP syntax" (an RCP's Principal is "*"). AWS refuses such
+    // documents, so the snapshot is refused at the element.
+    let allow = |principal: Option<(&str, Value)>| {
+        let mut statement = json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"});
+        if let Some((name, value)) = principal {
+            statement[name] = value;
+        }
+        json!({"Version": "2012-10-17", "Statement": [statement]})
+    };
+    let user = |policy: Value| json!([{"name": "p", "kind": "inline", "document": policy}]);
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "/buckets/0/policy",
+            allow(None),
+            "/buckets/0/policy/Statement/0",
+        ),
+        ("/keys/0/policy", allow(None), "/keys/0/policy/Statement/0"),
+        (
+            "/principals/0/policies",
+            user(allow(Some(("Principal", json!("*"))))),
+            "/principals/0/policies/0/document/Statement/0/Principal",
+        ),
+        (
+            "/principals/0/permissions_boundary",
+            json!({"name": "b", "kind": "managed", "document": allow(Some(("NotPrincipal", json!({"AWS": "111111111111"}))))}),
+            "/principals/0/permissions_boundary/document/Statement/0/NotPrincipal",
+        ),
+        (
+            "/accounts/111111111111/scps",
+            json!([[{"name": "s", "document": allow(Some(("Principal", json!("*"))))}]]),
+            "/accounts/111111111111/scps/0/0/document/Statement/0/Principal",
+        ),
+        (
+            "/accounts/111111111111/rcps",
+            json!([[{"name": "r", "document": allow(Some(("Principal", json!({"AWS": "*"}))))}]]),
+            "/accounts/111111111111/rcps/0/0/document/Statement/0/Principal",
+        ),
+        (
+            "/accounts/111111111111/rcps",
+            json!([[{"name": "r", "document": allow(None)}]]),
+            "/accounts/111111111111/rcps/0/0/document/Statement/0",
+        ),
+    ];
+    for (at, document, field) in cases {
+        let mut value = base();
+        put(&mut value, at, document);
+        let text = serde_json::to_string_pretty(&value).unwrap();
+        let error = Snapshot::parse("s.json", &text).unwrap_err();
+        assert_eq!(error.field, field, "{error}");
+        assert!(error.line.is_some() && error.column.is_some(), "{error}");
+    }
+    // A role's trust policy: a principal required, NotPrincipal refused.
+    let mut value = base();
+    value["principals"] = json!([{
+        "arn": "arn:aws:iam::111111111111:role/r",
+        "trust_policy": allow(Some(("NotPrincipal", json!({"AWS": "111111111111"}))))
+    }]);
+    let error = parse(&value).unwrap_err();
+    assert_eq!(
+        error.field, "/principals/0/trust_policy/Statement/0/NotPrincipal",
+        "{error}"
+    );
+    // What AWS accepts is accepted.
+    let mut value = base();
+    put(
+        &mut value,
+        "/buckets/0/policy",
+        allow(Some(("Principal", json!({"AWS": "111111111111"})))),
+    );
+    put(
+        &mut value,
+        "/accounts/111111111111/rcps",
+        json!([[{"name": "r", "document": allow(Some(("Principal", json!("*"))))}]]),
+    );
+    put(&mut value, "/principals/0/policies", user(allow(None)));
+    parse(&value).unwrap();
+}
+
+/// Sets the field at `pointer`, adding it to its object when missing.
+fn put(value: &mut Value, pointer: &str, new: Value) {
+    let (parent, name) = pointer.rsplit_once('/').unwrap();
+    value.pointer_mut(parent).unwrap()[name] = new;
+}

@@ -778,6 +778,21 @@ mod tests {
     const KEY: &str = "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
     #[test]
+    fn an_overlay_document_gets_the_principal_check() {
+        // IAM User Guide, "AWS JSON policy elements: Principal": a
+        // resource-based policy must name its principal; a layer laying a
+        // bucket policy without one is refused as a snapshot file would be.
+        let snapshot = base();
+        let text = format!(
+            r#"{{"format":"{SNAPSHOT_FORMAT}",
+                "buckets":[{{"name":"account-a-bucket","policy":{{"Version":"2012-10-17",
+                "Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}]}}}}]}}"#
+        );
+        let error = parse_file("o.json", &text, &snapshot).unwrap_err();
+        assert_eq!(error.field, "/buckets/0/policy/Statement/0", "{error}");
+    }
+
+    #[test]
     fn a_field_left_out_keeps_what_was_read() {
         let mut snapshot = base();
         let text = format!(

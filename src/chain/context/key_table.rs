@@ -317,5 +317,59 @@ pub const KEYS: &[ContextKey] = &[
         Origin::Unknown,
         "chosen by the caller at AssumeRole time",
     ),
-    row("*", Origin::Unknown, "any other key"),
+    // Keys of another service that AWS puts on every request made with
+    // some credentials, whatever service is called: the one exception to
+    // "a key of another service is absent" below.
+    row(
+        "lambda:SourceFunctionArn",
+        Origin::Unknown,
+        "on every request made with a Lambda function's credentials (Lambda Developer Guide, \"Using source function ARN to control function access behavior\")",
+    ),
+    row(
+        "ec2:SourceInstanceARN",
+        Origin::Unknown,
+        "on requests made with an EC2 instance's role credentials",
+    ),
+    row(
+        "ec2:RoleDelivery",
+        Origin::Unknown,
+        "as `ec2:SourceInstanceARN`",
+    ),
+    row(
+        "ssm:SourceInstanceARN",
+        Origin::Unknown,
+        "on requests made with a managed node's credentials",
+    ),
+    row(
+        "glue:CredentialIssuingService",
+        Origin::Unknown,
+        "on requests made with credentials AWS Glue issued",
+    ),
+    row(
+        "glue:RoleAssumedBy",
+        Origin::Unknown,
+        "as `glue:CredentialIssuingService`",
+    ),
+    row(
+        "svc:*",
+        Origin::Absent,
+        "a key of a service other than the request's (`ec2:Owner` in an S3 request, an `s3:` header in S3's call to KMS), unless listed above: AWS puts in a request only the global keys and those the Service Authorization Reference lists for its action",
+    ),
+    row(
+        "*",
+        Origin::Unknown,
+        "any other key (a global `aws:` key, or one of the request's service)",
+    ),
+];
+
+/// The keys of another service that a request can carry whatever service
+/// it is made to (the rows above `svc:*`): they stay unknown unless given,
+/// never absent.
+pub const CARRIED: &[&str] = &[
+    "lambda:SourceFunctionArn",
+    "ec2:SourceInstanceARN",
+    "ec2:RoleDelivery",
+    "ssm:SourceInstanceARN",
+    "glue:CredentialIssuingService",
+    "glue:RoleAssumedBy",
 ];

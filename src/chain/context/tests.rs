@@ -447,3 +447,75 @@ fn print_condition_key_table() {
         println!("| `{}` | {} | {} |", row.key, row.source.as_str(), row.from);
     }
 }
+
+#[test]
+fn a_key_of_another_service_is_absent_not_unknown() {
+    // aws-samples data-perimeter-policy-examples, resource_perimeter_scp:
+    // `ec2:Owner` beside `aws:ResourceOrgID` under StringNotEqualsIfExists.
+    // Service Authorization Reference ("Actions, resources, and condition
+    // keys for Amazon S3" / "... for AWS Key Management Service" / "... for
+    // AWS Security Token Service"): a request carries the global keys and
+    // the keys of its own service, never an `ec2:` key.
+    let case = Case::default();
+    for on in [On::Bucket, On::Object, On::Put, On::Key, On::Role] {
+        let context = context_of(&case, on);
+        assert_eq!(context.get("ec2:Owner"), &ContextValue::Absent);
+        assert_eq!(context.get("EC2:ResourceTag/x"), &ContextValue::Absent);
+        // Global keys and the request's own service keep the table's rule.
+        assert_eq!(context.get("aws:SomeFutureKey"), &ContextValue::Unknown);
+        // Lambda Developer Guide, "Using source function ARN to control
+        // function access behavior": on every request made with a
+        // function's credentials, whatever the service.
+        assert_eq!(
+            context.get("lambda:SourceFunctionArn"),
+            &ContextValue::Unknown
+        );
+    }
+    assert_eq!(
+        context_of(&case, On::Object).get("s3:SomeFutureKey"),
+        &ContextValue::Unknown
+    );
+    assert_eq!(
+        context_of(&case, On::Key).get("kms:SomeFutureKey"),
+        &ContextValue::Unknown
+    );
+    assert_eq!(
+        context_of(&case, On::Role).get("s3:x-amz-acl"),
+        &ContextValue::Absent
+    );
+}
+
+#[test]
+fn s3_headers_given_do_not_reach_the_kms_call() {
+    // Service Authorization Reference, "Actions, resources, and condition
+    // keys for AWS Key Management Service": kms:Decrypt and
+    // kms:GenerateDataKey list no `s3:` key, so the headers of the S3
+    // request are not in the KMS request S3 makes for the caller.
+    let case = Case {
+        context: &[
+            ("s3:x-amz-server-side-encryption", "aws:kms"),
+            ("s3:x-amz-server-side-encryption-aws-kms-key-id", KEY_ARN),
+            ("ec2:Owner", "amazon"),
+        ],
+        ..Case::default()
+    };
+    let s3 = context_of(&case, On::Put);
+    assert_eq!(
+        s3.get("s3:x-amz-server-side-encryption"),
+        &present("aws:kms")
+    );
+    let kms = context_of(&case, On::Key);
+    assert_eq!(
+        kms.get("s3:x-amz-server-side-encryption"),
+        &ContextValue::Absent
+    );
+    assert_eq!(
+        kms.get("s3:x-amz-server-side-encryption-aws-kms-key-id"),
+        &ContextValue::Absent
+    );
+    // Nor what the tool derives for the S3 request.
+    assert_eq!(kms.get("s3:signatureversion"), &ContextValue::Absent);
+    // A key of another service given is not in the S3 request either.
+    assert_eq!(s3.get("ec2:Owner"), &ContextValue::Absent);
+    assert!(kms.iter().all(|(key, _)| !key.starts_with("s3:")));
+}

@@ -162,7 +162,9 @@ impl Judged {
                 help: Some(why.clone()),
             };
         }
-        let unknown_keys = unknown_keys_of(self.hits().iter());
+        let (open, unknown_keys): (Vec<String>, Vec<String>) = unknown_keys_of(self.hits().iter())
+            .into_iter()
+            .partition(|key| crate::policy::open_reading(key).is_some());
         let mut evidence: Vec<Evidence> = self
             .hits()
             .iter()
@@ -170,6 +172,22 @@ impl Judged {
             .map(|hit| self.evidence_of(hit))
             .collect();
         evidence.extend(self.absent_variable_evidence());
+        if let Some(point) = open
+            .first()
+            .and_then(|key| crate::policy::open_reading(key))
+        {
+            // A reading AWS's documentation leaves open: no --context value
+            // settles it, rewriting the statement does.
+            return UnknownFinding {
+                reason: format!("whether {subject} allows {action} rests on {point}"),
+                evidence,
+                unknown_keys,
+                help: Some(
+                    "rewrite the statement so it does not rest on that reading (for `NotPrincipal` with `Allow`: `Principal` with a condition on `aws:PrincipalArn`)"
+                        .to_string(),
+                ),
+            };
+        }
         if unknown_keys.is_empty() {
             return UnknownFinding {
                 reason: format!(
@@ -655,16 +673,22 @@ pub(super) fn grants_as(judged: &Judged, kinds: &[PrincipalMatch]) -> Tri {
     })
 }
 
-pub(super) const DIRECT: [PrincipalMatch; 4] = [
+// `NotPrincipal` with `Allow` reads, on the older reading of the IAM User
+// Guide's NotPrincipal page, like `"Principal": "*"`; such a hit is always
+// unknown (see `match_principal`), so it can make a grant unknown, never give
+// one.
+pub(super) const DIRECT: [PrincipalMatch; 5] = [
     PrincipalMatch::User,
     PrincipalMatch::Session,
     PrincipalMatch::Role,
     PrincipalMatch::Wildcard,
+    PrincipalMatch::NotPrincipal,
 ];
-pub(super) const UNCAPPED: [PrincipalMatch; 3] = [
+pub(super) const UNCAPPED: [PrincipalMatch; 4] = [
     PrincipalMatch::User,
     PrincipalMatch::Session,
     PrincipalMatch::Wildcard,
+    PrincipalMatch::NotPrincipal,
 ];
 
 /// The conditions of the denying statement that hold for the request.

@@ -119,6 +119,12 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
     let actor_info = setup.info_of(actor);
     let caller = principal::caller(actor, actor_info);
     let resolved_key = match &planned.target {
+        // A key the request names by alias or key id is the writer's own;
+        // one the bucket's configuration or the object names, the bucket
+        // owner's (see `keys::resolve_in`).
+        Target::Key(key_use) if key_use.source == KeySource::RequestHeader => {
+            Some(keys::resolve_in(setup, &key_use.choice, &actor.account))
+        }
         Target::Key(key_use) => Some(keys::resolve(setup, &key_use.choice)),
         _ => None,
     };

@@ -214,6 +214,21 @@ impl Statement {
                 return (Tri::Yes, Some(PrincipalMatch::NotPrincipal));
             }
             let (applies, session) = element.principals.not_principal_applies(request.caller);
+            if self.effect == Effect::Allow && applies != Tri::No {
+                // IAM User Guide, "AWS JSON policy elements: NotPrincipal":
+                // "NotPrincipal must be used with "Effect":"Deny". Using it
+                // with "Effect":"Allow" is not supported." The page used to
+                // say such a statement allows every principal but those
+                // listed, anonymous callers included. Which one AWS applies
+                // to a policy that has one is open, so for a caller not
+                // listed the grant is unknown, never allowed; a caller
+                // listed is granted nothing under either reading.
+                unknown.push(format!(
+                    "{}`NotPrincipal` with `\"Effect\": \"Allow\"`, which AWS does not support (IAM User Guide, \"AWS JSON policy elements: NotPrincipal\"); an earlier version of that page said it allows every principal not listed, anonymous callers included",
+                    crate::policy::OPEN_READING
+                ));
+                return (Tri::Unknown, Some(PrincipalMatch::NotPrincipal));
+            }
             if let Some(session) = session {
                 unknown.push(session);
             }

@@ -123,6 +123,19 @@ impl Statement {
         self.effect
     }
 
+    /// The statement's `Principal` or `NotPrincipal` element: its name and
+    /// its value as written.
+    pub fn principal_element(&self) -> Option<(&'static str, Value)> {
+        self.principal.as_ref().map(|element| {
+            let name = if element.negated {
+                "NotPrincipal"
+            } else {
+                "Principal"
+            };
+            (name, element.principals.raw())
+        })
+    }
+
     /// True when the statement has `Principal` or `NotPrincipal`.
     pub fn has_principal(&self) -> bool {
         self.principal.is_some()

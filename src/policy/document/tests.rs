@@ -1022,6 +1022,51 @@ fn not_principal_deny_and_permissions_boundaries() {
 }
 
 #[test]
+fn not_principal_allow_is_never_a_grant() {
+    // IAM User Guide, "AWS JSON policy elements: NotPrincipal": "Using it
+    // with "Effect":"Allow" is not supported"; the page once said it allows
+    // every principal but those listed, anonymous callers included. The
+    // reading is open: unknown for a caller not listed, nothing for one
+    // listed (with its account, as the page asks), and a boundary changes
+    // nothing (its rule is for Deny).
+    let policy = one_statement(json!({
+        "Effect": "Allow", "Action": "s3:*", "Resource": "*",
+        "NotPrincipal": {"AWS": ["arn:aws:iam::444455556666:user/Bob", "arn:aws:iam::444455556666:root"]}
+    }));
+    let context = RequestContext::new();
+    let alice = user("arn:aws:iam::444455556666:user/Alice");
+    let found = hits(&policy, "s3:GetObject", "arn:aws:s3:::b", &alice, &context);
+    assert_eq!(
+        (found[0].applies, found[0].principal_match),
+        (Tri::Unknown, Some(PrincipalMatch::NotPrincipal))
+    );
+    assert!(crate::policy::open_reading(&found[0].unknown_keys[0]).is_some());
+    assert_eq!(
+        decide(&policy, "s3:GetObject", "arn:aws:s3:::b", &alice, &context),
+        Decision::Unknown
+    );
+    let bob = user("arn:aws:iam::444455556666:user/Bob");
+    assert_eq!(
+        applies(&policy, "s3:GetObject", "arn:aws:s3:::b", &bob, &context),
+        Tri::No
+    );
+    let bounded_bob = Caller {
+        has_permissions_boundary: true,
+        ..bob
+    };
+    assert_eq!(
+        applies(
+            &policy,
+            "s3:GetObject",
+            "arn:aws:s3:::b",
+            &bounded_bob,
+            &context
+        ),
+        Tri::No
+    );
+}
+
+#[test]
 fn statements_carry_their_evidence() {
     let policy = parse(SSE_KMS_BUCKET_POLICY);
     let caller = user("arn:aws:iam::222222222222:user/dilip");
