@@ -237,10 +237,22 @@ pub struct Fix {
 }
 
 impl Fix {
-    /// The note as reports print it: the judge's, then where to edit a
-    /// document that a layer wrote.
+    /// The note as reports print it: the judge's, then what the change
+    /// widens, then where to edit a document that a layer wrote.
     pub fn note_text(&self) -> Option<std::borrow::Cow<'_, str>> {
         let mut note: Option<std::borrow::Cow<'_, str>> = self.note.as_deref().map(Into::into);
+        if !self.widens.is_empty() {
+            // Said where the change is explained, not only flagged: the
+            // reader must know what the change lets through.
+            let said = format!(
+                "this change widens a guard ({}): it lets requests past what the document as read keeps out; apply it only if the guard itself is wrong",
+                self.widens.join(", ")
+            );
+            note = Some(match note {
+                Some(existing) => format!("{existing}; {said}").into(),
+                None => said.into(),
+            });
+        }
         for origins in &self.edit_layers {
             let text = format!("edit {origins} (the document comes from there)");
             note = Some(match note {

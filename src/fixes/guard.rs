@@ -35,28 +35,14 @@ pub(super) fn declare(snapshot: &Snapshot, diagnosis: &mut Diagnosis) {
             continue;
         };
         change.widens = weakened(&before, after);
-        if !change.widens.is_empty() {
-            // Said where the change is explained, not only flagged: the
-            // reader must know what the change lets through.
-            let said = format!(
-                "this change widens a guard ({}): it lets requests past what the document as read keeps out; apply it only if the guard itself is wrong",
-                change.widens.join(", ")
-            );
-            change.note = Some(match change.note.take() {
-                Some(note) => format!("{note}; {said}"),
-                None => said,
-            });
-        }
     }
     for operation in &mut diagnosis.operations {
         for action in &mut operation.actions {
             for link in &mut action.links {
                 if let (Some(index), Some(fix)) = (link.change, link.fix.as_mut())
                     && let Some(change) = diagnosis.changes.get(index)
-                    && !change.widens.is_empty()
                 {
                     fix.widens = change.widens.clone();
-                    fix.note = change.note.clone();
                 }
             }
         }

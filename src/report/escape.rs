@@ -150,6 +150,9 @@ fn escape_evidence(evidence: &mut Evidence) {
 fn escape_fix(fix: &mut Fix) {
     escape_in_place(&mut fix.account);
     fix.edit_layers.iter_mut().for_each(escape_in_place);
+    // Deny Sids come from documents anyone with write access can edit.
+    fix.widens.iter_mut().for_each(escape_in_place);
+    fix.flags.iter_mut().for_each(escape_in_place);
     escape_in_place(&mut fix.document);
     for text in [
         &mut fix.note,
