@@ -470,11 +470,14 @@ impl Condition {
 /// Keys whose "Value type" is multivalued in the IAM User Guide's "AWS
 /// global condition context keys" (aws:CalledVia, aws:PrincipalOrgPaths,
 /// aws:PrincipalServiceNamesList, aws:ResourceOrgPaths, aws:SourceOrgPaths,
-/// aws:TagKeys) and `ArrayOfString` in the KMS Developer Guide's "Condition
-/// keys for AWS KMS" (kms:EncryptionContextKeys, kms:GrantOperations). Any
-/// other key is multivalued in a request that gives it several values.
+/// aws:TagKeys) and `ArrayOfString` in the Service Authorization Reference's
+/// "Actions, resources, and condition keys for AWS Key Management Service"
+/// (kms:EncryptionContextKeys, kms:GrantOperations, kms:ResourceAliases; the
+/// "Single-valued vs. multivalued context keys" page: multivalued keys there
+/// "use an ArrayOf prefix"). Any other key is multivalued in a request that
+/// gives it several values.
 fn is_multivalued_key(key: &str) -> bool {
-    const KEYS: [&str; 8] = [
+    const KEYS: [&str; 9] = [
         "aws:CalledVia",
         "aws:PrincipalOrgPaths",
         "aws:PrincipalServiceNamesList",
@@ -483,6 +486,7 @@ fn is_multivalued_key(key: &str) -> bool {
         "aws:TagKeys",
         "kms:EncryptionContextKeys",
         "kms:GrantOperations",
+        "kms:ResourceAliases",
     ];
     KEYS.iter().any(|known| known.eq_ignore_ascii_case(key))
 }
