@@ -296,6 +296,21 @@ impl Condition {
                 _ => Tri::No,
             }));
         }
+        if op.qualifier == Qualifier::None && (values.len() > 1 || is_multivalued_key(&self.key)) {
+            // IAM User Guide, "Single-valued vs. multivalued context keys":
+            // "Multivalued context keys require a condition set operator."
+            // What a single-valued operator does with one is not given (any
+            // value, every value, or no match are all readings), so a
+            // result resting on it is unknown, never a match. A key absent
+            // from the request is left to the documented absent-key rule.
+            unknown.push(format!(
+                "{}`{}` on the multivalued key `{}` without `ForAnyValue:` or `ForAllValues:`, which AWS does not define: \"multivalued context keys require a condition set operator\" (IAM User Guide, \"Single-valued vs. multivalued context keys\")",
+                crate::policy::OPEN_READING,
+                self.operator_name(),
+                self.key
+            ));
+            return Tri::Unknown;
+        }
         let mut keys = Vec::new();
         let mut nulls = Vec::new();
         let mut result = match op.qualifier {
@@ -450,6 +465,30 @@ impl Condition {
             Operand::Null(_) => Tri::No,
         }
     }
+}
+
+/// Keys whose "Value type" is multivalued in the IAM User Guide's "AWS
+/// global condition context keys" (aws:CalledVia, aws:PrincipalOrgPaths,
+/// aws:PrincipalServiceNamesList, aws:ResourceOrgPaths, aws:SourceOrgPaths,
+/// aws:TagKeys) and `ArrayOfString` in the Service Authorization Reference's
+/// "Actions, resources, and condition keys for AWS Key Management Service"
+/// (kms:EncryptionContextKeys, kms:GrantOperations, kms:ResourceAliases; the
+/// "Single-valued vs. multivalued context keys" page: multivalued keys there
+/// "use an ArrayOf prefix"). Any other key is multivalued in a request that
+/// gives it several values.
+fn is_multivalued_key(key: &str) -> bool {
+    const KEYS: [&str; 9] = [
+        "aws:CalledVia",
+        "aws:PrincipalOrgPaths",
+        "aws:PrincipalServiceNamesList",
+        "aws:ResourceOrgPaths",
+        "aws:SourceOrgPaths",
+        "aws:TagKeys",
+        "kms:EncryptionContextKeys",
+        "kms:GrantOperations",
+        "kms:ResourceAliases",
+    ];
+    KEYS.iter().any(|known| known.eq_ignore_ascii_case(key))
 }
 
 fn tri(value: bool) -> Tri {
@@ -989,11 +1028,13 @@ mod tests {
             ("ForAnyValue:StringNotEquals", &["a"], &["a"], No),
             ("ForAllValues:StringNotEquals", &["a"], &["b", "c"], Yes),
             ("ForAllValues:StringNotEquals", &["a"], &["a", "c"], No),
-            // Without a qualifier, a multi-valued key matches when any value
-            // does, and a negated operator when none does.
-            ("StringEquals", &["a"], &["b", "a"], Yes),
-            ("StringNotEquals", &["a"], &["b", "a"], No),
-            ("StringNotEquals", &["a"], &["b", "c"], Yes),
+            // Without a qualifier the reading is open ("Single-valued vs.
+            // multivalued context keys": "Multivalued context keys require a
+            // condition set operator"): unknown, whichever values.
+            ("StringEquals", &["a"], &["b", "a"], Unknown),
+            ("StringNotEquals", &["a"], &["b", "a"], Unknown),
+            ("StringNotEquals", &["a"], &["b", "c"], Unknown),
+            ("StringLike", &["*"], &["b", "c"], Unknown),
         ];
         for (operator, policy, request, expected) in cases {
             let condition = condition(operator, "k", policy);
@@ -1003,6 +1044,44 @@ mod tests {
                 "{operator} {policy:?} vs {request:?}"
             );
         }
+    }
+
+    #[test]
+    fn multivalued_keys_without_a_set_operator_are_an_open_reading() {
+        use Tri::*;
+        // IAM User Guide, "Single-valued vs. multivalued context keys":
+        // "Multivalued context keys require a condition set operator"; what a
+        // single-valued operator does with one is not given. A documented
+        // multivalued key is open with one value too; an absent key keeps the
+        // absent-key rule ("Condition operators").
+        for key in [
+            "aws:TagKeys",
+            "aws:PrincipalOrgPaths",
+            "kms:EncryptionContextKeys",
+        ] {
+            for operator in ["StringEquals", "StringNotLike", "StringLikeIfExists"] {
+                let condition = condition(operator, key, &["x"]);
+                let mut unknown = Vec::new();
+                let result = condition.evaluate(&with(key, &["x"]), &mut unknown, &mut Vec::new());
+                assert_eq!(result, Unknown, "{operator} {key}");
+                let point = crate::policy::open_reading(&unknown[0]).expect("an open reading");
+                assert!(point.contains("Single-valued vs. multivalued context keys"));
+                assert_eq!(
+                    eval(&condition, &RequestContext::new()),
+                    condition.when_absent(),
+                    "{operator} {key} absent"
+                );
+            }
+            let qualified = condition("ForAnyValue:StringEquals", key, &["x"]);
+            assert_eq!(eval(&qualified, &with(key, &["x"])), Yes);
+        }
+        // A single-valued key given several values (a header sent twice).
+        let grant = condition("StringEquals", "s3:x-amz-grant-read", &["id=1"]);
+        assert_eq!(eval(&grant, &with("s3:x-amz-grant-read", &["id=1"])), Yes);
+        assert_eq!(
+            eval(&grant, &with("s3:x-amz-grant-read", &["id=1", "id=2"])),
+            Unknown
+        );
     }
 
     #[test]

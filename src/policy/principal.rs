@@ -165,7 +165,8 @@ impl Principals {
 
     /// Whether a `NotPrincipal` statement applies to the caller: unless every
     /// identity AWS checks for the caller (account; user or role; session) is
-    /// listed. The second value names a session ARN the answer hangs on.
+    /// listed. The second value names a session ARN the answer hangs on, or
+    /// is an [`crate::policy::OPEN_READING`] entry.
     pub(crate) fn not_principal_applies(&self, caller: &Caller) -> (Tri, Option<String>) {
         if self.entries.contains(&Entry::Anyone) {
             return (Tri::No, None);
@@ -195,6 +196,19 @@ impl Principals {
             } else {
                 listed(&|entry| matches!(entry, Entry::User(u) if *u == caller.principal_arn))
             };
+            if account == Tri::No && identity != Tri::No && !is_root(caller) {
+                // IAM User Guide, "AWS JSON policy elements: NotPrincipal":
+                // "When you use NotPrincipal, you must also specify the
+                // account ARN of the principal that isn't denied. Otherwise,
+                // the policy might deny access to the entire account
+                // containing the principal." "Might": whether the caller,
+                // listed without its account, is spared is open.
+                let open = format!(
+                    "{}`NotPrincipal` naming a principal without its account ARN: AWS \"might deny access to the entire account containing the principal\" (IAM User Guide, \"AWS JSON policy elements: NotPrincipal\")",
+                    crate::policy::OPEN_READING
+                );
+                return (Tri::Unknown, Some(open));
+            }
             and(account, identity)
         };
         let applies = not(spared);
@@ -464,11 +478,17 @@ mod tests {
         assert_eq!(china_root.matches(&china_user).0, Tri::Yes);
         let aws_root = principal(json!({"AWS": "arn:aws:iam::222222222222:root"}));
         assert_eq!(aws_root.matches(&china_user).0, Tri::No);
-        // NotPrincipal listing the other partition's account spares nobody.
+        // NotPrincipal listing the other partition's account does not list
+        // the user's own: the user is listed without its account, an open
+        // reading ("AWS JSON policy elements: NotPrincipal").
         let listed = principal(json!({"AWS": [
             "arn:aws-cn:iam::222222222222:root",
             "arn:aws:iam::222222222222:user/dev/ann"]}));
-        assert_eq!(listed.not_principal_applies(&user()).0, Tri::Yes);
+        assert_eq!(listed.not_principal_applies(&user()).0, Tri::Unknown);
+        let other = principal(json!({"AWS": [
+            "arn:aws-cn:iam::222222222222:root",
+            "arn:aws-cn:iam::222222222222:user/dev/ann"]}));
+        assert_eq!(other.not_principal_applies(&user()).0, Tri::Yes);
         // A session of the same role name in another partition.
         let china_session =
             principal(json!({"AWS": "arn:aws-cn:sts::222222222222:assumed-role/etl/s1"}));
@@ -673,8 +693,19 @@ mod tests {
         let user_and_account = principal(json!({"AWS": [
             "arn:aws:iam::222222222222:user/dev/ann", "arn:aws:iam::222222222222:root"]}));
         assert_eq!(user_and_account.not_principal_applies(&user()).0, Tri::No);
+        // Listed without its account: AWS "might deny access to the entire
+        // account containing the principal" — open, so unknown.
         let user_only = principal(json!({"AWS": "arn:aws:iam::222222222222:user/dev/ann"}));
-        assert_eq!(user_only.not_principal_applies(&user()).0, Tri::Yes);
+        let (applies, point) = user_only.not_principal_applies(&user());
+        assert_eq!(applies, Tri::Unknown);
+        assert!(
+            point
+                .as_deref()
+                .and_then(crate::policy::open_reading)
+                .is_some_and(|point| point.contains("AWS JSON policy elements: NotPrincipal"))
+        );
+        let someone_else = principal(json!({"AWS": "arn:aws:iam::222222222222:user/dev/bob"}));
+        assert_eq!(someone_else.not_principal_applies(&user()).0, Tri::Yes);
         let account_only = principal(json!({"AWS": "222222222222"}));
         assert_eq!(account_only.not_principal_applies(&user()).0, Tri::Yes);
         assert_eq!(account_only.not_principal_applies(&root()).0, Tri::No);

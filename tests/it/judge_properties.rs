@@ -3,7 +3,9 @@
 //! disabling a key, or making any field of the snapshot unknown can never
 //! turn a `denied` or `inconclusive` verdict into `allowed` (IAM User Guide,
 //! "Policy evaluation logic": an explicit deny wins, and without an allow the
-//! request is implicitly denied). The safety net against a wrong "allowed".
+//! request is implicitly denied). Nor can adding a point AWS's documentation
+//! leaves open (issue 22, rule 6: such a result is unknown, never allowed).
+//! The safety net against a wrong "allowed".
 
 use std::path::PathBuf;
 
@@ -251,6 +253,138 @@ fn make_unknown(snapshot: &Value, pick: usize) -> Option<Value> {
     Some(out)
 }
 
+/// Adds `statement` to the `pick`-th document; resource-side documents (and
+/// trust policies) get `principal` as the statement's `Principal` unless it
+/// names its own.
+fn add_statement(snapshot: &Value, pick: usize, statement: Value) -> Option<Value> {
+    let pointers = documents(snapshot);
+    let pointer = pointers.get(pick % pointers.len().max(1))?;
+    let mut document = document_object(snapshot, pointer)?;
+    let resource_side = pointer.starts_with("/buckets")
+        || pointer.starts_with("/keys")
+        || pointer.ends_with("trust_policy");
+    let mut statement = statement;
+    let object = statement.as_object_mut()?;
+    if resource_side {
+        if !object.contains_key("NotPrincipal") {
+            object.entry("Principal").or_insert(json!("*"));
+        }
+    } else if object.contains_key("NotPrincipal") {
+        // NotPrincipal is for resource-based policies only (IAM User Guide,
+        // "AWS JSON policy elements: NotPrincipal"): nothing to add here.
+        return None;
+    }
+    statements_of(&mut document)?.push(statement);
+    let mut out = snapshot.clone();
+    *out.pointer_mut(pointer)? = document;
+    Some(out)
+}
+
+/// Each point AWS's documentation leaves open (issue 22, rule 6), added to
+/// the snapshot so that nothing else changes for the caller:
+/// - an `Allow` whose action has a wildcard service prefix (IAM User Guide,
+///   "Grammar of the IAM JSON policy language", notes on `action_string`);
+/// - an `Allow` with a multivalued key under an operator without
+///   `ForAnyValue:`/`ForAllValues:` ("Single-valued vs. multivalued context
+///   keys"); a positive operator, so an absent key grants nothing under the
+///   documented absent-key rule either;
+/// - a resource-side `Deny` with `NotPrincipal` listing the caller without
+///   its account ("AWS JSON policy elements: NotPrincipal");
+/// - a resource-side grant naming the caller's session or user ARN
+///   rewritten to `"*"`: the same grant for the caller, but whether it is
+///   limited by a session policy is no longer documented ("Policies and
+///   permissions in AWS Identity and Access Management", "Session
+///   policies").
+fn add_open_reading(snapshot: &Value, caller: &str, pick: usize) -> Option<Value> {
+    let which = pick % 4;
+    let pick = pick / 4;
+    match which {
+        0 => {
+            let action = ["*:*", "s*:GetObject", "*:Decrypt", "?3:*", "k*:*"][pick % 5];
+            add_statement(
+                snapshot,
+                pick / 5,
+                json!({"Effect": "Allow", "Action": action, "Resource": "*"}),
+            )
+        }
+        1 => {
+            let key = [
+                "aws:TagKeys",
+                "aws:PrincipalOrgPaths",
+                "aws:ResourceOrgPaths",
+                "kms:EncryptionContextKeys",
+                "aws:CalledVia",
+            ][pick % 5];
+            let operator = ["StringLike", "StringEquals"][(pick / 5) % 2];
+            let value = if operator == "StringLike" {
+                "*"
+            } else {
+                "aws:s3:arn"
+            };
+            add_statement(
+                snapshot,
+                pick / 10,
+                json!({"Effect": "Allow", "Action": "*", "Resource": "*",
+                       "Condition": {operator: {key: value}}}),
+            )
+        }
+        2 => {
+            // A user, role or session ARN; the account is then not listed.
+            if !caller.starts_with("arn:") || caller.ends_with(":root") {
+                return None;
+            }
+            add_statement(
+                snapshot,
+                pick,
+                json!({"Effect": "Deny", "NotPrincipal": {"AWS": caller},
+                       "Action": "*", "Resource": "*"}),
+            )
+        }
+        _ => widen_named_grant(snapshot, caller),
+    }
+}
+
+/// Rewrites to `"*"` every resource-side `Allow` whose `Principal` names
+/// exactly `caller` (a session or user ARN).
+fn widen_named_grant(snapshot: &Value, caller: &str) -> Option<Value> {
+    if !(caller.contains(":assumed-role/") || caller.contains(":user/")) {
+        return None;
+    }
+    let mut out = snapshot.clone();
+    let mut changed = false;
+    for pointer in documents(snapshot) {
+        if !(pointer.starts_with("/buckets") || pointer.starts_with("/keys")) {
+            continue;
+        }
+        let mut document = document_object(snapshot, &pointer)?;
+        let mut touched = false;
+        for statement in statements_of(&mut document)? {
+            let names = |value: &Value| match value {
+                Value::String(text) => text == caller,
+                Value::Array(items) => items.len() == 1 && items[0] == caller,
+                _ => false,
+            };
+            if statement["Effect"] == "Allow"
+                && statement
+                    .get("Principal")
+                    .and_then(|p| p.get("AWS"))
+                    .is_some_and(names)
+                && statement["Principal"]
+                    .as_object()
+                    .is_some_and(|p| p.len() == 1)
+            {
+                statement["Principal"] = json!("*");
+                touched = true;
+            }
+        }
+        if touched {
+            *out.pointer_mut(&pointer)? = document;
+            changed = true;
+        }
+    }
+    changed.then_some(out)
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Mutation {
     RemoveAllow,
@@ -306,6 +440,69 @@ proptest! {
             );
         }
     }
+}
+
+proptest! {
+    // Modest: every scenario is judged twice per case.
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Issue 22, rule 6: where AWS's documentation leaves the reading open
+    /// the result is unknown, never allowed, so adding an open reading can
+    /// never turn a denied or inconclusive verdict into allowed.
+    #[test]
+    fn no_open_reading_turns_a_verdict_into_allowed(
+        scenario in 0usize..1000,
+        pick in 0usize..10_000,
+    ) {
+        let all = scenarios_cached();
+        let scenario = &all[scenario % all.len()];
+        let Some(before) = verdict(&scenario.snapshot, &scenario.request) else {
+            return Ok(());
+        };
+        let Some(mutated) = add_open_reading(&scenario.snapshot, &scenario.request.principal, pick) else {
+            return Ok(());
+        };
+        let Some(after) = verdict(&mutated, &scenario.request) else {
+            return Ok(());
+        };
+        if before != Verdict::Allowed {
+            prop_assert_ne!(
+                after,
+                Verdict::Allowed,
+                "{}: open reading (pick {}) turned {:?} into allowed",
+                scenario.name, pick, before
+            );
+        }
+    }
+}
+
+/// The first picks of each kind of open reading on every scenario,
+/// deterministically, besides the random walk above.
+#[test]
+fn every_scenario_survives_every_open_reading() {
+    let mut checked = 0;
+    for scenario in scenarios_cached() {
+        let Some(before) = verdict(&scenario.snapshot, &scenario.request) else {
+            continue;
+        };
+        for pick in 0..8 {
+            let Some(mutated) =
+                add_open_reading(&scenario.snapshot, &scenario.request.principal, pick)
+            else {
+                continue;
+            };
+            let Some(after) = verdict(&mutated, &scenario.request) else {
+                continue;
+            };
+            checked += 1;
+            assert!(
+                before == Verdict::Allowed || after != Verdict::Allowed,
+                "{}: open reading (pick {pick}) turned {before:?} into allowed",
+                scenario.name
+            );
+        }
+    }
+    assert!(checked > 200, "only {checked} open readings were judged");
 }
 
 fn scenarios_cached() -> &'static [Scenario] {

@@ -182,10 +182,7 @@ impl Judged {
                 reason: format!("whether {subject} allows {action} rests on {point}"),
                 evidence,
                 unknown_keys,
-                help: Some(
-                    "rewrite the statement so it does not rest on that reading (for `NotPrincipal` with `Allow`: `Principal` with a condition on `aws:PrincipalArn`)"
-                        .to_string(),
-                ),
+                help: Some(open_reading_help(point)),
             };
         }
         if unknown_keys.is_empty() {
@@ -638,6 +635,22 @@ pub(super) fn unknown_keys_of<'a>(hits: impl Iterator<Item = &'a StatementHit>) 
     keys
 }
 
+/// How to stop resting on an open reading: the documented form of each.
+fn open_reading_help(point: &str) -> String {
+    let documented = if point.starts_with("`NotPrincipal` with `\"Effect\": \"Allow\"`") {
+        " (for `NotPrincipal` with `Allow`: `Principal` with a condition on `aws:PrincipalArn`)"
+    } else if point.starts_with("`NotPrincipal` naming") {
+        " (list the account ARN of each principal `NotPrincipal` names, or use a condition on `aws:PrincipalArn`)"
+    } else if point.starts_with("the action") {
+        " (name the service: `s3:GetObject`, `kms:*`)"
+    } else if point.contains("multivalued key") {
+        " (add `ForAnyValue:` or `ForAllValues:` to the operator)"
+    } else {
+        ""
+    };
+    format!("rewrite the statement so it does not rest on that reading{documented}")
+}
+
 pub(super) fn context_help(keys: &[String]) -> String {
     let examples: Vec<String> = keys
         .iter()
@@ -682,6 +695,13 @@ pub(super) const DIRECT: [PrincipalMatch; 5] = [
     PrincipalMatch::Session,
     PrincipalMatch::Role,
     PrincipalMatch::Wildcard,
+    PrincipalMatch::NotPrincipal,
+];
+/// [`UNCAPPED`] without the wildcard, for session policies (see
+/// `identity::session_exemption`).
+pub(super) const SESSION_UNCAPPED: [PrincipalMatch; 3] = [
+    PrincipalMatch::User,
+    PrincipalMatch::Session,
     PrincipalMatch::NotPrincipal,
 ];
 pub(super) const UNCAPPED: [PrincipalMatch; 4] = [

@@ -5,13 +5,15 @@
 
 use crate::diagnosis::{Evidence, LinkId, LinkResult, LinkStatus};
 use crate::policy::arn::PrincipalKind;
-use crate::policy::logic::not;
-use crate::policy::{Effect, Policy, Tri};
+use crate::policy::logic::{and, not};
+use crate::policy::{Effect, Policy, PrincipalMatch, Tri};
 use crate::snapshot::Field;
 
 use super::super::{assume, proposal};
-use super::evaluation::{Docs, Judged, closest_statement, deny_finding, status_of, unread};
 use super::ActionFacts;
+use super::evaluation::{
+    Docs, Judged, SESSION_UNCAPPED, closest_statement, deny_finding, grants_as, status_of, unread,
+};
 
 pub(super) struct GuardRails {
     pub(super) identity: Judged,
@@ -114,6 +116,23 @@ pub(super) struct Exemptions {
     pub(super) identity: Tri,
     pub(super) boundary: Tri,
     pub(super) session: Tri,
+    /// The session exemption rests only on a grant to `"*"`, whose reach
+    /// past a session policy AWS does not document (see [`session_exemption`]).
+    pub(super) session_open: bool,
+}
+
+/// Whether a same-account resource-side grant exempts a session from its
+/// session policies, and whether that rests on an open reading. IAM User
+/// Guide, "Policies and permissions in AWS Identity and Access Management",
+/// "Session policies": a resource-based policy naming "the ARN of the user
+/// or role" is limited by the session policy; one naming "the ARN of the
+/// session" is "not limited by the session policy". A grant to `"*"` names
+/// neither, and the page says nothing of it: unknown, never exempt.
+pub(super) fn session_exemption(same: Tri, grants: &Judged) -> (Tri, bool) {
+    let named = and(same, grants_as(grants, &SESSION_UNCAPPED));
+    let wildcard = and(same, grants_as(grants, &[PrincipalMatch::Wildcard]));
+    let open = named != Tri::Yes && wildcard != Tri::No;
+    (if open { Tri::Unknown } else { named }, open)
 }
 
 /// Judges one of the principal's links; `None` for a boundary or session
@@ -131,6 +150,24 @@ pub(super) fn link(
         LinkId::SessionPolicy => (rails.session.as_ref()?, exemptions.session, false),
         _ => return None,
     };
+    if link == LinkId::SessionPolicy
+        && exemptions.session_open
+        && judged.unread.is_none()
+        && judged.denies() != Tri::Yes
+        && judged.allows() != Tri::Yes
+    {
+        // The session policy does not allow the action; only a grant to
+        // `"*"` could lift it, and how far such a grant reaches is open.
+        return Some(super::unknown(
+            link,
+            format!(
+                "the session policy of `{}` does not allow {}; the resource-side policy grants it only through `\"Principal\": \"*\"`, and whether a grant to `\"*\"` is limited by a session policy is open: AWS documents a grant naming the user or role ARN (limited) and one naming the session ARN (not limited), not a wildcard (IAM User Guide, \"Policies and permissions in AWS Identity and Access Management\", \"Session policies\")",
+                facts.caller.session_arn.as_deref().unwrap_or(facts.actor_arn()),
+                facts.action,
+            ),
+            Some("name the session ARN in the resource policy, or allow the action in the session policy".to_string()),
+        ));
+    }
     if link == LinkId::SessionPolicy && judged.unread.is_some() {
         // Only an unread session policy can be assumed away.
         let subject = facts

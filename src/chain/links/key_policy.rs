@@ -121,10 +121,12 @@ pub(super) fn judge(
     // Developer Guide, "Grants in AWS KMS"); a key policy naming the principal is enough only within the
     // key's account (KMS Developer Guide, "Allowing users in other accounts
     // to use a KMS key").
+    let (session, session_open) = super::identity::session_exemption(same, &key_policy);
     let exemptions = Exemptions {
         identity: or(grants_cover, and(same, grants_as(&key_policy, &DIRECT))),
         boundary: and(same, grants_as(&key_policy, &UNCAPPED)),
-        session: and(same, grants_as(&key_policy, &UNCAPPED)),
+        session,
+        session_open,
     };
     let result = key_policy_link(
         facts,

@@ -63,10 +63,12 @@ pub(super) fn judge(
     let resource_policy = Judged::of(docs, &request);
     let cross = facts.cross_account();
     let same = if cross { Tri::No } else { Tri::Yes };
+    let (session, session_open) = super::identity::session_exemption(same, &resource_policy);
     let exemptions = Exemptions {
         identity: and(same, grants_as(&resource_policy, &DIRECT)),
         boundary: and(same, grants_as(&resource_policy, &UNCAPPED)),
-        session: and(same, grants_as(&resource_policy, &UNCAPPED)),
+        session,
+        session_open,
     };
     let identity_allows = if rails.is_root {
         Tri::Yes

@@ -42,11 +42,11 @@ impl Statement {
         // no value caused it: then the other elements are still judged, to
         // tell "does not apply because of the variable" from "does not
         // apply anyway".
-        let action = self.match_action(action);
+        let mut unknown: Vec<String> = Vec::new();
+        let action = self.match_action(action, &mut unknown);
         if action == Tri::No {
             return None;
         }
-        let mut unknown: Vec<String> = Vec::new();
         // With whether each kept the statement from applying (a positive
         // element it spoiled) or made a negated element hold.
         let mut absent: Vec<(AbsentVariable, bool)> = Vec::new();
@@ -118,16 +118,44 @@ impl Statement {
     }
 
     /// `action` is in ASCII lower case, as action patterns keep theirs.
-    pub(super) fn match_action(&self, action: &[u8]) -> Tri {
-        let any = self
-            .action
-            .patterns
-            .iter()
-            .any(|(_, glob)| glob.is_match_lowered(action));
-        if any != self.action.negated {
-            Tri::Yes
+    pub(super) fn match_action(&self, action: &[u8], unknown: &mut Vec<String>) -> Tri {
+        // IAM User Guide, "Grammar of the IAM JSON policy language" (notes on
+        // `action_string`): an action "consists of a service namespace, a
+        // colon, and the name of an action. Action names can include
+        // wildcards"; "IAM JSON policy elements: Action" shows wildcards only
+        // in the action name too. A wildcard in the service prefix (`*:*`,
+        // `s*:GetObject`) is nowhere given a meaning, and no page says AWS
+        // refuses it: a match that rests on it is an open reading, never a
+        // match. A pattern that does not match even as a glob matches under
+        // no reading.
+        let mut result = Tri::No;
+        for (text, glob) in &self.action.patterns {
+            if !glob.is_match_lowered(action) {
+                continue;
+            }
+            if wildcard_service_prefix(text) {
+                result = Tri::Unknown;
+            } else {
+                result = Tri::Yes;
+                break;
+            }
+        }
+        if result == Tri::Unknown {
+            unknown.push(format!(
+                "{}the action `{}` with a wildcard in its service prefix, which AWS does not define: an action is \"a service namespace, a colon, and the name of an action\" and only \"action names can include wildcards\" (IAM User Guide, \"Grammar of the IAM JSON policy language\" and \"IAM JSON policy elements: Action\")",
+                crate::policy::OPEN_READING,
+                self.action
+                    .patterns
+                    .iter()
+                    .find(|(text, glob)| glob.is_match_lowered(action) && wildcard_service_prefix(text))
+                    .map(|(text, _)| text.as_str())
+                    .unwrap_or_default()
+            ));
+        }
+        if self.action.negated {
+            not(result)
         } else {
-            Tri::No
+            result
         }
     }
 
@@ -241,6 +269,13 @@ impl Statement {
         }
         (matched, kind)
     }
+}
+
+/// Whether an action pattern has `*` or `?` before its colon (`*` alone is
+/// the documented "every action" and has no prefix).
+fn wildcard_service_prefix(text: &str) -> bool {
+    text.split_once(':')
+        .is_some_and(|(service, _)| service.contains(['*', '?']))
 }
 
 /// Moves the variables with no value of one element into `absent`, once each.

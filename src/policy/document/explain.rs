@@ -80,7 +80,11 @@ impl Statement {
     /// resource, principal, then each condition), that keeps the statement
     /// from applying; `None` when it applies or may apply.
     pub fn first_mismatch(&self, request: &Request<'_>) -> Option<Mismatch> {
-        if self.match_action(request.action.to_ascii_lowercase().as_bytes()) == Tri::No {
+        if self.match_action(
+            request.action.to_ascii_lowercase().as_bytes(),
+            &mut Vec::new(),
+        ) == Tri::No
+        {
             return Some(Mismatch::Action {
                 negated: self.action.negated,
                 patterns: self

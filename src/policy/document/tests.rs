@@ -1067,6 +1067,83 @@ fn not_principal_allow_is_never_a_grant() {
 }
 
 #[test]
+fn wildcard_service_prefixes_are_an_open_reading() {
+    // IAM User Guide, "Grammar of the IAM JSON policy language" (notes on
+    // `action_string`): "a service namespace, a colon, and the name of an
+    // action. Action names can include wildcards"; "IAM JSON policy
+    // elements: Action" shows wildcards in the action name only. A wildcard
+    // in the prefix has no documented meaning: a match resting on it is
+    // unknown, a pattern that cannot match even as a glob matches nothing.
+    let context = RequestContext::new();
+    let alice = user("arn:aws:iam::444455556666:user/Alice");
+    for pattern in ["*:*", "*:GetObject", "s*:GetObject", "?3:Get*"] {
+        for effect in ["Allow", "Deny"] {
+            let policy = one_statement(json!({
+                "Effect": effect, "Action": pattern, "Resource": "*", "Principal": "*"
+            }));
+            let found = hits(
+                &policy,
+                "s3:GetObject",
+                "arn:aws:s3:::b/k",
+                &alice,
+                &context,
+            );
+            assert_eq!(found[0].applies, Tri::Unknown, "{effect} {pattern}");
+            let point = crate::policy::open_reading(&found[0].unknown_keys[0]).unwrap();
+            assert!(point.contains(pattern), "{point}");
+            if effect == "Allow" {
+                assert_eq!(
+                    decide(
+                        &policy,
+                        "s3:GetObject",
+                        "arn:aws:s3:::b/k",
+                        &alice,
+                        &context
+                    ),
+                    Decision::Unknown
+                );
+            }
+        }
+    }
+    let other = one_statement(json!({
+        "Effect": "Allow", "Action": "*:PutObject", "Resource": "*", "Principal": "*"
+    }));
+    assert!(hits(&other, "s3:GetObject", "arn:aws:s3:::b/k", &alice, &context).is_empty());
+    // A documented pattern beside it still decides.
+    let both = one_statement(json!({
+        "Effect": "Allow", "Action": ["*:GetObject", "s3:Get*"], "Resource": "*", "Principal": "*"
+    }));
+    assert_eq!(
+        applies(&both, "s3:GetObject", "arn:aws:s3:::b/k", &alice, &context),
+        Tri::Yes
+    );
+    // NotAction: unknown where the pattern may match, applies where it cannot.
+    let not_action = one_statement(json!({
+        "Effect": "Allow", "NotAction": "*:GetObject", "Resource": "*", "Principal": "*"
+    }));
+    assert_eq!(
+        applies(
+            &not_action,
+            "s3:GetObject",
+            "arn:aws:s3:::b/k",
+            &alice,
+            &context
+        ),
+        Tri::Unknown
+    );
+    assert_eq!(
+        applies(
+            &not_action,
+            "s3:PutObject",
+            "arn:aws:s3:::b/k",
+            &alice,
+            &context
+        ),
+        Tri::Yes
+    );
+}
+
+#[test]
 fn statements_carry_their_evidence() {
     let policy = parse(SSE_KMS_BUCKET_POLICY);
     let caller = user("arn:aws:iam::222222222222:user/dilip");
