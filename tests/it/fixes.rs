@@ -15,46 +15,10 @@ use kms_s3_doctor::pipeline::judge_and_fix as judge;
 use kms_s3_doctor::snapshot::Snapshot;
 use serde_json::Value;
 
+use crate::support::scenario::request_of;
+
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
-
-/// The flags of a scenario's `args` that make a request.
-fn request_of(args: &[String]) -> Option<CheckRequest> {
-    let mut request = CheckRequest {
-        bucket: String::new(),
-        object: None,
-        principal: String::new(),
-        via_role: None,
-        external_id: None,
-        operations: Operation::DEFAULT.to_vec(),
-        context: Vec::new(),
-        now: chrono::Utc::now(),
-    };
-    let mut words = args.iter();
-    while let Some(flag) = words.next() {
-        let value = words.next()?.clone();
-        match flag.as_str() {
-            "--bucket" => request.bucket = value,
-            "--object" => request.object = Some(value),
-            "--principal" => request.principal = value,
-            "--via-role" => request.via_role = Some(value),
-            "--external-id" => request.external_id = Some(value),
-            "--op" => {
-                request.operations = value
-                    .split(',')
-                    .map(Operation::parse)
-                    .collect::<Option<Vec<_>>>()?
-            }
-            "--context" => {
-                let (key, value) = value.split_once('=')?;
-                request.context.push((key.to_string(), value.to_string()));
-            }
-            "--expect" => {}
-            _ => return None,
-        }
-    }
-    Some(request)
 }
 
 struct Case {

@@ -8,11 +8,13 @@
 use std::path::PathBuf;
 
 use kms_s3_doctor::chain::CheckRequest;
-use kms_s3_doctor::diagnosis::{Diagnosis, FixChange, Operation, Verdict};
+use kms_s3_doctor::diagnosis::{Diagnosis, FixChange, Verdict};
 use kms_s3_doctor::fixes::{WriteOptions, document_as_read, weakened, write_fixes};
 use kms_s3_doctor::pipeline::judge_and_fix;
 use kms_s3_doctor::snapshot::Snapshot;
 use serde_json::{Value, json};
+
+use crate::support::scenario::request_of;
 
 fn scenarios() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios")
@@ -24,39 +26,7 @@ fn load(path: &std::path::Path) -> Option<(Snapshot, CheckRequest)> {
     let scenario: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
     let snapshot = Snapshot::parse("snapshot.json", &scenario["snapshot"].to_string()).ok()?;
     let args: Vec<String> = serde_json::from_value(scenario["args"].clone()).ok()?;
-    let mut request = CheckRequest {
-        bucket: String::new(),
-        object: None,
-        principal: String::new(),
-        via_role: None,
-        external_id: None,
-        operations: Operation::DEFAULT.to_vec(),
-        context: Vec::new(),
-        now: chrono::Utc::now(),
-    };
-    let mut words = args.iter();
-    while let Some(flag) = words.next() {
-        let value = words.next()?.clone();
-        match flag.as_str() {
-            "--bucket" => request.bucket = value,
-            "--object" => request.object = Some(value),
-            "--principal" => request.principal = value,
-            "--via-role" => request.via_role = Some(value),
-            "--external-id" => request.external_id = Some(value),
-            "--op" => {
-                request.operations = value
-                    .split(',')
-                    .map(Operation::parse)
-                    .collect::<Option<Vec<_>>>()?
-            }
-            "--context" => {
-                let (key, value) = value.split_once('=')?;
-                request.context.push((key.to_string(), value.to_string()));
-            }
-            "--expect" => {}
-            _ => return None,
-        }
-    }
+    let request = request_of(&args)?;
     Some((snapshot, request))
 }
 

@@ -4,3 +4,4 @@
 
 #[cfg(feature = "live")]
 pub mod live;
+pub mod scenario;
