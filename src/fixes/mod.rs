@@ -45,9 +45,11 @@ pub(crate) fn complete(
     } = judgement;
     diagnosis.changes = gather::merge_changes(&mut diagnosis.operations);
     target::resolve(snapshot, &mut diagnosis);
+    gather::merge_same_targets(&mut diagnosis);
     let merged = merge::documents(snapshot, &mut diagnosis);
     guard::declare(snapshot, &mut diagnosis);
     command::commands(&mut diagnosis);
     recheck::run(snapshot, request, &mut diagnosis, &contexts, &merged);
+    command::withdraw_refused(&mut diagnosis);
     diagnosis
 }

@@ -425,6 +425,7 @@ mod tests {
             let mut judged = judge_once(&snapshot, &request).unwrap();
             judged.changes = crate::fixes::gather::merge_changes(&mut judged.operations);
             crate::fixes::target::resolve(&snapshot, &mut judged);
+            crate::fixes::gather::merge_same_targets(&mut judged);
             let merged = crate::fixes::merge::documents(&snapshot, &mut judged);
             run_with(
                 &snapshot,

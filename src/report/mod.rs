@@ -298,7 +298,12 @@ pub(crate) fn fix_owner(fix: &Fix) -> String {
     if fix.change == FixChange::Request {
         return "the caller".to_string();
     }
-    if crate::policy::arn::is_account_id(&fix.account) {
+    let organization = matches!(fix.document.as_str(), "scp" | "rcp");
+    if organization && crate::policy::arn::is_account_id(&fix.account) {
+        // SCPs and RCPs are changed in the management account, which the
+        // reader may not recognise by its id alone.
+        format!("management account {} admin", fix.account)
+    } else if crate::policy::arn::is_account_id(&fix.account) {
         format!("account {} admin", fix.account)
     } else {
         format!("{} admin", fix.account)
@@ -399,14 +404,28 @@ pub(crate) fn operation_summary(operation: &OperationResult) -> String {
 /// action it fails for and, when the fix names one, the account that mends it.
 fn broken_words(action: &ActionResult, link: &LinkResult) -> String {
     let mut text = format!("{} for {}", link.link, action.action);
-    if let Some(fix) = link
+    if let Some(words) = link
         .fix
         .as_ref()
-        .filter(|fix| crate::policy::arn::is_account_id(&fix.account))
+        .and_then(|fix| account_words(&fix.account))
     {
-        text.push_str(&format!(", account {}", fix.account));
+        text.push_str(&format!(", {words}"));
     }
     text
+}
+
+/// `account 111111111111`, or `the organization's management account` for
+/// an SCP or RCP whose management account the snapshot does not name; `None`
+/// for other descriptions (`the bucket owner`), which the sentence around
+/// them already says.
+pub(crate) fn account_words(account: &str) -> Option<String> {
+    if crate::policy::arn::is_account_id(account) {
+        Some(format!("account {account}"))
+    } else if account == crate::chain::proposal::MANAGEMENT_ACCOUNT {
+        Some(account.to_string())
+    } else {
+        None
+    }
 }
 
 /// What an inconclusive operation is waiting for, each once, in report
@@ -505,7 +524,10 @@ pub(crate) fn target_text(target: &crate::diagnosis::FixTarget) -> String {
             text.push_str(&format!(" (`{sid}`)"));
         }
     }
-    text.push_str(&format!(", account {}", target.account));
+    match account_words(&target.account) {
+        Some(words) => text.push_str(&format!(", {words}")),
+        None => text.push_str(&format!(", account {}", target.account)),
+    }
     text
 }
 

@@ -29,12 +29,12 @@ pub(crate) fn first_broken_text(diagnosis: &Diagnosis) -> String {
             if link.status == LinkStatus::Unknown {
                 text.push_str(" unknown");
             }
-            if let Some(fix) = link
+            if let Some(words) = link
                 .fix
                 .as_ref()
-                .filter(|fix| crate::policy::arn::is_account_id(&fix.account))
+                .and_then(|fix| super::account_words(&fix.account))
             {
-                text.push_str(&format!(" in account {}", fix.account));
+                text.push_str(&format!(" in {words}"));
             }
             text
         }

@@ -424,3 +424,111 @@ fn the_markdown_report_shows_the_document_command_and_recheck() {
     assert!(text.contains("## Re-check"), "{text}");
     assert!(text.contains("**after change 1: allowed**"), "{text}");
 }
+
+/// Issue 21: an SCP or RCP is changed by the organization's management
+/// account (named when the snapshot knows it), never by the member account
+/// it restricts; a policy AWS would refuse (no statement left) is never
+/// proposed as a document, and one denying statement is one change however
+/// many actions it denies.
+#[test]
+fn organization_policies_are_changed_by_the_management_account_once() {
+    let mut problems = Vec::new();
+    let mut seen = 0;
+    for case in scenario_cases() {
+        let Ok(diagnosis) = judge(&case.snapshot, &case.request) else {
+            continue;
+        };
+        let managements: Vec<String> = case
+            .snapshot
+            .accounts
+            .values()
+            .filter_map(|info| info.management_account.known().cloned())
+            .collect();
+        for (index, change) in diagnosis.changes.iter().enumerate() {
+            let Some(target) = &change.target else {
+                continue;
+            };
+            // Statements to add share a document's target and are merged
+            // into it; a statement to remove or edit is one change.
+            let removal = matches!(
+                change.change,
+                FixChange::RemoveStatement | FixChange::EditStatement
+            );
+            for other in &diagnosis.changes[..index] {
+                if removal && other.change == change.change && other.target == change.target {
+                    problems.push(format!(
+                        "{}: change {} repeats an earlier one",
+                        case.name,
+                        index + 1
+                    ));
+                }
+            }
+            if !matches!(target.kind, LinkId::Scp | LinkId::Rcp) {
+                continue;
+            }
+            seen += 1;
+            let expected = managements
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "the organization's management account".to_string());
+            if change.account != expected || target.account != expected {
+                problems.push(format!(
+                    "{}: change {} is made by `{}`, not `{expected}`",
+                    case.name,
+                    index + 1,
+                    change.account
+                ));
+            }
+            let variable = if managements.is_empty() {
+                "$PROFILE_MANAGEMENT_ACCOUNT".to_string()
+            } else {
+                format!("$PROFILE_{expected}")
+            };
+            if let Some(command) = &change.command
+                && !command.contains(&variable)
+            {
+                problems.push(format!("{}: `{command}` lacks {variable}", case.name));
+            }
+            let empty = change
+                .document_after
+                .as_ref()
+                .and_then(|document| document["Statement"].as_array())
+                .is_some_and(Vec::is_empty);
+            if empty {
+                problems.push(format!(
+                    "{}: change {} proposes a policy with no statement",
+                    case.name,
+                    index + 1
+                ));
+            }
+        }
+    }
+    assert!(
+        seen >= 5,
+        "only {seen} organization changes: is the corpus read?"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn an_emptied_scp_is_detached_by_the_management_account() {
+    let case = scenario_cases()
+        .into_iter()
+        .find(|case| case.name == "scp-explicit-deny-put.json")
+        .unwrap();
+    let diagnosis = judge(&case.snapshot, &case.request).unwrap();
+    let change = &diagnosis.changes[0];
+    assert_eq!(change.account, "the organization's management account");
+    assert!(change.document_after.is_none());
+    assert_eq!(
+        change.command.as_deref(),
+        Some(
+            "aws organizations detach-policy --policy-id '<the id of `DenyS3Writes`>' --target-id 222222222222 --profile \"$PROFILE_MANAGEMENT_ACCOUNT\""
+        )
+    );
+    // The re-check judged the request without the SCP's Deny.
+    assert_eq!(
+        diagnosis.recheck.as_ref().unwrap().verdict,
+        Verdict::Allowed
+    );
+}

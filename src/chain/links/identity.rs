@@ -10,8 +10,8 @@ use crate::policy::{Effect, Policy, Tri};
 use crate::snapshot::Field;
 
 use super::super::{assume, proposal};
-use super::evaluation::{Docs, Judged, closest_statement, deny_finding, status_of, unread};
 use super::ActionFacts;
+use super::evaluation::{Docs, Judged, closest_statement, deny_finding, status_of, unread};
 
 pub(super) struct GuardRails {
     pub(super) identity: Judged,
