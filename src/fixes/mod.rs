@@ -5,6 +5,7 @@
 //! (`--write-fixes`), and judges the request again with every change applied
 //! to a copy of the snapshot. The tool itself never writes to AWS.
 
+mod alternatives;
 mod command;
 mod gather;
 mod guard;
@@ -47,6 +48,7 @@ pub(crate) fn complete(
     target::resolve(snapshot, &mut diagnosis);
     gather::merge_same_targets(&mut diagnosis);
     let merged = merge::documents(snapshot, &mut diagnosis);
+    alternatives::mark(&mut diagnosis);
     guard::declare(snapshot, &mut diagnosis);
     command::commands(&mut diagnosis);
     recheck::run(snapshot, request, &mut diagnosis, &contexts, &merged);

@@ -107,7 +107,9 @@ fn comment(text: &str) -> String {
 /// Whether the script runs a change: a change that widens a guard only when
 /// asked (`--include-widening`).
 fn runs(change: &crate::diagnosis::Fix, include_widening: bool) -> bool {
-    change.command.is_some() && (include_widening || change.widens.is_empty())
+    change.command.is_some()
+        && change.alternative_to.is_none()
+        && (include_widening || change.widens.is_empty())
 }
 
 /// The script: checks that each account's profile variable is set, then one
@@ -142,6 +144,19 @@ fn script(diagnosis: &Diagnosis, include_widening: bool) -> String {
             .map(|target| format!("{} of {}", target.kind, target.resource))
             .unwrap_or_else(|| change.document.clone());
         out.push('\n');
+        if let (Some(first), Some(command)) = (change.alternative_to, &change.command) {
+            // Either document is enough: the script installs the first,
+            // and names this one for a reader who prefers it.
+            let _ = writeln!(
+                out,
+                "# change {number} ({}): {}: an alternative to change {}, not installed (either is enough); to use it instead, run in its place: {}",
+                comment(&account_text(&change.account)),
+                comment(&what),
+                first + 1,
+                comment(command)
+            );
+            continue;
+        }
         if change.command.is_some() && !runs(change, include_widening) {
             let _ = writeln!(
                 out,

@@ -531,6 +531,38 @@ pub(crate) fn target_text(target: &crate::diagnosis::FixTarget) -> String {
     text
 }
 
+/// Before a change's first line: `either this or change 2: ` for a change
+/// with an alternative, `or, instead of change 1: ` for the alternative,
+/// else nothing. Either one mends what it is for; the re-check and
+/// `apply.sh` take the first.
+pub(crate) fn alternative_lead(diagnosis: &Diagnosis, index: usize) -> String {
+    if let Some(first) = diagnosis
+        .changes
+        .get(index)
+        .and_then(|fix| fix.alternative_to)
+    {
+        return format!("or, instead of change {}: ", first + 1);
+    }
+    let others: Vec<usize> = diagnosis
+        .changes
+        .iter()
+        .enumerate()
+        .filter(|(_, fix)| fix.alternative_to == Some(index))
+        .map(|(other, _)| other)
+        .collect();
+    if others.is_empty() {
+        String::new()
+    } else {
+        format!("either this or {}: ", change_numbers(&others))
+    }
+}
+
+/// The re-check of the alternatives: `alternatively, after changes 2, 4:
+/// allowed`.
+pub(crate) fn alternative_headline(recheck: &crate::diagnosis::Recheck) -> String {
+    format!("alternatively, {}", recheck_headline(recheck))
+}
+
 /// 1-based change numbers as a person writes them: `1`, `1–3`, `1, 3`.
 pub(crate) fn change_numbers(indexes: &[usize]) -> String {
     let mut numbers: Vec<usize> = indexes.iter().map(|index| index + 1).collect();

@@ -147,7 +147,16 @@ fn check_recheck(name: &str, diagnosis: &Diagnosis, problems: &mut Vec<String>) 
                     index + 1
                 ));
             }
-            if !recheck.applied.contains(&index) {
+            // An alternative is re-checked in place of the change it
+            // stands for.
+            let applied = match change.alternative_to {
+                Some(_) => recheck
+                    .alternative
+                    .as_ref()
+                    .is_some_and(|alternative| alternative.applied.contains(&index)),
+                None => recheck.applied.contains(&index),
+            };
+            if !applied {
                 problems.push(format!(
                     "{name}: statement change {} was not applied",
                     index + 1
@@ -155,7 +164,8 @@ fn check_recheck(name: &str, diagnosis: &Diagnosis, problems: &mut Vec<String>) 
             }
         }
     }
-    for remaining in &recheck.remaining {
+    let alternative = recheck.alternative.iter().flat_map(|alt| &alt.remaining);
+    for remaining in recheck.remaining.iter().chain(alternative) {
         let Some(index) = remaining.change else {
             continue;
         };
@@ -531,4 +541,59 @@ fn an_emptied_scp_is_detached_by_the_management_account() {
         diagnosis.recheck.as_ref().unwrap().verdict,
         Verdict::Allowed
     );
+}
+
+/// Issue 21: in one account the identity policy or the bucket policy is
+/// enough. The report offers them as either/or, re-checks each alone, and
+/// `apply.sh` installs only the first, naming the other in a comment.
+#[test]
+fn same_account_identity_and_bucket_policy_are_alternatives() {
+    let case = scenario_cases()
+        .into_iter()
+        .find(|case| case.name == "same-account-nothing-grants-s3.json")
+        .unwrap();
+    let diagnosis = judge(&case.snapshot, &case.request).unwrap();
+    let alternatives: Vec<Option<usize>> = diagnosis
+        .changes
+        .iter()
+        .map(|change| change.alternative_to)
+        .collect();
+    assert_eq!(alternatives, vec![None, Some(0), None, Some(2)]);
+    let recheck = diagnosis.recheck.as_ref().unwrap();
+    assert_eq!(recheck.applied, vec![0, 2]);
+    assert_eq!(recheck.verdict, Verdict::Allowed);
+    let alternative = recheck.alternative.as_ref().unwrap();
+    assert_eq!(alternative.applied, vec![1, 3]);
+    assert_eq!(alternative.verdict, Verdict::Allowed);
+
+    let dir = tempfile::tempdir().unwrap();
+    kms_s3_doctor::fixes::write_fixes(
+        dir.path(),
+        &diagnosis,
+        kms_s3_doctor::fixes::WriteOptions::default(),
+    )
+    .unwrap();
+    let script = std::fs::read_to_string(dir.path().join("apply.sh")).unwrap();
+    let run: Vec<&str> = script
+        .lines()
+        .filter(|line| line.starts_with("aws "))
+        .collect();
+    assert_eq!(run.len(), 1, "{script}");
+    assert!(run[0].contains("put-user-policy"), "{script}");
+    assert!(
+        script.contains("an alternative to change 1, not installed"),
+        "{script}"
+    );
+
+    // Every alternative of the corpus is re-checked, and does as well.
+    for case in scenario_cases() {
+        let Ok(diagnosis) = judge(&case.snapshot, &case.request) else {
+            continue;
+        };
+        if diagnosis.changes.iter().any(|c| c.alternative_to.is_some()) {
+            let recheck = diagnosis.recheck.as_ref().unwrap();
+            let alternative = recheck.alternative.as_ref().unwrap();
+            assert_eq!(alternative.verdict, recheck.verdict, "{}", case.name);
+        }
+    }
 }
