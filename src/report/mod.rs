@@ -448,6 +448,12 @@ fn missing_inputs(operation: &OperationResult) -> Vec<String> {
         if link.unknown_keys.is_empty() {
             match link.help_text().as_deref().and_then(first_flag) {
                 Some(flag) => push(format!("{} unknown: {flag}", link.link)),
+                // AWS never shows a session's policies: the remedy is the
+                // person's word on them, either way.
+                None if link.link == crate::diagnosis::LinkId::SessionPolicy => push(format!(
+                    "{} unknown: --assume session-policy=none or --session-policy FILE",
+                    link.link
+                )),
                 None => push(format!("{} unknown", link.link)),
             }
         }

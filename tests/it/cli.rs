@@ -854,3 +854,26 @@ fn padded_arns_and_object_urls_are_refused_with_the_value_to_give() {
         "{err}"
     );
 }
+
+/// Issue 21: the verdict line names the remedy for an unread session
+/// policy, not just that it is unknown.
+#[test]
+fn the_verdict_line_names_the_remedy_for_an_unknown_session_policy() {
+    let output = walkthrough(&[
+        "--principal",
+        "arn:aws:sts::111111111111:assumed-role/x/s",
+        "--op",
+        "get",
+    ]);
+    let out = stdout(&output);
+    let verdict = out
+        .lines()
+        .find(|line| line.starts_with("verdict:"))
+        .unwrap();
+    assert!(
+        verdict.contains(
+            "session-policy unknown: --assume session-policy=none or --session-policy FILE"
+        ),
+        "{verdict}"
+    );
+}
