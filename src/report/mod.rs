@@ -124,6 +124,17 @@ pub fn render_test_junit(
     junit::render(run, out)
 }
 
+/// `kms-s3-doctor test --format junit` that failed before judging: a JUnit
+/// file with one error test case named after the file, of type `kind`.
+pub fn render_test_junit_error(
+    file: &str,
+    kind: &str,
+    message: &str,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    junit::render_error(file, kind, message, out)
+}
+
 /// `kms-s3-doctor test` as JSON (`kms-s3-doctor/test-report@1`).
 pub fn render_test_json(run: &crate::access_tests::TestRun) -> String {
     test_json::render(run)

@@ -410,3 +410,21 @@ fn a_test_name_cannot_put_escape_sequences_on_the_terminal() {
         assert!(text.contains("evil"), "{format}: {text}");
     }
 }
+
+/// Issue 21: bad input to `test --format junit` still writes a JUnit file
+/// CI can read: one error test case with the reason, beside the one-line
+/// message on stderr and exit 2.
+#[test]
+fn bad_input_still_writes_a_valid_junit_file_with_one_error() {
+    let output = with_file(
+        "bucket = \"b\"\n[[test]]\nname = \"x\"\n",
+        &["--format", "junit"],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stderr(&output).trim_end().lines().count(), 1);
+    let xml = stdout(&output);
+    assert!(xml.contains(r#"errors="1""#), "{xml}");
+    assert!(xml.contains(r#"type="bad-input""#), "{xml}");
+    assert!(xml.contains("missing field `expect`"), "{xml}");
+    validate_junit(&xml);
+}
