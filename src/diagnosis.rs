@@ -234,6 +234,10 @@ pub struct Fix {
     /// which the document after the change no longer holds.
     #[serde(skip)]
     pub replaces: bool,
+    /// The change this one is an alternative to (either is enough; the
+    /// first is the least privilege and the one `apply.sh` installs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alternative_to: Option<usize>,
 }
 
 impl Fix {
@@ -307,6 +311,10 @@ pub struct Recheck {
     pub operations: Vec<(Operation, Verdict)>,
     /// The links that still fail or are unknown after the changes.
     pub remaining: Vec<Remaining>,
+    /// When some changes have alternatives (`Fix::alternative_to`): the
+    /// re-check with each alternative in place of the change it stands
+    /// for. The re-check itself leaves the alternatives out.
+    pub alternative: Option<Box<Recheck>>,
 }
 
 /// A link that is still not `pass` after the re-check.

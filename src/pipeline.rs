@@ -18,6 +18,7 @@
 //! elsewhere); rendering is the caller's.
 
 mod files;
+pub mod input;
 
 use std::path::PathBuf;
 use std::time::Duration;

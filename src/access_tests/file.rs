@@ -139,9 +139,39 @@ pub fn parse(name: &str, text: &str) -> Result<TestFile, AccessTestError> {
         if bucket.get_ref().trim().is_empty() {
             return Err(source.error(bucket.span(), "`bucket` is empty"));
         }
+        crate::pipeline::input::plain_word(bucket.get_ref())
+            .map_err(|error| source.error(bucket.span(), format!("`bucket`: {error}")))?;
         let object = test.object.as_ref().or(raw.object.as_ref());
         if let Some(object) = object.filter(|object| object.get_ref().is_empty()) {
             return Err(source.error(object.span(), "`object` is empty"));
+        }
+        if let Some(object) = object {
+            crate::pipeline::input::object_key(object.get_ref())
+                .map_err(|error| source.error(object.span(), format!("`object`: {error}")))?;
+        }
+        // The same checks as the command line's: a padded ARN is refused
+        // with the value to give, never looked up (or fixed) as written.
+        for (field, value, check) in [
+            (
+                "principal",
+                &test.principal,
+                crate::pipeline::input::plain_word as fn(&str) -> Result<(), String>,
+            ),
+            (
+                "via_role",
+                &test.via_role,
+                crate::pipeline::input::plain_word,
+            ),
+            (
+                "external_id",
+                &test.external_id,
+                crate::pipeline::input::unpadded,
+            ),
+        ] {
+            if let Some(value) = value {
+                check(value.get_ref())
+                    .map_err(|error| source.error(value.span(), format!("`{field}`: {error}")))?;
+            }
         }
         let ops = match &test.ops {
             Some(ops) => operations(&source, ops)?,

@@ -250,6 +250,14 @@ pub(crate) fn allow_in_resource_policy(
     }
 }
 
+/// Who changes an SCP or RCP when the snapshot does not name the
+/// organization's management account. AWS Organizations User Guide,
+/// "Updating organization policies": SCPs and RCPs are changed from the
+/// management account (Organizations API Reference, "DetachPolicy": or a
+/// member account that is a delegated administrator), never from the
+/// member account they restrict.
+pub(crate) const MANAGEMENT_ACCOUNT: &str = "the organization's management account";
+
 pub(crate) fn organization(
     link: LinkId,
     account: &str,
@@ -258,7 +266,7 @@ pub(crate) fn organization(
     denying: Option<&NamedPolicy>,
 ) -> Fix {
     let kind = if link == LinkId::Scp { "SCP" } else { "RCP" };
-    let admin = management.unwrap_or(account).to_string();
+    let admin = management.unwrap_or(MANAGEMENT_ACCOUNT).to_string();
     match denying {
         Some(named) => Fix {
             account: admin,
@@ -266,7 +274,7 @@ pub(crate) fn organization(
             document: link.as_str().to_string(),
             statement: None,
             note: Some(format!(
-                "{kind} `{}` denies {action}: the organization's management account must narrow or detach it for account {account}",
+                "{kind} `{}` denies {action}: the organization's management account (or a delegated administrator for policy management) must narrow or detach it for account {account}",
                 named.name
             )),
             ..Default::default()

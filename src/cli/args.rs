@@ -18,16 +18,16 @@ pub struct Selection {
     #[arg(long, value_name = "NAME", value_parser = parse_bucket)]
     pub bucket: String,
     /// The object key (default: a placeholder key at the bucket's root).
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", value_parser = parse_object)]
     pub object: Option<String>,
     /// IAM user, role, assumed-role session or account root ARN (default: the caller).
-    #[arg(long, value_name = "ARN")]
+    #[arg(long, value_name = "ARN", value_parser = parse_word)]
     pub principal: Option<String>,
     /// The principal reaches the bucket by assuming this role.
-    #[arg(long, value_name = "ROLE_ARN")]
+    #[arg(long, value_name = "ROLE_ARN", value_parser = parse_word)]
     pub via_role: Option<String>,
     /// `sts:ExternalId` sent with `--via-role`.
-    #[arg(long, value_name = "ID", requires = "via_role")]
+    #[arg(long, value_name = "ID", requires = "via_role", value_parser = parse_unpadded)]
     pub external_id: Option<String>,
     /// A request-context value (`s3:x-amz-acl=private`, `aws:SourceIp=203.0.113.7`); repeatable.
     #[arg(long = "context", value_name = "KEY=VALUE", value_parser = parse_context)]
@@ -178,6 +178,9 @@ impl From<Color> for ColorChoice {
 /// AWS CLI (`s3://NAME/...`, the bucket ARN) are refused with the name to
 /// use, rather than looked up as a bucket that cannot exist.
 fn parse_bucket(text: &str) -> Result<String, String> {
+    if !text.is_empty() {
+        pipeline::input::plain_word(text)?;
+    }
     let (prefix, rest) = if let Some(rest) = text.strip_prefix("s3://") {
         ("s3://", rest)
     } else if let Some(rest) = text.strip_prefix("arn:aws:s3:::") {
@@ -194,6 +197,26 @@ fn parse_bucket(text: &str) -> Result<String, String> {
         Some((bucket, _)) => Err(format!("drop the `{prefix}` prefix: --bucket {bucket}")),
         None => Err(format!("drop the `{prefix}` prefix: --bucket {rest}")),
     }
+}
+
+/// `--principal`, `--via-role`: as given, or refused when
+/// pasted with whitespace (see `pipeline::input`).
+fn parse_word(text: &str) -> Result<String, String> {
+    pipeline::input::plain_word(text)?;
+    Ok(text.to_string())
+}
+
+/// `--external-id`: as given, or refused when pasted with whitespace
+/// around it.
+fn parse_unpadded(text: &str) -> Result<String, String> {
+    pipeline::input::unpadded(text)?;
+    Ok(text.to_string())
+}
+
+/// `--object`: the key alone.
+fn parse_object(text: &str) -> Result<String, String> {
+    pipeline::input::object_key(text)?;
+    Ok(text.to_string())
 }
 
 /// `snapshot --save-snapshot/--output FILE`: the AWS CLI habit `--output

@@ -54,6 +54,25 @@ pub enum TestFormat {
 /// `test FILE`: one gathering (or one snapshot) for every expectation, then
 /// the same judge as `check` per expectation.
 pub fn run(args: TestArgs) -> Result<ExitCode, Failure> {
+    let junit = args.format == TestFormat::Junit;
+    let name = args.file.display().to_string();
+    let result = run_file(args);
+    if let (true, Err(failure)) = (junit, &result) {
+        // CI reads the JUnit file: it gets one, with the reason as an
+        // error test case, beside the one-line message on stderr.
+        let kind = match failure.code {
+            ExitCode::GatherFailed => "gather-failed",
+            _ => "bad-input",
+        };
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        let written = report::render_test_junit_error(&name, kind, &failure.message, &mut out);
+        let _ = written.and_then(|()| out.flush());
+    }
+    result
+}
+
+fn run_file(args: TestArgs) -> Result<ExitCode, Failure> {
     let name = args.file.display().to_string();
     let text = std::fs::read_to_string(&args.file)
         .map_err(|error| Failure::bad_input(format!("cannot read `{name}`: {error}")))?;

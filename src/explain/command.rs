@@ -103,5 +103,22 @@ pub(super) fn check_command(parsed: &Parsed, bucket: Option<&str>, object: Optio
         words.push("--op".to_string());
         words.push(ops.to_string());
     }
+    // A session's policies are never readable from AWS: without a word on
+    // them the check is inconclusive. A message that blames one needs it
+    // given; any other was most likely started without one (the console,
+    // IAM Identity Center, a profile's role_arn).
+    let session = parsed
+        .principal
+        .as_deref()
+        .is_some_and(|principal| principal.contains(":assumed-role/"));
+    if session {
+        if parsed.policy_type == Some(super::PolicyType::SessionPolicy) {
+            words.push("--session-policy".to_string());
+            words.push("FILE".to_string());
+        } else {
+            words.push("--assume".to_string());
+            words.push("session-policy=none".to_string());
+        }
+    }
     words.join(" ")
 }

@@ -87,7 +87,7 @@ fn cases() -> Vec<Case> {
             deny: Some(DenyKind::Explicit),
             link: Some(LinkId::BucketPolicy),
             account: Some("111111111111"),
-            command: Some("kms-s3-doctor check --bucket BUCKET --principal arn:aws:sts::222222222222:assumed-role/etl/i-0abc123 --op list"),
+            command: Some("kms-s3-doctor check --bucket BUCKET --principal arn:aws:sts::222222222222:assumed-role/etl/i-0abc123 --op list --assume session-policy=none"),
             ..Case::default()
         },
         Case {
@@ -114,7 +114,7 @@ fn cases() -> Vec<Case> {
             deny: Some(DenyKind::Implicit),
             link: Some(LinkId::KeyPolicy),
             account: Some("111111111111"),
-            command: Some("kms-s3-doctor check --bucket BUCKET --principal arn:aws:sts::222222222222:assumed-role/etl/i-0abc123 --op get"),
+            command: Some("kms-s3-doctor check --bucket BUCKET --principal arn:aws:sts::222222222222:assumed-role/etl/i-0abc123 --op get --assume session-policy=none"),
             ..Case::default()
         },
         Case {
@@ -204,6 +204,8 @@ fn cases() -> Vec<Case> {
             deny: Some(DenyKind::Implicit),
             link: Some(LinkId::SessionPolicy),
             account: Some("222222222222"),
+            // The session policy is blamed: the check needs it given.
+            command: Some("kms-s3-doctor check --bucket account-a-bucket --object k --principal arn:aws:sts::222222222222:assumed-role/etl/i-0abc123 --op put --session-policy FILE"),
             ..Case::default()
         },
         Case {

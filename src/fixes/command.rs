@@ -2,6 +2,7 @@
 //! from the file `--write-fixes` writes, with the profile of the account
 //! whose admin runs it left as a shell variable (`$PROFILE_<account>`).
 
+use crate::chain::proposal::MANAGEMENT_ACCOUNT;
 use crate::diagnosis::{Diagnosis, Fix, FixTarget, LinkId};
 use crate::fixes::merge::session_index;
 use crate::policy::arn::Arn;
@@ -9,6 +10,11 @@ use crate::report::shell_word;
 
 /// The shell variable that holds the profile of `account`'s admin.
 pub fn profile_variable(account: &str) -> String {
+    if account == MANAGEMENT_ACCOUNT {
+        // An SCP or RCP of an organization whose management account the
+        // snapshot does not name: one variable for it, never a member's.
+        return "PROFILE_MANAGEMENT_ACCOUNT".to_string();
+    }
     let safe: String = account
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
@@ -34,8 +40,14 @@ pub(super) fn commands(diagnosis: &mut Diagnosis) {
         };
         let first = change.with_changes.first().copied().unwrap_or_default() + 1;
         let file = format!("change-{first}-{}.json", target.kind);
-        let built = build(&target, &file, change);
-        change.file = Some(file);
+        let organization = matches!(target.kind, LinkId::Scp | LinkId::Rcp);
+        let built = if organization && emptied(change) {
+            change.file = None;
+            detach(&target)
+        } else {
+            change.file = Some(file.clone());
+            build(&target, &file, change)
+        };
         change.command = built.command.map(|words| {
             let quoted: Vec<String> = words.iter().map(|word| shell_word(word)).collect();
             format!(
@@ -45,13 +57,7 @@ pub(super) fn commands(diagnosis: &mut Diagnosis) {
             )
         });
         change.warning = built.warning;
-        let emptied = change
-            .document_after
-            .as_ref()
-            .and_then(|document| document.get("Statement"))
-            .and_then(serde_json::Value::as_array)
-            .is_some_and(Vec::is_empty);
-        if emptied {
+        if emptied(change) && !organization {
             // AWS refuses a policy without statements.
             let empty = "no statement is left, and AWS refuses a policy without one: delete or detach the policy instead of installing this document";
             change.warning = Some(match change.warning.take() {
@@ -59,6 +65,67 @@ pub(super) fn commands(diagnosis: &mut Diagnosis) {
                 None => empty.to_string(),
             });
         }
+    }
+}
+
+/// Whether the change's whole document is left with no statement.
+fn emptied(change: &Fix) -> bool {
+    change
+        .document_after
+        .as_ref()
+        .and_then(|document| document.get("Statement"))
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(Vec::is_empty)
+}
+
+/// After the re-check has judged them (an SCP or RCP without statements
+/// allows nothing and denies nothing, as a detached one), the documents AWS
+/// would refuse are withdrawn: an emptied SCP or RCP is proposed as a
+/// detachment (its command), never as a document to install.
+pub(super) fn withdraw_refused(diagnosis: &mut Diagnosis) {
+    for change in &mut diagnosis.changes {
+        let organization = change
+            .target
+            .as_ref()
+            .is_some_and(|target| matches!(target.kind, LinkId::Scp | LinkId::Rcp));
+        if organization && emptied(change) {
+            change.document_after = None;
+        }
+    }
+}
+
+/// `aws organizations detach-policy` for an SCP or RCP whose only
+/// statements are the ones to drop. Organizations API Reference,
+/// "UpdatePolicy" and "DetachPolicy": a policy's content must hold a
+/// statement, and every root, OU and account keeps at least one SCP.
+fn detach(target: &FixTarget) -> Built {
+    let resource = target.resource.as_str();
+    let attached = target.attached_to.as_deref().unwrap_or("its target");
+    // An account's id is its target id; a root's or OU's is not in the
+    // snapshot.
+    let target_id = attached
+        .strip_prefix("account ")
+        .filter(|id| crate::policy::arn::is_account_id(id))
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("<the id of {attached}>"));
+    let (kind, filter) = if target.kind == LinkId::Scp {
+        ("SCP", "SERVICE_CONTROL_POLICY")
+    } else {
+        ("RCP", "RESOURCE_CONTROL_POLICY")
+    };
+    Built {
+        command: words(&[
+            "aws",
+            "organizations",
+            "detach-policy",
+            "--policy-id",
+            &format!("<the id of `{resource}`>"),
+            "--target-id",
+            &target_id,
+        ]),
+        warning: Some(format!(
+            "no statement of {kind} `{resource}` would be left, and AWS refuses a policy without one: the change is to detach it from {attached} (or to narrow the denying statement's condition so it no longer matches this request, the smaller change); AWS refuses to detach an SCP that is the last one attached to its target; the snapshot holds no policy id: find it with `aws organizations list-policies --filter {filter}`"
+        )),
     }
 }
 

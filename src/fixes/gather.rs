@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::chain::proposal::sid_for;
-use crate::diagnosis::{Fix, FixChange, OperationResult};
+use crate::diagnosis::{Diagnosis, Fix, FixChange, OperationResult};
 
 /// Gives every failing link's fix its place in one list of distinct changes
 /// (see [`crate::diagnosis::Diagnosis::changes`]), recording the place in
@@ -41,6 +41,45 @@ pub(crate) fn merge_changes(operations: &mut [OperationResult]) -> Vec<Fix> {
         }
     }
     changes
+}
+
+/// One change per statement to remove or edit: the same denying statement
+/// found by several actions (an SCP denying Get and Put) was proposed once
+/// per action, with notes naming each action; once targets are known, the
+/// later ones are folded into the first and their links point at it.
+pub(crate) fn merge_same_targets(diagnosis: &mut Diagnosis) {
+    let mut kept: Vec<Fix> = Vec::with_capacity(diagnosis.changes.len());
+    let mut place: Vec<usize> = Vec::with_capacity(diagnosis.changes.len());
+    for change in diagnosis.changes.drain(..) {
+        let removal = matches!(
+            change.change,
+            FixChange::RemoveStatement | FixChange::EditStatement
+        );
+        let same = kept.iter().position(|have| {
+            removal
+                && have.change == change.change
+                && have.account == change.account
+                && have.target.is_some()
+                && have.target == change.target
+        });
+        match same {
+            Some(index) => place.push(index),
+            None => {
+                place.push(kept.len());
+                kept.push(change);
+            }
+        }
+    }
+    diagnosis.changes = kept;
+    for operation in &mut diagnosis.operations {
+        for action in &mut operation.actions {
+            for link in &mut action.links {
+                if let Some(index) = link.change {
+                    link.change = place.get(index).copied();
+                }
+            }
+        }
+    }
 }
 
 /// Whether two statements are the same but for the parts that merging may

@@ -5,6 +5,7 @@
 //! (`--write-fixes`), and judges the request again with every change applied
 //! to a copy of the snapshot. The tool itself never writes to AWS.
 
+mod alternatives;
 mod command;
 mod gather;
 mod guard;
@@ -45,9 +46,12 @@ pub(crate) fn complete(
     } = judgement;
     diagnosis.changes = gather::merge_changes(&mut diagnosis.operations);
     target::resolve(snapshot, &mut diagnosis);
+    gather::merge_same_targets(&mut diagnosis);
     let merged = merge::documents(snapshot, &mut diagnosis);
+    alternatives::mark(&mut diagnosis);
     guard::declare(snapshot, &mut diagnosis);
     command::commands(&mut diagnosis);
     recheck::run(snapshot, request, &mut diagnosis, &contexts, &merged);
+    command::withdraw_refused(&mut diagnosis);
     diagnosis
 }

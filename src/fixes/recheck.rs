@@ -13,7 +13,7 @@ use crate::snapshot::{Field, NamedPolicy, PolicyDoc, PolicyKind, Snapshot};
 /// A copy of `snapshot` with every change's `document_after` installed, and
 /// the indexes of the changes that made it in.
 pub fn apply(snapshot: &Snapshot, diagnosis: &Diagnosis) -> (Snapshot, Vec<usize>) {
-    apply_merged(snapshot, diagnosis, &[])
+    apply_merged(snapshot, diagnosis, &[], &[])
 }
 
 /// [`apply`], parsing of each merged document only the statements that
@@ -22,10 +22,14 @@ fn apply_merged(
     snapshot: &Snapshot,
     diagnosis: &Diagnosis,
     merged: &[Merged],
+    skip: &[usize],
 ) -> (Snapshot, Vec<usize>) {
     let mut patched = snapshot.clone();
     let mut applied = Vec::new();
     for (index, change) in diagnosis.changes.iter().enumerate() {
+        if skip.contains(&index) {
+            continue;
+        }
         let (Some(target), Some(document)) = (&change.target, &change.document_after) else {
             continue;
         };
@@ -192,12 +196,52 @@ fn run_with(
     if diagnosis.changes.is_empty() {
         return;
     }
-    let (patched, mut applied) = apply_merged(snapshot, diagnosis, merged);
+    // Alternatives are re-checked apart: the first of each pair with the
+    // rest, then each alternative in place of the change it stands for.
+    let alternatives: Vec<usize> = (0..diagnosis.changes.len())
+        .filter(|&index| diagnosis.changes[index].alternative_to.is_some())
+        .collect();
+    let Some(mut recheck) = recheck_without(
+        snapshot,
+        request,
+        diagnosis,
+        reads,
+        contexts,
+        merged,
+        &alternatives,
+    ) else {
+        return;
+    };
+    if !alternatives.is_empty() {
+        let replaced: Vec<usize> = diagnosis
+            .changes
+            .iter()
+            .filter_map(|change| change.alternative_to)
+            .collect();
+        recheck.alternative = recheck_without(
+            snapshot, request, diagnosis, reads, contexts, merged, &replaced,
+        )
+        .map(Box::new);
+    }
+    diagnosis.recheck = Some(recheck);
+}
+
+/// The re-check with every change but those of `skip` applied.
+fn recheck_without(
+    snapshot: &Snapshot,
+    request: &CheckRequest,
+    diagnosis: &Diagnosis,
+    reads: fn(&PlannedAction, LinkId) -> bool,
+    contexts: &Shared,
+    merged: &[Merged],
+    skip: &[usize],
+) -> Option<Recheck> {
+    let (patched, mut applied) = apply_merged(snapshot, diagnosis, merged, skip);
     // The caller's remedies are applied to the request, not the snapshot.
     let remedied = with_remedies(request, diagnosis, &mut applied);
     applied.sort_unstable();
     let not_applied: Vec<usize> = (0..diagnosis.changes.len())
-        .filter(|index| !applied.contains(index))
+        .filter(|index| !applied.contains(index) && !skip.contains(index))
         .collect();
     let kinds: Vec<LinkId> = applied
         .iter()
@@ -219,7 +263,7 @@ fn run_with(
     let Ok((verdict, operations)) =
         rejudge(&patched, request, &diagnosis.operations, &changed, contexts)
     else {
-        return;
+        return None;
     };
     let mut remaining = Vec::new();
     for operation in &operations {
@@ -248,7 +292,7 @@ fn run_with(
             }
         }
     }
-    diagnosis.recheck = Some(Recheck {
+    Some(Recheck {
         applied,
         not_applied,
         verdict,
@@ -257,7 +301,8 @@ fn run_with(
             .map(|operation| (operation.operation, operation.verdict))
             .collect(),
         remaining,
-    });
+        alternative: None,
+    })
 }
 
 /// The request with every `request` change's flags applied (`--context
@@ -398,7 +443,7 @@ mod tests {
                 .iter()
                 .filter(|merged| merged.kept.iter().any(Option::is_some))
                 .count();
-            let (kept, kept_applied) = apply_merged(&snapshot, &judged, &merged);
+            let (kept, kept_applied) = apply_merged(&snapshot, &judged, &merged, &[]);
             let (parsed, parsed_applied) = apply(&snapshot, &judged);
             assert_eq!(kept_applied, parsed_applied, "{name}");
             // Debug shows every parsed field: statements, their positions,
@@ -425,7 +470,9 @@ mod tests {
             let mut judged = judge_once(&snapshot, &request).unwrap();
             judged.changes = crate::fixes::gather::merge_changes(&mut judged.operations);
             crate::fixes::target::resolve(&snapshot, &mut judged);
+            crate::fixes::gather::merge_same_targets(&mut judged);
             let merged = crate::fixes::merge::documents(&snapshot, &mut judged);
+            crate::fixes::alternatives::mark(&mut judged);
             run_with(
                 &snapshot,
                 &request,

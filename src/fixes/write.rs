@@ -90,6 +90,16 @@ pub fn write_fixes(
 }
 
 /// One line of a shell comment: no line break can end the comment early.
+/// `account 111111111111`, or the text as given when it is not an id
+/// (`the organization's management account`).
+fn account_text(account: &str) -> String {
+    if crate::policy::arn::is_account_id(account) {
+        format!("account {account}")
+    } else {
+        account.to_string()
+    }
+}
+
 fn comment(text: &str) -> String {
     text.replace(['\n', '\r'], " ")
 }
@@ -97,7 +107,9 @@ fn comment(text: &str) -> String {
 /// Whether the script runs a change: a change that widens a guard only when
 /// asked (`--include-widening`).
 fn runs(change: &crate::diagnosis::Fix, include_widening: bool) -> bool {
-    change.command.is_some() && (include_widening || change.widens.is_empty())
+    change.command.is_some()
+        && change.alternative_to.is_none()
+        && (include_widening || change.widens.is_empty())
 }
 
 /// The script: checks that each account's profile variable is set, then one
@@ -119,8 +131,8 @@ fn script(diagnosis: &Diagnosis, include_widening: bool) -> String {
         let variable = profile_variable(account);
         let _ = writeln!(
             out,
-            ": \"${{{variable}:?set {variable} to a profile of account {}'s admin}}\"",
-            comment(account)
+            ": \"${{{variable}:?set {variable} to a profile of {}'s admin}}\"",
+            comment(&account_text(account))
         );
     }
     let mut done: Vec<&str> = Vec::new();
@@ -132,11 +144,24 @@ fn script(diagnosis: &Diagnosis, include_widening: bool) -> String {
             .map(|target| format!("{} of {}", target.kind, target.resource))
             .unwrap_or_else(|| change.document.clone());
         out.push('\n');
+        if let (Some(first), Some(command)) = (change.alternative_to, &change.command) {
+            // Either document is enough: the script installs the first,
+            // and names this one for a reader who prefers it.
+            let _ = writeln!(
+                out,
+                "# change {number} ({}): {}: an alternative to change {}, not installed (either is enough); to use it instead, run in its place: {}",
+                comment(&account_text(&change.account)),
+                comment(&what),
+                first + 1,
+                comment(command)
+            );
+            continue;
+        }
         if change.command.is_some() && !runs(change, include_widening) {
             let _ = writeln!(
                 out,
-                "# change {number} (account {}): {}: left out, as it widens a guard ({}); review it and pass --include-widening to include it",
-                comment(&change.account),
+                "# change {number} ({}): {}: left out, as it widens a guard ({}); review it and pass --include-widening to include it",
+                comment(&account_text(&change.account)),
                 comment(&what),
                 comment(&change.widens.join(", "))
             );
@@ -159,12 +184,15 @@ fn script(diagnosis: &Diagnosis, include_widening: bool) -> String {
                 );
                 let _ = command;
             }
-            (Some(command), Some(file)) => {
-                done.push(file);
+            (Some(command), file) => {
+                // A command without a file (detaching an SCP) reads none.
+                if let Some(file) = file {
+                    done.push(file);
+                }
                 let _ = writeln!(
                     out,
-                    "# change {number} (account {}): {}",
-                    comment(&change.account),
+                    "# change {number} ({}): {}",
+                    comment(&account_text(&change.account)),
                     comment(&what)
                 );
                 if let Some(warning) = &change.warning {
@@ -175,8 +203,8 @@ fn script(diagnosis: &Diagnosis, include_widening: bool) -> String {
             _ => {
                 let _ = writeln!(
                     out,
-                    "# change {number} (account {}): not a command this script can run: {}",
-                    comment(&change.account),
+                    "# change {number} ({}): not a command this script can run: {}",
+                    comment(&account_text(&change.account)),
                     comment(
                         change
                             .note_text()

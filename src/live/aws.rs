@@ -370,6 +370,12 @@ impl Reader {
             // The request never left: the credential chain had nothing. Its
             // message names profiles and files, never secrets.
             let reason = credential_chain_reason(&deepest(error));
+            if let Some(unconfigured) = &self.setup.unconfigured {
+                return GatherError::NoCredentials {
+                    who: self.label.clone(),
+                    reason: unconfigured.clone(),
+                };
+            }
             return GatherError::NoCredentials {
                 who: self.label.clone(),
                 reason: match &self.setup.sso_login {
@@ -435,6 +441,11 @@ pub(crate) struct ProfileSetup {
     region_configured: bool,
     /// Where a region was looked for, for the message.
     region_sources: String,
+    /// No configuration at all: no profile asked for, none in the files
+    /// (or no files), no credentials in the environment. The credential
+    /// chain then ends at instance metadata, whose failure would be
+    /// reported instead of the real cause; this says what was looked for.
+    unconfigured: Option<String>,
 }
 
 impl ProfileSetup {
@@ -467,6 +478,25 @@ impl ProfileSetup {
             };
         };
         let found = set.get_profile(shown);
+        // The SDK's credential chain (AWS SDKs and Tools Reference Guide,
+        // "Standardized credential providers"): environment keys, web
+        // identity, the profile files, the container endpoint, then
+        // instance metadata.
+        let from_environment = [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        ]
+        .iter()
+        .any(|variable| env(variable).is_some());
+        let unconfigured = (name.is_none() && set.profiles().next().is_none() && !from_environment)
+            .then(|| {
+                format!(
+                    "no AWS configuration found: no credentials in the environment (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...), no profile in {}, and no instance or container role answered; run `aws configure` (or `aws configure sso`), pass --profile, or judge offline with --snapshot FILE",
+                    files_read(&files)
+                )
+            });
         let missing = match (&name, found) {
             (Some(name), None) => {
                 let mut known: Vec<&str> = set.profiles().collect();
@@ -503,6 +533,7 @@ impl ProfileSetup {
                 || env_region.is_some()
                 || found.is_some_and(|profile| profile.get("region").is_some()),
             region_sources,
+            unconfigured,
         }
     }
 }

@@ -100,6 +100,10 @@ pub struct RecheckV1 {
     pub operations: Vec<RecheckOperationV1>,
     /// Links still failing or unknown after the changes.
     pub remaining: Vec<RemainingV1>,
+    /// With alternatives: the re-check with each alternative in place of
+    /// the change it stands for (additive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternative: Option<Box<RecheckV1>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -272,6 +276,10 @@ pub struct FixV1 {
     /// present only for a change that widens a guard.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub widens: Vec<String>,
+    /// In `changes` only: the index of the change this one is an
+    /// alternative to (either is enough; `apply.sh` installs that one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternative_to: Option<usize>,
 }
 
 impl From<Verdict> for VerdictV1 {
@@ -351,6 +359,7 @@ impl From<&Fix> for FixV1 {
             warning: fix.warning.clone(),
             flags: fix.flags.clone(),
             widens: fix.widens.clone(),
+            alternative_to: fix.alternative_to,
         }
     }
 }
@@ -399,6 +408,10 @@ impl From<&Recheck> for RecheckV1 {
                 })
                 .collect(),
             remaining: recheck.remaining.iter().map(RemainingV1::from).collect(),
+            alternative: recheck
+                .alternative
+                .as_deref()
+                .map(|alternative| Box::new(RecheckV1::from(alternative))),
         }
     }
 }

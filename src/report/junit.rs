@@ -81,6 +81,32 @@ fn without_root_skipped(xml: String) -> String {
     format!("{}{tag}{}", &xml[..start], &xml[end..])
 }
 
+/// A run that never got to its expectations (the file, the snapshot or AWS
+/// failed): one `<testcase>` in `<error>`, so that a CI job that reads the
+/// JUnit file shows the reason instead of failing on an empty or missing
+/// file. `kind` is the error's `type` (`bad-input`, `gather-failed`).
+pub(super) fn render_error(
+    file: &str,
+    kind: &str,
+    message: &str,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut suite = TestSuite::new(xml_text(file));
+    suite.extra.insert("file".into(), xml_text(file).into());
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+    status
+        .set_type(kind)
+        .set_message(xml_text(message))
+        .set_description(xml_text(message));
+    let mut case = TestCase::new(xml_text(file), status);
+    case.set_classname("kms-s3-doctor.access-tests");
+    suite.add_test_case(case);
+    let mut report = Report::new("kms-s3-doctor");
+    report.add_test_suite(suite);
+    let xml = report.to_string().map_err(io::Error::other)?;
+    out.write_all(without_root_skipped(xml).as_bytes())
+}
+
 pub(super) fn render(run: &TestRun, out: &mut dyn Write) -> io::Result<()> {
     let xml = report(run)?.to_string().map_err(io::Error::other)?;
     out.write_all(without_root_skipped(xml).as_bytes())

@@ -5,9 +5,10 @@ use std::io::{self, Write};
 
 use super::escape::markdown_cell;
 use super::{
-    assumptions_text, change_numbers, evidence_location, evidence_note, evidence_position,
-    fix_action, fix_owner, link_mark, pretty_statement, recheck_headline, remaining_text,
-    role_words, status_mark, summary, target_text, unknown_keys_text, verdict_mark, widens_text,
+    alternative_headline, alternative_lead, assumptions_text, change_numbers, evidence_location,
+    evidence_note, evidence_position, fix_action, fix_owner, link_mark, pretty_statement,
+    recheck_headline, remaining_text, role_words, status_mark, summary, target_text,
+    unknown_keys_text, verdict_mark, widens_text,
 };
 use crate::diagnosis::{
     ActionResult, Diagnosis, EvidenceRole, Fix, LinkResult, LinkStatus, OperationResult,
@@ -46,7 +47,7 @@ pub(super) fn render(diagnosis: &Diagnosis, out: &mut dyn Write) -> io::Result<(
         writeln!(out, "## What to change")?;
         writeln!(out)?;
         for (index, change) in diagnosis.changes.iter().enumerate() {
-            write!(out, "{}. ", index + 1)?;
+            write!(out, "{}. {}", index + 1, alternative_lead(diagnosis, index))?;
             render_fix(change, out)?;
             render_plan(index, change, out)?;
         }
@@ -61,6 +62,16 @@ pub(super) fn render(diagnosis: &Diagnosis, out: &mut dyn Write) -> io::Result<(
             writeln!(out)?;
             for remaining in &recheck.remaining {
                 writeln!(out, "- still {}", remaining_text(diagnosis, remaining))?;
+            }
+        }
+        if let Some(alternative) = &recheck.alternative {
+            writeln!(out)?;
+            writeln!(out, "**{}**", alternative_headline(alternative))?;
+            if !alternative.remaining.is_empty() {
+                writeln!(out)?;
+                for remaining in &alternative.remaining {
+                    writeln!(out, "- still {}", remaining_text(diagnosis, remaining))?;
+                }
             }
         }
     }

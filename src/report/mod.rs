@@ -124,6 +124,17 @@ pub fn render_test_junit(
     junit::render(run, out)
 }
 
+/// `kms-s3-doctor test --format junit` that failed before judging: a JUnit
+/// file with one error test case named after the file, of type `kind`.
+pub fn render_test_junit_error(
+    file: &str,
+    kind: &str,
+    message: &str,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    junit::render_error(file, kind, message, out)
+}
+
 /// `kms-s3-doctor test` as JSON (`kms-s3-doctor/test-report@1`).
 pub fn render_test_json(run: &crate::access_tests::TestRun) -> String {
     test_json::render(run)
@@ -298,7 +309,12 @@ pub(crate) fn fix_owner(fix: &Fix) -> String {
     if fix.change == FixChange::Request {
         return "the caller".to_string();
     }
-    if crate::policy::arn::is_account_id(&fix.account) {
+    let organization = matches!(fix.document.as_str(), "scp" | "rcp");
+    if organization && crate::policy::arn::is_account_id(&fix.account) {
+        // SCPs and RCPs are changed in the management account, which the
+        // reader may not recognise by its id alone.
+        format!("management account {} admin", fix.account)
+    } else if crate::policy::arn::is_account_id(&fix.account) {
         format!("account {} admin", fix.account)
     } else {
         format!("{} admin", fix.account)
@@ -399,14 +415,28 @@ pub(crate) fn operation_summary(operation: &OperationResult) -> String {
 /// action it fails for and, when the fix names one, the account that mends it.
 fn broken_words(action: &ActionResult, link: &LinkResult) -> String {
     let mut text = format!("{} for {}", link.link, action.action);
-    if let Some(fix) = link
+    if let Some(words) = link
         .fix
         .as_ref()
-        .filter(|fix| crate::policy::arn::is_account_id(&fix.account))
+        .and_then(|fix| account_words(&fix.account))
     {
-        text.push_str(&format!(", account {}", fix.account));
+        text.push_str(&format!(", {words}"));
     }
     text
+}
+
+/// `account 111111111111`, or `the organization's management account` for
+/// an SCP or RCP whose management account the snapshot does not name; `None`
+/// for other descriptions (`the bucket owner`), which the sentence around
+/// them already says.
+pub(crate) fn account_words(account: &str) -> Option<String> {
+    if crate::policy::arn::is_account_id(account) {
+        Some(format!("account {account}"))
+    } else if account == crate::chain::proposal::MANAGEMENT_ACCOUNT {
+        Some(account.to_string())
+    } else {
+        None
+    }
 }
 
 /// What an inconclusive operation is waiting for, each once, in report
@@ -429,6 +459,12 @@ fn missing_inputs(operation: &OperationResult) -> Vec<String> {
         if link.unknown_keys.is_empty() {
             match link.help_text().as_deref().and_then(first_flag) {
                 Some(flag) => push(format!("{} unknown: {flag}", link.link)),
+                // AWS never shows a session's policies: the remedy is the
+                // person's word on them, either way.
+                None if link.link == crate::diagnosis::LinkId::SessionPolicy => push(format!(
+                    "{} unknown: --assume session-policy=none or --session-policy FILE",
+                    link.link
+                )),
                 None => push(format!("{} unknown", link.link)),
             }
         }
@@ -505,8 +541,43 @@ pub(crate) fn target_text(target: &crate::diagnosis::FixTarget) -> String {
             text.push_str(&format!(" (`{sid}`)"));
         }
     }
-    text.push_str(&format!(", account {}", target.account));
+    match account_words(&target.account) {
+        Some(words) => text.push_str(&format!(", {words}")),
+        None => text.push_str(&format!(", account {}", target.account)),
+    }
     text
+}
+
+/// Before a change's first line: `either this or change 2: ` for a change
+/// with an alternative, `or, instead of change 1: ` for the alternative,
+/// else nothing. Either one mends what it is for; the re-check and
+/// `apply.sh` take the first.
+pub(crate) fn alternative_lead(diagnosis: &Diagnosis, index: usize) -> String {
+    if let Some(first) = diagnosis
+        .changes
+        .get(index)
+        .and_then(|fix| fix.alternative_to)
+    {
+        return format!("or, instead of change {}: ", first + 1);
+    }
+    let others: Vec<usize> = diagnosis
+        .changes
+        .iter()
+        .enumerate()
+        .filter(|(_, fix)| fix.alternative_to == Some(index))
+        .map(|(other, _)| other)
+        .collect();
+    if others.is_empty() {
+        String::new()
+    } else {
+        format!("either this or {}: ", change_numbers(&others))
+    }
+}
+
+/// The re-check of the alternatives: `alternatively, after changes 2, 4:
+/// allowed`.
+pub(crate) fn alternative_headline(recheck: &crate::diagnosis::Recheck) -> String {
+    format!("alternatively, {}", recheck_headline(recheck))
 }
 
 /// 1-based change numbers as a person writes them: `1`, `1–3`, `1, 3`.

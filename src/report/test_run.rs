@@ -29,12 +29,12 @@ pub(crate) fn first_broken_text(diagnosis: &Diagnosis) -> String {
             if link.status == LinkStatus::Unknown {
                 text.push_str(" unknown");
             }
-            if let Some(fix) = link
+            if let Some(words) = link
                 .fix
                 .as_ref()
-                .filter(|fix| crate::policy::arn::is_account_id(&fix.account))
+                .and_then(|fix| super::account_words(&fix.account))
             {
-                text.push_str(&format!(" in account {}", fix.account));
+                text.push_str(&format!(" in {words}"));
             }
             text
         }
@@ -192,11 +192,12 @@ pub(super) fn render_markdown(run: &TestRun, out: &mut dyn Write) -> io::Result<
             markdown_cell(&first_broken_text(&result.diagnosis))
         )?;
     }
-    for result in run
+    let not_met: Vec<_> = run
         .results
         .iter()
         .filter(|result| result.outcome != Outcome::Met)
-    {
+        .collect();
+    for result in not_met.iter().take(MARKDOWN_EXPANDED) {
         writeln!(out)?;
         writeln!(out, "<details>")?;
         writeln!(
@@ -212,8 +213,23 @@ pub(super) fn render_markdown(run: &TestRun, out: &mut dyn Write) -> io::Result<
         writeln!(out)?;
         writeln!(out, "</details>")?;
     }
+    if not_met.len() > MARKDOWN_EXPANDED {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{} more not met, not expanded here (the table above lists them): every report is in `kms-s3-doctor test --format json`.",
+            not_met.len() - MARKDOWN_EXPANDED
+        )?;
+    }
     Ok(())
 }
+
+/// How many unmet expectations the Markdown report expands. Each is a
+/// whole `check` report; a file with hundreds unmet would pass the size a
+/// job summary or pull-request comment takes (GitHub's runner refuses a step
+/// summary over 1024 KiB: "$GITHUB_STEP_SUMMARY upload aborted"), so the
+/// rest are left to the JSON report.
+pub(super) const MARKDOWN_EXPANDED: usize = 10;
 
 fn html(text: &str) -> String {
     text.replace('&', "&amp;")

@@ -8,9 +8,10 @@ use std::io::{self, Write};
 use colored::Color;
 
 use super::{
-    assumptions_text, change_numbers, evidence_location, evidence_note, fix_action, fix_owner,
-    link_mark, pretty_statement, recheck_headline, remaining_text, role_words, status_mark,
-    summary, target_text, unknown_keys_text, verdict_mark, widens_text,
+    alternative_headline, alternative_lead, assumptions_text, change_numbers, evidence_location,
+    evidence_note, fix_action, fix_owner, link_mark, pretty_statement, recheck_headline,
+    remaining_text, role_words, status_mark, summary, target_text, unknown_keys_text, verdict_mark,
+    widens_text,
 };
 use crate::diagnosis::{
     ActionResult, Diagnosis, EvidenceRole, Fix, LinkResult, LinkStatus, OperationResult, Verdict,
@@ -94,7 +95,7 @@ pub(super) fn render(diagnosis: &Diagnosis, out: &mut dyn Write, color: bool) ->
         writeln!(out)?;
         writeln!(out, "{}", paint.bold("what to change"))?;
         for (index, change) in diagnosis.changes.iter().enumerate() {
-            let lead = format!("  {}. ", index + 1);
+            let lead = format!("  {}. {}", index + 1, alternative_lead(diagnosis, index));
             render_fix(change, &lead, "     ", out, &paint)?;
             render_plan(index, change, "     ", out, &paint)?;
         }
@@ -109,6 +110,16 @@ pub(super) fn render(diagnosis: &Diagnosis, out: &mut dyn Write, color: bool) ->
         )?;
         for remaining in &recheck.remaining {
             writeln!(out, "    still {}", remaining_text(diagnosis, remaining))?;
+        }
+        if let Some(alternative) = &recheck.alternative {
+            writeln!(
+                out,
+                "  {}",
+                paint.verdict(alternative.verdict, &alternative_headline(alternative))
+            )?;
+            for remaining in &alternative.remaining {
+                writeln!(out, "    still {}", remaining_text(diagnosis, remaining))?;
+            }
         }
     }
 

@@ -94,7 +94,7 @@ impl Snapshot {
                     }
                     None => {
                         let at = locate(&field);
-                        fail(field, strip_serde_position(&inner), at)
+                        fail(field, plain_words(&strip_serde_position(&inner)), at)
                     }
                 }
             })?;
@@ -473,6 +473,62 @@ fn json_error_message(error: &serde_json::Error) -> String {
     strip_serde_position(&error.to_string())
 }
 
+/// serde's words for a value of the wrong type or an unknown name, in the
+/// snapshot's own terms: what the field expects, then what it holds
+/// (`expected a string, found the number 5`), JSON's names for kinds (a
+/// list, an object) rather than Rust's (sequence, map, struct).
+fn plain_words(message: &str) -> String {
+    let kind = |text: &str| -> String {
+        let text = text.trim();
+        let (head, value) = match text.split_once(' ') {
+            Some((head, value)) => (head, value.trim()),
+            None => (text, ""),
+        };
+        match head {
+            "integer" | "floating" => {
+                let number = value.trim_start_matches("point ").trim_matches('`');
+                format!("the number {number}")
+            }
+            "string" => format!("the string {value}"),
+            "boolean" => format!("`{}`", value.trim_matches('`')),
+            "sequence" | "a" if text.contains("sequence") => "a list".to_string(),
+            "map" => "an object".to_string(),
+            "unit" | "null" => "`null`".to_string(),
+            _ => text.to_string(),
+        }
+    };
+    let expected = |text: &str| -> String {
+        let text = text.trim();
+        if text.starts_with("struct ") || text == "a map" || text.starts_with("a map ") {
+            "an object".to_string()
+        } else if text == "a sequence" || text.starts_with("a sequence ") {
+            "a list".to_string()
+        } else if matches!(text, "u8" | "u16" | "u32" | "u64" | "usize") {
+            "a whole number, 0 or more".to_string()
+        } else if matches!(text, "i32" | "i64" | "f64") {
+            "a number".to_string()
+        } else if text == "a boolean" {
+            "`true` or `false`".to_string()
+        } else {
+            text.to_string()
+        }
+    };
+    if let Some(rest) = message.strip_prefix("invalid type: ")
+        && let Some((found, wanted)) = rest.split_once(", expected ")
+    {
+        return format!("expected {}, found {}", expected(wanted), kind(found));
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ")
+        && let Some((value, allowed)) = rest.split_once(", expected ")
+    {
+        return format!("{value} is not {allowed} (spelled exactly as AWS spells it)");
+    }
+    if let Some(field) = message.strip_prefix("missing field ") {
+        return format!("{field} is missing: it is required here");
+    }
+    message.to_string()
+}
+
 fn strip_serde_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(index) => message[..index].to_string(),
@@ -496,4 +552,36 @@ fn pointer_of(path: &serde_path_to_error::Path) -> String {
         }
     }
     pointer
+}
+
+#[cfg(test)]
+mod words {
+    use super::plain_words;
+
+    /// Issue 21: a snapshot error says what the field expects and what it
+    /// holds, in JSON's terms, not serde's.
+    #[test]
+    fn type_errors_name_the_expected_form_in_json_terms() {
+        assert_eq!(
+            plain_words("invalid type: integer `5`, expected a string"),
+            "expected a string, found the number 5"
+        );
+        assert_eq!(
+            plain_words("invalid type: sequence, expected a string"),
+            "expected a string, found a list"
+        );
+        assert_eq!(
+            plain_words("invalid type: map, expected a sequence"),
+            "expected a list, found an object"
+        );
+        assert_eq!(
+            plain_words("invalid type: string \"x\", expected struct Bucket"),
+            "expected an object, found the string \"x\""
+        );
+        assert_eq!(
+            plain_words("missing field `name`"),
+            "`name` is missing: it is required here"
+        );
+        assert_eq!(plain_words("something else"), "something else");
+    }
 }

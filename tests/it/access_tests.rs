@@ -410,3 +410,43 @@ fn a_test_name_cannot_put_escape_sequences_on_the_terminal() {
         assert!(text.contains("evil"), "{format}: {text}");
     }
 }
+
+/// Issue 21: bad input to `test --format junit` still writes a JUnit file
+/// CI can read: one error test case with the reason, beside the one-line
+/// message on stderr and exit 2.
+#[test]
+fn bad_input_still_writes_a_valid_junit_file_with_one_error() {
+    let output = with_file(
+        "bucket = \"b\"\n[[test]]\nname = \"x\"\n",
+        &["--format", "junit"],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stderr(&output).trim_end().lines().count(), 1);
+    let xml = stdout(&output);
+    assert!(xml.contains(r#"errors="1""#), "{xml}");
+    assert!(xml.contains(r#"type="bad-input""#), "{xml}");
+    assert!(xml.contains("missing field `expect`"), "{xml}");
+    validate_junit(&xml);
+}
+
+/// Issue 21: the Markdown report of many unmet expectations stays bounded:
+/// the whole table, the first ten expanded, the rest pointed to the JSON.
+#[test]
+fn the_markdown_report_of_many_unmet_expectations_is_bounded() {
+    let mut text = String::from("bucket = \"account-a-bucket\"\n");
+    for index in 0..12 {
+        text.push_str(&format!(
+            "[[test]]\nname = \"dilip {index}\"\nexpect = \"allowed\"\nprincipal = \"arn:aws:iam::222222222222:user/dilip\"\nops = [\"get\"]\n"
+        ));
+    }
+    let output = with_file(&text, &["--format", "markdown"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let markdown = stdout(&output);
+    assert_eq!(markdown.matches("<details>").count(), 10, "{markdown}");
+    assert_eq!(markdown.matches("| dilip ").count(), 12, "{markdown}");
+    assert!(
+        markdown.contains("2 more not met, not expanded here")
+            && markdown.contains("--format json"),
+        "{markdown}"
+    );
+}

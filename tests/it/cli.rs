@@ -781,3 +781,99 @@ fn a_key_not_in_the_snapshot_gets_a_did_you_mean() {
         "{notes}"
     );
 }
+
+/// Issue 21: a principal, role or external id pasted with whitespace, or an
+/// object given as `s3://BUCKET/KEY`, is one line on stderr naming the value
+/// to give, exit 2; no report (and no fix) names `user/dilip `. Access-test
+/// files are held to the same.
+#[test]
+fn padded_arns_and_object_urls_are_refused_with_the_value_to_give() {
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["--principal", "arn:aws:iam::222222222222:user/dilip "],
+            "give \"arn:aws:iam::222222222222:user/dilip\"",
+        ),
+        (
+            &["--principal", "\tarn:aws:iam::222222222222:user/dilip"],
+            "whitespace around it",
+        ),
+        (
+            &[
+                "--principal",
+                "arn:aws:iam::222222222222:user/dilip",
+                "--via-role",
+                "arn:aws:iam::111111111111:role/r\n",
+            ],
+            "whitespace around it",
+        ),
+        (
+            &[
+                "--principal",
+                "arn:aws:iam::222222222222:user/dilip",
+                "--object",
+                "s3://account-a-bucket/reports/data.csv",
+            ],
+            "--object reports/data.csv",
+        ),
+        (
+            &[
+                "--principal",
+                "arn:aws:iam::222222222222:user/dilip",
+                "--object",
+                "arn:aws:s3:::account-a-bucket/reports/data.csv",
+            ],
+            "--object reports/data.csv",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let output = walkthrough(extra);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(err.contains(expected), "{extra:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{extra:?}: {err}");
+        assert!(stdout(&output).is_empty(), "{extra:?}");
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tests.toml");
+    std::fs::write(
+        &file,
+        "bucket = \"account-a-bucket\"\n[[test]]\nname = \"dilip reads\"\nexpect = \"allowed\"\nprincipal = \"arn:aws:iam::222222222222:user/dilip \"\n",
+    )
+    .unwrap();
+    let output = binary()
+        .args(["test", "--snapshot", "fixtures/walkthrough.json"])
+        .arg(&file)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("`principal`") && err.contains("whitespace around it"),
+        "{err}"
+    );
+}
+
+/// Issue 21: the verdict line names the remedy for an unread session
+/// policy, not just that it is unknown.
+#[test]
+fn the_verdict_line_names_the_remedy_for_an_unknown_session_policy() {
+    let output = walkthrough(&[
+        "--principal",
+        "arn:aws:sts::111111111111:assumed-role/x/s",
+        "--op",
+        "get",
+    ]);
+    let out = stdout(&output);
+    let verdict = out
+        .lines()
+        .find(|line| line.starts_with("verdict:"))
+        .unwrap();
+    assert!(
+        verdict.contains(
+            "session-policy unknown: --assume session-policy=none or --session-policy FILE"
+        ),
+        "{verdict}"
+    );
+}

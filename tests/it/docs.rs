@@ -204,3 +204,24 @@ fn nothing_cites_a_document_users_do_not_have() {
         .collect();
     assert!(offenders.is_empty(), "cite the contract: {offenders:?}");
 }
+
+/// Issue 21: a newcomer learns from the README where the source lives and
+/// how to install a pinned release, reproducibly.
+#[test]
+fn the_readme_says_where_the_source_is_and_how_to_pin_a_release() {
+    let readme = read("README.md");
+    let install = readme
+        .split("## Install")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("an Install section");
+    for needed in [
+        "Git repository",
+        "cargo install --path . --locked",
+        "cargo install --git",
+        "--tag v",
+        "--version",
+    ] {
+        assert!(install.contains(needed), "Install lacks `{needed}`");
+    }
+}

@@ -111,7 +111,16 @@ fn check_recheck(name: &str, diagnosis: &Diagnosis, problems: &mut Vec<String>) 
                     index + 1
                 ));
             }
-            if !recheck.applied.contains(&index) {
+            // An alternative is re-checked in place of the change it
+            // stands for.
+            let applied = match change.alternative_to {
+                Some(_) => recheck
+                    .alternative
+                    .as_ref()
+                    .is_some_and(|alternative| alternative.applied.contains(&index)),
+                None => recheck.applied.contains(&index),
+            };
+            if !applied {
                 problems.push(format!(
                     "{name}: statement change {} was not applied",
                     index + 1
@@ -119,7 +128,8 @@ fn check_recheck(name: &str, diagnosis: &Diagnosis, problems: &mut Vec<String>) 
             }
         }
     }
-    for remaining in &recheck.remaining {
+    let alternative = recheck.alternative.iter().flat_map(|alt| &alt.remaining);
+    for remaining in recheck.remaining.iter().chain(alternative) {
         let Some(index) = remaining.change else {
             continue;
         };
@@ -387,4 +397,167 @@ fn the_markdown_report_shows_the_document_command_and_recheck() {
     assert!(text.contains("```sh\naws kms put-key-policy"), "{text}");
     assert!(text.contains("## Re-check"), "{text}");
     assert!(text.contains("**after change 1: allowed**"), "{text}");
+}
+
+/// Issue 21: an SCP or RCP is changed by the organization's management
+/// account (named when the snapshot knows it), never by the member account
+/// it restricts; a policy AWS would refuse (no statement left) is never
+/// proposed as a document, and one denying statement is one change however
+/// many actions it denies.
+#[test]
+fn organization_policies_are_changed_by_the_management_account_once() {
+    let mut problems = Vec::new();
+    let mut seen = 0;
+    for case in scenario_cases() {
+        let Ok(diagnosis) = judge(&case.snapshot, &case.request) else {
+            continue;
+        };
+        let managements: Vec<String> = case
+            .snapshot
+            .accounts
+            .values()
+            .filter_map(|info| info.management_account.known().cloned())
+            .collect();
+        for (index, change) in diagnosis.changes.iter().enumerate() {
+            let Some(target) = &change.target else {
+                continue;
+            };
+            // Statements to add share a document's target and are merged
+            // into it; a statement to remove or edit is one change.
+            let removal = matches!(
+                change.change,
+                FixChange::RemoveStatement | FixChange::EditStatement
+            );
+            for other in &diagnosis.changes[..index] {
+                if removal && other.change == change.change && other.target == change.target {
+                    problems.push(format!(
+                        "{}: change {} repeats an earlier one",
+                        case.name,
+                        index + 1
+                    ));
+                }
+            }
+            if !matches!(target.kind, LinkId::Scp | LinkId::Rcp) {
+                continue;
+            }
+            seen += 1;
+            let expected = managements
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "the organization's management account".to_string());
+            if change.account != expected || target.account != expected {
+                problems.push(format!(
+                    "{}: change {} is made by `{}`, not `{expected}`",
+                    case.name,
+                    index + 1,
+                    change.account
+                ));
+            }
+            let variable = if managements.is_empty() {
+                "$PROFILE_MANAGEMENT_ACCOUNT".to_string()
+            } else {
+                format!("$PROFILE_{expected}")
+            };
+            if let Some(command) = &change.command
+                && !command.contains(&variable)
+            {
+                problems.push(format!("{}: `{command}` lacks {variable}", case.name));
+            }
+            let empty = change
+                .document_after
+                .as_ref()
+                .and_then(|document| document["Statement"].as_array())
+                .is_some_and(Vec::is_empty);
+            if empty {
+                problems.push(format!(
+                    "{}: change {} proposes a policy with no statement",
+                    case.name,
+                    index + 1
+                ));
+            }
+        }
+    }
+    assert!(
+        seen >= 5,
+        "only {seen} organization changes: is the corpus read?"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn an_emptied_scp_is_detached_by_the_management_account() {
+    let case = scenario_cases()
+        .into_iter()
+        .find(|case| case.name == "scp-explicit-deny-put.json")
+        .unwrap();
+    let diagnosis = judge(&case.snapshot, &case.request).unwrap();
+    let change = &diagnosis.changes[0];
+    assert_eq!(change.account, "the organization's management account");
+    assert!(change.document_after.is_none());
+    assert_eq!(
+        change.command.as_deref(),
+        Some(
+            "aws organizations detach-policy --policy-id '<the id of `DenyS3Writes`>' --target-id 222222222222 --profile \"$PROFILE_MANAGEMENT_ACCOUNT\""
+        )
+    );
+    // The re-check judged the request without the SCP's Deny.
+    assert_eq!(
+        diagnosis.recheck.as_ref().unwrap().verdict,
+        Verdict::Allowed
+    );
+}
+
+/// Issue 21: in one account the identity policy or the bucket policy is
+/// enough. The report offers them as either/or, re-checks each alone, and
+/// `apply.sh` installs only the first, naming the other in a comment.
+#[test]
+fn same_account_identity_and_bucket_policy_are_alternatives() {
+    let case = scenario_cases()
+        .into_iter()
+        .find(|case| case.name == "same-account-nothing-grants-s3.json")
+        .unwrap();
+    let diagnosis = judge(&case.snapshot, &case.request).unwrap();
+    let alternatives: Vec<Option<usize>> = diagnosis
+        .changes
+        .iter()
+        .map(|change| change.alternative_to)
+        .collect();
+    assert_eq!(alternatives, vec![None, Some(0), None, Some(2)]);
+    let recheck = diagnosis.recheck.as_ref().unwrap();
+    assert_eq!(recheck.applied, vec![0, 2]);
+    assert_eq!(recheck.verdict, Verdict::Allowed);
+    let alternative = recheck.alternative.as_ref().unwrap();
+    assert_eq!(alternative.applied, vec![1, 3]);
+    assert_eq!(alternative.verdict, Verdict::Allowed);
+
+    let dir = tempfile::tempdir().unwrap();
+    kms_s3_doctor::fixes::write_fixes(
+        dir.path(),
+        &diagnosis,
+        kms_s3_doctor::fixes::WriteOptions::default(),
+    )
+    .unwrap();
+    let script = std::fs::read_to_string(dir.path().join("apply.sh")).unwrap();
+    let run: Vec<&str> = script
+        .lines()
+        .filter(|line| line.starts_with("aws "))
+        .collect();
+    assert_eq!(run.len(), 1, "{script}");
+    assert!(run[0].contains("put-user-policy"), "{script}");
+    assert!(
+        script.contains("an alternative to change 1, not installed"),
+        "{script}"
+    );
+
+    // Every alternative of the corpus is re-checked, and does as well.
+    for case in scenario_cases() {
+        let Ok(diagnosis) = judge(&case.snapshot, &case.request) else {
+            continue;
+        };
+        if diagnosis.changes.iter().any(|c| c.alternative_to.is_some()) {
+            let recheck = diagnosis.recheck.as_ref().unwrap();
+            let alternative = recheck.alternative.as_ref().unwrap();
+            assert_eq!(alternative.verdict, recheck.verdict, "{}", case.name);
+        }
+    }
 }

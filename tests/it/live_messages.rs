@@ -257,3 +257,20 @@ fn a_rejected_token_without_a_region_names_the_missing_region() {
     assert!(message.contains("InvalidClientTokenId"), "{message}");
     assert!(!message.contains("no region"), "{message}");
 }
+
+/// Issue 21: with no AWS configuration at all (no files, no profile, no
+/// credentials in the environment) the message says so and what to do,
+/// not that instance metadata failed.
+#[test]
+fn no_aws_configuration_at_all_is_reported_as_such() {
+    let home = tempfile::tempdir().unwrap();
+    let output = check(
+        home.path(),
+        &["--principal", "arn:aws:iam::111111111111:user/a"],
+    );
+    let message = one_line(&output);
+    assert!(message.contains("no AWS configuration found"), "{message}");
+    assert!(message.contains("aws configure"), "{message}");
+    assert!(message.contains("--snapshot FILE"), "{message}");
+    assert!(!message.contains("IMDS"), "{message}");
+}
