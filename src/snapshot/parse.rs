@@ -558,7 +558,7 @@ fn pointer_of(path: &serde_path_to_error::Path) -> String {
 mod words {
     use super::plain_words;
 
-    /// Issue 21: a snapshot error says what the field expects and what it
+    /// A snapshot error says what the field expects and what it
     /// holds, in JSON's terms, not serde's.
     #[test]
     fn type_errors_name_the_expected_form_in_json_terms() {

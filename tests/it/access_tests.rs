@@ -411,7 +411,7 @@ fn a_test_name_cannot_put_escape_sequences_on_the_terminal() {
     }
 }
 
-/// Issue 21: bad input to `test --format junit` still writes a JUnit file
+/// Bad input to `test --format junit` still writes a JUnit file
 /// CI can read: one error test case with the reason, beside the one-line
 /// message on stderr and exit 2.
 #[test]
@@ -429,7 +429,7 @@ fn bad_input_still_writes_a_valid_junit_file_with_one_error() {
     validate_junit(&xml);
 }
 
-/// Issue 21: the Markdown report of many unmet expectations stays bounded:
+/// The Markdown report of many unmet expectations stays bounded:
 /// the whole table, the first ten expanded, the rest pointed to the JSON.
 #[test]
 fn the_markdown_report_of_many_unmet_expectations_is_bounded() {

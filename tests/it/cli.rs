@@ -782,7 +782,7 @@ fn a_key_not_in_the_snapshot_gets_a_did_you_mean() {
     );
 }
 
-/// Issue 21: a principal, role or external id pasted with whitespace, or an
+/// A principal, role or external id pasted with whitespace, or an
 /// object given as `s3://BUCKET/KEY`, is one line on stderr naming the value
 /// to give, exit 2; no report (and no fix) names `user/dilip `. Access-test
 /// files are held to the same.
@@ -855,7 +855,7 @@ fn padded_arns_and_object_urls_are_refused_with_the_value_to_give() {
     );
 }
 
-/// Issue 21: the verdict line names the remedy for an unread session
+/// The verdict line names the remedy for an unread session
 /// policy, not just that it is unknown.
 #[test]
 fn the_verdict_line_names_the_remedy_for_an_unknown_session_policy() {

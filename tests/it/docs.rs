@@ -205,8 +205,8 @@ fn nothing_cites_a_document_users_do_not_have() {
     assert!(offenders.is_empty(), "cite the contract: {offenders:?}");
 }
 
-/// Issue 21: a newcomer learns from the README where the source lives and
-/// how to install a pinned release, reproducibly.
+/// A newcomer learns from the README where the source lives and how to
+/// install a pinned version, reproducibly.
 #[test]
 fn the_readme_says_where_the_source_is_and_how_to_pin_a_release() {
     let readme = read("README.md");
@@ -219,7 +219,7 @@ fn the_readme_says_where_the_source_is_and_how_to_pin_a_release() {
         "Git repository",
         "cargo install --path . --locked",
         "cargo install --git",
-        "--tag v",
+        "--rev <commit>",
         "--version",
     ] {
         assert!(install.contains(needed), "Install lacks `{needed}`");

@@ -399,7 +399,7 @@ fn the_markdown_report_shows_the_document_command_and_recheck() {
     assert!(text.contains("**after change 1: allowed**"), "{text}");
 }
 
-/// Issue 21: an SCP or RCP is changed by the organization's management
+/// An SCP or RCP is changed by the organization's management
 /// account (named when the snapshot knows it), never by the member account
 /// it restricts; a policy AWS would refuse (no statement left) is never
 /// proposed as a document, and one denying statement is one change however
@@ -507,7 +507,7 @@ fn an_emptied_scp_is_detached_by_the_management_account() {
     );
 }
 
-/// Issue 21: in one account the identity policy or the bucket policy is
+/// In one account the identity policy or the bucket policy is
 /// enough. The report offers them as either/or, re-checks each alone, and
 /// `apply.sh` installs only the first, naming the other in a comment.
 #[test]

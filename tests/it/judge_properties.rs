@@ -4,7 +4,7 @@
 //! turn a `denied` or `inconclusive` verdict into `allowed` (IAM User Guide,
 //! "Policy evaluation logic": an explicit deny wins, and without an allow the
 //! request is implicitly denied). Nor can adding a point AWS's documentation
-//! leaves open (issue 22, rule 6: such a result is unknown, never allowed).
+//! leaves open: such a result is unknown, never allowed.
 //! The safety net against a wrong "allowed".
 
 use std::path::PathBuf;
@@ -280,7 +280,7 @@ fn add_statement(snapshot: &Value, pick: usize, statement: Value) -> Option<Valu
     Some(out)
 }
 
-/// Each point AWS's documentation leaves open (issue 22, rule 6), added to
+/// Each point AWS's documentation leaves open, added to
 /// the snapshot so that nothing else changes for the caller:
 /// - an `Allow` whose action has a wildcard service prefix (IAM User Guide,
 ///   "Grammar of the IAM JSON policy language", notes on `action_string`);
@@ -446,7 +446,7 @@ proptest! {
     // Modest: every scenario is judged twice per case.
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
-    /// Issue 22, rule 6: where AWS's documentation leaves the reading open
+    /// Where AWS's documentation leaves the reading open
     /// the result is unknown, never allowed, so adding an open reading can
     /// never turn a denied or inconclusive verdict into allowed.
     #[test]

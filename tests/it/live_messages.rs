@@ -258,7 +258,7 @@ fn a_rejected_token_without_a_region_names_the_missing_region() {
     assert!(!message.contains("no region"), "{message}");
 }
 
-/// Issue 21: with no AWS configuration at all (no files, no profile, no
+/// With no AWS configuration at all (no files, no profile, no
 /// credentials in the environment) the message says so and what to do,
 /// not that instance metadata failed.
 #[test]
