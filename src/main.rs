@@ -20,17 +20,10 @@ fn main() {
         }
         Err(error) => {
             // Usage errors in one line, as every other bad input.
-            // clap's message is the first paragraph; usage and tips follow.
-            let rendered = error.render().to_string();
-            let message = rendered
-                .split("\n\n")
-                .next()
-                .unwrap_or("bad usage")
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ");
-            let message = message.strip_prefix("error: ").unwrap_or(&message);
-            eprintln!("error: {message} (see `kms-s3-doctor --help`)");
+            eprintln!(
+                "error: {} (see `kms-s3-doctor --help`)",
+                cli::usage_error_line(&error)
+            );
             process::exit(ExitCode::BadInput as i32);
         }
     };

@@ -70,6 +70,52 @@ pub fn parse() -> Result<Cli, clap::Error> {
     Ok(cli)
 }
 
+/// A usage error as one line, without its `error: ` prefix: clap's first
+/// paragraph, then its suggestions. clap prints those as a `tip:` paragraph
+/// after the message, which a first-paragraph cut would lose, and a typo's
+/// correction is the most useful part of the error.
+pub fn usage_error_line(error: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let rendered = error.render().to_string();
+    let first = rendered
+        .split("\n\n")
+        .next()
+        .unwrap_or("bad usage")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut line = first.strip_prefix("error: ").unwrap_or(&first).to_owned();
+    for kind in [
+        ContextKind::SuggestedSubcommand,
+        ContextKind::SuggestedArg,
+        ContextKind::SuggestedValue,
+    ] {
+        let names = match error.get(kind) {
+            Some(ContextValue::String(name)) => vec![name.clone()],
+            Some(ContextValue::Strings(names)) => names.clone(),
+            _ => continue,
+        };
+        if names.is_empty() {
+            continue;
+        }
+        let names: Vec<_> = names.iter().map(|name| format!("'{name}'")).collect();
+        line.push_str(&format!("; did you mean {}?", names.join(" or ")));
+    }
+    // Other tips (`'check --bucket' exists`, how to pass a value that starts
+    // with `-`) as clap words them.
+    if let Some(ContextValue::StyledStrs(tips)) = error.get(ContextKind::Suggested) {
+        for tip in tips {
+            let tip = tip
+                .to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            line.push_str(&format!("; tip: {tip}"));
+        }
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -231,6 +231,25 @@ fn bad_usage_exits_two_with_one_line() {
 }
 
 #[test]
+fn a_mistyped_flag_or_subcommand_keeps_clap_did_you_mean_on_one_line() {
+    let output = run(&["check", "--buckt", "b"]);
+    assert_one_line_error(&output, "did you mean '--bucket'?");
+    assert_eq!(
+        stderr(&output).trim_end(),
+        "error: unexpected argument '--buckt' found; did you mean '--bucket'? \
+         (see `kms-s3-doctor --help`)"
+    );
+    assert_one_line_error(
+        &run(&["chek", "--bucket", "b"]),
+        "unrecognized subcommand 'chek'; did you mean 'check'?",
+    );
+    assert_one_line_error(
+        &walkthrough(&["--principal", "111111111111", "--format", "jsn"]),
+        "did you mean 'json'?",
+    );
+}
+
+#[test]
 fn context_keys_with_multibyte_characters_are_judged_not_panicked_on() {
     // `é` straddles the length of the `s3:x-amz-grant-` prefix.
     let output = walkthrough(&[
