@@ -225,3 +225,73 @@ fn the_readme_says_where_the_source_is_and_how_to_pin_a_release() {
         assert!(install.contains(needed), "Install lacks `{needed}`");
     }
 }
+
+/// The composite action takes the AWS flags of `kms-s3-doctor test` as
+/// inputs and passes each one on, caches the build, and the CI page shows a
+/// job across two accounts that uses them.
+#[test]
+fn the_action_takes_the_aws_flags_caches_the_build_and_ci_shows_two_accounts() {
+    let action = read("action.yml");
+    let inputs = action
+        .split("\ninputs:\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\noutputs:").next())
+        .expect("an inputs block");
+    let steps = action.split("\nruns:\n").nth(1).expect("a runs block");
+    for (input, flag) in [
+        ("profile", "--profile"),
+        ("principal-profile", "--principal-profile"),
+        ("org-profile", "--org-profile"),
+        ("assume", "--assume"),
+        ("plan", "--plan"),
+    ] {
+        assert!(
+            inputs.contains(&format!("\n  {input}:\n")),
+            "action.yml declares no input `{input}`"
+        );
+        assert!(
+            steps.contains(&format!("${{{{ inputs.{input} }}}}")),
+            "action.yml never reads input `{input}`"
+        );
+        assert!(
+            steps.contains(&format!("({flag} \"$")),
+            "action.yml never passes `{flag}` a value"
+        );
+    }
+    for cached in [
+        "uses: actions/cache@",
+        "~/.cargo/registry",
+        "~/.cargo/git",
+        "Cargo.lock",
+        "--target-dir",
+    ] {
+        assert!(
+            steps.contains(cached),
+            "action.yml's cache lacks `{cached}`"
+        );
+    }
+    let ci = read("docs/ci.md");
+    let job = ci
+        .split("### Principals of another account")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("a cross-account section in docs/ci.md");
+    assert_eq!(
+        job.matches("uses: aws-actions/configure-aws-credentials@")
+            .count(),
+        2,
+        "one OIDC role per account"
+    );
+    for needed in [
+        "id-token: write",
+        "--profile bucket-account",
+        "--profile principal-account",
+        "profile: bucket-account",
+        "principal-profile: principal-account",
+    ] {
+        assert!(
+            job.contains(needed),
+            "the cross-account job lacks `{needed}`"
+        );
+    }
+}
