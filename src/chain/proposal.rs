@@ -3,7 +3,7 @@
 //! remove or edit. Statements to add are least-privilege: the one action,
 //! the one resource, the one principal. Completing the proposals (one list
 //! of distinct changes, their target documents, commands and re-check) is
-//! the next stage's, `crate::fixes`.
+//! the work of the next stage, the fixes.
 
 use serde_json::{Value, json};
 
