@@ -113,10 +113,19 @@ pub fn weakened(before: &Value, after: &Value) -> Vec<String> {
             None => push(deny_name(deny)),
             Some(kept) => {
                 let keys = condition_keys(kept);
+                let mut lost_key = false;
                 for key in condition_keys(deny) {
                     if !keys.iter().any(|have| have.eq_ignore_ascii_case(&key)) {
+                        lost_key = true;
                         push(key);
                     }
+                }
+                // Kept under its Sid but with fewer actions, resources or
+                // principals, or a condition value changed, it denies less:
+                // only added conditions (AWS's documented exceptions) narrow
+                // a Deny without weakening it.
+                if !lost_key && !only_narrowed(deny, kept) {
+                    push(deny_name(deny));
                 }
             }
         }
@@ -139,6 +148,66 @@ pub fn weakened(before: &Value, after: &Value) -> Vec<String> {
         }
     }
     out
+}
+
+/// Whether `kept` is `deny` with conditions added and nothing else changed:
+/// every other element the same, and every condition of `deny` (operator,
+/// key and values) still there. Compared as AWS reads them: a single value
+/// is a list of one, and lists are sets (merged documents are written in
+/// canonical form).
+fn only_narrowed(deny: &Map<String, Value>, kept: &Map<String, Value>) -> bool {
+    let same_elements = deny
+        .keys()
+        .chain(kept.keys())
+        .filter(|element| element.as_str() != "Condition")
+        .all(|element| same_value(deny.get(element), kept.get(element)));
+    let conditions_kept = match deny.get("Condition").map(as_set) {
+        None => true,
+        Some(Value::Object(operators)) => {
+            let kept_operators = kept.get("Condition").map(as_set);
+            operators.iter().all(|(operator, keys)| {
+                let kept_keys = kept_operators.as_ref().and_then(|kept| kept.get(operator));
+                match (keys.as_object(), kept_keys.and_then(Value::as_object)) {
+                    (Some(keys), Some(kept_keys)) => keys
+                        .iter()
+                        .all(|(key, value)| kept_keys.get(key) == Some(value)),
+                    _ => kept_keys == Some(keys),
+                }
+            })
+        }
+        Some(other) => kept.get("Condition").map(as_set) == Some(other),
+    };
+    same_elements && conditions_kept
+}
+
+fn same_value(a: Option<&Value>, b: Option<&Value>) -> bool {
+    a.map(as_set) == b.map(as_set)
+}
+
+/// `value` with every single string a list of one and every list sorted.
+fn as_set(value: &Value) -> Value {
+    match value {
+        Value::String(_) => Value::Array(vec![value.clone()]),
+        Value::Array(items) => {
+            // A list's strings stay strings, as a single string becomes.
+            let mut items: Vec<Value> = items
+                .iter()
+                .map(|item| match item {
+                    Value::String(_) => item.clone(),
+                    other => as_set(other),
+                })
+                .collect();
+            items.sort_by_key(|item| item.to_string());
+            items.dedup();
+            Value::Array(items)
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, item)| (key.clone(), as_set(item)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 /// The statements of a document, one written as an object being a list of one.
@@ -347,6 +416,31 @@ mod tests {
             {"Sid": "OnlyVpce", "Effect": "Deny", "Principal": "*", "Action": "kms:*",
              "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]});
         assert_eq!(weakened(&before, &after), vec!["aws:SourceVpce"]);
+    }
+
+    /// A Deny kept under its Sid still weakens when it covers less: fewer
+    /// actions, or a condition value that no longer matches what it did.
+    #[test]
+    fn a_deny_kept_by_sid_but_covering_less_is_named() {
+        let before = json!({"Statement": [tls_deny()]});
+        let mut fewer_actions = tls_deny();
+        fewer_actions["Action"] = json!("s3:PutObject");
+        let after = json!({"Statement": [fewer_actions]});
+        assert_eq!(weakened(&before, &after), vec!["DenyInsecureTransport"]);
+        let mut other_value = tls_deny();
+        other_value["Condition"] = json!({"Bool": {"aws:SecureTransport": "true"}});
+        let after = json!({"Statement": [other_value]});
+        assert_eq!(weakened(&before, &after), vec!["DenyInsecureTransport"]);
+        let after = json!({"Statement": [tls_deny()]});
+        assert!(weakened(&before, &after).is_empty());
+        // Written in canonical form (lists for single values, another
+        // order), it is the same Deny.
+        let mut canonical = tls_deny();
+        canonical["Action"] = json!(["s3:*"]);
+        canonical["Resource"] = json!(["arn:aws:s3:::b/*", "arn:aws:s3:::b"]);
+        canonical["Condition"] = json!({"Bool": {"aws:SecureTransport": ["false"]}});
+        let after = json!({"Statement": [canonical]});
+        assert!(weakened(&before, &after).is_empty());
     }
 
     #[test]
