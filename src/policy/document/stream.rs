@@ -66,6 +66,13 @@ pub(super) fn offset_in(outer: &str, inner: &str) -> usize {
 /// below it, starting threads costs more than it saves.
 const PARALLEL_FROM: usize = 1024;
 
+/// The machine's cores, asked once: the answer reads files under `/sys`
+/// and `/proc` on Linux each time it is asked.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
 /// `each` applied to every item, in order; the error of the first item
 /// that fails. Large arrays are shared between the machine's cores: each
 /// item is independent of the others, and a snapshot's largest documents
@@ -74,15 +81,16 @@ pub(super) fn map_in_order<T: Send, E: Send>(
     items: &[&RawValue],
     each: impl Fn(usize, &str) -> Result<T, E> + Sync,
 ) -> Result<Vec<T>, E> {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    if threads < 2 || items.len() < PARALLEL_FROM {
+    // The size first: asking the system for its cores costs more than
+    // reading a small document, and most documents are small.
+    if items.len() < PARALLEL_FROM || cores() < 2 {
         return items
             .iter()
             .enumerate()
             .map(|(index, item)| each(index, item.get()))
             .collect();
     }
-    let size = items.len().div_ceil(threads);
+    let size = items.len().div_ceil(cores());
     let parts: Vec<Result<Vec<T>, E>> = std::thread::scope(|scope| {
         let each = &each;
         let running: Vec<_> = items
