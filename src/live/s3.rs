@@ -259,6 +259,10 @@ async fn bucket_reads(
         ownership_error,
         tags,
         tags_error,
+        versioning: Field::Unknown,
+        versioning_error: None,
+        replication: Field::Unknown,
+        replication_error: None,
         objects,
     })
 }
