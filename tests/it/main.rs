@@ -32,3 +32,4 @@ mod live_replication;
 mod permissions;
 mod plans_cli;
 mod policy_properties;
+mod replication;

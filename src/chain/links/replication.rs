@@ -245,8 +245,10 @@ fn configuration(facts: &ActionFacts<'_, '_>) -> LinkResult {
                 document: link.as_str().to_string(),
                 statement: None,
                 note: Some(format!(
-                    "judge the configuration's role instead: `--principal {}`",
-                    config.role
+                    "S3 uses the configuration's role: check that one (`--principal {}`), or name `{}` as the role of `{}`'s replication configuration (`aws s3api put-bucket-replication` with the whole configuration)",
+                    config.role,
+                    facts.actor_arn(),
+                    bucket.name
                 )),
                 ..Default::default()
             }),
