@@ -262,7 +262,14 @@ fn links_needed(
             links.push(LinkId::BucketEncryption);
         }
     }
-    if facts.action == "s3:GetObject" && object_ownership::applies(facts) {
+    // Replication reads the object as the role: S3 User Guide, "Setting up
+    // permissions for live replication": an object owned by another account
+    // replicates only when its ACL grants the role's account.
+    if matches!(
+        facts.action,
+        "s3:GetObject" | "s3:GetObjectVersionForReplication"
+    ) && object_ownership::applies(facts)
+    {
         links.push(LinkId::ObjectOwnership);
     }
     links
