@@ -122,6 +122,11 @@ fn target_of(
         }
         // The bucket the action is on: a replication's destination is
         // another bucket than the one checked.
+        // The one replication-configuration change with a statement is the
+        // trust statement the replication role lacks: it is made on the role.
+        LinkId::ReplicationConfiguration if fix.statement.is_some() => {
+            target.resource = actor(snapshot, diagnosis, action)?.0;
+        }
         LinkId::BucketPolicy | LinkId::ReplicationConfiguration | LinkId::Versioning => {
             target.resource = bucket_name_of(&action.resource)
                 .unwrap_or(&diagnosis.bucket)

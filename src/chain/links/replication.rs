@@ -6,6 +6,8 @@
 
 use crate::diagnosis::{ActionResult, Fix, FixChange, LinkId, LinkResult};
 use crate::policy::arn::ArnParts;
+use crate::policy::context::RequestContext;
+use crate::policy::{Caller, Decision, Evaluation, Request};
 use crate::snapshot::{BucketInfo, Field, ReplicationRule};
 
 use super::super::context::Shared;
@@ -254,6 +256,9 @@ fn configuration(facts: &ActionFacts<'_, '_>) -> LinkResult {
             }),
         );
     }
+    if let Some(broken) = trust(facts) {
+        return broken;
+    }
     if let Some(broken) = encryption_rule(setup, rule, &label) {
         return broken;
     }
@@ -275,6 +280,110 @@ fn configuration(facts: &ActionFacts<'_, '_>) -> LinkResult {
             "{label} of `{}` replicates `{}` to `{}`{kms}{also}",
             bucket.name, setup.object_key, rule.destination_bucket
         ),
+    )
+}
+
+/// S3 User Guide, "Setting up permissions for live replication": S3
+/// replicates by assuming the role, whose trust policy must let the service
+/// principal `s3.amazonaws.com` call `sts:AssumeRole`. What S3 puts in the
+/// request context when it assumes the role is not read, so a condition of
+/// the trust policy leaves the answer unknown. `None` when it allows.
+fn trust(facts: &ActionFacts<'_, '_>) -> Option<LinkResult> {
+    let link = LinkId::ReplicationConfiguration;
+    let role = facts.actor_arn();
+    let help = Some(format!(
+        "read the role (iam:GetRole) with a profile of account {}, or add its `trust_policy` to the snapshot",
+        facts.actor.account
+    ));
+    let doc = match facts
+        .actor_info
+        .map(|info| (&info.trust_policy, &info.trust_policy_error))
+    {
+        None => {
+            return Some(unknown(
+                link,
+                format!(
+                    "whether `{role}` trusts s3.amazonaws.com is not known: the role is not in the snapshot"
+                ),
+                help,
+            ));
+        }
+        Some((Field::Some(doc), _)) => doc,
+        Some((Field::None, _)) => {
+            return Some(untrusted(role, facts, "has no trust policy"));
+        }
+        Some((Field::Unknown, error)) => {
+            return Some(unknown(
+                link,
+                match error {
+                    Some(error) => format!(
+                        "whether `{role}` trusts s3.amazonaws.com is not known: its trust policy could not be read ({error})"
+                    ),
+                    None => format!(
+                        "whether `{role}` trusts s3.amazonaws.com is not known: its trust policy was not read"
+                    ),
+                },
+                help,
+            ));
+        }
+    };
+    let caller = Caller {
+        account: String::new(),
+        principal_arn: String::new(),
+        session_arn: None,
+        is_role_session: false,
+        service: Some("s3.amazonaws.com".to_string()),
+        has_permissions_boundary: false,
+    };
+    let context = RequestContext::unknown_by_default();
+    let request = Request {
+        action: "sts:AssumeRole",
+        resource: role,
+        caller: &caller,
+        context: &context,
+    };
+    match Evaluation::of([&*doc.policy], &request).decide() {
+        Decision::Allow => None,
+        Decision::ExplicitDeny => Some(untrusted(
+            role,
+            facts,
+            "denies s3.amazonaws.com sts:AssumeRole in its trust policy",
+        )),
+        Decision::ImplicitDeny => Some(untrusted(
+            role,
+            facts,
+            "has no trust policy statement letting s3.amazonaws.com assume it",
+        )),
+        Decision::Unknown => Some(unknown(
+            link,
+            format!(
+                "whether `{role}`'s trust policy lets s3.amazonaws.com assume it hangs on conditions whose values S3 sends when it assumes the role, which the tool does not know"
+            ),
+            None,
+        )),
+    }
+}
+
+fn untrusted(role: &str, facts: &ActionFacts<'_, '_>, what: &str) -> LinkResult {
+    fail(
+        LinkId::ReplicationConfiguration,
+        format!(
+            "`{role}` {what}: S3 cannot assume the replication role (S3 User Guide, \"Setting up permissions for live replication\")"
+        ),
+        Some(Fix {
+            account: facts.actor.account.clone(),
+            change: FixChange::Other,
+            document: LinkId::ReplicationConfiguration.as_str().to_string(),
+            statement: Some(serde_json::json!({
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            })),
+            note: Some(format!(
+                "add this statement to the trust policy of `{role}` (`aws iam update-assume-role-policy`)"
+            )),
+            ..Default::default()
+        }),
     )
 }
 
