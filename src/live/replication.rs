@@ -331,3 +331,123 @@ async fn read_destination(
         objects: Vec::new(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::types::{
+        AccessControlTranslation, Destination, EncryptionConfiguration, OwnerOverride,
+        ReplicationRule as SdkRule, ReplicationRuleAndOperator, ReplicationRuleFilter,
+        ReplicationRuleStatus, SourceSelectionCriteria, SseKmsEncryptedObjects,
+        SseKmsEncryptedObjectsStatus, Tag,
+    };
+
+    use super::rule;
+    use crate::snapshot::Field;
+
+    fn destination() -> Destination {
+        Destination::builder()
+            .bucket("arn:aws:s3:::replica")
+            .build()
+            .expect("destination")
+    }
+
+    fn with_filter(filter: Option<ReplicationRuleFilter>) -> SdkRule {
+        SdkRule::builder()
+            .status(ReplicationRuleStatus::Enabled)
+            .set_filter(filter)
+            .destination(destination())
+            .build()
+            .expect("rule")
+    }
+
+    #[test]
+    fn a_rule_s_prefix_comes_from_its_filter_and_a_tag_filter_is_unknown() {
+        let prefix = |filter| rule(&with_filter(filter)).prefix;
+        let tag = || Tag::builder().key("k").value("v").build().expect("tag");
+        assert_eq!(prefix(None), Field::None);
+        assert_eq!(
+            prefix(Some(ReplicationRuleFilter::builder().build())),
+            Field::None
+        );
+        assert_eq!(
+            prefix(Some(
+                ReplicationRuleFilter::builder().prefix("tax/").build()
+            )),
+            Field::Some("tax/".to_string())
+        );
+        assert_eq!(
+            prefix(Some(
+                ReplicationRuleFilter::builder()
+                    .and(ReplicationRuleAndOperator::builder().prefix("tax/").build())
+                    .build()
+            )),
+            Field::Some("tax/".to_string())
+        );
+        assert_eq!(
+            prefix(Some(ReplicationRuleFilter::builder().tag(tag()).build())),
+            Field::Unknown
+        );
+        assert_eq!(
+            prefix(Some(
+                ReplicationRuleFilter::builder()
+                    .and(
+                        ReplicationRuleAndOperator::builder()
+                            .prefix("tax/")
+                            .tags(tag())
+                            .build()
+                    )
+                    .build()
+            )),
+            Field::Unknown
+        );
+    }
+
+    #[test]
+    fn sse_kms_selection_replica_key_and_owner_override_are_read() {
+        let plain = rule(&with_filter(None));
+        assert!(!plain.sse_kms_encrypted_objects && !plain.owner_override);
+        assert_eq!(plain.replica_kms_key, None);
+        let full = SdkRule::builder()
+            .id("r")
+            .status(ReplicationRuleStatus::Disabled)
+            .source_selection_criteria(
+                SourceSelectionCriteria::builder()
+                    .sse_kms_encrypted_objects(
+                        SseKmsEncryptedObjects::builder()
+                            .status(SseKmsEncryptedObjectsStatus::Enabled)
+                            .build()
+                            .expect("criteria"),
+                    )
+                    .build(),
+            )
+            .destination(
+                Destination::builder()
+                    .bucket("arn:aws:s3:::replica")
+                    .account("222222222222")
+                    .encryption_configuration(
+                        EncryptionConfiguration::builder()
+                            .replica_kms_key_id("arn:aws:kms:eu-central-1:222222222222:key/k")
+                            .build(),
+                    )
+                    .access_control_translation(
+                        AccessControlTranslation::builder()
+                            .owner(OwnerOverride::Destination)
+                            .build()
+                            .expect("translation"),
+                    )
+                    .build()
+                    .expect("destination"),
+            )
+            .build()
+            .expect("rule");
+        let read = rule(&full);
+        assert_eq!(read.id.as_deref(), Some("r"));
+        assert_eq!(read.status, "Disabled");
+        assert!(read.sse_kms_encrypted_objects && read.owner_override);
+        assert_eq!(read.destination_account.as_deref(), Some("222222222222"));
+        assert_eq!(
+            read.replica_kms_key.as_deref(),
+            Some("arn:aws:kms:eu-central-1:222222222222:key/k")
+        );
+    }
+}
