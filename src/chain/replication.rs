@@ -33,8 +33,15 @@ pub(crate) enum RuleChoice<'s> {
     NoRule(String),
     /// Whether an enabled rule selects the object hangs on what is not known.
     Undecided(String),
-    /// The first enabled rule that selects the object, and how many more do.
-    Rule(&'s ReplicationRule, usize),
+    /// The rule S3 applies for each destination: every enabled rule that
+    /// selects the object replicates it to its own destination (S3 User
+    /// Guide, "Replicating objects within and across Regions": one object
+    /// can be replicated to several destinations). Never empty.
+    Rules(Vec<&'s ReplicationRule>),
+    /// Several enabled rules select the object for one destination and
+    /// differ in what the judge reads: S3 applies the one of highest
+    /// `Priority`, which the snapshot does not hold.
+    Ambiguous(String),
 }
 
 /// The rule S3 applies to the request's object. S3 User Guide, "Setting up
@@ -68,8 +75,24 @@ pub(crate) fn rule_for<'s>(setup: &Setup<'s>) -> RuleChoice<'s> {
             Field::Unknown => undecided.push(rule),
         }
     }
-    if let Some(first) = selecting.first() {
-        return RuleChoice::Rule(first, selecting.len() - 1);
+    if !selecting.is_empty() {
+        let mut chosen: Vec<&ReplicationRule> = Vec::new();
+        for rule in selecting {
+            match chosen
+                .iter()
+                .find(|known| known.destination_bucket == rule.destination_bucket)
+            {
+                None => chosen.push(rule),
+                Some(known) if same_effect(known, rule) => {}
+                Some(_) => {
+                    return RuleChoice::Ambiguous(format!(
+                        "several enabled rules select the object for `{}` and differ (SSE-KMS selection, replica key, owner override or account); S3 applies the one of highest priority, which is not read",
+                        rule.destination_bucket
+                    ));
+                }
+            }
+        }
+        return RuleChoice::Rules(chosen);
     }
     let name = |rule: &ReplicationRule| match &rule.id {
         Some(id) => format!("`{id}`"),
@@ -91,6 +114,15 @@ pub(crate) fn rule_for<'s>(setup: &Setup<'s>) -> RuleChoice<'s> {
         0 => "every rule of the configuration is Disabled".to_string(),
         _ => format!("no enabled rule's prefix selects `{key}`"),
     })
+}
+
+/// Whether two rules for one destination replicate the object the same
+/// way, as far as the judge reads them.
+fn same_effect(one: &ReplicationRule, other: &ReplicationRule) -> bool {
+    one.sse_kms_encrypted_objects == other.sse_kms_encrypted_objects
+        && one.replica_kms_key == other.replica_kms_key
+        && one.owner_override == other.owner_override
+        && one.destination_account == other.destination_account
 }
 
 /// The actions replicating the object needs. Source side: the role reads
@@ -120,34 +152,36 @@ pub(super) fn plan(setup: &Setup<'_>) -> Vec<PlannedAction> {
     if let Some(key) = &source_key {
         actions.push(action("kms:Decrypt", Target::Key(key.clone())));
     }
-    let RuleChoice::Rule(rule, _) = rule_for(setup) else {
+    let RuleChoice::Rules(rules) = rule_for(setup) else {
         return actions;
     };
-    let replica = |target: Target| {
-        Target::Replica(Box::new(ReplicaTarget {
-            bucket: rule.destination_bucket_name().to_string(),
-            account: rule.destination_account.clone(),
-            target,
-        }))
-    };
-    actions.push(action("s3:ReplicateObject", replica(object())));
-    if rule.owner_override {
-        actions.push(action(
-            "s3:ObjectOwnerOverrideToBucketOwner",
-            replica(object()),
-        ));
-    }
-    if let (Some(_), Some(replica_key)) = (&source_key, &rule.replica_kms_key) {
-        let bucket_key = destination_bucket_key(setup, rule);
-        let key_use = KeyUse {
-            choice: KeyChoice::Named(replica_key.clone()),
-            source: KeySource::ReplicationRule,
-            bucket_key,
-            object: setup.object_key.clone(),
+    for rule in rules {
+        let replica = |target: Target| {
+            Target::Replica(Box::new(ReplicaTarget {
+                bucket: rule.destination_bucket_name().to_string(),
+                account: rule.destination_account.clone(),
+                target,
+            }))
         };
-        actions.push(action("kms:Encrypt", replica(Target::Key(key_use.clone()))));
-        if bucket_key {
-            actions.push(action("kms:Decrypt", replica(Target::Key(key_use))));
+        actions.push(action("s3:ReplicateObject", replica(object())));
+        if rule.owner_override {
+            actions.push(action(
+                "s3:ObjectOwnerOverrideToBucketOwner",
+                replica(object()),
+            ));
+        }
+        if let (Some(_), Some(replica_key)) = (&source_key, &rule.replica_kms_key) {
+            let bucket_key = destination_bucket_key(setup, rule);
+            let key_use = KeyUse {
+                choice: KeyChoice::Named(replica_key.clone()),
+                source: KeySource::ReplicationRule,
+                bucket_key,
+                object: setup.object_key.clone(),
+            };
+            actions.push(action("kms:Encrypt", replica(Target::Key(key_use.clone()))));
+            if bucket_key {
+                actions.push(action("kms:Decrypt", replica(Target::Key(key_use))));
+            }
         }
     }
     actions

@@ -179,7 +179,7 @@ fn configuration(facts: &ActionFacts<'_, '_>) -> LinkResult {
     let setup = facts.setup;
     let bucket = setup.bucket;
     let link = LinkId::ReplicationConfiguration;
-    let rule = match rule_for(setup) {
+    let rules = match rule_for(setup) {
         RuleChoice::Unknown(reason) => {
             return unknown(
                 link,
@@ -223,10 +223,16 @@ fn configuration(facts: &ActionFacts<'_, '_>) -> LinkResult {
                 Some("give --object, or the rule's `prefix` in the snapshot".to_string()),
             );
         }
-        RuleChoice::Rule(rule, more) => (rule, more),
+        RuleChoice::Ambiguous(reason) => {
+            return unknown(
+                link,
+                reason,
+                Some("keep one rule per destination that selects the object, or judge with the snapshot's rules narrowed to the one of highest priority".to_string()),
+            );
+        }
+        RuleChoice::Rules(rules) => rules,
     };
-    let (rule, more) = rule;
-    let label = match &rule.id {
+    let label_of = |rule: &ReplicationRule| match &rule.id {
         Some(id) => format!("rule `{id}`"),
         None => "the rule without an id".to_string(),
     };
@@ -259,26 +265,54 @@ fn configuration(facts: &ActionFacts<'_, '_>) -> LinkResult {
     if let Some(broken) = trust(facts) {
         return broken;
     }
-    if let Some(broken) = encryption_rule(setup, rule, &label) {
-        return broken;
+    // Every rule that selects the object must replicate it: one that
+    // cannot leaves the object's replication FAILED, whatever the others do.
+    let mut undecided = None;
+    for rule in &rules {
+        let label = label_of(rule);
+        for broken in [
+            encryption_rule(setup, rule, &label),
+            replica_key_region(setup, rule, &label),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            match broken.status {
+                crate::diagnosis::LinkStatus::Fail => return broken,
+                _ => undecided = undecided.or(Some(broken)),
+            }
+        }
     }
-    if let Some(broken) = replica_key_region(setup, rule, &label) {
-        return broken;
+    if let Some(undecided) = undecided {
+        return undecided;
     }
-    let also = match more {
-        0 => String::new(),
-        1 => "; 1 more enabled rule selects it too (judged: the first)".to_string(),
-        n => format!("; {n} more enabled rules select it too (judged: the first)"),
-    };
-    let kms = match (&rule.replica_kms_key, rule.sse_kms_encrypted_objects) {
-        (Some(key), true) => format!(", SSE-KMS objects selected, replicas encrypted with `{key}`"),
-        _ => String::new(),
-    };
+    let replicated: Vec<String> = rules
+        .iter()
+        .map(|rule| {
+            let kms = match (&rule.replica_kms_key, rule.sse_kms_encrypted_objects) {
+                (Some(key), true) => {
+                    format!(" (SSE-KMS objects selected, replicas encrypted with `{key}`)")
+                }
+                _ => String::new(),
+            };
+            format!(
+                "{} replicates it to `{}`{kms}",
+                label_of(rule),
+                rule.destination_bucket
+            )
+        })
+        .collect();
     pass(
         link,
         format!(
-            "{label} of `{}` replicates `{}` to `{}`{kms}{also}",
-            bucket.name, setup.object_key, rule.destination_bucket
+            "in the replication configuration of `{}`, {} `{}`: {}",
+            bucket.name,
+            match rules.len() {
+                1 => "one enabled rule selects".to_string(),
+                n => format!("{n} enabled rules select"),
+            },
+            setup.object_key,
+            replicated.join("; ")
         ),
     )
 }
