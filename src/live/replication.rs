@@ -133,21 +133,22 @@ pub(crate) async fn read_destinations(
     let Field::Some(config) = &source.replication else {
         return Ok((Vec::new(), Vec::new()));
     };
-    let mut destinations: Vec<(String, String)> = Vec::new();
+    let mut destinations: Vec<(String, String, bool)> = Vec::new();
     for rule in &config.rules {
         let name = rule.destination_bucket_name().to_string();
+        let named = rule.destination_account.is_some();
         let account = rule
             .destination_account
             .clone()
             .unwrap_or_else(|| source.account.clone());
-        if name != source.name && !destinations.iter().any(|(known, _)| *known == name) {
-            destinations.push((name, account));
+        if name != source.name && !destinations.iter().any(|(known, ..)| *known == name) {
+            destinations.push((name, account, named));
         }
     }
     let buckets = join::try_join_all(
         destinations
             .iter()
-            .map(|(name, account)| read_destination(ctx, name, account)),
+            .map(|(name, account, named)| read_destination(ctx, name, account, *named)),
     )
     .await?;
     let region_of = |name: &str| {
@@ -170,7 +171,7 @@ pub(crate) async fn read_destinations(
     .await?;
     let accounts: Vec<&str> = destinations
         .iter()
-        .map(|(_, account)| account.as_str())
+        .map(|(_, account, _)| account.as_str())
         .filter(|account| *account != source.account)
         .collect();
     join::try_join_all(
@@ -184,11 +185,13 @@ pub(crate) async fn read_destinations(
 
 /// One destination bucket, with its account's profile when one was given
 /// (else the resource profile, which another account's bucket usually
-/// refuses: its documents are then unknown, with the reason).
+/// refuses: its documents are then unknown, with the reason). `named`: the
+/// rule names the account (else it is taken to be the source's).
 async fn read_destination(
     ctx: &Ctx<'_>,
     name: &str,
     account: &str,
+    named: bool,
 ) -> Result<BucketInfo, GatherError> {
     let own = ctx.reader_for(account).await?;
     let reader = own.unwrap_or(&ctx.resource);
@@ -310,11 +313,15 @@ async fn read_destination(
     Ok(BucketInfo {
         name: name.to_string(),
         account: account.to_string(),
-        account_error: own.is_none().then(|| {
-            format!(
-                "taken from the replication rule (or the source bucket's account when the rule names none); no profile given is of account {account}"
-            )
-        }),
+        account_error: match (named, own.is_some()) {
+            (true, true) => None,
+            (true, false) => Some(format!(
+                "taken from the replication rule; no profile given is of account {account}"
+            )),
+            (false, _) => Some(format!(
+                "the replication rule names no destination account: taken to be the source bucket's, {account}"
+            )),
+        },
         region,
         policy: policy.0,
         policy_error: policy.1,
