@@ -50,6 +50,8 @@ pub enum LinkId {
     BucketEncryption,
     KeyPolicy,
     KeyState,
+    ReplicationConfiguration,
+    Versioning,
 }
 
 impl LinkId {
@@ -66,6 +68,8 @@ impl LinkId {
             LinkId::BucketEncryption => "bucket-encryption",
             LinkId::KeyPolicy => "key-policy",
             LinkId::KeyState => "key-state",
+            LinkId::ReplicationConfiguration => "replication-configuration",
+            LinkId::Versioning => "versioning",
         }
     }
 
@@ -83,10 +87,12 @@ impl LinkId {
             LinkId::BucketEncryption => "bucket encryption",
             LinkId::KeyPolicy => "key policy",
             LinkId::KeyState => "key state",
+            LinkId::ReplicationConfiguration => "replication configuration",
+            LinkId::Versioning => "versioning",
         }
     }
 
-    pub const ALL: [LinkId; 11] = [
+    pub const ALL: [LinkId; 13] = [
         LinkId::Scp,
         LinkId::Rcp,
         LinkId::TrustPolicy,
@@ -98,6 +104,8 @@ impl LinkId {
         LinkId::BucketEncryption,
         LinkId::KeyPolicy,
         LinkId::KeyState,
+        LinkId::ReplicationConfiguration,
+        LinkId::Versioning,
     ];
 }
 
@@ -436,6 +444,9 @@ pub enum Operation {
     Put,
     Multipart,
     Copy,
+    /// Live replication of the object to the destination of the source
+    /// bucket's replication rule, `--principal` being the replication role.
+    Replicate,
 }
 
 impl Operation {
@@ -447,6 +458,7 @@ impl Operation {
             Operation::Put => "put",
             Operation::Multipart => "multipart",
             Operation::Copy => "copy",
+            Operation::Replicate => "replicate",
         }
     }
 
@@ -459,6 +471,7 @@ impl Operation {
             "put" | "putobject" => Operation::Put,
             "multipart" => Operation::Multipart,
             "copy" | "copyobject" => Operation::Copy,
+            "replicate" => Operation::Replicate,
             _ => return None,
         })
     }

@@ -297,7 +297,7 @@ fn operations(
             source.error(
                 op.span(),
                 format!(
-                    "unknown operation `{}` (expected list, head, get, put, multipart or copy)",
+                    "unknown operation `{}` (expected list, head, get, put, multipart, copy or replicate)",
                     op.get_ref()
                 ),
             )

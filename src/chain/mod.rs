@@ -13,6 +13,7 @@ pub use context::{ContextKey, KEYS as CONDITION_KEYS, Origin};
 mod keys;
 mod links;
 pub(crate) mod principal;
+mod replication;
 mod suggest;
 
 pub(crate) use context::Shared;
@@ -86,6 +87,9 @@ pub(crate) enum Target {
     Key(KeyUse),
     /// `sts:AssumeRole` on the `--via-role` role.
     Role,
+    /// A replication action on the destination side, judged against the
+    /// destination bucket and the replica key in their own account.
+    Replica(Box<replication::ReplicaTarget>),
 }
 
 /// Which key a KMS action uses and how it was chosen.
@@ -119,6 +123,8 @@ pub(crate) enum KeySource {
     BucketDefault,
     /// `s3:x-amz-server-side-encryption-aws-kms-key-id` given with `--context`.
     RequestHeader,
+    /// The replica key of the source bucket's replication rule.
+    ReplicationRule,
 }
 
 /// What the judge knows about the request before it judges any link.
@@ -257,6 +263,9 @@ fn judge_with(
             &setup.object_arn(PLACEHOLDER_OBJECT),
             &setup.object_arn("*"),
         );
+        for (placeholder, objects) in replication::placeholder_scopes(&setup) {
+            proposal::scope_to_bucket(&mut operations, &placeholder, &objects);
+        }
     }
     let assumptions = assume::uses(&setup.snapshot.assumptions, &operations);
     for unused in assumptions.iter().filter(|used| !used.used) {
@@ -599,6 +608,7 @@ fn plan(setup: &Setup<'_>, operation: Operation) -> Vec<PlannedAction> {
                 }
             }
         }
+        Operation::Replicate => actions.extend(replication::plan(setup)),
         Operation::Copy => {
             actions.push(s3("s3:GetObject", object()));
             actions.push(s3("s3:PutObject", object()));

@@ -20,7 +20,7 @@ use super::exit::{ExitCode, Failure, exit_code, finish_output};
 pub struct CheckArgs {
     #[command(flatten)]
     pub selection: Selection,
-    /// Operations: list, head, get, put, multipart, copy (comma-separated).
+    /// Operations: list, head, get, put, multipart, copy, replicate (comma-separated).
     #[arg(long, value_name = "OPS", default_value = "list,get,put,multipart")]
     pub op: String,
     /// Judge this snapshot offline instead of reading AWS.
@@ -85,7 +85,7 @@ fn parse_operations(text: &str) -> Result<Vec<Operation>, String> {
     for name in text.split(',').filter(|name| !name.trim().is_empty()) {
         let operation = Operation::parse(name).ok_or_else(|| {
             format!(
-                "--op: unknown operation `{}` (expected list, head, get, put, multipart or copy)",
+                "--op: unknown operation `{}` (expected list, head, get, put, multipart, copy or replicate)",
                 name.trim()
             )
         })?;

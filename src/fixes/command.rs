@@ -349,7 +349,11 @@ fn build(target: &FixTarget, file: &str, fix: &Fix) -> Built {
                 )),
             }
         }
-        LinkId::ObjectOwnership | LinkId::BucketEncryption | LinkId::KeyState => Built {
+        LinkId::ObjectOwnership
+        | LinkId::BucketEncryption
+        | LinkId::KeyState
+        | LinkId::ReplicationConfiguration
+        | LinkId::Versioning => Built {
             command: None,
             warning: None,
         },

@@ -138,7 +138,11 @@ fn install(snapshot: &mut Snapshot, target: &FixTarget, doc: PolicyDoc) -> bool 
             };
             *slot = doc;
         }
-        LinkId::ObjectOwnership | LinkId::BucketEncryption | LinkId::KeyState => return false,
+        LinkId::ObjectOwnership
+        | LinkId::BucketEncryption
+        | LinkId::KeyState
+        | LinkId::ReplicationConfiguration
+        | LinkId::Versioning => return false,
     }
     true
 }
@@ -161,6 +165,11 @@ fn principal_mut<'s>(
 /// `sts:AssumeRole`. Every other document (the principal's own policies,
 /// boundary, session policies, SCPs, RCPs) may be read by any action.
 fn reads(planned: &PlannedAction, kind: LinkId) -> bool {
+    // A destination-side replication action reads the destination's
+    // documents, whichever they are.
+    if matches!(planned.target, Target::Replica(_)) {
+        return true;
+    }
     match kind {
         LinkId::BucketPolicy => matches!(planned.target, Target::Bucket | Target::Object(_)),
         LinkId::KeyPolicy => matches!(planned.target, Target::Key(_)),

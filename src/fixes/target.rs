@@ -11,7 +11,9 @@ use crate::diagnosis::{
 use crate::policy::arn::Principal;
 use std::sync::Arc;
 
-use crate::snapshot::{DocRef, NamedPolicy, OrgLevel, PolicyKind, PrincipalInfo, Snapshot};
+use crate::snapshot::{
+    DocRef, NamedPolicy, OrgLevel, PolicyKind, PrincipalInfo, Snapshot, bucket_name_of,
+};
 
 /// The inline policy a principal gets for the statements it lacks: one name
 /// per bucket, so that running the tool again after applying extends it
@@ -115,8 +117,20 @@ fn target_of(
         account: fix.account.clone(),
     };
     match link.link {
-        LinkId::BucketPolicy | LinkId::BucketEncryption => {
+        LinkId::BucketEncryption => {
             target.resource = diagnosis.bucket.clone();
+        }
+        // The bucket the action is on: a replication's destination is
+        // another bucket than the one checked.
+        // The one replication-configuration change with a statement is the
+        // trust statement the replication role lacks: it is made on the role.
+        LinkId::ReplicationConfiguration if fix.statement.is_some() => {
+            target.resource = actor(snapshot, diagnosis, action)?.0;
+        }
+        LinkId::BucketPolicy | LinkId::ReplicationConfiguration | LinkId::Versioning => {
+            target.resource = bucket_name_of(&action.resource)
+                .unwrap_or(&diagnosis.bucket)
+                .to_string();
         }
         LinkId::ObjectOwnership => {
             target.resource = action.resource.clone();

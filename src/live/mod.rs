@@ -16,6 +16,7 @@ mod join;
 mod kms;
 mod org;
 mod progress;
+mod replication;
 mod s3;
 
 use std::future::Future;
@@ -350,7 +351,7 @@ async fn run(
         let (identities, _) = tokio::join!(identities, views);
         identities.map(|_| ())
     };
-    let ((bucket, keys), (principal, principals), ()) =
+    let ((bucket, destinations, keys), (principal, principals), ()) =
         tokio::try_join!(bucket_branch(ctx), principal_branch(ctx), org_views)?;
 
     let mut snapshot = Snapshot::new(Some(
@@ -360,6 +361,7 @@ async fn run(
         snapshot.accounts.insert(account, info?);
     }
     snapshot.buckets.push(bucket);
+    snapshot.buckets.extend(destinations);
     snapshot.keys = keys;
     snapshot.principals = principals;
     snapshot.identify_documents();
@@ -369,11 +371,18 @@ async fn run(
     })
 }
 
+/// The bucket, the destination buckets of its replication rules, and the
+/// keys (the bucket's and objects', the replica keys, `extra_key_ids`).
+type BucketBranch = (
+    crate::snapshot::BucketInfo,
+    Vec<crate::snapshot::BucketInfo>,
+    Vec<KeyInfo>,
+);
+
 /// The bucket, then the keys its encryption and object name (plus
-/// `extra_key_ids`), and the organizations of the accounts involved.
-async fn bucket_branch(
-    ctx: &Ctx<'_>,
-) -> Result<(crate::snapshot::BucketInfo, Vec<KeyInfo>), GatherError> {
+/// `extra_key_ids`), the destinations and replica keys of its replication
+/// rules, and the organizations of the accounts involved.
+async fn bucket_branch(ctx: &Ctx<'_>) -> Result<BucketBranch, GatherError> {
     let owned = async { Ok::<_, GatherError>(s3::owns_bucket(ctx, &ctx.resource).await) };
     let (identity, read, owned) = tokio::try_join!(
         ctx.resource.identity(&ctx.endpoint),
@@ -423,9 +432,13 @@ async fn bucket_branch(
         join::try_join_all(references.iter().map(|reference| {
             kms::read_key(ctx, reference, &region, &account, &identity.partition)
         }));
-    let (keys, _) = tokio::try_join!(keys, org::account_info(ctx, &account))?;
+    let (keys, _, (destinations, replica_keys)) = tokio::try_join!(
+        keys,
+        org::account_info(ctx, &account),
+        replication::read_destinations(ctx, &bucket, &identity.partition)
+    )?;
     let mut unique: Vec<KeyInfo> = Vec::new();
-    for key in keys.into_iter().flatten() {
+    for key in keys.into_iter().flatten().chain(replica_keys) {
         if !unique.iter().any(|known| known.arn == key.arn) {
             unique.push(key);
         }
@@ -446,7 +459,7 @@ async fn bucket_branch(
             .map(|key_account| org::account_info(ctx, key_account)),
     )
     .await?;
-    Ok((bucket, unique))
+    Ok((bucket, destinations, unique))
 }
 
 /// The error for a `--profile` that is not of the bucket's account, naming

@@ -1,5 +1,6 @@
 //! Bucket and object reads: location, policy, default encryption, ownership
-//! controls, tags, the bucket owner's canonical id, and (with `--object`, or
+//! controls, tags, versioning and replication configuration, the bucket
+//! owner's canonical id, and (with `--object`, or
 //! the objects an access-test file names) each object's encryption, owner,
 //! ACL and tags. All are sent at once; if the bucket
 //! turns out to live in another region than the client's, the
@@ -206,6 +207,11 @@ async fn bucket_reads(
             .into_iter()
             .map(|key| object_reads(ctx, reader, &s3, key)),
     );
+    let failed = |permission: &str, failure: Failure, none_code: &str| {
+        field_error::<()>(ctx, reader, permission, failure, none_code)
+    };
+    let versioning = super::replication::versioning(ctx, &s3, bucket, &failed);
+    let replication = super::replication::replication(ctx, &s3, bucket, &failed);
     let (
         (policy, policy_error),
         (encryption, encryption_error),
@@ -213,7 +219,18 @@ async fn bucket_reads(
         (tags, tags_error),
         owner_id,
         objects,
-    ) = tokio::try_join!(policy, encryption, ownership, tags, owner_id, objects)?;
+        (versioning, versioning_error),
+        (replication, replication_error),
+    ) = tokio::try_join!(
+        policy,
+        encryption,
+        ownership,
+        tags,
+        owner_id,
+        objects,
+        versioning,
+        replication
+    )?;
     let objects = objects
         .into_iter()
         .map(|(mut object, acl_owner)| {
@@ -259,6 +276,10 @@ async fn bucket_reads(
         ownership_error,
         tags,
         tags_error,
+        versioning,
+        versioning_error,
+        replication,
+        replication_error,
         objects,
     })
 }

@@ -21,10 +21,14 @@ mod assumption;
 mod docref;
 mod documents;
 mod parse;
+mod replication;
 pub use assumption::{AssumeError, Assumption};
 pub use docref::{DocRef, OrgLevel};
 pub(crate) use parse::check_principal_element;
 pub use parse::{ACL_PERMISSIONS, ALGORITHMS, GRANT_OPERATIONS, KEY_STATES, MANAGERS, OWNERSHIPS};
+pub use replication::{
+    RULE_STATUSES, ReplicationConfig, ReplicationRule, VERSIONING_STATUSES, bucket_name_of,
+};
 
 pub const SNAPSHOT_FORMAT: &str = "kms-s3-doctor/snapshot@1";
 
@@ -405,6 +409,16 @@ pub struct BucketInfo {
     pub tags: Field<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags_error: Option<String>,
+    /// `Enabled` or `Suspended`; `null` when versioning was never enabled.
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub versioning: Field<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versioning_error: Option<String>,
+    /// The live replication configuration; `null` when there is none.
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub replication: Field<ReplicationConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_error: Option<String>,
     #[serde(
         default,
         deserialize_with = "null_as_empty",

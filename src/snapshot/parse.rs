@@ -139,6 +139,8 @@ impl Snapshot {
             if let Field::Some(ownership) = &bucket.ownership {
                 exact(at("/ownership"), ownership, OWNERSHIPS)?;
             }
+            super::replication::validate(bucket)
+                .map_err(|(field, message)| (at(&field), message))?;
             let mut objects = std::collections::HashSet::new();
             for (number, object) in bucket.objects.iter().enumerate() {
                 let at = |field: &str| format!("/buckets/{index}/objects/{number}{field}");
@@ -406,7 +408,11 @@ pub const GRANT_OPERATIONS: &[&str] = &[
 
 /// An enumerated value must be spelled exactly as AWS spells it: a lenient
 /// reading (`AWS:KMS` taken as "not SSE-KMS") drops links from the chain.
-fn exact(pointer: String, value: &str, allowed: &[&str]) -> Result<(), (String, String)> {
+pub(super) fn exact(
+    pointer: String,
+    value: &str,
+    allowed: &[&str],
+) -> Result<(), (String, String)> {
     if allowed.contains(&value) {
         return Ok(());
     }

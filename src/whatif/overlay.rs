@@ -366,6 +366,18 @@ fn lay_bucket(base: &mut BucketInfo, over: &BucketInfo) {
         &over.ownership,
         &over.ownership_error,
     );
+    lay_field(
+        &mut base.versioning,
+        &mut base.versioning_error,
+        &over.versioning,
+        &over.versioning_error,
+    );
+    lay_field(
+        &mut base.replication,
+        &mut base.replication_error,
+        &over.replication,
+        &over.replication_error,
+    );
     for object in &over.objects {
         match base.objects.iter_mut().find(|o| o.key == object.key) {
             Some(existing) => lay_object(existing, object),

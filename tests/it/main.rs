@@ -27,6 +27,9 @@ mod live_e2e;
 #[cfg(feature = "live")]
 mod live_messages;
 #[cfg(feature = "live")]
+mod live_replication;
+#[cfg(feature = "live")]
 mod permissions;
 mod plans_cli;
 mod policy_properties;
+mod replication;

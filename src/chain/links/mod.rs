@@ -19,6 +19,7 @@ mod key_policy;
 mod key_state;
 mod object_ownership;
 mod organization;
+mod replication;
 mod resource;
 
 use std::sync::Arc;
@@ -112,6 +113,9 @@ impl ActionFacts<'_, '_> {
 }
 
 pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> ActionResult {
+    if let Target::Replica(replica) = &planned.target {
+        return replication::judge_destination(setup, planned.action, replica);
+    }
     let actor = match planned.target {
         Target::Role => &setup.source,
         _ => setup.actor(),
@@ -142,6 +146,8 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
             Some(key) => (key.resource.clone(), key.account.clone()),
             None => (String::new(), setup.bucket.account.clone()),
         },
+        // Judged in the destination's place above.
+        Target::Replica(_) => (String::new(), setup.bucket.account.clone()),
     };
     let encryption_context_arn = match &planned.target {
         Target::Key(key_use) if key_use.bucket_key => setup.bucket_arn(),
@@ -156,7 +162,7 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
         (Target::Role, _) => {
             ContextResource::Role(setup.role.as_ref().and_then(|role| setup.info_of(role)))
         }
-        (Target::Bucket, _) => ContextResource::Bucket,
+        (Target::Bucket | Target::Replica(_), _) => ContextResource::Bucket,
         (Target::Object(_), _) | (Target::Key(_), None) => ContextResource::Object {
             put: planned.action == "s3:PutObject",
         },
@@ -202,9 +208,12 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
             (LinkId::BucketEncryption, Some(key)) => Some(bucket_encryption::link(&facts, key)),
             (LinkId::ObjectOwnership, _) => object_ownership::link(&facts),
             (LinkId::KeyState | LinkId::BucketEncryption, None) => None,
+            // Not among the links every action needs: `replication::links`.
+            (LinkId::ReplicationConfiguration | LinkId::Versioning, _) => None,
         };
         links.extend(judged);
     }
+    links.extend(replication::links(&facts));
     links.sort_by_key(|link| link.link);
     let verdict = ActionResult::verdict_of(&links);
     ActionResult {
@@ -253,7 +262,14 @@ fn links_needed(
             links.push(LinkId::BucketEncryption);
         }
     }
-    if facts.action == "s3:GetObject" && object_ownership::applies(facts) {
+    // Replication reads the object as the role: S3 User Guide, "Setting up
+    // permissions for live replication": an object owned by another account
+    // replicates only when its ACL grants the role's account.
+    if matches!(
+        facts.action,
+        "s3:GetObject" | "s3:GetObjectVersionForReplication"
+    ) && object_ownership::applies(facts)
+    {
         links.push(LinkId::ObjectOwnership);
     }
     links

@@ -44,6 +44,10 @@ impl Builder<'_> {
                 encryption_error: None,
                 ownership: Field::Unknown,
                 ownership_error: None,
+                versioning: Field::Unknown,
+                versioning_error: None,
+                replication: Field::Unknown,
+                replication_error: None,
                 objects: Vec::new(),
             });
         }
