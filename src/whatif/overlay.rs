@@ -67,6 +67,9 @@ pub struct Source {
     /// For [`Target::Policies`]: the one policy (by name) this source
     /// wrote; `None` when it wrote the whole list.
     pub policy: Option<String>,
+    /// When a plan resource's argument holds the document itself (not
+    /// only names it): where a fix to it must be made.
+    pub written: Option<super::terraform::WrittenBy>,
 }
 
 /// A partial snapshot with where it came from.
@@ -243,6 +246,7 @@ impl Overlay {
                 address: None,
                 until_apply: None,
                 policy: None,
+                written: None,
             })
             .collect();
     }
@@ -508,6 +512,7 @@ struct Entry {
     policy: Option<String>,
     origin: String,
     until_apply: Option<String>,
+    written: Option<super::terraform::WrittenBy>,
 }
 
 /// Which overlay wrote each document last, ready to name in the report.
@@ -537,6 +542,7 @@ impl Provenance {
                     policy: source.policy.clone(),
                     origin: overlay.origin_of(source),
                     until_apply: source.until_apply.clone(),
+                    written: source.written.clone(),
                 });
             }
         }
@@ -557,6 +563,21 @@ impl Provenance {
             }
         }
         found
+    }
+
+    /// The plan resource that wrote last the document `wanted` accepts
+    /// (given its target and, for identity policies, the policy's name),
+    /// when that resource holds the document itself; `None` when the last
+    /// writer is an overlay file or a resource that only names it.
+    pub(super) fn written_by(
+        &self,
+        wanted: impl Fn(&Target, Option<&str>) -> bool,
+    ) -> Option<&super::terraform::WrittenBy> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|entry| wanted(&entry.target, entry.policy.as_deref()))
+            .and_then(|entry| entry.written.as_ref())
     }
 
     /// The origin of one identity policy of a principal: the source that
@@ -675,7 +696,7 @@ fn targets_of(
 
 /// Whether two principal ARNs name the same identity; an assumed-role
 /// session is its role (whose ARN may carry a path).
-fn same_principal(a: &str, b: &str) -> bool {
+pub(super) fn same_principal(a: &str, b: &str) -> bool {
     fn identity(arn: &str) -> (String, String) {
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
         let account = parts.get(4).copied().unwrap_or_default().to_string();
@@ -746,6 +767,7 @@ pub fn annotate(diagnosis: &mut Diagnosis, provenance: &Provenance) {
             add_edit_layers(&mut change.edit_layers, &origins);
         }
     }
+    super::terraform::attach(diagnosis, provenance);
 }
 
 /// Records that a change's document comes from `origins`, once.

@@ -28,5 +28,6 @@ mod live_e2e;
 mod live_messages;
 #[cfg(feature = "live")]
 mod permissions;
+mod plan_fixes;
 mod plans_cli;
 mod policy_properties;
