@@ -23,6 +23,8 @@ mod judge_properties;
 #[cfg(feature = "live")]
 mod live_access_tests;
 #[cfg(feature = "live")]
+mod live_debug;
+#[cfg(feature = "live")]
 mod live_e2e;
 #[cfg(feature = "live")]
 mod live_messages;
