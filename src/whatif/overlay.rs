@@ -512,7 +512,6 @@ struct Entry {
     policy: Option<String>,
     origin: String,
     until_apply: Option<String>,
-    written: Option<super::terraform::WrittenBy>,
 }
 
 /// Which overlay wrote each document last, ready to name in the report.
@@ -521,6 +520,9 @@ pub struct Provenance {
     /// In the order given; later entries for the same target (and policy
     /// name) win.
     entries: Vec<Entry>,
+    /// Every source in the order laid, none dropped: which plan resource
+    /// wrote a document last, per SCP or RCP of an account too.
+    writes: Vec<(Target, Option<String>, Option<super::terraform::WrittenBy>)>,
     /// `plan `p.json`, then overlay `o.json``.
     order: Vec<String>,
     notes: Vec<String>,
@@ -533,6 +535,11 @@ impl Provenance {
             provenance.order.push(overlay.describe());
             provenance.notes.extend(overlay.notes.iter().cloned());
             for source in &overlay.sources {
+                provenance.writes.push((
+                    source.target.clone(),
+                    source.policy.clone(),
+                    source.written.clone(),
+                ));
                 provenance.entries.retain(|entry| {
                     entry.target != source.target
                         || (source.policy.is_some() && entry.policy != source.policy)
@@ -542,7 +549,6 @@ impl Provenance {
                     policy: source.policy.clone(),
                     origin: overlay.origin_of(source),
                     until_apply: source.until_apply.clone(),
-                    written: source.written.clone(),
                 });
             }
         }
@@ -566,18 +572,19 @@ impl Provenance {
     }
 
     /// The plan resource that wrote last the document `wanted` accepts
-    /// (given its target and, for identity policies, the policy's name),
-    /// when that resource holds the document itself; `None` when the last
-    /// writer is an overlay file or a resource that only names it.
+    /// (given each write's target, the identity policy's name it wrote, and
+    /// the resource argument it wrote it with), when that resource holds
+    /// the document itself; `None` when the last writer is an overlay file
+    /// or a resource that only names it.
     pub(super) fn written_by(
         &self,
-        wanted: impl Fn(&Target, Option<&str>) -> bool,
+        wanted: impl Fn(&Target, Option<&str>, Option<&super::terraform::WrittenBy>) -> bool,
     ) -> Option<&super::terraform::WrittenBy> {
-        self.entries
+        self.writes
             .iter()
             .rev()
-            .find(|entry| wanted(&entry.target, entry.policy.as_deref()))
-            .and_then(|entry| entry.written.as_ref())
+            .find(|(target, policy, written)| wanted(target, policy.as_deref(), written.as_ref()))
+            .and_then(|(_, _, written)| written.as_ref())
     }
 
     /// The origin of one identity policy of a principal: the source that

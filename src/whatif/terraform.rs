@@ -15,6 +15,7 @@
 use serde_json::Value;
 
 use crate::diagnosis::{Diagnosis, Fix, FixChange, FixTarget, LinkId, TerraformEdit};
+use crate::snapshot::DocRef;
 use crate::whatif::overlay::{Provenance, Target, same_principal};
 
 /// The resource argument a plan writes a document with.
@@ -28,6 +29,9 @@ pub struct WrittenBy {
     pub data_source: Option<String>,
     /// The plan file.
     pub plan: String,
+    /// For an SCP or RCP: the policy's name, which the snapshot's levels
+    /// name it by.
+    pub policy_name: Option<String>,
 }
 
 /// Gives every change whose document a plan resource writes its
@@ -76,17 +80,18 @@ fn terraform_warning(warning: &str) -> Option<String> {
 /// The plan resource that holds the change's target document, if one does.
 fn written_by<'p>(provenance: &'p Provenance, target: &FixTarget) -> Option<&'p WrittenBy> {
     match target.kind {
-        LinkId::BucketPolicy => provenance
-            .written_by(|t, _| matches!(t, Target::BucketPolicy(name) if *name == target.resource)),
-        LinkId::KeyPolicy => provenance
-            .written_by(|t, _| matches!(t, Target::KeyPolicy(arn) if *arn == target.resource)),
-        LinkId::TrustPolicy => provenance.written_by(
-            |t, _| matches!(t, Target::TrustPolicy(arn) if same_principal(arn, &target.resource)),
+        LinkId::BucketPolicy => provenance.written_by(
+            |t, _, _| matches!(t, Target::BucketPolicy(name) if *name == target.resource),
         ),
+        LinkId::KeyPolicy => provenance
+            .written_by(|t, _, _| matches!(t, Target::KeyPolicy(arn) if *arn == target.resource)),
+        LinkId::TrustPolicy => provenance.written_by(|t, _, _| {
+            matches!(t, Target::TrustPolicy(arn) if same_principal(arn, &target.resource))
+        }),
         LinkId::PermissionsBoundary => {
             let principal = target.principal.as_deref()?;
             provenance.written_by(
-                |t, _| matches!(t, Target::Boundary(arn) if same_principal(arn, principal)),
+                |t, _, _| matches!(t, Target::Boundary(arn) if same_principal(arn, principal)),
             )
         }
         LinkId::IdentityPolicy => {
@@ -97,13 +102,28 @@ fn written_by<'p>(provenance: &'p Provenance, target: &FixTarget) -> Option<&'p 
                 (None, Some(name)) => name.clone(),
                 _ => target.resource.clone(),
             };
-            provenance.written_by(|t, policy| {
+            provenance.written_by(|t, policy, _| {
                 matches!(t, Target::Policies(arn) if same_principal(arn, principal))
                     && policy.is_none_or(|policy| policy == name)
             })
         }
-        // An SCP's or RCP's content is named per account, not per policy,
-        // and the rest are not documents.
+        LinkId::Scp | LinkId::Rcp => {
+            let account = match target.doc.as_deref()? {
+                DocRef::Scp { account, .. } | DocRef::Rcp { account, .. } => account,
+                _ => return None,
+            };
+            // The last write of this account's levels that is not another
+            // policy's: an overlay's (which names no policy) shadows the plan.
+            provenance.written_by(|t, _, written| {
+                let levels = match (target.kind, t) {
+                    (LinkId::Scp, Target::Scps(a)) | (LinkId::Rcp, Target::Rcps(a)) => a,
+                    _ => return false,
+                };
+                levels == account
+                    && written.is_none_or(|w| w.policy_name.as_deref() == Some(&target.resource))
+            })
+        }
+        // The rest are not documents.
         _ => None,
     }
 }

@@ -276,3 +276,66 @@ fn a_change_that_widens_a_guard_stays_flagged_and_left_out() {
     let script = std::fs::read_to_string(out.join("apply.sh")).unwrap();
     assert!(!script.contains("aws kms"), "{script}");
 }
+
+#[test]
+fn an_scp_the_plan_writes_is_fixed_in_its_organizations_policy() {
+    // Organizations User Guide, "SCP evaluation": a Deny in an SCP of the
+    // caller's account wins over every grant; the plan rewrites that SCP's
+    // `content`, so the fix is made in `aws_organizations_policy.guard`.
+    let deny = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Sid": "NoDecrypt", "Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*"}]});
+    let mut snapshot: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("walkthrough.json")).unwrap())
+            .unwrap();
+    snapshot["accounts"]["222222222222"]["org_id"] = Value::String("o-abc123".into());
+    snapshot["accounts"]["222222222222"]["scps"] = serde_json::json!([
+        [{"name": "FullAWSAccess", "document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}],
+        [{"name": "guard", "document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}]
+    ]);
+    let mut plan: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("plans/walkthrough-grant-account-b.json")).unwrap(),
+    )
+    .unwrap();
+    let organizations = serde_json::json!({
+        "address": "aws_organizations_policy.guard", "mode": "managed",
+        "type": "aws_organizations_policy", "name": "guard",
+        "change": {"actions": ["update"],
+            "before": {"name": "guard", "type": "SERVICE_CONTROL_POLICY", "id": "p-1", "content": "{}"},
+            "after": {"name": "guard", "type": "SERVICE_CONTROL_POLICY", "id": "p-1", "content": deny.to_string()},
+            "after_unknown": {}}
+    });
+    plan["resource_changes"]
+        .as_array_mut()
+        .unwrap()
+        .push(organizations);
+    let dir = tempfile::tempdir().unwrap();
+    let (snapshot_file, plan_file) = (dir.path().join("s.json"), dir.path().join("p.json"));
+    std::fs::write(&snapshot_file, snapshot.to_string()).unwrap();
+    std::fs::write(&plan_file, plan.to_string()).unwrap();
+    let output = check(
+        &snapshot_file,
+        "account-a-bucket",
+        &plan_file,
+        &["--format", "json"],
+    );
+    let report = json_report(&output);
+    let change = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["document"] == "scp")
+        .unwrap_or_else(|| panic!("no scp change: {report:#}"));
+    assert!(change.get("command").is_none(), "{change:#}");
+    let edit = &change["terraform"];
+    assert_eq!(
+        edit["address"], "aws_organizations_policy.guard",
+        "{change:#}"
+    );
+    assert_eq!(edit["attribute"], "content");
+    assert_eq!(
+        jsonencoded(edit["hcl"].as_str().unwrap(), "content"),
+        change["document_after"]
+    );
+    assert_eq!(change["widens"], serde_json::json!(["NoDecrypt"]));
+}

@@ -13,6 +13,7 @@ fn written(data_source: Option<&str>) -> WrittenBy {
         attribute: "policy".into(),
         data_source: data_source.map(str::to_string),
         plan: "plan.json".into(),
+        policy_name: None,
     }
 }
 

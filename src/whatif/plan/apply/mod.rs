@@ -156,7 +156,28 @@ impl Builder<'_> {
             (Target::Boundary(_), "aws_iam_user" | "aws_iam_role") => {
                 (policy_named_by("permissions_boundary")?, "policy")
             }
+            (Target::Scps(_) | Target::Rcps(_), "aws_organizations_policy") => {
+                (instance, "content")
+            }
+            (Target::Scps(_) | Target::Rcps(_), "aws_organizations_policy_attachment") => {
+                let policy = plan
+                    .referenced_instance(instance, &path(&["policy_id"]))
+                    .filter(|policy| policy.kind == "aws_organizations_policy")
+                    .or_else(|| {
+                        let id = self.text(instance, &["policy_id"])?;
+                        plan.of_kind("aws_organizations_policy")
+                            .find(|p| self.text(p, &["id"]).as_deref() == Some(id.as_str()))
+                    })?;
+                (policy, "content")
+            }
             _ => return None,
+        };
+        if holder.action == Action::Delete {
+            return None;
+        }
+        let policy_name = match target {
+            Target::Scps(_) | Target::Rcps(_) => Some(self.text(holder, &["name"])?),
+            _ => None,
         };
         // `policy = data.aws_iam_policy_document.x.json`: the statements
         // are written in the data source.
@@ -175,6 +196,7 @@ impl Builder<'_> {
             attribute: attribute.to_string(),
             data_source,
             plan: plan.file.clone(),
+            policy_name,
         })
     }
 
