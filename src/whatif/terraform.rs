@@ -225,11 +225,17 @@ fn what_changes(change: &Fix) -> String {
     format!("{what}{widens}")
 }
 
-/// A comment line; nothing in it can end the line early.
+/// Characters an editor or terminal acts on rather than shows: controls,
+/// and the bidirectional overrides and isolates that reorder a line.
+fn hostile(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A comment line; nothing in it can end the line early or reorder it.
 fn comment(text: &str) -> String {
     let clean: String = text
         .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| if hostile(c) { ' ' } else { c })
         .collect();
     format!("# {clean}\n")
 }
@@ -252,9 +258,7 @@ pub(crate) fn string(text: &str) -> String {
             }
             // Control characters, and the ones that reorder what an editor
             // shows, as escapes: the snippet reads the same wherever shown.
-            c if c.is_control()
-                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
-            {
+            c if hostile(c) => {
                 let code = u32::from(c);
                 if code <= 0xffff {
                     out.push_str(&format!("\\u{code:04X}"));

@@ -28,7 +28,7 @@ fn document() -> Value {
              "Condition": {"Bool": {"aws:SecureTransport": true},
                            "StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}},
             {"Effect": "Deny", "Principal": "*", "NotAction": "s3:*",
-             "Resource": "*", "Condition": {"StringLike": {"aws:userid": ["a\"b\\c", "%{x}", "line\nbreak"]}}}
+             "Resource": "*", "Condition": {"StringLike": {"aws:userid": ["a\"b\\c", "%{x}", "line\nbreak", "x$${y}", "$", "50%"]}}}
         ]
     })
 }
@@ -143,7 +143,7 @@ fn a_document_a_statement_block_cannot_hold_is_set_as_jsonencode() {
 #[test]
 fn nothing_in_a_name_escapes_its_comment_or_string() {
     let mut hostile = written(None);
-    hostile.plan = "p.json\nrm -rf /".into();
+    hostile.plan = "p.json\nrm -rf /\u{202e}".into();
     let document = json!({"Statement": [{"Sid": "x\u{1b}[2J\"\n = 1", "Effect": "Allow",
         "Action": "s3:*", "Resource": "*"}]});
     let mut change = change();
@@ -152,6 +152,7 @@ fn nothing_in_a_name_escapes_its_comment_or_string() {
     let body = parses(&edit.hcl);
     assert_eq!(read_back(&body, "policy"), document);
     assert!(!edit.hcl.contains('\u{1b}'), "{}", edit.hcl);
+    assert!(!edit.hcl.contains('\u{202e}'), "{}", edit.hcl);
     assert!(
         edit.hcl.lines().all(|line| !line.starts_with("rm ")),
         "{}",
