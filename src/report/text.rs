@@ -328,7 +328,8 @@ fn render_plan(
         )?;
         if first == index {
             for line in edit.hcl.lines() {
-                writeln!(out, "{indent}  {line}")?;
+                // Blank lines between blocks stay blank.
+                writeln!(out, "{}", format!("{indent}  {line}").trim_end())?;
             }
         } else {
             writeln!(out, "{indent}  the HCL of change {}", first + 1)?;
