@@ -146,6 +146,47 @@ fn debug_logs_each_call_and_no_secret() {
 }
 
 #[test]
+fn snapshot_takes_debug_too() {
+    if !moto_available() {
+        return;
+    }
+    let moto = Moto::start();
+    let world = World::populate(&moto);
+    let out = world.path("snapshot.json");
+    let output = world
+        .command()
+        .env_remove("RUST_LOG")
+        .args([
+            "snapshot",
+            "--debug",
+            "--profile",
+            "a",
+            "--endpoint-url",
+            &moto.url(),
+            "--bucket",
+            "account-a-bucket",
+            "--principal",
+            ANN,
+            "--output",
+            &out.display().to_string(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|line| line.contains("s3 GetBucketPolicy ")
+                && line.contains(&format!("endpoint={} ", moto.url()))),
+        "{stderr}"
+    );
+    for secret in world.secrets() {
+        assert!(!stderr.contains(&secret), "a credential in stderr");
+    }
+}
+
+#[test]
 fn errors_name_the_status_and_code() {
     if !moto_available() {
         return;
