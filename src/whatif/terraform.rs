@@ -345,10 +345,10 @@ fn strings(element: &Value) -> Option<Vec<String>> {
     }
 }
 
-/// Condition values as the data source takes them: strings. IAM compares
-/// a JSON `true` or `5` as the text it is ("IAM JSON policy elements:
-/// Condition operators": Boolean and numeric operators read the value's
-/// text), so the document means the same.
+/// Condition values as the data source takes them: strings. "Grammar of
+/// the IAM JSON policy language": values are enclosed in quotation marks,
+/// which are optional for numeric and Boolean values, so `true` and
+/// `"true"` are the same value.
 fn condition_values(element: &Value) -> Option<Vec<String>> {
     let scalar = |item: &Value| match item {
         Value::String(text) => Some(text.clone()),
