@@ -246,6 +246,29 @@ pub struct Fix {
     /// first is the least privilege and the one `apply.sh` installs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alternative_to: Option<usize>,
+    /// When a `--plan` resource writes the changed document: the edit to
+    /// make there instead of `command`, which the next `terraform apply`
+    /// would undo.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terraform: Option<Box<TerraformEdit>>,
+}
+
+/// A change made in the Terraform configuration that writes the document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TerraformEdit {
+    /// The resource that writes the document (`aws_s3_bucket_policy.data`).
+    pub address: String,
+    /// Its argument that holds the document (`policy`,
+    /// `assume_role_policy`).
+    pub attribute: String,
+    /// The `aws_iam_policy_document` data source the argument reads, when
+    /// it reads one: the edit is made there.
+    pub data_source: Option<String>,
+    /// The plan file that named the resource.
+    pub plan: String,
+    /// The HCL to put in place: the argument as `jsonencode({...})`, or the
+    /// data source's block, holding the whole document after the change.
+    pub hcl: String,
 }
 
 impl Fix {

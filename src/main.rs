@@ -27,6 +27,16 @@ fn main() {
             process::exit(ExitCode::BadInput as i32);
         }
     };
+    let debug = match &cli.command {
+        Command::Check(args) => args.aws.debug,
+        Command::Test(args) => args.aws.debug,
+        Command::Snapshot(args) => args.aws.debug,
+        _ => false,
+    };
+    if let Err(message) = cli::logging::init(debug) {
+        eprintln!("error: {message}");
+        process::exit(ExitCode::BadInput as i32);
+    }
     let code = match run(cli) {
         Ok(code) => code,
         Err(failure) => {

@@ -57,6 +57,12 @@ pub struct AwsArgs {
     /// Give up reading AWS after this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub timeout: u64,
+    /// Log each AWS call on stderr: service, operation, region, endpoint,
+    /// outcome (ok, or the HTTP status and error code) and duration. Never
+    /// a credential, signature or session token. `RUST_LOG` is honoured too
+    /// (`RUST_LOG=aws_smithy_runtime=debug` shows the SDK's own events).
+    #[arg(long)]
+    pub debug: bool,
 }
 
 /// What to assume where a document cannot be read. Shared by every command

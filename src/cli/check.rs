@@ -50,7 +50,9 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
     /// Write each change's whole document and an apply.sh that installs them
-    /// into this directory, for review (nothing is sent to AWS).
+    /// into this directory, for review (nothing is sent to AWS). With
+    /// --plan, the edits to documents the plan writes go to fixes.tf.txt
+    /// instead, as the next terraform apply would undo an AWS CLI change.
     #[arg(long, value_name = "DIR")]
     pub write_fixes: Option<PathBuf>,
     /// With --write-fixes: overwrite files already in the directory.

@@ -8,6 +8,7 @@ pub mod check;
 pub mod exit;
 pub mod explain;
 pub mod generate;
+pub mod logging;
 pub mod snapshot;
 pub mod test;
 

@@ -20,7 +20,7 @@ pub use guard::{is_guard_key, weakened};
 #[cfg(test)]
 pub(crate) use gather::merge_changes;
 pub use recheck::apply;
-pub use write::{SCRIPT, WriteError, WriteOptions, write_fixes};
+pub use write::{SCRIPT, TERRAFORM_FILE, WriteError, WriteOptions, write_fixes};
 
 use crate::chain::{CheckRequest, Judgement};
 use crate::diagnosis::{Diagnosis, FixTarget};

@@ -26,6 +26,11 @@ pub enum WriteError {
 /// The script's name in the directory.
 pub const SCRIPT: &str = "apply.sh";
 
+/// The edits to make in the Terraform configuration, for the changes to
+/// documents a `--plan` resource writes. Not `.tf`: Terraform must not
+/// load it if the directory sits in a configuration.
+pub const TERRAFORM_FILE: &str = "fixes.tf.txt";
+
 /// How to write the fixes.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WriteOptions {
@@ -64,6 +69,9 @@ pub fn write_fixes(
         }
         let text = serde_json::to_string_pretty(document).unwrap_or_default() + "\n";
         files.push((path, text));
+    }
+    if let Some(text) = terraform_file(diagnosis, options.include_widening) {
+        files.push((dir.join(TERRAFORM_FILE), text));
     }
     files.push((
         dir.join(SCRIPT),
@@ -110,6 +118,66 @@ fn runs(change: &crate::diagnosis::Fix, include_widening: bool) -> bool {
     change.command.is_some()
         && change.alternative_to.is_none()
         && (include_widening || change.widens.is_empty())
+}
+
+/// Why a change to a plan-managed document is not in `fixes.tf.txt`.
+fn left_out(change: &crate::diagnosis::Fix) -> String {
+    match change.alternative_to {
+        Some(first) => format!("an alternative to change {} (either is enough)", first + 1),
+        None => format!(
+            "it widens a guard ({}); review it and pass --include-widening to include it",
+            comment(&change.widens.join(", "))
+        ),
+    }
+}
+
+/// `fixes.tf.txt`: each Terraform edit once (changes to one document share
+/// it), under a comment naming the changes; `None` when no change has one.
+/// The same changes are left out as from `apply.sh`.
+fn terraform_file(diagnosis: &Diagnosis, include_widening: bool) -> Option<String> {
+    if diagnosis
+        .changes
+        .iter()
+        .all(|change| change.terraform.is_none())
+    {
+        return None;
+    }
+    let mut out = String::from(
+        "# Written by kms-s3-doctor for a person to review: the edits to make in the\n# Terraform configuration for documents the plan manages. Each block holds a\n# whole document as the plan resolved it; keep your references and variables.\n",
+    );
+    let mut done: Vec<&str> = Vec::new();
+    for (index, change) in diagnosis.changes.iter().enumerate() {
+        let Some(edit) = &change.terraform else {
+            continue;
+        };
+        out.push('\n');
+        if change.alternative_to.is_some() || !(include_widening || change.widens.is_empty()) {
+            let _ = writeln!(
+                out,
+                "# change {}: left out: {}",
+                index + 1,
+                left_out(change)
+            );
+            continue;
+        }
+        if done.contains(&edit.hcl.as_str()) {
+            let _ = writeln!(out, "# change {}: in the edit above", index + 1);
+            continue;
+        }
+        done.push(&edit.hcl);
+        let _ = writeln!(
+            out,
+            "# change {} ({}): {}",
+            index + 1,
+            comment(&account_text(&change.account)),
+            comment(&format!("edit `{}` in plan `{}`", edit.address, edit.plan))
+        );
+        if let Some(warning) = &change.warning {
+            let _ = writeln!(out, "# {}", comment(warning));
+        }
+        out.push_str(&edit.hcl);
+    }
+    Some(out)
 }
 
 /// The script: checks that each account's profile variable is set, then one
@@ -165,6 +233,31 @@ fn script(diagnosis: &Diagnosis, include_widening: bool) -> String {
                 comment(&what),
                 comment(&change.widens.join(", "))
             );
+            continue;
+        }
+        if let Some(edit) = &change.terraform {
+            let why = format!(
+                "not run here: `{}` in plan `{}` writes this document, and the next terraform apply would undo an AWS CLI change",
+                edit.address, edit.plan
+            );
+            let _ = if change.alternative_to.is_none()
+                && (include_widening || change.widens.is_empty())
+            {
+                writeln!(
+                    out,
+                    "# change {number} ({}): {}: {why}; make the edit {TERRAFORM_FILE} shows",
+                    comment(&account_text(&change.account)),
+                    comment(&what)
+                )
+            } else {
+                writeln!(
+                    out,
+                    "# change {number} ({}): {}: {why}; left out of {TERRAFORM_FILE}: {}",
+                    comment(&account_text(&change.account)),
+                    comment(&what),
+                    left_out(change)
+                )
+            };
             continue;
         }
         if change.change == crate::diagnosis::FixChange::Request {

@@ -23,6 +23,7 @@ use aws_types::region::Region;
 use tokio::sync::OnceCell;
 
 use super::GatherError;
+use super::call_log::CallLog;
 
 /// One AWS operation live mode may send, and the IAM action that
 /// authorises it (Service Authorization Reference: `HeadObject` needs
@@ -258,16 +259,19 @@ impl Reader {
         let iam = aws_sdk_iam::Client::from_conf(
             aws_sdk_iam::config::Builder::from(&global(&sdk))
                 .interceptor(guard.clone())
+                .interceptor(CallLog)
                 .build(),
         );
         let orgs = aws_sdk_organizations::Client::from_conf(
             aws_sdk_organizations::config::Builder::from(&global(&sdk))
                 .interceptor(guard.clone())
+                .interceptor(CallLog)
                 .build(),
         );
         let sts = aws_sdk_sts::Client::from_conf(
             aws_sdk_sts::config::Builder::from(&sdk)
                 .interceptor(guard.clone())
+                .interceptor(CallLog)
                 .build(),
         );
         Self {
@@ -310,6 +314,7 @@ impl Reader {
                         // virtual-hosted bucket names do not resolve.
                         .force_path_style(self.path_style)
                         .interceptor(self.guard.clone())
+                        .interceptor(CallLog)
                         .build(),
                 )
             })
@@ -328,6 +333,7 @@ impl Reader {
                     aws_sdk_kms::config::Builder::from(&self.sdk)
                         .region(Region::new(region.to_string()))
                         .interceptor(self.guard.clone())
+                        .interceptor(CallLog)
                         .build(),
                 )
             })

@@ -11,6 +11,7 @@
 //! all" is a [`GatherError`].
 
 mod aws;
+mod call_log;
 mod iam;
 mod join;
 mod kms;
@@ -33,6 +34,7 @@ use crate::snapshot::{
 
 use aws::{Failure, Identity, ReadOnlyGuard, Reader, classify};
 pub use aws::{READ_OPERATIONS, ReadOperation, is_read_operation};
+pub use call_log::TARGET as CALL_LOG_TARGET;
 use join::Memo;
 
 /// What to read.

@@ -165,6 +165,18 @@ fn escape_fix(fix: &mut Fix) {
     {
         escape_in_place(text);
     }
+    if let Some(edit) = &mut fix.terraform {
+        for text in [&mut edit.address, &mut edit.attribute, &mut edit.plan] {
+            escape_in_place(text);
+        }
+        if let Some(data) = &mut edit.data_source {
+            escape_in_place(data);
+        }
+        // Its own strings escape what they hold; the lines stay lines.
+        if let Cow::Owned(escaped) = escape_json_text(&edit.hcl) {
+            edit.hcl = escaped;
+        }
+    }
     if let Some(target) = &mut fix.target {
         escape_in_place(&mut target.resource);
         escape_in_place(&mut target.account);

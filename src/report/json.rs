@@ -280,6 +280,25 @@ pub struct FixV1 {
     /// alternative to (either is enough; `apply.sh` installs that one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alternative_to: Option<usize>,
+    /// When a `--plan` resource writes the document: the edit to make
+    /// there (then there is no `command`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terraform: Option<TerraformV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TerraformV1 {
+    /// The resource that writes the document.
+    pub address: String,
+    /// Its argument holding the document.
+    pub attribute: String,
+    /// The `aws_iam_policy_document` data source the argument reads.
+    #[serde(default)]
+    pub data_source: Option<String>,
+    /// The plan file that named the resource.
+    pub plan: String,
+    /// The HCL holding the whole document after the change.
+    pub hcl: String,
 }
 
 impl From<Verdict> for VerdictV1 {
@@ -360,6 +379,13 @@ impl From<&Fix> for FixV1 {
             flags: fix.flags.clone(),
             widens: fix.widens.clone(),
             alternative_to: fix.alternative_to,
+            terraform: fix.terraform.as_deref().map(|edit| TerraformV1 {
+                address: edit.address.clone(),
+                attribute: edit.attribute.clone(),
+                data_source: edit.data_source.clone(),
+                plan: edit.plan.clone(),
+                hcl: edit.hcl.clone(),
+            }),
         }
     }
 }

@@ -244,6 +244,25 @@ fn render_plan(index: usize, fix: &Fix, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{command}")?;
         writeln!(out, "```")?;
     }
+    if let Some(edit) = &fix.terraform {
+        let first = fix.with_changes.first().copied().unwrap_or(index);
+        writeln!(out)?;
+        writeln!(
+            out,
+            "   terraform: {} (plan `{}` manages this document: the next `terraform apply` would undo an AWS CLI change){}",
+            super::terraform_place(edit),
+            edit.plan,
+            if first == index { ":" } else { "" }
+        )?;
+        if first == index {
+            writeln!(out)?;
+            writeln!(out, "```hcl")?;
+            write!(out, "{}", edit.hcl)?;
+            writeln!(out, "```")?;
+        } else {
+            writeln!(out, "   the HCL of change {}", first + 1)?;
+        }
+    }
     if let Some(warning) = &fix.warning {
         writeln!(out)?;
         writeln!(out, "   warning: {warning}")?;

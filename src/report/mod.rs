@@ -696,3 +696,14 @@ fn explain_fields(explanation: &crate::explain::Explanation) -> Vec<(&'static st
     .filter_map(|(label, value)| value.map(|value| (label, value)))
     .collect()
 }
+
+/// Where a Terraform edit is made, as the text and Markdown reports say it.
+fn terraform_place(edit: &crate::diagnosis::TerraformEdit) -> String {
+    match &edit.data_source {
+        Some(data) => format!(
+            "edit `{data}` (read by `{}` as `{}`)",
+            edit.address, edit.attribute
+        ),
+        None => format!("edit `{}`, argument `{}`", edit.address, edit.attribute),
+    }
+}

@@ -317,6 +317,24 @@ fn render_plan(
     if let Some(command) = &fix.command {
         writeln!(out, "{indent}{} {command}", paint.bold("command:"))?;
     }
+    if let Some(edit) = &fix.terraform {
+        let first = fix.with_changes.first().copied().unwrap_or(index);
+        writeln!(
+            out,
+            "{indent}{} {} (plan `{}` manages this document: the next `terraform apply` would undo an AWS CLI change)",
+            paint.bold("terraform:"),
+            super::terraform_place(edit),
+            edit.plan
+        )?;
+        if first == index {
+            for line in edit.hcl.lines() {
+                // Blank lines between blocks stay blank.
+                writeln!(out, "{}", format!("{indent}  {line}").trim_end())?;
+            }
+        } else {
+            writeln!(out, "{indent}  the HCL of change {}", first + 1)?;
+        }
+    }
     if let Some(warning) = &fix.warning {
         writeln!(out, "{indent}warning: {warning}")?;
     }

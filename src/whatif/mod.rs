@@ -5,3 +5,4 @@
 
 pub mod overlay;
 pub mod plan;
+pub mod terraform;

@@ -67,6 +67,9 @@ pub struct Source {
     /// For [`Target::Policies`]: the one policy (by name) this source
     /// wrote; `None` when it wrote the whole list.
     pub policy: Option<String>,
+    /// When a plan resource's argument holds the document itself (not
+    /// only names it): where a fix to it must be made.
+    pub written: Option<super::terraform::WrittenBy>,
 }
 
 /// A partial snapshot with where it came from.
@@ -243,6 +246,7 @@ impl Overlay {
                 address: None,
                 until_apply: None,
                 policy: None,
+                written: None,
             })
             .collect();
     }
@@ -528,6 +532,9 @@ pub struct Provenance {
     /// In the order given; later entries for the same target (and policy
     /// name) win.
     entries: Vec<Entry>,
+    /// Every source in the order laid, none dropped: which plan resource
+    /// wrote a document last, per SCP or RCP of an account too.
+    writes: Vec<(Target, Option<String>, Option<super::terraform::WrittenBy>)>,
     /// `plan `p.json`, then overlay `o.json``.
     order: Vec<String>,
     notes: Vec<String>,
@@ -540,6 +547,11 @@ impl Provenance {
             provenance.order.push(overlay.describe());
             provenance.notes.extend(overlay.notes.iter().cloned());
             for source in &overlay.sources {
+                provenance.writes.push((
+                    source.target.clone(),
+                    source.policy.clone(),
+                    source.written.clone(),
+                ));
                 provenance.entries.retain(|entry| {
                     entry.target != source.target
                         || (source.policy.is_some() && entry.policy != source.policy)
@@ -569,6 +581,22 @@ impl Provenance {
             }
         }
         found
+    }
+
+    /// The plan resource that wrote last the document `wanted` accepts
+    /// (given each write's target, the identity policy's name it wrote, and
+    /// the resource argument it wrote it with), when that resource holds
+    /// the document itself; `None` when the last writer is an overlay file
+    /// or a resource that only names it.
+    pub(super) fn written_by(
+        &self,
+        wanted: impl Fn(&Target, Option<&str>, Option<&super::terraform::WrittenBy>) -> bool,
+    ) -> Option<&super::terraform::WrittenBy> {
+        self.writes
+            .iter()
+            .rev()
+            .find(|(target, policy, written)| wanted(target, policy.as_deref(), written.as_ref()))
+            .and_then(|(_, _, written)| written.as_ref())
     }
 
     /// The origin of one identity policy of a principal: the source that
@@ -687,7 +715,7 @@ fn targets_of(
 
 /// Whether two principal ARNs name the same identity; an assumed-role
 /// session is its role (whose ARN may carry a path).
-fn same_principal(a: &str, b: &str) -> bool {
+pub(super) fn same_principal(a: &str, b: &str) -> bool {
     fn identity(arn: &str) -> (String, String) {
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
         let account = parts.get(4).copied().unwrap_or_default().to_string();
@@ -758,6 +786,7 @@ pub fn annotate(diagnosis: &mut Diagnosis, provenance: &Provenance) {
             add_edit_layers(&mut change.edit_layers, &origins);
         }
     }
+    super::terraform::attach(diagnosis, provenance);
 }
 
 /// Records that a change's document comes from `origins`, once.

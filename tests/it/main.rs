@@ -23,6 +23,8 @@ mod judge_properties;
 #[cfg(feature = "live")]
 mod live_access_tests;
 #[cfg(feature = "live")]
+mod live_debug;
+#[cfg(feature = "live")]
 mod live_e2e;
 #[cfg(feature = "live")]
 mod live_messages;
@@ -30,6 +32,7 @@ mod live_messages;
 mod live_replication;
 #[cfg(feature = "live")]
 mod permissions;
+mod plan_fixes;
 mod plans_cli;
 mod policy_properties;
 mod replication;

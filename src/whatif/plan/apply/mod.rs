@@ -31,6 +31,7 @@ use serde_json::Value;
 use super::{Action, Instance, Plan, Val, path};
 use crate::snapshot::{PolicyDoc, Snapshot};
 use crate::whatif::overlay::{OriginKind, Overlay, Source, Target, empty_partial};
+use crate::whatif::terraform::WrittenBy;
 
 /// A document as the plan leaves it.
 enum Doc {
@@ -100,12 +101,103 @@ impl Builder<'_> {
     /// leaves the field unknown ([`Builder::settle_pending`] finds which
     /// resource's apply decides it).
     fn source(&mut self, target: Target, address: &str, unknown: bool) {
+        let written = self.written(&target, address);
         self.sources.push(Source {
             target,
             address: Some(address.to_string()),
             until_apply: unknown.then(|| address.to_string()),
             policy: None,
+            written,
         });
+    }
+
+    /// The resource argument that holds the document `target` names, as
+    /// `address` leaves it: the resource itself for a policy resource, the
+    /// `aws_iam_policy` an attachment or a boundary names when the plan
+    /// manages it. A destroyed resource holds nothing to edit.
+    fn written(&self, target: &Target, address: &str) -> Option<WrittenBy> {
+        let plan = self.plan;
+        let instance = plan
+            .instances
+            .iter()
+            .find(|i| i.address == address && !i.data)?;
+        if instance.action == Action::Delete {
+            return None;
+        }
+        let policy_named_by = |argument: &str| -> Option<&Instance> {
+            let named = plan
+                .referenced_instance(instance, &path(&[argument]))
+                .filter(|policy| policy.kind == "aws_iam_policy")
+                .or_else(|| {
+                    let arn = self.text(instance, &[argument])?;
+                    plan.of_kind("aws_iam_policy")
+                        .find(|policy| self.text(policy, &["arn"]).as_deref() == Some(arn.as_str()))
+                })?;
+            (named.action != Action::Delete).then_some(named)
+        };
+        let (holder, attribute) = match (target, instance.kind.as_str()) {
+            (Target::BucketPolicy(_), "aws_s3_bucket_policy")
+            | (Target::KeyPolicy(_), "aws_kms_key" | "aws_kms_key_policy")
+            | (
+                Target::Policies(_),
+                "aws_iam_user_policy"
+                | "aws_iam_role_policy"
+                | "aws_iam_group_policy"
+                | "aws_iam_policy",
+            ) => (instance, "policy"),
+            (Target::TrustPolicy(_), "aws_iam_role") => (instance, "assume_role_policy"),
+            (
+                Target::Policies(_),
+                "aws_iam_user_policy_attachment"
+                | "aws_iam_role_policy_attachment"
+                | "aws_iam_group_policy_attachment"
+                | "aws_iam_policy_attachment",
+            ) => (policy_named_by("policy_arn")?, "policy"),
+            (Target::Boundary(_), "aws_iam_user" | "aws_iam_role") => {
+                (policy_named_by("permissions_boundary")?, "policy")
+            }
+            (Target::Scps(_) | Target::Rcps(_), "aws_organizations_policy") => {
+                (instance, "content")
+            }
+            (Target::Scps(_) | Target::Rcps(_), "aws_organizations_policy_attachment") => {
+                let policy = plan
+                    .referenced_instance(instance, &path(&["policy_id"]))
+                    .filter(|policy| policy.kind == "aws_organizations_policy")
+                    .or_else(|| {
+                        let id = self.text(instance, &["policy_id"])?;
+                        plan.of_kind("aws_organizations_policy")
+                            .find(|p| self.text(p, &["id"]).as_deref() == Some(id.as_str()))
+                    })?;
+                (policy, "content")
+            }
+            _ => return None,
+        };
+        if holder.action == Action::Delete {
+            return None;
+        }
+        let policy_name = match target {
+            Target::Scps(_) | Target::Rcps(_) => Some(self.text(holder, &["name"])?),
+            _ => None,
+        };
+        // `policy = data.aws_iam_policy_document.x.json`: the statements
+        // are written in the data source.
+        let data_source = plan
+            .references(holder, &path(&[attribute]))
+            .iter()
+            .filter_map(|reference| plan.referenced(holder, reference))
+            .find(|(source, read)| {
+                source.data
+                    && source.kind == "aws_iam_policy_document"
+                    && matches!(read.as_str(), "json" | "minified_json")
+            })
+            .map(|(source, _)| source.address.clone());
+        Some(WrittenBy {
+            address: holder.address.clone(),
+            attribute: attribute.to_string(),
+            data_source,
+            plan: plan.file.clone(),
+            policy_name,
+        })
     }
 
     /// For every field left unknown: the resource whose apply decides it,
