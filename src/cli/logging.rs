@@ -29,6 +29,19 @@ pub fn init(debug: bool) -> Result<(), String> {
             .map_err(|error| format!("RUST_LOG `{spec}` is not a log filter: {error}"))?,
         None => EnvFilter::new("off"),
     };
+    // The SDK's events that print resolved credentials whole: their
+    // `Debug` hides the secret but shows the access key id, and a log
+    // pasted into a ticket must carry no part of a credential. Held at a
+    // level below the one that prints them, whatever `RUST_LOG` asks.
+    for held_back in [
+        "aws_smithy_runtime::client::orchestrator::auth=debug",
+        "aws_config::profile::credentials=warn",
+    ] {
+        let directive: Directive = held_back
+            .parse()
+            .map_err(|error| format!("the log filter `{held_back}`: {error}"))?;
+        filter = filter.add_directive(directive);
+    }
     if debug {
         let calls: Directive = format!("{CALLS}=debug")
             .parse()
