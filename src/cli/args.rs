@@ -202,7 +202,7 @@ fn parse_bucket(text: &str) -> Result<String, String> {
 /// `--principal`, `--via-role`: as given, or refused when
 /// pasted with whitespace (see `pipeline::input`).
 fn parse_word(text: &str) -> Result<String, String> {
-    pipeline::input::plain_word(text)?;
+    pipeline::input::principal_word(text)?;
     Ok(text.to_string())
 }
 

@@ -134,6 +134,7 @@ impl Builder<'_> {
                 algorithm: "AES256".to_string(),
                 key: None,
                 bucket_key: None,
+                context: None,
             });
         }
         let rule = ["rule", "0", "apply_server_side_encryption_by_default", "0"];
@@ -167,6 +168,7 @@ impl Builder<'_> {
             algorithm,
             key,
             bucket_key,
+            context: None,
         })
     }
 }
