@@ -27,6 +27,8 @@ mod live_e2e;
 #[cfg(feature = "live")]
 mod live_messages;
 #[cfg(feature = "live")]
+mod live_services;
+#[cfg(feature = "live")]
 mod permissions;
 mod plans_cli;
 mod policy_properties;
