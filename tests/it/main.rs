@@ -32,4 +32,5 @@ mod live_services;
 mod permissions;
 mod plans_cli;
 mod policy_properties;
+mod service_context;
 mod service_properties;
