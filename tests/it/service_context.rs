@@ -61,10 +61,19 @@ const CF: &str = "cloudfront.amazonaws.com";
 const OAI: &str = "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E2QWRUHAPOMQZL";
 const TRAIL_C: &str = "arn:aws:cloudtrail:eu-west-1:333333333333:trail/t";
 
+/// (name, caller, `--context` pairs, condition, expected verdict).
+type Case = (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    Value,
+    Verdict,
+);
+
 #[test]
 fn conditions_see_what_aws_documents_for_each_caller() {
     use Verdict::{Allowed, Denied, Inconclusive};
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>, Value, Verdict)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "a service principal is an AWS service",
             CF,
