@@ -310,8 +310,7 @@ fn links_needed(
 /// Organizations User Guide, "Resource control policies (RCPs)": RCPs apply
 /// to every principal but service-linked roles). S3 picks the write key in
 /// the bucket owner's account for such a caller, so `bucket-encryption`,
-/// which is about a writer of another account naming a key, is not judged;
-/// nor is `object-ownership`, which compares the caller's account.
+/// which is about a writer of another account naming a key, is not judged.
 fn links_outside_iam(
     facts: &ActionFacts<'_, '_>,
     target: &Target,
@@ -329,6 +328,9 @@ fn links_outside_iam(
     });
     if kms {
         links.push(LinkId::KeyState);
+    }
+    if facts.action == "s3:GetObject" && object_ownership::applies(facts) {
+        links.push(LinkId::ObjectOwnership);
     }
     if service_support::applies(facts, target) {
         links.push(LinkId::ServiceSupport);
