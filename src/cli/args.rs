@@ -20,7 +20,9 @@ pub struct Selection {
     /// The object key (default: a placeholder key at the bucket's root).
     #[arg(long, value_name = "KEY", value_parser = parse_object)]
     pub object: Option<String>,
-    /// IAM user, role, assumed-role session or account root ARN (default: the caller).
+    /// IAM user, role, assumed-role session or account root ARN; or a service
+    /// principal (`cloudfront.amazonaws.com`), `anonymous`, or a CloudFront
+    /// origin access identity ARN (default: the caller).
     #[arg(long, value_name = "ARN", value_parser = parse_word)]
     pub principal: Option<String>,
     /// The principal reaches the bucket by assuming this role.
