@@ -530,6 +530,7 @@ fn typo_notes(setup: &Setup<'_>) -> Vec<String> {
     principals.extend(setup.role.as_ref());
     for principal in principals {
         if matches!(principal.kind, PrincipalKind::Root)
+            || !principal.is_iam()
             || principal::find_info(snapshot, principal).is_some()
         {
             continue;
