@@ -294,13 +294,27 @@ pub(crate) fn allow_outside_caller(
     if let Some(acl) = delivery_acl.filter(|_| action == "s3:PutObject") {
         equals.insert("s3:x-amz-acl".to_string(), json!(acl));
     }
-    if !equals.is_empty()
+    let mut condition = serde_json::Map::new();
+    if !equals.is_empty() {
+        condition.insert("StringEquals".to_string(), Value::Object(equals));
+    }
+    // AWS CloudTrail User Guide, "Configure AWS KMS key policies for
+    // CloudTrail": the statement also limits the encryption context to the
+    // trails of the source account.
+    let trail_account = source_arn.and_then(|arn| crate::policy::arn::ArnParts::parse(arn).ok());
+    if link == LinkId::KeyPolicy
+        && caller.service_name() == Some("cloudtrail.amazonaws.com")
+        && let Some(arn) = trail_account.filter(|arn| arn.service == "cloudtrail")
+    {
+        condition.insert(
+            "StringLike".to_string(),
+            json!({"kms:EncryptionContext:aws:cloudtrail:arn": format!("arn:{}:cloudtrail:*:{}:trail/*", arn.partition, arn.account)}),
+        );
+    }
+    if !condition.is_empty()
         && let Some(map) = statement.as_object_mut()
     {
-        map.insert(
-            "Condition".to_string(),
-            json!({"StringEquals": Value::Object(equals)}),
-        );
+        map.insert("Condition".to_string(), Value::Object(condition));
     }
     let mut note = match link {
         LinkId::KeyPolicy => {
