@@ -52,6 +52,7 @@ pub enum LinkId {
     KeyState,
     ReplicationConfiguration,
     Versioning,
+    ServiceSupport,
 }
 
 impl LinkId {
@@ -70,6 +71,7 @@ impl LinkId {
             LinkId::KeyState => "key-state",
             LinkId::ReplicationConfiguration => "replication-configuration",
             LinkId::Versioning => "versioning",
+            LinkId::ServiceSupport => "service-support",
         }
     }
 
@@ -89,10 +91,11 @@ impl LinkId {
             LinkId::KeyState => "key state",
             LinkId::ReplicationConfiguration => "replication configuration",
             LinkId::Versioning => "versioning",
+            LinkId::ServiceSupport => "service support",
         }
     }
 
-    pub const ALL: [LinkId; 13] = [
+    pub const ALL: [LinkId; 14] = [
         LinkId::Scp,
         LinkId::Rcp,
         LinkId::TrustPolicy,
@@ -106,6 +109,7 @@ impl LinkId {
         LinkId::KeyState,
         LinkId::ReplicationConfiguration,
         LinkId::Versioning,
+        LinkId::ServiceSupport,
     ];
 }
 

@@ -178,7 +178,7 @@ pub fn parse(name: &str, text: &str) -> Result<TestFile, AccessTestError> {
             (
                 "principal",
                 &test.principal,
-                crate::pipeline::input::plain_word as fn(&str) -> Result<(), String>,
+                crate::pipeline::input::principal_word as fn(&str) -> Result<(), String>,
             ),
             (
                 "via_role",
@@ -209,7 +209,7 @@ pub fn parse(name: &str, text: &str) -> Result<TestFile, AccessTestError> {
             context.extend(contexts(&source, own)?);
         }
         if let Some(principal) = &test.principal {
-            Principal::parse(principal.get_ref())
+            Principal::parse_caller(principal.get_ref())
                 .map_err(|error| source.error(principal.span(), format!("`principal`: {error}")))?;
         }
         if let Some(role) = &test.via_role {

@@ -23,6 +23,9 @@ use super::Setup;
 use super::keys::{Reference, ResolvedKey};
 
 mod key_table;
+mod outside;
+
+pub(crate) use outside::delivery_acl;
 
 pub use key_table::{CARRIED, ContextKey, KEYS, Origin};
 
@@ -37,6 +40,9 @@ pub(crate) struct KmsCall<'a> {
     /// Keys, the object ARN without (S3 User Guide, "Using an S3 Bucket Key").
     pub encryption_context_arn: &'a str,
     pub key: &'a ResolvedKey<'a>,
+    /// The rest of the encryption context of the object being read, when
+    /// the snapshot records it (`objects[].encryption.context`).
+    pub extra_context: &'a [(String, String)],
 }
 
 /// The resource an action is authorized against, as the context sees it.
@@ -133,6 +139,7 @@ enum BuiltResource {
     },
     Key {
         encryption_context_arn: String,
+        extra_context: Vec<(String, String)>,
         configured: String,
         reference: Reference,
         resource: String,
@@ -163,6 +170,7 @@ pub(crate) fn build(setup: &Setup<'_>, action: &ActionContext<'_>) -> Arc<Reques
             ContextResource::Object { put } => BuiltResource::Object { put: *put },
             ContextResource::Key(kms) => BuiltResource::Key {
                 encryption_context_arn: kms.encryption_context_arn.to_string(),
+                extra_context: kms.extra_context.to_vec(),
                 configured: kms.key.configured.clone(),
                 reference: kms.key.reference,
                 resource: kms.key.resource.clone(),
@@ -252,6 +260,10 @@ fn shared(setup: &Setup<'_>, action: &ActionContext<'_>) -> Arc<RequestContext> 
 
 fn set_principal(setup: &Setup<'_>, action: &ActionContext<'_>, context: &mut RequestContext) {
     let actor = action.actor;
+    if !actor.is_iam() {
+        outside::set_principal(setup, actor, context);
+        return;
+    }
     context.set("aws:PrincipalArn", action.actor_arn);
     context.set("aws:PrincipalAccount", actor.account.as_str());
     // IAM User Guide, "aws:PrincipalIsAWSService": false when a service
@@ -262,6 +274,10 @@ fn set_principal(setup: &Setup<'_>, action: &ActionContext<'_>, context: &mut Re
         PrincipalKind::User { .. } => "User",
         PrincipalKind::AssumedRole { .. } => "AssumedRole",
         PrincipalKind::FederatedUser { .. } => "FederatedUser",
+        // Set by `outside::set_principal`, which returned above.
+        PrincipalKind::Service { .. }
+        | PrincipalKind::Anonymous
+        | PrincipalKind::CloudFrontOai { .. } => return,
     };
     context.set("aws:PrincipalType", principal_type);
     // aws:userid: the unique id for a user; ROLEID:SESSION for a role session
@@ -285,6 +301,12 @@ fn set_principal(setup: &Setup<'_>, action: &ActionContext<'_>, context: &mut Re
         (PrincipalKind::AssumedRole { .. }, _) => context.set_unknown("aws:userid"),
         (PrincipalKind::Root, _) => context.set("aws:userid", actor.account.as_str()),
         (PrincipalKind::FederatedUser { .. }, _) => context.set_unknown("aws:userid"),
+        (
+            PrincipalKind::Service { .. }
+            | PrincipalKind::Anonymous
+            | PrincipalKind::CloudFrontOai { .. },
+            _,
+        ) => {}
     }
     if !matches!(actor.kind, PrincipalKind::User { .. }) {
         // IAM User Guide, "aws:username": present only for IAM users.
@@ -400,7 +422,13 @@ fn set_request(setup: &Setup<'_>, action: &ActionContext<'_>, context: &mut Requ
             // caller's identity and source IP are kept (IAM User Guide,
             // "Forward access sessions").
             context.set("aws:ViaAWSService", "true");
-            context.set("kms:CallerAccount", actor.account.as_str());
+            if actor.is_iam() {
+                context.set("kms:CallerAccount", actor.account.as_str());
+            } else {
+                // A caller of no customer account: which account KMS sees
+                // is not documented.
+                context.set_unknown("kms:CallerAccount");
+            }
             match kms_region(setup, kms.key) {
                 Some(region) => context.set("kms:ViaService", format!("s3.{region}.amazonaws.com")),
                 None => context.set_unknown("kms:ViaService"),
@@ -409,7 +437,23 @@ fn set_request(setup: &Setup<'_>, action: &ActionContext<'_>, context: &mut Requ
                 "kms:EncryptionContext:aws:s3:arn",
                 kms.encryption_context_arn,
             );
-            context.set("kms:EncryptionContextKeys", "aws:s3:arn");
+            let mut context_keys = vec!["aws:s3:arn".to_string()];
+            for (key, value) in outside::service_context(actor, setup).into_iter().chain(
+                kms.extra_context
+                    .iter()
+                    .map(|(key, value)| (key.clone(), Some(value.clone()))),
+            ) {
+                if key == "aws:s3:arn" {
+                    continue;
+                }
+                let name = format!("kms:EncryptionContext:{key}");
+                match value {
+                    Some(value) => context.set(&name, value),
+                    None => context.set_unknown(&name),
+                }
+                context_keys.push(key);
+            }
+            context.set_values("kms:EncryptionContextKeys", context_keys);
             context.set("kms:EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
             context.set("kms:GrantIsForAWSResource", "false");
             match kms.key.reference {
@@ -427,6 +471,11 @@ fn set_request(setup: &Setup<'_>, action: &ActionContext<'_>, context: &mut Requ
         }
         ContextResource::Bucket | ContextResource::Object { .. } => {
             context.set("aws:ViaAWSService", "false");
+            if let (ContextResource::Object { put: true }, Some(acl)) =
+                (&action.resource, delivery_acl(actor))
+            {
+                context.set("s3:x-amz-acl", acl);
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ pub(crate) mod proposal;
 /// The table of condition keys the judge knows and where each value comes from.
 pub use context::{ContextKey, KEYS as CONDITION_KEYS, Origin};
 
+mod encryption_context;
 mod keys;
 mod links;
 pub(crate) mod principal;
@@ -52,6 +53,12 @@ pub enum JudgeError {
     ViaRole(ArnError),
     #[error("--via-role `{0}` is not a role ARN")]
     ViaRoleNotRole(String),
+    /// A service principal, an unsigned caller or an origin access
+    /// identity assumes no role with the caller's flags.
+    #[error(
+        "--via-role: `{0}` is not an IAM principal, so the tool cannot judge it assuming a role; give the role session as --principal instead"
+    )]
+    ViaRoleFromOutside(String),
     /// The bucket, and `; did you mean ...?` when a close name is there.
     #[error("bucket `{0}` is not in the snapshot{1}")]
     BucketNotInSnapshot(String, String),
@@ -185,9 +192,16 @@ impl<'s> Setup<'s> {
         })
     }
 
-    /// The request sets an ACL (so `s3:PutObjectAcl` is needed too).
+    /// The request sets an ACL (so `s3:PutObjectAcl` is needed too). A
+    /// log-delivery service's own `bucket-owner-full-control` does not:
+    /// AWS's documented bucket policies for those services grant
+    /// `s3:PutObject` under that ACL and no `s3:PutObjectAcl` (see
+    /// `context::delivery_acl`).
     fn sets_acl(&self) -> bool {
-        self.context_value("s3:x-amz-acl").is_some() || self.context_has_prefix("s3:x-amz-grant-")
+        let acl = self.context_value("s3:x-amz-acl");
+        let delivery = context::delivery_acl(&self.source);
+        let own_acl = delivery.is_some() && acl.is_none_or(|acl| Some(acl) == delivery);
+        (acl.is_some() && !own_acl) || self.context_has_prefix("s3:x-amz-grant-")
     }
 
     pub fn bucket_arn(&self) -> String {
@@ -253,6 +267,8 @@ fn judge_with(
             request.principal
         ));
     }
+    notes.extend(links::caller_note(&setup.source));
+    notes.extend(encryption_context::assumed_note(&setup));
     notes.extend(typo_notes(&setup));
 
     let mut operations = judge_operations(&setup, None);
@@ -299,7 +315,10 @@ fn prepare<'s>(
     if request.operations.is_empty() {
         return Err(JudgeError::NoOperation);
     }
-    let source = Principal::parse(&request.principal).map_err(JudgeError::Principal)?;
+    let source = Principal::parse_caller(&request.principal).map_err(JudgeError::Principal)?;
+    if !source.is_iam() && request.via_role.is_some() {
+        return Err(JudgeError::ViaRoleFromOutside(request.principal.clone()));
+    }
     let role = match &request.via_role {
         Some(text) => {
             let role = Principal::parse(text).map_err(JudgeError::ViaRole)?;
@@ -520,6 +539,7 @@ fn typo_notes(setup: &Setup<'_>) -> Vec<String> {
     principals.extend(setup.role.as_ref());
     for principal in principals {
         if matches!(principal.kind, PrincipalKind::Root)
+            || !principal.is_iam()
             || principal::find_info(snapshot, principal).is_some()
         {
             continue;

@@ -12,6 +12,11 @@ pub(crate) fn find_info<'s>(
     snapshot: &'s Snapshot,
     principal: &Principal,
 ) -> Option<&'s PrincipalInfo> {
+    if !principal.is_iam() {
+        // A service, an unsigned caller or an origin access identity has no
+        // entry: it holds no IAM documents of a customer account.
+        return None;
+    }
     snapshot.principals.iter().find(|info| {
         // An entry whose text does not hold the account cannot be in it:
         // skipped without parsing.
@@ -65,7 +70,7 @@ pub(crate) fn caller(principal: &Principal, info: Option<&PrincipalInfo>) -> Cal
         principal_arn: principal_arn(principal, info),
         session_arn,
         is_role_session,
-        service: None,
+        service: principal.service_name().map(str::to_string),
         has_permissions_boundary: matches!(
             info.map(|info| &info.permissions_boundary),
             Some(Field::Some(_))

@@ -8,6 +8,7 @@
 use serde_json::{Value, json};
 
 use crate::diagnosis::{Fix, FixChange, LinkId, OperationResult};
+use crate::policy::arn::{Principal, PrincipalKind};
 use crate::policy::{Policy, StatementHit};
 use crate::snapshot::NamedPolicy;
 
@@ -246,6 +247,93 @@ pub(crate) fn allow_in_resource_policy(
         document: link.as_str().to_string(),
         statement: Some(statement),
         note: Some(note.to_string()),
+        ..Default::default()
+    }
+}
+
+/// The statement a resource policy needs for a caller that is no IAM
+/// identity. A service principal is named as `{"Service": NAME}` and, as
+/// AWS recommends against the confused deputy (IAM User Guide, "The
+/// confused deputy problem"), only for the resource it acts for
+/// (`aws:SourceArn`, as the CloudFront Developer Guide's origin access
+/// control statements and the CloudTrail User Guide's bucket and key
+/// policies write it); a delivery service's write also keeps its
+/// documented `s3:x-amz-acl` condition. An unsigned caller gets no
+/// statement: allowing `"*"` would make the objects public.
+pub(crate) fn allow_outside_caller(
+    link: LinkId,
+    owner: &str,
+    caller: &Principal,
+    action: &str,
+    resource: &str,
+    source_arn: Option<&str>,
+    delivery_acl: Option<&str>,
+) -> Fix {
+    let principal = match &caller.kind {
+        PrincipalKind::Service { name } => json!({"Service": name}),
+        PrincipalKind::CloudFrontOai { arn } => json!({"AWS": arn}),
+        _ => {
+            return other(
+                owner,
+                link,
+                "an unsigned request is allowed only by a statement with `\"Principal\": \"*\"`, which makes the objects public to everyone: sign the request instead, or serve the objects through CloudFront with an origin access control".to_string(),
+            );
+        }
+    };
+    let mut statement = json!({
+        "Sid": sid_for(&[action]),
+        "Effect": "Allow",
+        "Principal": principal,
+        "Action": [action],
+        "Resource": resource,
+    });
+    let mut equals = serde_json::Map::new();
+    if let Some(arn) = source_arn.filter(|_| caller.service_name().is_some()) {
+        equals.insert("aws:SourceArn".to_string(), json!(arn));
+    }
+    if let Some(acl) = delivery_acl.filter(|_| action == "s3:PutObject") {
+        equals.insert("s3:x-amz-acl".to_string(), json!(acl));
+    }
+    let mut condition = serde_json::Map::new();
+    if !equals.is_empty() {
+        condition.insert("StringEquals".to_string(), Value::Object(equals));
+    }
+    // AWS CloudTrail User Guide, "Configure AWS KMS key policies for
+    // CloudTrail": the statement also limits the encryption context to the
+    // trails of the source account.
+    let trail_account = source_arn.and_then(|arn| crate::policy::arn::ArnParts::parse(arn).ok());
+    if link == LinkId::KeyPolicy
+        && caller.service_name() == Some("cloudtrail.amazonaws.com")
+        && let Some(arn) = trail_account.filter(|arn| arn.service == "cloudtrail")
+    {
+        condition.insert(
+            "StringLike".to_string(),
+            json!({"kms:EncryptionContext:aws:cloudtrail:arn": format!("arn:{}:cloudtrail:*:{}:trail/*", arn.partition, arn.account)}),
+        );
+    }
+    if !condition.is_empty()
+        && let Some(map) = statement.as_object_mut()
+    {
+        map.insert("Condition".to_string(), Value::Object(condition));
+    }
+    let mut note = match link {
+        LinkId::KeyPolicy => {
+            "add this statement to the key policy (in a key policy `Resource` is always \"*\")"
+                .to_string()
+        }
+        _ => "add this statement to the bucket policy".to_string(),
+    };
+    if caller.service_name().is_some() && source_arn.is_none() {
+        note.push_str(
+            "; then limit it to the resource the service acts for with a `StringEquals` condition on `aws:SourceArn` (the distribution, trail or log source): without one, any customer's use of the service could reach this resource (IAM User Guide, \"The confused deputy problem\"); pass --context aws:SourceArn=ARN to have it written here",
+        );
+    }
+    Fix {
+        account: owner.to_string(),
+        change: FixChange::AddStatement,
+        document: link.as_str().to_string(),
+        statement: Some(statement),
+        note: Some(note),
         ..Default::default()
     }
 }

@@ -20,7 +20,9 @@ pub struct Selection {
     /// The object key (default: a placeholder key at the bucket's root).
     #[arg(long, value_name = "KEY", value_parser = parse_object)]
     pub object: Option<String>,
-    /// IAM user, role, assumed-role session or account root ARN (default: the caller).
+    /// IAM user, role, assumed-role session or account root ARN; or a service
+    /// principal (`cloudfront.amazonaws.com`), `anonymous`, or a CloudFront
+    /// origin access identity ARN (default: the caller).
     #[arg(long, value_name = "ARN", value_parser = parse_word)]
     pub principal: Option<String>,
     /// The principal reaches the bucket by assuming this role.
@@ -208,7 +210,7 @@ fn parse_bucket(text: &str) -> Result<String, String> {
 /// `--principal`, `--via-role`: as given, or refused when
 /// pasted with whitespace (see `pipeline::input`).
 fn parse_word(text: &str) -> Result<String, String> {
-    pipeline::input::plain_word(text)?;
+    pipeline::input::principal_word(text)?;
     Ok(text.to_string())
 }
 

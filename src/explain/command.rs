@@ -79,11 +79,9 @@ pub(super) fn check_command(parsed: &Parsed, bucket: Option<&str>, object: Optio
         words.push("--object".to_string());
         words.push(shell_word(object));
     }
-    if let Some(principal) = parsed
-        .principal
-        .as_deref()
-        .filter(|principal| principal.starts_with("arn:"))
-    {
+    if let Some(principal) = parsed.principal.as_deref().filter(|principal| {
+        principal.starts_with("arn:") || crate::policy::arn::is_service_principal(principal)
+    }) {
         words.push("--principal".to_string());
         words.push(shell_word(principal));
     }
@@ -102,6 +100,17 @@ pub(super) fn check_command(parsed: &Parsed, bucket: Option<&str>, object: Optio
     if let Some(ops) = check_ops(parsed) {
         words.push("--op".to_string());
         words.push(ops.to_string());
+    }
+    // A service acts for a resource the message does not name: the check
+    // needs it to judge the policies' `aws:SourceArn` conditions.
+    let source = match parsed.kind {
+        super::MessageKind::CloudFrontOacKms => Some("DISTRIBUTION_ARN"),
+        super::MessageKind::CloudTrailDelivery => Some("TRAIL_ARN"),
+        _ => None,
+    };
+    if let Some(placeholder) = source {
+        words.push("--context".to_string());
+        words.push(format!("aws:SourceArn={placeholder}"));
     }
     // A session's policies are never readable from AWS: without a word on
     // them the check is inconclusive. A message that blames one needs it

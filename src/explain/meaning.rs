@@ -52,6 +52,9 @@ pub(super) fn build(parsed: Parsed) -> Explanation {
         MessageKind::KeyInvalidState => key_invalid_state(&facts),
         MessageKind::KeyNotFound => key_not_found(&facts),
         MessageKind::AliasNotFound => alias_not_found(&facts),
+        MessageKind::CloudFrontOacKms => cloudfront_oac_kms(),
+        MessageKind::CloudFrontOaiKms => cloudfront_oai_kms(),
+        MessageKind::CloudTrailDelivery => cloudtrail_delivery(&parsed),
         MessageKind::Unrecognised => Meaning::default(),
     };
     if let Some(role) = &role {
@@ -665,5 +668,67 @@ fn alias_not_found(facts: &Facts) -> Meaning {
             facts.resource
         ),
         next_steps,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// AWS services as callers.
+
+/// CloudFront Developer Guide, "Restrict access to an Amazon S3 origin":
+/// with an origin access control, the key policy must allow
+/// `cloudfront.amazonaws.com` `kms:Decrypt`, limited by `AWS:SourceArn` to
+/// the distribution.
+fn cloudfront_oac_kms() -> Meaning {
+    Meaning {
+        link: Some(LinkId::KeyPolicy),
+        suspects: vec![LinkId::KeyPolicy, LinkId::KeyState, LinkId::Rcp],
+        summary: "CloudFront (origin access control) could read the object from S3, but KMS refused the kms:Decrypt it needs for an SSE-KMS object: the key policy does not allow the service principal `cloudfront.amazonaws.com` for this distribution".to_string(),
+        owner: Some("the key's owner".to_string()),
+        next_steps: vec![
+            "add the statement the CloudFront Developer Guide shows to the key policy: `\"Principal\": {\"Service\": \"cloudfront.amazonaws.com\"}`, `kms:Decrypt`, with `\"StringEquals\": {\"AWS:SourceArn\": \"arn:aws:cloudfront::ACCOUNT:distribution/ID\"}`".to_string(),
+            "run the check below with the distribution's ARN as `aws:SourceArn`: it judges the bucket policy and the key policy for CloudFront".to_string(),
+        ],
+        ..Meaning::default()
+    }
+}
+
+/// CloudFront Developer Guide, "Restrict access to an Amazon S3 origin":
+/// a legacy origin access identity does not support SSE-KMS.
+fn cloudfront_oai_kms() -> Meaning {
+    Meaning {
+        link: Some(LinkId::ServiceSupport),
+        suspects: vec![LinkId::ServiceSupport],
+        summary: "the object is encrypted with SSE-KMS and CloudFront reads it through a legacy origin access identity, which cannot use SSE-KMS: no key policy statement fixes this".to_string(),
+        owner: Some("the distribution's owner".to_string()),
+        next_steps: vec![
+            "move the distribution's S3 origin to an origin access control (CloudFront Developer Guide, \"Migrating from origin access identity (OAI) to origin access control (OAC)\"), then allow `cloudfront.amazonaws.com` in the bucket policy and the key policy".to_string(),
+            "or store the objects CloudFront serves with SSE-S3".to_string(),
+        ],
+        ..Meaning::default()
+    }
+}
+
+/// AWS CloudTrail User Guide, "Amazon S3 bucket policy for CloudTrail" and
+/// "Configure AWS KMS key policies for CloudTrail": the bucket policy must
+/// let `cloudtrail.amazonaws.com` read the bucket ACL and put objects under
+/// `AWSLogs/ACCOUNT/`, and the key policy let it use `kms:GenerateDataKey*`.
+fn cloudtrail_delivery(parsed: &Parsed) -> Meaning {
+    let key = parsed
+        .resource
+        .as_deref()
+        .map(|key| format!(" (`{key}`)"))
+        .unwrap_or_default();
+    Meaning {
+        suspects: vec![LinkId::BucketPolicy, LinkId::KeyPolicy, LinkId::KeyState, LinkId::Rcp],
+        summary: format!(
+            "CloudTrail cannot write the trail's log files: the bucket policy does not let `cloudtrail.amazonaws.com` put them, or the key policy of the trail's KMS key{key} does not let it use kms:GenerateDataKey"
+        ),
+        owner: Some("the bucket's and the key's owners".to_string()),
+        next_steps: vec![
+            "the bucket policy needs CloudTrail's documented statements: `s3:GetBucketAcl` on the bucket and `s3:PutObject` on `AWSLogs/ACCOUNT/*` under `\"s3:x-amz-acl\": \"bucket-owner-full-control\"`, each with `aws:SourceArn` naming the trail".to_string(),
+            "the key policy needs `kms:GenerateDataKey*` for `cloudtrail.amazonaws.com`, with `aws:SourceArn` and `kms:EncryptionContext:aws:cloudtrail:arn` naming the trail, and the key must be enabled".to_string(),
+            "run the check below with the trail's ARN as `aws:SourceArn`".to_string(),
+        ],
+        ..Meaning::default()
     }
 }

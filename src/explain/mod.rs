@@ -24,6 +24,7 @@
 mod command;
 mod meaning;
 mod parse;
+mod services;
 
 use std::io::Read;
 
@@ -90,6 +91,14 @@ pub enum MessageKind {
     /// KMS `NotFoundException`: an alias that is not found (aliases do not
     /// work across accounts).
     AliasNotFound,
+    /// CloudFront's 403 for an SSE-KMS object read through an origin access
+    /// control: KMS refused the `kms:Decrypt` CloudFront's service makes.
+    CloudFrontOacKms,
+    /// `KMS.UnrecognizedClientException` through CloudFront: a legacy origin
+    /// access identity cannot use SSE-KMS.
+    CloudFrontOaiKms,
+    /// CloudTrail: "Insufficient permissions to access S3 bucket or KMS key".
+    CloudTrailDelivery,
     /// Not an AccessDenied text the tool knows.
     #[default]
     Unrecognised,
@@ -108,6 +117,9 @@ impl MessageKind {
             MessageKind::KeyInvalidState => "key-invalid-state",
             MessageKind::KeyNotFound => "key-not-found",
             MessageKind::AliasNotFound => "alias-not-found",
+            MessageKind::CloudFrontOacKms => "cloudfront-oac-kms",
+            MessageKind::CloudFrontOaiKms => "cloudfront-oai-kms",
+            MessageKind::CloudTrailDelivery => "cloudtrail-delivery",
             MessageKind::Unrecognised => "unrecognised",
         }
     }

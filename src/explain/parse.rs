@@ -48,32 +48,44 @@ pub(super) fn parse(message: &str) -> Parsed {
     let (error_code, text) = strip_sdk_prefix(&raw);
     let lower = text.to_ascii_lowercase();
 
-    let mut parsed = if let Some(found) = parse_not_authorized(&text) {
-        found
-    } else if lower.contains("ciphertext refers to a") {
-        Parsed {
-            kind: MessageKind::CiphertextKeyUnavailable,
-            action: Some("kms:Decrypt".to_string()),
-            ..Parsed::default()
-        }
-    } else if let Some(found) = parse_key_message(&text, &lower, error_code.as_deref()) {
-        found
-    } else if is_head_forbidden(&text, error_code.as_deref(), api_operation.as_deref()) {
-        Parsed {
-            kind: MessageKind::HeadForbidden,
-            ..Parsed::default()
-        }
-    } else if is_bare_access_denied(&text, error_code.as_deref()) {
-        Parsed {
-            kind: MessageKind::BareAccessDenied,
-            ..Parsed::default()
-        }
-    } else {
-        Parsed::default()
-    };
+    let mut parsed =
+        if let Some(found) = super::services::parse(&text, &lower, error_code.as_deref()) {
+            found
+        } else if let Some(mut found) = parse_not_authorized(&text) {
+            if found
+                .principal
+                .as_deref()
+                .is_some_and(super::services::is_origin_access_control_session)
+            {
+                found.kind = MessageKind::CloudFrontOacKms;
+                found.principal = Some("cloudfront.amazonaws.com".to_string());
+            }
+            found
+        } else if lower.contains("ciphertext refers to a") {
+            Parsed {
+                kind: MessageKind::CiphertextKeyUnavailable,
+                action: Some("kms:Decrypt".to_string()),
+                ..Parsed::default()
+            }
+        } else if let Some(found) = parse_key_message(&text, &lower, error_code.as_deref()) {
+            found
+        } else if is_head_forbidden(&text, error_code.as_deref(), api_operation.as_deref()) {
+            Parsed {
+                kind: MessageKind::HeadForbidden,
+                ..Parsed::default()
+            }
+        } else if is_bare_access_denied(&text, error_code.as_deref()) {
+            Parsed {
+                kind: MessageKind::BareAccessDenied,
+                ..Parsed::default()
+            }
+        } else {
+            Parsed::default()
+        };
     parsed.error_code = error_code;
     parsed.api_operation = api_operation;
-    parsed.transfer = transfer;
+    // A service's message may name the bucket itself (CloudTrail's does).
+    parsed.transfer = transfer.or(parsed.transfer);
     parsed.from_cli_transfer = from_cli_transfer;
     parsed
 }

@@ -353,7 +353,8 @@ fn build(target: &FixTarget, file: &str, fix: &Fix) -> Built {
         | LinkId::BucketEncryption
         | LinkId::KeyState
         | LinkId::ReplicationConfiguration
-        | LinkId::Versioning => Built {
+        | LinkId::Versioning
+        | LinkId::ServiceSupport => Built {
             command: None,
             warning: None,
         },

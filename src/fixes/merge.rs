@@ -250,7 +250,8 @@ pub(super) fn base_of<'s>(snapshot: &'s Snapshot, target: &FixTarget) -> Option<
         | LinkId::BucketEncryption
         | LinkId::KeyState
         | LinkId::ReplicationConfiguration
-        | LinkId::Versioning => None,
+        | LinkId::Versioning
+        | LinkId::ServiceSupport => None,
     }
 }
 

@@ -142,7 +142,8 @@ fn install(snapshot: &mut Snapshot, target: &FixTarget, doc: PolicyDoc) -> bool 
         | LinkId::BucketEncryption
         | LinkId::KeyState
         | LinkId::ReplicationConfiguration
-        | LinkId::Versioning => return false,
+        | LinkId::Versioning
+        | LinkId::ServiceSupport => return false,
     }
     true
 }

@@ -117,7 +117,7 @@ fn target_of(
         account: fix.account.clone(),
     };
     match link.link {
-        LinkId::BucketEncryption => {
+        LinkId::BucketEncryption | LinkId::ServiceSupport => {
             target.resource = diagnosis.bucket.clone();
         }
         // The bucket the action is on: a replication's destination is

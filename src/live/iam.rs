@@ -25,7 +25,13 @@ pub(crate) async fn read_principal(
     principal: &Principal,
 ) -> Result<Option<PrincipalInfo>, GatherError> {
     match &principal.kind {
-        PrincipalKind::Root => Ok(None),
+        // A root user has no IAM policies of its own; a service, an
+        // unsigned caller and an origin access identity have none a
+        // customer account holds.
+        PrincipalKind::Root
+        | PrincipalKind::Service { .. }
+        | PrincipalKind::Anonymous
+        | PrincipalKind::CloudFrontOai { .. } => Ok(None),
         PrincipalKind::FederatedUser { .. } => {
             let mut info = PrincipalInfo::unread(&principal.principal_arn());
             let why = "the policies of a federated user session are passed at sign-in and cannot be read from AWS".to_string();

@@ -254,9 +254,23 @@ fn grant_info(grant: &GrantListEntry) -> Option<GrantInfo> {
     let constraints = grant.constraints().map(|constraints| GrantConstraints {
         encryption_context_subset: map(constraints.encryption_context_subset()),
         encryption_context_equals: map(constraints.encryption_context_equals()),
+        source_arn: None,
     });
+    let grantee = grant.grantee_principal()?;
+    // KMS names a service principal grantee by its service name.
+    let service = crate::policy::arn::is_service_principal(grantee);
     Some(GrantInfo {
-        grantee: grant.grantee_principal()?.to_string(),
+        grantee: if service {
+            String::new()
+        } else {
+            grantee.to_string()
+        },
+        grantee_service_principal: service.then(|| grantee.to_string()),
+        retiring_principal: grant.retiring_principal().map(str::to_string),
+        created_at: grant.creation_date().and_then(|date| {
+            date.fmt(aws_sdk_kms::primitives::DateTimeFormat::DateTime)
+                .ok()
+        }),
         operations: grant
             .operations()
             .iter()

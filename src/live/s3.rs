@@ -133,6 +133,7 @@ async fn bucket_reads(
                             algorithm: default.sse_algorithm().as_str().to_string(),
                             key: default.kms_master_key_id().map(str::to_string),
                             bucket_key: rule.and_then(|rule| rule.bucket_key_enabled()),
+                            context: None,
                         }),
                         None => Field::None,
                     },
@@ -323,6 +324,9 @@ async fn object_reads(
                     algorithm: algorithm.as_str().to_string(),
                     key: output.ssekms_key_id().map(str::to_string),
                     bucket_key: output.bucket_key_enabled(),
+                    // HeadObject does not return the encryption context:
+                    // only `aws:s3:arn` is assumed (see the report's note).
+                    context: None,
                 })),
                 None,
                 true,

@@ -15,6 +15,17 @@ pub fn plain_word(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A principal: as [`plain_word`], except that a CloudFront origin access
+/// identity's ARN holds spaces in its name by AWS's own spelling
+/// (`arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity ID`).
+pub fn principal_word(text: &str) -> Result<(), String> {
+    unpadded(text)?;
+    if crate::policy::arn::is_origin_access_identity(text) {
+        return Ok(());
+    }
+    plain_word(text)
+}
+
 /// A value that may hold spaces inside (an external id, as the IAM User
 /// Guide's own example `Unique ID Assigned by Example Corp`) but not around.
 pub fn unpadded(text: &str) -> Result<(), String> {

@@ -177,6 +177,16 @@ pub enum PrincipalKind {
     },
     /// A federated user session (`arn:aws:sts::ACCT:federated-user/NAME`).
     FederatedUser { name: String },
+    /// An AWS service calling as its own service principal
+    /// (`cloudfront.amazonaws.com`), not with a customer's credentials: it
+    /// belongs to no account and has no identity policies.
+    Service { name: String },
+    /// An unsigned request: no identity at all.
+    Anonymous,
+    /// A legacy CloudFront origin access identity
+    /// (`arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity ID`):
+    /// a CloudFront-owned user no customer account holds.
+    CloudFrontOai { arn: String },
 }
 
 /// The identity a request is made as, with everything policies can name it by.
@@ -187,7 +197,112 @@ pub struct Principal {
     pub kind: PrincipalKind,
 }
 
+/// The text `--principal` takes for an unsigned request.
+pub const ANONYMOUS: &str = "anonymous";
+
+/// The account part of an origin access identity's ARN (IAM User Guide,
+/// "AWS JSON policy elements: Principal", CloudFront origin access
+/// identities).
+const OAI_ACCOUNT: &str = "cloudfront";
+const OAI_PREFIX: &str = "user/CloudFront Origin Access Identity ";
+
+/// A service principal's name: `NAME.amazonaws.com` (or `.amazonaws.com.cn`
+/// in the China partition), lowercase DNS labels (IAM User Guide, "AWS JSON
+/// policy elements: Principal", AWS service principals).
+pub fn is_service_principal(text: &str) -> bool {
+    let Some(name) = text
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| text.strip_suffix(".amazonaws.com.cn"))
+    else {
+        return false;
+    };
+    !name.is_empty()
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
+/// Whether an ARN is a CloudFront origin access identity's.
+pub fn is_origin_access_identity(text: &str) -> bool {
+    ArnParts::parse(text).is_ok_and(|arn| {
+        arn.service == "iam"
+            && arn.region.is_empty()
+            && arn.account == OAI_ACCOUNT
+            && arn
+                .resource
+                .strip_prefix(OAI_PREFIX)
+                .is_some_and(|id| !id.is_empty() && !id.contains(char::is_whitespace))
+    })
+}
+
 impl Principal {
+    /// Parses what `--principal` accepts as the caller: everything
+    /// [`Principal::parse`] does, and callers that are no IAM identity — a
+    /// service principal, `anonymous`, a CloudFront origin access identity.
+    pub fn parse_caller(text: &str) -> Result<Self, ArnError> {
+        let outside = |kind| Self {
+            partition: "aws".to_string(),
+            account: String::new(),
+            kind,
+        };
+        if text == ANONYMOUS {
+            return Ok(outside(PrincipalKind::Anonymous));
+        }
+        if is_service_principal(text) {
+            return Ok(Self {
+                partition: if text.ends_with(".cn") {
+                    "aws-cn"
+                } else {
+                    "aws"
+                }
+                .to_string(),
+                ..outside(PrincipalKind::Service {
+                    name: text.to_string(),
+                })
+            });
+        }
+        if is_origin_access_identity(text) {
+            return Ok(Self {
+                partition: partition_of(text).unwrap_or("aws").to_string(),
+                ..outside(PrincipalKind::CloudFrontOai {
+                    arn: text.to_string(),
+                })
+            });
+        }
+        if !text.starts_with("arn:") && !is_account_id(text) && text.contains('.') {
+            return Err(ArnError::new(
+                text,
+                "a service principal is `NAME.amazonaws.com`, lowercase",
+            ));
+        }
+        Self::parse(text)
+    }
+
+    /// The caller is an IAM identity of a customer account (a user, a role
+    /// session, a federated user, a root user), with identity policies and
+    /// guard rails of its own.
+    pub fn is_iam(&self) -> bool {
+        !matches!(
+            self.kind,
+            PrincipalKind::Service { .. }
+                | PrincipalKind::Anonymous
+                | PrincipalKind::CloudFrontOai { .. }
+        )
+    }
+
+    /// The service principal's name when the caller is one.
+    pub fn service_name(&self) -> Option<&str> {
+        match &self.kind {
+            PrincipalKind::Service { name } => Some(name),
+            _ => None,
+        }
+    }
+
     /// Parses what `--principal` accepts: an IAM user ARN, a role ARN (judged
     /// as a session of that role), an assumed-role session ARN, a federated
     /// user ARN, an account root ARN or a bare account id.
@@ -291,6 +406,9 @@ impl Principal {
                 "arn:{}:sts::{}:federated-user/{}",
                 self.partition, self.account, name
             ),
+            PrincipalKind::Service { name } => name.clone(),
+            PrincipalKind::Anonymous => ANONYMOUS.to_string(),
+            PrincipalKind::CloudFrontOai { arn } => arn.clone(),
         }
     }
 
@@ -407,6 +525,34 @@ mod tests {
             let got: Vec<&str> = split_six(text).into_iter().flatten().collect();
             assert_eq!(got, expected, "{text}");
         }
+    }
+
+    #[test]
+    fn callers_outside_iam_are_parsed_apart() {
+        let service = Principal::parse_caller("cloudfront.amazonaws.com").unwrap();
+        assert_eq!(service.service_name(), Some("cloudfront.amazonaws.com"));
+        assert!(!service.is_iam());
+        assert!(service.account.is_empty());
+        let anonymous = Principal::parse_caller("anonymous").unwrap();
+        assert_eq!(anonymous.kind, PrincipalKind::Anonymous);
+        let oai = "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E2QWRUHAPOMQZL";
+        let identity = Principal::parse_caller(oai).unwrap();
+        assert_eq!(identity.principal_arn(), oai);
+        assert!(!identity.is_iam());
+        for text in [
+            "CloudFront.amazonaws.com",
+            ".amazonaws.com",
+            "cloudfront.example.com",
+            "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity ",
+        ] {
+            assert!(
+                Principal::parse_caller(text).is_err(),
+                "{text} was accepted"
+            );
+        }
+        // Only the caller accepts them: a snapshot's principal entries are IAM.
+        assert!(Principal::parse("cloudfront.amazonaws.com").is_err());
+        assert!(Principal::parse_caller("arn:aws:iam::111111111111:user/ann").is_ok());
     }
 
     #[test]

@@ -346,6 +346,12 @@ fn aws_entry(text: &str) -> Result<Entry, String> {
             "principal `{text}`: a wildcard cannot stand for part of a principal, only `*` alone"
         ));
     }
+    if crate::policy::arn::is_origin_access_identity(text) {
+        // CloudFront Developer Guide, "Restrict access to an Amazon S3
+        // origin": a legacy origin access identity is named by this ARN in
+        // `{"AWS": ...}`; it is the only IAM user of no customer account.
+        return Ok(Entry::User(text.to_string()));
+    }
     let arn = Arn::parse(text).map_err(|error| error.to_string())?;
     if !is_account_id(&arn.account) {
         return Err(format!(

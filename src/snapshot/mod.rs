@@ -20,6 +20,7 @@ use crate::policy::Policy;
 mod assumption;
 mod docref;
 mod documents;
+mod grant_fields;
 mod parse;
 mod replication;
 pub use assumption::{AssumeError, Assumption};
@@ -333,6 +334,11 @@ pub struct Encryption {
     pub key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket_key: Option<bool>,
+    /// An object's whole encryption context when its writer added to
+    /// `aws:s3:arn` (CloudTrail adds `aws:cloudtrail:arn`); missing when not
+    /// known, and then only `aws:s3:arn` is assumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<BTreeMap<String, String>>,
 }
 
 impl Encryption {
@@ -435,13 +441,27 @@ pub struct GrantConstraints {
     pub encryption_context_subset: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption_context_equals: Option<BTreeMap<String, String>>,
+    /// The `aws:SourceArn` a grant to a service principal is limited to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GrantInfo {
-    /// Grantee principal ARN (or account root / service).
+    /// Grantee principal ARN (or account root); empty when the grantee is a
+    /// service principal (`grantee_service_principal`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub grantee: String,
+    /// A service principal the grant is to (`cloudfront.amazonaws.com`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grantee_service_principal: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retiring_principal: Option<String>,
+    /// When the grant was created (ISO 8601): a grant younger than KMS's
+    /// eventual-consistency window may not be in effect yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
     /// KMS operation names without prefix (`Decrypt`, `GenerateDataKey`).
     pub operations: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -175,6 +175,7 @@ impl Snapshot {
             }
             if let Field::Some(grants) = &key.grants {
                 for (grant, entry) in grants.iter().enumerate() {
+                    super::grant_fields::check(entry, &at(&format!("/grants/{grant}")))?;
                     for (number, operation) in entry.operations.iter().enumerate() {
                         exact(
                             at(&format!("/grants/{grant}/operations/{number}")),
@@ -194,7 +195,8 @@ impl Snapshot {
             }
         }
         if let Some(caller) = &self.caller {
-            Principal::parse(caller).map_err(|error| ("/caller".to_string(), error.to_string()))?;
+            Principal::parse_caller(caller)
+                .map_err(|error| ("/caller".to_string(), error.to_string()))?;
         }
         if let Some(first) = self.partition() {
             let pointers = self

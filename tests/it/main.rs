@@ -31,8 +31,12 @@ mod live_messages;
 #[cfg(feature = "live")]
 mod live_replication;
 #[cfg(feature = "live")]
+mod live_services;
+#[cfg(feature = "live")]
 mod permissions;
 mod plan_fixes;
 mod plans_cli;
 mod policy_properties;
 mod replication;
+mod service_context;
+mod service_properties;

@@ -94,17 +94,17 @@ pub const KEYS: &[ContextKey] = &[
     row(
         "aws:PrincipalIsAWSService",
         Origin::Derived,
-        "`false`: an IAM principal, also in S3's forward access session to KMS",
+        "`false` for an IAM principal, also in S3's forward access session to KMS; `true` for a service principal calling for itself; absent for an unsigned request",
     ),
     row(
         "aws:PrincipalServiceName",
         Origin::Absent,
-        "only a service principal's own calls carry it",
+        "only a service principal's own calls carry it: its name when `--principal` is one",
     ),
     row(
         "aws:PrincipalServiceNamesList",
         Origin::Absent,
-        "only a service principal's own calls carry it",
+        "only a service principal's own calls carry it (then unknown)",
     ),
     // The resource.
     row(
@@ -170,10 +170,18 @@ pub const KEYS: &[ContextKey] = &[
     row(
         "aws:SourceArn",
         Origin::Absent,
-        "only a service acting for a resource sets it, never an IAM caller or its forward access session",
+        "only a service acting for a resource sets it, never an IAM caller or its forward access session; for a service principal caller, `--context`, else unknown",
     ),
-    row("aws:SourceAccount", Origin::Absent, "as `aws:SourceArn`"),
-    row("aws:SourceOrgID", Origin::Absent, "as `aws:SourceArn`"),
+    row(
+        "aws:SourceAccount",
+        Origin::Absent,
+        "as `aws:SourceArn`; for a service principal caller also the account an `aws:SourceArn` names",
+    ),
+    row(
+        "aws:SourceOrgID",
+        Origin::Absent,
+        "as `aws:SourceAccount`; also `accounts.*.org_id` of that account",
+    ),
     row("aws:SourceOrgPaths", Origin::Absent, "as `aws:SourceArn`"),
     row(
         "s3:signatureversion",
@@ -213,7 +221,7 @@ pub const KEYS: &[ContextKey] = &[
     row(
         "kms:CallerAccount",
         Origin::Derived,
-        "the principal's account",
+        "the principal's account; unknown for a caller of no account (a service principal)",
     ),
     row(
         "kms:ViaService",
@@ -225,7 +233,11 @@ pub const KEYS: &[ContextKey] = &[
         Origin::Derived,
         "the object's ARN, the bucket's with S3 Bucket Keys",
     ),
-    row("kms:EncryptionContextKeys", Origin::Derived, "`aws:s3:arn`"),
+    row(
+        "kms:EncryptionContextKeys",
+        Origin::Derived,
+        "`aws:s3:arn`, and the keys of the object's `encryption.context` or of a delivery service's own context",
+    ),
     row(
         "kms:EncryptionAlgorithm",
         Origin::Derived,
@@ -240,7 +252,7 @@ pub const KEYS: &[ContextKey] = &[
     row(
         "kms:EncryptionContext:*",
         Origin::Request,
-        "the `x-amz-server-side-encryption-context` header",
+        "the `x-amz-server-side-encryption-context` header; for a read, the object's `encryption.context`; for CloudTrail's writes, `aws:cloudtrail:arn` = `aws:SourceArn`",
     ),
     // Request headers and parameters.
     row(

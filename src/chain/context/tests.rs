@@ -90,6 +90,7 @@ fn context_of(case: &Case<'_>, on: On) -> Arc<RequestContext> {
         On::Key => ContextResource::Key(KmsCall {
             encryption_context_arn: &ec_arn,
             key: &key,
+            extra_context: &[],
         }),
         On::Role => ContextResource::Role(None),
     };

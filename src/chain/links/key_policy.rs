@@ -16,49 +16,6 @@ use super::evaluation::{
 use super::identity::Exemptions;
 use super::{ActionFacts, ResourceSide, result};
 
-/// KMS grant operation names for an action (`kms:Decrypt` → `Decrypt`).
-fn grant_operation(action: &str) -> &str {
-    action.strip_prefix("kms:").unwrap_or(action)
-}
-
-/// Whether a grant lets the actor itself perform the action with this
-/// encryption context (KMS Developer Guide, "Grants in AWS KMS", "Grant
-/// constraints").
-fn grant_covers(
-    grant: &GrantInfo,
-    facts: &ActionFacts<'_, '_>,
-    encryption_context_arn: &str,
-) -> bool {
-    let grantee_is_actor = grant.grantee == facts.caller.principal_arn
-        || facts.caller.session_arn.as_deref() == Some(grant.grantee.as_str());
-    let operation = grant_operation(facts.action);
-    let covers_operation = grant.operations.iter().any(|op| op == operation);
-    let context_met = match &grant.constraints {
-        None => true,
-        Some(constraints) => {
-            let subset_ok = constraints
-                .encryption_context_subset
-                .as_ref()
-                .is_none_or(|subset| {
-                    subset
-                        .iter()
-                        .all(|(key, value)| key == "aws:s3:arn" && value == encryption_context_arn)
-                });
-            let equals_ok = constraints
-                .encryption_context_equals
-                .as_ref()
-                .is_none_or(|equals| {
-                    equals.len() == 1
-                        && equals
-                            .get("aws:s3:arn")
-                            .is_some_and(|value| value == encryption_context_arn)
-                });
-            subset_ok && equals_ok
-        }
-    };
-    grantee_is_actor && covers_operation && context_met
-}
-
 /// How to supply a key the snapshot does not describe.
 pub(super) fn key_help(key: &ResolvedKey<'_>) -> String {
     format!(
@@ -69,11 +26,7 @@ pub(super) fn key_help(key: &ResolvedKey<'_>) -> String {
 
 /// Judges the key policy with the key's grants, and what they exempt the
 /// principal's own policies from.
-pub(super) fn judge(
-    facts: &ActionFacts<'_, '_>,
-    key: &ResolvedKey<'_>,
-    encryption_context_arn: &str,
-) -> ResourceSide {
+pub(super) fn judge(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) -> ResourceSide {
     let request = facts.request();
     let key_help = key_help(key);
     let key_policy_docs = match key.info {
@@ -93,28 +46,9 @@ pub(super) fn judge(
         },
     };
     let key_policy = Judged::of(key_policy_docs, &request);
-    let grants_cover = match key.info.map(|info| &info.grants) {
-        None | Some(Field::Unknown) => Tri::Unknown,
-        Some(Field::None) => Tri::No,
-        Some(Field::Some(grants)) => {
-            if grants
-                .iter()
-                .any(|grant| grant_covers(grant, facts, encryption_context_arn))
-            {
-                Tri::Yes
-            } else {
-                Tri::No
-            }
-        }
-    };
-    let covering_grant = key
-        .info
-        .and_then(|info| info.grants.known())
-        .and_then(|grants| {
-            grants
-                .iter()
-                .find(|grant| grant_covers(grant, facts, encryption_context_arn))
-        });
+    let grants = super::grants::judge(facts, key.info);
+    let grants_cover = grants.covers;
+    let covering_grant = grants.covering;
     let cross = facts.cross_account();
     let same = if cross { Tri::No } else { Tri::Yes };
     // A grant to the principal itself allows the action by itself (KMS
@@ -134,6 +68,7 @@ pub(super) fn judge(
         &key_policy,
         grants_cover,
         covering_grant,
+        grants.open.as_deref(),
         &key_help,
     );
     let granted_by = match covering_grant {
@@ -165,6 +100,7 @@ fn key_policy_link(
     key_policy: &Judged,
     grants_cover: Tri,
     covering_grant: Option<&GrantInfo>,
+    grants_open: Option<&str>,
     key_help: &str,
 ) -> LinkResult {
     let denies = key_policy.denies();
@@ -204,6 +140,26 @@ fn key_policy_link(
                 None => String::new(),
             };
             format!("the key policy explicitly denies {action} to `{who}`{clause}")
+        }
+        LinkStatus::Fail if !facts.actor.is_iam() => {
+            fix = Some(proposal::allow_outside_caller(
+                LinkId::KeyPolicy,
+                &key.account,
+                facts.actor,
+                action,
+                "*",
+                facts.setup.context_value("aws:SourceArn"),
+                None,
+            ));
+            let near = near_misses(
+                key.info.and_then(|info| info.policy.known()),
+                &facts.request(),
+            );
+            evidence.extend(near.evidence);
+            format!(
+                "no statement of the key policy allows `{who}` to use {action}, and no grant on the key covers it; a caller of no customer account is allowed only by a statement or grant naming it{}",
+                near.note
+            )
         }
         LinkStatus::Fail => {
             fix = Some(proposal::allow_in_resource_policy(
@@ -271,10 +227,21 @@ fn key_policy_link(
                 && key_policy.unread.is_none()
                 && key_policy.allows() == Tri::No
             {
-                help = Some(key_help.to_string());
                 evidence.extend(key_policy.absent_variable_evidence());
-                "the key policy does not allow it and the key's grants could not be read"
-                    .to_string()
+                match grants_open {
+                    Some(open) => {
+                        help = Some(
+                            "give the request's source with --context aws:SourceArn=ARN when the grant is limited to one, or judge again with --context aws:CurrentTime=T once the grant is older than the window"
+                                .to_string(),
+                        );
+                        format!("the key policy does not allow it; {open}")
+                    }
+                    None => {
+                        help = Some(key_help.to_string());
+                        "the key policy does not allow it and the key's grants could not be read"
+                            .to_string()
+                    }
+                }
             } else {
                 let finding = key_policy.unknown_finding(
                     &format!("the key policy of `{}`", key.configured),

@@ -18,11 +18,17 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) -> LinkRe
     };
     let cross = facts.cross_account();
     if key.is_aws_managed() && cross {
+        let from = if facts.actor.is_iam() {
+            format!("account {}", facts.actor.account)
+        } else {
+            // Its key policy cannot be edited to name the caller.
+            format!("`{}`, which is of no account", facts.actor_arn())
+        };
         return make(
             LinkStatus::Fail,
             format!(
-                "`{}` is an AWS managed key of account {}, which cannot be used from account {}",
-                key.configured, key.account, facts.actor.account
+                "`{}` is an AWS managed key of account {}, which cannot be used from {from}",
+                key.configured, key.account
             ),
             Some(proposal::aws_managed_key(
                 &key.account,

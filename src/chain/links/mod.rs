@@ -14,6 +14,7 @@
 
 mod bucket_encryption;
 mod evaluation;
+mod grants;
 mod identity;
 mod key_policy;
 mod key_state;
@@ -21,6 +22,9 @@ mod object_ownership;
 mod organization;
 mod replication;
 mod resource;
+mod service_support;
+
+pub(crate) use service_support::caller_note;
 
 use std::sync::Arc;
 
@@ -149,6 +153,22 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
         // Judged in the destination's place above.
         Target::Replica(_) => (String::new(), setup.bucket.account.clone()),
     };
+    // The rest of the encryption context of the object being read, as the
+    // snapshot records it.
+    let extra_context: Vec<(String, String)> = match (&planned.target, setup.object) {
+        (Target::Key(key_use), Some(object)) if key_use.source == KeySource::Object => object
+            .encryption
+            .known()
+            .and_then(|encryption| encryption.context.as_ref())
+            .map(|context| {
+                context
+                    .iter()
+                    .map(|(key, value)| (key.clone(), value.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
     let encryption_context_arn = match &planned.target {
         Target::Key(key_use) if key_use.bucket_key => setup.bucket_arn(),
         Target::Key(key_use) => setup.object_arn(&key_use.object),
@@ -158,6 +178,7 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
         (Target::Key(_), Some(key)) => ContextResource::Key(KmsCall {
             encryption_context_arn: &encryption_context_arn,
             key,
+            extra_context: &extra_context,
         }),
         (Target::Role, _) => {
             ContextResource::Role(setup.role.as_ref().and_then(|role| setup.info_of(role)))
@@ -191,11 +212,16 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
     let key = resolved_key.as_ref();
     let rails = identity::guard_rails(&facts);
     let mut side = match (&planned.target, key) {
-        (Target::Key(_), Some(key)) => key_policy::judge(&facts, key, &encryption_context_arn),
+        (Target::Key(_), Some(key)) => key_policy::judge(&facts, key),
         (target, _) => resource::judge(&facts, target, &rails),
     };
     let mut links = Vec::new();
-    for link in links_needed(&facts, &planned.target, key, &rails) {
+    let needed = if facts.actor.is_iam() {
+        links_needed(&facts, &planned.target, key, &rails)
+    } else {
+        links_outside_iam(&facts, &planned.target, key)
+    };
+    for link in needed {
         let judged = match (link, key) {
             (LinkId::Scp | LinkId::Rcp, _) => organization::link(&facts, link),
             (LinkId::BucketPolicy | LinkId::TrustPolicy | LinkId::KeyPolicy, _) => {
@@ -210,11 +236,29 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
             (LinkId::KeyState | LinkId::BucketEncryption, None) => None,
             // Not among the links every action needs: `replication::links`.
             (LinkId::ReplicationConfiguration | LinkId::Versioning, _) => None,
+            (LinkId::ServiceSupport, _) => service_support::link(&facts, &planned.target),
         };
         links.extend(judged);
     }
     links.extend(replication::links(&facts));
     links.sort_by_key(|link| link.link);
+    if links
+        .iter()
+        .any(|link| link.link == LinkId::ServiceSupport && link.status == LinkStatus::Fail)
+    {
+        // Whatever the policies say, this caller cannot use SSE-KMS this
+        // way: a statement proposed for them would mend nothing.
+        for link in links
+            .iter_mut()
+            .filter(|link| link.link != LinkId::ServiceSupport)
+        {
+            if link.fix.take().is_some() {
+                link.help = Some(
+                    "no policy change makes this work: see the service-support link".to_string(),
+                );
+            }
+        }
+    }
     let verdict = ActionResult::verdict_of(&links);
     ActionResult {
         action: planned.action.to_string(),
@@ -271,6 +315,41 @@ fn links_needed(
     ) && object_ownership::applies(facts)
     {
         links.push(LinkId::ObjectOwnership);
+    }
+    links
+}
+
+/// The links of a caller that is no IAM identity (a service principal, an
+/// unsigned caller, an origin access identity): it has no identity
+/// policies, boundary, session policy or SCPs, so the resource's policy
+/// must allow it by itself; the resource account's RCPs apply (AWS
+/// Organizations User Guide, "Resource control policies (RCPs)": RCPs apply
+/// to every principal but service-linked roles). S3 picks the write key in
+/// the bucket owner's account for such a caller, so `bucket-encryption`,
+/// which is about a writer of another account naming a key, is not judged.
+fn links_outside_iam(
+    facts: &ActionFacts<'_, '_>,
+    target: &Target,
+    key: Option<&ResolvedKey<'_>>,
+) -> Vec<LinkId> {
+    let mut links = Vec::new();
+    if organization::applies(facts, LinkId::Rcp, key) {
+        links.push(LinkId::Rcp);
+    }
+    let kms = matches!((target, key), (Target::Key(_), Some(_)));
+    links.push(if kms {
+        LinkId::KeyPolicy
+    } else {
+        LinkId::BucketPolicy
+    });
+    if kms {
+        links.push(LinkId::KeyState);
+    }
+    if facts.action == "s3:GetObject" && object_ownership::applies(facts) {
+        links.push(LinkId::ObjectOwnership);
+    }
+    if service_support::applies(facts, target) {
+        links.push(LinkId::ServiceSupport);
     }
     links
 }

@@ -84,6 +84,9 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>) -> Option<LinkResult> {
             );
         }
     };
+    if !facts.actor.is_iam() {
+        return outside_iam(facts, owner, &object.key, &object.acl);
+    }
     let caller_account = &facts.actor.account;
     if owner == &bucket.account || owner == caller_account {
         return make(
@@ -149,5 +152,100 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>) -> Option<LinkResult> {
             &object.key,
         )),
         None,
+    )
+}
+
+/// The owner of an object read by a caller of no account (a service
+/// principal, an unsigned request, an origin access identity): the bucket
+/// policy that lets it in does not cover an object another account owns
+/// (S3 User Guide, "Controlling ownership of objects"; CloudFront Developer
+/// Guide, "Restrict access to an Amazon S3 origin": OAC needs the bucket
+/// owner to own the objects). Only an ACL grant to everyone (`AllUsers`)
+/// reaches such a caller; whether `AuthenticatedUsers` includes a service
+/// principal is not documented, so it is unknown.
+fn outside_iam(
+    facts: &ActionFacts<'_, '_>,
+    owner: &str,
+    key: &str,
+    acl: &Field<Vec<crate::snapshot::AclGrant>>,
+) -> Option<LinkResult> {
+    let bucket = facts.setup.bucket;
+    let who = facts.actor_arn();
+    let make = |status, reason: String, fix: Option<Fix>| {
+        Some(LinkResult {
+            fix: fix.map(Box::new),
+            ..result(LinkId::ObjectOwnership, status, reason)
+        })
+    };
+    if owner == bucket.account {
+        return make(
+            LinkStatus::Pass,
+            format!("`{key}` is owned by the bucket owner {owner}"),
+            None,
+        );
+    }
+    let grants = match acl {
+        Field::Some(grants) => grants.as_slice(),
+        Field::None => &[],
+        Field::Unknown => {
+            return make(
+                LinkStatus::Unknown,
+                format!(
+                    "`{key}` is owned by {owner}, not the bucket owner, and its ACL could not be read"
+                ),
+                None,
+            );
+        }
+    };
+    let reads = |grant: &&crate::snapshot::AclGrant| {
+        matches!(grant.permission.as_str(), "READ" | "FULL_CONTROL")
+    };
+    if grants
+        .iter()
+        .filter(reads)
+        .any(|grant| grant.grantee.ends_with("/global/AllUsers"))
+    {
+        return make(
+            LinkStatus::Pass,
+            format!("`{key}` is owned by {owner} and its ACL grants everyone read access"),
+            None,
+        );
+    }
+    let anonymous = matches!(
+        facts.actor.kind,
+        crate::policy::arn::PrincipalKind::Anonymous
+    );
+    if !anonymous
+        && grants
+            .iter()
+            .filter(reads)
+            .any(|grant| grant.grantee.ends_with("/global/AuthenticatedUsers"))
+    {
+        return make(
+            LinkStatus::Unknown,
+            format!(
+                "`{key}` is owned by {owner} and its ACL grants read access to AuthenticatedUsers, which may or may not include `{who}`"
+            ),
+            None,
+        );
+    }
+    let fix = Fix {
+        account: bucket.account.clone(),
+        change: crate::diagnosis::FixChange::Other,
+        document: LinkId::ObjectOwnership.as_str().to_string(),
+        statement: None,
+        note: Some(format!(
+            "set Object Ownership of `{}` to BucketOwnerEnforced, which makes the bucket owner the owner of every object (the bucket policy then covers `{key}`), or have {owner} copy the object over itself with the bucket owner as owner",
+            bucket.name
+        )),
+        ..Default::default()
+    };
+    make(
+        LinkStatus::Fail,
+        format!(
+            "`{key}` is owned by {owner}, not the bucket owner {}, and its ACL grants `{who}` nothing; the bucket policy cannot grant access to it",
+            bucket.account
+        ),
+        Some(fix),
     )
 }

@@ -144,6 +144,23 @@ fn resource_link(
             };
             format!("the {what} explicitly denies {action} to `{who}`{sid}{clause}")
         }
+        LinkStatus::Fail if !facts.actor.is_iam() => {
+            fix = Some(proposal::allow_outside_caller(
+                link,
+                owner,
+                facts.actor,
+                action,
+                &facts.resource,
+                facts.setup.context_value("aws:SourceArn"),
+                super::super::context::delivery_acl(facts.actor),
+            ));
+            let near = near_misses(resource_policy_of(facts, link), &facts.request());
+            evidence.extend(near.evidence);
+            format!(
+                "no statement of the {what} allows {action} to `{who}`, which has no identity policy of its own: only the {what} can allow it{}",
+                near.note
+            )
+        }
         LinkStatus::Fail => {
             // A trust policy that names the caller but expects an external id
             // is met by passing it, never by a statement without the guard.

@@ -329,12 +329,21 @@ impl Builder<'_> {
             Val::Known(Value::Array(items)) if !items.is_empty() => Some(GrantConstraints {
                 encryption_context_subset: map(&["constraints", "0", "encryption_context_subset"])?,
                 encryption_context_equals: map(&["constraints", "0", "encryption_context_equals"])?,
+                source_arn: None,
             }),
             Val::Unknown(by) => return Err(until_apply(&by)),
             _ => None,
         };
+        // A grant created by this plan is younger than KMS's consistency
+        // window only if it is applied just before the request; its
+        // creation time is not in the plan.
+        let retiring_principal = text(&["retiring_principal"]).ok().flatten();
+        let service = crate::policy::arn::is_service_principal(&grantee);
         Ok(GrantInfo {
-            grantee,
+            grantee_service_principal: service.then(|| grantee.clone()),
+            grantee: if service { String::new() } else { grantee },
+            retiring_principal,
+            created_at: None,
             operations,
             constraints,
             name: text(&["name"]).ok().flatten(),

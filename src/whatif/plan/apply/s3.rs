@@ -138,6 +138,7 @@ impl Builder<'_> {
                 algorithm: "AES256".to_string(),
                 key: None,
                 bucket_key: None,
+                context: None,
             });
         }
         let rule = ["rule", "0", "apply_server_side_encryption_by_default", "0"];
@@ -171,6 +172,7 @@ impl Builder<'_> {
             algorithm,
             key,
             bucket_key,
+            context: None,
         })
     }
 }
