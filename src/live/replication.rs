@@ -268,6 +268,7 @@ async fn read_destination(
                         algorithm: default.sse_algorithm().as_str().to_string(),
                         key: default.kms_master_key_id().map(str::to_string),
                         bucket_key: rule.and_then(|rule| rule.bucket_key_enabled()),
+                        context: None,
                     })),
                     None,
                 ))
