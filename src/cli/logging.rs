@@ -52,15 +52,19 @@ pub fn init(debug: bool) -> Result<(), String> {
 struct RedactedStderr;
 
 /// Long-term (`AKIA`) and temporary (`ASIA`) access key ids.
-fn access_key_id() -> &'static regex::Regex {
-    static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    PATTERN.get_or_init(|| {
-        regex::Regex::new(r"\b(AKIA|ASIA)[A-Z0-9]{12,124}\b").expect("a valid pattern")
-    })
+fn access_key_id() -> Option<&'static regex::Regex> {
+    static PATTERN: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    PATTERN
+        .get_or_init(|| regex::Regex::new(r"\b(AKIA|ASIA)[A-Z0-9]{12,124}\b").ok())
+        .as_ref()
 }
 
 fn redact(text: &str) -> std::borrow::Cow<'_, str> {
-    access_key_id().replace_all(text, "${1}[redacted]")
+    match access_key_id() {
+        Some(pattern) => pattern.replace_all(text, "${1}[redacted]"),
+        // Unreachable with a constant pattern; withheld rather than risked.
+        None => "[log line withheld]\n".into(),
+    }
 }
 
 impl std::io::Write for RedactedStderr {
