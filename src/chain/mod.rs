@@ -11,6 +11,7 @@ pub(crate) mod proposal;
 pub use context::{ContextKey, KEYS as CONDITION_KEYS, Origin};
 
 mod keys;
+mod kms_hop;
 mod links;
 pub(crate) mod principal;
 mod suggest;
@@ -641,6 +642,14 @@ fn write_key(setup: &Setup<'_>) -> Option<KeyUse> {
     {
         return None;
     }
+    // The algorithm the object is written with: the request's, else the
+    // bucket default's.
+    let default_algorithm = setup
+        .bucket
+        .encryption
+        .known()
+        .map(|encryption| encryption.algorithm.as_str());
+    let algorithm = header_algorithm.or(default_algorithm);
     let mut chosen = match header_key {
         Some(key) => KeyUse {
             choice: KeyChoice::Named(key.to_string()),
@@ -670,6 +679,7 @@ fn write_key(setup: &Setup<'_>) -> Option<KeyUse> {
     {
         chosen.bucket_key = enabled.eq_ignore_ascii_case("true");
     }
+    chosen.bucket_key = kms_hop::bucket_key_applies(algorithm, chosen.bucket_key);
     Some(chosen)
 }
 
@@ -694,7 +704,10 @@ fn key_use_of(
                 None => KeyChoice::AwsManagedS3,
             },
             source,
-            bucket_key: encryption.bucket_key.unwrap_or(false),
+            bucket_key: kms_hop::bucket_key_applies(
+                Some(&encryption.algorithm),
+                encryption.bucket_key.unwrap_or(false),
+            ),
             object: setup.object_key.clone(),
         }),
         // Not SSE-KMS, or no default encryption (S3 then applies SSE-S3).

@@ -356,6 +356,23 @@ pub(crate) fn bucket_default_key_arn(
     )
 }
 
+/// The bucket's default key is in another region and no replica of it is
+/// known in the bucket's region: a key there must be named instead.
+pub(crate) fn bucket_default_key_in_region(
+    account: &str,
+    bucket: &str,
+    region: &str,
+    configured: &str,
+) -> Fix {
+    other(
+        account,
+        LinkId::BucketEncryption,
+        format!(
+            "set `{bucket}`'s default encryption key to the full ARN of a key in {region} (the bucket's region) instead of `{configured}` (s3:PutEncryptionConfiguration); for a multi-Region key, replicate it into {region} (kms:ReplicateKey) and name the replica, whose key policy must allow the writers"
+        ),
+    )
+}
+
 pub(crate) fn object_ownership(owner: &str, bucket_account: &str, caller: &str, key: &str) -> Fix {
     other(
         owner,

@@ -223,7 +223,7 @@ pub const KEYS: &[ContextKey] = &[
     row(
         "kms:EncryptionContext:aws:s3:arn",
         Origin::Derived,
-        "the object's ARN, the bucket's with S3 Bucket Keys",
+        "the object's ARN, the bucket's with S3 Bucket Keys (which DSSE-KMS never uses)",
     ),
     row("kms:EncryptionContextKeys", Origin::Derived, "`aws:s3:arn`"),
     row(
