@@ -50,6 +50,7 @@ pub enum LinkId {
     BucketEncryption,
     KeyPolicy,
     KeyState,
+    Authentication,
 }
 
 impl LinkId {
@@ -66,6 +67,7 @@ impl LinkId {
             LinkId::BucketEncryption => "bucket-encryption",
             LinkId::KeyPolicy => "key-policy",
             LinkId::KeyState => "key-state",
+            LinkId::Authentication => "authentication",
         }
     }
 
@@ -83,10 +85,11 @@ impl LinkId {
             LinkId::BucketEncryption => "bucket encryption",
             LinkId::KeyPolicy => "key policy",
             LinkId::KeyState => "key state",
+            LinkId::Authentication => "authentication",
         }
     }
 
-    pub const ALL: [LinkId; 11] = [
+    pub const ALL: [LinkId; 12] = [
         LinkId::Scp,
         LinkId::Rcp,
         LinkId::TrustPolicy,
@@ -98,6 +101,7 @@ impl LinkId {
         LinkId::BucketEncryption,
         LinkId::KeyPolicy,
         LinkId::KeyState,
+        LinkId::Authentication,
     ];
 }
 

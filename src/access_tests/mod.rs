@@ -63,6 +63,7 @@ impl Expectation {
             external_id: self.external_id.clone(),
             operations: self.operations.clone(),
             context: self.context.clone(),
+            via_service: None,
             now,
         }
     }

@@ -23,6 +23,7 @@ use super::Setup;
 use super::keys::{Reference, ResolvedKey};
 
 mod key_table;
+mod via_service;
 
 pub use key_table::{CARRIED, ContextKey, KEYS, Origin};
 
@@ -228,6 +229,12 @@ fn build_over(
             context.set_absent(key);
         }
     }
+    if matches!(
+        action.resource,
+        ContextResource::Bucket | ContextResource::Object { .. }
+    ) {
+        via_service::drop_caller_network(setup, &mut context);
+    }
     context
 }
 
@@ -245,7 +252,7 @@ fn shared(setup: &Setup<'_>, action: &ActionContext<'_>) -> Arc<RequestContext> 
     );
     context.set("aws:EpochTime", now.timestamp().to_string());
     context.set("s3:signatureversion", "AWS4-HMAC-SHA256");
-    context.set("s3:authType", "REST-HEADER");
+    via_service::set_signature_keys(setup, &mut context);
     Network::of(setup).apply(&mut context);
     Arc::new(context)
 }
@@ -400,6 +407,7 @@ fn set_request(setup: &Setup<'_>, action: &ActionContext<'_>, context: &mut Requ
             // caller's identity and source IP are kept (IAM User Guide,
             // "Forward access sessions").
             context.set("aws:ViaAWSService", "true");
+            via_service::set_on_kms_call(setup, context);
             context.set("kms:CallerAccount", actor.account.as_str());
             match kms_region(setup, kms.key) {
                 Some(region) => context.set("kms:ViaService", format!("s3.{region}.amazonaws.com")),
@@ -426,7 +434,7 @@ fn set_request(setup: &Setup<'_>, action: &ActionContext<'_>, context: &mut Requ
             }
         }
         ContextResource::Bucket | ContextResource::Object { .. } => {
-            context.set("aws:ViaAWSService", "false");
+            via_service::set_on_s3_request(setup, context);
         }
     }
 }
@@ -539,9 +547,12 @@ pub(crate) struct Network {
 
 impl Network {
     pub(crate) fn of(setup: &Setup<'_>) -> Self {
-        let via_endpoint = ["aws:SourceVpce", "aws:SourceVpc"]
-            .iter()
-            .any(|key| setup.context_value(key).is_some());
+        // Through `--via-service` the caller's own VPC keys never reach
+        // the request, so they settle nothing about its `aws:SourceIp`.
+        let via_endpoint = setup.request.via_service.is_none()
+            && ["aws:SourceVpce", "aws:SourceVpc"]
+                .iter()
+                .any(|key| setup.context_value(key).is_some());
         let source_ip = setup.context_value("aws:SourceIp");
         let public_ip = !via_endpoint && source_ip.is_some_and(is_public_ip);
         Self {

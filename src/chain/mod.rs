@@ -41,6 +41,9 @@ pub struct CheckRequest {
     pub context: Vec<(String, String)>,
     /// `aws:CurrentTime` unless `--context` overrides it.
     pub now: DateTime<Utc>,
+    /// `--via-service`: the service principal (`athena.amazonaws.com`)
+    /// that makes the S3 request with the caller's credentials.
+    pub via_service: Option<String>,
 }
 
 /// Why a request could not be judged at all (bad input: exit 2).

@@ -373,6 +373,16 @@ pub(crate) fn bucket_default_key_in_region(
     )
 }
 
+/// A presigned URL whose signing credentials cannot be valid when it is
+/// used: it must be signed again.
+pub(crate) fn presign_again(account: &str) -> Fix {
+    other(
+        account,
+        LinkId::Authentication,
+        "sign a new URL with credentials valid when it will be used: a role session lasting at least as long as the URL must (up to the role's maximum session duration), or an IAM user's access keys for up to seven days".to_string(),
+    )
+}
+
 pub(crate) fn object_ownership(owner: &str, bucket_account: &str, caller: &str, key: &str) -> Fix {
     other(
         owner,

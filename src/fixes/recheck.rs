@@ -138,7 +138,10 @@ fn install(snapshot: &mut Snapshot, target: &FixTarget, doc: PolicyDoc) -> bool 
             };
             *slot = doc;
         }
-        LinkId::ObjectOwnership | LinkId::BucketEncryption | LinkId::KeyState => return false,
+        LinkId::ObjectOwnership
+        | LinkId::BucketEncryption
+        | LinkId::KeyState
+        | LinkId::Authentication => return false,
     }
     true
 }
@@ -368,6 +371,7 @@ mod tests {
                 Operation::Copy,
             ],
             context: Vec::new(),
+            via_service: None,
             now: chrono::Utc::now(),
         };
         let mut cases = Vec::new();

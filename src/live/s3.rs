@@ -260,6 +260,7 @@ async fn bucket_reads(
         tags,
         tags_error,
         objects,
+        bucket_type: None,
     })
 }
 

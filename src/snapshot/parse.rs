@@ -129,6 +129,9 @@ impl Snapshot {
                     format!("`{}` is not a 12-digit account id", bucket.account),
                 ));
             }
+            if let Some(kind) = &bucket.bucket_type {
+                exact(at("/type"), kind, BUCKET_TYPES)?;
+            }
             if let Field::Some(encryption) = &bucket.encryption {
                 exact(
                     at("/encryption/algorithm"),
@@ -237,6 +240,11 @@ impl Snapshot {
             )?;
             Principal::parse(&principal.arn)
                 .map_err(|error| (format!("/principals/{index}/arn"), error.to_string()))?;
+        }
+        if let Field::Some(credentials) = &self.credentials {
+            for (session, entry) in credentials {
+                super::credentials::validate(session, entry)?;
+            }
         }
         Ok(())
     }
@@ -359,6 +367,8 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
 }
 
 /// Encryption algorithms as S3 spells them (`ServerSideEncryption`).
+/// `buckets[].type`.
+pub const BUCKET_TYPES: &[&str] = &["general-purpose", "directory"];
 pub const ALGORITHMS: &[&str] = &["AES256", "aws:kms", "aws:kms:dsse"];
 /// S3 Object Ownership settings.
 pub const OWNERSHIPS: &[&str] = &[

@@ -897,6 +897,7 @@ mod tests {
             external_id: None,
             operations: vec![Operation::Get],
             context: Vec::new(),
+            via_service: None,
             now: chrono::Utc::now(),
         };
         let judged = crate::pipeline::judge_and_fix(&snapshot, &request).unwrap();

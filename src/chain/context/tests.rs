@@ -59,6 +59,7 @@ fn context_of(case: &Case<'_>, on: On) -> Arc<RequestContext> {
             .iter()
             .map(|(key, value)| (key.to_string(), value.to_string()))
             .collect(),
+        via_service: None,
         now: Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap(),
     };
     let bucket = &snapshot.buckets[0];

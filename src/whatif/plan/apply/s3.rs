@@ -45,6 +45,7 @@ impl Builder<'_> {
                 ownership: Field::Unknown,
                 ownership_error: None,
                 objects: Vec::new(),
+                bucket_type: None,
             });
         }
         let bucket = self.out.buckets.iter_mut().find(|b| b.name == name)?;
