@@ -10,6 +10,7 @@ pub(crate) mod proposal;
 /// The table of condition keys the judge knows and where each value comes from.
 pub use context::{ContextKey, KEYS as CONDITION_KEYS, Origin};
 
+mod directory;
 mod keys;
 mod kms_hop;
 mod links;
@@ -90,6 +91,9 @@ pub(crate) enum Target {
     Key(KeyUse),
     /// `sts:AssumeRole` on the `--via-role` role.
     Role,
+    /// `s3express:CreateSession` on a directory bucket: a `ReadWrite`
+    /// session when `write`, else `ReadOnly`.
+    Session { write: bool },
 }
 
 /// Which key a KMS action uses and how it was chosen.
@@ -194,6 +198,19 @@ impl<'s> Setup<'s> {
 
     pub fn object_arn(&self, key: &str) -> String {
         format!("arn:aws:s3:::{}/{}", self.bucket.name, key)
+    }
+
+    /// A directory bucket's ARN, `arn:aws:s3express:REGION:ACCOUNT:bucket/NAME`
+    /// (S3 User Guide, "Authorizing Regional endpoint API operations with
+    /// IAM" for directory buckets); the snapshot's validation makes sure a
+    /// directory bucket has its region.
+    pub fn directory_bucket_arn(&self) -> String {
+        let partition = self.source.partition.as_str();
+        let region = self.bucket.region.as_deref().unwrap_or_default();
+        format!(
+            "arn:{partition}:s3express:{region}:{}:bucket/{}",
+            self.bucket.account, self.bucket.name
+        )
     }
 }
 
@@ -581,6 +598,9 @@ fn typo_notes(setup: &Setup<'_>) -> Vec<String> {
 
 /// The actions an operation needs (docs/guide.md lists them per operation).
 fn plan(setup: &Setup<'_>, operation: Operation) -> Vec<PlannedAction> {
+    if setup.bucket.is_directory() {
+        return directory::plan(setup, operation);
+    }
     let object = || Target::Object(setup.object_key.clone());
     let s3 = |action: &'static str, target: Target| PlannedAction { action, target };
     let mut actions = Vec::new();
@@ -630,14 +650,14 @@ fn read_encryption<'s>(setup: &Setup<'s>) -> (Field<&'s Encryption>, KeySource) 
 }
 
 /// The key `kms:Decrypt` uses for a read; `None` when no KMS call is made.
-fn read_key(setup: &Setup<'_>) -> Option<KeyUse> {
+pub(crate) fn read_key(setup: &Setup<'_>) -> Option<KeyUse> {
     let (encryption, source) = read_encryption(setup);
     key_use_of(setup, encryption, source)
 }
 
 /// The key `kms:GenerateDataKey` uses for a write: the request header's key,
 /// else the bucket default (never the key of an object being overwritten).
-fn write_key(setup: &Setup<'_>) -> Option<KeyUse> {
+pub(crate) fn write_key(setup: &Setup<'_>) -> Option<KeyUse> {
     let header_algorithm = setup.context_value("s3:x-amz-server-side-encryption");
     let header_key = setup.context_value("s3:x-amz-server-side-encryption-aws-kms-key-id");
     if let Some(algorithm) = header_algorithm

@@ -198,6 +198,12 @@ pub(crate) enum Scope<'a> {
     ThroughS3 {
         region: &'a str,
     },
+    /// A key policy, for a directory bucket: only with the bucket's ARN as
+    /// encryption context, the only context S3 uses there (S3 API
+    /// Reference, "PutObject", `x-amz-server-side-encryption-context`).
+    ThroughDirectoryBucket {
+        bucket_arn: &'a str,
+    },
 }
 
 pub(crate) fn allow_in_resource_policy(
@@ -219,6 +225,14 @@ pub(crate) fn allow_in_resource_policy(
         map.insert(
             "Condition".to_string(),
             json!({"StringEquals": {"kms:ViaService": format!("s3.{region}.amazonaws.com")}}),
+        );
+    }
+    if let (Scope::ThroughDirectoryBucket { bucket_arn }, Some(map)) =
+        (&scope, statement.as_object_mut())
+    {
+        map.insert(
+            "Condition".to_string(),
+            json!({"StringEquals": {"kms:EncryptionContext:aws:s3:arn": bucket_arn}}),
         );
     }
     if let Scope::AssumeRole { external_id } = scope {

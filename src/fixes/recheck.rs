@@ -165,7 +165,10 @@ fn principal_mut<'s>(
 /// boundary, session policies, SCPs, RCPs) may be read by any action.
 fn reads(planned: &PlannedAction, kind: LinkId) -> bool {
     match kind {
-        LinkId::BucketPolicy => matches!(planned.target, Target::Bucket | Target::Object(_)),
+        LinkId::BucketPolicy => matches!(
+            planned.target,
+            Target::Bucket | Target::Object(_) | Target::Session { .. }
+        ),
         LinkId::KeyPolicy => matches!(planned.target, Target::Key(_)),
         LinkId::TrustPolicy => matches!(planned.target, Target::Role),
         _ => true,

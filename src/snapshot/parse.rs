@@ -132,6 +132,27 @@ impl Snapshot {
             if let Some(kind) = &bucket.bucket_type {
                 exact(at("/type"), kind, BUCKET_TYPES)?;
             }
+            // A directory bucket's name is `NAME--AZID--x-s3` and its ARN
+            // holds its region (S3 User Guide, "Directory bucket naming
+            // rules"): without the region neither the ARN policies name nor
+            // the encryption context can be known.
+            if bucket.is_directory() {
+                if !bucket.name.ends_with("--x-s3") {
+                    return Err((
+                        at("/name"),
+                        format!(
+                            "`{}` is not a directory bucket name (`NAME--AZID--x-s3`)",
+                            bucket.name
+                        ),
+                    ));
+                }
+                if bucket.region.is_none() {
+                    return Err((
+                        at("/region"),
+                        "a directory bucket needs its `region`: its ARN holds it".to_string(),
+                    ));
+                }
+            }
             if let Field::Some(encryption) = &bucket.encryption {
                 exact(
                     at("/encryption/algorithm"),

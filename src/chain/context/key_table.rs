@@ -191,6 +191,11 @@ pub const KEYS: &[ContextKey] = &[
         "absent for `REST-HEADER` (it works only for presigned URLs and POST); unknown unless given for a presigned URL",
     ),
     row(
+        "s3express:SessionMode",
+        Origin::Derived,
+        "`ReadOnly` for a directory bucket's reads, `ReadWrite` for its writes (`s3express:CreateSession`)",
+    ),
+    row(
         "s3:DataAccessPointArn",
         Origin::Absent,
         "the requests judged here name the bucket, not an access point",
@@ -227,12 +232,12 @@ pub const KEYS: &[ContextKey] = &[
     row(
         "kms:ViaService",
         Origin::Derived,
-        "`s3.REGION.amazonaws.com`, REGION the bucket's (else the key's) region",
+        "`s3.REGION.amazonaws.com`, REGION the bucket's (else the key's) region; unknown for a directory bucket",
     ),
     row(
         "kms:EncryptionContext:aws:s3:arn",
         Origin::Derived,
-        "the object's ARN, the bucket's with S3 Bucket Keys (which DSSE-KMS never uses)",
+        "the object's ARN, the bucket's with S3 Bucket Keys (which DSSE-KMS never uses); always the `arn:aws:s3express:...` bucket ARN for a directory bucket",
     ),
     row("kms:EncryptionContextKeys", Origin::Derived, "`aws:s3:arn`"),
     row(

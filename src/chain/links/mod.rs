@@ -131,6 +131,7 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
     };
     let (resource, resource_account) = match &planned.target {
         Target::Bucket => (setup.bucket_arn(), setup.bucket.account.clone()),
+        Target::Session { .. } => (setup.directory_bucket_arn(), setup.bucket.account.clone()),
         Target::Object(key) => (setup.object_arn(key), setup.bucket.account.clone()),
         Target::Role => {
             let role = setup.role.as_ref().map(|role| {
@@ -145,6 +146,10 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
         },
     };
     let encryption_context_arn = match &planned.target {
+        // S3 API Reference, "PutObject" (`x-amz-server-side-encryption-context`):
+        // in a directory bucket the encryption context is always the
+        // bucket's ARN.
+        Target::Key(_) if setup.bucket.is_directory() => setup.directory_bucket_arn(),
         Target::Key(key_use) if key_use.bucket_key => setup.bucket_arn(),
         Target::Key(key_use) => setup.object_arn(&key_use.object),
         _ => String::new(),
@@ -158,6 +163,7 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
             ContextResource::Role(setup.role.as_ref().and_then(|role| setup.info_of(role)))
         }
         (Target::Bucket, _) => ContextResource::Bucket,
+        (Target::Session { write }, _) => ContextResource::Session { write: *write },
         (Target::Object(_), _) | (Target::Key(_), None) => ContextResource::Object {
             put: planned.action == "s3:PutObject",
         },
