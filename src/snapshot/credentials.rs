@@ -34,7 +34,9 @@ pub(crate) fn parse_time(text: &str) -> Option<DateTime<Utc>> {
 /// its name, or a federated user), both times parse, and the credentials do
 /// not expire before they are issued. Returns the field and the message.
 pub(crate) fn validate(session: &str, entry: &SessionCredentials) -> Result<(), (String, String)> {
-    let at = |field: &str| format!("/credentials/{session}{field}");
+    // A JSON pointer escapes `~` and `/` in a member name (RFC 6901).
+    let member = session.replace('~', "~0").replace('/', "~1");
+    let at = |field: &str| format!("/credentials/{member}{field}");
     let is_session = Principal::parse(session).is_ok_and(|principal| {
         matches!(
             principal.kind,
@@ -99,7 +101,8 @@ mod tests {
             "111111111111",
         ] {
             let (field, message) = validate(not_a_session, &good).unwrap_err();
-            assert_eq!(field, format!("/credentials/{not_a_session}"));
+            assert!(field.starts_with("/credentials/"), "{field}");
+            assert!(!field["/credentials/".len()..].contains('/'), "{field}");
             assert!(message.contains("not a session ARN"), "{message}");
         }
         let (field, _) =
