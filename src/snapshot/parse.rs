@@ -152,6 +152,16 @@ impl Snapshot {
                         "a directory bucket needs its `region`: its ARN holds it".to_string(),
                     ));
                 }
+                // Directory buckets support SSE-S3 and SSE-KMS only (S3 API
+                // Reference, "CreateSession", `ServerSideEncryption`).
+                if let Field::Some(encryption) = &bucket.encryption
+                    && encryption.algorithm == "aws:kms:dsse"
+                {
+                    return Err((
+                        at("/encryption/algorithm"),
+                        "a directory bucket supports `AES256` and `aws:kms` only".to_string(),
+                    ));
+                }
             }
             if let Field::Some(encryption) = &bucket.encryption {
                 exact(

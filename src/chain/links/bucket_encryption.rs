@@ -35,6 +35,9 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) -> LinkRe
             )
         };
     }
+    if let Some(result) = directory_rule(facts, key) {
+        return result;
+    }
     let writer_account = &facts.actor.account;
     if writer_account != &bucket.account && !key.reference.works_cross_account() {
         let key_arn = key.info.map(|info| info.arn.clone());
@@ -158,6 +161,43 @@ fn region_rule(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) -> Option<Lin
             LinkStatus::Fail,
             format!(
                 "the bucket's default key `{}` is in {key_region} but the bucket is in {bucket_region}: S3 uses a default key only in the bucket's own region{multi_region}",
+                key.configured
+            ),
+        )
+    })
+}
+
+/// A directory bucket's default key: only a customer managed key named by
+/// key id or key ARN; neither an alias nor the AWS managed key `aws/s3`
+/// (S3 User Guide, "Using server-side encryption with AWS KMS keys
+/// (SSE-KMS) in directory buckets", "AWS KMS keys").
+fn directory_rule(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) -> Option<LinkResult> {
+    let bucket = facts.setup.bucket;
+    if !bucket.is_directory() {
+        return None;
+    }
+    let why = match key.reference {
+        Reference::AliasName | Reference::AliasArn => {
+            "an alias, which directory buckets do not support: name the key by key id or key ARN"
+        }
+        Reference::AwsManagedDefault => {
+            "no key, so the AWS managed key `aws/s3`, which directory buckets do not support: name a customer managed key"
+        }
+        Reference::KeyArn | Reference::KeyId | Reference::Unknown => return None,
+    };
+    let key_arn = key.info.map(|info| info.arn.clone());
+    Some(LinkResult {
+        fix: Some(Box::new(proposal::bucket_default_key_arn(
+            &bucket.account,
+            &bucket.name,
+            key_arn.as_deref(),
+            &key.configured,
+        ))),
+        ..result(
+            LinkId::BucketEncryption,
+            LinkStatus::Fail,
+            format!(
+                "the directory bucket's default encryption names `{}`: {why}",
                 key.configured
             ),
         )
