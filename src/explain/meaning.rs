@@ -52,6 +52,7 @@ pub(super) fn build(parsed: Parsed) -> Explanation {
         MessageKind::KeyInvalidState => key_invalid_state(&facts),
         MessageKind::KeyNotFound => key_not_found(&facts),
         MessageKind::AliasNotFound => alias_not_found(&facts),
+        MessageKind::CredentialsExpired => credentials_expired(),
         MessageKind::Unrecognised => Meaning::default(),
     };
     if let Some(role) = &role {
@@ -665,5 +666,21 @@ fn alias_not_found(facts: &Facts) -> Meaning {
             facts.resource
         ),
         next_steps,
+    }
+}
+
+/// S3 User Guide, "Download and upload objects with presigned URLs": a URL
+/// signed with temporary credentials stops working when they expire, even
+/// if the URL asks for a later expiration; AWS Management Console "Common
+/// Errors": `ExpiredTokenException`.
+fn credentials_expired() -> Meaning {
+    Meaning {
+        link: Some(LinkId::Authentication),
+        summary: "the credentials that signed the request had expired: a presigned URL stops working when the session that signed it expires, whatever expiration the URL asks for".to_string(),
+        next_steps: vec![
+            "run the check below with `--context s3:authType=REST-QUERY-STRING`, `--context aws:CurrentTime=` the time of the request, and the signing session's `credentials` (issued_at, expires_at) in the snapshot".to_string(),
+            "sign a new URL with credentials that outlive its use: a longer role session, or an IAM user's access keys (up to seven days)".to_string(),
+        ],
+        ..Meaning::default()
     }
 }

@@ -90,6 +90,10 @@ pub enum MessageKind {
     /// KMS `NotFoundException`: an alias that is not found (aliases do not
     /// work across accounts).
     AliasNotFound,
+    /// `ExpiredToken`: `The provided token has expired`, or a presigned
+    /// URL's `Request has expired`: the credentials that signed the request
+    /// were no longer valid.
+    CredentialsExpired,
     /// Not an AccessDenied text the tool knows.
     #[default]
     Unrecognised,
@@ -108,6 +112,7 @@ impl MessageKind {
             MessageKind::KeyInvalidState => "key-invalid-state",
             MessageKind::KeyNotFound => "key-not-found",
             MessageKind::AliasNotFound => "alias-not-found",
+            MessageKind::CredentialsExpired => "credentials-expired",
             MessageKind::Unrecognised => "unrecognised",
         }
     }
