@@ -41,20 +41,8 @@ pub struct Selection {
 
 /// A service principal name, `NAME.amazonaws.com`.
 fn parse_service_principal(text: &str) -> Result<String, String> {
-    let name = text.strip_suffix(".amazonaws.com").unwrap_or_default();
-    let word = |part: &str| {
-        !part.is_empty()
-            && part
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    };
-    if name.split('.').all(word) {
-        Ok(text.to_string())
-    } else {
-        Err(format!(
-            "`{text}` is not a service principal: use `NAME.amazonaws.com` (`athena.amazonaws.com`)"
-        ))
-    }
+    pipeline::input::service_principal(text)?;
+    Ok(text.to_string())
 }
 
 /// Where to read AWS from.
