@@ -397,6 +397,18 @@ pub(crate) fn presign_again(account: &str) -> Fix {
     )
 }
 
+/// The request names a key in another region than the bucket's: the writer
+/// must name one in the bucket's region (or none, for the bucket default).
+pub(crate) fn request_key_in_region(writer: &str, region: &str, configured: &str) -> Fix {
+    other(
+        writer,
+        LinkId::KeyState,
+        format!(
+            "send x-amz-server-side-encryption-aws-kms-key-id with the ARN of a key in {region} (the bucket's region) instead of `{configured}`, or leave it out to use the bucket's default key"
+        ),
+    )
+}
+
 pub(crate) fn object_ownership(owner: &str, bucket_account: &str, caller: &str, key: &str) -> Fix {
     other(
         owner,

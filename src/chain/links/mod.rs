@@ -205,7 +205,15 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
             (LinkId::IdentityPolicy | LinkId::PermissionsBoundary | LinkId::SessionPolicy, _) => {
                 identity::link(&facts, link, &rails, &side.exemptions, &side.granted_by)
             }
-            (LinkId::KeyState, Some(key)) => Some(key_state::link(&facts, key)),
+            (LinkId::KeyState, Some(key)) => Some(
+                match &planned.target {
+                    Target::Key(key_use) if key_use.source == KeySource::RequestHeader => {
+                        key_state::request_key_region(&facts, key)
+                    }
+                    _ => None,
+                }
+                .unwrap_or_else(|| key_state::link(&facts, key)),
+            ),
             (LinkId::BucketEncryption, Some(key)) => Some(bucket_encryption::link(&facts, key)),
             (LinkId::ObjectOwnership, _) => object_ownership::link(&facts),
             (LinkId::KeyState | LinkId::BucketEncryption, None) => None,
