@@ -268,6 +268,11 @@ fn judge_with(
             request.principal
         ));
     }
+    if let Some(service) = &request.via_service {
+        notes.push(format!(
+            "the S3 requests are made by `{service}` with the caller's credentials (a forward access session): aws:ViaAWSService is true, and the caller's own VPC keys do not reach S3"
+        ));
+    }
     notes.extend(typo_notes(&setup));
 
     let mut operations = judge_operations(&setup, None);
