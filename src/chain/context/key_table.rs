@@ -163,7 +163,7 @@ pub const KEYS: &[ContextKey] = &[
     row(
         "aws:CalledVia",
         Origin::Absent,
-        "S3 is not among the services that set it, so S3's calls to KMS do not carry it; with `--via-service`, the S3 request holds that service when AWS documents it as one that sets the key (Athena, CloudFormation, DynamoDB, KMS), else it is unknown, and so is the KMS call S3 then makes",
+        "S3 is not among the services that set it, so S3's calls to KMS do not carry it; with `--via-service`, the S3 request holds that service when AWS documents it as one that sets the key (Athena, CloudFormation), else it is unknown, and so is the KMS call S3 then makes",
     ),
     row("aws:CalledViaFirst", Origin::Absent, "as `aws:CalledVia`"),
     row("aws:CalledViaLast", Origin::Absent, "as `aws:CalledVia`"),
