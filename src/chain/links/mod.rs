@@ -272,7 +272,11 @@ fn links_needed(
     if facts.action == "s3:GetObject" && object_ownership::applies(facts) {
         links.push(LinkId::ObjectOwnership);
     }
-    if matches!(target, Target::Bucket | Target::Object(_)) && authentication::applies(facts) {
+    if matches!(
+        target,
+        Target::Bucket | Target::Object(_) | Target::Session { .. }
+    ) && authentication::applies(facts)
+    {
         links.push(LinkId::Authentication);
     }
     links
