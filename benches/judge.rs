@@ -28,6 +28,7 @@ fn bench_judge(c: &mut Criterion) {
         external_id: None,
         operations: Operation::DEFAULT.to_vec(),
         context: Vec::new(),
+        via_service: None,
         now: chrono::Utc::now(),
     };
     c.bench_function("load walkthrough snapshot", |b| {

@@ -70,6 +70,7 @@ fn bench_scale(c: &mut Criterion) {
         external_id: None,
         operations: vec![Operation::Get],
         context: Vec::new(),
+        via_service: None,
         now: chrono::Utc::now(),
     };
     let mut group = c.benchmark_group("scale");

@@ -53,6 +53,7 @@ pub enum LinkId {
     ReplicationConfiguration,
     Versioning,
     ServiceSupport,
+    Authentication,
 }
 
 impl LinkId {
@@ -72,6 +73,7 @@ impl LinkId {
             LinkId::ReplicationConfiguration => "replication-configuration",
             LinkId::Versioning => "versioning",
             LinkId::ServiceSupport => "service-support",
+            LinkId::Authentication => "authentication",
         }
     }
 
@@ -92,10 +94,11 @@ impl LinkId {
             LinkId::ReplicationConfiguration => "replication configuration",
             LinkId::Versioning => "versioning",
             LinkId::ServiceSupport => "service support",
+            LinkId::Authentication => "authentication",
         }
     }
 
-    pub const ALL: [LinkId; 14] = [
+    pub const ALL: [LinkId; 15] = [
         LinkId::Scp,
         LinkId::Rcp,
         LinkId::TrustPolicy,
@@ -110,6 +113,7 @@ impl LinkId {
         LinkId::ReplicationConfiguration,
         LinkId::Versioning,
         LinkId::ServiceSupport,
+        LinkId::Authentication,
     ];
 }
 

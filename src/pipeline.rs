@@ -81,6 +81,9 @@ pub struct Selection {
     pub external_id: Option<String>,
     /// `--context KEY=VALUE` pairs, in order.
     pub context: Vec<(String, String)>,
+    /// `--via-service`: the service making the request with the
+    /// principal's credentials.
+    pub via_service: Option<String>,
 }
 
 /// One what-if layer: a `--plan` or `--overlay` file.
@@ -196,6 +199,7 @@ pub fn check(input: &Check) -> Result<Checked, Error> {
         external_id: selection.external_id.clone(),
         operations: input.operations.clone(),
         context: selection.context.clone(),
+        via_service: selection.via_service.clone(),
         now: input.now.unwrap_or_else(Utc::now),
     };
     let provenance = lay_layers(&mut snapshot, &input.layers)?;

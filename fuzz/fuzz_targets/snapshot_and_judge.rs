@@ -180,6 +180,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         external_id: None,
         operations: vec![*u.choose(&operations)?],
         context: Vec::new(),
+        via_service: None,
         now: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
     };
     let Ok(mut diagnosis) = pipeline::judge_and_fix(&loaded, &request) else {

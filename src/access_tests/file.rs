@@ -35,6 +35,7 @@ struct RawTest {
     ops: Option<Spanned<Vec<Spanned<String>>>>,
     via_role: Option<Spanned<String>>,
     external_id: Option<Spanned<String>>,
+    via_service: Option<Spanned<String>>,
     context: Option<Vec<Spanned<String>>>,
     expect: Spanned<String>,
     broken_link: Option<Spanned<String>>,
@@ -190,6 +191,11 @@ pub fn parse(name: &str, text: &str) -> Result<TestFile, AccessTestError> {
                 &test.external_id,
                 crate::pipeline::input::unpadded,
             ),
+            (
+                "via_service",
+                &test.via_service,
+                crate::pipeline::input::service_principal,
+            ),
         ] {
             if let Some(value) = value {
                 check(value.get_ref())
@@ -274,6 +280,7 @@ pub fn parse(name: &str, text: &str) -> Result<TestFile, AccessTestError> {
             object: object.map(|object| object.get_ref().clone()),
             via_role: test.via_role.as_ref().map(|r| r.get_ref().clone()),
             external_id: test.external_id.as_ref().map(|e| e.get_ref().clone()),
+            via_service: test.via_service.as_ref().map(|s| s.get_ref().clone()),
             operations: ops,
             context,
             expect,
@@ -508,6 +515,24 @@ broken_link = "key-policy"
         )
         .unwrap();
         assert_eq!(no_ops.tests[0].operations, Operation::DEFAULT.to_vec());
+    }
+
+    #[test]
+    fn a_test_may_run_through_a_service_named_as_a_service_principal() {
+        let file = parse(
+            "t.toml",
+            "bucket = \"b\"\n[[test]]\nname = \"athena\"\nvia_service = \"athena.amazonaws.com\"\nexpect = \"allowed\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            file.tests[0].via_service.as_deref(),
+            Some("athena.amazonaws.com")
+        );
+        let error = error_of(
+            "bucket = \"b\"\n[[test]]\nname = \"x\"\nvia_service = \"athena\"\nexpect = \"allowed\"\n",
+        );
+        assert!(error.to_string().contains("`via_service`"), "{error}");
+        assert!(error.to_string().contains("NAME.amazonaws.com"), "{error}");
     }
 
     #[test]

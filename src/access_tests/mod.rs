@@ -46,6 +46,8 @@ pub struct Expectation {
     pub object: Option<String>,
     pub via_role: Option<String>,
     pub external_id: Option<String>,
+    /// `via_service`: as `--via-service`.
+    pub via_service: Option<String>,
     pub operations: Vec<Operation>,
     pub context: Vec<(String, String)>,
     pub expect: Expect,
@@ -63,6 +65,7 @@ impl Expectation {
             external_id: self.external_id.clone(),
             operations: self.operations.clone(),
             context: self.context.clone(),
+            via_service: self.via_service.clone(),
             now,
         }
     }

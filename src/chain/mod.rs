@@ -10,8 +10,10 @@ pub(crate) mod proposal;
 /// The table of condition keys the judge knows and where each value comes from.
 pub use context::{ContextKey, KEYS as CONDITION_KEYS, Origin};
 
+mod directory;
 mod encryption_context;
 mod keys;
+mod kms_hop;
 mod links;
 pub(crate) mod principal;
 mod replication;
@@ -42,6 +44,9 @@ pub struct CheckRequest {
     pub context: Vec<(String, String)>,
     /// `aws:CurrentTime` unless `--context` overrides it.
     pub now: DateTime<Utc>,
+    /// `--via-service`: the service principal (`athena.amazonaws.com`)
+    /// that makes the S3 request with the caller's credentials.
+    pub via_service: Option<String>,
 }
 
 /// Why a request could not be judged at all (bad input: exit 2).
@@ -64,6 +69,10 @@ pub enum JudgeError {
     BucketNotInSnapshot(String, String),
     #[error("--op: no operation given")]
     NoOperation,
+    #[error(
+        "--op replicate: `{0}` is a directory bucket, and S3 Replication does not support directory buckets"
+    )]
+    ReplicateDirectoryBucket(String),
     /// Partitions are separate: a principal of one never reaches a resource
     /// of another.
     #[error(
@@ -97,6 +106,9 @@ pub(crate) enum Target {
     /// A replication action on the destination side, judged against the
     /// destination bucket and the replica key in their own account.
     Replica(Box<replication::ReplicaTarget>),
+    /// `s3express:CreateSession` on a directory bucket: a `ReadWrite`
+    /// session when `write`, else `ReadOnly`.
+    Session { write: bool },
 }
 
 /// Which key a KMS action uses and how it was chosen.
@@ -211,6 +223,19 @@ impl<'s> Setup<'s> {
     pub fn object_arn(&self, key: &str) -> String {
         format!("arn:aws:s3:::{}/{}", self.bucket.name, key)
     }
+
+    /// A directory bucket's ARN, `arn:aws:s3express:REGION:ACCOUNT:bucket/NAME`
+    /// (S3 User Guide, "Authorizing Regional endpoint API operations with
+    /// IAM" for directory buckets); the snapshot's validation makes sure a
+    /// directory bucket has its region.
+    pub fn directory_bucket_arn(&self) -> String {
+        let partition = self.source.partition.as_str();
+        let region = self.bucket.region.as_deref().unwrap_or_default();
+        format!(
+            "arn:{partition}:s3express:{region}:{}:bucket/{}",
+            self.bucket.account, self.bucket.name
+        )
+    }
 }
 
 /// What the judge decides about a request: every verdict, link, reason and
@@ -269,6 +294,11 @@ fn judge_with(
     }
     notes.extend(links::caller_note(&setup.source));
     notes.extend(encryption_context::assumed_note(&setup));
+    if let Some(service) = &request.via_service {
+        notes.push(format!(
+            "the S3 requests are made by `{service}` with the caller's credentials (a forward access session): aws:ViaAWSService is true, and the caller's own VPC keys do not reach S3"
+        ));
+    }
     notes.extend(typo_notes(&setup));
 
     let mut operations = judge_operations(&setup, None);
@@ -356,6 +386,11 @@ fn prepare<'s>(
                 ),
             )
         })?;
+    // S3 User Guide, "Differences for directory buckets": S3 Replication is
+    // not supported for directory buckets, so there is nothing to judge.
+    if bucket.is_directory() && request.operations.contains(&Operation::Replicate) {
+        return Err(JudgeError::ReplicateDirectoryBucket(bucket.name.clone()));
+    }
     let object_key = request
         .object
         .clone()
@@ -606,6 +641,9 @@ fn typo_notes(setup: &Setup<'_>) -> Vec<String> {
 
 /// The actions an operation needs (docs/guide.md lists them per operation).
 fn plan(setup: &Setup<'_>, operation: Operation) -> Vec<PlannedAction> {
+    if setup.bucket.is_directory() {
+        return directory::plan(setup, operation);
+    }
     let object = || Target::Object(setup.object_key.clone());
     let s3 = |action: &'static str, target: Target| PlannedAction { action, target };
     let mut actions = Vec::new();
@@ -656,14 +694,14 @@ fn read_encryption<'s>(setup: &Setup<'s>) -> (Field<&'s Encryption>, KeySource) 
 }
 
 /// The key `kms:Decrypt` uses for a read; `None` when no KMS call is made.
-fn read_key(setup: &Setup<'_>) -> Option<KeyUse> {
+pub(crate) fn read_key(setup: &Setup<'_>) -> Option<KeyUse> {
     let (encryption, source) = read_encryption(setup);
     key_use_of(setup, encryption, source)
 }
 
 /// The key `kms:GenerateDataKey` uses for a write: the request header's key,
 /// else the bucket default (never the key of an object being overwritten).
-fn write_key(setup: &Setup<'_>) -> Option<KeyUse> {
+pub(crate) fn write_key(setup: &Setup<'_>) -> Option<KeyUse> {
     let header_algorithm = setup.context_value("s3:x-amz-server-side-encryption");
     let header_key = setup.context_value("s3:x-amz-server-side-encryption-aws-kms-key-id");
     if let Some(algorithm) = header_algorithm
@@ -671,6 +709,14 @@ fn write_key(setup: &Setup<'_>) -> Option<KeyUse> {
     {
         return None;
     }
+    // The algorithm the object is written with: the request's, else the
+    // bucket default's.
+    let default_algorithm = setup
+        .bucket
+        .encryption
+        .known()
+        .map(|encryption| encryption.algorithm.as_str());
+    let algorithm = header_algorithm.or(default_algorithm);
     let mut chosen = match header_key {
         Some(key) => KeyUse {
             choice: KeyChoice::Named(key.to_string()),
@@ -700,6 +746,7 @@ fn write_key(setup: &Setup<'_>) -> Option<KeyUse> {
     {
         chosen.bucket_key = enabled.eq_ignore_ascii_case("true");
     }
+    chosen.bucket_key = kms_hop::bucket_key_applies(algorithm, chosen.bucket_key);
     Some(chosen)
 }
 
@@ -724,7 +771,10 @@ fn key_use_of(
                 None => KeyChoice::AwsManagedS3,
             },
             source,
-            bucket_key: encryption.bucket_key.unwrap_or(false),
+            bucket_key: kms_hop::bucket_key_applies(
+                Some(&encryption.algorithm),
+                encryption.bucket_key.unwrap_or(false),
+            ),
             object: setup.object_key.clone(),
         }),
         // Not SSE-KMS, or no default encryption (S3 then applies SSE-S3).

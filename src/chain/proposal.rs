@@ -199,6 +199,12 @@ pub(crate) enum Scope<'a> {
     ThroughS3 {
         region: &'a str,
     },
+    /// A key policy, for a directory bucket: only with the bucket's ARN as
+    /// encryption context, the only context S3 uses there (S3 API
+    /// Reference, "PutObject", `x-amz-server-side-encryption-context`).
+    ThroughDirectoryBucket {
+        bucket_arn: &'a str,
+    },
 }
 
 pub(crate) fn allow_in_resource_policy(
@@ -220,6 +226,14 @@ pub(crate) fn allow_in_resource_policy(
         map.insert(
             "Condition".to_string(),
             json!({"StringEquals": {"kms:ViaService": format!("s3.{region}.amazonaws.com")}}),
+        );
+    }
+    if let (Scope::ThroughDirectoryBucket { bucket_arn }, Some(map)) =
+        (&scope, statement.as_object_mut())
+    {
+        map.insert(
+            "Condition".to_string(),
+            json!({"StringEquals": {"kms:EncryptionContext:aws:s3:arn": bucket_arn}}),
         );
     }
     if let Scope::AssumeRole { external_id } = scope {
@@ -440,6 +454,45 @@ pub(crate) fn bucket_default_key_arn(
         LinkId::BucketEncryption,
         format!(
             "set `{bucket}`'s default encryption key to {target} instead of `{configured}` (s3:PutEncryptionConfiguration), or have writers send x-amz-server-side-encryption-aws-kms-key-id with the key ARN"
+        ),
+    )
+}
+
+/// The bucket's default key is in another region and no replica of it is
+/// known in the bucket's region: a key there must be named instead.
+pub(crate) fn bucket_default_key_in_region(
+    account: &str,
+    bucket: &str,
+    region: &str,
+    configured: &str,
+) -> Fix {
+    other(
+        account,
+        LinkId::BucketEncryption,
+        format!(
+            "set `{bucket}`'s default encryption key to the full ARN of a key in {region} (the bucket's region) instead of `{configured}` (s3:PutEncryptionConfiguration); for a multi-Region key, replicate it into {region} (kms:ReplicateKey) and name the replica, whose key policy must allow the writers"
+        ),
+    )
+}
+
+/// A presigned URL whose signing credentials cannot be valid when it is
+/// used: it must be signed again.
+pub(crate) fn presign_again(account: &str) -> Fix {
+    other(
+        account,
+        LinkId::Authentication,
+        "sign a new URL with credentials valid when it will be used: a role session lasting at least as long as the URL must (up to the role's maximum session duration), or an IAM user's access keys for up to seven days".to_string(),
+    )
+}
+
+/// The request names a key in another region than the bucket's: the writer
+/// must name one in the bucket's region (or none, for the bucket default).
+pub(crate) fn request_key_in_region(writer: &str, region: &str, configured: &str) -> Fix {
+    other(
+        writer,
+        LinkId::KeyState,
+        format!(
+            "send x-amz-server-side-encryption-aws-kms-key-id with the ARN of a key in {region} (the bucket's region) instead of `{configured}`, or leave it out to use the bucket's default key"
         ),
     )
 }

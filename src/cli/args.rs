@@ -34,6 +34,17 @@ pub struct Selection {
     /// A request-context value (`s3:x-amz-acl=private`, `aws:SourceIp=203.0.113.7`); repeatable.
     #[arg(long = "context", value_name = "KEY=VALUE", value_parser = parse_context)]
     pub context: Vec<(String, String)>,
+    /// The request is made by this service with the principal's credentials
+    /// (`athena.amazonaws.com`, `glue.amazonaws.com`): sets `aws:CalledVia`,
+    /// `aws:ViaAWSService` and the network keys as AWS documents them.
+    #[arg(long, value_name = "NAME.amazonaws.com", value_parser = parse_service_principal)]
+    pub via_service: Option<String>,
+}
+
+/// A service principal name, `NAME.amazonaws.com`.
+fn parse_service_principal(text: &str) -> Result<String, String> {
+    pipeline::input::service_principal(text)?;
+    Ok(text.to_string())
 }
 
 /// Where to read AWS from.
@@ -298,6 +309,7 @@ pub fn selection(args: &Selection) -> pipeline::Selection {
         via_role: args.via_role.clone(),
         external_id: args.external_id.clone(),
         context: args.context.clone(),
+        via_service: args.via_service.clone(),
     }
 }
 

@@ -55,6 +55,7 @@ pub(super) fn build(parsed: Parsed) -> Explanation {
         MessageKind::CloudFrontOacKms => cloudfront_oac_kms(),
         MessageKind::CloudFrontOaiKms => cloudfront_oai_kms(),
         MessageKind::CloudTrailDelivery => cloudtrail_delivery(&parsed),
+        MessageKind::CredentialsExpired => credentials_expired(),
         MessageKind::Unrecognised => Meaning::default(),
     };
     if let Some(role) = &role {
@@ -728,6 +729,22 @@ fn cloudtrail_delivery(parsed: &Parsed) -> Meaning {
             "the bucket policy needs CloudTrail's documented statements: `s3:GetBucketAcl` on the bucket and `s3:PutObject` on `AWSLogs/ACCOUNT/*` under `\"s3:x-amz-acl\": \"bucket-owner-full-control\"`, each with `aws:SourceArn` naming the trail".to_string(),
             "the key policy needs `kms:GenerateDataKey*` for `cloudtrail.amazonaws.com`, with `aws:SourceArn` and `kms:EncryptionContext:aws:cloudtrail:arn` naming the trail, and the key must be enabled".to_string(),
             "run the check below with the trail's ARN as `aws:SourceArn`".to_string(),
+        ],
+        ..Meaning::default()
+    }
+}
+
+/// S3 User Guide, "Download and upload objects with presigned URLs": a URL
+/// signed with temporary credentials stops working when they expire, even
+/// if the URL asks for a later expiration; AWS Management Console "Common
+/// Errors": `ExpiredTokenException`.
+fn credentials_expired() -> Meaning {
+    Meaning {
+        link: Some(LinkId::Authentication),
+        summary: "the credentials that signed the request had expired: a presigned URL stops working when the session that signed it expires, whatever expiration the URL asks for".to_string(),
+        next_steps: vec![
+            "run the check below with `--context s3:authType=REST-QUERY-STRING`, `--context aws:CurrentTime=` the time of the request, and the signing session's `credentials` (issued_at, expires_at) in the snapshot".to_string(),
+            "sign a new URL with credentials that outlive its use: a longer role session, or an IAM user's access keys (up to seven days)".to_string(),
         ],
         ..Meaning::default()
     }

@@ -99,6 +99,10 @@ pub enum MessageKind {
     CloudFrontOaiKms,
     /// CloudTrail: "Insufficient permissions to access S3 bucket or KMS key".
     CloudTrailDelivery,
+    /// `ExpiredToken`: `The provided token has expired`, or a presigned
+    /// URL's `Request has expired`: the credentials that signed the request
+    /// were no longer valid.
+    CredentialsExpired,
     /// Not an AccessDenied text the tool knows.
     #[default]
     Unrecognised,
@@ -120,6 +124,7 @@ impl MessageKind {
             MessageKind::CloudFrontOacKms => "cloudfront-oac-kms",
             MessageKind::CloudFrontOaiKms => "cloudfront-oai-kms",
             MessageKind::CloudTrailDelivery => "cloudtrail-delivery",
+            MessageKind::CredentialsExpired => "credentials-expired",
             MessageKind::Unrecognised => "unrecognised",
         }
     }

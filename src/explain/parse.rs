@@ -74,6 +74,11 @@ pub(super) fn parse(message: &str) -> Parsed {
                 kind: MessageKind::HeadForbidden,
                 ..Parsed::default()
             }
+        } else if is_credentials_expired(&lower, error_code.as_deref()) {
+            Parsed {
+                kind: MessageKind::CredentialsExpired,
+                ..Parsed::default()
+            }
         } else if is_bare_access_denied(&text, error_code.as_deref()) {
             Parsed {
                 kind: MessageKind::BareAccessDenied,
@@ -389,6 +394,17 @@ fn is_head_forbidden(text: &str, code: Option<&str>, api: Option<&str>) -> bool 
     head && (code == Some("403")
         || message.eq_ignore_ascii_case("forbidden")
         || message.eq_ignore_ascii_case("access denied"))
+}
+
+/// S3's `ExpiredToken` ("The provided token has expired"), AWS's common
+/// `ExpiredTokenException` ("The security token included in the request is
+/// expired"), and a presigned URL past its expiration ("Request has
+/// expired").
+fn is_credentials_expired(lower: &str, code: Option<&str>) -> bool {
+    matches!(code, Some("ExpiredToken" | "ExpiredTokenException"))
+        || lower.contains("the provided token has expired")
+        || lower.contains("security token included in the request is expired")
+        || lower.contains("request has expired")
 }
 
 fn is_bare_access_denied(text: &str, code: Option<&str>) -> bool {

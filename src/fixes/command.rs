@@ -354,7 +354,8 @@ fn build(target: &FixTarget, file: &str, fix: &Fix) -> Built {
         | LinkId::KeyState
         | LinkId::ReplicationConfiguration
         | LinkId::Versioning
-        | LinkId::ServiceSupport => Built {
+        | LinkId::ServiceSupport
+        | LinkId::Authentication => Built {
             command: None,
             warning: None,
         },

@@ -251,7 +251,8 @@ pub(super) fn base_of<'s>(snapshot: &'s Snapshot, target: &FixTarget) -> Option<
         | LinkId::KeyState
         | LinkId::ReplicationConfiguration
         | LinkId::Versioning
-        | LinkId::ServiceSupport => None,
+        | LinkId::ServiceSupport
+        | LinkId::Authentication => None,
     }
 }
 

@@ -143,7 +143,8 @@ fn install(snapshot: &mut Snapshot, target: &FixTarget, doc: PolicyDoc) -> bool 
         | LinkId::KeyState
         | LinkId::ReplicationConfiguration
         | LinkId::Versioning
-        | LinkId::ServiceSupport => return false,
+        | LinkId::ServiceSupport
+        | LinkId::Authentication => return false,
     }
     true
 }
@@ -172,7 +173,10 @@ fn reads(planned: &PlannedAction, kind: LinkId) -> bool {
         return true;
     }
     match kind {
-        LinkId::BucketPolicy => matches!(planned.target, Target::Bucket | Target::Object(_)),
+        LinkId::BucketPolicy => matches!(
+            planned.target,
+            Target::Bucket | Target::Object(_) | Target::Session { .. }
+        ),
         LinkId::KeyPolicy => matches!(planned.target, Target::Key(_)),
         LinkId::TrustPolicy => matches!(planned.target, Target::Role),
         _ => true,
@@ -378,6 +382,7 @@ mod tests {
                 Operation::Copy,
             ],
             context: Vec::new(),
+            via_service: None,
             now: chrono::Utc::now(),
         };
         let mut cases = Vec::new();

@@ -135,6 +135,12 @@ fn target_of(
         LinkId::ObjectOwnership => {
             target.resource = action.resource.clone();
         }
+        LinkId::Authentication => {
+            target.resource = diagnosis
+                .via_role
+                .clone()
+                .unwrap_or_else(|| diagnosis.principal.clone());
+        }
         LinkId::KeyPolicy | LinkId::KeyState | LinkId::TrustPolicy => {
             target.resource = action.resource.clone();
         }

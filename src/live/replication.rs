@@ -312,6 +312,8 @@ async fn read_destination(
         ))
     };
     Ok(BucketInfo {
+        // S3 Replication has no directory bucket destinations.
+        bucket_type: None,
         name: name.to_string(),
         account: account.to_string(),
         account_error: match (named, own.is_some()) {

@@ -282,6 +282,12 @@ async fn bucket_reads(
         replication,
         replication_error,
         objects,
+        // Only a directory bucket's name ends in `--x-s3`; a general purpose
+        // bucket's may not (S3 User Guide, "Directory bucket naming rules",
+        // "General purpose bucket naming rules").
+        bucket_type: bucket
+            .ends_with("--x-s3")
+            .then(|| crate::snapshot::BUCKET_TYPE_DIRECTORY.to_string()),
     })
 }
 

@@ -54,6 +54,24 @@ pub fn object_key(key: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A service principal name, `NAME.amazonaws.com` (`--via-service`).
+pub fn service_principal(text: &str) -> Result<(), String> {
+    let name = text.strip_suffix(".amazonaws.com").unwrap_or_default();
+    let word = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
+    if name.split('.').all(word) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{text}` is not a service principal: use `NAME.amazonaws.com` (`athena.amazonaws.com`)"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

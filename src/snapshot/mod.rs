@@ -18,12 +18,15 @@ use serde_json::value::RawValue;
 use crate::policy::Policy;
 
 mod assumption;
+mod credentials;
 mod docref;
 mod documents;
 mod grant_fields;
 mod parse;
 mod replication;
 pub use assumption::{AssumeError, Assumption};
+pub use credentials::SessionCredentials;
+pub(crate) use credentials::parse_time;
 pub use docref::{DocRef, OrgLevel};
 pub(crate) use parse::check_principal_element;
 pub use parse::{ACL_PERMISSIONS, ALGORITHMS, GRANT_OPERATIONS, KEY_STATES, MANAGERS, OWNERSHIPS};
@@ -431,7 +434,22 @@ pub struct BucketInfo {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub objects: Vec<ObjectInfo>,
+    /// `general-purpose` (also when missing) or `directory` (S3 Express
+    /// One Zone).
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub bucket_type: Option<String>,
 }
+
+impl BucketInfo {
+    /// A directory bucket (S3 Express One Zone): `s3express` actions, ARNs
+    /// and encryption context.
+    pub fn is_directory(&self) -> bool {
+        self.bucket_type.as_deref() == Some(BUCKET_TYPE_DIRECTORY)
+    }
+}
+
+/// `buckets[].type` of a directory bucket.
+pub const BUCKET_TYPE_DIRECTORY: &str = "directory";
 
 /// Constraints of a KMS grant.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -602,6 +620,10 @@ pub struct Snapshot {
     /// replay judges the same way. An extension of the original format.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assumptions: Vec<Assumption>,
+    /// Session credentials' lifetimes by session ARN: missing when not
+    /// known, `null` or `{}` when none were recorded.
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub credentials: Field<BTreeMap<String, SessionCredentials>>,
 }
 
 /// Why a snapshot was rejected. One line: the file, the field, the cause and
@@ -643,6 +665,7 @@ impl Snapshot {
             keys: Vec::new(),
             principals: Vec::new(),
             assumptions: Vec::new(),
+            credentials: Field::Unknown,
         }
     }
 

@@ -129,6 +129,40 @@ impl Snapshot {
                     format!("`{}` is not a 12-digit account id", bucket.account),
                 ));
             }
+            if let Some(kind) = &bucket.bucket_type {
+                exact(at("/type"), kind, BUCKET_TYPES)?;
+            }
+            // A directory bucket's name is `NAME--AZID--x-s3` and its ARN
+            // holds its region (S3 User Guide, "Directory bucket naming
+            // rules"): without the region neither the ARN policies name nor
+            // the encryption context can be known.
+            if bucket.is_directory() {
+                if !bucket.name.ends_with("--x-s3") {
+                    return Err((
+                        at("/name"),
+                        format!(
+                            "`{}` is not a directory bucket name (`NAME--AZID--x-s3`)",
+                            bucket.name
+                        ),
+                    ));
+                }
+                if bucket.region.is_none() {
+                    return Err((
+                        at("/region"),
+                        "a directory bucket needs its `region`: its ARN holds it".to_string(),
+                    ));
+                }
+                // Directory buckets support SSE-S3 and SSE-KMS only (S3 API
+                // Reference, "CreateSession", `ServerSideEncryption`).
+                if let Field::Some(encryption) = &bucket.encryption
+                    && encryption.algorithm == "aws:kms:dsse"
+                {
+                    return Err((
+                        at("/encryption/algorithm"),
+                        "a directory bucket supports `AES256` and `aws:kms` only".to_string(),
+                    ));
+                }
+            }
             if let Field::Some(encryption) = &bucket.encryption {
                 exact(
                     at("/encryption/algorithm"),
@@ -241,6 +275,11 @@ impl Snapshot {
             )?;
             Principal::parse(&principal.arn)
                 .map_err(|error| (format!("/principals/{index}/arn"), error.to_string()))?;
+        }
+        if let Field::Some(credentials) = &self.credentials {
+            for (session, entry) in credentials {
+                super::credentials::validate(session, entry)?;
+            }
         }
         Ok(())
     }
@@ -363,6 +402,8 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
 }
 
 /// Encryption algorithms as S3 spells them (`ServerSideEncryption`).
+/// `buckets[].type`.
+pub const BUCKET_TYPES: &[&str] = &["general-purpose", "directory"];
 pub const ALGORITHMS: &[&str] = &["AES256", "aws:kms", "aws:kms:dsse"];
 /// S3 Object Ownership settings.
 pub const OWNERSHIPS: &[&str] = &[

@@ -346,6 +346,9 @@ fn lay_bucket(base: &mut BucketInfo, over: &BucketInfo) {
     if over.region.is_some() {
         base.region = over.region.clone();
     }
+    if over.bucket_type.is_some() {
+        base.bucket_type = over.bucket_type.clone();
+    }
     lay_field(
         &mut base.tags,
         &mut base.tags_error,
@@ -494,6 +497,19 @@ pub fn lay(base: &mut Snapshot, overlay: &Overlay) {
             Some(existing) => lay_principal(existing, principal),
             None => base.principals.push(principal.clone()),
         }
+    }
+    // Session credentials are laid entry by entry; `null` clears them.
+    match (&over.credentials, &mut base.credentials) {
+        (Field::Unknown, _) => {}
+        (Field::None, base) => *base = Field::None,
+        (Field::Some(entries), Field::Some(known)) => {
+            known.extend(
+                entries
+                    .iter()
+                    .map(|(session, entry)| (session.clone(), entry.clone())),
+            );
+        }
+        (Field::Some(entries), base) => *base = Field::Some(entries.clone()),
     }
     base.identify_documents();
 }
@@ -938,6 +954,7 @@ mod tests {
             external_id: None,
             operations: vec![Operation::Get],
             context: Vec::new(),
+            via_service: None,
             now: chrono::Utc::now(),
         };
         let judged = crate::pipeline::judge_and_fix(&snapshot, &request).unwrap();

@@ -37,7 +37,7 @@ fn keys(value: &serde_json::Value, out: &mut BTreeSet<String>) {
                 ) {
                     continue;
                 }
-                if key == "accounts" {
+                if key == "accounts" || key == "credentials" {
                     for account in inner.as_object().into_iter().flat_map(|map| map.values()) {
                         keys(account, out);
                     }

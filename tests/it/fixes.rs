@@ -82,6 +82,7 @@ fn walkthrough_cases() -> Vec<Case> {
                         Operation::Copy,
                     ],
                     context: Vec::new(),
+                    via_service: None,
                     now: chrono::Utc::now(),
                 },
             });

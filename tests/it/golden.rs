@@ -212,6 +212,8 @@ fn explanations_report_as_before() {
             "An error occurred (AccessDenied) when calling the AssumeRole operation: User: {USER} is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/reader"
         ),
         "An error occurred (403) when calling the HeadObject operation: Forbidden".to_string(),
+        "<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message></Error>"
+            .to_string(),
         "An error occurred (AccessDenied) when calling the GetObject operation: Access Denied"
             .to_string(),
         "something else entirely".to_string(),

@@ -69,6 +69,7 @@ fn request_of(scenario: &Value) -> Option<CheckRequest> {
         external_id: None,
         operations: Operation::DEFAULT.to_vec(),
         context: Vec::new(),
+        via_service: None,
         now: chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
             .unwrap()
             .to_utc(),

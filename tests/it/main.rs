@@ -38,5 +38,6 @@ mod plan_fixes;
 mod plans_cli;
 mod policy_properties;
 mod replication;
+mod s3_hop_properties;
 mod service_context;
 mod service_properties;

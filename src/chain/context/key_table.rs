@@ -158,12 +158,12 @@ pub const KEYS: &[ContextKey] = &[
     row(
         "aws:ViaAWSService",
         Origin::Derived,
-        "`false` for the caller's own requests, `true` for the KMS calls S3 makes for it",
+        "`false` for the caller's own requests, `true` for the KMS calls S3 makes for it and for requests made through `--via-service`",
     ),
     row(
         "aws:CalledVia",
         Origin::Absent,
-        "S3 is not among the services that set it, so S3's calls to KMS do not carry it",
+        "S3 is not among the services that set it, so S3's calls to KMS do not carry it; with `--via-service`, the S3 request holds that service when AWS documents it as one that sets the key (Athena, CloudFormation), else it is unknown, and so is the KMS call S3 then makes",
     ),
     row("aws:CalledViaFirst", Origin::Absent, "as `aws:CalledVia`"),
     row("aws:CalledViaLast", Origin::Absent, "as `aws:CalledVia`"),
@@ -188,7 +188,21 @@ pub const KEYS: &[ContextKey] = &[
         Origin::Derived,
         "`AWS4-HMAC-SHA256` (the SDKs and CLI sign with SigV4)",
     ),
-    row("s3:authType", Origin::Derived, "`REST-HEADER`"),
+    row(
+        "s3:authType",
+        Origin::Derived,
+        "`REST-HEADER`; `REST-QUERY-STRING` given for a presigned URL (the `authentication` link then applies)",
+    ),
+    row(
+        "s3:signatureAge",
+        Origin::Derived,
+        "absent for `REST-HEADER` (it works only for presigned URLs and POST); unknown unless given for a presigned URL",
+    ),
+    row(
+        "s3express:SessionMode",
+        Origin::Derived,
+        "`ReadOnly` for a directory bucket's reads, `ReadWrite` for its writes (`s3express:CreateSession`)",
+    ),
     row(
         "s3:DataAccessPointArn",
         Origin::Absent,
@@ -208,12 +222,12 @@ pub const KEYS: &[ContextKey] = &[
     row(
         "aws:SourceIp",
         Origin::Derived,
-        "`--context`; absent when a VPC key is given; in S3's call to KMS, the S3 request's; else unknown",
+        "`--context`; absent when a VPC key is given (not through `--via-service`); in S3's call to KMS, the S3 request's; else unknown",
     ),
     row(
         "aws:SourceVpc",
         Origin::Derived,
-        "`--context`; absent when a public `aws:SourceIp` is given and in S3's call to KMS; else unknown",
+        "`--context`; absent when a public `aws:SourceIp` is given, in S3's call to KMS and through `--via-service`; else unknown",
     ),
     row("aws:SourceVpce", Origin::Derived, "as `aws:SourceVpc`"),
     row("aws:VpcSourceIp", Origin::Derived, "as `aws:SourceVpc`"),
@@ -226,12 +240,12 @@ pub const KEYS: &[ContextKey] = &[
     row(
         "kms:ViaService",
         Origin::Derived,
-        "`s3.REGION.amazonaws.com`, REGION the bucket's (else the key's) region",
+        "`s3.REGION.amazonaws.com`, REGION the bucket's (else the key's) region; unknown for a directory bucket",
     ),
     row(
         "kms:EncryptionContext:aws:s3:arn",
         Origin::Derived,
-        "the object's ARN, the bucket's with S3 Bucket Keys",
+        "the object's ARN, the bucket's with S3 Bucket Keys (which DSSE-KMS never uses); always the `arn:aws:s3express:...` bucket ARN for a directory bucket",
     ),
     row(
         "kms:EncryptionContextKeys",

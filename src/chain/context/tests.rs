@@ -29,6 +29,7 @@ struct Case<'a> {
     principal: &'a str,
     object: Option<&'a str>,
     context: &'a [(&'a str, &'a str)],
+    via_service: Option<&'a str>,
 }
 
 impl Default for Case<'_> {
@@ -38,6 +39,7 @@ impl Default for Case<'_> {
             principal: ANN,
             object: Some("reports/data.csv"),
             context: &[],
+            via_service: None,
         }
     }
 }
@@ -59,6 +61,7 @@ fn context_of(case: &Case<'_>, on: On) -> Arc<RequestContext> {
             .iter()
             .map(|(key, value)| (key.to_string(), value.to_string()))
             .collect(),
+        via_service: case.via_service.map(str::to_string),
         now: Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap(),
     };
     let bucket = &snapshot.buckets[0];
@@ -519,4 +522,67 @@ fn s3_headers_given_do_not_reach_the_kms_call() {
     // A key of another service given is not in the S3 request either.
     assert_eq!(s3.get("ec2:Owner"), &ContextValue::Absent);
     assert!(kms.iter().all(|(key, _)| !key.starts_with("s3:")));
+}
+
+#[test]
+fn a_service_calling_for_the_caller_sets_called_via_only_when_documented() {
+    let network = [
+        ("aws:SourceVpce", "vpce-1a2b3c4d"),
+        ("aws:SourceIp", "203.0.113.7"),
+    ];
+    let athena = Case {
+        via_service: Some("athena.amazonaws.com"),
+        context: &network,
+        ..Case::default()
+    };
+    let context = context_of(&athena, On::Object);
+    assert_eq!(
+        context.get("aws:CalledVia"),
+        &ContextValue::Present(vec!["athena.amazonaws.com".to_string()])
+    );
+    assert_eq!(
+        context.get("aws:CalledViaFirst"),
+        &present("athena.amazonaws.com")
+    );
+    assert_eq!(context.get("aws:ViaAWSService"), &present("true"));
+    // The caller's endpoint does not reach the service's request; the
+    // caller's address, given, is kept.
+    assert_eq!(context.get("aws:SourceVpce"), &ContextValue::Absent);
+    assert_eq!(context.get("aws:SourceIp"), &present("203.0.113.7"));
+    // S3's own call to KMS on top: what the chain holds then is unknown.
+    assert_eq!(
+        context_of(&athena, On::Key).get("aws:CalledVia"),
+        &ContextValue::Unknown
+    );
+
+    let glue = Case {
+        via_service: Some("glue.amazonaws.com"),
+        ..Case::default()
+    };
+    let context = context_of(&glue, On::Object);
+    assert_eq!(context.get("aws:CalledVia"), &ContextValue::Unknown);
+    assert_eq!(context.get("aws:ViaAWSService"), &present("true"));
+    assert_eq!(context.get("aws:SourceIp"), &ContextValue::Unknown);
+
+    let direct = context_of(&Case::default(), On::Object);
+    assert_eq!(direct.get("aws:CalledVia"), &ContextValue::Absent);
+    assert_eq!(direct.get("aws:ViaAWSService"), &present("false"));
+    assert_eq!(
+        context_of(&Case::default(), On::Key).get("aws:CalledVia"),
+        &ContextValue::Absent
+    );
+}
+
+#[test]
+fn the_signature_age_is_absent_for_header_signing_and_unknown_for_a_presigned_url() {
+    let header = context_of(&Case::default(), On::Object);
+    assert_eq!(header.get("s3:authType"), &present("REST-HEADER"));
+    assert_eq!(header.get("s3:signatureAge"), &ContextValue::Absent);
+    let presigned = Case {
+        context: &[("s3:authType", "REST-QUERY-STRING")],
+        ..Case::default()
+    };
+    let context = context_of(&presigned, On::Object);
+    assert_eq!(context.get("s3:authType"), &present("REST-QUERY-STRING"));
+    assert_eq!(context.get("s3:signatureAge"), &ContextValue::Unknown);
 }

@@ -162,15 +162,22 @@ fn key_policy_link(
             )
         }
         LinkStatus::Fail => {
+            let directory_bucket_arn = facts.setup.directory_bucket_arn();
+            let scope = match facts.setup.bucket.is_directory() {
+                true => proposal::Scope::ThroughDirectoryBucket {
+                    bucket_arn: &directory_bucket_arn,
+                },
+                false => proposal::Scope::ThroughS3 {
+                    region: region.as_deref().unwrap_or("REGION"),
+                },
+            };
             fix = Some(proposal::allow_in_resource_policy(
                 LinkId::KeyPolicy,
                 &key.account,
                 &who,
                 action,
                 "*",
-                proposal::Scope::ThroughS3 {
-                    region: region.as_deref().unwrap_or("REGION"),
-                },
+                scope,
             ));
             let grant_note = match key.info.map(|info| &info.grants) {
                 Some(Field::Some(grants)) if !grants.is_empty() => {

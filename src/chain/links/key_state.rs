@@ -101,3 +101,41 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) -> LinkRe
         ),
     }
 }
+
+/// A key the request names (`x-amz-server-side-encryption-aws-kms-key-id`)
+/// must be in the bucket's region, as the bucket default must (S3 User
+/// Guide, "Specifying server-side encryption with AWS KMS (SSE-KMS)"; a
+/// multi-Region key counts as a single-Region key). `None` when it is, or
+/// when the request names it by id or alias (looked up in the bucket's
+/// region); unknown when the bucket's region is not known.
+pub(super) fn request_key_region(
+    facts: &ActionFacts<'_, '_>,
+    key: &ResolvedKey<'_>,
+) -> Option<LinkResult> {
+    let key_region = super::super::kms_hop::region_of_key_arn(&key.configured)?;
+    let make = |status, reason: String| result(LinkId::KeyState, status, reason);
+    match facts.setup.bucket.region.as_deref() {
+        Some(bucket_region) if bucket_region == key_region => None,
+        Some(bucket_region) => Some(LinkResult {
+            fix: Some(Box::new(proposal::request_key_in_region(
+                &facts.actor.account,
+                bucket_region,
+                &key.configured,
+            ))),
+            ..make(
+                LinkStatus::Fail,
+                format!(
+                    "the request names `{}`, in {key_region}, but the bucket is in {bucket_region}: S3 uses a KMS key only in the bucket's own region (a multi-Region key's replica there is a key of its own)",
+                    key.configured
+                ),
+            )
+        }),
+        None => Some(make(
+            LinkStatus::Unknown,
+            format!(
+                "the request names `{}`, in {key_region}, and the bucket's region is not known: S3 uses a KMS key only in the bucket's own region",
+                key.configured
+            ),
+        )),
+    }
+}

@@ -12,6 +12,7 @@
 //! builds what they are judged against; each link family's rule lives in
 //! the file named after it.
 
+mod authentication;
 mod bucket_encryption;
 mod evaluation;
 mod grants;
@@ -138,6 +139,7 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
     };
     let (resource, resource_account) = match &planned.target {
         Target::Bucket => (setup.bucket_arn(), setup.bucket.account.clone()),
+        Target::Session { .. } => (setup.directory_bucket_arn(), setup.bucket.account.clone()),
         Target::Object(key) => (setup.object_arn(key), setup.bucket.account.clone()),
         Target::Role => {
             let role = setup.role.as_ref().map(|role| {
@@ -170,6 +172,10 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
         _ => Vec::new(),
     };
     let encryption_context_arn = match &planned.target {
+        // S3 API Reference, "PutObject" (`x-amz-server-side-encryption-context`):
+        // in a directory bucket the encryption context is always the
+        // bucket's ARN.
+        Target::Key(_) if setup.bucket.is_directory() => setup.directory_bucket_arn(),
         Target::Key(key_use) if key_use.bucket_key => setup.bucket_arn(),
         Target::Key(key_use) => setup.object_arn(&key_use.object),
         _ => String::new(),
@@ -184,6 +190,7 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
             ContextResource::Role(setup.role.as_ref().and_then(|role| setup.info_of(role)))
         }
         (Target::Bucket | Target::Replica(_), _) => ContextResource::Bucket,
+        (Target::Session { write }, _) => ContextResource::Session { write: *write },
         (Target::Object(_), _) | (Target::Key(_), None) => ContextResource::Object {
             put: planned.action == "s3:PutObject",
         },
@@ -230,13 +237,22 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
             (LinkId::IdentityPolicy | LinkId::PermissionsBoundary | LinkId::SessionPolicy, _) => {
                 identity::link(&facts, link, &rails, &side.exemptions, &side.granted_by)
             }
-            (LinkId::KeyState, Some(key)) => Some(key_state::link(&facts, key)),
+            (LinkId::KeyState, Some(key)) => Some(
+                match &planned.target {
+                    Target::Key(key_use) if key_use.source == KeySource::RequestHeader => {
+                        key_state::request_key_region(&facts, key)
+                    }
+                    _ => None,
+                }
+                .unwrap_or_else(|| key_state::link(&facts, key)),
+            ),
             (LinkId::BucketEncryption, Some(key)) => Some(bucket_encryption::link(&facts, key)),
             (LinkId::ObjectOwnership, _) => object_ownership::link(&facts),
             (LinkId::KeyState | LinkId::BucketEncryption, None) => None,
             // Not among the links every action needs: `replication::links`.
             (LinkId::ReplicationConfiguration | LinkId::Versioning, _) => None,
             (LinkId::ServiceSupport, _) => service_support::link(&facts, &planned.target),
+            (LinkId::Authentication, _) => Some(authentication::link(&facts)),
         };
         links.extend(judged);
     }
@@ -315,6 +331,13 @@ fn links_needed(
     ) && object_ownership::applies(facts)
     {
         links.push(LinkId::ObjectOwnership);
+    }
+    if matches!(
+        target,
+        Target::Bucket | Target::Object(_) | Target::Session { .. }
+    ) && authentication::applies(facts)
+    {
+        links.push(LinkId::Authentication);
     }
     links
 }

@@ -54,6 +54,8 @@ pub(super) fn judge_destination(
         (Some(bucket), _) => bucket,
         (None, Some(account)) => {
             stand_in = BucketInfo {
+                // S3 Replication has no directory bucket destinations.
+                bucket_type: None,
                 name: replica.bucket.clone(),
                 account: account.clone(),
                 account_error: None,

@@ -49,6 +49,7 @@ fn run_scenario(text: &str) -> crate::diagnosis::Diagnosis {
         external_id: None,
         operations,
         context,
+        via_service: None,
         now: Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap(),
     };
     judge(&snapshot, &request).unwrap()

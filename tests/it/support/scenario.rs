@@ -14,6 +14,7 @@ pub fn request_of(args: &[String]) -> Option<CheckRequest> {
         external_id: None,
         operations: Operation::DEFAULT.to_vec(),
         context: Vec::new(),
+        via_service: None,
         now: chrono::Utc::now(),
     };
     let mut words = args.iter();

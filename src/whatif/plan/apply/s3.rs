@@ -49,6 +49,7 @@ impl Builder<'_> {
                 replication: Field::Unknown,
                 replication_error: None,
                 objects: Vec::new(),
+                bucket_type: None,
             });
         }
         let bucket = self.out.buckets.iter_mut().find(|b| b.name == name)?;
