@@ -30,3 +30,4 @@ mod live_messages;
 mod permissions;
 mod plans_cli;
 mod policy_properties;
+mod worlds;

@@ -20,6 +20,7 @@ mod key_state;
 mod object_ownership;
 mod organization;
 mod resource;
+mod worlds;
 
 use std::sync::Arc;
 
@@ -109,6 +110,17 @@ impl ActionFacts<'_, '_> {
     fn actor_arn(&self) -> &str {
         &self.caller.principal_arn
     }
+
+    /// The same action judged against another request context.
+    fn with_context(&self, context: Arc<RequestContext>) -> Self {
+        Self {
+            resource: self.resource.clone(),
+            resource_account: self.resource_account.clone(),
+            caller: self.caller.clone(),
+            context,
+            ..*self
+        }
+    }
 }
 
 pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> ActionResult {
@@ -183,28 +195,11 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
     };
 
     let key = resolved_key.as_ref();
-    let rails = identity::guard_rails(&facts);
-    let mut side = match (&planned.target, key) {
-        (Target::Key(_), Some(key)) => key_policy::judge(&facts, key, &encryption_context_arn),
-        (target, _) => resource::judge(&facts, target, &rails),
+    let judge = |facts: &ActionFacts<'_, '_>| {
+        judge_links(facts, &planned.target, key, &encryption_context_arn)
     };
-    let mut links = Vec::new();
-    for link in links_needed(&facts, &planned.target, key, &rails) {
-        let judged = match (link, key) {
-            (LinkId::Scp | LinkId::Rcp, _) => organization::link(&facts, link),
-            (LinkId::BucketPolicy | LinkId::TrustPolicy | LinkId::KeyPolicy, _) => {
-                side.link.take().filter(|result| result.link == link)
-            }
-            (LinkId::IdentityPolicy | LinkId::PermissionsBoundary | LinkId::SessionPolicy, _) => {
-                identity::link(&facts, link, &rails, &side.exemptions, &side.granted_by)
-            }
-            (LinkId::KeyState, Some(key)) => Some(key_state::link(&facts, key)),
-            (LinkId::BucketEncryption, Some(key)) => Some(bucket_encryption::link(&facts, key)),
-            (LinkId::ObjectOwnership, _) => object_ownership::link(&facts),
-            (LinkId::KeyState | LinkId::BucketEncryption, None) => None,
-        };
-        links.extend(judged);
-    }
+    let mut links = judge(&facts);
+    worlds::decide_over_worlds(&mut links, &facts, judge);
     links.sort_by_key(|link| link.link);
     let verdict = ActionResult::verdict_of(&links);
     ActionResult {
@@ -213,6 +208,38 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
         verdict,
         links,
     }
+}
+
+/// Every link of the action, judged against `facts`.
+fn judge_links(
+    facts: &ActionFacts<'_, '_>,
+    target: &Target,
+    key: Option<&ResolvedKey<'_>>,
+    encryption_context_arn: &str,
+) -> Vec<LinkResult> {
+    let rails = identity::guard_rails(facts);
+    let mut side = match (target, key) {
+        (Target::Key(_), Some(key)) => key_policy::judge(facts, key, encryption_context_arn),
+        (target, _) => resource::judge(facts, target, &rails),
+    };
+    let mut links = Vec::new();
+    for link in links_needed(facts, target, key, &rails) {
+        let judged = match (link, key) {
+            (LinkId::Scp | LinkId::Rcp, _) => organization::link(facts, link),
+            (LinkId::BucketPolicy | LinkId::TrustPolicy | LinkId::KeyPolicy, _) => {
+                side.link.take().filter(|result| result.link == link)
+            }
+            (LinkId::IdentityPolicy | LinkId::PermissionsBoundary | LinkId::SessionPolicy, _) => {
+                identity::link(facts, link, &rails, &side.exemptions, &side.granted_by)
+            }
+            (LinkId::KeyState, Some(key)) => Some(key_state::link(facts, key)),
+            (LinkId::BucketEncryption, Some(key)) => Some(bucket_encryption::link(facts, key)),
+            (LinkId::ObjectOwnership, _) => object_ownership::link(facts),
+            (LinkId::KeyState | LinkId::BucketEncryption, None) => None,
+        };
+        links.extend(judged);
+    }
+    links
 }
 
 /// The links AWS consults for this action: the organization's policies
