@@ -239,6 +239,23 @@ fn decided_link(
     if sets_axis {
         decided.fix = None;
     }
+    // Advice written for the first world ("make the request with
+    // aws:MultiFactorAuthPresent true") is wrong when no value helps.
+    let mentions_axis = |text: &str| {
+        let lowered = text.to_ascii_lowercase();
+        axes.iter()
+            .any(|axis| lowered.contains(&axis.key.to_ascii_lowercase()))
+    };
+    if decided.help.as_deref().is_some_and(mentions_axis) {
+        decided.help = Some(format!(
+            "no value of {keys} the request could carry changes this result; only a change to the policies does"
+        ));
+    }
+    if let Some(fix) = decided.fix.as_mut() {
+        if fix.note.as_deref().is_some_and(mentions_axis) {
+            fix.note = None;
+        }
+    }
     decided
 }
 
