@@ -30,4 +30,5 @@ mod live_messages;
 mod permissions;
 mod plans_cli;
 mod policy_properties;
+mod world_properties;
 mod worlds;
