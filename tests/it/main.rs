@@ -12,6 +12,7 @@ mod access_tests;
 mod assumptions;
 mod cli;
 mod corpus;
+mod differential;
 mod docs;
 mod explain_cli;
 mod fixes;

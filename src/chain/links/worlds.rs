@@ -251,10 +251,10 @@ fn decided_link(
             "no value of {keys} the request could carry changes this result; only a change to the policies does"
         ));
     }
-    if let Some(fix) = decided.fix.as_mut() {
-        if fix.note.as_deref().is_some_and(mentions_axis) {
-            fix.note = None;
-        }
+    if let Some(fix) = decided.fix.as_mut()
+        && fix.note.as_deref().is_some_and(mentions_axis)
+    {
+        fix.note = None;
     }
     decided
 }
