@@ -70,7 +70,7 @@ enum Kind {
 }
 
 fn condition(rng: &mut Seeded, caller_account: &str) -> Value {
-    match rng.below(11) {
+    match rng.below(12) {
         0 => json!({*rng.pick(&["IpAddress", "NotIpAddress"]): {
             "aws:SourceIp": *rng.pick(&["203.0.113.0/24", "198.51.100.0/24"])}}),
         1 => json!({"Bool": {"aws:SecureTransport": *rng.pick(&["true", "false"])}}),
@@ -91,6 +91,11 @@ fn condition(rng: &mut Seeded, caller_account: &str) -> Value {
         9 => {
             json!({"StringEquals": {"kms:CallerAccount": *rng.pick(&[caller_account, "333333333333"])}})
         }
+        // Left unknown to the tool (how the caller signed in): the tool
+        // decides only when every value gives the same result, which must
+        // then be the simulator's result with the key absent.
+        10 => json!({*rng.pick(&["Bool", "BoolIfExists"]): {
+            "aws:MultiFactorAuthPresent": *rng.pick(&["true", "false"])}}),
         _ => {
             json!({"Null": {*rng.pick(&["aws:SourceIp", "kms:ViaService", "aws:PrincipalTag/team"]): *rng.pick(&["true", "false"])}})
         }
@@ -287,6 +292,9 @@ struct Compared {
     tool: Verdict,
     /// The tool's failing and unknown links, for the message.
     why: String,
+    /// Whether a link was decided over every value of a key the tool
+    /// cannot know ("denied whatever `K` is").
+    over_worlds: bool,
     simulation: Value,
 }
 
@@ -408,6 +416,10 @@ fn compare(index: usize, chain: &Chain) -> Vec<Compared> {
             action,
             tool: judged.verdict,
             why: why.join("; "),
+            over_worlds: judged
+                .links
+                .iter()
+                .any(|link| link.reason.contains(" whatever `")),
             simulation,
         });
     }
@@ -568,6 +580,7 @@ fn the_judge_agrees_with_a_second_evaluator() {
     let results = simulate(&script, &compared);
     let mut agreed = 0usize;
     let mut agreed_allowed = 0usize;
+    let mut agreed_over_worlds = 0usize;
     let mut per_class: BTreeMap<&str, usize> = BTreeMap::new();
     let mut unexplained = Vec::new();
     for (case, result) in compared.iter().zip(&results) {
@@ -600,6 +613,9 @@ fn the_judge_agrees_with_a_second_evaluator() {
             if case.tool == Verdict::Allowed {
                 agreed_allowed += 1;
             }
+            if case.over_worlds {
+                agreed_over_worlds += 1;
+            }
             continue;
         }
         match classify(case) {
@@ -619,6 +635,10 @@ fn the_judge_agrees_with_a_second_evaluator() {
         "differential: {cases} chains, {total} AWS requests, {agreed} agree ({:.1}%; {agreed_allowed} allowed, {} denied), seed {seed}",
         100.0 * agreed as f64 / total.max(1) as f64,
         agreed - agreed_allowed
+    );
+    eprintln!(
+        "  of which decided over every value of a key the tool cannot know: {agreed_over_worlds} (of {})",
+        compared.iter().filter(|case| case.over_worlds).count()
     );
     for (class, count) in &per_class {
         let page = classes

@@ -134,7 +134,8 @@ fn axes_of(links: &[LinkResult], facts: &ActionFacts<'_, '_>) -> Vec<Axis> {
     }
     // Every document of the snapshot: a world needs a value of each class
     // that any document evaluated for the action can tell apart, and
-    // classes finer than needed only add worlds.
+    // classes finer than needed only add worlds. A document the judge
+    // reads must therefore be one `Snapshot::documents` lists.
     let documents = facts.setup.snapshot.documents();
     keys.into_iter()
         .filter(|key| !documents.iter().any(|(_, doc)| uses_as_variable(doc, key)))
@@ -158,6 +159,9 @@ fn axes_of(links: &[LinkResult], facts: &ActionFacts<'_, '_>) -> Vec<Axis> {
 /// the key's value is then compared with other values than the
 /// conditions' constants, which the classes do not account for.
 fn uses_as_variable(doc: &PolicyDoc, key: &str) -> bool {
+    if !doc.raw().contains("${") {
+        return false;
+    }
     let text = doc.raw().to_ascii_lowercase();
     let key = key.to_ascii_lowercase();
     let mut rest = text.as_str();
