@@ -50,13 +50,7 @@ pub(super) fn decide_over_worlds(
     if axes.is_empty() {
         return;
     }
-    let Some(count) = axes.iter().try_fold(1usize, |count, axis| {
-        count
-            .checked_mul(axis.values.len())
-            .filter(|&count| count <= MAX_WORLDS)
-    }) else {
-        return;
-    };
+    let count = axes.iter().map(|axis| axis.values.len()).product();
     // Per undecided link: the status every world so far gave it, or None
     // once two worlds disagree (or one leaves it unknown).
     let mut agreed: Vec<(LinkId, Option<LinkStatus>)> =
@@ -112,47 +106,71 @@ pub(super) fn decide_over_worlds(
 
 /// The keys to vary: those the unknown links hang on that are context keys
 /// this request cannot know, used in no policy variable, and whose values
-/// the conditions on them partition exactly.
+/// the conditions on them partition exactly; their worlds number at most
+/// [`MAX_WORLDS`], or there are none. A link unknown only because another
+/// link's answer is (whether it is needed hangs on an allow that may
+/// apply) names no key itself, and the key may hang on a link decided
+/// otherwise (a deny that applies whatever the allow does): then every
+/// other unknown key some condition tests is varied too, as far as the
+/// limit allows.
 fn axes_of(links: &[LinkResult], facts: &ActionFacts<'_, '_>) -> Vec<Axis> {
-    let mut keys: Vec<&str> = Vec::new();
-    for link in links
+    let mut keys: Vec<String> = Vec::new();
+    let push = |key: &str, keys: &mut Vec<String>| {
+        if crate::policy::open_reading(key).is_none()
+            && !key.contains(char::is_whitespace)
+            && !keys.iter().any(|seen| seen.eq_ignore_ascii_case(key))
+            && matches!(facts.context.get(key), ContextValue::Unknown)
+        {
+            keys.push(key.to_string());
+        }
+    };
+    let unknown = links
         .iter()
-        .filter(|link| link.status == LinkStatus::Unknown)
-    {
+        .filter(|link| link.status == LinkStatus::Unknown);
+    for link in unknown.clone() {
         for key in &link.unknown_keys {
-            if crate::policy::open_reading(key).is_none()
-                && !key.contains(char::is_whitespace)
-                && !keys.iter().any(|seen| seen.eq_ignore_ascii_case(key))
-            {
-                keys.push(key);
-            }
+            push(key, &mut keys);
         }
     }
-    keys.retain(|key| matches!(facts.context.get(key), ContextValue::Unknown));
-    if keys.is_empty() {
-        return Vec::new();
-    }
+    let named = keys.len();
     // Every document of the snapshot: a world needs a value of each class
     // that any document evaluated for the action can tell apart, and
     // classes finer than needed only add worlds. A document the judge
     // reads must therefore be one `Snapshot::documents` lists.
     let documents = facts.setup.snapshot.documents();
-    keys.into_iter()
-        .filter(|key| !documents.iter().any(|(_, doc)| uses_as_variable(doc, key)))
-        .filter_map(|key| {
-            let conditions = documents.iter().flat_map(|(_, doc)| {
-                doc.policy
-                    .statements()
-                    .iter()
-                    .flat_map(|statement| statement.conditions())
-            });
-            let values = crate::policy::representatives(key, conditions)?;
-            Some(Axis {
-                key: key.to_string(),
-                values,
-            })
+    let conditions = || {
+        documents.iter().flat_map(|(_, doc)| {
+            doc.policy
+                .statements()
+                .iter()
+                .flat_map(|statement| statement.conditions())
         })
-        .collect()
+    };
+    if unknown.clone().any(|link| link.unknown_keys.is_empty()) {
+        for condition in conditions() {
+            push(condition.key(), &mut keys);
+        }
+    }
+    let mut axes = Vec::new();
+    let mut count = 1usize;
+    for (at, key) in keys.into_iter().enumerate() {
+        let values = (!documents.iter().any(|(_, doc)| uses_as_variable(doc, &key)))
+            .then(|| crate::policy::representatives(&key, conditions()))
+            .flatten();
+        let Some(values) = values else {
+            continue;
+        };
+        match count.checked_mul(values.len()) {
+            Some(more) if more <= MAX_WORLDS => {
+                count = more;
+                axes.push(Axis { key, values });
+            }
+            // The keys the unknown links name come first and must all fit.
+            _ if at < named => return Vec::new(),
+            _ => {}
+        }
+    }
+    axes
 }
 
 /// Whether `doc` names `key` inside a policy variable (`${aws:SourceIp}`):

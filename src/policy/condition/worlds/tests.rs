@@ -195,3 +195,92 @@ fn null_alone_tells_only_presence() {
     let values = representatives("aws:SourceVpce", [&null]).unwrap();
     assert_eq!(values.len(), 2);
 }
+
+mod exact {
+    //! The representatives are exact: any value meets exactly the
+    //! conditions some representative meets.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn text_condition() -> impl Strategy<Value = Condition> {
+        let operator = prop::sample::select(vec![
+            "StringEquals",
+            "StringNotEquals",
+            "StringLike",
+            "StringNotLike",
+            "StringEqualsIgnoreCase",
+            "StringNotEqualsIgnoreCaseIfExists",
+            "Bool",
+        ]);
+        let pattern = prop::collection::vec(
+            prop::sample::select(vec!['a', 'b', 'A', 'k', '*', '?', '-']),
+            0..5,
+        )
+        .prop_map(|chars| chars.into_iter().collect::<String>());
+        (operator, prop::collection::vec(pattern, 1..3)).prop_map(|(operator, values)| {
+            let values: Vec<&str> = values.iter().map(String::as_str).collect();
+            condition(operator, "aws:PrincipalTag/team", &values)
+        })
+    }
+
+    fn probe() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop::sample::select(vec![
+                'a', 'b', 'A', 'B', 'k', 'K', '\u{212A}', '*', '?', '-', 'z', 'é',
+            ]),
+            0..7,
+        )
+        .prop_map(|chars| chars.into_iter().collect())
+    }
+
+    proptest! {
+        #[test]
+        fn every_text_value_has_a_representative(
+            conditions in prop::collection::vec(text_condition(), 1..4),
+            probes in prop::collection::vec(probe(), 8),
+        ) {
+            let values = representatives("aws:PrincipalTag/team", conditions.iter()).unwrap();
+            for probe in &probes {
+                prop_assert!(represented(&conditions, &values, probe), "{probe:?} in {:?}", texts(&values));
+            }
+        }
+
+        #[test]
+        fn every_number_and_address_has_a_representative(
+            constants in prop::collection::vec(-50i32..50, 1..4),
+            probes in prop::collection::vec(-60.0f64..60.0, 8),
+            blocks in prop::collection::vec((0u8..4, 0u8..4, 24u8..33), 1..4),
+            addresses in prop::collection::vec((0u8..5, 0u8..5, 0u8..255), 8),
+        ) {
+            let texts: Vec<String> = constants.iter().map(i32::to_string).collect();
+            let operators = ["NumericLessThan", "NumericEquals", "NumericGreaterThanEqualsIfExists"];
+            let numbers: Vec<Condition> = texts
+                .iter()
+                .enumerate()
+                .map(|(at, text)| condition(operators[at % 3], "aws:PrincipalTag/n", &[text.as_str()]))
+                .collect();
+            let values = representatives("aws:PrincipalTag/n", numbers.iter()).unwrap();
+            for probe in &probes {
+                let probe = probe.to_string();
+                prop_assert!(represented(&numbers, &values, &probe), "{probe}");
+            }
+            prop_assert!(represented(&numbers, &values, "not a number"));
+            let cidrs: Vec<String> = blocks
+                .iter()
+                .map(|(b, c, bits)| format!("10.{b}.{c}.0/{bits}"))
+                .collect();
+            let ips: Vec<Condition> = cidrs
+                .iter()
+                .enumerate()
+                .map(|(at, cidr)| {
+                    condition(["IpAddress", "NotIpAddress"][at % 2], "aws:SourceIp", &[cidr.as_str()])
+                })
+                .collect();
+            let values = representatives("aws:SourceIp", ips.iter()).unwrap();
+            for (b, c, d) in &addresses {
+                let probe = format!("10.{b}.{c}.{d}");
+                prop_assert!(represented(&ips, &values, &probe), "{probe}");
+            }
+        }
+    }
+}
