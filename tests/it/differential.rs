@@ -102,7 +102,9 @@ fn condition(rng: &mut Seeded, caller_account: &str) -> Value {
     }
 }
 
-fn statement(rng: &mut Seeded, kind: Kind, user: &str, caller_account: &str) -> Value {
+/// `names`: the ARNs a resource policy can name the caller by (the user;
+/// or the role and its session).
+fn statement(rng: &mut Seeded, kind: Kind, names: &[String], caller_account: &str) -> Value {
     let deny = match kind {
         Kind::Rcp => true,
         Kind::Scp => rng.chance(60),
@@ -152,7 +154,7 @@ fn statement(rng: &mut Seeded, kind: Kind, user: &str, caller_account: &str) -> 
             let bucket_root = format!("arn:aws:iam::{BUCKET_ACCOUNT}:root");
             let principals: [Value; 5] = [
                 json!({"AWS": caller_root}),
-                json!({"AWS": user}),
+                json!({"AWS": rng.pick(names)}),
                 json!({"AWS": bucket_root}),
                 json!("*"),
                 json!({"AWS": "arn:aws:iam::333333333333:root"}),
@@ -170,7 +172,13 @@ fn statement(rng: &mut Seeded, kind: Kind, user: &str, caller_account: &str) -> 
     Value::Object(statement)
 }
 
-fn document(rng: &mut Seeded, kind: Kind, user: &str, caller_account: &str, count: usize) -> Value {
+fn document(
+    rng: &mut Seeded,
+    kind: Kind,
+    user: &[String],
+    caller_account: &str,
+    count: usize,
+) -> Value {
     let statements: Vec<Value> = (0..count)
         .map(|_| statement(rng, kind, user, caller_account))
         .collect();
@@ -198,28 +206,44 @@ fn chain_of(rng: &mut Seeded) -> Chain {
     } else {
         BUCKET_ACCOUNT
     };
-    let user = format!("arn:aws:iam::{caller_account}:user/u1");
+    // A role session in three chains of ten, else an IAM user.
+    let session = rng.chance(30);
+    let (entry, caller) = if session {
+        (
+            format!("arn:aws:iam::{caller_account}:role/etl"),
+            format!("arn:aws:sts::{caller_account}:assumed-role/etl/s1"),
+        )
+    } else {
+        let user = format!("arn:aws:iam::{caller_account}:user/u1");
+        (user.clone(), user)
+    };
+    let names = if session {
+        vec![entry.clone(), caller.clone()]
+    } else {
+        vec![caller.clone()]
+    };
+    let user = names.as_slice();
     let mut policies = Vec::new();
     for index in 0..1 + rng.below(2) {
         let count = 1 + rng.below(3);
         policies.push(json!({"name": format!("p{index}"), "kind": "inline",
-            "document": document(rng, Kind::Identity, &user, caller_account, count)}));
+            "document": document(rng, Kind::Identity, user, caller_account, count)}));
     }
     let boundary = if rng.chance(20) {
         let count = 1 + rng.below(2);
         json!({"name": format!("arn:aws:iam::{caller_account}:policy/boundary"),
-            "document": document(rng, Kind::Boundary, &user, caller_account, count)})
+            "document": document(rng, Kind::Boundary, user, caller_account, count)})
     } else {
         Value::Null
     };
     let bucket_policy = if rng.chance(80) {
         let count = 1 + rng.below(3);
-        document(rng, Kind::Bucket, &user, caller_account, count)
+        document(rng, Kind::Bucket, user, caller_account, count)
     } else {
         Value::Null
     };
     let count = 1 + rng.below(3);
-    let mut key_policy = document(rng, Kind::Key, &user, caller_account, count);
+    let mut key_policy = document(rng, Kind::Key, user, caller_account, count);
     if rng.chance(70) {
         key_policy["Statement"].as_array_mut().unwrap().insert(
             0,
@@ -233,7 +257,7 @@ fn chain_of(rng: &mut Seeded) -> Chain {
         let scps = if rng.chance(30) {
             let count = 1 + rng.below(2);
             json!([[{"name": "FullAWSAccess", "document": full_access()}],
-                   [{"name": "guard", "document": document(rng, Kind::Scp, &user, caller_account, count)}]])
+                   [{"name": "guard", "document": document(rng, Kind::Scp, user, caller_account, count)}]])
         } else {
             Value::Null
         };
@@ -243,7 +267,7 @@ fn chain_of(rng: &mut Seeded) -> Chain {
             // Guide, "RCP evaluation", "RCP syntax").
             json!([[{"name": "RCPFullAWSAccess", "document": rcp_full_access()}],
                    [{"name": "RCPFullAWSAccess", "document": rcp_full_access()},
-                    {"name": "perimeter", "document": document(rng, Kind::Rcp, &user, caller_account, 1)}]])
+                    {"name": "perimeter", "document": document(rng, Kind::Rcp, user, caller_account, 1)}]])
         } else {
             Value::Null
         };
@@ -254,6 +278,18 @@ fn chain_of(rng: &mut Seeded) -> Chain {
                 "scps": scps, "rcps": rcps}),
         );
     }
+    let trust_policy = if session {
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    } else {
+        Value::Null
+    };
+    let session_policies = if session && rng.chance(50) {
+        let count = 1 + rng.below(2);
+        json!([document(rng, Kind::Identity, user, caller_account, count)])
+    } else {
+        Value::Null
+    };
     let bucket_key = rng.chance(50);
     let encryption = json!({"algorithm": "aws:kms", "key": KEY_ARN, "bucket_key": bucket_key});
     let snapshot = json!({
@@ -271,16 +307,17 @@ fn chain_of(rng: &mut Seeded) -> Chain {
         "keys": [{"arn": KEY_ARN, "aliases": [], "manager": "CUSTOMER", "state": "Enabled",
             "policy": key_policy, "grants": []}],
         "principals": [{
-            "arn": user, "id": "AIDAU1EXAMPLE", "tags": {"team": *rng.pick(&["data", "ops"])},
+            "arn": entry, "id": if session { "AROAETLEXAMPLE" } else { "AIDAU1EXAMPLE" },
+            "tags": {"team": *rng.pick(&["data", "ops"])},
             "policies": policies, "permissions_boundary": boundary,
-            "trust_policy": null, "session_policies": null
+            "trust_policy": trust_policy, "session_policies": session_policies
         }]
     });
     const SOURCE_IPS: [&str; 2] = ["203.0.113.7", "198.51.100.4"];
     let source_ip = SOURCE_IPS[rng.below(SOURCE_IPS.len())];
     Chain {
         snapshot,
-        user,
+        user: caller,
         source_ip,
     }
 }
@@ -404,6 +441,9 @@ fn compare(index: usize, chain: &Chain) -> Vec<Compared> {
         });
         if !resource_policy.is_null() {
             simulation["resourcePolicy"] = resource_policy;
+        }
+        if let Some(session_policy) = principal["session_policies"].get(0) {
+            simulation["sessionPolicy"] = session_policy.clone();
         }
         if !principal["permissions_boundary"].is_null() {
             simulation["permissionBoundaryPolicies"] = json!([{
@@ -546,6 +586,27 @@ fn classify(case: &Compared) -> Option<&'static str> {
     };
     if case.action.starts_with("kms:") && conditions_on("kms:encryptioncontext:aws:") {
         return Some("encryption-context-key-with-colons");
+    }
+    let simulation = &case.simulation;
+    let principal = simulation["request"]["principal"]
+        .as_str()
+        .unwrap_or_default();
+    let names_session = simulation["resourcePolicy"]["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|statement| {
+            statement["Effect"] == "Allow" && statement["Principal"]["AWS"] == principal
+        });
+    let same_account =
+        principal.split(':').nth(4) == simulation["request"]["resource"]["accountId"].as_str();
+    if case.tool == Verdict::Allowed
+        && principal.contains(":assumed-role/")
+        && !simulation["sessionPolicy"].is_null()
+        && same_account
+        && names_session
+    {
+        return Some("session-arn-grant-beside-a-session-policy");
     }
     None
 }
