@@ -229,3 +229,38 @@ fn a_known_value_is_judged_as_before() {
         Verdict::Denied
     );
 }
+
+#[test]
+fn a_link_unknown_through_another_links_answer_is_decided_too() {
+    // The identity policy denies (the request comes through a VPC
+    // endpoint, so it has no `aws:SourceIp`, and `NotIpAddress` holds on an
+    // absent key), and its only allow can never apply (an age both at least
+    // and below 60). Whether the bucket policy is needed hangs on that
+    // allow through `aws:MultiFactorAuthAge`, a key no unknown link names:
+    // the bucket policy gives no allow and is needed whatever the age is.
+    let snapshot = snapshot(
+        json!([
+            statement("Deny", "NotIpAddress", "aws:SourceIp", "10.0.0.0/8"),
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket-a/*",
+             "Condition": {
+                "NumericGreaterThanEquals": {"aws:MultiFactorAuthAge": "60"},
+                "NumericLessThan": {"aws:MultiFactorAuthAge": "60"}
+             }}
+        ]),
+        Value::Null,
+    );
+    let action = get_object(&snapshot, &[("aws:SourceVpce", "vpce-1")]);
+    let bucket = action
+        .links
+        .iter()
+        .find(|link| link.link.as_str() == "bucket-policy")
+        .unwrap();
+    assert_eq!(bucket.status, LinkStatus::Fail, "{}", bucket.reason);
+    assert!(
+        bucket
+            .reason
+            .starts_with("denied whatever `aws:MultiFactorAuthAge` is"),
+        "{}",
+        bucket.reason
+    );
+}

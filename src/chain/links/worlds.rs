@@ -225,7 +225,7 @@ fn decided_link(
     let keys: Vec<String> = named.iter().map(|axis| format!("`{}`", axis.key)).collect();
     let (keys, verb, pronoun) = match keys.as_slice() {
         [one] => (one.clone(), "is", "it"),
-        _ => (and_list(&keys), "are", "they"),
+        _ => (and_list(&keys), "are", "them"),
     };
     let tried: Vec<String> = named
         .iter()
