@@ -2,18 +2,20 @@
 //! chains, each judged by this tool and by an independent second evaluator,
 //! `@cloud-copilot/iam-simulate` (run by `tools/differential/evaluate.mjs`,
 //! installed with `npm ci --prefix tools/differential`). Every AWS request
-//! of a `get` is compared on its own: the S3 request (`s3:GetObject` on the
+//! of a `get` and a `put` is compared on its own: each S3 request (on the
 //! object, against the identity policies, the permissions boundary, the
-//! bucket policy, SCPs and RCPs) and the KMS request S3 makes for the caller
-//! (`kms:Decrypt` on the key, against the key policy instead), each given the
-//! request context this tool built for it. A disagreement fails the test
+//! session policy, bucket policy, SCPs and RCPs) and each KMS request S3
+//! makes for the caller (`kms:Decrypt`, `kms:GenerateDataKey` on the key,
+//! against the key policy instead), each given the request context this
+//! tool built for it. A disagreement fails the test
 //! unless a class of `tests/differential/known-differences.toml` explains it
 //! (each class names the AWS page that decides it, and is recognised by a
 //! predicate below). Agreement is printed, overall and per class.
 //!
 //! `DIFFERENTIAL_CASES=5000` runs more chains (default 300) and
 //! `DIFFERENTIAL_SEED` picks another seed. Without Node or the installed
-//! package the test is skipped, except under `CI`, where it fails.
+//! package the test is skipped, except under `CI=true`, where it fails.
+//! `DIFFERENTIAL_DUMP=FILE` writes the unexplained disagreements to a file.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -381,7 +383,10 @@ fn compare(index: usize, chain: &Chain) -> Vec<Compared> {
         principal: chain.user.clone(),
         via_role: None,
         external_id: None,
-        operations: vec![Operation::parse("get").unwrap()],
+        operations: vec![
+            Operation::parse("get").unwrap(),
+            Operation::parse("put").unwrap(),
+        ],
         context: vec![("aws:SourceIp".into(), chain.source_ip.into())],
         now: chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
             .unwrap()
@@ -411,10 +416,24 @@ fn compare(index: usize, chain: &Chain) -> Vec<Compared> {
             KEY_ARN,
             chain.snapshot["keys"][0]["policy"].clone(),
         ),
+        (
+            "s3:PutObject",
+            OBJECT_ARN,
+            "object-put",
+            chain.snapshot["buckets"][0]["policy"].clone(),
+        ),
+        (
+            "kms:GenerateDataKey",
+            KEY_ARN,
+            KEY_ARN,
+            chain.snapshot["keys"][0]["policy"].clone(),
+        ),
     ] {
-        let Some(judged) = judgement.diagnosis.operations[0]
-            .actions
+        let Some(judged) = judgement
+            .diagnosis
+            .operations
             .iter()
+            .flat_map(|operation| &operation.actions)
             .find(|result| result.action == action)
         else {
             continue;
