@@ -7,15 +7,21 @@
 //! `aws:MultiFactorAuthPresent`, numeric `aws:MultiFactorAuthAge`, IP
 //! address `aws:SourceIp`, string `aws:SourceVpce`) with the operators of
 //! "IAM JSON policy elements: Condition operators", `...IfExists` and
-//! `Null` included.
+//! `Null` included, for a caller in the bucket's account or in another
+//! ("Cross-account policy evaluation logic").
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use super::worlds::{get_object, snapshot};
+use super::worlds::{get_object_as, snapshot_for};
 use kms_s3_doctor::diagnosis::{LinkStatus, Verdict};
 
-const USER: &str = "arn:aws:iam::111111111111:user/ann";
+/// The caller: in the bucket's account, or (cross-account, where both the
+/// identity and the bucket policy must allow) in another.
+const USERS: [&str; 2] = [
+    "arn:aws:iam::111111111111:user/ann",
+    "arn:aws:iam::222222222222:user/bob",
+];
 
 fn condition() -> impl Strategy<Value = Option<Value>> {
     let bool_operator = prop::sample::select(vec!["Bool", "BoolIfExists"]);
@@ -63,15 +69,15 @@ fn condition() -> impl Strategy<Value = Option<Value>> {
     ]
 }
 
-fn statement(principal: bool) -> impl Strategy<Value = Value> {
+fn statement(principal: Option<&'static str>) -> impl Strategy<Value = Value> {
     (any::<bool>(), condition(), condition()).prop_map(move |(allow, first, second)| {
         let mut statement = json!({
             "Effect": if allow { "Allow" } else { "Deny" },
             "Action": "s3:GetObject",
             "Resource": "arn:aws:s3:::bucket-a/*",
         });
-        if principal {
-            statement["Principal"] = json!({"AWS": USER});
+        if let Some(principal) = principal {
+            statement["Principal"] = json!({"AWS": principal});
         }
         let mut conditions = serde_json::Map::new();
         for block in [first, second].into_iter().flatten() {
@@ -91,19 +97,32 @@ fn statement(principal: bool) -> impl Strategy<Value = Value> {
     })
 }
 
-fn policies() -> impl Strategy<Value = Value> {
-    (
-        prop::collection::vec(statement(false), 1..4),
-        prop::collection::vec(statement(true), 0..3),
-    )
-        .prop_map(|(identity, bucket)| {
-            let bucket_policy = if bucket.is_empty() {
-                Value::Null
-            } else {
-                json!({"Version": "2012-10-17", "Statement": bucket})
-            };
-            snapshot(Value::Array(identity), bucket_policy)
-        })
+/// A caller and its snapshot.
+fn policies() -> impl Strategy<Value = (&'static str, Value)> {
+    prop::sample::select(USERS.to_vec()).prop_flat_map(|user| {
+        // Same account, a grant to the caller itself; across accounts, to
+        // the caller's account, and the identity policy must allow too.
+        let principal = if user == USERS[0] {
+            user
+        } else {
+            "arn:aws:iam::222222222222:root"
+        };
+        (
+            prop::collection::vec(statement(None), 1..4),
+            prop::collection::vec(statement(Some(principal)), 0..3),
+        )
+            .prop_map(move |(identity, bucket)| {
+                let bucket_policy = if bucket.is_empty() {
+                    Value::Null
+                } else {
+                    json!({"Version": "2012-10-17", "Statement": bucket})
+                };
+                (
+                    user,
+                    snapshot_for(user, Value::Array(identity), bucket_policy),
+                )
+            })
+    })
 }
 
 /// Concrete values for the four keys; `None` leaves a key unknown.
@@ -140,12 +159,12 @@ proptest! {
 
     #[test]
     fn a_decision_over_worlds_holds_for_every_concrete_request(
-        snapshot in policies(),
+        (user, snapshot) in policies(),
         contexts in prop::collection::vec(concrete(), 4),
     ) {
-        let unknown = get_object(&snapshot, &[]);
+        let unknown = get_object_as(user, &snapshot, &[]);
         for context in &contexts {
-            let known = get_object(&snapshot, context);
+            let known = get_object_as(user, &snapshot, context);
             for link in unknown.links.iter().filter(|link| link.reason.contains(" whatever `")) {
                 let concrete = known.links.iter().find(|other| other.link == link.link);
                 prop_assert_eq!(

@@ -18,10 +18,19 @@ const USER: &str = "arn:aws:iam::111111111111:user/ann";
 /// A same-account bucket (SSE-S3, so `head` needs only `s3:GetObject`)
 /// with `bucket_policy`, and ann with one inline policy of `statements`.
 pub(crate) fn snapshot(statements: Value, bucket_policy: Value) -> Value {
+    snapshot_for(USER, statements, bucket_policy)
+}
+
+/// [`snapshot`] with the caller `user` (in account 111111111111 or
+/// 222222222222).
+pub(crate) fn snapshot_for(user: &str, statements: Value, bucket_policy: Value) -> Value {
     json!({
         "format": "kms-s3-doctor/snapshot@1",
         "captured_at": "2026-11-22T10:00:00Z",
-        "accounts": {"111111111111": {"org_id": null, "scps": null, "rcps": null}},
+        "accounts": {
+            "111111111111": {"org_id": null, "scps": null, "rcps": null},
+            "222222222222": {"org_id": null, "scps": null, "rcps": null}
+        },
         "buckets": [{
             "name": "bucket-a", "account": "111111111111", "region": "eu-west-1",
             "policy": bucket_policy,
@@ -31,7 +40,7 @@ pub(crate) fn snapshot(statements: Value, bucket_policy: Value) -> Value {
         }],
         "keys": [],
         "principals": [{
-            "arn": USER, "id": "AIDAANN", "tags": {},
+            "arn": user, "id": "AIDAANN", "tags": {},
             "policies": [{"name": "p", "kind": "inline", "document": {
                 "Version": "2012-10-17", "Statement": statements
             }}],
@@ -40,11 +49,11 @@ pub(crate) fn snapshot(statements: Value, bucket_policy: Value) -> Value {
     })
 }
 
-pub(crate) fn request(context: &[(&str, &str)]) -> CheckRequest {
+pub(crate) fn request(user: &str, context: &[(&str, &str)]) -> CheckRequest {
     CheckRequest {
         bucket: "bucket-a".into(),
         object: Some("data.csv".into()),
-        principal: USER.into(),
+        principal: user.into(),
         via_role: None,
         external_id: None,
         operations: vec![Operation::parse("head").unwrap()],
@@ -59,8 +68,16 @@ pub(crate) fn request(context: &[(&str, &str)]) -> CheckRequest {
 }
 
 pub(crate) fn get_object(snapshot: &Value, context: &[(&str, &str)]) -> ActionResult {
+    get_object_as(USER, snapshot, context)
+}
+
+pub(crate) fn get_object_as(
+    user: &str,
+    snapshot: &Value,
+    context: &[(&str, &str)],
+) -> ActionResult {
     let snapshot = Snapshot::parse("s", &snapshot.to_string()).unwrap();
-    let judgement = chain::judge(&snapshot, &request(context)).unwrap();
+    let judgement = chain::judge(&snapshot, &request(user, context)).unwrap();
     judgement.diagnosis.operations[0]
         .actions
         .iter()
