@@ -14,7 +14,8 @@
 //!
 //! `DIFFERENTIAL_CASES=5000` runs more chains (default 300) and
 //! `DIFFERENTIAL_SEED` picks another seed. Without Node or the installed
-//! package the test is skipped, except under `CI=true`, where it fails.
+//! package the test is skipped, except under `CI` (set, as CI sets it), where
+//! it fails.
 //! `DIFFERENTIAL_DUMP=FILE` writes the unexplained disagreements to a file.
 
 use std::collections::BTreeMap;
@@ -635,7 +636,7 @@ fn the_judge_agrees_with_a_second_evaluator() {
     let script = match evaluator() {
         Ok(script) => script,
         Err(why) => {
-            if std::env::var("CI").is_ok_and(|value| value == "true") {
+            if std::env::var_os("CI").is_some() {
                 panic!("the differential test cannot run under CI: {why}");
             }
             eprintln!("note: skipping the differential test: {why}");
