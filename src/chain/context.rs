@@ -156,6 +156,30 @@ enum BuiltResource {
     Role,
 }
 
+impl Shared {
+    /// Each request context built for an action, with the resource it was
+    /// built for: `bucket`, `object`, `object-put`, `role`, `session` or
+    /// `session-write` (a directory bucket's), or the ARN of the KMS key. A second evaluator is given exactly these values.
+    pub(crate) fn built(&self) -> Vec<(String, Arc<RequestContext>)> {
+        self.actions
+            .borrow()
+            .iter()
+            .map(|(built, context)| {
+                let resource = match &built.resource {
+                    BuiltResource::Bucket => "bucket".to_string(),
+                    BuiltResource::Session { write: false } => "session".to_string(),
+                    BuiltResource::Session { write: true } => "session-write".to_string(),
+                    BuiltResource::Object { put: false } => "object".to_string(),
+                    BuiltResource::Object { put: true } => "object-put".to_string(),
+                    BuiltResource::Key { resource, .. } => resource.clone(),
+                    BuiltResource::Role => "role".to_string(),
+                };
+                (resource, Arc::clone(context))
+            })
+            .collect()
+    }
+}
+
 pub(crate) fn build(setup: &Setup<'_>, action: &ActionContext<'_>) -> Arc<RequestContext> {
     // Only the two principals of the request itself are kept, by identity;
     // a context for any other is built afresh.

@@ -21,10 +21,13 @@ mod suggest;
 
 pub(crate) use context::Shared;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use crate::diagnosis::{ActionResult, Diagnosis, LinkResult, Operation, OperationResult, Verdict};
 use crate::policy::arn::{ArnError, Principal, PrincipalKind};
+use crate::policy::context::RequestContext;
 use crate::snapshot::{BucketInfo, Encryption, Field, ObjectInfo, PrincipalInfo, Snapshot};
 
 /// Object key checked when `--object` is not given.
@@ -247,6 +250,15 @@ pub struct Judgement {
     /// document, so the fixes' re-check, which replaces only documents,
     /// reuses them rather than building them again.
     pub(crate) contexts: Shared,
+}
+
+impl Judgement {
+    /// The request context of each action judged, keyed by the resource it
+    /// was built for (`bucket`, `object`, `object-put`, `role`, or a KMS
+    /// key's ARN): what the policies were evaluated against.
+    pub fn request_contexts(&self) -> Vec<(String, Arc<RequestContext>)> {
+        self.contexts.built()
+    }
 }
 
 /// Judges every requested operation against the snapshot.

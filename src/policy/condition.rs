@@ -36,6 +36,9 @@ use super::logic::{and, not, or};
 use super::variables::{Resolution, Template};
 use super::wildcard::Glob;
 
+mod worlds;
+pub(crate) use worlds::representatives;
+
 /// The comparison of an operator, without negation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Compare {

@@ -279,6 +279,7 @@ pub mod strict_json;
 mod variables;
 mod wildcard;
 
+pub(crate) use condition::representatives;
 pub use document::{ConditionCheck, Mismatch, Policy, Statement, Version};
 
 /// Typed value checks shared with `--context` validation.

@@ -174,7 +174,7 @@ fn text_files(directory: &Path, out: &mut Vec<PathBuf>) {
         if path.is_dir() {
             if !matches!(
                 name.as_str(),
-                "target" | ".git" | "data" | "corpus" | "artifacts"
+                "target" | ".git" | "data" | "corpus" | "artifacts" | "node_modules"
             ) {
                 text_files(&path, out);
             }

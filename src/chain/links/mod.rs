@@ -24,6 +24,7 @@ mod organization;
 mod replication;
 mod resource;
 mod service_support;
+mod worlds;
 
 pub(crate) use service_support::caller_note;
 
@@ -114,6 +115,17 @@ impl ActionFacts<'_, '_> {
 
     fn actor_arn(&self) -> &str {
         &self.caller.principal_arn
+    }
+
+    /// The same action judged against another request context.
+    fn with_context(&self, context: Arc<RequestContext>) -> Self {
+        Self {
+            resource: self.resource.clone(),
+            resource_account: self.resource_account.clone(),
+            caller: self.caller.clone(),
+            context,
+            ..*self
+        }
     }
 }
 
@@ -217,45 +229,9 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
     };
 
     let key = resolved_key.as_ref();
-    let rails = identity::guard_rails(&facts);
-    let mut side = match (&planned.target, key) {
-        (Target::Key(_), Some(key)) => key_policy::judge(&facts, key),
-        (target, _) => resource::judge(&facts, target, &rails),
-    };
-    let mut links = Vec::new();
-    let needed = if facts.actor.is_iam() {
-        links_needed(&facts, &planned.target, key, &rails)
-    } else {
-        links_outside_iam(&facts, &planned.target, key)
-    };
-    for link in needed {
-        let judged = match (link, key) {
-            (LinkId::Scp | LinkId::Rcp, _) => organization::link(&facts, link),
-            (LinkId::BucketPolicy | LinkId::TrustPolicy | LinkId::KeyPolicy, _) => {
-                side.link.take().filter(|result| result.link == link)
-            }
-            (LinkId::IdentityPolicy | LinkId::PermissionsBoundary | LinkId::SessionPolicy, _) => {
-                identity::link(&facts, link, &rails, &side.exemptions, &side.granted_by)
-            }
-            (LinkId::KeyState, Some(key)) => Some(
-                match &planned.target {
-                    Target::Key(key_use) if key_use.source == KeySource::RequestHeader => {
-                        key_state::request_key_region(&facts, key)
-                    }
-                    _ => None,
-                }
-                .unwrap_or_else(|| key_state::link(&facts, key)),
-            ),
-            (LinkId::BucketEncryption, Some(key)) => Some(bucket_encryption::link(&facts, key)),
-            (LinkId::ObjectOwnership, _) => object_ownership::link(&facts),
-            (LinkId::KeyState | LinkId::BucketEncryption, None) => None,
-            // Not among the links every action needs: `replication::links`.
-            (LinkId::ReplicationConfiguration | LinkId::Versioning, _) => None,
-            (LinkId::ServiceSupport, _) => service_support::link(&facts, &planned.target),
-            (LinkId::Authentication, _) => Some(authentication::link(&facts)),
-        };
-        links.extend(judged);
-    }
+    let judge = |facts: &ActionFacts<'_, '_>| judge_links(facts, &planned.target, key);
+    let mut links = judge(&facts);
+    worlds::decide_over_worlds(&mut links, &facts, judge);
     links.extend(replication::links(&facts));
     links.sort_by_key(|link| link.link);
     if links
@@ -282,6 +258,54 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
         verdict,
         links,
     }
+}
+
+/// Every link of the action, judged against `facts`.
+fn judge_links(
+    facts: &ActionFacts<'_, '_>,
+    target: &Target,
+    key: Option<&ResolvedKey<'_>>,
+) -> Vec<LinkResult> {
+    let rails = identity::guard_rails(facts);
+    let mut side = match (target, key) {
+        (Target::Key(_), Some(key)) => key_policy::judge(facts, key),
+        (target, _) => resource::judge(facts, target, &rails),
+    };
+    let mut links = Vec::new();
+    let needed = if facts.actor.is_iam() {
+        links_needed(facts, target, key, &rails)
+    } else {
+        links_outside_iam(facts, target, key)
+    };
+    for link in needed {
+        let judged = match (link, key) {
+            (LinkId::Scp | LinkId::Rcp, _) => organization::link(facts, link),
+            (LinkId::BucketPolicy | LinkId::TrustPolicy | LinkId::KeyPolicy, _) => {
+                side.link.take().filter(|result| result.link == link)
+            }
+            (LinkId::IdentityPolicy | LinkId::PermissionsBoundary | LinkId::SessionPolicy, _) => {
+                identity::link(facts, link, &rails, &side.exemptions, &side.granted_by)
+            }
+            (LinkId::KeyState, Some(key)) => Some(
+                match target {
+                    Target::Key(key_use) if key_use.source == KeySource::RequestHeader => {
+                        key_state::request_key_region(facts, key)
+                    }
+                    _ => None,
+                }
+                .unwrap_or_else(|| key_state::link(facts, key)),
+            ),
+            (LinkId::BucketEncryption, Some(key)) => Some(bucket_encryption::link(facts, key)),
+            (LinkId::ObjectOwnership, _) => object_ownership::link(facts),
+            (LinkId::KeyState | LinkId::BucketEncryption, None) => None,
+            // Not among the links every action needs: `replication::links`.
+            (LinkId::ReplicationConfiguration | LinkId::Versioning, _) => None,
+            (LinkId::ServiceSupport, _) => service_support::link(facts, target),
+            (LinkId::Authentication, _) => Some(authentication::link(facts)),
+        };
+        links.extend(judged);
+    }
+    links
 }
 
 /// The links AWS consults for this action: the organization's policies

@@ -119,6 +119,11 @@ impl Statement {
         self.sid.as_deref()
     }
 
+    /// The statement's conditions, one per operator and key.
+    pub(crate) fn conditions(&self) -> &[Condition] {
+        &self.conditions
+    }
+
     pub fn effect(&self) -> Effect {
         self.effect
     }
