@@ -171,7 +171,10 @@ pub(super) fn plan(setup: &Setup<'_>) -> Vec<PlannedAction> {
             ));
         }
         if let (Some(_), Some(replica_key)) = (&source_key, &rule.replica_kms_key) {
-            let bucket_key = destination_bucket_key(setup, rule);
+            // Not knowing whether the destination uses S3 Bucket Keys, the
+            // replica key is judged without one and the kms:Encrypt carries
+            // an unknown `replication-configuration` link saying so.
+            let bucket_key = destination_bucket_key(setup, rule).unwrap_or(false);
             let key_use = KeyUse {
                 choice: KeyChoice::Named(replica_key.clone()),
                 source: KeySource::ReplicationRule,
@@ -190,16 +193,22 @@ pub(super) fn plan(setup: &Setup<'_>) -> Vec<PlannedAction> {
 /// Whether the destination bucket uses S3 Bucket Keys (its default
 /// encryption's setting): the replica's encryption context is then the
 /// destination bucket's ARN (S3 User Guide, "Replicating encrypted
-/// objects").
-fn destination_bucket_key(setup: &Setup<'_>, rule: &ReplicationRule) -> bool {
-    setup
+/// objects"). DSSE-KMS never uses one (S3 User Guide, "Using dual-layer
+/// server-side encryption with AWS KMS keys (DSSE-KMS)"). `None` when the
+/// destination or its default encryption is not known.
+fn destination_bucket_key(setup: &Setup<'_>, rule: &ReplicationRule) -> Option<bool> {
+    let bucket = setup
         .snapshot
         .buckets
         .iter()
-        .find(|bucket| bucket.name == rule.destination_bucket_name())
-        .and_then(|bucket| bucket.encryption.known())
-        .and_then(|encryption| encryption.bucket_key)
-        .unwrap_or(false)
+        .find(|bucket| bucket.name == rule.destination_bucket_name())?;
+    match &bucket.encryption {
+        Field::Some(encryption) if encryption.algorithm == super::kms_hop::DSSE_KMS => Some(false),
+        Field::Some(encryption) => Some(encryption.bucket_key.unwrap_or(false)),
+        // No default encryption: no Bucket Key setting either.
+        Field::None => Some(false),
+        Field::Unknown => None,
+    }
 }
 
 /// For a request without `--object`: the destination's placeholder object

@@ -39,7 +39,12 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) -> LinkRe
         return result;
     }
     let writer_account = &facts.actor.account;
-    if writer_account != &bucket.account && !key.reference.works_cross_account() {
+    // A caller of no customer account (a delivery service) writes with the
+    // key S3 resolves in the bucket owner's account.
+    if facts.actor.is_iam()
+        && writer_account != &bucket.account
+        && !key.reference.works_cross_account()
+    {
         let key_arn = key.info.map(|info| info.arn.clone());
         return make(
             LinkStatus::Fail,
@@ -73,10 +78,18 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) -> LinkRe
             )),
         );
     }
+    let usable_by = if facts.actor.is_iam() {
+        format!("account {writer_account}")
+    } else {
+        format!(
+            "a caller of no account (S3 resolves it in the bucket owner's account {})",
+            bucket.account
+        )
+    };
     make(
         LinkStatus::Pass,
         format!(
-            "the bucket's default encryption names `{}`, usable by account {writer_account}",
+            "the bucket's default encryption names `{}`, usable by {usable_by}",
             key.configured
         ),
         None,

@@ -372,8 +372,9 @@ fn links_needed(
 /// must allow it by itself; the resource account's RCPs apply (AWS
 /// Organizations User Guide, "Resource control policies (RCPs)": RCPs apply
 /// to every principal but service-linked roles). S3 picks the write key in
-/// the bucket owner's account for such a caller, so `bucket-encryption`,
-/// which is about a writer of another account naming a key, is not judged.
+/// the bucket owner's account for such a caller, so of `bucket-encryption`
+/// only what holds for every writer is judged (the key exists, is in the
+/// bucket's region, suits a directory bucket).
 fn links_outside_iam(
     facts: &ActionFacts<'_, '_>,
     target: &Target,
@@ -389,8 +390,11 @@ fn links_outside_iam(
     } else {
         LinkId::BucketPolicy
     });
-    if kms {
+    if let (Target::Key(key_use), Some(_)) = (target, key) {
         links.push(LinkId::KeyState);
+        if facts.action == "kms:GenerateDataKey" && key_use.source == KeySource::BucketDefault {
+            links.push(LinkId::BucketEncryption);
+        }
     }
     if facts.action == "s3:GetObject" && object_ownership::applies(facts) {
         links.push(LinkId::ObjectOwnership);

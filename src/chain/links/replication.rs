@@ -25,6 +25,11 @@ pub(super) fn links(facts: &ActionFacts<'_, '_>) -> Vec<LinkResult> {
             versioning(facts.setup.bucket, "source"),
         ],
         "s3:ReplicateObject" => vec![versioning(facts.setup.bucket, "destination")],
+        // Only replication asks for kms:Encrypt, on the replica key, with
+        // the destination in the bucket's place.
+        "kms:Encrypt" if facts.setup.bucket.encryption == Field::Unknown => {
+            vec![bucket_key_not_known(facts.setup.bucket)]
+        }
         _ => Vec::new(),
     }
 }
@@ -124,6 +129,24 @@ pub(super) fn judge_destination(
 /// S3 User Guide, "Requirements and considerations for replication": "Both
 /// source and destination buckets must have versioning enabled." A bucket
 /// whose versioning is suspended, or was never enabled, breaks replication.
+/// The replica key was judged as if the destination used no S3 Bucket Key
+/// (context the object's ARN, no kms:Decrypt): with one, S3 also needs
+/// kms:Decrypt and the context is the destination bucket's ARN (S3 User
+/// Guide, "Replicating encrypted objects"), and which holds is not known.
+fn bucket_key_not_known(destination: &BucketInfo) -> LinkResult {
+    unknown(
+        LinkId::ReplicationConfiguration,
+        format!(
+            "whether the destination bucket `{}` uses S3 Bucket Keys is not known (its default encryption was not read): the replica key was judged for replicas without one; with one, S3 also needs kms:Decrypt on it and the encryption context is the destination bucket's ARN",
+            destination.name
+        ),
+        Some(format!(
+            "add the destination's `encryption` to the snapshot, or read it with a profile of account {}",
+            destination.account
+        )),
+    )
+}
+
 fn versioning(bucket: &BucketInfo, side: &str) -> LinkResult {
     let name = &bucket.name;
     match &bucket.versioning {
