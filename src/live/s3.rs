@@ -260,6 +260,8 @@ async fn bucket_reads(
         tags,
         tags_error,
         objects,
+        public_access_block: Field::Unknown,
+        public_access_block_error: None,
     })
 }
 

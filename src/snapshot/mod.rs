@@ -20,9 +20,11 @@ use crate::policy::Policy;
 mod assumption;
 mod docref;
 mod documents;
+mod gates;
 mod parse;
 pub use assumption::{AssumeError, Assumption};
 pub use docref::{DocRef, OrgLevel};
+pub use gates::{PublicAccessBlock, PublicAccessSetting, setting_of};
 pub(crate) use parse::check_principal_element;
 pub use parse::{ACL_PERMISSIONS, ALGORITHMS, GRANT_OPERATIONS, KEY_STATES, MANAGERS, OWNERSHIPS};
 
@@ -316,6 +318,11 @@ pub struct AccountInfo {
     pub rcps: Field<Vec<Vec<NamedPolicy>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rcps_error: Option<String>,
+    /// The account's Block Public Access settings (S3 Control).
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub public_access_block: Field<PublicAccessBlock>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_access_block_error: Option<String>,
 }
 
 /// Server-side encryption as configured or applied.
@@ -411,6 +418,11 @@ pub struct BucketInfo {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub objects: Vec<ObjectInfo>,
+    /// The bucket's own Block Public Access settings.
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub public_access_block: Field<PublicAccessBlock>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_access_block_error: Option<String>,
 }
 
 /// Constraints of a KMS grant.

@@ -305,6 +305,12 @@ fn lay_account(base: &mut AccountInfo, over: &AccountInfo) {
         &over.rcps,
         &over.rcps_error,
     );
+    lay_field(
+        &mut base.public_access_block,
+        &mut base.public_access_block_error,
+        &over.public_access_block,
+        &over.public_access_block_error,
+    );
 }
 
 fn lay_object(base: &mut ObjectInfo, over: &ObjectInfo) {
@@ -365,6 +371,12 @@ fn lay_bucket(base: &mut BucketInfo, over: &BucketInfo) {
         &mut base.ownership_error,
         &over.ownership,
         &over.ownership_error,
+    );
+    lay_field(
+        &mut base.public_access_block,
+        &mut base.public_access_block_error,
+        &over.public_access_block,
+        &over.public_access_block_error,
     );
     for object in &over.objects {
         match base.objects.iter_mut().find(|o| o.key == object.key) {

@@ -45,6 +45,8 @@ impl Builder<'_> {
                 ownership: Field::Unknown,
                 ownership_error: None,
                 objects: Vec::new(),
+                public_access_block: Field::Unknown,
+                public_access_block_error: None,
             });
         }
         let bucket = self.out.buckets.iter_mut().find(|b| b.name == name)?;
