@@ -46,6 +46,7 @@ pub enum LinkId {
     PermissionsBoundary,
     SessionPolicy,
     BucketPolicy,
+    BlockPublicAccess,
     ObjectOwnership,
     BucketEncryption,
     KeyPolicy,
@@ -62,6 +63,7 @@ impl LinkId {
             LinkId::PermissionsBoundary => "permissions-boundary",
             LinkId::SessionPolicy => "session-policy",
             LinkId::BucketPolicy => "bucket-policy",
+            LinkId::BlockPublicAccess => "block-public-access",
             LinkId::ObjectOwnership => "object-ownership",
             LinkId::BucketEncryption => "bucket-encryption",
             LinkId::KeyPolicy => "key-policy",
@@ -79,6 +81,7 @@ impl LinkId {
             LinkId::PermissionsBoundary => "permissions boundary",
             LinkId::SessionPolicy => "session policy",
             LinkId::BucketPolicy => "bucket policy",
+            LinkId::BlockPublicAccess => "Block Public Access",
             LinkId::ObjectOwnership => "object ownership",
             LinkId::BucketEncryption => "bucket encryption",
             LinkId::KeyPolicy => "key policy",
@@ -86,7 +89,7 @@ impl LinkId {
         }
     }
 
-    pub const ALL: [LinkId; 11] = [
+    pub const ALL: [LinkId; 12] = [
         LinkId::Scp,
         LinkId::Rcp,
         LinkId::TrustPolicy,
@@ -94,6 +97,7 @@ impl LinkId {
         LinkId::PermissionsBoundary,
         LinkId::SessionPolicy,
         LinkId::BucketPolicy,
+        LinkId::BlockPublicAccess,
         LinkId::ObjectOwnership,
         LinkId::BucketEncryption,
         LinkId::KeyPolicy,

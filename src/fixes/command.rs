@@ -349,7 +349,10 @@ fn build(target: &FixTarget, file: &str, fix: &Fix) -> Built {
                 )),
             }
         }
-        LinkId::ObjectOwnership | LinkId::BucketEncryption | LinkId::KeyState => Built {
+        LinkId::ObjectOwnership
+        | LinkId::BlockPublicAccess
+        | LinkId::BucketEncryption
+        | LinkId::KeyState => Built {
             command: None,
             warning: None,
         },

@@ -246,7 +246,10 @@ pub(super) fn base_of<'s>(snapshot: &'s Snapshot, target: &FixTarget) -> Option<
         LinkId::SessionPolicy | LinkId::Scp | LinkId::Rcp => {
             Some(Base::Doc(snapshot.get(target.doc.as_deref()?)?))
         }
-        LinkId::ObjectOwnership | LinkId::BucketEncryption | LinkId::KeyState => None,
+        LinkId::ObjectOwnership
+        | LinkId::BlockPublicAccess
+        | LinkId::BucketEncryption
+        | LinkId::KeyState => None,
     }
 }
 

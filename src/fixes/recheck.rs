@@ -138,7 +138,10 @@ fn install(snapshot: &mut Snapshot, target: &FixTarget, doc: PolicyDoc) -> bool 
             };
             *slot = doc;
         }
-        LinkId::ObjectOwnership | LinkId::BucketEncryption | LinkId::KeyState => return false,
+        LinkId::ObjectOwnership
+        | LinkId::BlockPublicAccess
+        | LinkId::BucketEncryption
+        | LinkId::KeyState => return false,
     }
     true
 }

@@ -115,7 +115,7 @@ fn target_of(
         account: fix.account.clone(),
     };
     match link.link {
-        LinkId::BucketPolicy | LinkId::BucketEncryption => {
+        LinkId::BucketPolicy | LinkId::BlockPublicAccess | LinkId::BucketEncryption => {
             target.resource = diagnosis.bucket.clone();
         }
         LinkId::ObjectOwnership => {

@@ -15,6 +15,7 @@ mod corpus;
 mod docs;
 mod explain_cli;
 mod fixes;
+mod gate_properties;
 mod golden;
 mod guards;
 mod hostile_input;

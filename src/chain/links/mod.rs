@@ -12,6 +12,7 @@
 //! builds what they are judged against; each link family's rule lives in
 //! the file named after it.
 
+mod block_public_access;
 mod bucket_encryption;
 mod evaluation;
 mod identity;
@@ -201,6 +202,7 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
             (LinkId::KeyState, Some(key)) => Some(key_state::link(&facts, key)),
             (LinkId::BucketEncryption, Some(key)) => Some(bucket_encryption::link(&facts, key)),
             (LinkId::ObjectOwnership, _) => object_ownership::link(&facts),
+            (LinkId::BlockPublicAccess, _) => block_public_access::link(&facts),
             (LinkId::KeyState | LinkId::BucketEncryption, None) => None,
         };
         links.extend(judged);
@@ -255,6 +257,9 @@ fn links_needed(
     }
     if facts.action == "s3:GetObject" && object_ownership::applies(facts) {
         links.push(LinkId::ObjectOwnership);
+    }
+    if matches!(target, Target::Bucket | Target::Object(_)) {
+        links.push(LinkId::BlockPublicAccess);
     }
     links
 }
