@@ -45,6 +45,7 @@ pub enum LinkId {
     IdentityPolicy,
     PermissionsBoundary,
     SessionPolicy,
+    AccessPointPolicy,
     BucketPolicy,
     BlockPublicAccess,
     ObjectOwnership,
@@ -62,6 +63,7 @@ impl LinkId {
             LinkId::IdentityPolicy => "identity-policy",
             LinkId::PermissionsBoundary => "permissions-boundary",
             LinkId::SessionPolicy => "session-policy",
+            LinkId::AccessPointPolicy => "access-point-policy",
             LinkId::BucketPolicy => "bucket-policy",
             LinkId::BlockPublicAccess => "block-public-access",
             LinkId::ObjectOwnership => "object-ownership",
@@ -80,6 +82,7 @@ impl LinkId {
             LinkId::IdentityPolicy => "identity policy",
             LinkId::PermissionsBoundary => "permissions boundary",
             LinkId::SessionPolicy => "session policy",
+            LinkId::AccessPointPolicy => "access point policy",
             LinkId::BucketPolicy => "bucket policy",
             LinkId::BlockPublicAccess => "Block Public Access",
             LinkId::ObjectOwnership => "object ownership",
@@ -89,13 +92,14 @@ impl LinkId {
         }
     }
 
-    pub const ALL: [LinkId; 12] = [
+    pub const ALL: [LinkId; 13] = [
         LinkId::Scp,
         LinkId::Rcp,
         LinkId::TrustPolicy,
         LinkId::IdentityPolicy,
         LinkId::PermissionsBoundary,
         LinkId::SessionPolicy,
+        LinkId::AccessPointPolicy,
         LinkId::BucketPolicy,
         LinkId::BlockPublicAccess,
         LinkId::ObjectOwnership,

@@ -81,6 +81,8 @@ pub struct Selection {
     pub external_id: Option<String>,
     /// `--context KEY=VALUE` pairs, in order.
     pub context: Vec<(String, String)>,
+    /// `--access-point`: ARN or alias.
+    pub access_point: Option<String>,
 }
 
 /// One what-if layer: a `--plan` or `--overlay` file.
@@ -189,6 +191,7 @@ pub fn check(input: &Check) -> Result<Checked, Error> {
     };
     let selection = &input.selection;
     let request = CheckRequest {
+        access_point: selection.access_point.clone(),
         bucket: selection.bucket.clone(),
         object: selection.object.clone(),
         principal,

@@ -32,6 +32,9 @@ pub struct Selection {
     /// A request-context value (`s3:x-amz-acl=private`, `aws:SourceIp=203.0.113.7`); repeatable.
     #[arg(long = "context", value_name = "KEY=VALUE", value_parser = parse_context)]
     pub context: Vec<(String, String)>,
+    /// The request goes through this S3 access point (its ARN or alias).
+    #[arg(long, value_name = "ARN_OR_ALIAS", value_parser = parse_word)]
+    pub access_point: Option<String>,
 }
 
 /// Where to read AWS from.
@@ -290,6 +293,7 @@ pub fn selection(args: &Selection) -> pipeline::Selection {
         via_role: args.via_role.clone(),
         external_id: args.external_id.clone(),
         context: args.context.clone(),
+        access_point: args.access_point.clone(),
     }
 }
 

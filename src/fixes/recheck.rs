@@ -70,6 +70,16 @@ fn apply_merged(
 
 fn install(snapshot: &mut Snapshot, target: &FixTarget, doc: PolicyDoc) -> bool {
     match target.kind {
+        LinkId::AccessPointPolicy => {
+            let Some(point) = snapshot
+                .access_points
+                .iter_mut()
+                .find(|point| point.arn == target.resource)
+            else {
+                return false;
+            };
+            point.policy = Field::Some(doc);
+        }
         LinkId::BucketPolicy => {
             let Some(bucket) = snapshot
                 .buckets
@@ -165,7 +175,9 @@ fn principal_mut<'s>(
 /// boundary, session policies, SCPs, RCPs) may be read by any action.
 fn reads(planned: &PlannedAction, kind: LinkId) -> bool {
     match kind {
-        LinkId::BucketPolicy => matches!(planned.target, Target::Bucket | Target::Object(_)),
+        LinkId::BucketPolicy | LinkId::AccessPointPolicy => {
+            matches!(planned.target, Target::Bucket | Target::Object(_))
+        }
         LinkId::KeyPolicy => matches!(planned.target, Target::Key(_)),
         LinkId::TrustPolicy => matches!(planned.target, Target::Role),
         _ => true,
@@ -358,6 +370,7 @@ mod tests {
     /// and every principal of the walkthrough.
     fn cases() -> Vec<(String, Snapshot, CheckRequest)> {
         let request = |bucket: &str, principal: &str| CheckRequest {
+            access_point: None,
             bucket: bucket.to_string(),
             object: None,
             principal: principal.to_string(),

@@ -121,6 +121,15 @@ fn target_of(
         LinkId::ObjectOwnership => {
             target.resource = action.resource.clone();
         }
+        LinkId::AccessPointPolicy => {
+            // The request names `ACCESS_POINT_ARN/object/KEY`; the policy
+            // is the access point's.
+            let arn = action.resource.as_str();
+            target.resource = arn
+                .split_once("/object/")
+                .map_or(arn, |(ap, _)| ap)
+                .to_string();
+        }
         LinkId::KeyPolicy | LinkId::KeyState | LinkId::TrustPolicy => {
             target.resource = action.resource.clone();
         }

@@ -1,11 +1,69 @@
 //! S3's own gates as the snapshot records them: the Block Public Access
-//! settings of a bucket, of an account, or of an access point.
+//! settings of a bucket, of an account, or of an access point, and the
+//! access points a request may go through.
 
 use serde::{Deserialize, Serialize};
 
 use crate::policy::Tri;
 
-use super::Field;
+use super::{Field, PolicyDoc};
+
+/// The network origins an access point accepts requests from (S3 Control
+/// API Reference, "GetAccessPoint": `NetworkOrigin`).
+pub const NETWORK_ORIGINS: &[&str] = &["Internet", "VPC"];
+
+/// An S3 access point: its own policy and network origin stand between the
+/// caller and the bucket (S3 User Guide, "Configuring IAM policies for using
+/// access points").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessPointInfo {
+    /// `arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME`.
+    pub arn: String,
+    pub name: String,
+    /// The access point owner's account.
+    pub account: String,
+    /// The bucket it serves, by name.
+    pub bucket: String,
+    /// The bucket owner's account (another account for a cross-account
+    /// access point).
+    pub bucket_account: String,
+    /// The access point's alias (`NAME-...-s3alias`), which `--access-point`
+    /// also accepts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    /// `Internet` or `VPC`; missing when not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_origin: Option<String>,
+    /// The VPC a `VPC` access point accepts requests from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub policy: Field<PolicyDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub public_access_block: Field<PublicAccessBlock>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_access_block_error: Option<String>,
+}
+
+impl AccessPointInfo {
+    /// The region its ARN names.
+    pub fn region(&self) -> &str {
+        self.arn.split(':').nth(3).unwrap_or_default()
+    }
+
+    /// The ARN a request through the access point names for `object` (`None`:
+    /// the access point itself, as for ListBucket): AWS's
+    /// `arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME/object/KEY` form.
+    pub fn resource_arn(&self, object: Option<&str>) -> String {
+        match object {
+            Some(key) => format!("{}/object/{key}", self.arn),
+            None => self.arn.clone(),
+        }
+    }
+}
 
 /// One Block Public Access configuration (S3 API Reference,
 /// "PublicAccessBlockConfiguration"). A setting missing from the snapshot
@@ -21,6 +79,75 @@ pub struct PublicAccessBlock {
     pub block_public_policy: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restrict_public_buckets: Option<bool>,
+}
+
+/// Checks what serde cannot: each access point's ARN names its account and
+/// name in AWS's form, its accounts are account ids, its network origin is
+/// one AWS returns and a `VPC` origin names its VPC. The field's pointer and
+/// the message on failure.
+pub(super) fn validate_access_points(points: &[AccessPointInfo]) -> Result<(), (String, String)> {
+    let mut seen = std::collections::HashSet::new();
+    for (index, point) in points.iter().enumerate() {
+        let at = |field: &str| format!("/access_points/{index}{field}");
+        if !seen.insert(point.arn.as_str()) {
+            return Err((
+                at("/arn"),
+                format!(
+                    "a second entry for access point `{}`; a snapshot holds one per access point",
+                    point.arn
+                ),
+            ));
+        }
+        // S3 User Guide, "Referencing access points": the ARN is
+        // `arn:PARTITION:s3:REGION:ACCOUNT:accesspoint/NAME`.
+        let parts: Vec<&str> = point.arn.splitn(6, ':').collect();
+        let well_formed = matches!(
+            parts.as_slice(),
+            ["arn", partition, "s3", region, account, resource]
+                if !partition.is_empty()
+                    && !region.is_empty()
+                    && *account == point.account
+                    && *resource == format!("accesspoint/{}", point.name)
+        );
+        if !well_formed {
+            return Err((
+                at("/arn"),
+                format!(
+                    "`{}` is not `arn:aws:s3:REGION:{}:accesspoint/{}` (an access point ARN naming its account and name)",
+                    point.arn, point.account, point.name
+                ),
+            ));
+        }
+        for (field, account) in [
+            ("/account", &point.account),
+            ("/bucket_account", &point.bucket_account),
+        ] {
+            if !crate::policy::arn::is_account_id(account) {
+                return Err((
+                    at(field),
+                    format!("`{account}` is not a 12-digit account id"),
+                ));
+            }
+        }
+        if let Some(origin) = &point.network_origin
+            && !NETWORK_ORIGINS.contains(&origin.as_str())
+        {
+            return Err((
+                at("/network_origin"),
+                format!(
+                    "`{origin}` is not one of `Internet`, `VPC` (spelled exactly as AWS spells it)"
+                ),
+            ));
+        }
+        if point.network_origin.as_deref() == Some("VPC") && point.vpc_id.is_none() {
+            return Err((
+                at("/vpc_id"),
+                "a `VPC` access point names the VPC it accepts requests from (`vpc_id`)"
+                    .to_string(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The four settings by name, as the snapshot and the reports spell them.

@@ -24,7 +24,9 @@ mod gates;
 mod parse;
 pub use assumption::{AssumeError, Assumption};
 pub use docref::{DocRef, OrgLevel};
-pub use gates::{PublicAccessBlock, PublicAccessSetting, setting_of};
+pub use gates::{
+    AccessPointInfo, NETWORK_ORIGINS, PublicAccessBlock, PublicAccessSetting, setting_of,
+};
 pub(crate) use parse::check_principal_element;
 pub use parse::{ACL_PERMISSIONS, ALGORITHMS, GRANT_OPERATIONS, KEY_STATES, MANAGERS, OWNERSHIPS};
 
@@ -576,6 +578,9 @@ pub struct Snapshot {
     pub keys: Vec<KeyInfo>,
     #[serde(default)]
     pub principals: Vec<PrincipalInfo>,
+    /// S3 access points a request may go through.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_points: Vec<AccessPointInfo>,
     /// Assumptions (`--assume`) the capture was judged with, so that a
     /// replay judges the same way. An extension of the original format.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -620,6 +625,7 @@ impl Snapshot {
             buckets: Vec::new(),
             keys: Vec::new(),
             principals: Vec::new(),
+            access_points: Vec::new(),
             assumptions: Vec::new(),
         }
     }

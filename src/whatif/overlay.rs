@@ -902,6 +902,7 @@ mod tests {
         let overlay = parse_file("o.json", &text, &snapshot).unwrap();
         let provenance = lay_all(&mut snapshot, &[overlay]);
         let request = CheckRequest {
+            access_point: None,
             bucket: "account-a-bucket".to_string(),
             object: Some("reports/data.csv".to_string()),
             principal: "arn:aws:iam::111111111111:user/ann".to_string(),

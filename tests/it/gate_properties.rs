@@ -1,6 +1,6 @@
 //! Metamorphic properties of S3's Block Public Access gate, over every
 //! acceptance scenario and every place a setting lives (each bucket, each
-//! account): a setting that is not known never gives `allowed` where
+//! account, each access point): a setting that is not known never gives `allowed` where
 //! knowing it could refuse, and turning a setting on never makes a verdict
 //! better (S3 User Guide, "Blocking public access to your Amazon S3
 //! storage": the settings only ever restrict; S3 applies the most
@@ -36,6 +36,8 @@ fn places(snapshot: &Value) -> Vec<String> {
     let mut out = Vec::new();
     let buckets = snapshot["buckets"].as_array().map_or(0, Vec::len);
     out.extend((0..buckets).map(|index| format!("/buckets/{index}")));
+    let points = snapshot["access_points"].as_array().map_or(0, Vec::len);
+    out.extend((0..points).map(|index| format!("/access_points/{index}")));
     let accounts = snapshot["accounts"].as_object();
     out.extend(
         accounts

@@ -59,6 +59,7 @@ fn request_of(scenario: &Value) -> Option<CheckRequest> {
         .map(|arg| arg.as_str().unwrap_or_default().to_string())
         .collect();
     let mut request = CheckRequest {
+        access_point: None,
         bucket: String::new(),
         object: None,
         principal: scenario["snapshot"]["caller"]
@@ -81,6 +82,7 @@ fn request_of(scenario: &Value) -> Option<CheckRequest> {
             "--object" => request.object = value(),
             "--principal" => request.principal = value()?,
             "--via-role" => request.via_role = value(),
+            "--access-point" => request.access_point = value(),
             "--external-id" => request.external_id = value(),
             "--op" => {
                 request.operations = value()?

@@ -52,7 +52,7 @@ fn effective(facts: &ActionFacts<'_, '_>, setting: PublicAccessSetting) -> Effec
     let bucket = facts.setup.bucket;
     let account = facts.setup.snapshot.accounts.get(&bucket.account);
     let unread = Field::Unknown;
-    let places = [
+    let mut places = vec![
         (
             format!("bucket `{}`", bucket.name),
             &bucket.public_access_block,
@@ -62,6 +62,16 @@ fn effective(facts: &ActionFacts<'_, '_>, setting: PublicAccessSetting) -> Effec
             account.map_or(&unread, |info| &info.public_access_block),
         ),
     ];
+    // A request through an access point meets the access point's settings
+    // too (S3 User Guide, "Blocking public access to your Amazon S3
+    // storage": the most restrictive combination of the access point,
+    // bucket and account settings).
+    if let Some(point) = facts.setup.access_point {
+        places.push((
+            format!("access point `{}`", point.name),
+            &point.public_access_block,
+        ));
+    }
     let mut result = Effective {
         on: Tri::No,
         on_at: Vec::new(),
@@ -268,12 +278,21 @@ fn public_acl_grant_read(facts: &ActionFacts<'_, '_>) -> Option<Finding> {
 /// Reference, "PublicAccessBlockConfiguration"): only AWS service
 /// principals and users of the bucket owner's account get in.
 fn public_policy_across_accounts(facts: &ActionFacts<'_, '_>) -> Option<Finding> {
-    if !facts.cross_account() {
+    let point = facts.setup.access_point;
+    // Users of the access point owner's account are let in as the bucket
+    // owner's are.
+    let caller = &facts.actor.account;
+    if !facts.cross_account() || point.is_some_and(|point| &point.account == caller) {
         return None;
     }
     let bucket = facts.setup.bucket;
-    // A policy not read leaves the bucket-policy link unknown already.
-    let doc = bucket.policy.known()?;
+    // A policy not read leaves its own link unknown already.
+    let (doc, what) = match point.and_then(|point| point.policy.known()) {
+        Some(point_doc) if publicness(&point_doc.policy).public != Tri::No => {
+            (point_doc, "access point policy")
+        }
+        _ => (bucket.policy.known()?, "bucket policy"),
+    };
     let public = publicness(&doc.policy);
     if public.public == Tri::No {
         return None;
@@ -307,8 +326,8 @@ fn public_policy_across_accounts(facts: &ActionFacts<'_, '_>) -> Option<Finding>
         })
         .collect();
     let policy_is = match public.public {
-        Tri::Yes => "the bucket policy is public",
-        _ => "whether the bucket policy is public is not settled by AWS's documented list",
+        Tri::Yes => format!("the {what} is public"),
+        _ => format!("whether the {what} is public is not settled by AWS's documented list"),
     };
     let named: Vec<String> = public
         .statements
@@ -344,7 +363,7 @@ fn public_policy_across_accounts(facts: &ActionFacts<'_, '_>) -> Option<Finding>
         change: FixChange::Other,
         document: LinkId::BucketPolicy.as_str().to_string(),
         note: Some(format!(
-            "make the bucket policy non-public: in statement {} name the accounts or principals that need access instead of `*`, or limit it with a fixed aws:SourceVpce, aws:SourceVpc, aws:SourceIp, aws:SourceArn or aws:SourceAccount condition; once no statement is public, RestrictPublicBuckets no longer applies and the grant to account {} takes effect. Turning RestrictPublicBuckets off instead would open the public statements to everyone and widens a guard",
+            "make the {what} non-public: in statement {} name the accounts or principals that need access instead of `*`, or limit it with a fixed aws:SourceVpce, aws:SourceVpc, aws:SourceIp, aws:SourceArn or aws:SourceAccount condition; once no statement is public, RestrictPublicBuckets no longer applies and the grant to account {} takes effect. Turning RestrictPublicBuckets off instead would open the public statements to everyone and widens a guard",
             if named.is_empty() {
                 "the statements cited".to_string()
             } else {

@@ -12,6 +12,7 @@
 //! builds what they are judged against; each link family's rule lives in
 //! the file named after it.
 
+mod access_point;
 mod block_public_access;
 mod bucket_encryption;
 mod evaluation;
@@ -85,7 +86,12 @@ struct ResourceSide {
 struct ActionFacts<'a, 's> {
     setup: &'a Setup<'s>,
     action: &'static str,
+    /// What the request names: the bucket or object, or through an access
+    /// point its ARN forms.
     resource: String,
+    /// What the bucket policy is judged against: the bucket or object ARN
+    /// even when the request goes through an access point.
+    resource_side: String,
     resource_account: String,
     actor: &'a Principal,
     actor_info: Option<&'s PrincipalInfo>,
@@ -100,6 +106,15 @@ impl ActionFacts<'_, '_> {
             resource: &self.resource,
             caller: &self.caller,
             context: &self.context,
+        }
+    }
+
+    /// The request as the resource side (bucket, trust or key policy) sees
+    /// it.
+    fn resource_side_request(&self) -> Request<'_> {
+        Request {
+            resource: &self.resource_side,
+            ..self.request()
         }
     }
 
@@ -144,6 +159,17 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
             None => (String::new(), setup.bucket.account.clone()),
         },
     };
+    let resource_side = resource.clone();
+    // S3 User Guide, "Configuring IAM policies for using access points": a
+    // request through an access point names the access point's ARN
+    // (`.../accesspoint/NAME/object/KEY` for an object), which the
+    // caller's own policies and the access point policy are matched
+    // against; the bucket policy still sees the bucket and object.
+    let resource = match (&planned.target, setup.access_point) {
+        (Target::Bucket, Some(point)) => point.resource_arn(None),
+        (Target::Object(key), Some(point)) => point.resource_arn(Some(key)),
+        _ => resource,
+    };
     let encryption_context_arn = match &planned.target {
         Target::Key(key_use) if key_use.bucket_key => setup.bucket_arn(),
         Target::Key(key_use) => setup.object_arn(&key_use.object),
@@ -172,10 +198,15 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
             resource: context_resource,
         },
     );
+    let context = match setup.access_point {
+        Some(point) => access_point::with_context(&context, point, &planned.target),
+        None => context,
+    };
     let facts = ActionFacts {
         setup,
         action: planned.action,
         resource,
+        resource_side,
         resource_account,
         actor,
         actor_info,
@@ -189,6 +220,16 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
         (Target::Key(_), Some(key)) => key_policy::judge(&facts, key, &encryption_context_arn),
         (target, _) => resource::judge(&facts, target, &rails),
     };
+    let access_point_policy = match (setup.access_point, &planned.target) {
+        (Some(point), Target::Bucket | Target::Object(_)) => Some(access_point::judge(
+            &facts,
+            point,
+            &rails,
+            &mut side.exemptions,
+        )),
+        _ => None,
+    };
+    let mut access_point_policy = access_point_policy;
     let mut links = Vec::new();
     for link in links_needed(&facts, &planned.target, key, &rails) {
         let judged = match (link, key) {
@@ -203,6 +244,7 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
             (LinkId::BucketEncryption, Some(key)) => Some(bucket_encryption::link(&facts, key)),
             (LinkId::ObjectOwnership, _) => object_ownership::link(&facts),
             (LinkId::BlockPublicAccess, _) => block_public_access::link(&facts),
+            (LinkId::AccessPointPolicy, _) => access_point_policy.take(),
             (LinkId::KeyState | LinkId::BucketEncryption, None) => None,
         };
         links.extend(judged);
@@ -242,6 +284,9 @@ fn links_needed(
         (None, Target::Role) => LinkId::TrustPolicy,
         (None, _) => LinkId::BucketPolicy,
     });
+    if facts.setup.access_point.is_some() && matches!(target, Target::Bucket | Target::Object(_)) {
+        links.push(LinkId::AccessPointPolicy);
+    }
     links.push(LinkId::IdentityPolicy);
     if rails.boundary.is_some() {
         links.push(LinkId::PermissionsBoundary);
