@@ -67,6 +67,11 @@ pub const READ_OPERATIONS: &[ReadOperation] = &[
     read("S3", "GetBucketAcl", "s3:GetBucketAcl"),
     read("S3", "ListBuckets", "s3:ListAllMyBuckets"),
     read("S3", "GetBucketTagging", "s3:GetBucketTagging"),
+    read(
+        "S3",
+        "GetPublicAccessBlock",
+        "s3:GetBucketPublicAccessBlock",
+    ),
     read("S3", "HeadObject", "s3:GetObject"),
     read("S3", "GetObjectAcl", "s3:GetObjectAcl"),
     read("S3", "GetObjectTagging", "s3:GetObjectTagging"),

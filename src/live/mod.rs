@@ -11,6 +11,7 @@
 //! all" is a [`GatherError`].
 
 mod aws;
+mod gates;
 mod iam;
 mod join;
 mod kms;

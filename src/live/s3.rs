@@ -65,7 +65,7 @@ fn bucket_failure(ctx: &Ctx<'_>, failure: Failure) -> Failure {
 
 /// Turns a failed bucket read into its field's error text, or a fatal error.
 /// `none_code` is the error code that means "read, and there is none".
-fn field_error<T>(
+pub(super) fn field_error<T>(
     ctx: &Ctx<'_>,
     reader: &Reader,
     permission: &str,
@@ -206,6 +206,7 @@ async fn bucket_reads(
             .into_iter()
             .map(|key| object_reads(ctx, reader, &s3, key)),
     );
+    let public_access_block = super::gates::bucket_public_access_block(ctx, reader, &s3, bucket);
     let (
         (policy, policy_error),
         (encryption, encryption_error),
@@ -213,7 +214,16 @@ async fn bucket_reads(
         (tags, tags_error),
         owner_id,
         objects,
-    ) = tokio::try_join!(policy, encryption, ownership, tags, owner_id, objects)?;
+        (public_access_block, public_access_block_error),
+    ) = tokio::try_join!(
+        policy,
+        encryption,
+        ownership,
+        tags,
+        owner_id,
+        objects,
+        public_access_block
+    )?;
     let objects = objects
         .into_iter()
         .map(|(mut object, acl_owner)| {
@@ -260,8 +270,8 @@ async fn bucket_reads(
         tags,
         tags_error,
         objects,
-        public_access_block: Field::Unknown,
-        public_access_block_error: None,
+        public_access_block,
+        public_access_block_error,
     })
 }
 

@@ -26,6 +26,8 @@ mod live_access_tests;
 #[cfg(feature = "live")]
 mod live_e2e;
 #[cfg(feature = "live")]
+mod live_gates;
+#[cfg(feature = "live")]
 mod live_messages;
 #[cfg(feature = "live")]
 mod permissions;
