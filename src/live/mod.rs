@@ -351,7 +351,7 @@ async fn run(
         let (identities, _) = tokio::join!(identities, views);
         identities.map(|_| ())
     };
-    let ((bucket, keys), (principal, principals), ()) =
+    let ((bucket, keys, account_gates), (principal, principals), ()) =
         tokio::try_join!(bucket_branch(ctx), principal_branch(ctx), org_views)?;
 
     let mut snapshot = Snapshot::new(Some(
@@ -360,6 +360,8 @@ async fn run(
     for (account, info) in ctx.accounts.finished() {
         snapshot.accounts.insert(account, info?);
     }
+    let owner = snapshot.accounts.entry(bucket.account.clone()).or_default();
+    (owner.public_access_block, owner.public_access_block_error) = account_gates;
     snapshot.buckets.push(bucket);
     snapshot.keys = keys;
     snapshot.principals = principals;
@@ -372,9 +374,15 @@ async fn run(
 
 /// The bucket, then the keys its encryption and object name (plus
 /// `extra_key_ids`), and the organizations of the accounts involved.
+/// The bucket owner's account Block Public Access settings, as read.
+type AccountGates = (
+    crate::snapshot::Field<crate::snapshot::PublicAccessBlock>,
+    Option<String>,
+);
+
 async fn bucket_branch(
     ctx: &Ctx<'_>,
-) -> Result<(crate::snapshot::BucketInfo, Vec<KeyInfo>), GatherError> {
+) -> Result<(crate::snapshot::BucketInfo, Vec<KeyInfo>, AccountGates), GatherError> {
     let owned = async { Ok::<_, GatherError>(s3::owns_bucket(ctx, &ctx.resource).await) };
     let (identity, read, owned) = tokio::try_join!(
         ctx.resource.identity(&ctx.endpoint),
@@ -424,7 +432,9 @@ async fn bucket_branch(
         join::try_join_all(references.iter().map(|reference| {
             kms::read_key(ctx, reference, &region, &account, &identity.partition)
         }));
-    let (keys, _) = tokio::try_join!(keys, org::account_info(ctx, &account))?;
+    let account_gates = gates::account_public_access_block(ctx, &ctx.resource, &account, &region);
+    let (keys, _, account_gates) =
+        tokio::try_join!(keys, org::account_info(ctx, &account), account_gates)?;
     let mut unique: Vec<KeyInfo> = Vec::new();
     for key in keys.into_iter().flatten() {
         if !unique.iter().any(|known| known.arn == key.arn) {
@@ -447,7 +457,7 @@ async fn bucket_branch(
             .map(|key_account| org::account_info(ctx, key_account)),
     )
     .await?;
-    Ok((bucket, unique))
+    Ok((bucket, unique, account_gates))
 }
 
 /// The error for a `--profile` that is not of the bucket's account, naming

@@ -1,5 +1,6 @@
-//! Live mode reads S3's own gates: the bucket's Block Public Access
-//! settings, through the real binary against `moto_server`. The verdicts
+//! Live mode reads S3's own gates: the Block Public Access settings of the
+//! bucket and of its owner's account (S3 Control), through the real binary
+//! against `moto_server`. The verdicts
 //! come from kms-s3-doctor (moto evaluates no policy); the test checks that
 //! the settings read live reach the `block-public-access` link and the saved
 //! snapshot.
@@ -12,10 +13,18 @@ use crate::support::live::{Moto, World, moto_available, strings};
 
 const DILIP: &str = "arn:aws:iam::222222222222:user/dilip";
 
+/// Where RestrictPublicBuckets is turned on.
+#[derive(Clone, Copy)]
+enum Restrict {
+    Nowhere,
+    Bucket,
+    Account,
+}
+
 /// Makes `account-a-bucket`'s policy public (a grant to `*` beside the
-/// grants naming account B) and, when `restrict`, turns
-/// RestrictPublicBuckets on for the bucket, as account A's administrator.
-fn make_public(moto: &Moto, restrict: bool) {
+/// grants naming account B) and turns RestrictPublicBuckets on where
+/// `restrict` says, as account A's administrator.
+fn make_public(moto: &Moto, restrict: Restrict) {
     let script = r#"
 import json, sys, boto3
 s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="eu-west-1",
@@ -26,14 +35,29 @@ policy = json.loads(s3.get_bucket_policy(Bucket="account-a-bucket")["Policy"])
 policy["Statement"].append({"Sid": "PublicList", "Effect": "Allow", "Principal": "*",
     "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::account-a-bucket"})
 s3.put_bucket_policy(Bucket="account-a-bucket", Policy=json.dumps(policy))
-if sys.argv[2] == "restrict":
-    s3.put_public_access_block(Bucket="account-a-bucket", PublicAccessBlockConfiguration={
-        "BlockPublicAcls": False, "IgnorePublicAcls": False,
-        "BlockPublicPolicy": False, "RestrictPublicBuckets": True})
+config = {"BlockPublicAcls": False, "IgnorePublicAcls": False,
+          "BlockPublicPolicy": False, "RestrictPublicBuckets": True}
+if sys.argv[2] == "bucket":
+    s3.put_public_access_block(Bucket="account-a-bucket", PublicAccessBlockConfiguration=config)
+if sys.argv[2] == "account":
+    control = boto3.client("s3control", endpoint_url=sys.argv[1], region_name="eu-west-1",
+                           aws_access_key_id="AKIASETUP000000000000",
+                           aws_secret_access_key="setup-secret")
+    def as_a(request, **_):
+        # S3 Control puts the account in the host, which 127.0.0.1 cannot carry.
+        request.url = request.url.replace("//111111111111.", "//")
+        request.headers["x-moto-account-id"] = "111111111111"
+    control.meta.events.register("before-sign.*.*", as_a)
+    control.put_public_access_block(AccountId="111111111111",
+                                    PublicAccessBlockConfiguration=config)
 "#;
     let output = Command::new("python3")
         .args(["-c", script, &moto.url()])
-        .arg(if restrict { "restrict" } else { "leave" })
+        .arg(match restrict {
+            Restrict::Nowhere => "nowhere",
+            Restrict::Bucket => "bucket",
+            Restrict::Account => "account",
+        })
         .output()
         .expect("cannot run python3");
     assert!(
@@ -95,7 +119,7 @@ fn bucket_settings_read_live_block_a_named_partner() {
     }
     let moto = Moto::start();
     let world = World::populate(&moto);
-    make_public(&moto, true);
+    make_public(&moto, Restrict::Bucket);
     let (report, snapshot) = check(&world, &moto, "restricted.json");
     assert_eq!(
         snapshot["buckets"][0]["public_access_block"]["restrict_public_buckets"], true,
@@ -106,36 +130,60 @@ fn bucket_settings_read_live_block_a_named_partner() {
     assert_eq!(link["status"], "fail", "{link:#}");
 }
 
-/// No configuration on the bucket is read as `null`; the account's settings
-/// are not read, so the public policy leaves the request inconclusive,
-/// never allowed, and the link says which settings were not read.
+/// The account's settings, read through S3 Control, count as the
+/// bucket's do: the most restrictive combination applies (S3 User Guide,
+/// "Blocking public access to your Amazon S3 storage").
 #[test]
-fn bucket_without_settings_and_account_unread_is_inconclusive() {
+fn account_settings_read_live_block_a_named_partner() {
     if !moto_available() {
         return;
     }
     let moto = Moto::start();
     let world = World::populate(&moto);
-    make_public(&moto, false);
-    let (report, snapshot) = check(&world, &moto, "unrestricted.json");
+    make_public(&moto, Restrict::Account);
+    let (report, snapshot) = check(&world, &moto, "account.json");
     assert_eq!(
-        snapshot["buckets"][0]["public_access_block"],
-        Value::Null,
-        "no configuration is saved as null"
+        snapshot["accounts"]["111111111111"]["public_access_block"]["restrict_public_buckets"],
+        true,
+        "the account's settings are saved as read: {:#}",
+        snapshot["accounts"]
     );
-    assert!(
-        snapshot["buckets"][0]
-            .as_object()
-            .is_some_and(|bucket| bucket.contains_key("public_access_block")),
-        "the field is present (read), not missing (unknown)"
-    );
-    assert_eq!(report["verdict"], "inconclusive", "{report:#}");
+    assert_eq!(snapshot["buckets"][0]["public_access_block"], Value::Null);
+    assert_eq!(report["verdict"], "denied", "{report:#}");
     let link = block_public_access(&report).expect("a block-public-access link");
-    assert_eq!(link["status"], "unknown", "{link:#}");
+    assert_eq!(link["status"], "fail", "{link:#}");
     assert!(
         link["reason"]
             .as_str()
-            .is_some_and(|reason| reason.contains("account 111111111111 not read")),
+            .is_some_and(|reason| reason.contains("on for account 111111111111")),
         "{link:#}"
     );
+}
+
+/// No configuration on the bucket or the account is read as `null` (none
+/// configured), not left unknown: the public policy's grant to account B
+/// applies, and the link says the setting is off.
+#[test]
+fn no_settings_anywhere_are_read_as_none_and_the_grant_applies() {
+    if !moto_available() {
+        return;
+    }
+    let moto = Moto::start();
+    let world = World::populate(&moto);
+    make_public(&moto, Restrict::Nowhere);
+    let (report, snapshot) = check(&world, &moto, "unrestricted.json");
+    for (what, value) in [
+        ("bucket", &snapshot["buckets"][0]),
+        ("account", &snapshot["accounts"]["111111111111"]),
+    ] {
+        assert!(
+            value
+                .as_object()
+                .is_some_and(|object| object.get("public_access_block") == Some(&Value::Null)),
+            "the {what}'s settings are saved as null (read, none configured): {value:#}"
+        );
+    }
+    assert_eq!(report["verdict"], "allowed", "{report:#}");
+    let link = block_public_access(&report).expect("a block-public-access link");
+    assert_eq!(link["status"], "pass", "{link:#}");
 }
