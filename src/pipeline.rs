@@ -389,6 +389,7 @@ fn gather_request(selection: &Selection, aws: &Aws) -> crate::live::GatherReques
         object: selection.object.clone(),
         principal: selection.principal.clone(),
         via_role: selection.via_role.clone(),
+        access_point: selection.access_point.clone(),
         extra_key_ids,
         profile: aws.profile.clone(),
         principal_profile: aws.principal_profile.clone(),

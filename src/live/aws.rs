@@ -77,6 +77,12 @@ pub const READ_OPERATIONS: &[ReadOperation] = &[
         "GetPublicAccessBlock",
         "s3:GetAccountPublicAccessBlock",
     ),
+    read("S3 Control", "GetAccessPoint", "s3:GetAccessPoint"),
+    read(
+        "S3 Control",
+        "GetAccessPointPolicy",
+        "s3:GetAccessPointPolicy",
+    ),
     read("S3", "HeadObject", "s3:GetObject"),
     read("S3", "GetObjectAcl", "s3:GetObjectAcl"),
     read("S3", "GetObjectTagging", "s3:GetObjectTagging"),

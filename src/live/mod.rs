@@ -45,6 +45,8 @@ pub struct GatherRequest {
     pub principal: Option<String>,
     /// `--via-role`: its trust policy, identity policies and boundary too.
     pub via_role: Option<String>,
+    /// `--access-point`: the access point read when it is given by ARN.
+    pub access_point: Option<String>,
     /// Keys named by `--context s3:x-amz-server-side-encryption-aws-kms-key-id`.
     pub extra_key_ids: Vec<String>,
     pub profile: Option<String>,
@@ -359,6 +361,12 @@ async fn run(
     ));
     for (account, info) in ctx.accounts.finished() {
         snapshot.accounts.insert(account, info?);
+    }
+    if let Some(arn) = &ctx.request.access_point
+        && let Some(point) =
+            gates::read_access_point(ctx, arn, &bucket.name, &bucket.account).await?
+    {
+        snapshot.access_points.push(point);
     }
     let owner = snapshot.accounts.entry(bucket.account.clone()).or_default();
     (owner.public_access_block, owner.public_access_block_error) = account_gates;
