@@ -155,3 +155,45 @@ proptest! {
         );
     }
 }
+
+/// An access point field that was not read (its policy, its network origin)
+/// never turns a verdict that is not `allowed` into `allowed`, whatever the
+/// field held (S3 User Guide, "Configuring IAM policies for using access
+/// points": both the access point and the bucket must permit the request).
+#[test]
+fn an_unread_access_point_field_never_allows() {
+    let mut checked = 0;
+    for scenario in scenarios_cached() {
+        let points = scenario.snapshot["access_points"]
+            .as_array()
+            .map_or(0, Vec::len);
+        let Some(before) = verdict(&scenario.snapshot, &scenario.request) else {
+            continue;
+        };
+        for index in 0..points {
+            for field in ["policy", "network_origin", "public_access_block"] {
+                let mut mutated = scenario.snapshot.clone();
+                let Some(point) = mutated
+                    .pointer_mut(&format!("/access_points/{index}"))
+                    .and_then(Value::as_object_mut)
+                else {
+                    continue;
+                };
+                point.remove(field);
+                let Some(after) = verdict(&mutated, &scenario.request) else {
+                    continue;
+                };
+                checked += 1;
+                assert!(
+                    before == Verdict::Allowed || after != Verdict::Allowed,
+                    "{}: access point {index}'s {field} unread turned {before:?} into allowed",
+                    scenario.name
+                );
+            }
+        }
+    }
+    assert!(
+        checked >= 12,
+        "only {checked} access point fields were judged"
+    );
+}
