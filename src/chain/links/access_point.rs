@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use crate::diagnosis::{LinkId, LinkResult, LinkStatus};
+use crate::diagnosis::{Fix, LinkId, LinkResult, LinkStatus};
 use crate::policy::context::RequestContext;
 use crate::policy::logic::{and, not};
 use crate::policy::{Effect, Tri};
@@ -200,14 +200,17 @@ fn network_origin(facts: &ActionFacts<'_, '_>, point: &AccessPointInfo) -> Optio
                         "access point `{}` accepts requests only from VPC `{vpc}` (network origin VPC), and this request comes from `{source}`",
                         point.name
                     ),
-                    Some(proposal::request(
-                        link,
-                        &facts.actor.account,
-                        &format!(
-                            "send the request from VPC `{vpc}`, or through an access point whose network origin is Internet"
-                        ),
-                        vec!["--context".to_string(), format!("aws:SourceVpc={vpc}")],
-                    )),
+                    Some(Fix {
+                        note: Some(format!(
+                            "the access point's network origin is a guard the request can meet: send the request from VPC `{vpc}`, or through an access point whose network origin is Internet; nothing needs to change"
+                        )),
+                        ..proposal::request(
+                            link,
+                            &point.account,
+                            "",
+                            vec!["--context".to_string(), format!("aws:SourceVpc={vpc}")],
+                        )
+                    }),
                 )),
                 None => Some(unknown(
                     link,
