@@ -491,6 +491,14 @@ pub fn lay(base: &mut Snapshot, overlay: &Overlay) {
             None => base.principals.push(principal.clone()),
         }
     }
+    // An access point the overlay gives replaces the one of the same ARN
+    // whole: its fields are read together (S3 Control GetAccessPoint).
+    for point in &over.access_points {
+        match base.access_points.iter_mut().find(|p| p.arn == point.arn) {
+            Some(existing) => *existing = point.clone(),
+            None => base.access_points.push(point.clone()),
+        }
+    }
     base.identify_documents();
 }
 
@@ -802,6 +810,32 @@ mod tests {
         );
         let error = parse_file("o.json", &text, &snapshot).unwrap_err();
         assert_eq!(error.field, "/buckets/0/policy/Statement/0", "{error}");
+    }
+
+    #[test]
+    fn an_access_point_given_by_an_overlay_is_laid_whole() {
+        let mut snapshot = base();
+        let point = |origin: &str| {
+            format!(
+                r#"{{"arn":"arn:aws:s3:eu-west-1:111111111111:accesspoint/ap","name":"ap",
+                    "account":"111111111111","bucket":"account-a-bucket",
+                    "bucket_account":"111111111111","network_origin":"{origin}","policy":null}}"#
+            )
+        };
+        for origin in ["Internet", "VPC\",\"vpc_id\":\"vpc-1"] {
+            let text = format!(
+                r#"{{"format":"{SNAPSHOT_FORMAT}","access_points":[{}]}}"#,
+                point(origin)
+            );
+            let overlay = parse_file("o.json", &text, &snapshot).unwrap();
+            lay_all(&mut snapshot, &[overlay]);
+        }
+        assert_eq!(snapshot.access_points.len(), 1);
+        assert_eq!(
+            snapshot.access_points[0].network_origin.as_deref(),
+            Some("VPC")
+        );
+        assert_eq!(snapshot.access_points[0].vpc_id.as_deref(), Some("vpc-1"));
     }
 
     #[test]
