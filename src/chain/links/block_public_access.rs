@@ -358,10 +358,16 @@ fn public_policy_across_accounts(facts: &ActionFacts<'_, '_>) -> Option<Finding>
             facts.actor.account
         ),
     };
+    let (owner, document) = match point {
+        Some(point) if what == "access point policy" => {
+            (point.account.clone(), LinkId::AccessPointPolicy)
+        }
+        _ => (bucket.account.clone(), LinkId::BucketPolicy),
+    };
     let fix = Fix {
-        account: bucket.account.clone(),
+        account: owner,
         change: FixChange::Other,
-        document: LinkId::BucketPolicy.as_str().to_string(),
+        document: document.as_str().to_string(),
         note: Some(format!(
             "make the {what} non-public: in statement {} name the accounts or principals that need access instead of `*`, or limit it with a fixed aws:SourceVpce, aws:SourceVpc, aws:SourceIp, aws:SourceArn or aws:SourceAccount condition; once no statement is public, RestrictPublicBuckets no longer applies and the grant to account {} takes effect. Turning RestrictPublicBuckets off instead would open the public statements to everyone and widens a guard",
             if named.is_empty() {
