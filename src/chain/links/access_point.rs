@@ -74,6 +74,7 @@ pub(super) fn judge(
     point: &AccessPointInfo,
     rails: &GuardRails,
     exemptions: &mut Exemptions,
+    bucket_side_denies: Tri,
 ) -> LinkResult {
     let link = LinkId::AccessPointPolicy;
     let request = facts.request();
@@ -104,6 +105,22 @@ pub(super) fn judge(
 
     if let Some(refused) = network_origin(facts, point) {
         return refused;
+    }
+    // The caller's own policies (or SCPs, RCPs) deny the action on the
+    // bucket's ARNs but not on the access point's: AWS does not say which
+    // ARN they are matched against for a request through an access point,
+    // so the deny may apply.
+    if bucket_side_denies != Tri::No && rails.identity.denies() == Tri::No {
+        return unknown(
+            link,
+            format!(
+                "a policy of the caller's side (identity policy, boundary, session policy, SCP or RCP) {} {} on `{}`, the bucket's ARN, though not on the access point's; whether AWS matches it against the bucket's ARN for a request through an access point is not documented",
+                if bucket_side_denies == Tri::Yes { "denies" } else { "may deny" },
+                facts.action,
+                facts.resource_side
+            ),
+            Some("scope the deny to the access point's ARN as well (or drop it) if it is meant to apply there, or read the documents it hangs on".to_string()),
+        );
     }
 
     let identity_allows = if rails.is_root {

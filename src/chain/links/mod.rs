@@ -28,7 +28,7 @@ use std::sync::Arc;
 use crate::diagnosis::{ActionResult, Fix, LinkId, LinkResult, LinkStatus};
 use crate::policy::arn::Principal;
 use crate::policy::context::RequestContext;
-use crate::policy::{Caller, Request};
+use crate::policy::{Caller, Request, Tri};
 use crate::snapshot::PrincipalInfo;
 
 use super::context::{self, ActionContext, ContextResource, KmsCall};
@@ -221,12 +221,16 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
         (target, _) => resource::judge(&facts, target, &rails),
     };
     let access_point_policy = match (setup.access_point, &planned.target) {
-        (Some(point), Target::Bucket | Target::Object(_)) => Some(access_point::judge(
-            &facts,
-            point,
-            &rails,
-            &mut side.exemptions,
-        )),
+        (Some(point), Target::Bucket | Target::Object(_)) => {
+            let bucket_side = bucket_side_denies(&facts);
+            Some(access_point::judge(
+                &facts,
+                point,
+                &rails,
+                &mut side.exemptions,
+                bucket_side,
+            ))
+        }
         _ => None,
     };
     let mut access_point_policy = access_point_policy;
@@ -257,6 +261,45 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
         verdict,
         links,
     }
+}
+
+/// Whether the caller's own policies, SCPs or RCPs deny the action when
+/// matched against the bucket and object ARNs rather than the access
+/// point's. Which ARN those documents see for a request through an access
+/// point is not documented beyond identity policies granting the access
+/// point's ARN, so a deny written for the bucket is never dropped silently.
+fn bucket_side_denies(facts: &ActionFacts<'_, '_>) -> Tri {
+    let bucket = ActionFacts {
+        setup: facts.setup,
+        action: facts.action,
+        resource: facts.resource_side.clone(),
+        resource_side: facts.resource_side.clone(),
+        resource_account: facts.resource_account.clone(),
+        actor: facts.actor,
+        actor_info: facts.actor_info,
+        caller: facts.caller.clone(),
+        context: Arc::clone(&facts.context),
+    };
+    let rails = identity::guard_rails(&bucket);
+    let mut denies = rails.identity.denies();
+    for judged in [&rails.boundary, &rails.session].into_iter().flatten() {
+        denies = crate::policy::logic::or(denies, judged.denies());
+    }
+    for link in [LinkId::Scp, LinkId::Rcp] {
+        if !organization::applies(&bucket, link, None) {
+            continue;
+        }
+        let denied = organization::link(&bucket, link).is_some_and(|result| {
+            result
+                .evidence
+                .iter()
+                .any(|evidence| evidence.role == crate::diagnosis::EvidenceRole::Denies)
+        });
+        if denied {
+            denies = Tri::Yes;
+        }
+    }
+    denies
 }
 
 /// The links AWS consults for this action: the organization's policies
