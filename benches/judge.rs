@@ -21,6 +21,7 @@ fn bench_judge(c: &mut Criterion) {
         return;
     };
     let request = CheckRequest {
+        access_point: None,
         bucket: "account-a-bucket".to_string(),
         object: Some("reports/data.csv".to_string()),
         principal: "arn:aws:iam::222222222222:user/dilip".to_string(),

@@ -63,6 +63,7 @@ pub fn big_snapshot(statements: usize) -> String {
 fn bench_scale(c: &mut Criterion) {
     let text = big_snapshot(100_000);
     let request = CheckRequest {
+        access_point: None,
         bucket: "big-bucket".to_string(),
         object: Some("data.csv".to_string()),
         principal: WHO.to_string(),

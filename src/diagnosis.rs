@@ -45,7 +45,9 @@ pub enum LinkId {
     IdentityPolicy,
     PermissionsBoundary,
     SessionPolicy,
+    AccessPointPolicy,
     BucketPolicy,
+    BlockPublicAccess,
     ObjectOwnership,
     BucketEncryption,
     KeyPolicy,
@@ -65,7 +67,9 @@ impl LinkId {
             LinkId::IdentityPolicy => "identity-policy",
             LinkId::PermissionsBoundary => "permissions-boundary",
             LinkId::SessionPolicy => "session-policy",
+            LinkId::AccessPointPolicy => "access-point-policy",
             LinkId::BucketPolicy => "bucket-policy",
+            LinkId::BlockPublicAccess => "block-public-access",
             LinkId::ObjectOwnership => "object-ownership",
             LinkId::BucketEncryption => "bucket-encryption",
             LinkId::KeyPolicy => "key-policy",
@@ -86,7 +90,9 @@ impl LinkId {
             LinkId::IdentityPolicy => "identity policy",
             LinkId::PermissionsBoundary => "permissions boundary",
             LinkId::SessionPolicy => "session policy",
+            LinkId::AccessPointPolicy => "access point policy",
             LinkId::BucketPolicy => "bucket policy",
+            LinkId::BlockPublicAccess => "Block Public Access",
             LinkId::ObjectOwnership => "object ownership",
             LinkId::BucketEncryption => "bucket encryption",
             LinkId::KeyPolicy => "key policy",
@@ -98,14 +104,16 @@ impl LinkId {
         }
     }
 
-    pub const ALL: [LinkId; 15] = [
+    pub const ALL: [LinkId; 17] = [
         LinkId::Scp,
         LinkId::Rcp,
         LinkId::TrustPolicy,
         LinkId::IdentityPolicy,
         LinkId::PermissionsBoundary,
         LinkId::SessionPolicy,
+        LinkId::AccessPointPolicy,
         LinkId::BucketPolicy,
+        LinkId::BlockPublicAccess,
         LinkId::ObjectOwnership,
         LinkId::BucketEncryption,
         LinkId::KeyPolicy,

@@ -84,6 +84,8 @@ pub struct Selection {
     /// `--via-service`: the service making the request with the
     /// principal's credentials.
     pub via_service: Option<String>,
+    /// `--access-point`: ARN or alias.
+    pub access_point: Option<String>,
 }
 
 /// One what-if layer: a `--plan` or `--overlay` file.
@@ -192,6 +194,7 @@ pub fn check(input: &Check) -> Result<Checked, Error> {
     };
     let selection = &input.selection;
     let request = CheckRequest {
+        access_point: selection.access_point.clone(),
         bucket: selection.bucket.clone(),
         object: selection.object.clone(),
         principal,
@@ -390,6 +393,7 @@ fn gather_request(selection: &Selection, aws: &Aws) -> crate::live::GatherReques
         object: selection.object.clone(),
         principal: selection.principal.clone(),
         via_role: selection.via_role.clone(),
+        access_point: selection.access_point.clone(),
         extra_key_ids,
         profile: aws.profile.clone(),
         principal_profile: aws.principal_profile.clone(),

@@ -173,6 +173,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
     };
     let operations = [Operation::Get, Operation::Put, Operation::List, Operation::Copy];
     let request = CheckRequest {
+        access_point: None,
         bucket: "b".into(),
         object: Some("k\u{1b}]0;x\u{7}".into()),
         principal: pick(u, &PRINCIPALS[..5])?.to_string(),

@@ -58,6 +58,7 @@ impl Expectation {
     /// The request `check` would judge for this test.
     pub fn request(&self, principal: String, now: DateTime<Utc>) -> CheckRequest {
         CheckRequest {
+            access_point: None,
             bucket: self.bucket.clone(),
             object: self.object.clone(),
             principal,

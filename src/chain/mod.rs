@@ -28,7 +28,9 @@ use chrono::{DateTime, Utc};
 use crate::diagnosis::{ActionResult, Diagnosis, LinkResult, Operation, OperationResult, Verdict};
 use crate::policy::arn::{ArnError, Principal, PrincipalKind};
 use crate::policy::context::RequestContext;
-use crate::snapshot::{BucketInfo, Encryption, Field, ObjectInfo, PrincipalInfo, Snapshot};
+use crate::snapshot::{
+    AccessPointInfo, BucketInfo, Encryption, Field, ObjectInfo, PrincipalInfo, Snapshot,
+};
 
 /// Object key checked when `--object` is not given.
 pub const PLACEHOLDER_OBJECT: &str = "kms-s3-doctor-probe";
@@ -36,6 +38,9 @@ pub const PLACEHOLDER_OBJECT: &str = "kms-s3-doctor-probe";
 /// What `check` asks about.
 #[derive(Debug, Clone)]
 pub struct CheckRequest {
+    /// `--access-point`: the ARN or alias of the access point the request
+    /// goes through.
+    pub access_point: Option<String>,
     pub bucket: String,
     pub object: Option<String>,
     /// ARN (or account id) of the principal; the caller's identity in live mode.
@@ -76,6 +81,17 @@ pub enum JudgeError {
         "--op replicate: `{0}` is a directory bucket, and S3 Replication does not support directory buckets"
     )]
     ReplicateDirectoryBucket(String),
+    /// The access point, and `; did you mean ...?` when a close one is there.
+    #[error("--access-point: access point `{0}` is not in the snapshot (by ARN or alias){1}")]
+    AccessPointNotInSnapshot(String, String),
+    #[error(
+        "--access-point: access point `{access_point}` serves bucket `{serves}`, not `{bucket}`"
+    )]
+    AccessPointOtherBucket {
+        access_point: String,
+        serves: String,
+        bucket: String,
+    },
     /// Partitions are separate: a principal of one never reaches a resource
     /// of another.
     #[error(
@@ -165,6 +181,8 @@ pub(crate) struct Setup<'s> {
     /// The snapshot's entries for `source` and `role`, found once.
     pub source_info: Option<&'s PrincipalInfo>,
     pub role_info: Option<&'s PrincipalInfo>,
+    /// The access point the S3 request goes through (`--access-point`).
+    pub access_point: Option<&'s AccessPointInfo>,
 }
 
 impl<'s> Setup<'s> {
@@ -415,6 +433,10 @@ fn prepare<'s>(
     let role_info = role
         .as_ref()
         .and_then(|role| principal::find_info(snapshot, role));
+    let access_point = match &request.access_point {
+        Some(wanted) => Some(find_access_point(snapshot, wanted, &bucket.name)?),
+        None => None,
+    };
     let setup = Setup {
         snapshot,
         bucket,
@@ -426,8 +448,41 @@ fn prepare<'s>(
         contexts,
         source_info,
         role_info,
+        access_point,
     };
     Ok(setup)
+}
+
+/// The access point `--access-point` names by ARN or alias, which must
+/// serve the bucket the request names.
+fn find_access_point<'s>(
+    snapshot: &'s Snapshot,
+    wanted: &str,
+    bucket: &str,
+) -> Result<&'s AccessPointInfo, JudgeError> {
+    let found = snapshot
+        .access_points
+        .iter()
+        .find(|point| point.arn == wanted || point.alias.as_deref() == Some(wanted))
+        .ok_or_else(|| {
+            JudgeError::AccessPointNotInSnapshot(
+                wanted.to_string(),
+                suggest::did_you_mean(
+                    wanted,
+                    snapshot.access_points.iter().flat_map(|point| {
+                        std::iter::once(point.arn.as_str()).chain(point.alias.as_deref())
+                    }),
+                ),
+            )
+        })?;
+    if found.bucket != bucket {
+        return Err(JudgeError::AccessPointOtherBucket {
+            access_point: wanted.to_string(),
+            serves: found.bucket.clone(),
+            bucket: bucket.to_string(),
+        });
+    }
+    Ok(found)
 }
 
 /// The worst verdict of the operations.

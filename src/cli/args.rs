@@ -39,6 +39,9 @@ pub struct Selection {
     /// `aws:ViaAWSService` and the network keys as AWS documents them.
     #[arg(long, value_name = "NAME.amazonaws.com", value_parser = parse_service_principal)]
     pub via_service: Option<String>,
+    /// The request goes through this S3 access point (its ARN or alias).
+    #[arg(long, value_name = "ARN_OR_ALIAS", value_parser = parse_word)]
+    pub access_point: Option<String>,
 }
 
 /// A service principal name, `NAME.amazonaws.com`.
@@ -310,6 +313,7 @@ pub fn selection(args: &Selection) -> pipeline::Selection {
         external_id: args.external_id.clone(),
         context: args.context.clone(),
         via_service: args.via_service.clone(),
+        access_point: args.access_point.clone(),
     }
 }
 

@@ -157,6 +157,25 @@ fn build(target: &FixTarget, file: &str, fix: &Fix) -> Built {
             ]),
             warning: None,
         },
+        // S3 Control API Reference, "PutAccessPointPolicy": the access
+        // point by name, in its owner's account.
+        LinkId::AccessPointPolicy => {
+            let (account, name) = access_point_parts(resource);
+            Built {
+                command: words(&[
+                    "aws",
+                    "s3control",
+                    "put-access-point-policy",
+                    "--account-id",
+                    account,
+                    "--name",
+                    name,
+                    "--policy",
+                    &path,
+                ]),
+                warning: None,
+            }
+        }
         LinkId::KeyPolicy => {
             // KMS API Reference, "PutKeyPolicy": `default` is the only valid
             // policy name, and the new policy must still let the caller put
@@ -350,6 +369,7 @@ fn build(target: &FixTarget, file: &str, fix: &Fix) -> Built {
             }
         }
         LinkId::ObjectOwnership
+        | LinkId::BlockPublicAccess
         | LinkId::BucketEncryption
         | LinkId::KeyState
         | LinkId::ReplicationConfiguration
@@ -360,6 +380,14 @@ fn build(target: &FixTarget, file: &str, fix: &Fix) -> Built {
             warning: None,
         },
     }
+}
+
+/// The account and name of an access point ARN
+/// (`arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME`).
+fn access_point_parts(arn: &str) -> (&str, &str) {
+    let account = arn.split(':').nth(4).unwrap_or_default();
+    let name = arn.split_once(":accesspoint/").map_or("", |(_, name)| name);
+    (account, name)
 }
 
 #[cfg(test)]

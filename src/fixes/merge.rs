@@ -213,6 +213,13 @@ pub(super) fn base_of<'s>(snapshot: &'s Snapshot, target: &FixTarget) -> Option<
                 .find(|key| key.arn == target.resource)?;
             known_or_empty(&key.policy)
         }
+        LinkId::AccessPointPolicy => {
+            let point = snapshot
+                .access_points
+                .iter()
+                .find(|point| point.arn == target.resource)?;
+            known_or_empty(&point.policy)
+        }
         LinkId::TrustPolicy => {
             let info = principal_info(snapshot, &target.resource)?;
             known_or_empty(&info.trust_policy)
@@ -247,6 +254,7 @@ pub(super) fn base_of<'s>(snapshot: &'s Snapshot, target: &FixTarget) -> Option<
             Some(Base::Doc(snapshot.get(target.doc.as_deref()?)?))
         }
         LinkId::ObjectOwnership
+        | LinkId::BlockPublicAccess
         | LinkId::BucketEncryption
         | LinkId::KeyState
         | LinkId::ReplicationConfiguration

@@ -70,6 +70,16 @@ fn apply_merged(
 
 fn install(snapshot: &mut Snapshot, target: &FixTarget, doc: PolicyDoc) -> bool {
     match target.kind {
+        LinkId::AccessPointPolicy => {
+            let Some(point) = snapshot
+                .access_points
+                .iter_mut()
+                .find(|point| point.arn == target.resource)
+            else {
+                return false;
+            };
+            point.policy = Field::Some(doc);
+        }
         LinkId::BucketPolicy => {
             let Some(bucket) = snapshot
                 .buckets
@@ -139,6 +149,7 @@ fn install(snapshot: &mut Snapshot, target: &FixTarget, doc: PolicyDoc) -> bool 
             *slot = doc;
         }
         LinkId::ObjectOwnership
+        | LinkId::BlockPublicAccess
         | LinkId::BucketEncryption
         | LinkId::KeyState
         | LinkId::ReplicationConfiguration
@@ -173,7 +184,7 @@ fn reads(planned: &PlannedAction, kind: LinkId) -> bool {
         return true;
     }
     match kind {
-        LinkId::BucketPolicy => matches!(
+        LinkId::BucketPolicy | LinkId::AccessPointPolicy => matches!(
             planned.target,
             Target::Bucket | Target::Object(_) | Target::Session { .. }
         ),
@@ -369,6 +380,7 @@ mod tests {
     /// and every principal of the walkthrough.
     fn cases() -> Vec<(String, Snapshot, CheckRequest)> {
         let request = |bucket: &str, principal: &str| CheckRequest {
+            access_point: None,
             bucket: bucket.to_string(),
             object: None,
             principal: principal.to_string(),

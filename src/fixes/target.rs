@@ -117,7 +117,7 @@ fn target_of(
         account: fix.account.clone(),
     };
     match link.link {
-        LinkId::BucketEncryption | LinkId::ServiceSupport => {
+        LinkId::BlockPublicAccess | LinkId::BucketEncryption | LinkId::ServiceSupport => {
             target.resource = diagnosis.bucket.clone();
         }
         // The bucket the action is on: a replication's destination is
@@ -140,6 +140,15 @@ fn target_of(
                 .via_role
                 .clone()
                 .unwrap_or_else(|| diagnosis.principal.clone());
+        }
+        LinkId::AccessPointPolicy => {
+            // The request names `ACCESS_POINT_ARN/object/KEY`; the policy
+            // is the access point's.
+            let arn = action.resource.as_str();
+            target.resource = arn
+                .split_once("/object/")
+                .map_or(arn, |(ap, _)| ap)
+                .to_string();
         }
         LinkId::KeyPolicy | LinkId::KeyState | LinkId::TrustPolicy => {
             target.resource = action.resource.clone();

@@ -74,6 +74,22 @@ pub const READ_OPERATIONS: &[ReadOperation] = &[
         "GetBucketReplication",
         "s3:GetReplicationConfiguration",
     ),
+    read(
+        "S3",
+        "GetPublicAccessBlock",
+        "s3:GetBucketPublicAccessBlock",
+    ),
+    read(
+        "S3 Control",
+        "GetPublicAccessBlock",
+        "s3:GetAccountPublicAccessBlock",
+    ),
+    read("S3 Control", "GetAccessPoint", "s3:GetAccessPoint"),
+    read(
+        "S3 Control",
+        "GetAccessPointPolicy",
+        "s3:GetAccessPointPolicy",
+    ),
     read("S3", "HeadObject", "s3:GetObject"),
     read("S3", "GetObjectAcl", "s3:GetObjectAcl"),
     read("S3", "GetObjectTagging", "s3:GetObjectTagging"),
@@ -201,6 +217,23 @@ pub(crate) struct Reader {
     pub orgs: aws_sdk_organizations::Client,
 }
 
+/// A local emulator's endpoint, used for S3 Control as given.
+#[derive(Debug)]
+struct EndpointAsGiven(String);
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for EndpointAsGiven {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _params: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
+        aws_sdk_s3control::config::endpoint::EndpointFuture::ready(Ok(
+            aws_sdk_s3control::config::endpoint::Endpoint::builder()
+                .url(self.0.clone())
+                .build(),
+        ))
+    }
+}
+
 /// The region used when neither `--region` nor the profile names one.
 const FALLBACK_REGION: &str = "us-east-1";
 
@@ -319,6 +352,19 @@ impl Reader {
                 )
             })
             .clone()
+    }
+
+    /// An S3 Control client in `region`. S3 Control puts the account id in
+    /// the host (`ACCOUNT.s3-control.REGION.amazonaws.com`), which a local
+    /// emulator's address cannot carry: there its endpoint is used as given.
+    pub(crate) fn s3control(&self, region: &str) -> aws_sdk_s3control::Client {
+        let mut config = aws_sdk_s3control::config::Builder::from(&self.sdk)
+            .region(Region::new(region.to_string()))
+            .interceptor(self.guard.clone());
+        if let Some(url) = self.sdk.endpoint_url().filter(|_| self.path_style) {
+            config = config.endpoint_resolver(EndpointAsGiven(url.to_string()));
+        }
+        aws_sdk_s3control::Client::from_conf(config.build())
     }
 
     pub(crate) fn kms(&self, region: &str) -> aws_sdk_kms::Client {
@@ -814,9 +860,14 @@ mod tests {
                 "{read:?}"
             );
             let (service, _) = read.action.split_once(':').unwrap_or_default();
+            // S3 Control operations are authorised by `s3:` actions (Service
+            // Authorization Reference, Amazon S3).
+            let prefix = match read.service {
+                "S3 Control" => "s3".to_string(),
+                other => other.to_ascii_lowercase(),
+            };
             assert_eq!(
-                service,
-                read.service.to_ascii_lowercase(),
+                service, prefix,
                 "{read:?}: the action is of another service"
             );
         }

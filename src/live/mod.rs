@@ -12,6 +12,7 @@
 
 mod aws;
 mod call_log;
+mod gates;
 mod iam;
 mod join;
 mod kms;
@@ -47,6 +48,8 @@ pub struct GatherRequest {
     pub principal: Option<String>,
     /// `--via-role`: its trust policy, identity policies and boundary too.
     pub via_role: Option<String>,
+    /// `--access-point`: the access point read when it is given by ARN.
+    pub access_point: Option<String>,
     /// Keys named by `--context s3:x-amz-server-side-encryption-aws-kms-key-id`.
     pub extra_key_ids: Vec<String>,
     pub profile: Option<String>,
@@ -353,7 +356,7 @@ async fn run(
         let (identities, _) = tokio::join!(identities, views);
         identities.map(|_| ())
     };
-    let ((bucket, destinations, keys), (principal, principals), ()) =
+    let ((bucket, destinations, keys, account_gates), (principal, principals), ()) =
         tokio::try_join!(bucket_branch(ctx), principal_branch(ctx), org_views)?;
 
     let mut snapshot = Snapshot::new(Some(
@@ -362,6 +365,14 @@ async fn run(
     for (account, info) in ctx.accounts.finished() {
         snapshot.accounts.insert(account, info?);
     }
+    if let Some(arn) = &ctx.request.access_point
+        && let Some(point) =
+            gates::read_access_point(ctx, arn, &bucket.name, &bucket.account).await?
+    {
+        snapshot.access_points.push(point);
+    }
+    let owner = snapshot.accounts.entry(bucket.account.clone()).or_default();
+    (owner.public_access_block, owner.public_access_block_error) = account_gates;
     snapshot.buckets.push(bucket);
     snapshot.buckets.extend(destinations);
     snapshot.keys = keys;
@@ -379,11 +390,19 @@ type BucketBranch = (
     crate::snapshot::BucketInfo,
     Vec<crate::snapshot::BucketInfo>,
     Vec<KeyInfo>,
+    AccountGates,
+);
+
+/// The bucket owner's account Block Public Access settings, as read.
+type AccountGates = (
+    crate::snapshot::Field<crate::snapshot::PublicAccessBlock>,
+    Option<String>,
 );
 
 /// The bucket, then the keys its encryption and object name (plus
 /// `extra_key_ids`), the destinations and replica keys of its replication
-/// rules, and the organizations of the accounts involved.
+/// rules, the owner account's Block Public Access settings, and the
+/// organizations of the accounts involved.
 async fn bucket_branch(ctx: &Ctx<'_>) -> Result<BucketBranch, GatherError> {
     let owned = async { Ok::<_, GatherError>(s3::owns_bucket(ctx, &ctx.resource).await) };
     let (identity, read, owned) = tokio::try_join!(
@@ -434,10 +453,12 @@ async fn bucket_branch(ctx: &Ctx<'_>) -> Result<BucketBranch, GatherError> {
         join::try_join_all(references.iter().map(|reference| {
             kms::read_key(ctx, reference, &region, &account, &identity.partition)
         }));
-    let (keys, _, (destinations, replica_keys)) = tokio::try_join!(
+    let account_gates = gates::account_public_access_block(ctx, &ctx.resource, &account, &region);
+    let (keys, _, (destinations, replica_keys), account_gates) = tokio::try_join!(
         keys,
         org::account_info(ctx, &account),
-        replication::read_destinations(ctx, &bucket, &identity.partition)
+        replication::read_destinations(ctx, &bucket, &identity.partition),
+        account_gates
     )?;
     let mut unique: Vec<KeyInfo> = Vec::new();
     for key in keys.into_iter().flatten().chain(replica_keys) {
@@ -461,7 +482,7 @@ async fn bucket_branch(ctx: &Ctx<'_>) -> Result<BucketBranch, GatherError> {
             .map(|key_account| org::account_info(ctx, key_account)),
     )
     .await?;
-    Ok((bucket, destinations, unique))
+    Ok((bucket, destinations, unique, account_gates))
 }
 
 /// The error for a `--profile` that is not of the bucket's account, naming

@@ -74,6 +74,7 @@ fn unknown(why: String) -> AccountInfo {
         scps_error: Some(why.clone()),
         rcps: Field::Unknown,
         rcps_error: Some(why),
+        ..AccountInfo::default()
     }
 }
 
@@ -111,6 +112,7 @@ fn not_in_org() -> AccountInfo {
         scps_error: None,
         rcps: Field::None,
         rcps_error: None,
+        ..AccountInfo::default()
     }
 }
 

@@ -314,6 +314,8 @@ async fn read_destination(
     Ok(BucketInfo {
         // S3 Replication has no directory bucket destinations.
         bucket_type: None,
+        public_access_block: Field::Unknown,
+        public_access_block_error: unread("Block Public Access settings"),
         name: name.to_string(),
         account: account.to_string(),
         account_error: match (named, own.is_some()) {

@@ -66,7 +66,7 @@ fn bucket_failure(ctx: &Ctx<'_>, failure: Failure) -> Failure {
 
 /// Turns a failed bucket read into its field's error text, or a fatal error.
 /// `none_code` is the error code that means "read, and there is none".
-fn field_error<T>(
+pub(super) fn field_error<T>(
     ctx: &Ctx<'_>,
     reader: &Reader,
     permission: &str,
@@ -213,6 +213,7 @@ async fn bucket_reads(
     };
     let versioning = super::replication::versioning(ctx, &s3, bucket, &failed);
     let replication = super::replication::replication(ctx, &s3, bucket, &failed);
+    let public_access_block = super::gates::bucket_public_access_block(ctx, reader, &s3, bucket);
     let (
         (policy, policy_error),
         (encryption, encryption_error),
@@ -222,6 +223,7 @@ async fn bucket_reads(
         objects,
         (versioning, versioning_error),
         (replication, replication_error),
+        (public_access_block, public_access_block_error),
     ) = tokio::try_join!(
         policy,
         encryption,
@@ -230,7 +232,8 @@ async fn bucket_reads(
         owner_id,
         objects,
         versioning,
-        replication
+        replication,
+        public_access_block
     )?;
     let objects = objects
         .into_iter()
@@ -288,6 +291,8 @@ async fn bucket_reads(
         bucket_type: bucket
             .ends_with("--x-s3")
             .then(|| crate::snapshot::BUCKET_TYPE_DIRECTORY.to_string()),
+        public_access_block,
+        public_access_block_error,
     })
 }
 

@@ -275,6 +275,7 @@ pub(crate) mod logic;
 pub mod org_path;
 pub mod positions;
 mod principal;
+pub mod public;
 pub mod strict_json;
 mod variables;
 mod wildcard;

@@ -49,6 +49,10 @@ pub enum DocRef {
         principal: String,
         index: usize,
     },
+    /// The policy of the access point with this ARN.
+    AccessPointPolicy {
+        access_point: String,
+    },
 }
 
 impl DocRef {
@@ -127,6 +131,12 @@ impl Snapshot {
                 .session_policies
                 .known()?
                 .get(*index),
+            DocRef::AccessPointPolicy { access_point } => self
+                .access_points
+                .iter()
+                .find(|info| info.arn == *access_point)?
+                .policy
+                .known(),
         }
     }
 
@@ -165,6 +175,12 @@ impl Snapshot {
                 .session_policies
                 .known_mut()?
                 .get_mut(*index),
+            DocRef::AccessPointPolicy { access_point } => self
+                .access_points
+                .iter_mut()
+                .find(|info| info.arn == *access_point)?
+                .policy
+                .known_mut(),
         }
     }
 
@@ -319,6 +335,12 @@ impl Snapshot {
                 }
             }
         }
+        for info in &self.access_points {
+            if let Field::Some(doc) = &info.policy {
+                let access_point = info.arn.clone();
+                out.push((DocRef::AccessPointPolicy { access_point }, doc));
+            }
+        }
         out
     }
 
@@ -368,6 +390,13 @@ impl Snapshot {
                 "/principals/{}/session_policies/{index}",
                 principal_at(principal)?
             ),
+            DocRef::AccessPointPolicy { access_point } => {
+                let at = self
+                    .access_points
+                    .iter()
+                    .position(|info| info.arn == *access_point)?;
+                format!("/access_points/{at}/policy")
+            }
         })
     }
 
@@ -411,6 +440,9 @@ impl Snapshot {
             DocRef::TrustPolicy { role } => format!("trust policy of `{role}`"),
             DocRef::SessionPolicy { principal, index } => {
                 format!("session policy {index} of `{principal}`")
+            }
+            DocRef::AccessPointPolicy { access_point } => {
+                format!("access point policy of `{access_point}`")
             }
         })
     }

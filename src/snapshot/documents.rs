@@ -120,6 +120,16 @@ impl Snapshot {
                 visit(id, label, pointer(&|| format!("/buckets/{at}/policy")), doc);
             }
         }
+        for (at, info) in self.access_points.iter_mut().enumerate() {
+            if let Field::Some(doc) = &mut info.policy {
+                let id = DocRef::AccessPointPolicy {
+                    access_point: info.arn.clone(),
+                };
+                let label = format!("access point policy of `{}`", info.arn);
+                let at = pointer(&|| format!("/access_points/{at}/policy"));
+                visit(id, label, at, doc);
+            }
+        }
         for (at, key) in self.keys.iter_mut().enumerate() {
             if let Field::Some(doc) = &mut key.policy {
                 let label = format!("key policy of `{}`", key.arn);

@@ -21,6 +21,7 @@ mod assumption;
 mod credentials;
 mod docref;
 mod documents;
+mod gates;
 mod grant_fields;
 mod parse;
 mod replication;
@@ -28,6 +29,9 @@ pub use assumption::{AssumeError, Assumption};
 pub use credentials::SessionCredentials;
 pub(crate) use credentials::parse_time;
 pub use docref::{DocRef, OrgLevel};
+pub use gates::{
+    AccessPointInfo, NETWORK_ORIGINS, PublicAccessBlock, PublicAccessSetting, setting_of,
+};
 pub(crate) use parse::check_principal_element;
 pub use parse::{ACL_PERMISSIONS, ALGORITHMS, GRANT_OPERATIONS, KEY_STATES, MANAGERS, OWNERSHIPS};
 pub use replication::{
@@ -324,6 +328,11 @@ pub struct AccountInfo {
     pub rcps: Field<Vec<Vec<NamedPolicy>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rcps_error: Option<String>,
+    /// The account's Block Public Access settings (S3 Control).
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub public_access_block: Field<PublicAccessBlock>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_access_block_error: Option<String>,
 }
 
 /// Server-side encryption as configured or applied.
@@ -438,6 +447,11 @@ pub struct BucketInfo {
     /// One Zone).
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub bucket_type: Option<String>,
+    /// The bucket's own Block Public Access settings.
+    #[serde(default, skip_serializing_if = "Field::is_unknown")]
+    pub public_access_block: Field<PublicAccessBlock>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_access_block_error: Option<String>,
 }
 
 impl BucketInfo {
@@ -616,6 +630,9 @@ pub struct Snapshot {
     pub keys: Vec<KeyInfo>,
     #[serde(default)]
     pub principals: Vec<PrincipalInfo>,
+    /// S3 access points a request may go through.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_points: Vec<AccessPointInfo>,
     /// Assumptions (`--assume`) the capture was judged with, so that a
     /// replay judges the same way. An extension of the original format.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -664,6 +681,7 @@ impl Snapshot {
             buckets: Vec::new(),
             keys: Vec::new(),
             principals: Vec::new(),
+            access_points: Vec::new(),
             assumptions: Vec::new(),
             credentials: Field::Unknown,
         }

@@ -119,6 +119,7 @@ impl Snapshot {
             }
             validate_org_path(account, info)?;
         }
+        super::gates::validate_access_points(&self.access_points)?;
         let mut seen = std::collections::HashSet::new();
         for (index, bucket) in self.buckets.iter().enumerate() {
             let at = |field: &str| format!("/buckets/{index}{field}");
@@ -315,26 +316,27 @@ pub(crate) fn check_principal_element(
         let element = statement.principal_element();
         let fail = |element: &str, message: String| Err((at(element), message));
         match doc {
-            DocRef::BucketPolicy { .. } | DocRef::KeyPolicy { .. } | DocRef::TrustPolicy { .. } => {
-                match element {
-                    None => {
-                        return Err((
-                            at("").trim_end_matches('/').to_string(),
-                            format!(
-                                "a statement of a {} has no `Principal`: AWS requires one in a resource-based policy (IAM User Guide, \"AWS JSON policy elements: Principal\")",
-                                kind_name(doc)
-                            ),
-                        ));
-                    }
-                    Some(("NotPrincipal", _)) if matches!(doc, DocRef::TrustPolicy { .. }) => {
-                        return fail(
+            DocRef::BucketPolicy { .. }
+            | DocRef::AccessPointPolicy { .. }
+            | DocRef::KeyPolicy { .. }
+            | DocRef::TrustPolicy { .. } => match element {
+                None => {
+                    return Err((
+                        at("").trim_end_matches('/').to_string(),
+                        format!(
+                            "a statement of a {} has no `Principal`: AWS requires one in a resource-based policy (IAM User Guide, \"AWS JSON policy elements: Principal\")",
+                            kind_name(doc)
+                        ),
+                    ));
+                }
+                Some(("NotPrincipal", _)) if matches!(doc, DocRef::TrustPolicy { .. }) => {
+                    return fail(
                             "NotPrincipal",
                             "a role trust policy cannot use `NotPrincipal` (IAM User Guide, \"AWS JSON policy elements: NotPrincipal\")".to_string(),
                         );
-                    }
-                    Some(_) => {}
                 }
-            }
+                Some(_) => {}
+            },
             DocRef::IdentityPolicy { .. }
             | DocRef::PermissionsBoundary { .. }
             | DocRef::SessionPolicy { .. }
@@ -379,6 +381,7 @@ pub(crate) fn check_principal_element(
 fn kind_name(doc: &DocRef) -> &'static str {
     match doc {
         DocRef::BucketPolicy { .. } => "bucket policy",
+        DocRef::AccessPointPolicy { .. } => "access point policy",
         DocRef::KeyPolicy { .. } => "key policy",
         DocRef::TrustPolicy { .. } => "role trust policy",
         DocRef::IdentityPolicy { .. } => "identity policy",

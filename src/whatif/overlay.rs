@@ -309,6 +309,12 @@ fn lay_account(base: &mut AccountInfo, over: &AccountInfo) {
         &over.rcps,
         &over.rcps_error,
     );
+    lay_field(
+        &mut base.public_access_block,
+        &mut base.public_access_block_error,
+        &over.public_access_block,
+        &over.public_access_block_error,
+    );
 }
 
 fn lay_object(base: &mut ObjectInfo, over: &ObjectInfo) {
@@ -384,6 +390,12 @@ fn lay_bucket(base: &mut BucketInfo, over: &BucketInfo) {
         &mut base.replication_error,
         &over.replication,
         &over.replication_error,
+    );
+    lay_field(
+        &mut base.public_access_block,
+        &mut base.public_access_block_error,
+        &over.public_access_block,
+        &over.public_access_block_error,
     );
     for object in &over.objects {
         match base.objects.iter_mut().find(|o| o.key == object.key) {
@@ -510,6 +522,14 @@ pub fn lay(base: &mut Snapshot, overlay: &Overlay) {
             );
         }
         (Field::Some(entries), base) => *base = Field::Some(entries.clone()),
+    }
+    // An access point the overlay gives replaces the one of the same ARN
+    // whole: its fields are read together (S3 Control GetAccessPoint).
+    for point in &over.access_points {
+        match base.access_points.iter_mut().find(|p| p.arn == point.arn) {
+            Some(existing) => *existing = point.clone(),
+            None => base.access_points.push(point.clone()),
+        }
     }
     base.identify_documents();
 }
@@ -850,6 +870,32 @@ mod tests {
     }
 
     #[test]
+    fn an_access_point_given_by_an_overlay_is_laid_whole() {
+        let mut snapshot = base();
+        let point = |origin: &str| {
+            format!(
+                r#"{{"arn":"arn:aws:s3:eu-west-1:111111111111:accesspoint/ap","name":"ap",
+                    "account":"111111111111","bucket":"account-a-bucket",
+                    "bucket_account":"111111111111","network_origin":"{origin}","policy":null}}"#
+            )
+        };
+        for origin in ["Internet", "VPC\",\"vpc_id\":\"vpc-1"] {
+            let text = format!(
+                r#"{{"format":"{SNAPSHOT_FORMAT}","access_points":[{}]}}"#,
+                point(origin)
+            );
+            let overlay = parse_file("o.json", &text, &snapshot).unwrap();
+            lay_all(&mut snapshot, &[overlay]);
+        }
+        assert_eq!(snapshot.access_points.len(), 1);
+        assert_eq!(
+            snapshot.access_points[0].network_origin.as_deref(),
+            Some("VPC")
+        );
+        assert_eq!(snapshot.access_points[0].vpc_id.as_deref(), Some("vpc-1"));
+    }
+
+    #[test]
     fn a_field_left_out_keeps_what_was_read() {
         let mut snapshot = base();
         let text = format!(
@@ -947,6 +993,7 @@ mod tests {
         let overlay = parse_file("o.json", &text, &snapshot).unwrap();
         let provenance = lay_all(&mut snapshot, &[overlay]);
         let request = CheckRequest {
+            access_point: None,
             bucket: "account-a-bucket".to_string(),
             object: Some("reports/data.csv".to_string()),
             principal: "arn:aws:iam::111111111111:user/ann".to_string(),

@@ -379,6 +379,7 @@ fn context_variables(context: &kms_s3_doctor::policy::context::RequestContext) -
 fn compare(index: usize, chain: &Chain) -> Vec<Compared> {
     let snapshot = Snapshot::parse("s", &chain.snapshot.to_string()).unwrap();
     let request = CheckRequest {
+        access_point: None,
         via_service: None,
         bucket: "bucket-a".into(),
         object: Some(OBJECT.into()),

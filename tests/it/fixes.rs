@@ -69,6 +69,7 @@ fn walkthrough_cases() -> Vec<Case> {
                 name: format!("walkthrough {} {object:?}", principal.arn),
                 snapshot: snapshot.clone(),
                 request: CheckRequest {
+                    access_point: None,
                     bucket: "account-a-bucket".to_string(),
                     object: object.map(str::to_string),
                     principal: principal.arn.clone(),

@@ -15,10 +15,10 @@ use kms_s3_doctor::snapshot::Snapshot;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-struct Scenario {
-    name: String,
-    snapshot: Value,
-    request: CheckRequest,
+pub(crate) struct Scenario {
+    pub(crate) name: String,
+    pub(crate) snapshot: Value,
+    pub(crate) request: CheckRequest,
 }
 
 fn scenarios() -> Vec<Scenario> {
@@ -59,6 +59,7 @@ fn request_of(scenario: &Value) -> Option<CheckRequest> {
         .map(|arg| arg.as_str().unwrap_or_default().to_string())
         .collect();
     let mut request = CheckRequest {
+        access_point: None,
         bucket: String::new(),
         object: None,
         principal: scenario["snapshot"]["caller"]
@@ -82,6 +83,7 @@ fn request_of(scenario: &Value) -> Option<CheckRequest> {
             "--object" => request.object = value(),
             "--principal" => request.principal = value()?,
             "--via-role" => request.via_role = value(),
+            "--access-point" => request.access_point = value(),
             "--external-id" => request.external_id = value(),
             "--op" => {
                 request.operations = value()?
@@ -103,7 +105,7 @@ fn request_of(scenario: &Value) -> Option<CheckRequest> {
     (!request.bucket.is_empty() && !request.principal.is_empty()).then_some(request)
 }
 
-fn verdict(snapshot: &Value, request: &CheckRequest) -> Option<Verdict> {
+pub(crate) fn verdict(snapshot: &Value, request: &CheckRequest) -> Option<Verdict> {
     let snapshot = Snapshot::parse("s", &snapshot.to_string()).ok()?;
     chain::judge(&snapshot, request)
         .ok()
@@ -155,7 +157,15 @@ fn remove_allow(snapshot: &Value, pick: usize) -> Option<Value> {
         let count = statements_of(&mut document)?.len();
         for index in 0..count {
             let statement = &statements_of(&mut document)?[index];
-            if statement["Effect"] == "Allow" {
+            // Removing a bucket policy's grant to anyone can make the policy
+            // non-public, which lifts RestrictPublicBuckets from every
+            // cross-account grant it blocked (S3 API Reference,
+            // "PublicAccessBlockConfiguration"): not a weakening there.
+            let public_grant = pointer.starts_with("/buckets")
+                && (statement.get("NotPrincipal").is_some()
+                    || statement["Principal"] == "*"
+                    || statement["Principal"]["AWS"] == "*");
+            if statement["Effect"] == "Allow" && !public_grant {
                 allows.push((pointer.clone(), index));
             }
         }
@@ -506,7 +516,7 @@ fn every_scenario_survives_every_open_reading() {
     assert!(checked > 200, "only {checked} open readings were judged");
 }
 
-fn scenarios_cached() -> &'static [Scenario] {
+pub(crate) fn scenarios_cached() -> &'static [Scenario] {
     static CACHE: std::sync::OnceLock<Vec<Scenario>> = std::sync::OnceLock::new();
     CACHE.get_or_init(scenarios)
 }

@@ -16,6 +16,7 @@ mod differential;
 mod docs;
 mod explain_cli;
 mod fixes;
+mod gate_properties;
 mod golden;
 mod guards;
 mod hostile_input;
@@ -27,6 +28,8 @@ mod live_access_tests;
 mod live_debug;
 #[cfg(feature = "live")]
 mod live_e2e;
+#[cfg(feature = "live")]
+mod live_gates;
 #[cfg(feature = "live")]
 mod live_messages;
 #[cfg(feature = "live")]

@@ -57,6 +57,7 @@ fn request_of(scenario: &Value) -> Option<CheckRequest> {
         .map(|arg| arg.as_str().unwrap_or_default().to_string())
         .collect();
     let mut request = CheckRequest {
+        access_point: None,
         bucket: String::new(),
         object: None,
         principal: scenario["snapshot"]["caller"]
@@ -345,6 +346,7 @@ fn a_default_key_in_another_region_never_lets_a_write_through() {
         let snapshot: Value =
             serde_json::from_str(&scenario.snapshot.to_string().replace(key, &moved)).unwrap();
         let request = CheckRequest {
+            access_point: None,
             operations: vec![Operation::Put],
             context: scenario
                 .request

@@ -39,6 +39,7 @@ fn snapshot(condition: Value) -> Snapshot {
 
 fn judge(caller: &str, context: &[(&str, &str)], condition: Value) -> Verdict {
     let request = CheckRequest {
+        access_point: None,
         via_service: None,
         bucket: "b".to_string(),
         object: Some("k".to_string()),
@@ -180,6 +181,7 @@ fn conditions_see_what_aws_documents_for_each_caller() {
 #[test]
 fn callers_outside_iam_cannot_assume_a_role_and_bad_names_are_refused() {
     let mut request = CheckRequest {
+        access_point: None,
         via_service: None,
         bucket: "b".to_string(),
         object: None,

@@ -69,6 +69,7 @@ fn scenarios() -> &'static [Scenario] {
 
 fn request_of(scenario: &Value) -> Option<CheckRequest> {
     let mut request = CheckRequest {
+        access_point: None,
         via_service: None,
         bucket: String::new(),
         object: None,

@@ -51,6 +51,7 @@ pub(crate) fn snapshot_for(user: &str, statements: Value, bucket_policy: Value) 
 
 pub(crate) fn request(user: &str, context: &[(&str, &str)]) -> CheckRequest {
     CheckRequest {
+        access_point: None,
         via_service: None,
         bucket: "bucket-a".into(),
         object: Some("data.csv".into()),

@@ -50,6 +50,7 @@ fn context_of(case: &Case<'_>, on: On) -> Arc<RequestContext> {
     (case.edit)(&mut value);
     let snapshot = Snapshot::parse("walkthrough.json", &value.to_string()).unwrap();
     let request = CheckRequest {
+        access_point: None,
         bucket: "account-a-bucket".to_string(),
         object: case.object.map(str::to_string),
         principal: case.principal.to_string(),
@@ -83,6 +84,7 @@ fn context_of(case: &Case<'_>, on: On) -> Arc<RequestContext> {
             &Principal::parse(case.principal).unwrap(),
         ),
         role_info: None,
+        access_point: None,
     };
     let key = keys::resolve(&setup, &KeyChoice::Named(KEY_ARN.to_string()));
     let ec_arn = setup.bucket_arn();

@@ -12,7 +12,9 @@
 //! builds what they are judged against; each link family's rule lives in
 //! the file named after it.
 
+mod access_point;
 mod authentication;
+mod block_public_access;
 mod bucket_encryption;
 mod evaluation;
 mod grants;
@@ -33,7 +35,7 @@ use std::sync::Arc;
 use crate::diagnosis::{ActionResult, Fix, LinkId, LinkResult, LinkStatus};
 use crate::policy::arn::Principal;
 use crate::policy::context::RequestContext;
-use crate::policy::{Caller, Request};
+use crate::policy::{Caller, Request, Tri};
 use crate::snapshot::PrincipalInfo;
 
 use super::context::{self, ActionContext, ContextResource, KmsCall};
@@ -91,7 +93,12 @@ struct ResourceSide {
 struct ActionFacts<'a, 's> {
     setup: &'a Setup<'s>,
     action: &'static str,
+    /// What the request names: the bucket or object, or through an access
+    /// point its ARN forms.
     resource: String,
+    /// What the bucket policy is judged against: the bucket or object ARN
+    /// even when the request goes through an access point.
+    resource_side: String,
     resource_account: String,
     actor: &'a Principal,
     actor_info: Option<&'s PrincipalInfo>,
@@ -109,6 +116,15 @@ impl ActionFacts<'_, '_> {
         }
     }
 
+    /// The request as the resource side (bucket, trust or key policy) sees
+    /// it.
+    fn resource_side_request(&self) -> Request<'_> {
+        Request {
+            resource: &self.resource_side,
+            ..self.request()
+        }
+    }
+
     fn cross_account(&self) -> bool {
         self.actor.account != self.resource_account
     }
@@ -121,6 +137,7 @@ impl ActionFacts<'_, '_> {
     fn with_context(&self, context: Arc<RequestContext>) -> Self {
         Self {
             resource: self.resource.clone(),
+            resource_side: self.resource_side.clone(),
             resource_account: self.resource_account.clone(),
             caller: self.caller.clone(),
             context,
@@ -183,6 +200,17 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
             .unwrap_or_default(),
         _ => Vec::new(),
     };
+    let resource_side = resource.clone();
+    // S3 User Guide, "Configuring IAM policies for using access points": a
+    // request through an access point names the access point's ARN
+    // (`.../accesspoint/NAME/object/KEY` for an object), which the
+    // caller's own policies and the access point policy are matched
+    // against; the bucket policy still sees the bucket and object.
+    let resource = match (&planned.target, setup.access_point) {
+        (Target::Bucket, Some(point)) => point.resource_arn(None),
+        (Target::Object(key), Some(point)) => point.resource_arn(Some(key)),
+        _ => resource,
+    };
     let encryption_context_arn = match &planned.target {
         // S3 API Reference, "PutObject" (`x-amz-server-side-encryption-context`):
         // in a directory bucket the encryption context is always the
@@ -217,10 +245,15 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
             resource: context_resource,
         },
     );
+    let context = match setup.access_point {
+        Some(point) => access_point::with_context(&context, point, &planned.target),
+        None => context,
+    };
     let facts = ActionFacts {
         setup,
         action: planned.action,
         resource,
+        resource_side,
         resource_account,
         actor,
         actor_info,
@@ -271,6 +304,21 @@ fn judge_links(
         (Target::Key(_), Some(key)) => key_policy::judge(facts, key),
         (target, _) => resource::judge(facts, target, &rails),
     };
+    // Through an access point, its policy is judged with what the bucket
+    // side denies, and may lift the bucket policy's need to allow.
+    let mut access_point_policy = match (facts.setup.access_point, target) {
+        (Some(point), Target::Bucket | Target::Object(_)) => {
+            let bucket_side = bucket_side_denies(facts);
+            Some(access_point::judge(
+                facts,
+                point,
+                &rails,
+                &mut side.exemptions,
+                bucket_side,
+            ))
+        }
+        _ => None,
+    };
     let mut links = Vec::new();
     let needed = if facts.actor.is_iam() {
         links_needed(facts, target, key, &rails)
@@ -297,6 +345,8 @@ fn judge_links(
             ),
             (LinkId::BucketEncryption, Some(key)) => Some(bucket_encryption::link(facts, key)),
             (LinkId::ObjectOwnership, _) => object_ownership::link(facts),
+            (LinkId::BlockPublicAccess, _) => block_public_access::link(facts),
+            (LinkId::AccessPointPolicy, _) => access_point_policy.take(),
             (LinkId::KeyState | LinkId::BucketEncryption, None) => None,
             // Not among the links every action needs: `replication::links`.
             (LinkId::ReplicationConfiguration | LinkId::Versioning, _) => None,
@@ -306,6 +356,45 @@ fn judge_links(
         links.extend(judged);
     }
     links
+}
+
+/// Whether the caller's own policies, SCPs or RCPs deny the action when
+/// matched against the bucket and object ARNs rather than the access
+/// point's. Which ARN those documents see for a request through an access
+/// point is not documented beyond identity policies granting the access
+/// point's ARN, so a deny written for the bucket is never dropped silently.
+fn bucket_side_denies(facts: &ActionFacts<'_, '_>) -> Tri {
+    let bucket = ActionFacts {
+        setup: facts.setup,
+        action: facts.action,
+        resource: facts.resource_side.clone(),
+        resource_side: facts.resource_side.clone(),
+        resource_account: facts.resource_account.clone(),
+        actor: facts.actor,
+        actor_info: facts.actor_info,
+        caller: facts.caller.clone(),
+        context: Arc::clone(&facts.context),
+    };
+    let rails = identity::guard_rails(&bucket);
+    let mut denies = rails.identity.denies();
+    for judged in [&rails.boundary, &rails.session].into_iter().flatten() {
+        denies = crate::policy::logic::or(denies, judged.denies());
+    }
+    for link in [LinkId::Scp, LinkId::Rcp] {
+        if !organization::applies(&bucket, link, None) {
+            continue;
+        }
+        let denied = organization::link(&bucket, link).is_some_and(|result| {
+            result
+                .evidence
+                .iter()
+                .any(|evidence| evidence.role == crate::diagnosis::EvidenceRole::Denies)
+        });
+        if denied {
+            denies = Tri::Yes;
+        }
+    }
+    denies
 }
 
 /// The links AWS consults for this action: the organization's policies
@@ -333,6 +422,9 @@ fn links_needed(
         (None, Target::Role) => LinkId::TrustPolicy,
         (None, _) => LinkId::BucketPolicy,
     });
+    if facts.setup.access_point.is_some() && matches!(target, Target::Bucket | Target::Object(_)) {
+        links.push(LinkId::AccessPointPolicy);
+    }
     links.push(LinkId::IdentityPolicy);
     if rails.boundary.is_some() {
         links.push(LinkId::PermissionsBoundary);
@@ -355,6 +447,9 @@ fn links_needed(
     ) && object_ownership::applies(facts)
     {
         links.push(LinkId::ObjectOwnership);
+    }
+    if matches!(target, Target::Bucket | Target::Object(_)) {
+        links.push(LinkId::BlockPublicAccess);
     }
     if matches!(
         target,
@@ -390,6 +485,9 @@ fn links_outside_iam(
     } else {
         LinkId::BucketPolicy
     });
+    if facts.setup.access_point.is_some() && matches!(target, Target::Bucket | Target::Object(_)) {
+        links.push(LinkId::AccessPointPolicy);
+    }
     if let (Target::Key(key_use), Some(_)) = (target, key) {
         links.push(LinkId::KeyState);
         if facts.action == "kms:GenerateDataKey" && key_use.source == KeySource::BucketDefault {
@@ -398,6 +496,9 @@ fn links_outside_iam(
     }
     if facts.action == "s3:GetObject" && object_ownership::applies(facts) {
         links.push(LinkId::ObjectOwnership);
+    }
+    if matches!(target, Target::Bucket | Target::Object(_)) {
+        links.push(LinkId::BlockPublicAccess);
     }
     if service_support::applies(facts, target) {
         links.push(LinkId::ServiceSupport);

@@ -75,6 +75,8 @@ pub(super) fn judge_destination(
                 tags_error: Some(not_read("tags")),
                 versioning: Field::Unknown,
                 versioning_error: Some(not_read("versioning")),
+                public_access_block: Field::Unknown,
+                public_access_block_error: Some(not_read("Block Public Access settings")),
                 replication: Field::Unknown,
                 replication_error: None,
                 objects: Vec::new(),
@@ -114,6 +116,8 @@ pub(super) fn judge_destination(
         role: setup.role.clone(),
         request: setup.request,
         contexts: &contexts,
+        // Replication writes to the destination bucket itself.
+        access_point: None,
         source_info: setup.source_info,
         role_info: setup.role_info,
     };

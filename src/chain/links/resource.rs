@@ -23,7 +23,7 @@ pub(super) fn judge(
     rails: &GuardRails,
 ) -> ResourceSide {
     let setup = facts.setup;
-    let request = facts.request();
+    let request = facts.resource_side_request();
     let (link, owner_help, docs) = match target {
         Target::Role => {
             let role_info = setup.role.as_ref().and_then(|role| setup.info_of(role));
@@ -133,7 +133,7 @@ fn resource_link(
                 .unwrap_or_default();
             let finding = denying
                 .first()
-                .map(|hit| deny_finding(link, owner, hit, policy, &facts.request()));
+                .map(|hit| deny_finding(link, owner, hit, policy, &facts.resource_side_request()));
             let clause = match finding {
                 Some(finding) => {
                     fix = Some(finding.fix);
@@ -168,7 +168,7 @@ fn resource_link(
                 .then(|| {
                     super::evaluation::expected_external_id(
                         resource_policy_of(facts, link),
-                        &facts.request(),
+                        &facts.resource_side_request(),
                     )
                 })
                 .flatten();
@@ -184,7 +184,7 @@ fn resource_link(
                     owner,
                     who,
                     action,
-                    &facts.resource,
+                    &facts.resource_side,
                     if link == LinkId::TrustPolicy {
                         proposal::Scope::AssumeRole {
                             external_id: facts.setup.request.external_id.as_deref(),
@@ -196,7 +196,10 @@ fn resource_link(
             });
             // Failing without a deny means no allow applied at all (an allow
             // that may apply would have made the link unknown).
-            let near = near_misses(resource_policy_of(facts, link), &facts.request());
+            let near = near_misses(
+                resource_policy_of(facts, link),
+                &facts.resource_side_request(),
+            );
             let note = near.note;
             evidence.extend(near.evidence);
             let reason = if link == LinkId::TrustPolicy {

@@ -42,6 +42,7 @@ fn run_scenario(text: &str) -> crate::diagnosis::Diagnosis {
         })
         .collect();
     let request = CheckRequest {
+        access_point: None,
         bucket: value("--bucket").unwrap(),
         object: value("--object"),
         principal: value("--principal").unwrap(),

@@ -7,6 +7,7 @@ use kms_s3_doctor::diagnosis::Operation;
 /// The flags of a scenario's `args` that make a request.
 pub fn request_of(args: &[String]) -> Option<CheckRequest> {
     let mut request = CheckRequest {
+        access_point: None,
         bucket: String::new(),
         object: None,
         principal: String::new(),
@@ -25,6 +26,7 @@ pub fn request_of(args: &[String]) -> Option<CheckRequest> {
             "--object" => request.object = Some(value),
             "--principal" => request.principal = value,
             "--via-role" => request.via_role = Some(value),
+            "--access-point" => request.access_point = Some(value),
             "--external-id" => request.external_id = Some(value),
             "--op" => {
                 request.operations = value

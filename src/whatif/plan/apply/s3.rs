@@ -50,6 +50,8 @@ impl Builder<'_> {
                 replication_error: None,
                 objects: Vec::new(),
                 bucket_type: None,
+                public_access_block: Field::Unknown,
+                public_access_block_error: None,
             });
         }
         let bucket = self.out.buckets.iter_mut().find(|b| b.name == name)?;
