@@ -360,7 +360,8 @@ impl Reader {
     pub(crate) fn s3control(&self, region: &str) -> aws_sdk_s3control::Client {
         let mut config = aws_sdk_s3control::config::Builder::from(&self.sdk)
             .region(Region::new(region.to_string()))
-            .interceptor(self.guard.clone());
+            .interceptor(self.guard.clone())
+            .interceptor(CallLog);
         if let Some(url) = self.sdk.endpoint_url().filter(|_| self.path_style) {
             config = config.endpoint_resolver(EndpointAsGiven(url.to_string()));
         }

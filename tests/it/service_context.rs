@@ -7,7 +7,8 @@
 //! resource a service acts for). Each case is one bucket-policy statement
 //! allowing `s3:GetObject` to `"*"` under one condition, judged for one
 //! caller: the verdict says whether the condition held (allowed), did not
-//! (denied) or hangs on a key the tool cannot know (inconclusive).
+//! (denied) or hangs on a key the tool cannot know (inconclusive). Block
+//! Public Access is configured nowhere, so the condition alone decides.
 
 use kms_s3_doctor::chain::{self, CheckRequest};
 use kms_s3_doctor::diagnosis::{Operation, Verdict};
@@ -18,7 +19,7 @@ fn snapshot(condition: Value) -> Snapshot {
     let document = json!({
         "format": "kms-s3-doctor/snapshot@1",
         "accounts": {
-            "111111111111": {"org_id": "o-aaaaaaaaaa", "scps": null, "rcps": null},
+            "111111111111": {"org_id": "o-aaaaaaaaaa", "scps": null, "rcps": null, "public_access_block": null},
             "222222222222": {"org_id": null, "scps": null, "rcps": null},
             "333333333333": {"org_id": "o-cccccccccc", "scps": null, "rcps": null}
         },
@@ -26,6 +27,7 @@ fn snapshot(condition: Value) -> Snapshot {
             "name": "b", "account": "111111111111", "region": "eu-west-1",
             "encryption": {"algorithm": "AES256"},
             "ownership": "BucketOwnerEnforced",
+            "public_access_block": null,
             "policy": {"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
                 "Resource": "arn:aws:s3:::b/*", "Condition": condition
