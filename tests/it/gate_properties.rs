@@ -10,7 +10,7 @@ use kms_s3_doctor::diagnosis::Verdict;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
-use super::judge_properties::{Scenario, scenarios_cached, verdict};
+use crate::support::scenario::{Scenario, judgeable, verdict};
 
 const SETTINGS: [&str; 4] = [
     "block_public_acls",
@@ -114,7 +114,7 @@ fn check(scenario: &Scenario, place: &str, setting: &str) -> Result<bool, String
 #[test]
 fn every_scenario_keeps_the_gate_monotone_and_unknown_never_allowed() {
     let mut checked = 0;
-    for scenario in scenarios_cached() {
+    for scenario in judgeable() {
         for place in places(&scenario.snapshot) {
             for setting in SETTINGS {
                 if check(scenario, &place, setting).unwrap_or_else(|why| panic!("{why}")) {
@@ -133,7 +133,7 @@ proptest! {
     /// that is not `allowed` into `allowed`.
     #[test]
     fn turning_every_setting_on_never_allows(scenario in 0usize..1000, places_on in 1usize..8) {
-        let all = scenarios_cached();
+        let all = judgeable();
         let scenario = &all[scenario % all.len()];
         let Some(before) = verdict(&scenario.snapshot, &scenario.request) else {
             return Ok(());
@@ -163,7 +163,7 @@ proptest! {
 #[test]
 fn an_unread_access_point_field_never_allows() {
     let mut checked = 0;
-    for scenario in scenarios_cached() {
+    for scenario in judgeable() {
         let points = scenario.snapshot["access_points"]
             .as_array()
             .map_or(0, Vec::len);

@@ -7,110 +7,12 @@
 //! leaves open: such a result is unknown, never allowed.
 //! The safety net against a wrong "allowed".
 
-use std::path::PathBuf;
-
-use kms_s3_doctor::chain::{self, CheckRequest};
-use kms_s3_doctor::diagnosis::{Operation, Verdict};
+use kms_s3_doctor::diagnosis::Verdict;
 use kms_s3_doctor::snapshot::Snapshot;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-pub(crate) struct Scenario {
-    pub(crate) name: String,
-    pub(crate) snapshot: Value,
-    pub(crate) request: CheckRequest,
-}
-
-fn scenarios() -> Vec<Scenario> {
-    let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios");
-    let mut out = Vec::new();
-    let mut paths: Vec<_> = std::fs::read_dir(&directory)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .collect();
-    paths.sort();
-    for path in paths {
-        let scenario: Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let Some(request) = request_of(&scenario) else {
-            continue;
-        };
-        let snapshot = scenario["snapshot"].clone();
-        // Scenarios of malformed input have nothing to judge.
-        if Snapshot::parse("s", &snapshot.to_string()).is_err() {
-            continue;
-        }
-        out.push(Scenario {
-            name: path.file_name().unwrap().to_string_lossy().into_owned(),
-            snapshot,
-            request,
-        });
-    }
-    assert!(out.len() > 50, "only {} scenarios", out.len());
-    out
-}
-
-/// The check a scenario's arguments ask for; None for what this test does
-/// not model (no principal, `explain`, ...).
-fn request_of(scenario: &Value) -> Option<CheckRequest> {
-    let args: Vec<String> = scenario["args"]
-        .as_array()?
-        .iter()
-        .map(|arg| arg.as_str().unwrap_or_default().to_string())
-        .collect();
-    let mut request = CheckRequest {
-        access_point: None,
-        bucket: String::new(),
-        object: None,
-        principal: scenario["snapshot"]["caller"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-        via_role: None,
-        external_id: None,
-        operations: Operation::DEFAULT.to_vec(),
-        context: Vec::new(),
-        via_service: None,
-        now: chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
-            .unwrap()
-            .to_utc(),
-    };
-    let mut args = args.iter();
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().cloned();
-        match flag.as_str() {
-            "--bucket" => request.bucket = value()?,
-            "--object" => request.object = value(),
-            "--principal" => request.principal = value()?,
-            "--via-role" => request.via_role = value(),
-            "--access-point" => request.access_point = value(),
-            "--external-id" => request.external_id = value(),
-            "--op" => {
-                request.operations = value()?
-                    .split(',')
-                    .map(Operation::parse)
-                    .collect::<Option<Vec<_>>>()?;
-            }
-            "--context" => {
-                let pair = value()?;
-                let (key, value) = pair.split_once('=')?;
-                request.context.push((key.to_string(), value.to_string()));
-            }
-            "--expect" | "--format" | "--color" => {
-                value();
-            }
-            _ => return None,
-        }
-    }
-    (!request.bucket.is_empty() && !request.principal.is_empty()).then_some(request)
-}
-
-pub(crate) fn verdict(snapshot: &Value, request: &CheckRequest) -> Option<Verdict> {
-    let snapshot = Snapshot::parse("s", &snapshot.to_string()).ok()?;
-    chain::judge(&snapshot, request)
-        .ok()
-        .map(|judgement| judgement.diagnosis.verdict)
-}
+use crate::support::scenario::{judgeable, verdict};
 
 /// JSON pointers of every policy document of a snapshot value.
 fn documents(snapshot: &Value) -> Vec<String> {
@@ -431,7 +333,7 @@ proptest! {
         ],
         pick in 0usize..10_000,
     ) {
-        let all = scenarios_cached();
+        let all = judgeable();
         let scenario = &all[scenario % all.len()];
         let Some(before) = verdict(&scenario.snapshot, &scenario.request) else {
             return Ok(());
@@ -465,7 +367,7 @@ proptest! {
         scenario in 0usize..1000,
         pick in 0usize..10_000,
     ) {
-        let all = scenarios_cached();
+        let all = judgeable();
         let scenario = &all[scenario % all.len()];
         let Some(before) = verdict(&scenario.snapshot, &scenario.request) else {
             return Ok(());
@@ -492,7 +394,7 @@ proptest! {
 #[test]
 fn every_scenario_survives_every_open_reading() {
     let mut checked = 0;
-    for scenario in scenarios_cached() {
+    for scenario in judgeable() {
         let Some(before) = verdict(&scenario.snapshot, &scenario.request) else {
             continue;
         };
@@ -516,17 +418,12 @@ fn every_scenario_survives_every_open_reading() {
     assert!(checked > 200, "only {checked} open readings were judged");
 }
 
-pub(crate) fn scenarios_cached() -> &'static [Scenario] {
-    static CACHE: std::sync::OnceLock<Vec<Scenario>> = std::sync::OnceLock::new();
-    CACHE.get_or_init(scenarios)
-}
-
 /// Every mutation of every scenario once, deterministically, besides the
 /// random walk above.
 #[test]
 fn every_scenario_survives_every_mutation() {
     let mut checked = 0;
-    for scenario in scenarios_cached() {
+    for scenario in judgeable() {
         let Some(before) = verdict(&scenario.snapshot, &scenario.request) else {
             continue;
         };

@@ -8,104 +8,11 @@
 //! through (S3 User Guide, "Specifying server-side encryption with AWS KMS
 //! (SSE-KMS)": the key must be in the bucket's Region).
 
-use std::path::PathBuf;
-
-use kms_s3_doctor::chain::{self, CheckRequest};
+use kms_s3_doctor::chain::CheckRequest;
 use kms_s3_doctor::diagnosis::{Operation, Verdict};
-use kms_s3_doctor::snapshot::Snapshot;
 use serde_json::{Value, json};
 
-struct Scenario {
-    name: String,
-    snapshot: Value,
-    request: CheckRequest,
-}
-
-/// The scenarios whose arguments make a request this test models.
-fn scenarios() -> Vec<Scenario> {
-    let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios");
-    let mut paths: Vec<_> = std::fs::read_dir(&directory)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .collect();
-    paths.sort();
-    let mut out = Vec::new();
-    for path in paths {
-        let scenario: Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let snapshot = scenario["snapshot"].clone();
-        if Snapshot::parse("s", &snapshot.to_string()).is_err() {
-            continue;
-        }
-        let Some(request) = request_of(&scenario) else {
-            continue;
-        };
-        out.push(Scenario {
-            name: path.file_name().unwrap().to_string_lossy().into_owned(),
-            snapshot,
-            request,
-        });
-    }
-    assert!(out.len() > 50, "only {} scenarios", out.len());
-    out
-}
-
-fn request_of(scenario: &Value) -> Option<CheckRequest> {
-    let args: Vec<String> = scenario["args"]
-        .as_array()?
-        .iter()
-        .map(|arg| arg.as_str().unwrap_or_default().to_string())
-        .collect();
-    let mut request = CheckRequest {
-        access_point: None,
-        bucket: String::new(),
-        object: None,
-        principal: scenario["snapshot"]["caller"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-        via_role: None,
-        external_id: None,
-        operations: Operation::DEFAULT.to_vec(),
-        context: Vec::new(),
-        via_service: None,
-        now: chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
-            .unwrap()
-            .to_utc(),
-    };
-    let mut words = args.iter();
-    while let Some(flag) = words.next() {
-        let value = words.next()?.clone();
-        match flag.as_str() {
-            "--bucket" => request.bucket = value,
-            "--object" => request.object = Some(value),
-            "--principal" => request.principal = value,
-            "--via-role" => request.via_role = Some(value),
-            "--external-id" => request.external_id = Some(value),
-            "--via-service" => request.via_service = Some(value),
-            "--op" => {
-                request.operations = value
-                    .split(',')
-                    .map(Operation::parse)
-                    .collect::<Option<Vec<_>>>()?
-            }
-            "--context" => {
-                let (key, value) = value.split_once('=')?;
-                request.context.push((key.to_string(), value.to_string()));
-            }
-            "--expect" | "--format" | "--color" => {}
-            _ => return None,
-        }
-    }
-    (!request.bucket.is_empty() && !request.principal.is_empty()).then_some(request)
-}
-
-fn verdict(snapshot: &Value, request: &CheckRequest) -> Option<Verdict> {
-    let snapshot = Snapshot::parse("s", &snapshot.to_string()).ok()?;
-    chain::judge(&snapshot, request)
-        .ok()
-        .map(|judgement| judgement.diagnosis.verdict)
-}
+use crate::support::scenario::{Scenario, judgeable, verdict};
 
 /// Fails with every scenario where `mutated` is allowed while `before` is not.
 fn never_allows_more(
@@ -114,11 +21,11 @@ fn never_allows_more(
 ) -> usize {
     let mut checked = 0;
     let mut wrong = Vec::new();
-    for scenario in scenarios() {
+    for scenario in judgeable() {
         let Some(before) = verdict(&scenario.snapshot, &scenario.request) else {
             continue;
         };
-        for (snapshot, request) in mutate(&scenario) {
+        for (snapshot, request) in mutate(scenario) {
             let Some(after) = verdict(&snapshot, &request) else {
                 continue;
             };
@@ -192,7 +99,7 @@ fn a_presigned_url_with_unrecorded_credentials_is_never_allowed_for_a_session() 
     // session signer's URL can be expired, so the verdict is never allowed.
     let mut wrong = Vec::new();
     let mut checked = 0;
-    for scenario in scenarios() {
+    for scenario in judgeable() {
         if !scenario.request.principal.contains(":assumed-role/") {
             continue;
         }
@@ -239,7 +146,7 @@ fn an_unknown_bucket_region_never_allows_more() {
 fn a_service_not_known_to_set_called_via_never_allows_more_than_athena() {
     let mut wrong = Vec::new();
     let mut checked = 0;
-    for scenario in scenarios() {
+    for scenario in judgeable() {
         let through = |service: &str| CheckRequest {
             via_service: Some(service.to_string()),
             ..scenario.request.clone()
@@ -264,7 +171,7 @@ fn a_service_not_known_to_set_called_via_never_allows_more_than_athena() {
 fn a_bucket_key_setting_never_changes_a_dsse_verdict() {
     let mut differ = Vec::new();
     let mut checked = 0;
-    for scenario in scenarios() {
+    for scenario in judgeable() {
         let mut dsse = scenario.snapshot.clone();
         let mut changed = false;
         for bucket in dsse["buckets"].as_array_mut().into_iter().flatten() {
@@ -310,7 +217,7 @@ fn a_bucket_key_setting_never_changes_a_dsse_verdict() {
 fn a_default_key_in_another_region_never_lets_a_write_through() {
     let mut wrong = Vec::new();
     let mut checked = 0;
-    for scenario in scenarios() {
+    for scenario in judgeable() {
         let bucket_index = scenario.snapshot["buckets"].as_array().and_then(|buckets| {
             buckets
                 .iter()

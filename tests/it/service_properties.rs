@@ -14,50 +14,27 @@
 //! - removing a statement that names the service, or a grant to it, can
 //!   only make the verdict worse.
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use kms_s3_doctor::chain::{self, CheckRequest};
-use kms_s3_doctor::diagnosis::{Operation, Verdict};
+use kms_s3_doctor::chain::CheckRequest;
+use kms_s3_doctor::diagnosis::Verdict;
 use kms_s3_doctor::policy::arn::Principal;
-use kms_s3_doctor::snapshot::Snapshot;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-struct Scenario {
-    name: String,
-    snapshot: Value,
-    request: CheckRequest,
-}
+use crate::support::scenario::{Scenario, judgeable, verdict};
 
 /// The scenarios whose caller is no IAM identity.
-fn scenarios() -> &'static [Scenario] {
-    static ALL: OnceLock<Vec<Scenario>> = OnceLock::new();
-    ALL.get_or_init(|| {
-        let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios");
-        let mut paths: Vec<_> = std::fs::read_dir(&directory)
-            .unwrap()
-            .map(|entry| entry.unwrap().path())
+fn scenarios() -> &'static [&'static Scenario] {
+    static OUTSIDE: OnceLock<Vec<&'static Scenario>> = OnceLock::new();
+    OUTSIDE.get_or_init(|| {
+        let out: Vec<&Scenario> = judgeable()
+            .iter()
+            .filter(|scenario| {
+                Principal::parse_caller(&scenario.request.principal)
+                    .is_ok_and(|principal| !principal.is_iam())
+            })
             .collect();
-        paths.sort();
-        let mut out = Vec::new();
-        for path in paths {
-            let scenario: Value =
-                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            let Some(request) = request_of(&scenario) else {
-                continue;
-            };
-            let outside = Principal::parse_caller(&request.principal)
-                .is_ok_and(|principal| !principal.is_iam());
-            if !outside || Snapshot::parse("s", &scenario["snapshot"].to_string()).is_err() {
-                continue;
-            }
-            out.push(Scenario {
-                name: path.file_name().unwrap().to_string_lossy().into_owned(),
-                snapshot: scenario["snapshot"].clone(),
-                request,
-            });
-        }
         assert!(
             out.len() >= 10,
             "only {} scenarios with a caller outside IAM",
@@ -65,58 +42,6 @@ fn scenarios() -> &'static [Scenario] {
         );
         out
     })
-}
-
-fn request_of(scenario: &Value) -> Option<CheckRequest> {
-    let mut request = CheckRequest {
-        access_point: None,
-        via_service: None,
-        bucket: String::new(),
-        object: None,
-        principal: String::new(),
-        via_role: None,
-        external_id: None,
-        operations: Operation::DEFAULT.to_vec(),
-        context: Vec::new(),
-        now: chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
-            .unwrap()
-            .to_utc(),
-    };
-    let args: Vec<String> = scenario["args"]
-        .as_array()?
-        .iter()
-        .map(|arg| arg.as_str().unwrap_or_default().to_string())
-        .collect();
-    let mut args = args.iter();
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().cloned();
-        match flag.as_str() {
-            "--bucket" => request.bucket = value()?,
-            "--object" => request.object = value(),
-            "--principal" => request.principal = value()?,
-            "--op" => {
-                request.operations = value()?
-                    .split(',')
-                    .map(Operation::parse)
-                    .collect::<Option<Vec<_>>>()?;
-            }
-            "--context" => {
-                let (key, value) = value()?
-                    .split_once('=')
-                    .map(|(k, v)| (k.to_string(), v.to_string()))?;
-                request.context.push((key, value));
-            }
-            _ => return None,
-        }
-    }
-    (!request.bucket.is_empty() && !request.principal.is_empty()).then_some(request)
-}
-
-fn verdict(snapshot: &Value, request: &CheckRequest) -> Option<Verdict> {
-    let snapshot = Snapshot::parse("s", &snapshot.to_string()).ok()?;
-    chain::judge(&snapshot, request)
-        .ok()
-        .map(|judgement| judgement.diagnosis.verdict)
 }
 
 fn statements(document: &mut Value) -> Option<&mut Vec<Value>> {
