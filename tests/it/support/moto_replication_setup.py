@@ -14,7 +14,7 @@ the profiles' credentials and the ARNs the test needs.
 import json
 import sys
 
-import boto3
+from moto_common import client as common_client, doc
 
 A = "111111111111"
 B = "222222222222"
@@ -24,23 +24,7 @@ ENDPOINT = sys.argv[1]
 
 
 def client(service, account, region):
-    c = boto3.client(
-        service,
-        endpoint_url=ENDPOINT,
-        region_name=region,
-        aws_access_key_id="AKIASETUP000000000000",
-        aws_secret_access_key="setup-secret",
-    )
-
-    def as_account(request, **_):
-        request.headers["x-moto-account-id"] = account
-
-    c.meta.events.register("before-sign.*.*", as_account)
-    return c
-
-
-def doc(statements):
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+    return common_client(ENDPOINT, service, account, region)
 
 
 iam_a, iam_b = client("iam", A, SOURCE_REGION), client("iam", B, SOURCE_REGION)

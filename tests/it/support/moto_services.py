@@ -14,7 +14,7 @@ the ids the test needs as one JSON object.
 import json
 import sys
 
-import boto3
+from moto_common import client as common_client, doc
 
 A = "111111111111"
 REGION = "eu-west-1"
@@ -23,23 +23,7 @@ DISTRIBUTION = f"arn:aws:cloudfront::{A}:distribution/EDFDVBD6EXAMPLE"
 
 
 def client(service):
-    c = boto3.client(
-        service,
-        endpoint_url=ENDPOINT,
-        region_name=REGION,
-        aws_access_key_id="AKIASETUP000000000000",
-        aws_secret_access_key="setup-secret",
-    )
-
-    def as_account(request, **_):
-        request.headers["x-moto-account-id"] = A
-
-    c.meta.events.register("before-sign.*.*", as_account)
-    return c
-
-
-def doc(statements):
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+    return common_client(ENDPOINT, service, A, REGION)
 
 
 iam, kms, s3 = client("iam"), client("kms"), client("s3")

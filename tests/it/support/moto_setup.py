@@ -12,7 +12,7 @@ server serves the whole suite.
 import json
 import sys
 
-import boto3
+from moto_common import client as common_client, doc
 
 A = "111111111111"  # owns the buckets and keys (the organization's management account)
 B = "222222222222"  # the external account (user dilip), not in an organization
@@ -21,23 +21,7 @@ ENDPOINT = sys.argv[1]
 
 
 def client(service, account):
-    c = boto3.client(
-        service,
-        endpoint_url=ENDPOINT,
-        region_name=REGION,
-        aws_access_key_id="AKIASETUP000000000000",
-        aws_secret_access_key="setup-secret",
-    )
-
-    def as_account(request, **_):
-        request.headers["x-moto-account-id"] = account
-
-    c.meta.events.register("before-sign.*.*", as_account)
-    return c
-
-
-def doc(statements):
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+    return common_client(ENDPOINT, service, account, REGION)
 
 
 def keys_for(iam, user):
