@@ -8,9 +8,7 @@ use aws_sdk_s3::types::ReplicationRule as SdkRule;
 
 use super::aws::{Failure, classify};
 use super::{Ctx, GatherError, ReadErr, join, kms};
-use crate::snapshot::{
-    BucketInfo, Encryption, Field, KeyInfo, PolicyDoc, ReplicationConfig, ReplicationRule,
-};
+use crate::snapshot::{BucketInfo, Field, KeyInfo, PolicyDoc, ReplicationConfig, ReplicationRule};
 
 /// A field read, or why not.
 type Read<T> = (Field<T>, Option<String>);
@@ -258,21 +256,7 @@ async fn read_destination(
     };
     let encryption = async {
         match s3.get_bucket_encryption().bucket(name).send().await {
-            Ok(output) => {
-                let rule = output
-                    .server_side_encryption_configuration()
-                    .and_then(|config| config.rules().first());
-                let default = rule.and_then(|rule| rule.apply_server_side_encryption_by_default());
-                Ok((
-                    Field::from_option(default.map(|default| Encryption {
-                        algorithm: default.sse_algorithm().as_str().to_string(),
-                        key: default.kms_master_key_id().map(str::to_string),
-                        bucket_key: rule.and_then(|rule| rule.bucket_key_enabled()),
-                        context: None,
-                    })),
-                    None,
-                ))
-            }
+            Ok(output) => Ok((super::s3::default_encryption(&output), None)),
             Err(error) => failed(
                 "s3:GetEncryptionConfiguration",
                 classify(&error, &ctx.endpoint),
@@ -283,15 +267,7 @@ async fn read_destination(
     };
     let ownership = async {
         match s3.get_bucket_ownership_controls().bucket(name).send().await {
-            Ok(output) => Ok((
-                Field::from_option(
-                    output
-                        .ownership_controls()
-                        .and_then(|controls| controls.rules().first())
-                        .map(|rule| rule.object_ownership().as_str().to_string()),
-                ),
-                None,
-            )),
+            Ok(output) => Ok((super::s3::ownership(&output), None)),
             Err(error) => failed(
                 "s3:GetBucketOwnershipControls",
                 classify(&error, &ctx.endpoint),

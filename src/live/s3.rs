@@ -122,24 +122,7 @@ async fn bucket_reads(
     };
     let encryption = async {
         match s3.get_bucket_encryption().bucket(bucket).send().await {
-            Ok(output) => {
-                let rule = output
-                    .server_side_encryption_configuration()
-                    .and_then(|config| config.rules().first());
-                let default = rule.and_then(|rule| rule.apply_server_side_encryption_by_default());
-                Ok((
-                    match default {
-                        Some(default) => Field::Some(Encryption {
-                            algorithm: default.sse_algorithm().as_str().to_string(),
-                            key: default.kms_master_key_id().map(str::to_string),
-                            bucket_key: rule.and_then(|rule| rule.bucket_key_enabled()),
-                            context: None,
-                        }),
-                        None => Field::None,
-                    },
-                    None,
-                ))
-            }
+            Ok(output) => Ok((default_encryption(&output), None)),
             // No configuration: AWS now applies SSE-S3 to every bucket, which
             // needs no KMS call, the same as "none" for the judge.
             Err(error) => field_error(
@@ -158,15 +141,7 @@ async fn bucket_reads(
             .send()
             .await
         {
-            Ok(output) => Ok((
-                Field::from_option(
-                    output
-                        .ownership_controls()
-                        .and_then(|controls| controls.rules().first())
-                        .map(|rule| rule.object_ownership().as_str().to_string()),
-                ),
-                None,
-            )),
+            Ok(output) => Ok((ownership(&output), None)),
             Err(error) => field_error(
                 ctx,
                 reader,
@@ -477,4 +452,34 @@ pub(crate) async fn owns_bucket(ctx: &Ctx<'_>, reader: &Reader) -> Result<bool, 
         .iter()
         .flat_map(|page| page.buckets())
         .any(|listed| listed.name() == Some(bucket)))
+}
+
+/// The default encryption GetBucketEncryption answers (its first rule, as
+/// S3 applies it); `None` when it sets no default.
+pub(super) fn default_encryption(
+    output: &aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput,
+) -> Field<Encryption> {
+    let rule = output
+        .server_side_encryption_configuration()
+        .and_then(|config| config.rules().first());
+    let default = rule.and_then(|rule| rule.apply_server_side_encryption_by_default());
+    Field::from_option(default.map(|default| Encryption {
+        algorithm: default.sse_algorithm().as_str().to_string(),
+        key: default.kms_master_key_id().map(str::to_string),
+        bucket_key: rule.and_then(|rule| rule.bucket_key_enabled()),
+        // S3 never returns an object's context; a bucket has none.
+        context: None,
+    }))
+}
+
+/// The Object Ownership setting GetBucketOwnershipControls answers.
+pub(super) fn ownership(
+    output: &aws_sdk_s3::operation::get_bucket_ownership_controls::GetBucketOwnershipControlsOutput,
+) -> Field<String> {
+    Field::from_option(
+        output
+            .ownership_controls()
+            .and_then(|controls| controls.rules().first())
+            .map(|rule| rule.object_ownership().as_str().to_string()),
+    )
 }
