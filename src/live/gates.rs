@@ -42,7 +42,10 @@ pub(super) async fn bucket_public_access_block(
 }
 
 /// The account's settings, read with the account's own credentials in the
-/// bucket's region; `null` when none are configured.
+/// bucket's region; `null` when none are configured. S3 Control answers the
+/// effective settings, an organization-level Block Public Access policy
+/// included (S3 API Reference, "GetPublicAccessBlock"), so an organization
+/// that enforces them is seen here.
 pub(super) async fn account_public_access_block(
     ctx: &Ctx<'_>,
     reader: &Reader,
