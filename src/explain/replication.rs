@@ -683,6 +683,34 @@ mod tests {
 
     use super::*;
 
+    proptest::proptest! {
+        /// Whatever surrounds the markers this module looks for (a cut
+        /// event, stray quotes, multi-byte text), reading it never panics
+        /// and nothing pasted reaches the output as a control character.
+        #[test]
+        fn any_text_around_the_markers_is_read_without_panicking(
+            before in "\\PC{0,40}",
+            after in "\\PC{0,40}",
+            marker in proptest::sample::select(vec![
+                "\"failureReason\":",
+                "'failureReason' = ",
+                "OperationFailedReplication",
+                "x-amz-replication-status:",
+                "\"ReplicationStatus\": \"",
+                " --bucket \"",
+                " --key ",
+                "{",
+            ]),
+        ) {
+            let text = format!("{before}{marker}\u{1b}[2J{after} --bucket é\u{7}{after}");
+            let got = super::super::explain(&text);
+            let mut out = Vec::new();
+            crate::report::render_explanation_text(&got, &mut out, false).unwrap();
+            let rendered = String::from_utf8(out).unwrap();
+            proptest::prop_assert!(!rendered.chars().any(|c| c.is_control() && c != '\n'));
+        }
+    }
+
     #[test]
     fn keys_are_url_decoded() {
         assert_eq!(url_decoded("red+flower.jpg"), "red flower.jpg");
