@@ -47,7 +47,16 @@ pub(super) fn parse(text: &str) -> Option<Parsed> {
     // `failureReason` is still there to read.
     if lower.contains("operationfailedreplication") {
         let field = |name: &str| text_field(text, name);
+        // `name` and `key` are words of other fields too: read them in the
+        // `bucket` and `object` they belong to.
+        let within = |parent: &str, name: &str| {
+            [format!("\"{parent}\""), format!("'{parent}'")]
+                .iter()
+                .find_map(|marker| text_field(&text[text.find(marker.as_str())?..], name))
+        };
         let replication = Replication {
+            source_bucket: within("bucket", "name"),
+            key: within("object", "key").map(|key| url_decoded(&key)),
             destination: field("destinationBucket"),
             rule_id: field("replicationRuleId"),
             ..Replication::default()

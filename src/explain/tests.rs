@@ -922,12 +922,18 @@ fn replication_failure_events_are_read_in_every_envelope() {
     let sns = serde_json::json!({"Type": "Notification", "Message": event}).to_string();
     let sqs = serde_json::json!({"Records": [{"messageId": "m", "body": event}]}).to_string();
     let pretty = serde_json::to_string_pretty(&record).unwrap();
-    let python = "{'eventVersion': '2.2', 'eventName': 'Replication:OperationFailedReplication', 'replicationEventData': {'replicationRuleId': 'to-dr', 'destinationBucket': 'arn:aws:s3:::dr-bucket', 'failureReason': 'DstBucketUnversioned'}}".to_string();
+    let python = "{'eventVersion': '2.2', 'eventName': 'Replication:OperationFailedReplication', 's3': {'s3SchemaVersion': '1.0', 'bucket': {'name': 'source-bucket', 'arn': 'arn:aws:s3:::source-bucket'}, 'object': {'key': 'reports/q3+summary.csv', 'size': 520080}}, 'replicationEventData': {'replicationRuleId': 'to-dr', 'destinationBucket': 'arn:aws:s3:::dr-bucket', 'failureReason': 'DstBucketUnversioned'}}".to_string();
     let logged = format!("2024-09-05T21:04:33Z INFO received {}", record);
     for text in [sns, sqs, pretty, python, logged] {
         let got = explain(&text);
         assert_eq!(got.kind, MessageKind::ReplicationFailureEvent, "{text}");
         assert_eq!(got.link, Some(LinkId::Versioning), "{text}");
+        assert_eq!(got.bucket.as_deref(), Some("source-bucket"), "{text}");
+        assert_eq!(
+            got.object.as_deref(),
+            Some("reports/q3 summary.csv"),
+            "{text}"
+        );
         assert!(
             got.next_steps[0].contains("--bucket dr-bucket "),
             "{:?}",
