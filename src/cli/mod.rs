@@ -44,10 +44,12 @@ pub enum Command {
     },
     /// Print the manual page (roff) generated from these definitions.
     Man,
-    /// Map an AccessDenied message to the link it points at.
+    /// Map an AccessDenied message, or a replication failure (a `FAILED`
+    /// replication status, S3's replication failure event), to the link it
+    /// points at.
     Explain {
-        /// The error message, as AWS or the AWS CLI printed it; `-` reads it
-        /// from standard input.
+        /// The error message, as AWS or the AWS CLI printed it, or the
+        /// replication failure event; `-` reads it from standard input.
         message: String,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]

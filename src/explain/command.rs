@@ -11,6 +11,11 @@ use crate::report::shell_word;
 /// (`arn:aws:s3:::bucket/key`, any partition), else the AWS CLI's URL. A key
 /// with a wildcard is a policy pattern, not an object.
 pub(super) fn s3_target(parsed: &Parsed) -> (Option<String>, Option<String>) {
+    // A replication failure's resource may be the destination: the check
+    // is for the source object.
+    if let Some(replication) = &parsed.replication {
+        return (replication.source_bucket.clone(), replication.key.clone());
+    }
     let from_arn = parsed
         .resource
         .as_deref()

@@ -4,6 +4,7 @@
 
 use super::command::{check_command, s3_target};
 use super::parse::Parsed;
+use super::replication;
 use super::{DenyKind, Explanation, MessageKind, PolicyType};
 use crate::diagnosis::LinkId;
 use crate::policy::arn::{Arn, Principal, PrincipalKind, is_account_id};
@@ -26,13 +27,13 @@ struct Facts {
 
 /// The parts of an [`Explanation`] a kind decides.
 #[derive(Default)]
-struct Meaning {
-    link: Option<LinkId>,
-    suspects: Vec<LinkId>,
-    summary: String,
-    account: Option<String>,
-    owner: Option<String>,
-    next_steps: Vec<String>,
+pub(super) struct Meaning {
+    pub link: Option<LinkId>,
+    pub suspects: Vec<LinkId>,
+    pub summary: String,
+    pub account: Option<String>,
+    pub owner: Option<String>,
+    pub next_steps: Vec<String>,
 }
 
 pub(super) fn build(parsed: Parsed) -> Explanation {
@@ -56,6 +57,8 @@ pub(super) fn build(parsed: Parsed) -> Explanation {
         MessageKind::CloudFrontOaiKms => cloudfront_oai_kms(),
         MessageKind::CloudTrailDelivery => cloudtrail_delivery(&parsed),
         MessageKind::CredentialsExpired => credentials_expired(),
+        MessageKind::ReplicationFailed => replication::status_meaning(&parsed, bucket.as_deref()),
+        MessageKind::ReplicationFailureEvent => replication::event_meaning(&parsed),
         MessageKind::Unrecognised => Meaning::default(),
     };
     if let Some(role) = &role {
@@ -65,11 +68,22 @@ pub(super) fn build(parsed: Parsed) -> Explanation {
             role.rsplit('/').next().unwrap_or_default()
         ));
     }
-    let command = check_command(&parsed, bucket.as_deref(), object.as_deref());
-    if bucket.is_none() {
+    let command = if parsed.replication.is_some() {
+        // S3 replicates as the role of the source bucket's configuration,
+        // which neither the status nor the event names.
         meaning.next_steps.push(
-            "replace `BUCKET` in the command below with the bucket the request was for".to_string(),
+            "replace `ROLE_ARN` in the command below with the role the source bucket's replication configuration names (`Role` in `aws s3api get-bucket-replication`)".to_string(),
         );
+        replication::check_command(bucket.as_deref(), object.as_deref())
+    } else {
+        check_command(&parsed, bucket.as_deref(), object.as_deref())
+    };
+    if bucket.is_none() {
+        meaning.next_steps.push(if parsed.replication.is_some() {
+            "replace `BUCKET` in the command below with the source bucket".to_string()
+        } else {
+            "replace `BUCKET` in the command below with the bucket the request was for".to_string()
+        });
     }
     Explanation {
         recognised: true,

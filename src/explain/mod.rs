@@ -6,7 +6,9 @@
 //! lines, KMS's key-state, not-found and ciphertext errors, also when S3
 //! relays them as `KMS.DisabledException`), says which link of the chain it
 //! points at, whose admin must look, what to check next, and the `check`
-//! command to run.
+//! command to run. Replication failures (an object's `FAILED` replication
+//! status, S3's replication failure events) point at the links of `check
+//! --op replicate` ([`replication`]).
 //!
 //! This module owns the meaning ([`Explanation`]); [`parse`] owns reading
 //! the text, [`meaning`] one function per [`MessageKind`], and the renderers
@@ -24,6 +26,7 @@
 mod command;
 mod meaning;
 mod parse;
+mod replication;
 mod services;
 
 use std::io::Read;
@@ -103,6 +106,13 @@ pub enum MessageKind {
     /// URL's `Request has expired`: the credentials that signed the request
     /// were no longer valid.
     CredentialsExpired,
+    /// An object whose replication status is `FAILED` (`aws s3api
+    /// head-object`'s `ReplicationStatus`, or the `x-amz-replication-status`
+    /// header): S3 could not replicate it, without saying why.
+    ReplicationFailed,
+    /// An `s3:Replication:OperationFailedReplication` event notification;
+    /// its `failureReason` is the error code.
+    ReplicationFailureEvent,
     /// Not an AccessDenied text the tool knows.
     #[default]
     Unrecognised,
@@ -125,6 +135,8 @@ impl MessageKind {
             MessageKind::CloudFrontOaiKms => "cloudfront-oai-kms",
             MessageKind::CloudTrailDelivery => "cloudtrail-delivery",
             MessageKind::CredentialsExpired => "credentials-expired",
+            MessageKind::ReplicationFailed => "replication-failed",
+            MessageKind::ReplicationFailureEvent => "replication-failure-event",
             MessageKind::Unrecognised => "unrecognised",
         }
     }

@@ -22,6 +22,8 @@ pub(super) struct Parsed {
     /// The AWS CLI's high-level `aws s3 cp`/`sync` printed it (`fatal
     /// error:` or a transfer line): it sends HeadObject before GetObject.
     pub from_cli_transfer: bool,
+    /// The source object and destination of a replication failure.
+    pub replication: Option<super::replication::Replication>,
 }
 
 /// `download failed: s3://bucket/key to ./key` and its upload and copy forms.
@@ -41,6 +43,9 @@ pub(super) enum Direction {
 
 pub(super) fn parse(message: &str) -> Parsed {
     let text = normalise(message);
+    if let Some(found) = super::replication::parse(&text) {
+        return found;
+    }
     let (transfer, text) = transfer_line(&text);
     let from_cli_transfer = transfer.is_some() || text.starts_with("fatal error:");
     let raw = unwrap_envelope(text.trim_start_matches("fatal error:").trim());

@@ -708,3 +708,332 @@ fn messages_are_read_with_a_limit() {
         Err(MessageError::NotText)
     ));
 }
+
+/// A replication failure event as S3 sends it: the record of "Receiving
+/// replication failure events with Amazon S3 Event Notifications" (event
+/// version 2.2, `replicationEventData`), with the bucket and object of
+/// "Event message structure" (the key URL-encoded).
+fn replication_failure_event(reason: &str) -> String {
+    serde_json::json!({
+        "Records": [{
+            "eventVersion": "2.2",
+            "eventSource": "aws:s3",
+            "awsRegion": "us-east-1",
+            "eventTime": "2024-09-05T21:04:32.527Z",
+            "eventName": "Replication:OperationFailedReplication",
+            "userIdentity": {"principalId": "s3.amazonaws.com"},
+            "requestParameters": {"sourceIPAddress": "s3.amazonaws.com"},
+            "responseElements": {
+                "x-amz-request-id": "123bf045-2b4b-4ca8-a211-c34ccd0ccf8c",
+                "x-amz-id-2": "12VAWNDIHnwJsRhTccqQTeAPoXQmRt22KkewMV8G2XZihAuf9CLDdmkApgZzudaIe2KlLfDqGS0="
+            },
+            "s3": {
+                "s3SchemaVersion": "1.0",
+                "configurationId": "ReplicationEventName",
+                "bucket": {
+                    "name": "source-bucket",
+                    "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
+                    "arn": "arn:aws:s3:::source-bucket"
+                },
+                "object": {
+                    "key": "reports/q3+summary.csv",
+                    "size": 520080,
+                    "eTag": "e12345ca7e88a38428305d3ff7fcb99f",
+                    "versionId": "0I0tJBVwBnZR5cIx2uD9tNTRA6OuQ8lD",
+                    "sequencer": "0066DA1D2EE4E5A1A2"
+                }
+            },
+            "replicationEventData": {
+                "replicationRuleId": "to-dr",
+                "destinationBucket": "arn:aws:s3:::dr-bucket",
+                "s3Operation": "OBJECT_PUT",
+                "requestTime": "2024-09-05T21:03:59.168Z",
+                "failureReason": reason
+            }
+        }]
+    })
+    .to_string()
+}
+
+/// S3 User Guide, "Amazon S3 replication failure reasons": each reason
+/// points at the link of `check --op replicate` that judges what it names,
+/// or, where AWS says a permission "may be missing", at the links that may
+/// refuse it.
+#[test]
+fn replication_failure_reasons_point_at_their_links() {
+    use LinkId::*;
+    // (reason, link, first suspect, action)
+    type Expected = (
+        &'static str,
+        Option<LinkId>,
+        Option<LinkId>,
+        Option<&'static str>,
+    );
+    let cases: [Expected; 15] = [
+        // S3 cannot assume the role: its trust policy, judged with the
+        // configuration that names the role.
+        (
+            "AssumeRoleNotPermitted",
+            Some(ReplicationConfiguration),
+            Some(ReplicationConfiguration),
+            Some("sts:AssumeRole"),
+        ),
+        (
+            "DstBucketNotFound",
+            Some(ReplicationConfiguration),
+            Some(ReplicationConfiguration),
+            None,
+        ),
+        (
+            "DstBucketUnversioned",
+            Some(Versioning),
+            Some(Versioning),
+            None,
+        ),
+        (
+            "DstKmsKeyInvalidState",
+            Some(KeyState),
+            Some(KeyState),
+            Some("kms:Encrypt"),
+        ),
+        (
+            "DstKmsKeyNotFound",
+            Some(KeyState),
+            Some(KeyState),
+            Some("kms:Encrypt"),
+        ),
+        // "The s3:ReplicateObject permission may be missing for the
+        // destination bucket": the destination's bucket policy or the
+        // role's identity policy.
+        (
+            "DstPutObjectNotPermitted",
+            None,
+            Some(BucketPolicy),
+            Some("s3:ReplicateObject"),
+        ),
+        (
+            "DstMultipartCompleteNotPermitted",
+            None,
+            Some(BucketPolicy),
+            Some("s3:ReplicateObject"),
+        ),
+        (
+            "DstMultipartInitNotPermitted",
+            None,
+            Some(BucketPolicy),
+            Some("s3:ReplicateObject"),
+        ),
+        (
+            "DstPutTaggingNotPermitted",
+            None,
+            Some(BucketPolicy),
+            Some("s3:ReplicateObject"),
+        ),
+        (
+            "SrcGetObjectNotPermitted",
+            None,
+            Some(IdentityPolicy),
+            Some("s3:GetObjectVersionForReplication"),
+        ),
+        (
+            "SrcHeadObjectNotPermitted",
+            None,
+            Some(IdentityPolicy),
+            Some("s3:GetObjectVersionForReplication"),
+        ),
+        (
+            "SrcGetAclNotPermitted",
+            None,
+            Some(IdentityPolicy),
+            Some("s3:GetObjectVersionAcl"),
+        ),
+        (
+            "SrcKmsKeyInvalidState",
+            Some(KeyState),
+            Some(KeyState),
+            Some("kms:Decrypt"),
+        ),
+        (
+            "SrcBucketReplicationConfigMissing",
+            Some(ReplicationConfiguration),
+            Some(ReplicationConfiguration),
+            None,
+        ),
+        // Object Lock is not read: no link can say it.
+        ("DstBucketObjectLockConfigMissing", None, None, None),
+    ];
+    let mut failures = Vec::new();
+    for (reason, link, first_suspect, action) in cases {
+        let got = explain(&replication_failure_event(reason));
+        let wrong = got.kind != MessageKind::ReplicationFailureEvent
+            || got.error_code.as_deref() != Some(reason)
+            || got.link != link
+            || got.suspects.first() != first_suspect.as_ref()
+            || got.action.as_deref() != action
+            || got.next_steps.is_empty();
+        if wrong {
+            failures.push(format!(
+                "{reason}: {:?} {:?} link {:?} suspects {:?} action {:?}",
+                got.kind, got.error_code, got.link, got.suspects, got.action
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "mismatches:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn a_replication_failure_event_fills_the_check_with_the_source_object() {
+    let got = explain(&replication_failure_event("DstPutObjectNotPermitted"));
+    assert_eq!(got.kind.as_str(), "replication-failure-event");
+    assert_eq!(got.bucket.as_deref(), Some("source-bucket"));
+    // "Event message structure": the key is URL-encoded, `+` for a space.
+    assert_eq!(got.object.as_deref(), Some("reports/q3 summary.csv"));
+    // The write was refused on the destination.
+    assert_eq!(got.resource.as_deref(), Some("arn:aws:s3:::dr-bucket"));
+    assert!(got.summary.contains("`to-dr`"), "{}", got.summary);
+    assert!(
+        got.next_steps
+            .iter()
+            .any(|step| step.contains("arn:aws:s3:::dr-bucket/*")),
+        "{:?}",
+        got.next_steps
+    );
+    assert_eq!(
+        got.command.as_deref(),
+        Some(
+            "kms-s3-doctor check --bucket source-bucket --object 'reports/q3 summary.csv' --principal ROLE_ARN --op replicate"
+        )
+    );
+    // A source-side reason is about the source object.
+    let got = explain(&replication_failure_event("SrcGetObjectNotPermitted"));
+    assert_eq!(
+        got.resource.as_deref(),
+        Some("arn:aws:s3:::source-bucket/reports/q3 summary.csv")
+    );
+}
+
+#[test]
+fn replication_failure_events_are_read_in_every_envelope() {
+    let event = replication_failure_event("DstBucketUnversioned");
+    let record = serde_json::from_str::<serde_json::Value>(&event).unwrap()["Records"][0].clone();
+    // Amazon SNS delivers the S3 event as a JSON string in `Message`, Amazon
+    // SQS in `body`; a Lambda function may log the record alone, pretty
+    // printed, or as a Python dict.
+    let sns = serde_json::json!({"Type": "Notification", "Message": event}).to_string();
+    let sqs = serde_json::json!({"Records": [{"messageId": "m", "body": event}]}).to_string();
+    let pretty = serde_json::to_string_pretty(&record).unwrap();
+    let python = "{'eventVersion': '2.2', 'eventName': 'Replication:OperationFailedReplication', 's3': {'s3SchemaVersion': '1.0', 'bucket': {'name': 'source-bucket', 'arn': 'arn:aws:s3:::source-bucket'}, 'object': {'key': 'reports/q3+summary.csv', 'size': 520080}}, 'replicationEventData': {'replicationRuleId': 'to-dr', 'destinationBucket': 'arn:aws:s3:::dr-bucket', 'failureReason': 'DstBucketUnversioned'}}".to_string();
+    let logged = format!("2024-09-05T21:04:33Z INFO received {}", record);
+    for text in [sns, sqs, pretty, python, logged] {
+        let got = explain(&text);
+        assert_eq!(got.kind, MessageKind::ReplicationFailureEvent, "{text}");
+        assert_eq!(got.link, Some(LinkId::Versioning), "{text}");
+        assert_eq!(got.bucket.as_deref(), Some("source-bucket"), "{text}");
+        assert_eq!(
+            got.object.as_deref(),
+            Some("reports/q3 summary.csv"),
+            "{text}"
+        );
+        assert!(
+            got.next_steps[0].contains("--bucket dr-bucket "),
+            "{:?}",
+            got.next_steps
+        );
+    }
+}
+
+#[test]
+fn an_unknown_or_missing_failure_reason_suspects_every_replication_link() {
+    for text in [
+        replication_failure_event("SomethingNew"),
+        replication_failure_event("").replace(",\"failureReason\":\"\"", ""),
+    ] {
+        let got = explain(&text);
+        assert!(got.recognised);
+        assert_eq!(got.kind, MessageKind::ReplicationFailureEvent);
+        assert_eq!(got.link, None);
+        assert_eq!(
+            got.suspects.first(),
+            Some(&LinkId::ReplicationConfiguration)
+        );
+    }
+    // A reason of S3 Batch Replication only is said to be one.
+    let got = explain(&replication_failure_event("DstObjectHardDeleted"));
+    assert_eq!(got.link, None);
+    assert!(got.summary.contains("Batch Replication"), "{}", got.summary);
+}
+
+/// S3 User Guide, "Getting replication status information": a source
+/// object's status is `PENDING`, `COMPLETED` or `FAILED`; only `FAILED` is
+/// a failure, and it does not say why.
+#[test]
+fn a_failed_replication_status_is_recognised_in_the_cli_and_the_header() {
+    let head_object = r#"$ aws s3api head-object --bucket source-bucket --key "reports/q3 summary.csv"
+{
+    "AcceptRanges": "bytes",
+    "LastModified": "2024-09-05T21:03:59+00:00",
+    "ContentLength": 520080,
+    "ETag": "\"e12345ca7e88a38428305d3ff7fcb99f\"",
+    "VersionId": "0I0tJBVwBnZR5cIx2uD9tNTRA6OuQ8lD",
+    "ContentType": "text/csv",
+    "ServerSideEncryption": "aws:kms",
+    "Metadata": {},
+    "SSEKMSKeyId": "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "BucketKeyEnabled": true,
+    "ReplicationStatus": "FAILED"
+}"#;
+    let got = explain(head_object);
+    assert_eq!(got.kind, MessageKind::ReplicationFailed);
+    assert_eq!(got.kind.as_str(), "replication-failed");
+    assert_eq!(got.link, None);
+    assert_eq!(
+        got.suspects.first(),
+        Some(&LinkId::ReplicationConfiguration)
+    );
+    assert!(
+        got.next_steps
+            .iter()
+            .any(|step| step.contains("1234abcd-12ab-34cd-56ef-1234567890ab")),
+        "{:?}",
+        got.next_steps
+    );
+    assert_eq!(
+        got.command.as_deref(),
+        Some(
+            "kms-s3-doctor check --bucket source-bucket --object 'reports/q3 summary.csv' --principal ROLE_ARN --op replicate"
+        )
+    );
+
+    let got = explain(
+        "HTTP/1.1 200 OK\nx-amz-replication-status: FAILED\nx-amz-server-side-encryption: aws:kms",
+    );
+    assert_eq!(got.kind, MessageKind::ReplicationFailed);
+    assert_eq!(
+        got.command.as_deref(),
+        Some("kms-s3-doctor check --bucket BUCKET --principal ROLE_ARN --op replicate")
+    );
+    assert!(
+        got.next_steps
+            .iter()
+            .any(|step| step.contains("with the source bucket")),
+        "{:?}",
+        got.next_steps
+    );
+
+    for not_failed in [
+        r#"{"ContentLength": 3, "ReplicationStatus": "COMPLETED"}"#,
+        r#"{"ContentLength": 3, "ReplicationStatus": "PENDING"}"#,
+        "x-amz-replication-status: REPLICA",
+    ] {
+        assert_eq!(
+            explain(not_failed).kind,
+            MessageKind::Unrecognised,
+            "{not_failed}"
+        );
+    }
+}
+
+#[test]
+fn render_replication_failure_event() {
+    insta::assert_snapshot!(rendered(&replication_failure_event("DstKmsKeyNotFound")));
+}

@@ -15,6 +15,7 @@ mod corpus;
 mod differential;
 mod docs;
 mod explain_cli;
+mod explain_replication;
 mod fixes;
 mod gate_properties;
 mod golden;
