@@ -39,11 +39,8 @@ pub struct EventRequest {
 /// object, are skipped; a file left with none is an error.
 pub fn read(name: &str, text: &str) -> Result<Vec<EventRequest>, EventError> {
     let value: Value = serde_json::from_str(text).map_err(|error| {
-        EventError(format!(
-            "`{name}` is not JSON: {error} (line {}, column {})",
-            error.line(),
-            error.column()
-        ))
+        // serde_json's message ends with the line and column.
+        EventError(format!("`{name}` is not JSON: {error}"))
     })?;
     let records = records(name, value)?;
     let mut requests: Vec<EventRequest> = Vec::new();

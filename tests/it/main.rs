@@ -14,6 +14,7 @@ mod cli;
 mod corpus;
 mod differential;
 mod docs;
+mod events;
 mod explain_cli;
 mod fixes;
 mod gate_properties;
