@@ -234,3 +234,32 @@ fn check_without_bucket_or_event_is_bad_input() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--bucket"));
 }
+
+#[test]
+fn the_report_format_names_the_request_fields() {
+    let doc = std::fs::read_to_string(format!(
+        "{}/docs/report-format.md",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("the report format");
+    let one = report(&check("record-get-through-endpoint.json", &[]));
+    let several = report(&check("trail-file-several.json", &[]));
+    let mut fields: Vec<String> = one["request"]
+        .as_object()
+        .map(|request| request.keys().cloned().collect())
+        .unwrap_or_default();
+    fields.push("request".to_string());
+    fields.extend(
+        several
+            .as_object()
+            .into_iter()
+            .flat_map(|top| top.keys().cloned()),
+    );
+    assert!(fields.len() > 3, "{fields:?}");
+    for field in fields {
+        assert!(
+            doc.contains(&format!("`{field}`")),
+            "not in docs/report-format.md: {field}"
+        );
+    }
+}
