@@ -40,6 +40,7 @@ struct Resolved {
     shown: RequestV1,
     operations: Vec<Operation>,
     time: Option<DateTime<Utc>>,
+    notes: Vec<String>,
 }
 
 /// The selection, operations and time of one record's request, with every
@@ -114,6 +115,7 @@ fn resolve(args: &CheckArgs, request: &EventRequest) -> Result<Resolved, Failure
         shown: shown_request,
         operations,
         time: request.time,
+        notes: request.notes.clone(),
     })
 }
 
@@ -142,6 +144,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
         shown,
         operations,
         time,
+        notes,
     } in resolved
     {
         let checked = pipeline::check(&pipeline::Check {
@@ -164,7 +167,9 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
         }
         // The process ends soon: the system takes the memory back whole.
         std::mem::forget(checked.judged_from);
-        judged.push((checked.diagnosis, shown));
+        let mut diagnosis = checked.diagnosis;
+        diagnosis.notes.extend(notes);
+        judged.push((diagnosis, shown));
     }
     if let (Some(dir), [(diagnosis, _)]) = (&args.write_fixes, judged.as_slice()) {
         let written = kms_s3_doctor::fixes::write_fixes(

@@ -32,6 +32,8 @@ pub struct EventRequest {
     pub context: BTreeMap<String, String>,
     /// `eventTime`: when the request was made.
     pub time: Option<DateTime<Utc>>,
+    /// What the record leaves to the tool's defaults, for the report's notes.
+    pub notes: Vec<String>,
 }
 
 /// Every distinct S3 request in `text` (named `name` in messages), in order.
@@ -227,11 +229,15 @@ fn s3_request(label: &str, record: &Value, event_name: &str) -> Result<EventRequ
     // CloudTrail User Guide, "CloudTrail record contents": `tlsDetails`
     // holds the TLS version of the client's connection; S3 exposes it as
     // `s3:TlsVersion` and a TLS connection is `aws:SecureTransport`.
-    if let Some(version) = text(record, &["tlsDetails", "tlsVersion"]) {
-        context.insert("aws:SecureTransport".to_string(), "true".to_string());
-        if let Some(number) = version.strip_prefix("TLSv") {
-            context.insert("s3:TlsVersion".to_string(), number.to_string());
+    let mut notes = Vec::new();
+    match text(record, &["tlsDetails", "tlsVersion"]) {
+        Some(version) => {
+            context.insert("aws:SecureTransport".to_string(), "true".to_string());
+            if let Some(number) = version.strip_prefix("TLSv") {
+                context.insert("s3:TlsVersion".to_string(), number.to_string());
+            }
         }
+        None => notes.push(NO_TLS_DETAILS.to_string()),
     }
     common_context(record, &mut context);
     let (principal, missing_principal) = principal_of(record);
@@ -244,8 +250,13 @@ fn s3_request(label: &str, record: &Value, event_name: &str) -> Result<EventRequ
         operations: vec![operation],
         context,
         time: event_time(label, record)?,
+        notes,
     })
 }
+
+/// The record's silence on TLS is not proof of HTTP: the tool's own
+/// default stands, and the reader is told.
+const NO_TLS_DETAILS: &str = "the record has no tlsDetails: the request is judged as made over HTTPS (aws:SecureTransport true); if it was plain HTTP, give --context aws:SecureTransport=false";
 
 /// A KMS call S3 made for a caller, with the object's ARN as
 /// `aws:s3:arn` in its encryption context, stands for the S3 request it
@@ -293,6 +304,9 @@ fn kms_request(
         operations: vec![operation],
         context,
         time: event_time(label, record)?,
+        notes: vec![
+            "the record is S3's call to KMS: the caller's own network and TLS are not in it (give them with --context)".to_string(),
+        ],
     }))
 }
 

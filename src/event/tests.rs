@@ -72,8 +72,14 @@ fn an_iam_user_get_names_bucket_object_operation_and_context() {
         Some("us-east-1")
     );
     assert!(request.time.is_some());
-    // No TLS details in the record: nothing said about the transport.
+    // No TLS details in the record: nothing said about the transport, and
+    // the report says what the tool takes instead.
     assert!(!request.context.contains_key("aws:SecureTransport"));
+    assert!(
+        request.notes.iter().any(|note| note.contains("tlsDetails")),
+        "{:?}",
+        request.notes
+    );
     assert!(request.source.contains("GetObject"), "{}", request.source);
 }
 
@@ -145,6 +151,7 @@ fn a_vpc_endpoint_gives_the_endpoint_and_private_address_not_source_ip() {
         request.context.get("s3:TlsVersion").map(String::as_str),
         Some("1.3")
     );
+    assert!(request.notes.is_empty(), "{:?}", request.notes);
 }
 
 #[test]

@@ -127,6 +127,8 @@ fn a_kms_decrypt_s3_made_is_judged_as_the_get_and_the_network_stays_unknown() {
     assert!(request["context"].get("aws:SourceIp").is_none());
     let summary = report["summary"].as_str().unwrap_or_default();
     assert!(summary.contains("aws:SourceVpce"), "{summary}");
+    let notes = report["notes"].to_string();
+    assert!(notes.contains("S3's call to KMS"), "{notes}");
 }
 
 #[test]
