@@ -14,8 +14,8 @@ use kms_s3_doctor::snapshot::Assumption;
 /// What to check: the bucket, object, principal and request.
 #[derive(Debug, Args)]
 pub struct Selection {
-    /// The bucket's name (not `s3://NAME`, not its ARN). Required unless
-    /// `check --event` names it.
+    /// The bucket's name (not `s3://NAME`, not its ARN). Required, except
+    /// that `check --event` may take it from the record.
     #[arg(long, value_name = "NAME", value_parser = parse_bucket)]
     pub bucket: Option<String>,
     /// The object key (default: a placeholder key at the bucket's root).

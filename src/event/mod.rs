@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::diagnosis::Operation;
+use crate::report::escape_control;
 
 /// A record, or an envelope of records, that names no request the tool can
 /// judge; the message says what is missing and which flag supplies it.
@@ -135,11 +136,17 @@ fn text<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
     here.as_str().filter(|text| !text.is_empty())
 }
 
+/// A record's own text as it goes into a message or a label: a hostile
+/// record must not drive the terminal that shows it.
+fn shown(text: &str) -> String {
+    escape_control(text).into_owned()
+}
+
 fn describe(record: &Value) -> String {
     format!(
         "{} {}",
-        text(record, &["eventSource"]).unwrap_or("(no eventSource)"),
-        text(record, &["eventName"]).unwrap_or("(no eventName)")
+        shown(text(record, &["eventSource"]).unwrap_or("(no eventSource)")),
+        shown(text(record, &["eventName"]).unwrap_or("(no eventName)"))
     )
 }
 
@@ -171,7 +178,8 @@ fn s3_operation(event_name: &str) -> Option<Operation> {
 fn s3_request(label: &str, record: &Value, event_name: &str) -> Result<EventRequest, EventError> {
     let operation = s3_operation(event_name).ok_or_else(|| {
         EventError(format!(
-            "{label}: S3 `{event_name}` is not an operation the tool judges (GetObject, HeadObject, PutObject, the multipart upload calls, CopyObject, ListObjects); give --op with --bucket and --object instead"
+            "{label}: S3 `{}` is not an operation the tool judges (GetObject, HeadObject, PutObject, the multipart upload calls, CopyObject, ListObjects); give --op with --bucket and --object instead",
+            shown(event_name)
         ))
     })?;
     let parameters = record.get("requestParameters").unwrap_or(&Value::Null);
@@ -281,7 +289,8 @@ fn kms_request(
     };
     let Some(rest) = s3_arn.strip_prefix("arn:aws:s3:::") else {
         return Err(EventError(format!(
-            "{label}: aws:s3:arn `{s3_arn}` is not an S3 bucket or object ARN"
+            "{label}: aws:s3:arn `{}` is not an S3 bucket or object ARN",
+            shown(s3_arn)
         )));
     };
     // With an S3 Bucket Key the context names the bucket, not the object:
@@ -383,7 +392,7 @@ fn principal_of(record: &Value) -> (Option<String>, Option<String>) {
             ),
         },
         "AWSAccount" => {
-            let account = text(identity, &["accountId"]).unwrap_or("an unnamed account");
+            let account = shown(text(identity, &["accountId"]).unwrap_or("an unnamed account"));
             (
                 None,
                 Some(format!(
@@ -395,15 +404,16 @@ fn principal_of(record: &Value) -> (Option<String>, Option<String>) {
         other => (
             None,
             Some(format!(
-                "its userIdentity type `{other}` names no IAM principal the tool can judge"
+                "its userIdentity type `{}` names no IAM principal the tool can judge",
+                shown(other)
             )),
         ),
     }
 }
 
 fn source_label(label: &str, record: &Value, service: &str) -> String {
-    let name = text(record, &["eventName"]).unwrap_or("");
-    match text(record, &["eventID"]) {
+    let name = shown(text(record, &["eventName"]).unwrap_or(""));
+    match text(record, &["eventID"]).map(shown) {
         Some(id) => format!("{label} ({service} {name}, eventID {id})"),
         None => format!("{label} ({service} {name})"),
     }
@@ -417,7 +427,8 @@ fn event_time(label: &str, record: &Value) -> Result<Option<DateTime<Utc>>, Even
         .map(|time| Some(time.with_timezone(&Utc)))
         .map_err(|error| {
             EventError(format!(
-                "{label}: eventTime `{time}` is not an ISO 8601 time: {error}"
+                "{label}: eventTime `{}` is not an ISO 8601 time: {error}",
+                shown(time)
             ))
         })
 }

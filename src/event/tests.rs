@@ -270,3 +270,10 @@ fn an_s3_call_outside_the_chain_is_refused_with_the_flags_to_use() {
         "{error}"
     );
 }
+
+#[test]
+fn a_hostile_record_cannot_drive_the_terminal() {
+    let record = s3_get(USER, "").replace("\"GetObject\"", "\"Get\\u001b[2JObject\"");
+    let error = read("event.json", &record).unwrap_err().0;
+    assert!(!error.contains('\u{1b}'), "{error:?}");
+}
