@@ -14,6 +14,7 @@ mod cli;
 mod corpus;
 mod differential;
 mod docs;
+mod event_properties;
 mod events;
 mod explain_cli;
 mod fixes;
