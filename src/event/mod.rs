@@ -212,11 +212,13 @@ fn s3_request(label: &str, record: &Value, event_name: &str) -> Result<EventRequ
     network_context(record, &mut context);
     // A header S3 received is logged among the request parameters; one the
     // record does not carry was not sent, which is what the tool assumes of
-    // a header not given.
+    // a header not given. Only the headers S3 has condition keys for: the
+    // `X-Amz-*` query parameters of a presigned URL are logged there too,
+    // and are no condition keys.
     if let Some(parameters) = parameters.as_object() {
         for (key, value) in parameters {
             let lowered = key.to_ascii_lowercase();
-            if lowered.starts_with("x-amz-")
+            if HEADER_KEYS.contains(&lowered.as_str())
                 && let Some(value) = value.as_str()
             {
                 context.insert(format!("s3:{lowered}"), value.to_string());
@@ -237,6 +239,20 @@ fn s3_request(label: &str, record: &Value, event_name: &str) -> Result<EventRequ
     // CloudTrail User Guide, "CloudTrail record contents": `tlsDetails`
     // holds the TLS version of the client's connection; S3 exposes it as
     // `s3:TlsVersion` and a TLS connection is `aws:SecureTransport`.
+    // S3 data events log how the request was signed: `AuthHeader` in the
+    // Authorization header, `QueryString` in the URL, a presigned URL (S3
+    // User Guide, "Logging Amazon S3 API calls using AWS CloudTrail",
+    // example entries; the `s3:authType` values are those of the Service
+    // Authorization Reference for Amazon S3).
+    match text(record, &["additionalEventData", "AuthenticationMethod"]) {
+        Some("AuthHeader") => {
+            context.insert("s3:authType".to_string(), "REST-HEADER".to_string());
+        }
+        Some("QueryString") => {
+            context.insert("s3:authType".to_string(), "REST-QUERY-STRING".to_string());
+        }
+        _ => {}
+    }
     let mut notes = Vec::new();
     match text(record, &["tlsDetails", "tlsVersion"]) {
         Some(version) => {
@@ -261,6 +277,26 @@ fn s3_request(label: &str, record: &Value, event_name: &str) -> Result<EventRequ
         notes,
     })
 }
+
+/// The request headers S3 has `s3:` condition keys for (Service
+/// Authorization Reference, "Actions, resources, and condition keys for
+/// Amazon S3").
+const HEADER_KEYS: &[&str] = &[
+    "x-amz-acl",
+    "x-amz-content-sha256",
+    "x-amz-copy-source",
+    "x-amz-grant-full-control",
+    "x-amz-grant-read",
+    "x-amz-grant-read-acp",
+    "x-amz-grant-write",
+    "x-amz-grant-write-acp",
+    "x-amz-metadata-directive",
+    "x-amz-server-side-encryption",
+    "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-server-side-encryption-customer-algorithm",
+    "x-amz-storage-class",
+    "x-amz-website-redirect-location",
+];
 
 /// The record's silence on TLS is not proof of HTTP: the tool's own
 /// default stands, and the reader is told.

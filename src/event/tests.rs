@@ -277,3 +277,25 @@ fn a_hostile_record_cannot_drive_the_terminal() {
     let error = read("event.json", &record).unwrap_err().0;
     assert!(!error.contains('\u{1b}'), "{error:?}");
 }
+
+#[test]
+fn a_presigned_url_is_a_query_string_request_and_its_parameters_are_no_headers() {
+    let presigned = s3_get(USER, r#", "additionalEventData": {"SignatureVersion": "SigV4", "AuthenticationMethod": "QueryString"}"#)
+        .replace(
+            "\"key\": \"q1/summary.csv\"",
+            "\"key\": \"q1/summary.csv\", \"X-Amz-Expires\": \"300\", \"X-Amz-Date\": \"20260301T095900Z\"",
+        );
+    let request = only(&presigned);
+    assert_eq!(
+        request.context.get("s3:authType").map(String::as_str),
+        Some("REST-QUERY-STRING")
+    );
+    assert!(
+        !request
+            .context
+            .keys()
+            .any(|key| key.starts_with("s3:x-amz-")),
+        "{:?}",
+        request.context
+    );
+}

@@ -50,7 +50,8 @@ fn context_through_endpoint() -> Value {
         "aws:SecureTransport": "true",
         "aws:SourceVpce": "vpce-1a2b3c4d",
         "aws:VpcSourceIp": "10.0.1.25",
-        "s3:TlsVersion": "1.3"
+        "s3:TlsVersion": "1.3",
+        "s3:authType": "REST-HEADER"
     })
 }
 
@@ -264,4 +265,48 @@ fn the_report_format_names_the_request_fields() {
             "not in docs/report-format.md: {field}"
         );
     }
+}
+
+/// An assumed-role session's presigned GetObject, against the snapshot of
+/// the scenario where the session's credentials expired at 10:00 (IAM User
+/// Guide, "Temporary security credentials": a URL signed with temporary
+/// credentials stops working when they expire). The record's `eventTime`
+/// decides: at 14:30 the authentication link fails, at 09:45 it passes.
+#[test]
+fn the_record_time_decides_a_presigned_url_of_an_assumed_role_session() {
+    let run = |event: &str| {
+        Command::new(env!("CARGO_BIN_EXE_kms-s3-doctor"))
+            .args([
+                "check",
+                "--snapshot",
+                "fixtures/events/session-credentials.snapshot.json",
+                "--format",
+                "json",
+                "--event",
+            ])
+            .arg(format!("fixtures/events/{event}"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("the binary runs")
+    };
+    let late = run("presigned-get-after-session-expired.json");
+    assert_eq!(late.status.code(), Some(1));
+    let late = report(&late);
+    assert_eq!(
+        late["request"]["principal"],
+        "arn:aws:sts::111111111111:assumed-role/etl/nightly"
+    );
+    assert_eq!(
+        late["request"]["context"]["s3:authType"],
+        "REST-QUERY-STRING"
+    );
+    assert_eq!(
+        late["request"]["context"]["aws:CurrentTime"],
+        "2026-11-22T14:30:00Z"
+    );
+    let summary = late["summary"].as_str().unwrap_or_default();
+    assert!(summary.contains("authentication"), "{summary}");
+    let early = run("presigned-get-within-session.json");
+    assert_eq!(early.status.code(), Some(0));
+    assert_eq!(report(&early)["verdict"], "allowed");
 }
