@@ -9,6 +9,7 @@
 pub mod access_tests;
 pub mod chain;
 pub mod diagnosis;
+pub mod event;
 pub mod explain;
 pub mod fixes;
 #[cfg(feature = "live")]

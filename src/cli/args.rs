@@ -14,9 +14,10 @@ use kms_s3_doctor::snapshot::Assumption;
 /// What to check: the bucket, object, principal and request.
 #[derive(Debug, Args)]
 pub struct Selection {
-    /// The bucket's name (not `s3://NAME`, not its ARN).
+    /// The bucket's name (not `s3://NAME`, not its ARN). Required, except
+    /// that `check --event` may take it from the record.
     #[arg(long, value_name = "NAME", value_parser = parse_bucket)]
-    pub bucket: String,
+    pub bucket: Option<String>,
     /// The object key (default: a placeholder key at the bucket's root).
     #[arg(long, value_name = "KEY", value_parser = parse_object)]
     pub object: Option<String>,
@@ -306,7 +307,7 @@ pub fn aws(args: &AwsArgs, progress: bool) -> pipeline::Aws {
 
 pub fn selection(args: &Selection) -> pipeline::Selection {
     pipeline::Selection {
-        bucket: args.bucket.clone(),
+        bucket: args.bucket.clone().unwrap_or_default(),
         object: args.object.clone(),
         principal: args.principal.clone(),
         via_role: args.via_role.clone(),

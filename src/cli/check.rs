@@ -20,9 +20,18 @@ use super::exit::{ExitCode, Failure, exit_code, finish_output};
 pub struct CheckArgs {
     #[command(flatten)]
     pub selection: Selection,
-    /// Operations: list, head, get, put, multipart, copy, replicate (comma-separated).
-    #[arg(long, value_name = "OPS", default_value = "list,get,put,multipart")]
-    pub op: String,
+    /// Operations: list, head, get, put, multipart, copy, replicate
+    /// (comma-separated; default list,get,put,multipart, or the operation
+    /// the `--event` record logged).
+    #[arg(long, value_name = "OPS")]
+    pub op: Option<String>,
+    /// Judge the request a CloudTrail record logged (`-`: standard input):
+    /// a record alone, a trail's `{"Records": [...]}` file, an EventBridge
+    /// "AWS API Call via CloudTrail" event or `aws cloudtrail lookup-events`
+    /// output. `--principal`, `--bucket`, `--object`, `--op` and `--context`
+    /// beside it fill what the record lacks or override it.
+    #[arg(long, value_name = "FILE")]
+    pub event: Option<PathBuf>,
     /// Judge this snapshot offline instead of reading AWS.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["profile", "principal_profile", "org_profile", "region", "endpoint_url"])]
     pub snapshot: Option<PathBuf>,
@@ -82,7 +91,7 @@ impl Expect {
     }
 }
 
-fn parse_operations(text: &str) -> Result<Vec<Operation>, String> {
+pub(super) fn parse_operations(text: &str) -> Result<Vec<Operation>, String> {
     let mut operations = Vec::new();
     for name in text.split(',').filter(|name| !name.trim().is_empty()) {
         let operation = Operation::parse(name).ok_or_else(|| {
@@ -101,8 +110,19 @@ fn parse_operations(text: &str) -> Result<Vec<Operation>, String> {
     Ok(operations)
 }
 
+const DEFAULT_OPERATIONS: &str = "list,get,put,multipart";
+
 pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
-    let operations = parse_operations(&args.op).map_err(Failure::bad_input)?;
+    if args.event.is_some() {
+        return super::check_event::run(args);
+    }
+    if args.selection.bucket.is_none() {
+        return Err(Failure::bad_input(
+            "the following required argument was not provided: --bucket <NAME> (or --event FILE)",
+        ));
+    }
+    let operations = parse_operations(args.op.as_deref().unwrap_or(DEFAULT_OPERATIONS))
+        .map_err(Failure::bad_input)?;
     let progress = args.format == Format::Text && std::io::stderr().is_terminal();
     let checked = pipeline::check(&pipeline::Check {
         source: source(args.snapshot, args.max_snapshot_size, &args.aws, progress),

@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod check;
+mod check_event;
 pub mod exit;
 pub mod explain;
 pub mod generate;

@@ -29,6 +29,11 @@ pub struct SnapshotArgs {
 }
 
 pub fn run(args: SnapshotArgs) -> Result<ExitCode, Failure> {
+    if args.selection.bucket.is_none() {
+        return Err(Failure::bad_input(
+            "the following required argument was not provided: --bucket <NAME>",
+        ));
+    }
     pipeline::capture(&pipeline::Capture {
         aws: aws(&args.aws, std::io::stderr().is_terminal()),
         selection: selection(&args.selection),

@@ -14,6 +14,7 @@
 //! verdict after every change is applied to a copy of the snapshot.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -64,6 +65,33 @@ pub struct ReportV1 {
     /// The verdict after every change is applied to a copy of the snapshot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recheck: Option<RecheckV1>,
+    /// `check --event`: the request as the record and the flags named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestV1>,
+}
+
+/// The request judged, as a CloudTrail record (and the flags beside it)
+/// named it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestV1 {
+    /// The record: file, position, service, API call and event id.
+    pub source: String,
+    pub principal: String,
+    pub bucket: String,
+    /// `null`: neither the record nor `--object` names an object.
+    pub object: Option<String>,
+    pub operations: Vec<String>,
+    /// The request-context values the record proves, with `--context` laid
+    /// over them.
+    pub context: BTreeMap<String, String>,
+}
+
+/// Several requests of one file, each with its report, in the file's order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestsV1 {
+    pub requests: Vec<ReportV1>,
+    /// The worst verdict of them.
+    pub verdict: VerdictV1,
 }
 
 /// Which document a fix changes.
@@ -515,19 +543,51 @@ impl From<&Diagnosis> for ReportV1 {
             notes: diagnosis.notes.clone(),
             changes: diagnosis.changes.iter().map(FixV1::from).collect(),
             recheck: diagnosis.recheck.as_ref().map(RecheckV1::from),
+            request: None,
         }
     }
 }
 
 pub(super) fn render(diagnosis: &Diagnosis, expect: Option<Verdict>) -> String {
+    pretty(&report(diagnosis, expect, None))
+}
+
+fn report(diagnosis: &Diagnosis, expect: Option<Verdict>, request: Option<RequestV1>) -> ReportV1 {
     let mut report = ReportV1::from(diagnosis);
     if let Some(expected) = expect {
         report.expect = Some(expected.into());
         report.expect_met = Some(expected == diagnosis.verdict);
     }
+    report.request = request;
+    report
+}
+
+/// One report with its `request`, or, for several, `{"requests", "verdict"}`.
+pub(super) fn render_requests(
+    judged: &[(&Diagnosis, RequestV1)],
+    expect: Option<Verdict>,
+) -> String {
+    if let [(diagnosis, request)] = judged {
+        return pretty(&report(diagnosis, expect, Some(request.clone())));
+    }
+    let worst = judged
+        .iter()
+        .map(|(diagnosis, _)| diagnosis.verdict)
+        .max()
+        .unwrap_or(Verdict::Inconclusive);
+    pretty(&RequestsV1 {
+        requests: judged
+            .iter()
+            .map(|(diagnosis, request)| report(diagnosis, expect, Some(request.clone())))
+            .collect(),
+        verdict: worst.into(),
+    })
+}
+
+fn pretty(report: &impl Serialize) -> String {
     // Serialising plain structs of strings, numbers and `Value`s cannot
     // fail; the fallback keeps the signature infallible all the same.
-    serde_json::to_string_pretty(&report).unwrap_or_else(|error| {
+    serde_json::to_string_pretty(report).unwrap_or_else(|error| {
         format!(
             "{{\"format\": \"{REPORT_FORMAT}\", \"error\": {}}}",
             serde_json::Value::String(error.to_string())

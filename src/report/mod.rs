@@ -25,7 +25,7 @@ use crate::diagnosis::{
 pub use explain_json::{EXPLAIN_FORMAT, ExplanationV1};
 pub use json::{
     ActionV1, AssumptionV1, ChangeV1, EvidenceV1, FixV1, LinkV1, OperationV1, REPORT_FORMAT,
-    ReportV1, RoleV1, StatusV1, VerdictV1,
+    ReportV1, RequestV1, RequestsV1, RoleV1, StatusV1, VerdictV1,
 };
 pub use test_json::{OutcomeV1, SummaryV1, TEST_REPORT_FORMAT, TestCaseV1, TestReportV1};
 
@@ -84,6 +84,15 @@ pub fn render_json(diagnosis: &Diagnosis) -> String {
 /// The JSON report with `--expect`'s verdict and whether it was met.
 pub fn render_json_expecting(diagnosis: &Diagnosis, expect: Option<Verdict>) -> String {
     json::render(diagnosis, expect)
+}
+
+/// `check --event`: each request a CloudTrail record named, with its
+/// report; one alone is a plain report with `request`.
+pub fn render_json_requests(
+    judged: &[(&Diagnosis, json::RequestV1)],
+    expect: Option<Verdict>,
+) -> String {
+    json::render_requests(judged, expect)
 }
 
 /// `kms-s3-doctor test`: the table, with unmet expectations expanded.

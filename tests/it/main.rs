@@ -14,6 +14,8 @@ mod cli;
 mod corpus;
 mod differential;
 mod docs;
+mod event_properties;
+mod events;
 mod explain_cli;
 mod explain_replication;
 mod fixes;

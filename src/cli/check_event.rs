@@ -1,0 +1,242 @@
+//! `check --event`: each request a CloudTrail record names, with the flags
+//! beside it laid over the record, judged and reported one after another.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use kms_s3_doctor::diagnosis::{Diagnosis, Operation, Verdict};
+use kms_s3_doctor::event::{self, EventRequest};
+use kms_s3_doctor::pipeline;
+use kms_s3_doctor::report::{self, RequestV1};
+
+use super::args::{Format, selection, source};
+use super::check::{CheckArgs, Expect, parse_operations};
+use super::exit::{ExitCode, Failure, exit_code, finish_output};
+
+/// Reads the record file, `-` being standard input.
+fn read_event_file(path: &Path) -> Result<(String, String), Failure> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|error| {
+                Failure::bad_input(format!("--event: cannot read standard input: {error}"))
+            })?;
+        return Ok(("standard input".to_string(), text));
+    }
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| Failure::bad_input(format!("--event: cannot read `{name}`: {error}")))?;
+    Ok((name, text))
+}
+
+/// One record's request as the flags leave it.
+struct Resolved {
+    selection: pipeline::Selection,
+    /// The `request` of the report.
+    shown: RequestV1,
+    operations: Vec<Operation>,
+    time: Option<DateTime<Utc>>,
+    notes: Vec<String>,
+}
+
+/// The selection, operations and time of one record's request, with every
+/// flag given taking the place of what the record says.
+fn resolve(args: &CheckArgs, request: &EventRequest) -> Result<Resolved, Failure> {
+    let mut chosen = selection(&args.selection);
+    chosen.bucket = match (&args.selection.bucket, &request.bucket) {
+        (Some(bucket), _) | (None, Some(bucket)) => bucket.clone(),
+        (None, None) => {
+            return Err(Failure::bad_input(format!(
+                "{}: the record names no bucket: give --bucket",
+                request.source
+            )));
+        }
+    };
+    chosen.object = args
+        .selection
+        .object
+        .clone()
+        .or_else(|| request.object.clone());
+    chosen.principal = match (&args.selection.principal, &request.principal) {
+        (Some(principal), _) | (None, Some(principal)) => Some(principal.clone()),
+        (None, None) => {
+            let why = request
+                .missing_principal
+                .as_deref()
+                .unwrap_or("it names no principal");
+            return Err(Failure::bad_input(format!(
+                "{}: {why}: give --principal ARN",
+                request.source
+            )));
+        }
+    };
+    let operations = match &args.op {
+        Some(text) => parse_operations(text).map_err(Failure::bad_input)?,
+        None => request.operations.clone(),
+    };
+    // The record's values first, then --context over them.
+    let mut shown: BTreeMap<String, String> = request.context.clone();
+    let given = |key: &str| {
+        args.selection
+            .context
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case(key))
+    };
+    shown.retain(|key, _| !given(key));
+    // The record's time is the judging time (`now`), from which the judge
+    // derives aws:CurrentTime and aws:EpochTime alike.
+    let mut context: Vec<(String, String)> = shown
+        .iter()
+        .filter(|(key, _)| key.as_str() != "aws:CurrentTime")
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    for (key, value) in &args.selection.context {
+        context.push((key.clone(), value.clone()));
+        shown.insert(key.clone(), value.clone());
+    }
+    chosen.context = context;
+    let shown_request = RequestV1 {
+        source: request.source.clone(),
+        principal: chosen.principal.clone().unwrap_or_default(),
+        bucket: chosen.bucket.clone(),
+        object: chosen.object.clone(),
+        operations: operations
+            .iter()
+            .map(|operation| operation.as_str().to_string())
+            .collect(),
+        context: shown,
+    };
+    Ok(Resolved {
+        selection: chosen,
+        shown: shown_request,
+        operations,
+        time: request.time,
+        notes: request.notes.clone(),
+    })
+}
+
+pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
+    let Some(path) = &args.event else {
+        return Err(Failure::bad_input("--event: no file given"));
+    };
+    let (name, text) = read_event_file(path)?;
+    let requests = event::read(&name, &text).map_err(|error| Failure::bad_input(error.0))?;
+    if requests.len() > 1 && args.write_fixes.is_some() {
+        return Err(Failure::bad_input(format!(
+            "--write-fixes takes one request, and `{name}` holds {}: keep the record to mend in a file of its own",
+            requests.len()
+        )));
+    }
+    // Every request is resolved before any is judged: a record that cannot
+    // name its request stops the run before a report is half written.
+    let mut resolved = Vec::new();
+    for request in &requests {
+        resolved.push(resolve(&args, request)?);
+    }
+    let progress = args.format == Format::Text && std::io::stderr().is_terminal();
+    let mut judged = Vec::new();
+    for Resolved {
+        selection: chosen,
+        shown,
+        operations,
+        time,
+        notes,
+    } in resolved
+    {
+        let checked = pipeline::check(&pipeline::Check {
+            source: source(
+                args.snapshot.clone(),
+                args.max_snapshot_size,
+                &args.aws,
+                progress,
+            ),
+            selection: chosen,
+            operations,
+            assumptions: args.assume.assume.clone(),
+            session_policy: args.session_policy.session_policy.clone(),
+            save_snapshot: args.save_snapshot.clone(),
+            layers: args.layers.order.clone(),
+            now: time,
+        })?;
+        if let Some(failure) = checked.save_failure {
+            return Err(failure.into());
+        }
+        // The process ends soon: the system takes the memory back whole.
+        std::mem::forget(checked.judged_from);
+        let mut diagnosis = checked.diagnosis;
+        diagnosis.notes.extend(notes);
+        judged.push((diagnosis, shown));
+    }
+    if let (Some(dir), [(diagnosis, _)]) = (&args.write_fixes, judged.as_slice()) {
+        let written = kms_s3_doctor::fixes::write_fixes(
+            dir,
+            diagnosis,
+            kms_s3_doctor::fixes::WriteOptions {
+                force: args.force,
+                include_widening: args.include_widening,
+            },
+        )
+        .map_err(|error| Failure::bad_input(format!("--write-fixes: {error}")))?;
+        eprintln!(
+            "wrote {} file(s) to `{}`: review them, then run {} yourself",
+            written.len(),
+            dir.display(),
+            kms_s3_doctor::fixes::SCRIPT
+        );
+    }
+    let expected = args.expect.map(Expect::verdict);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let written = render(&args, &judged, expected, &mut out);
+    finish_output(written.and_then(|()| out.flush()))?;
+    let worst = judged
+        .iter()
+        .map(|(diagnosis, _)| diagnosis.verdict)
+        .max()
+        .unwrap_or(Verdict::Inconclusive);
+    for (diagnosis, _) in &judged {
+        if let Some(line) =
+            expected.and_then(|expected| report::expect_mismatch(diagnosis, expected))
+        {
+            eprintln!("{line}");
+        }
+    }
+    Ok(exit_code(worst, args.expect))
+}
+
+fn render(
+    args: &CheckArgs,
+    judged: &[(Diagnosis, RequestV1)],
+    expected: Option<Verdict>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    match args.format {
+        Format::Json => {
+            let pairs: Vec<_> = judged
+                .iter()
+                .map(|(diagnosis, shown)| (diagnosis, shown.clone()))
+                .collect();
+            writeln!(out, "{}", report::render_json_requests(&pairs, expected))
+        }
+        Format::Text | Format::Markdown => {
+            for (index, (diagnosis, shown)) in judged.iter().enumerate() {
+                if index > 0 {
+                    writeln!(out)?;
+                }
+                let line = report::escape_control(&shown.source);
+                if args.format == Format::Text {
+                    writeln!(out, "request from {line}")?;
+                    report::render_text(diagnosis, out, args.color.resolve())?;
+                } else {
+                    writeln!(out, "Request from {line}\n")?;
+                    report::render_markdown(diagnosis, out)?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
