@@ -17,7 +17,7 @@ const EXTRA_PRINCIPALS: usize = 5_000;
 
 fn extra_principal(index: usize) -> Value {
     let account = format!("{:012}", 444_444_444_000usize + index % 10);
-    let arn = if index % 2 == 0 {
+    let arn = if index.is_multiple_of(2) {
         format!("arn:aws:iam::{account}:user/team-{}/u{index}", index % 7)
     } else {
         format!("arn:aws:iam::{account}:role/service/r{index}")
@@ -72,7 +72,7 @@ fn tests_file(count: usize) -> String {
     ];
     let mut text = String::from("bucket = \"account-a-bucket\"\nobject = \"reports/data.csv\"\n");
     for index in 0..count {
-        let expect = if index % 2 == 0 { "allowed" } else { "denied" };
+        let expect = if index.is_multiple_of(2) { "allowed" } else { "denied" };
         text.push_str(&format!(
             "\n[[test]]\nname = \"expectation {index}\"\nprincipal = \"{}\"\nops = [\"get\"]\nexpect = \"{expect}\"\n",
             PRINCIPALS[index % PRINCIPALS.len()],
