@@ -72,7 +72,11 @@ fn tests_file(count: usize) -> String {
     ];
     let mut text = String::from("bucket = \"account-a-bucket\"\nobject = \"reports/data.csv\"\n");
     for index in 0..count {
-        let expect = if index.is_multiple_of(2) { "allowed" } else { "denied" };
+        let expect = if index.is_multiple_of(2) {
+            "allowed"
+        } else {
+            "denied"
+        };
         text.push_str(&format!(
             "\n[[test]]\nname = \"expectation {index}\"\nprincipal = \"{}\"\nops = [\"get\"]\nexpect = \"{expect}\"\n",
             PRINCIPALS[index % PRINCIPALS.len()],
