@@ -106,15 +106,26 @@ pub fn render_test_text(
 
 /// A test run whose own strings (file name, test names, reasons) cannot put
 /// terminal escape sequences on a screen; each embedded diagnosis is escaped
-/// by `check`'s renderers.
-fn escaped_run(run: &crate::access_tests::TestRun) -> crate::access_tests::TestRun {
+/// by `check`'s renderers. The run is copied only when one of those strings
+/// needs escaping: a run holds every test's whole diagnosis.
+fn escaped_run(
+    run: &crate::access_tests::TestRun,
+) -> std::borrow::Cow<'_, crate::access_tests::TestRun> {
+    let needs_escaping = |text: &str| matches!(escape_control(text), std::borrow::Cow::Owned(_));
+    let clean = !needs_escaping(&run.file)
+        && run.results.iter().all(|result| {
+            !needs_escaping(&result.expectation.name) && !needs_escaping(&result.reason)
+        });
+    if clean {
+        return std::borrow::Cow::Borrowed(run);
+    }
     let mut run = run.clone();
     run.file = escape_control(&run.file).into_owned();
     for result in &mut run.results {
         result.expectation.name = escape_control(&result.expectation.name).into_owned();
         result.reason = escape_control(&result.reason).into_owned();
     }
-    run
+    std::borrow::Cow::Owned(run)
 }
 
 /// `kms-s3-doctor test` as Markdown (a CI job summary).

@@ -70,6 +70,9 @@ impl Snapshot {
     /// Gives every document its identity and the label reports and errors
     /// use (a rendering of the identity).
     pub fn identify_documents(&mut self) {
+        // Every change to a snapshot ends here, so the principal index built
+        // for its previous state is checked against it.
+        self.refresh_principal_index();
         self.walk_documents_mut(false, |id, label, _, doc| doc.identify(id, label));
     }
 

@@ -24,6 +24,7 @@ mod documents;
 mod gates;
 mod grant_fields;
 mod parse;
+mod principal_index;
 mod replication;
 pub use assumption::{AssumeError, Assumption};
 pub use credentials::SessionCredentials;
@@ -34,6 +35,7 @@ pub use gates::{
 };
 pub(crate) use parse::check_principal_element;
 pub use parse::{ACL_PERMISSIONS, ALGORITHMS, GRANT_OPERATIONS, KEY_STATES, MANAGERS, OWNERSHIPS};
+pub(crate) use principal_index::Lookup;
 pub use replication::{
     RULE_STATUSES, ReplicationConfig, ReplicationRule, VERSIONING_STATUSES, bucket_name_of,
 };
@@ -641,6 +643,9 @@ pub struct Snapshot {
     /// known, `null` or `{}` when none were recorded.
     #[serde(default, skip_serializing_if = "Field::is_unknown")]
     pub credentials: Field<BTreeMap<String, SessionCredentials>>,
+    /// Principals by account and name, built on first lookup.
+    #[serde(skip)]
+    principal_index: principal_index::PrincipalIndexCache,
 }
 
 /// Why a snapshot was rejected. One line: the file, the field, the cause and
@@ -684,6 +689,7 @@ impl Snapshot {
             access_points: Vec::new(),
             assumptions: Vec::new(),
             credentials: Field::Unknown,
+            principal_index: Default::default(),
         }
     }
 
