@@ -19,8 +19,10 @@ pub(crate) fn find_info<'s>(
     }
     match snapshot.indexed_principal(principal) {
         Lookup::Found(info) => Some(info),
-        Lookup::Absent => None,
-        Lookup::Stale => find_info_by_scan(snapshot, principal),
+        // A miss is confirmed by reading every entry: an entry renamed in
+        // place since the index was built would be missed otherwise, and a
+        // principal taken for absent loses the documents it has.
+        Lookup::Absent | Lookup::Stale => find_info_by_scan(snapshot, principal),
     }
 }
 

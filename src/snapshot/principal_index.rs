@@ -4,7 +4,7 @@
 //! documents are re-identified (after an overlay, a plan, a session policy or
 //! a fix is laid over it) the index is kept only if the principals' ARNs are
 //! still those it was built from; a lookup that finds the snapshot changed
-//! since then is answered by a scan.
+//! since then, or finds nothing, is answered by a scan.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
