@@ -91,6 +91,24 @@ impl Expect {
     }
 }
 
+/// `--write-fixes DIR`: the fixes of `diagnosis` written for a person to
+/// review, and a line on stderr saying where.
+pub(super) fn write_fixes(
+    dir: &std::path::Path,
+    diagnosis: &kms_s3_doctor::diagnosis::Diagnosis,
+    options: kms_s3_doctor::fixes::WriteOptions,
+) -> Result<(), Failure> {
+    let written = kms_s3_doctor::fixes::write_fixes(dir, diagnosis, options)
+        .map_err(|error| Failure::bad_input(format!("--write-fixes: {error}")))?;
+    eprintln!(
+        "wrote {} file(s) to `{}`: review them, then run {} yourself",
+        written.len(),
+        dir.display(),
+        kms_s3_doctor::fixes::SCRIPT
+    );
+    Ok(())
+}
+
 pub(super) fn parse_operations(text: &str) -> Result<Vec<Operation>, String> {
     let mut operations = Vec::new();
     for name in text.split(',').filter(|name| !name.trim().is_empty()) {
@@ -124,6 +142,10 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
     let operations = parse_operations(args.op.as_deref().unwrap_or(DEFAULT_OPERATIONS))
         .map_err(Failure::bad_input)?;
     let progress = args.format == Format::Text && std::io::stderr().is_terminal();
+    let write_options = kms_s3_doctor::fixes::WriteOptions {
+        force: args.force,
+        include_widening: args.include_widening,
+    };
     let checked = pipeline::check(&pipeline::Check {
         source: source(args.snapshot, args.max_snapshot_size, &args.aws, progress),
         selection: selection(&args.selection),
@@ -136,21 +158,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
     })?;
     let diagnosis = checked.diagnosis;
     if let Some(dir) = &args.write_fixes {
-        let written = kms_s3_doctor::fixes::write_fixes(
-            dir,
-            &diagnosis,
-            kms_s3_doctor::fixes::WriteOptions {
-                force: args.force,
-                include_widening: args.include_widening,
-            },
-        )
-        .map_err(|error| Failure::bad_input(format!("--write-fixes: {error}")))?;
-        eprintln!(
-            "wrote {} file(s) to `{}`: review them, then run {} yourself",
-            written.len(),
-            dir.display(),
-            kms_s3_doctor::fixes::SCRIPT
-        );
+        write_fixes(dir, &diagnosis, write_options)?;
     }
     let expected = args.expect.map(Expect::verdict);
     let stdout = std::io::stdout();

@@ -13,7 +13,7 @@ use kms_s3_doctor::pipeline;
 use kms_s3_doctor::report::{self, RequestV1};
 
 use super::args::{Format, selection, source};
-use super::check::{CheckArgs, Expect, parse_operations};
+use super::check::{CheckArgs, Expect, parse_operations, write_fixes};
 use super::exit::{ExitCode, Failure, exit_code, finish_output};
 
 /// Reads the record file, `-` being standard input.
@@ -172,21 +172,14 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
         judged.push((diagnosis, shown));
     }
     if let (Some(dir), [(diagnosis, _)]) = (&args.write_fixes, judged.as_slice()) {
-        let written = kms_s3_doctor::fixes::write_fixes(
+        write_fixes(
             dir,
             diagnosis,
             kms_s3_doctor::fixes::WriteOptions {
                 force: args.force,
                 include_widening: args.include_widening,
             },
-        )
-        .map_err(|error| Failure::bad_input(format!("--write-fixes: {error}")))?;
-        eprintln!(
-            "wrote {} file(s) to `{}`: review them, then run {} yourself",
-            written.len(),
-            dir.display(),
-            kms_s3_doctor::fixes::SCRIPT
-        );
+        )?;
     }
     let expected = args.expect.map(Expect::verdict);
     let stdout = std::io::stdout();
