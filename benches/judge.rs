@@ -30,6 +30,7 @@ fn bench_judge(c: &mut Criterion) {
         operations: Operation::DEFAULT.to_vec(),
         context: Vec::new(),
         via_service: None,
+        unknown_context: Vec::new(),
         now: chrono::Utc::now(),
     };
     c.bench_function("load walkthrough snapshot", |b| {

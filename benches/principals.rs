@@ -60,6 +60,7 @@ fn request(principal: &str) -> CheckRequest {
         operations: Operation::DEFAULT.to_vec(),
         context: Vec::new(),
         via_service: None,
+        unknown_context: Vec::new(),
         now: chrono::Utc::now(),
     }
 }

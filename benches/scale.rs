@@ -72,6 +72,7 @@ fn bench_scale(c: &mut Criterion) {
         operations: vec![Operation::Get],
         context: Vec::new(),
         via_service: None,
+        unknown_context: Vec::new(),
         now: chrono::Utc::now(),
     };
     let mut group = c.benchmark_group("scale");

@@ -86,6 +86,9 @@ pub struct Selection {
     pub via_service: Option<String>,
     /// `--access-point`: ARN or alias.
     pub access_point: Option<String>,
+    /// Keys the request's evidence leaves unknown (see
+    /// [`CheckRequest::unknown_context`]).
+    pub unknown_context: Vec<String>,
 }
 
 /// One what-if layer: a `--plan` or `--overlay` file.
@@ -203,6 +206,7 @@ pub fn check(input: &Check) -> Result<Checked, Error> {
         operations: input.operations.clone(),
         context: selection.context.clone(),
         via_service: selection.via_service.clone(),
+        unknown_context: selection.unknown_context.clone(),
         now: input.now.unwrap_or_else(Utc::now),
     };
     let provenance = lay_layers(&mut snapshot, &input.layers)?;

@@ -182,6 +182,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         operations: vec![*u.choose(&operations)?],
         context: Vec::new(),
         via_service: None,
+        unknown_context: Vec::new(),
         now: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
     };
     let Ok(mut diagnosis) = pipeline::judge_and_fix(&loaded, &request) else {

@@ -67,6 +67,7 @@ impl Expectation {
             operations: self.operations.clone(),
             context: self.context.clone(),
             via_service: self.via_service.clone(),
+            unknown_context: Vec::new(),
             now,
         }
     }

@@ -249,6 +249,10 @@ fn build_over(
     let mut context = RequestContext::on(shared);
     set_resource(setup, action, &mut context);
     set_request(setup, action, &mut context);
+    // What the request's own evidence leaves open, over any default.
+    for key in &setup.request.unknown_context {
+        context.set_unknown(key);
+    }
     // --context last: it overrides what the tool derived. A key given twice
     // is multi-valued.
     let mut seen: Vec<String> = Vec::new();

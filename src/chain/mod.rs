@@ -55,6 +55,10 @@ pub struct CheckRequest {
     /// `--via-service`: the service principal (`athena.amazonaws.com`)
     /// that makes the S3 request with the caller's credentials.
     pub via_service: Option<String>,
+    /// Keys the request's own evidence leaves open (a CloudTrail record
+    /// silent on TLS): unknown, whatever the tool would otherwise assume.
+    /// A `--context` value for the key still settles it.
+    pub unknown_context: Vec<String>,
 }
 
 /// Why a request could not be judged at all (bad input: exit 2).

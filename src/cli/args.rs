@@ -315,6 +315,8 @@ pub fn selection(args: &Selection) -> pipeline::Selection {
         context: args.context.clone(),
         via_service: args.via_service.clone(),
         access_point: args.access_point.clone(),
+        // Only a record (`--event`) leaves keys open; flags settle them.
+        unknown_context: Vec::new(),
     }
 }
 

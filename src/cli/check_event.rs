@@ -99,6 +99,7 @@ fn resolve(args: &CheckArgs, request: &EventRequest) -> Result<Resolved, Failure
         shown.insert(key.clone(), value.clone());
     }
     chosen.context = context;
+    chosen.unknown_context = request.unknown.clone();
     let shown_request = RequestV1 {
         source: request.source.clone(),
         principal: chosen.principal.clone().unwrap_or_default(),

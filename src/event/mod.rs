@@ -35,6 +35,8 @@ pub struct EventRequest {
     pub time: Option<DateTime<Utc>>,
     /// What the record leaves to the tool's defaults, for the report's notes.
     pub notes: Vec<String>,
+    /// Keys the record leaves open: unknown, not the tool's default.
+    pub unknown: Vec<String>,
 }
 
 /// Every distinct S3 request in `text` (named `name` in messages), in order.
@@ -254,6 +256,7 @@ fn s3_request(label: &str, record: &Value, event_name: &str) -> Result<EventRequ
         _ => {}
     }
     let mut notes = Vec::new();
+    let mut unknown = Vec::new();
     match text(record, &["tlsDetails", "tlsVersion"]) {
         Some(version) => {
             context.insert("aws:SecureTransport".to_string(), "true".to_string());
@@ -261,7 +264,10 @@ fn s3_request(label: &str, record: &Value, event_name: &str) -> Result<EventRequ
                 context.insert("s3:TlsVersion".to_string(), number.to_string());
             }
         }
-        None => notes.push(NO_TLS_DETAILS.to_string()),
+        None => {
+            notes.push(NO_TLS_DETAILS.to_string());
+            unknown.extend(["aws:SecureTransport", "s3:TlsVersion"].map(str::to_string));
+        }
     }
     common_context(record, &mut context);
     let (principal, missing_principal) = principal_of(record);
@@ -275,6 +281,7 @@ fn s3_request(label: &str, record: &Value, event_name: &str) -> Result<EventRequ
         context,
         time: event_time(label, record)?,
         notes,
+        unknown,
     })
 }
 
@@ -298,9 +305,10 @@ const HEADER_KEYS: &[&str] = &[
     "x-amz-website-redirect-location",
 ];
 
-/// The record's silence on TLS is not proof of HTTP: the tool's own
-/// default stands, and the reader is told.
-const NO_TLS_DETAILS: &str = "the record has no tlsDetails: the request is judged as made over HTTPS (aws:SecureTransport true); if it was plain HTTP, give --context aws:SecureTransport=false";
+/// The record's silence on TLS proves neither HTTPS nor HTTP (AWS's
+/// record-contents page says when `tlsDetails` appears, not what its
+/// absence means): the transport keys are unknown, never the default.
+const NO_TLS_DETAILS: &str = "the record has no tlsDetails: whether the request used TLS is unknown (aws:SecureTransport, s3:TlsVersion); give --context aws:SecureTransport=true or =false if you know";
 
 /// A KMS call S3 made for a caller, with the object's ARN as
 /// `aws:s3:arn` in its encryption context, stands for the S3 request it
@@ -350,8 +358,11 @@ fn kms_request(
         context,
         time: event_time(label, record)?,
         notes: vec![
-            "the record is S3's call to KMS: the caller's own network and TLS are not in it (give them with --context)".to_string(),
+            "the record is S3's call to KMS: the caller's own network and TLS are not in it, so they are unknown (give them with --context)".to_string(),
         ],
+        unknown: ["aws:SecureTransport", "s3:TlsVersion"]
+            .map(str::to_string)
+            .to_vec(),
     }))
 }
 

@@ -395,6 +395,7 @@ mod tests {
             ],
             context: Vec::new(),
             via_service: None,
+            unknown_context: Vec::new(),
             now: chrono::Utc::now(),
         };
         let mut cases = Vec::new();

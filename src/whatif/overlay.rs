@@ -1002,6 +1002,7 @@ mod tests {
             operations: vec![Operation::Get],
             context: Vec::new(),
             via_service: None,
+            unknown_context: Vec::new(),
             now: chrono::Utc::now(),
         };
         let judged = crate::pipeline::judge_and_fix(&snapshot, &request).unwrap();

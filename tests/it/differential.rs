@@ -381,6 +381,7 @@ fn compare(index: usize, chain: &Chain) -> Vec<Compared> {
     let request = CheckRequest {
         access_point: None,
         via_service: None,
+        unknown_context: Vec::new(),
         bucket: "bucket-a".into(),
         object: Some(OBJECT.into()),
         principal: chain.user.clone(),

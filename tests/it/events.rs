@@ -310,3 +310,61 @@ fn the_record_time_decides_a_presigned_url_of_an_assumed_role_session() {
     assert_eq!(early.status.code(), Some(0));
     assert_eq!(report(&early)["verdict"], "allowed");
 }
+
+/// A record silent on TLS proves neither HTTPS nor HTTP: against a bucket
+/// policy that denies `aws:SecureTransport` false (S3 User Guide, "Security
+/// best practices for Amazon S3": enforce encryption of data in transit),
+/// the same GET is allowed with `tlsDetails` and inconclusive without,
+/// never allowed on the tool's default.
+#[test]
+fn a_record_without_tls_details_leaves_the_transport_unknown() {
+    let scenario: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/scenarios/bucket-policy-deny-insecure-transport-over-http.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut record: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/events/record-get-through-endpoint.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("snapshot.json");
+    std::fs::write(&snapshot, scenario["snapshot"].to_string()).unwrap();
+    let verdict_of = |record: &Value| {
+        let event = dir.path().join("event.json");
+        std::fs::write(&event, record.to_string()).unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_kms-s3-doctor"))
+            .args(["check", "--format", "json", "--snapshot"])
+            .arg(&snapshot)
+            .arg("--event")
+            .arg(&event)
+            .args([
+                "--principal",
+                "arn:aws:iam::222222222222:user/dilip",
+                "--bucket",
+                "account-a-bucket",
+                "--object",
+                "reports/data.csv",
+            ])
+            .output()
+            .expect("the binary runs");
+        report(&output)
+    };
+    let with_tls = verdict_of(&record);
+    assert_eq!(with_tls["verdict"], "allowed", "{with_tls:#}");
+    record.as_object_mut().unwrap().remove("tlsDetails");
+    let without = verdict_of(&record);
+    assert_eq!(without["verdict"], "inconclusive", "{without:#}");
+    assert!(
+        without["request"]["context"]
+            .get("aws:SecureTransport")
+            .is_none()
+    );
+}

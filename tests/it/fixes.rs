@@ -84,6 +84,7 @@ fn walkthrough_cases() -> Vec<Case> {
                     ],
                     context: Vec::new(),
                     via_service: None,
+                    unknown_context: Vec::new(),
                     now: chrono::Utc::now(),
                 },
             });

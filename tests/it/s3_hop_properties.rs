@@ -149,6 +149,7 @@ fn a_service_not_known_to_set_called_via_never_allows_more_than_athena() {
     for scenario in judgeable() {
         let through = |service: &str| CheckRequest {
             via_service: Some(service.to_string()),
+            unknown_context: Vec::new(),
             ..scenario.request.clone()
         };
         let athena = verdict(&scenario.snapshot, &through("athena.amazonaws.com"));

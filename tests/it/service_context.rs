@@ -43,6 +43,7 @@ fn judge(caller: &str, context: &[(&str, &str)], condition: Value) -> Verdict {
     let request = CheckRequest {
         access_point: None,
         via_service: None,
+        unknown_context: Vec::new(),
         bucket: "b".to_string(),
         object: Some("k".to_string()),
         principal: caller.to_string(),
@@ -185,6 +186,7 @@ fn callers_outside_iam_cannot_assume_a_role_and_bad_names_are_refused() {
     let mut request = CheckRequest {
         access_point: None,
         via_service: None,
+        unknown_context: Vec::new(),
         bucket: "b".to_string(),
         object: None,
         principal: CF.to_string(),

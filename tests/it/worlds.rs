@@ -53,6 +53,7 @@ pub(crate) fn request(user: &str, context: &[(&str, &str)]) -> CheckRequest {
     CheckRequest {
         access_point: None,
         via_service: None,
+        unknown_context: Vec::new(),
         bucket: "bucket-a".into(),
         object: Some("data.csv".into()),
         principal: user.into(),

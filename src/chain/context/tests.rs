@@ -63,6 +63,7 @@ fn context_of(case: &Case<'_>, on: On) -> Arc<RequestContext> {
             .map(|(key, value)| (key.to_string(), value.to_string()))
             .collect(),
         via_service: case.via_service.map(str::to_string),
+        unknown_context: Vec::new(),
         now: Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap(),
     };
     let bucket = &snapshot.buckets[0];

@@ -51,6 +51,7 @@ fn run_scenario(text: &str) -> crate::diagnosis::Diagnosis {
         operations,
         context,
         via_service: None,
+        unknown_context: Vec::new(),
         now: Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap(),
     };
     judge(&snapshot, &request).unwrap()

@@ -28,6 +28,7 @@ fn request_at(args: &[String], principal: String, now: DateTime<Utc>) -> Option<
         operations: Operation::DEFAULT.to_vec(),
         context: Vec::new(),
         via_service: None,
+        unknown_context: Vec::new(),
         now,
     };
     let mut words = args.iter();
