@@ -4,9 +4,6 @@
 //! account (`--principal-profile`), and the same verdict as the snapshot
 //! that was read gives offline.
 
-use std::path::Path;
-use std::process::Command;
-
 use serde_json::Value;
 
 use crate::support::live::{Moto, World, moto_available, strings};
@@ -15,33 +12,7 @@ const ROLE: &str = "arn:aws:iam::111111111111:role/replication-role";
 
 /// Runs `moto_replication_setup.py` and writes profiles `a` and `b`.
 fn populate(moto: &Moto) -> World {
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/moto_replication_setup.py");
-    let output = Command::new("python3")
-        .arg(script)
-        .arg(moto.url())
-        .output()
-        .expect("cannot run moto_replication_setup.py");
-    assert!(
-        output.status.success(),
-        "moto_replication_setup.py failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let setup: Value = serde_json::from_slice(&output.stdout).expect("setup output");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut credentials = String::new();
-    let mut config = String::new();
-    for (profile, pair) in setup["credentials"].as_object().expect("credentials") {
-        credentials.push_str(&format!(
-            "[{profile}]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
-            pair[0].as_str().expect("key id"),
-            pair[1].as_str().expect("secret")
-        ));
-        config.push_str(&format!("[profile {profile}]\nregion = eu-west-1\n"));
-    }
-    std::fs::write(dir.path().join("credentials"), credentials).expect("credentials file");
-    std::fs::write(dir.path().join("config"), config).expect("config file");
-    World { setup, dir }
+    World::populate_with(moto, "moto_replication_setup.py")
 }
 
 /// Every (action, link) with `status` in the report's one operation.

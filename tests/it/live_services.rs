@@ -7,43 +7,12 @@
 //! origin"): allowed for the distribution they name, denied at `key-policy`
 //! when the key policy lacks the statement.
 
-use std::process::Command;
-
 use crate::support::live::{Moto, Proxy, World, moto_available, strings};
 use serde_json::Value;
 
 /// Populates moto with `moto_services.py` and writes profile `a`.
 fn populate(moto: &Moto) -> World {
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/moto_services.py");
-    let output = Command::new("python3")
-        .arg(script)
-        .arg(moto.url())
-        .output()
-        .expect("cannot run moto_services.py");
-    assert!(
-        output.status.success(),
-        "moto_services.py failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let setup: Value = serde_json::from_slice(&output.stdout).expect("moto_services.py output");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let pair = &setup["credentials"]["a"];
-    std::fs::write(
-        dir.path().join("credentials"),
-        format!(
-            "[a]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
-            pair[0].as_str().unwrap(),
-            pair[1].as_str().unwrap()
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("config"),
-        "[profile a]\nregion = eu-west-1\n",
-    )
-    .unwrap();
-    World { setup, dir }
+    World::populate_with(moto, "moto_services.py")
 }
 
 fn links(report: &Value) -> Vec<(String, String, String)> {

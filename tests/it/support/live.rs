@@ -169,21 +169,27 @@ pub struct World {
 }
 
 impl World {
-    /// Populates moto and writes profiles `a`, `b`, `dilip` and `nothing`
-    /// (a profile with no credentials at all).
+    /// Populates moto with `moto_setup.py` and writes profiles `a`, `b`,
+    /// `dilip` and `nothing` (a profile with no credentials at all).
     pub fn populate(moto: &Moto) -> Self {
+        Self::populate_with(moto, "moto_setup.py")
+    }
+
+    /// Runs the setup script `script` of this folder against moto and writes
+    /// a profile for each pair of credentials it prints, plus `nothing`.
+    pub fn populate_with(moto: &Moto, script: &str) -> Self {
         let output = Command::new("python3")
-            .arg(support_file("moto_setup.py"))
+            .arg(support_file(script))
             .arg(moto.url())
             .output()
-            .expect("cannot run moto_setup.py");
+            .unwrap_or_else(|error| panic!("cannot run {script}: {error}"));
         assert!(
             output.status.success(),
-            "moto_setup.py failed: {}",
+            "{script} failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let setup: serde_json::Value =
-            serde_json::from_slice(&output.stdout).expect("moto_setup.py output");
+        let setup: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|error| panic!("{script} output: {error}"));
         let dir = tempfile::tempdir().expect("temp dir");
         let mut credentials = String::new();
         let mut config = String::new();
