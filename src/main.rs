@@ -31,6 +31,7 @@ fn main() {
         Command::Check(args) => args.aws.debug,
         Command::Test(args) => args.aws.debug,
         Command::Snapshot(args) => args.aws.debug,
+        Command::Explain { aws, .. } => aws.debug,
         _ => false,
     };
     if let Err(message) = cli::logging::init(debug) {
@@ -58,6 +59,15 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             message,
             format,
             color,
+            fetch: true,
+            snapshot,
+            aws,
+        } => cli::check_authorization::explain_fetch(&message, format, color, snapshot, aws),
+        Command::Explain {
+            message,
+            format,
+            color,
+            ..
         } => cli::explain::run(&message, format, color),
     }
 }

@@ -32,8 +32,17 @@ pub struct CheckArgs {
     /// beside it fill what the record lacks or override it.
     #[arg(long, value_name = "FILE")]
     pub event: Option<PathBuf>,
-    /// Judge this snapshot offline instead of reading AWS.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["profile", "principal_profile", "org_profile", "region", "endpoint_url"])]
+    /// Judge the request AWS denied with this authorization ID (from the
+    /// AccessDenied message): IAM Access Troubleshooter's record of it gives
+    /// the principal, bucket, object, operation and request context, and the
+    /// report lays AWS's evaluation beside the tool's. Read with
+    /// `--principal-profile`, else `--profile` (also beside `--snapshot`);
+    /// flags beside it fill or override the record, as with `--event`.
+    #[arg(long, value_name = "ID", conflicts_with = "event")]
+    pub authorization_id: Option<String>,
+    /// Judge this snapshot offline instead of reading AWS. The AWS flags
+    /// go with it only beside `--authorization-id`, to read AWS's record.
+    #[arg(long, value_name = "FILE")]
     pub snapshot: Option<PathBuf>,
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -130,7 +139,31 @@ pub(super) fn parse_operations(text: &str) -> Result<Vec<Operation>, String> {
 
 const DEFAULT_OPERATIONS: &str = "list,get,put,multipart";
 
+/// `--snapshot` reads no AWS: an AWS flag beside it is a mistake, except
+/// beside `--authorization-id`, which reads AWS's record with them.
+fn snapshot_conflict(args: &CheckArgs) -> Option<&'static str> {
+    args.snapshot.as_ref()?;
+    let aws = &args.aws;
+    [
+        (aws.profile.is_some(), "--profile <P>"),
+        (aws.principal_profile.is_some(), "--principal-profile <P>"),
+        (!aws.org_profile.is_empty(), "--org-profile <P>"),
+        (aws.region.is_some(), "--region <R>"),
+        (aws.endpoint_url.is_some(), "--endpoint-url <URL>"),
+    ]
+    .into_iter()
+    .find_map(|(given, flag)| given.then_some(flag))
+}
+
 pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
+    if args.authorization_id.is_some() {
+        return super::check_authorization::run(args);
+    }
+    if let Some(flag) = snapshot_conflict(&args) {
+        return Err(Failure::bad_input(format!(
+            "the argument '--snapshot <FILE>' cannot be used with '{flag}' (except beside --authorization-id)"
+        )));
+    }
     if args.event.is_some() {
         return super::check_event::run(args);
     }

@@ -34,18 +34,18 @@ fn read_event_file(path: &Path) -> Result<(String, String), Failure> {
 }
 
 /// One record's request as the flags leave it.
-struct Resolved {
-    selection: pipeline::Selection,
+pub(super) struct Resolved {
+    pub(super) selection: pipeline::Selection,
     /// The `request` of the report.
-    shown: RequestV1,
-    operations: Vec<Operation>,
-    time: Option<DateTime<Utc>>,
-    notes: Vec<String>,
+    pub(super) shown: RequestV1,
+    pub(super) operations: Vec<Operation>,
+    pub(super) time: Option<DateTime<Utc>>,
+    pub(super) notes: Vec<String>,
 }
 
 /// The selection, operations and time of one record's request, with every
 /// flag given taking the place of what the record says.
-fn resolve(args: &CheckArgs, request: &EventRequest) -> Result<Resolved, Failure> {
+pub(super) fn resolve(args: &CheckArgs, request: &EventRequest) -> Result<Resolved, Failure> {
     let mut chosen = selection(&args.selection);
     chosen.bucket = match (&args.selection.bucket, &request.bucket) {
         (Some(bucket), _) | (None, Some(bucket)) => bucket.clone(),

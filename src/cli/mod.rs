@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod check;
+pub mod check_authorization;
 mod check_event;
 pub mod exit;
 pub mod explain;
@@ -59,6 +60,16 @@ pub enum Command {
         /// `NO_COLOR` is not set).
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
+        /// When the message carries an authorization ID: read AWS's record
+        /// of the request (IAM Access Troubleshooter) and judge it as
+        /// `check --authorization-id` would; otherwise explain the message.
+        #[arg(long)]
+        fetch: bool,
+        /// With --fetch: judge this snapshot instead of reading the chain from AWS.
+        #[arg(long, value_name = "FILE", requires = "fetch")]
+        snapshot: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        aws: args::AwsArgs,
     },
 }
 

@@ -3,6 +3,8 @@
 //! (who, which bucket and object, which operation, and the request context).
 //! Pure: text in, requests out; the command line lays its flags over them.
 
+pub mod authorization;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};

@@ -59,7 +59,8 @@ pub(super) fn build(parsed: Parsed) -> Explanation {
         MessageKind::CredentialsExpired => credentials_expired(),
         MessageKind::ReplicationFailed => replication::status_meaning(&parsed, bucket.as_deref()),
         MessageKind::ReplicationFailureEvent => replication::event_meaning(&parsed),
-        MessageKind::Unrecognised => Meaning::default(),
+        // Set after parsing, from the authorization ID alone.
+        MessageKind::AuthorizationId | MessageKind::Unrecognised => Meaning::default(),
     };
     if let Some(role) = &role {
         meaning.next_steps.push(format!(

@@ -23,6 +23,7 @@
 //! `KMSInvalidStateException`, `NotFoundException`,
 //! `InvalidCiphertextException`).
 
+pub mod authorization_id;
 mod command;
 mod meaning;
 mod parse;
@@ -113,6 +114,9 @@ pub enum MessageKind {
     /// An `s3:Replication:OperationFailedReplication` event notification;
     /// its `failureReason` is the error code.
     ReplicationFailureEvent,
+    /// Only an IAM Access Troubleshooter authorization ID (or its console
+    /// link): AWS's own record of the denied request.
+    AuthorizationId,
     /// Not an AccessDenied text the tool knows.
     #[default]
     Unrecognised,
@@ -137,6 +141,7 @@ impl MessageKind {
             MessageKind::CredentialsExpired => "credentials-expired",
             MessageKind::ReplicationFailed => "replication-failed",
             MessageKind::ReplicationFailureEvent => "replication-failure-event",
+            MessageKind::AuthorizationId => "authorization-id",
             MessageKind::Unrecognised => "unrecognised",
         }
     }
@@ -189,7 +194,9 @@ pub struct Explanation {
 /// Parses an error message. Never fails: text it does not know gives an
 /// explanation with `recognised: false`.
 pub fn explain(message: &str) -> Explanation {
-    meaning::build(parse::parse(message))
+    let mut explanation = meaning::build(parse::parse(message));
+    authorization_id::annotate(message, &mut explanation);
+    explanation
 }
 
 /// How much `explain -` reads from standard input. A pasted message is a

@@ -141,6 +141,11 @@ pub const READ_OPERATIONS: &[ReadOperation] = &[
         "DescribePolicy",
         "organizations:DescribePolicy",
     ),
+    read(
+        "IAM Toolbox",
+        "GetRequestAuthorizationDetails",
+        "iam:GetRequestAuthorizationDetails",
+    ),
 ];
 
 /// True for an operation name in [`READ_OPERATIONS`] (of any service).
@@ -323,6 +328,23 @@ impl Reader {
             sts,
             orgs,
         }
+    }
+
+    /// Why the profile can give no credentials, when it cannot.
+    pub(crate) fn missing_setup(&self) -> Option<&str> {
+        self.setup.missing.as_deref()
+    }
+
+    /// An IAM Toolbox client (Access Troubleshooter), in the profile's
+    /// region: AWS keeps a denied request's details in the region of the
+    /// denial.
+    pub(crate) fn toolbox(&self) -> aws_sdk_iamtoolbox::Client {
+        aws_sdk_iamtoolbox::Client::from_conf(
+            aws_sdk_iamtoolbox::config::Builder::from(&self.sdk)
+                .interceptor(self.guard.clone())
+                .interceptor(CallLog)
+                .build(),
+        )
     }
 
     /// The region the profile (or `--region`) names.

@@ -20,6 +20,7 @@ mod org;
 mod progress;
 mod replication;
 mod s3;
+mod toolbox;
 
 use std::future::Future;
 use std::time::Duration;
@@ -37,6 +38,7 @@ use aws::{Failure, Identity, ReadOnlyGuard, Reader, classify};
 pub use aws::{READ_OPERATIONS, ReadOperation, is_read_operation};
 pub use call_log::TARGET as CALL_LOG_TARGET;
 use join::Memo;
+pub use toolbox::{ToolboxError, ToolboxRequest, fetch_authorization_details};
 
 /// What to read.
 #[derive(Debug, Clone)]

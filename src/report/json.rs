@@ -68,6 +68,9 @@ pub struct ReportV1 {
     /// `check --event`: the request as the record and the flags named it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<RequestV1>,
+    /// `check --authorization-id`: AWS's evaluation beside the tool's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_evaluation: Option<super::aws_evaluation::AwsEvaluationV1>,
 }
 
 /// The request judged, as a CloudTrail record (and the flags beside it)
@@ -544,6 +547,7 @@ impl From<&Diagnosis> for ReportV1 {
             changes: diagnosis.changes.iter().map(FixV1::from).collect(),
             recheck: diagnosis.recheck.as_ref().map(RecheckV1::from),
             request: None,
+            aws_evaluation: None,
         }
     }
 }
@@ -560,6 +564,18 @@ fn report(diagnosis: &Diagnosis, expect: Option<Verdict>, request: Option<Reques
     }
     report.request = request;
     report
+}
+
+/// One report with its `request` and `aws_evaluation`.
+pub(super) fn render_evaluated(
+    diagnosis: &Diagnosis,
+    request: RequestV1,
+    evaluation: super::aws_evaluation::AwsEvaluationV1,
+    expect: Option<Verdict>,
+) -> String {
+    let mut report = report(diagnosis, expect, Some(request));
+    report.aws_evaluation = Some(evaluation);
+    pretty(&report)
 }
 
 /// One report with its `request`, or, for several, `{"requests", "verdict"}`.

@@ -2,6 +2,7 @@
 //! frozen JSON report `kms-s3-doctor/report@1`). Renderers only format: every fact they
 //! print is already in the diagnosis.
 
+mod aws_evaluation;
 mod escape;
 mod explain_json;
 mod explain_markdown;
@@ -13,6 +14,7 @@ mod test_json;
 mod test_run;
 mod text;
 
+pub use aws_evaluation::{AwsActionV1, AwsEvaluationV1, AwsSideV1, MatchedStatementV1, ToolSideV1};
 pub use escape::{escape_control, escaped_diagnosis, shell_word};
 
 use std::io::IsTerminal;
@@ -93,6 +95,33 @@ pub fn render_json_requests(
     expect: Option<Verdict>,
 ) -> String {
     json::render_requests(judged, expect)
+}
+
+/// `check --authorization-id`: the report with its `request` and AWS's
+/// evaluation beside the tool's (`aws_evaluation`).
+pub fn render_json_evaluated(
+    diagnosis: &Diagnosis,
+    request: json::RequestV1,
+    comparison: &crate::event::authorization::Comparison,
+    expect: Option<Verdict>,
+) -> String {
+    json::render_evaluated(diagnosis, request, comparison.into(), expect)
+}
+
+/// The text section laying AWS's evaluation beside the tool's.
+pub fn render_aws_evaluation_text(
+    comparison: &crate::event::authorization::Comparison,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    aws_evaluation::render_text(comparison, out)
+}
+
+/// The Markdown section laying AWS's evaluation beside the tool's.
+pub fn render_aws_evaluation_markdown(
+    comparison: &crate::event::authorization::Comparison,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    aws_evaluation::render_markdown(comparison, out)
 }
 
 /// `kms-s3-doctor test`: the table, with unmet expectations expanded.

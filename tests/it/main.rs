@@ -10,6 +10,8 @@ mod support;
 
 mod access_tests;
 mod assumptions;
+#[cfg(feature = "live")]
+mod authorization_details;
 mod cli;
 mod corpus;
 mod differential;

@@ -1,6 +1,6 @@
 //! The policies in `docs/permissions/` against the operations live mode can
 //! send: every operation the read-only guard lets through is allowed by one
-//! of the three policies, nothing else is, and every AWS call written in the
+//! of the policies, nothing else is, and every AWS call written in the
 //! gatherer's source is on the guard's list.
 
 use std::collections::BTreeSet;
@@ -8,10 +8,11 @@ use std::path::PathBuf;
 
 use kms_s3_doctor::live::READ_OPERATIONS;
 
-const POLICIES: [&str; 3] = [
+const POLICIES: [&str; 4] = [
     "resource-account.json",
     "principal-account.json",
     "organization.json",
+    "access-troubleshooter.json",
 ];
 
 fn root() -> PathBuf {

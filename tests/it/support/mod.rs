@@ -6,3 +6,5 @@
 #[cfg(feature = "live")]
 pub mod live;
 pub mod scenario;
+#[cfg(feature = "live")]
+pub mod toolbox_server;
