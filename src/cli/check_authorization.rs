@@ -186,6 +186,7 @@ pub(super) fn judge(args: CheckArgs, details: &AuthorizationDetails) -> Result<E
     let mut diagnosis = checked.diagnosis;
     diagnosis.notes.extend(resolved.notes);
     let comparison = authorization::compare(details, &diagnosis);
+    diagnosis.notes.extend(comparison.warnings());
     if let Some(dir) = &args.write_fixes {
         write_fixes(
             dir,

@@ -418,6 +418,31 @@ pub struct Comparison {
     pub not_covered_note: Option<String>,
 }
 
+impl Comparison {
+    /// A sentence for each action AWS denied that the tool allows: the
+    /// report's verdict is the tool's, for the documents it read, and must
+    /// not be read as AWS's.
+    pub fn warnings(&self) -> Vec<String> {
+        self.actions
+            .iter()
+            .filter(|compared| {
+                compared.aws_effect.ends_with("_DENY")
+                    && compared
+                        .tool
+                        .as_ref()
+                        .is_some_and(|tool| tool.verdict == Verdict::Allowed)
+            })
+            .map(|compared| {
+                format!(
+                    "AWS denied {} when the request was made (authorization ID `{}`), where the documents the tool read allow it: see AWS's evaluation",
+                    escape_control(&compared.action),
+                    escape_control(&self.authorization_id)
+                )
+            })
+            .collect()
+    }
+}
+
 /// The link a matched policy belongs to: its type, and for a resource-based
 /// policy the resource the action is on.
 fn link_of(policy_type: Option<&str>, action: &str, uri: &str) -> Option<LinkId> {

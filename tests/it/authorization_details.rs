@@ -221,6 +221,14 @@ fn a_deny_at_a_vpc_endpoint_policy_differs_from_the_tools_allow() {
             .iter()
             .any(|note| note.as_str().unwrap().contains("separate request"))
     );
+    // The verdict is the tool's; a note says AWS's was a denial.
+    assert!(
+        report["notes"].as_array().unwrap().iter().any(|note| note
+            .as_str()
+            .unwrap()
+            .starts_with("AWS denied s3:GetObject")),
+        "{report}"
+    );
 
     // The text report lays both sides out.
     let text = check(&server, ID, &[]);
