@@ -17,9 +17,10 @@ use crate::diagnosis::{ActionResult, Diagnosis, LinkId, LinkStatus, Operation, V
 use crate::policy::context_values;
 use crate::report::escape_control;
 
-/// The documented form of an authorization ID ("GetRequestAuthorizationDetails
-/// - IAM Toolbox" API reference: pattern `[0123456789abcdefghijklmnopqrstuvwxyz]+`;
-/// "GetRequestAuthorizationPolicy": length at most 256).
+/// The documented form of an authorization ID: the API reference page
+/// "GetRequestAuthorizationDetails - IAM Toolbox" gives the pattern
+/// `[0123456789abcdefghijklmnopqrstuvwxyz]+`, and the page of
+/// GetRequestAuthorizationPolicy a length of at most 256.
 pub fn check_authorization_id(id: &str) -> Result<(), String> {
     if id.is_empty() {
         return Err("--authorization-id: the ID is empty".to_string());
