@@ -884,9 +884,12 @@ mod tests {
             );
             let (service, _) = read.action.split_once(':').unwrap_or_default();
             // S3 Control operations are authorised by `s3:` actions (Service
-            // Authorization Reference, Amazon S3).
+            // Authorization Reference, Amazon S3), IAM Toolbox's by `iam:`.
             let prefix = match read.service {
                 "S3 Control" => "s3".to_string(),
+                // IAM Toolbox operations are authorised by `iam:` actions
+                // ("GetRequestAuthorizationDetails - IAM Toolbox").
+                "IAM Toolbox" => "iam".to_string(),
                 other => other.to_ascii_lowercase(),
             };
             assert_eq!(
