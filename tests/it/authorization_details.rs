@@ -483,3 +483,59 @@ fn the_debug_log_names_the_call_and_no_credential() {
     let error = stderr(&output);
     assert!(error.contains("GetRequestAuthorizationDetails"), "{error}");
 }
+
+#[test]
+fn explain_fetch_explains_the_message_when_the_record_is_gone() {
+    let server = ToolboxServer::start(Box::new(|_, _| {
+        Answer::error(404, "ResourceNotFoundException", "expired")
+    }));
+    let message = format!(
+        "User: arn:aws:iam::111111111111:user/ann is not authorized to perform: s3:GetObject on resource: \"{OBJECT}\" with an explicit deny in a resource-based policy. Go to https://eu-west-1.console.aws.amazon.com/iam/home?region=eu-west-1#/authorization-details/{ID} for complete details"
+    );
+    let url = server.url();
+    let output = run(&[
+        "explain",
+        &message,
+        "--fetch",
+        "--snapshot",
+        SNAPSHOT,
+        "--endpoint-url",
+        &url,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stderr(&output).contains("24 hours"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("explaining the message alone"));
+    let explanation = json_report(&output);
+    assert!(explanation.get("aws_evaluation").is_none());
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn the_flags_beside_the_id_keep_their_rules() {
+    let server = details_route(json!({}));
+    // An event and an authorization ID are two records of one request.
+    let output = check(
+        &server,
+        ID,
+        &[
+            "--event",
+            "fixtures/events/record-get-through-endpoint.json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    // Without the ID, a snapshot still reads no AWS.
+    let output = run(&[
+        "check",
+        "--snapshot",
+        SNAPSHOT,
+        "--bucket",
+        "account-a-bucket",
+        "--profile",
+        "p",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("cannot be used with '--profile <P>'"));
+    assert!(server.requests().is_empty());
+}
