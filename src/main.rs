@@ -58,6 +58,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             message,
             format,
             color,
-        } => cli::explain::run(&message, format, color),
+            snapshot,
+            aws,
+        } => cli::explain::run(&message, format, color, snapshot, aws),
     }
 }

@@ -59,6 +59,12 @@ pub enum Command {
         /// `NO_COLOR` is not set).
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
+        /// A pasted CloudTrail record is judged as `check --event` judges
+        /// it, against this snapshot (or AWS, with the AWS flags).
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["profile", "principal_profile", "org_profile", "region", "endpoint_url"])]
+        snapshot: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        aws: args::AwsArgs,
     },
 }
 

@@ -23,11 +23,18 @@
 //! `KMSInvalidStateException`, `NotFoundException`,
 //! `InvalidCiphertextException`).
 
+mod cloudtrail_paste;
 mod command;
+mod console;
+mod decoded_authorization;
 mod meaning;
 mod parse;
 mod replication;
 mod services;
+mod stack_traces;
+
+pub use cloudtrail_paste::PastedRecord;
+pub use decoded_authorization::DecodedAuthorization;
 
 use std::io::Read;
 
@@ -113,6 +120,16 @@ pub enum MessageKind {
     /// An `s3:Replication:OperationFailedReplication` event notification;
     /// its `failureReason` is the error code.
     ReplicationFailureEvent,
+    /// The S3 console's banner: "Insufficient permissions to list
+    /// objects", "You don't have permissions to ...".
+    ConsoleBanner,
+    /// KMS's `AccessDeniedException` (or S3's relay of it) without the
+    /// principal and resource of the "is not authorized" form.
+    KmsAccessDenied,
+    /// The output of `aws sts decode-authorization-message`.
+    DecodedAuthorization,
+    /// A pasted CloudTrail record: the request itself, for `check --event`.
+    CloudTrailRecord,
     /// Not an AccessDenied text the tool knows.
     #[default]
     Unrecognised,
@@ -137,6 +154,10 @@ impl MessageKind {
             MessageKind::CredentialsExpired => "credentials-expired",
             MessageKind::ReplicationFailed => "replication-failed",
             MessageKind::ReplicationFailureEvent => "replication-failure-event",
+            MessageKind::ConsoleBanner => "console-banner",
+            MessageKind::KmsAccessDenied => "kms-access-denied",
+            MessageKind::DecodedAuthorization => "decoded-authorization",
+            MessageKind::CloudTrailRecord => "cloudtrail-record",
             MessageKind::Unrecognised => "unrecognised",
         }
     }
@@ -184,6 +205,16 @@ pub struct Explanation {
     pub next_steps: Vec<String>,
     /// The `kms-s3-doctor check ...` command to run next.
     pub command: Option<String>,
+    /// The request id the text carries, for CloudTrail (`requestID`) and
+    /// AWS Support.
+    pub request_id: Option<String>,
+    /// The tool or SDK that printed the text (`AWS SDK for Java 1.x`,
+    /// `Hadoop S3A`, `s3cmd`, `the S3 console`, ...), when it tells.
+    pub printed_by: Option<String>,
+    /// What `aws sts decode-authorization-message` said.
+    pub decoded: Option<DecodedAuthorization>,
+    /// The pasted CloudTrail record, which `check --event` can judge.
+    pub record: Option<PastedRecord>,
 }
 
 /// Parses an error message. Never fails: text it does not know gives an
