@@ -54,11 +54,17 @@ pub(in crate::explain) fn console_banner(parsed: &Parsed, facts: &Facts) -> Mean
             ..Meaning::default()
         };
     }
+    // Listing reads no object, so whose object it is cannot matter.
+    let listing = parsed
+        .action
+        .as_deref()
+        .is_some_and(|action| action.eq_ignore_ascii_case("s3:ListBucket"));
     let mut suspects = vec![LinkId::IdentityPolicy];
     suspects.extend(
         suspects_of(facts.service.as_deref())
             .into_iter()
-            .filter(|link| *link != LinkId::IdentityPolicy),
+            .filter(|link| *link != LinkId::IdentityPolicy)
+            .filter(|link| !(listing && *link == LinkId::ObjectOwnership)),
     );
     Meaning {
         suspects,
