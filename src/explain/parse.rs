@@ -82,7 +82,7 @@ pub(super) fn parse(message: &str) -> Parsed {
 /// wrapper is taken off).
 fn parse_message(text: &str) -> Parsed {
     let request_id = super::stack_traces::request_id(text);
-    let (transfer, text) = transfer_line(&text);
+    let (transfer, text) = transfer_line(text);
     let from_cli_transfer = transfer.is_some() || text.starts_with("fatal error:");
     let raw = unwrap_envelope(text.trim_start_matches("fatal error:").trim());
     let api_operation = api_operation(&raw);
