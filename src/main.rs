@@ -67,7 +67,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             message,
             format,
             color,
+            snapshot,
+            aws,
             ..
-        } => cli::explain::run(&message, format, color),
+        } => cli::explain::run(&message, format, color, snapshot, aws),
     }
 }

@@ -39,7 +39,13 @@ struct RawTest {
     context: Option<Vec<Spanned<String>>>,
     expect: Spanned<String>,
     broken_link: Option<Spanned<String>>,
+    /// A CloudTrail record file, relative to the test file.
+    event: Option<Spanned<String>>,
 }
+
+/// Reads an `event` file: its path as written in the test file, to the
+/// name to show and its text, or why it cannot be read.
+pub type EventReader<'r> = &'r dyn Fn(&str) -> Result<(String, String), String>;
 
 /// 1-based line and column of a byte offset.
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
@@ -102,8 +108,32 @@ impl Source<'_> {
     }
 }
 
-/// Parses and checks an access-test file. `name` is used in messages.
+/// Parses and checks an access-test file. `name` is used in messages. A
+/// test with `event` is refused: reading a record needs the file's place
+/// ([`parse_with_events`]).
 pub fn parse(name: &str, text: &str) -> Result<TestFile, AccessTestError> {
+    parse_with_events(name, text, &|_| {
+        Err(
+            "records are read relative to the test file, which this caller did not give"
+                .to_string(),
+        )
+    })
+}
+
+/// Parses and checks an access-test file whose tests may name a
+/// CloudTrail record (`event = "PATH"`), read through `read_event`.
+///
+/// A test with `event` is judged as `check --event` judges the record: the
+/// record gives the principal, bucket, object, operation, request context
+/// and time, the test's own fields fill or override them, and the file's
+/// defaults fill what neither gives. A record file with several distinct
+/// S3 requests gives one expectation per request, named `NAME #1`,
+/// `NAME #2`, ..., each with the test's expectation.
+pub fn parse_with_events(
+    name: &str,
+    text: &str,
+    read_event: EventReader<'_>,
+) -> Result<TestFile, AccessTestError> {
     let source = Source::new(name, text);
     let raw: RawFile = toml::from_str(text).map_err(|error| {
         let message = error.message().trim().replace('\n', " ");
@@ -150,16 +180,40 @@ pub fn parse(name: &str, text: &str) -> Result<TestFile, AccessTestError> {
                 ),
             ));
         }
-        let bucket = test
-            .bucket
-            .as_ref()
-            .or(raw.bucket.as_ref())
-            .ok_or_else(|| {
-                source.error(
-                    span.clone(),
-                    format!("test `{name_text}` has no `bucket` and the file sets no default one"),
-                )
-            })?;
+        let records = match &test.event {
+            Some(path) => {
+                let at_event = |message: String| {
+                    source.error(
+                        path.span(),
+                        format!(
+                            "test `{name_text}`: `event` `{}`: {message}",
+                            path.get_ref()
+                        ),
+                    )
+                };
+                let (event_name, event_text) = read_event(path.get_ref()).map_err(at_event)?;
+                crate::event::read(&event_name, &event_text).map_err(|error| at_event(error.0))?
+            }
+            None => Vec::new(),
+        };
+        let record_bucket = records.iter().find_map(|request| request.bucket.clone());
+        let bucket = match test.bucket.as_ref() {
+            Some(bucket) => Some(bucket.clone()),
+            None => match &record_bucket {
+                Some(bucket) => Some(Spanned::new(
+                    test.event.as_ref().map_or(span.clone(), Spanned::span),
+                    bucket.clone(),
+                )),
+                None => raw.bucket.clone(),
+            },
+        }
+        .ok_or_else(|| {
+            source.error(
+                span.clone(),
+                format!("test `{name_text}` has no `bucket` and the file sets no default one"),
+            )
+        })?;
+        let bucket = &bucket;
         if bucket.get_ref().trim().is_empty() {
             return Err(source.error(bucket.span(), "`bucket` is empty"));
         }
@@ -272,7 +326,7 @@ pub fn parse(name: &str, text: &str) -> Result<TestFile, AccessTestError> {
             }
             None => None,
         };
-        tests.push(Expectation {
+        let expectation = Expectation {
             name: name_text.to_string(),
             line: source.line(&span),
             principal: test.principal.as_ref().map(|p| p.get_ref().clone()),
@@ -285,7 +339,84 @@ pub fn parse(name: &str, text: &str) -> Result<TestFile, AccessTestError> {
             context,
             expect,
             broken_link,
-        });
+            event: None,
+            time: None,
+            unknown_context: Vec::new(),
+        };
+        if records.is_empty() {
+            tests.push(expectation);
+            continue;
+        }
+        let several = records.len() > 1;
+        for (index, request) in records.iter().enumerate() {
+            let mut from_record = expectation.clone();
+            if several {
+                from_record.name = format!("{name_text} #{}", index + 1);
+            }
+            if test.principal.is_none() {
+                from_record.principal = match &request.principal {
+                    Some(principal) => Some(principal.clone()),
+                    None => {
+                        let why = request
+                            .missing_principal
+                            .as_deref()
+                            .unwrap_or("it names no principal");
+                        return Err(source.error(
+                            test.event.as_ref().map_or(span.clone(), Spanned::span),
+                            format!(
+                                "test `{name_text}`: {}: {why}: give `principal`",
+                                request.source
+                            ),
+                        ));
+                    }
+                };
+            }
+            if test.bucket.is_none()
+                && let Some(bucket) = &request.bucket
+            {
+                from_record.bucket = bucket.clone();
+            }
+            if test.object.is_none() && request.object.is_some() {
+                from_record.object = request.object.clone();
+            }
+            if test.ops.is_none() {
+                from_record.operations = request.operations.clone();
+            }
+            // The file's defaults, then the record, then the test's own
+            // values: the judge reads the last value given for a key. The
+            // record's time is the judging time, not a context value.
+            let mut context = default_context.clone();
+            context.extend(
+                request
+                    .context
+                    .iter()
+                    .filter(|(key, _)| key.as_str() != "aws:CurrentTime")
+                    .map(|(key, value)| (key.clone(), value.clone())),
+            );
+            if let Some(own) = &test.context {
+                context.extend(contexts(&source, own)?);
+            }
+            let given: Vec<&String> = context.iter().map(|(key, _)| key).collect();
+            from_record.unknown_context = request
+                .unknown
+                .iter()
+                .filter(|key| !given.iter().any(|given| given.eq_ignore_ascii_case(key)))
+                .cloned()
+                .collect();
+            from_record.context = context;
+            from_record.time = request.time;
+            from_record.event = Some(request.source.clone());
+            if let Some(other) = tests.iter().find(|other| other.name == from_record.name) {
+                return Err(source.error(
+                    test.name.span(),
+                    format!(
+                        "test name `{}` is already used on line {}; each test needs its own name",
+                        from_record.name, other.line
+                    ),
+                ));
+            }
+            tests.push(from_record);
+        }
     }
     Ok(TestFile {
         name: name.to_string(),

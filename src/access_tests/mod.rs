@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use crate::chain::CheckRequest;
 use crate::diagnosis::{Diagnosis, LinkId, LinkStatus, Operation, Verdict};
 
-pub use file::parse;
+pub use file::{parse, parse_with_events};
 
 /// What a test expects of every operation it lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +52,13 @@ pub struct Expectation {
     pub context: Vec<(String, String)>,
     pub expect: Expect,
     pub broken_link: Option<LinkId>,
+    /// `event`: the record the request came from (its label), when the
+    /// test names one.
+    pub event: Option<String>,
+    /// The record's `eventTime`: the request is judged at that time.
+    pub time: Option<DateTime<Utc>>,
+    /// Context keys the record leaves open (unknown, not defaulted).
+    pub unknown_context: Vec<String>,
 }
 
 impl Expectation {
@@ -67,8 +74,8 @@ impl Expectation {
             operations: self.operations.clone(),
             context: self.context.clone(),
             via_service: self.via_service.clone(),
-            unknown_context: Vec::new(),
-            now,
+            unknown_context: self.unknown_context.clone(),
+            now: self.time.unwrap_or(now),
         }
     }
 }

@@ -60,6 +60,14 @@ fn find_info_by_scan<'s>(
                 PrincipalKind::AssumedRole { role_name: b, .. },
             ) => a == b,
             (PrincipalKind::Root, PrincipalKind::Root) => true,
+            // A federated user (GetFederationToken) is its own entry: its
+            // policies are the calling user's, its `session_policies` the
+            // policy passed to GetFederationToken (IAM User Guide,
+            // "Requesting temporary security credentials").
+            (
+                PrincipalKind::FederatedUser { name: a },
+                PrincipalKind::FederatedUser { name: b },
+            ) => a == b,
             _ => false,
         }
     })

@@ -52,7 +52,7 @@ fn parse_service_principal(text: &str) -> Result<String, String> {
 }
 
 /// Where to read AWS from.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct AwsArgs {
     /// Profile for the bucket and key account.
     #[arg(long, value_name = "P")]

@@ -101,31 +101,33 @@ pub fn explain_fetch(
             .map_err(|error| Failure::bad_input(error.to_string()))?,
         text => text.to_string(),
     };
-    let explain_instead = |line: String| {
+    let explain_instead = |line: String, snapshot: Option<PathBuf>, aws: AwsArgs| {
         eprintln!("warning: {line}; explaining the message alone");
-        super::explain::run(&message, format, color)
+        super::explain::run(&message, format, color, snapshot, aws)
     };
     let Some(found) = authorization_id::find(&message) else {
         return explain_instead(
             "the message carries no authorization ID (AWS adds one only for services Access Troubleshooter supports, and not to every denial)".to_string(),
+            snapshot,
+            aws,
         );
     };
     if let Err(problem) = authorization::check_authorization_id(&found.id) {
-        return explain_instead(problem);
+        return explain_instead(problem, snapshot, aws);
     }
     let mut args = default_check_args()?;
-    args.aws = aws;
+    args.aws = aws.clone();
     // AWS keeps the details in the region of the denial, which the
     // console link names.
     if args.aws.region.is_none() {
         args.aws.region = found.region.clone();
     }
-    args.snapshot = snapshot;
+    args.snapshot = snapshot.clone();
     args.format = format;
     args.color = color;
     match fetch(&args, &found.id) {
         Ok(details) => judge(args, &details),
-        Err((_, line)) => explain_instead(line),
+        Err((_, line)) => explain_instead(line, snapshot, aws),
     }
 }
 
@@ -187,6 +189,7 @@ pub(super) fn judge(args: CheckArgs, details: &AuthorizationDetails) -> Result<E
     diagnosis.notes.extend(resolved.notes);
     let comparison = authorization::compare(details, &diagnosis);
     diagnosis.notes.extend(comparison.warnings());
+    doubt_what_aws_denied(&mut diagnosis, &comparison.denied_by_aws_allowed_by_tool());
     if let Some(dir) = &args.write_fixes {
         write_fixes(
             dir,
@@ -214,6 +217,43 @@ pub(super) fn judge(args: CheckArgs, details: &AuthorizationDetails) -> Result<E
         eprintln!("{line}");
     }
     Ok(exit_code(diagnosis.verdict, args.expect))
+}
+
+/// An action AWS denied, where the documents the tool read allow it, is
+/// inconclusive: the tool cannot see what denied it (a VPC endpoint policy,
+/// a document changed since), and a wrong "allowed" is the one answer it
+/// must never give.
+fn doubt_what_aws_denied(diagnosis: &mut Diagnosis, denied_by_aws: &[&str]) {
+    use kms_s3_doctor::diagnosis::Verdict;
+    if denied_by_aws.is_empty() {
+        return;
+    }
+    for operation in &mut diagnosis.operations {
+        for action in &mut operation.actions {
+            let named = denied_by_aws
+                .iter()
+                .any(|denied| denied.eq_ignore_ascii_case(&action.action));
+            if named && action.verdict == Verdict::Allowed {
+                action.verdict = Verdict::Inconclusive;
+            }
+        }
+        if operation.verdict == Verdict::Allowed
+            && operation
+                .actions
+                .iter()
+                .any(|action| action.verdict == Verdict::Inconclusive)
+        {
+            operation.verdict = Verdict::Inconclusive;
+        }
+    }
+    if diagnosis.verdict == Verdict::Allowed
+        && diagnosis
+            .operations
+            .iter()
+            .any(|operation| operation.verdict == Verdict::Inconclusive)
+    {
+        diagnosis.verdict = Verdict::Inconclusive;
+    }
 }
 
 fn render(

@@ -100,6 +100,7 @@ pub(super) fn resolve(args: &CheckArgs, request: &EventRequest) -> Result<Resolv
     }
     chosen.context = context;
     chosen.unknown_context = request.unknown.clone();
+    let provenance = provenance(args, request, &shown, chosen.object.is_some());
     let shown_request = RequestV1 {
         source: request.source.clone(),
         principal: chosen.principal.clone().unwrap_or_default(),
@@ -110,6 +111,7 @@ pub(super) fn resolve(args: &CheckArgs, request: &EventRequest) -> Result<Resolv
             .map(|operation| operation.as_str().to_string())
             .collect(),
         context: shown,
+        provenance,
     };
     Ok(Resolved {
         selection: chosen,
@@ -120,12 +122,76 @@ pub(super) fn resolve(args: &CheckArgs, request: &EventRequest) -> Result<Resolv
     })
 }
 
+/// Where each value of the request came from: `record:FIELD` (the
+/// record's field), `flag:--NAME`, `default` (the tool's own: an object
+/// key at the bucket's root) or `unknown` (a key the record leaves open).
+fn provenance(
+    args: &CheckArgs,
+    request: &EventRequest,
+    context: &BTreeMap<String, String>,
+    has_object: bool,
+) -> BTreeMap<String, String> {
+    let record = |field: &str| {
+        let from = request
+            .provenance
+            .get(field)
+            .map_or("record", String::as_str);
+        format!("record:{from}")
+    };
+    let mut provenance = BTreeMap::new();
+    let mut put = |field: &str, flag: Option<&str>| {
+        let source = match flag {
+            Some(flag) => format!("flag:{flag}"),
+            None => record(field),
+        };
+        provenance.insert(field.to_string(), source);
+    };
+    put(
+        "principal",
+        args.selection.principal.is_some().then_some("--principal"),
+    );
+    put(
+        "bucket",
+        args.selection.bucket.is_some().then_some("--bucket"),
+    );
+    if args.selection.object.is_some() {
+        put("object", Some("--object"));
+    } else if has_object {
+        put("object", None);
+    }
+    put("operations", args.op.is_some().then_some("--op"));
+    for key in context.keys() {
+        let given = args
+            .selection
+            .context
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case(key));
+        put(key, given.then_some("--context"));
+    }
+    if !has_object {
+        provenance.insert("object".to_string(), "default".to_string());
+    }
+    for key in &request.unknown {
+        provenance
+            .entry(key.clone())
+            .or_insert_with(|| "unknown".to_string());
+    }
+    provenance
+}
+
 pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
     let Some(path) = &args.event else {
         return Err(Failure::bad_input("--event: no file given"));
     };
     let (name, text) = read_event_file(path)?;
-    let requests = event::read(&name, &text).map_err(|error| Failure::bad_input(error.0))?;
+    run_records(args, &name, &text)
+}
+
+/// Judges the records of `text` (named `name` in messages and reports), as
+/// `--event` does; `explain` hands a pasted record here.
+pub fn run_records(args: CheckArgs, name: &str, text: &str) -> Result<ExitCode, Failure> {
+    let name = name.to_string();
+    let requests = event::read(&name, text).map_err(|error| Failure::bad_input(error.0))?;
     if requests.len() > 1 && args.write_fixes.is_some() {
         return Err(Failure::bad_input(format!(
             "--write-fixes takes one request, and `{name}` holds {}: keep the record to mend in a file of its own",
@@ -224,13 +290,60 @@ fn render(
                 let line = report::escape_control(&shown.source);
                 if args.format == Format::Text {
                     writeln!(out, "request from {line}")?;
+                    for (label, fields) in provenance_groups(&shown.provenance) {
+                        writeln!(
+                            out,
+                            "  {label:<8} {}",
+                            report::escape_control(&fields.join(", "))
+                        )?;
+                    }
                     report::render_text(diagnosis, out, args.color.resolve())?;
                 } else {
                     writeln!(out, "Request from {line}\n")?;
+                    for (label, fields) in provenance_groups(&shown.provenance) {
+                        writeln!(
+                            out,
+                            "- {label}: {}",
+                            report::escape_control(&fields.join(", "))
+                        )?;
+                    }
+                    if !shown.provenance.is_empty() {
+                        writeln!(out)?;
+                    }
                     report::render_markdown(diagnosis, out)?;
                 }
             }
             Ok(())
         }
     }
+}
+
+/// The request's fields grouped by where they came from, for the text and
+/// Markdown reports: `record` (each with its field), `flags`, `default`,
+/// `unknown`.
+fn provenance_groups(provenance: &BTreeMap<String, String>) -> Vec<(&'static str, Vec<String>)> {
+    let mut record = Vec::new();
+    let mut flags = Vec::new();
+    let mut defaults = Vec::new();
+    let mut unknown = Vec::new();
+    for (field, source) in provenance {
+        if let Some(from) = source.strip_prefix("record:") {
+            record.push(format!("{field} ({from})"));
+        } else if let Some(flag) = source.strip_prefix("flag:") {
+            flags.push(format!("{field} ({flag})"));
+        } else if source == "default" {
+            defaults.push(field.clone());
+        } else {
+            unknown.push(field.clone());
+        }
+    }
+    [
+        ("record", record),
+        ("flags", flags),
+        ("default", defaults),
+        ("unknown", unknown),
+    ]
+    .into_iter()
+    .filter(|(_, fields)| !fields.is_empty())
+    .collect()
 }

@@ -68,8 +68,10 @@ pub enum Command {
         /// `check --authorization-id` would; otherwise explain the message.
         #[arg(long)]
         fetch: bool,
-        /// With --fetch: judge this snapshot instead of reading the chain from AWS.
-        #[arg(long, value_name = "FILE", requires = "fetch")]
+        /// A pasted CloudTrail record is judged as `check --event` judges
+        /// it, against this snapshot (or AWS, with the AWS flags); with
+        /// --fetch, the chain is judged from this snapshot instead of AWS.
+        #[arg(long, value_name = "FILE")]
         snapshot: Option<std::path::PathBuf>,
         #[command(flatten)]
         aws: args::AwsArgs,

@@ -76,8 +76,22 @@ fn run_file(args: TestArgs) -> Result<ExitCode, Failure> {
     let name = args.file.display().to_string();
     let text = std::fs::read_to_string(&args.file)
         .map_err(|error| Failure::bad_input(format!("cannot read `{name}`: {error}")))?;
-    let file =
-        access_tests::parse(&name, &text).map_err(|error| Failure::bad_input(error.to_string()))?;
+    // `event = "PATH"` is relative to the test file, as a path in a
+    // project's own files would be.
+    let folder = args
+        .file
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let read_event = |path: &str| {
+        let full = folder.join(path);
+        let shown = full.display().to_string();
+        std::fs::read_to_string(&full)
+            .map(|text| (shown, text))
+            .map_err(|error| format!("cannot read `{}`: {error}", full.display()))
+    };
+    let file = access_tests::parse_with_events(&name, &text, &read_event)
+        .map_err(|error| Failure::bad_input(error.to_string()))?;
     let progress = args.format == TestFormat::Text && std::io::stderr().is_terminal();
     let run = pipeline::test(&pipeline::Test {
         file,

@@ -337,6 +337,25 @@ pub fn request_of(details: &AuthorizationDetails) -> Result<AuthorizedRequest, E
         more_values.extend(values.map(|more| (key.clone(), more)));
     }
     let principal = principal_of(&details.request_context);
+    // Every value here is AWS's record of the request: its request context,
+    // and the action and resource each evaluation names.
+    let mut provenance: BTreeMap<String, String> = context
+        .keys()
+        .map(|key| (key.clone(), format!("requestContext.{key}")))
+        .collect();
+    if principal.is_some() {
+        provenance.insert(
+            "principal".to_string(),
+            "requestContext.aws:PrincipalArn".to_string(),
+        );
+    }
+    if bucket.is_some() {
+        provenance.insert("bucket".to_string(), "evaluations[].resource".to_string());
+    }
+    if object.is_some() {
+        provenance.insert("object".to_string(), "evaluations[].resource".to_string());
+    }
+    provenance.insert("operations".to_string(), "evaluations[].action".to_string());
     Ok(AuthorizedRequest {
         request: EventRequest {
             source,
@@ -351,6 +370,7 @@ pub fn request_of(details: &AuthorizationDetails) -> Result<AuthorizedRequest, E
             time,
             notes,
             unknown,
+            provenance,
         },
         more_values,
     })
@@ -420,9 +440,26 @@ pub struct Comparison {
 }
 
 impl Comparison {
+    /// The actions AWS denied when the request was made that the documents
+    /// the tool read allow. AWS's record outranks what the tool can see (a
+    /// VPC endpoint policy, a document changed since): such an action is
+    /// never reported allowed.
+    pub fn denied_by_aws_allowed_by_tool(&self) -> Vec<&str> {
+        self.actions
+            .iter()
+            .filter(|compared| {
+                compared.aws_effect.ends_with("_DENY")
+                    && compared
+                        .tool
+                        .as_ref()
+                        .is_some_and(|tool| tool.verdict == Verdict::Allowed)
+            })
+            .map(|compared| compared.action.as_str())
+            .collect()
+    }
+
     /// A sentence for each action AWS denied that the tool allows: the
-    /// report's verdict is the tool's, for the documents it read, and must
-    /// not be read as AWS's.
+    /// report's verdict for it is inconclusive, never allowed.
     pub fn warnings(&self) -> Vec<String> {
         self.actions
             .iter()
@@ -435,7 +472,7 @@ impl Comparison {
             })
             .map(|compared| {
                 format!(
-                    "AWS denied {} when the request was made (authorization ID `{}`), where the documents the tool read allow it: see AWS's evaluation",
+                    "AWS denied {} when the request was made (authorization ID `{}`), where the documents the tool read allow it: the verdict is inconclusive, not allowed; see AWS's evaluation",
                     escape_control(&compared.action),
                     escape_control(&self.authorization_id)
                 )

@@ -39,6 +39,10 @@ pub struct EventRequest {
     pub notes: Vec<String>,
     /// Keys the record leaves open: unknown, not the tool's default.
     pub unknown: Vec<String>,
+    /// Which field of the record each value came from: `principal`,
+    /// `bucket`, `object`, `operations` and every key of `context`, to the
+    /// record's field (`userIdentity.arn`, `vpcEndpointId`, ...).
+    pub provenance: BTreeMap<String, String>,
 }
 
 /// Every distinct S3 request in `text` (named `name` in messages), in order.
@@ -190,8 +194,18 @@ fn s3_request(label: &str, record: &Value, event_name: &str) -> Result<EventRequ
     // S3 data events name the bucket and key in `requestParameters` and the
     // object's ARN in `resources` (S3 User Guide, "Logging Amazon S3 API
     // calls using AWS CloudTrail", example data events).
+    let mut provenance = BTreeMap::new();
     let mut bucket = text(parameters, &["bucketName"]).map(str::to_string);
+    if bucket.is_some() {
+        provenance.insert(
+            "bucket".to_string(),
+            "requestParameters.bucketName".to_string(),
+        );
+    }
     let mut object = text(parameters, &["key"]).map(str::to_string);
+    if object.is_some() {
+        provenance.insert("object".to_string(), "requestParameters.key".to_string());
+    }
     if let Some(resources) = record.get("resources").and_then(Value::as_array) {
         for resource in resources {
             let Some(arn) = text(resource, &["ARN"]) else {
@@ -200,20 +214,27 @@ fn s3_request(label: &str, record: &Value, event_name: &str) -> Result<EventRequ
             if let Some(rest) = arn.strip_prefix("arn:aws:s3:::") {
                 match rest.split_once('/') {
                     Some((name, key)) => {
-                        bucket.get_or_insert_with(|| name.to_string());
-                        if operation != Operation::List {
-                            object.get_or_insert_with(|| key.to_string());
+                        if bucket.is_none() {
+                            bucket = Some(name.to_string());
+                            provenance.insert("bucket".to_string(), "resources[].ARN".to_string());
+                        }
+                        if operation != Operation::List && object.is_none() {
+                            object = Some(key.to_string());
+                            provenance.insert("object".to_string(), "resources[].ARN".to_string());
                         }
                     }
                     None => {
-                        bucket.get_or_insert_with(|| rest.to_string());
+                        if bucket.is_none() {
+                            bucket = Some(rest.to_string());
+                            provenance.insert("bucket".to_string(), "resources[].ARN".to_string());
+                        }
                     }
                 }
             }
         }
     }
     let mut context = BTreeMap::new();
-    network_context(record, &mut context);
+    network_context(record, &mut context, &mut provenance);
     // A header S3 received is logged among the request parameters; one the
     // record does not carry was not sent, which is what the tool assumes of
     // a header not given. Only the headers S3 has condition keys for: the
@@ -226,6 +247,7 @@ fn s3_request(label: &str, record: &Value, event_name: &str) -> Result<EventRequ
                 && let Some(value) = value.as_str()
             {
                 context.insert(format!("s3:{lowered}"), value.to_string());
+                provenance.insert(format!("s3:{lowered}"), format!("requestParameters.{key}"));
             }
         }
     }
@@ -237,6 +259,7 @@ fn s3_request(label: &str, record: &Value, event_name: &str) -> Result<EventRequ
         ] {
             if let Some(value) = text(parameters, &[parameter]) {
                 context.insert(key.to_string(), value.to_string());
+                provenance.insert(key.to_string(), format!("requestParameters.{parameter}"));
             }
         }
     }
@@ -248,6 +271,12 @@ fn s3_request(label: &str, record: &Value, event_name: &str) -> Result<EventRequ
     // User Guide, "Logging Amazon S3 API calls using AWS CloudTrail",
     // example entries; the `s3:authType` values are those of the Service
     // Authorization Reference for Amazon S3).
+    if text(record, &["additionalEventData", "AuthenticationMethod"]).is_some() {
+        provenance.insert(
+            "s3:authType".to_string(),
+            "additionalEventData.AuthenticationMethod".to_string(),
+        );
+    }
     match text(record, &["additionalEventData", "AuthenticationMethod"]) {
         Some("AuthHeader") => {
             context.insert("s3:authType".to_string(), "REST-HEADER".to_string());
@@ -262,8 +291,16 @@ fn s3_request(label: &str, record: &Value, event_name: &str) -> Result<EventRequ
     match text(record, &["tlsDetails", "tlsVersion"]) {
         Some(version) => {
             context.insert("aws:SecureTransport".to_string(), "true".to_string());
+            provenance.insert(
+                "aws:SecureTransport".to_string(),
+                "tlsDetails.tlsVersion".to_string(),
+            );
             if let Some(number) = version.strip_prefix("TLSv") {
                 context.insert("s3:TlsVersion".to_string(), number.to_string());
+                provenance.insert(
+                    "s3:TlsVersion".to_string(),
+                    "tlsDetails.tlsVersion".to_string(),
+                );
             }
         }
         None => {
@@ -271,8 +308,12 @@ fn s3_request(label: &str, record: &Value, event_name: &str) -> Result<EventRequ
             unknown.extend(["aws:SecureTransport", "s3:TlsVersion"].map(str::to_string));
         }
     }
-    common_context(record, &mut context);
+    common_context(record, &mut context, &mut provenance);
     let (principal, missing_principal) = principal_of(record);
+    if let Some(field) = principal_field(record, principal.as_deref()) {
+        provenance.insert("principal".to_string(), field.to_string());
+    }
+    provenance.insert("operations".to_string(), "eventName".to_string());
     Ok(EventRequest {
         source: source_label(label, record, "S3"),
         principal,
@@ -284,6 +325,7 @@ fn s3_request(label: &str, record: &Value, event_name: &str) -> Result<EventRequ
         time: event_time(label, record)?,
         notes,
         unknown,
+        provenance,
     })
 }
 
@@ -348,8 +390,21 @@ fn kms_request(
     // The network facts of this record are of S3's own connection to KMS,
     // not of the caller's request to S3: only the time and region carry over.
     let mut context = BTreeMap::new();
-    common_context(record, &mut context);
+    let mut provenance = BTreeMap::new();
+    common_context(record, &mut context, &mut provenance);
     let (principal, missing_principal) = principal_of(record);
+    if let Some(field) = principal_field(record, principal.as_deref()) {
+        provenance.insert("principal".to_string(), field.to_string());
+    }
+    let arn_field = "requestParameters.encryptionContext.aws:s3:arn".to_string();
+    provenance.insert("bucket".to_string(), arn_field.clone());
+    if object.is_some() {
+        provenance.insert("object".to_string(), arn_field);
+    }
+    provenance.insert(
+        "operations".to_string(),
+        "eventName (S3's call to KMS)".to_string(),
+    );
     Ok(Some(EventRequest {
         source: source_label(label, record, "KMS"),
         principal,
@@ -365,6 +420,7 @@ fn kms_request(
         unknown: ["aws:SecureTransport", "s3:TlsVersion"]
             .map(str::to_string)
             .to_vec(),
+        provenance,
     }))
 }
 
@@ -373,31 +429,54 @@ fn kms_request(
 /// `aws:VpcSourceIp`, and no `aws:SourceIp` (IAM User Guide, "AWS global
 /// condition context keys"); a service name in `sourceIPAddress` (a call
 /// made by a service) is no address at all.
-fn network_context(record: &Value, context: &mut BTreeMap<String, String>) {
+///
+/// `vpcEndpointAccountId`, the endpoint owner's account, is
+/// `aws:VpceAccount` (IAM User Guide, "AWS global condition context keys":
+/// the account that owns the VPC endpoint the request went through).
+fn network_context(
+    record: &Value,
+    context: &mut BTreeMap<String, String>,
+    provenance: &mut BTreeMap<String, String>,
+) {
     let address = text(record, &["sourceIPAddress"])
         .filter(|address| address.parse::<std::net::IpAddr>().is_ok());
+    let mut put = |key: &str, value: &str, field: &str| {
+        context.insert(key.to_string(), value.to_string());
+        provenance.insert(key.to_string(), field.to_string());
+    };
     match text(record, &["vpcEndpointId"]) {
         Some(endpoint) => {
-            context.insert("aws:SourceVpce".to_string(), endpoint.to_string());
+            put("aws:SourceVpce", endpoint, "vpcEndpointId");
             if let Some(address) = address {
-                context.insert("aws:VpcSourceIp".to_string(), address.to_string());
+                put("aws:VpcSourceIp", address, "sourceIPAddress");
+            }
+            if let Some(account) = text(record, &["vpcEndpointAccountId"])
+                .filter(|account| crate::policy::arn::is_account_id(account))
+            {
+                put("aws:VpceAccount", account, "vpcEndpointAccountId");
             }
         }
         None => {
             if let Some(address) = address {
-                context.insert("aws:SourceIp".to_string(), address.to_string());
+                put("aws:SourceIp", address, "sourceIPAddress");
             }
         }
     }
 }
 
 /// Region, time and session facts, of any record.
-fn common_context(record: &Value, context: &mut BTreeMap<String, String>) {
+fn common_context(
+    record: &Value,
+    context: &mut BTreeMap<String, String>,
+    provenance: &mut BTreeMap<String, String>,
+) {
     if let Some(region) = text(record, &["awsRegion"]) {
         context.insert("aws:RequestedRegion".to_string(), region.to_string());
+        provenance.insert("aws:RequestedRegion".to_string(), "awsRegion".to_string());
     }
     if let Some(time) = text(record, &["eventTime"]) {
         context.insert("aws:CurrentTime".to_string(), time.to_string());
+        provenance.insert("aws:CurrentTime".to_string(), "eventTime".to_string());
     }
     // CloudTrail User Guide, "CloudTrail userIdentity element":
     // `sessionContext.attributes.mfaAuthenticated` says whether the
@@ -413,6 +492,19 @@ fn common_context(record: &Value, context: &mut BTreeMap<String, String>) {
     ) && (mfa == "true" || mfa == "false")
     {
         context.insert("aws:MultiFactorAuthPresent".to_string(), mfa.to_string());
+        provenance.insert(
+            "aws:MultiFactorAuthPresent".to_string(),
+            "userIdentity.sessionContext.attributes.mfaAuthenticated".to_string(),
+        );
+    }
+}
+
+/// The `userIdentity` field the principal was read from.
+fn principal_field(record: &Value, principal: Option<&str>) -> Option<&'static str> {
+    principal?;
+    match text(record, &["userIdentity", "type"]) {
+        Some("AWSService") => Some("userIdentity.invokedBy"),
+        _ => Some("userIdentity.arn"),
     }
 }
 
@@ -449,6 +541,15 @@ fn principal_of(record: &Value) -> (Option<String>, Option<String>) {
                 )),
             )
         }
+        // CloudTrail User Guide, "CloudTrail userIdentity element": an
+        // `IdentityCenterUser` is a call made on behalf of a workforce user
+        // to Identity Center itself; that user reaches S3 through a session
+        // of the permission set's role, which the S3 record names as an
+        // `AssumedRole`.
+        "IdentityCenterUser" => (
+            None,
+            Some("its userIdentity is `IdentityCenterUser`, which names a workforce user, not an IAM principal (S3 sees that user as a session of the permission set's role, `arn:aws:sts::ACCOUNT:assumed-role/AWSReservedSSO_NAME_ID/USER`)".to_string()),
+        ),
         "" => (None, Some("it has no userIdentity type".to_string())),
         other => (
             None,

@@ -59,6 +59,10 @@ pub(super) fn build(parsed: Parsed) -> Explanation {
         MessageKind::CredentialsExpired => credentials_expired(),
         MessageKind::ReplicationFailed => replication::status_meaning(&parsed, bucket.as_deref()),
         MessageKind::ReplicationFailureEvent => replication::event_meaning(&parsed),
+        MessageKind::ConsoleBanner => console_banner(&parsed, &facts),
+        MessageKind::KmsAccessDenied => kms_access_denied(&facts),
+        MessageKind::DecodedAuthorization => decoded_authorization(&parsed, &facts),
+        MessageKind::CloudTrailRecord => cloudtrail_record(&parsed, &facts),
         // Set after parsing, from the authorization ID alone.
         MessageKind::AuthorizationId | MessageKind::Unrecognised => Meaning::default(),
     };
@@ -69,7 +73,9 @@ pub(super) fn build(parsed: Parsed) -> Explanation {
             role.rsplit('/').next().unwrap_or_default()
         ));
     }
-    let command = if parsed.replication.is_some() {
+    let command = if let Some(record) = &parsed.record {
+        record_command(record)
+    } else if parsed.replication.is_some() {
         // S3 replicates as the role of the source bucket's configuration,
         // which neither the status nor the event names.
         meaning.next_steps.push(
@@ -77,9 +83,13 @@ pub(super) fn build(parsed: Parsed) -> Explanation {
         );
         replication::check_command(bucket.as_deref(), object.as_deref())
     } else {
-        check_command(&parsed, bucket.as_deref(), object.as_deref())
+        let mut command = check_command(&parsed, bucket.as_deref(), object.as_deref());
+        if let Some(decoded) = &parsed.decoded {
+            command.push_str(&decoded_context_flags(decoded));
+        }
+        command
     };
-    if bucket.is_none() {
+    if bucket.is_none() && parsed.record.is_none() {
         meaning.next_steps.push(if parsed.replication.is_some() {
             "replace `BUCKET` in the command below with the source bucket".to_string()
         } else {
@@ -107,8 +117,18 @@ pub(super) fn build(parsed: Parsed) -> Explanation {
         owner: meaning.owner,
         next_steps: meaning.next_steps,
         command: Some(command),
+        request_id: parsed.request_id,
+        printed_by: parsed.printed_by.map(str::to_string),
+        decoded: parsed.decoded,
+        record: parsed.record,
     }
 }
+
+mod pasted;
+use pasted::{
+    cloudtrail_record, console_banner, decoded_authorization, decoded_context_flags,
+    kms_access_denied, record_command,
+};
 
 fn code(text: &str) -> String {
     format!("`{text}`")
@@ -190,6 +210,10 @@ fn unrecognised(parsed: Parsed) -> Explanation {
             "or run `kms-s3-doctor check --bucket BUCKET --principal ARN` to judge the whole chain".to_string(),
         ],
         command: None,
+        request_id: parsed.request_id,
+        printed_by: parsed.printed_by.map(str::to_string),
+        decoded: None,
+        record: None,
     }
 }
 

@@ -24,11 +24,18 @@
 //! `InvalidCiphertextException`).
 
 pub mod authorization_id;
+mod cloudtrail_paste;
 mod command;
+mod console;
+mod decoded_authorization;
 mod meaning;
 mod parse;
 mod replication;
 mod services;
+mod stack_traces;
+
+pub use cloudtrail_paste::PastedRecord;
+pub use decoded_authorization::DecodedAuthorization;
 
 use std::io::Read;
 
@@ -117,6 +124,16 @@ pub enum MessageKind {
     /// Only an IAM Access Troubleshooter authorization ID (or its console
     /// link): AWS's own record of the denied request.
     AuthorizationId,
+    /// The S3 console's banner: "Insufficient permissions to list
+    /// objects", "You don't have permissions to ...".
+    ConsoleBanner,
+    /// KMS's `AccessDeniedException` (or S3's relay of it) without the
+    /// principal and resource of the "is not authorized" form.
+    KmsAccessDenied,
+    /// The output of `aws sts decode-authorization-message`.
+    DecodedAuthorization,
+    /// A pasted CloudTrail record: the request itself, for `check --event`.
+    CloudTrailRecord,
     /// Not an AccessDenied text the tool knows.
     #[default]
     Unrecognised,
@@ -142,6 +159,10 @@ impl MessageKind {
             MessageKind::ReplicationFailed => "replication-failed",
             MessageKind::ReplicationFailureEvent => "replication-failure-event",
             MessageKind::AuthorizationId => "authorization-id",
+            MessageKind::ConsoleBanner => "console-banner",
+            MessageKind::KmsAccessDenied => "kms-access-denied",
+            MessageKind::DecodedAuthorization => "decoded-authorization",
+            MessageKind::CloudTrailRecord => "cloudtrail-record",
             MessageKind::Unrecognised => "unrecognised",
         }
     }
@@ -189,6 +210,16 @@ pub struct Explanation {
     pub next_steps: Vec<String>,
     /// The `kms-s3-doctor check ...` command to run next.
     pub command: Option<String>,
+    /// The request id the text carries, for CloudTrail (`requestID`) and
+    /// AWS Support.
+    pub request_id: Option<String>,
+    /// The tool or SDK that printed the text (`AWS SDK for Java 1.x`,
+    /// `Hadoop S3A`, `s3cmd`, `the S3 console`, ...), when it tells.
+    pub printed_by: Option<String>,
+    /// What `aws sts decode-authorization-message` said.
+    pub decoded: Option<DecodedAuthorization>,
+    /// The pasted CloudTrail record, which `check --event` can judge.
+    pub record: Option<PastedRecord>,
 }
 
 /// Parses an error message. Never fails: text it does not know gives an

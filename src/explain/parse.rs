@@ -24,6 +24,15 @@ pub(super) struct Parsed {
     pub from_cli_transfer: bool,
     /// The source object and destination of a replication failure.
     pub replication: Option<super::replication::Replication>,
+    /// The request id the text carries (an SDK's `Request ID:`, S3's
+    /// `<RequestId>`, a CloudTrail record's `requestID`).
+    pub request_id: Option<String>,
+    /// The tool or SDK that printed the text, when its wrapper tells.
+    pub printed_by: Option<&'static str>,
+    /// The output of `aws sts decode-authorization-message`.
+    pub decoded: Option<super::decoded_authorization::DecodedAuthorization>,
+    /// A pasted CloudTrail record.
+    pub record: Option<super::cloudtrail_paste::PastedRecord>,
 }
 
 /// `download failed: s3://bucket/key to ./key` and its upload and copy forms.
@@ -46,7 +55,34 @@ pub(super) fn parse(message: &str) -> Parsed {
     if let Some(found) = super::replication::parse(&text) {
         return found;
     }
-    let (transfer, text) = transfer_line(&text);
+    if let Some(mut found) = super::cloudtrail_paste::parse(&text) {
+        found.printed_by = Some("CloudTrail");
+        return found;
+    }
+    if let Some(mut found) = super::decoded_authorization::parse(&text) {
+        found.printed_by = Some("aws sts decode-authorization-message");
+        return found;
+    }
+    if let Some(unwrapped) = super::stack_traces::unwrap(&text) {
+        let mut found = parse_message(&unwrapped.text);
+        found.printed_by = Some(unwrapped.printed_by);
+        found.request_id = unwrapped.request_id.or(found.request_id);
+        found.transfer = unwrapped.transfer.or(found.transfer);
+        found.from_cli_transfer = false;
+        return found;
+    }
+    let mut found = parse_message(&text);
+    if found.kind == MessageKind::ConsoleBanner {
+        found.printed_by = Some("the S3 console");
+    }
+    found
+}
+
+/// A message as the AWS CLI or an SDK prints it (after any other tool's
+/// wrapper is taken off).
+fn parse_message(text: &str) -> Parsed {
+    let request_id = super::stack_traces::request_id(text);
+    let (transfer, text) = transfer_line(text);
     let from_cli_transfer = transfer.is_some() || text.starts_with("fatal error:");
     let raw = unwrap_envelope(text.trim_start_matches("fatal error:").trim());
     let api_operation = api_operation(&raw);
@@ -79,6 +115,10 @@ pub(super) fn parse(message: &str) -> Parsed {
                 kind: MessageKind::HeadForbidden,
                 ..Parsed::default()
             }
+        } else if let Some(found) = super::console::parse(&text, &lower) {
+            found
+        } else if let Some(found) = kms_access_denied(&text, &lower, error_code.as_deref()) {
+            found
         } else if is_credentials_expired(&lower, error_code.as_deref()) {
             Parsed {
                 kind: MessageKind::CredentialsExpired,
@@ -97,7 +137,29 @@ pub(super) fn parse(message: &str) -> Parsed {
     // A service's message may name the bucket itself (CloudTrail's does).
     parsed.transfer = transfer.or(parsed.transfer);
     parsed.from_cli_transfer = from_cli_transfer;
+    parsed.request_id = request_id;
     parsed
+}
+
+/// KMS's `AccessDeniedException` (or S3's relay of it) in a form that
+/// names no principal: the KMS action it names, if any.
+fn kms_access_denied(text: &str, lower: &str, code: Option<&str>) -> Option<Parsed> {
+    let code = code.unwrap_or_default().to_ascii_lowercase();
+    let kms_code = code == "kms.accessdeniedexception";
+    let denied = kms_code || code.contains("accessdenied") || lower.contains("access denied");
+    let action = text
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '(' | ')' | '"' | '\'' | '`'))
+        .map(|word| word.trim_end_matches(['.', ':', ';']))
+        .find(|word| word.to_ascii_lowercase().starts_with("kms:") && word.len() > 4)
+        .map(str::to_string);
+    if !denied || (!kms_code && action.is_none()) {
+        return None;
+    }
+    Some(Parsed {
+        kind: MessageKind::KmsAccessDenied,
+        action,
+        ..Parsed::default()
+    })
 }
 
 /// One line of text: whitespace collapsed (messages wrap in terminals and

@@ -669,7 +669,10 @@ fn json_fields_are_frozen() {
             "account",
             "owner",
             "next_steps",
-            "command"
+            "command",
+            "request_id",
+            "printed_by",
+            "decoded"
         ]
     );
     // It reads back through its own type, and an unrecognised text keeps
@@ -681,7 +684,7 @@ fn json_fields_are_frozen() {
         &explain("it does not work"),
     ))
     .unwrap();
-    assert_eq!(unknown.as_object().unwrap().len(), 21);
+    assert_eq!(unknown.as_object().unwrap().len(), 24);
     assert_eq!(unknown["link"], serde_json::Value::Null);
     assert_eq!(unknown["recognised"], false);
 }

@@ -25,7 +25,8 @@ pub struct ExplanationV1 {
     /// `not-authorized`, `bare-access-denied`, `head-forbidden`,
     /// `ciphertext-key-unavailable`, `key-disabled`, `key-pending-deletion`,
     /// `key-invalid-state`, `key-not-found`, `alias-not-found`,
-    /// `unrecognised`.
+    /// `console-banner`, `kms-access-denied`, `decoded-authorization`,
+    /// `cloudtrail-record`, `unrecognised`, ...
     pub kind: String,
     /// The error code in the message: `AccessDenied`, `403`,
     /// `KMS.DisabledException`, ...
@@ -64,6 +65,36 @@ pub struct ExplanationV1 {
     pub next_steps: Vec<String>,
     /// The `kms-s3-doctor check` command to run next.
     pub command: Option<String>,
+    /// The request id the text carries (an SDK's `Request ID`, S3's
+    /// `RequestId`, a CloudTrail record's `requestID`).
+    #[serde(default)]
+    pub request_id: Option<String>,
+    /// The tool or SDK that printed the text (`AWS SDK for Java 1.x`,
+    /// `AWS SDK for Java 2.x`, `Hadoop S3A`, `AWS SDK for .NET`, `AWS Tools
+    /// for PowerShell`, `s3cmd`, `the S3 console`, `CloudTrail`, `aws sts
+    /// decode-authorization-message`), when it tells.
+    #[serde(default)]
+    pub printed_by: Option<String>,
+    /// What `aws sts decode-authorization-message` said, for its output.
+    #[serde(default)]
+    pub decoded: Option<DecodedV1>,
+}
+
+/// The decoded authorization message's own verdict and context.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecodedV1 {
+    pub allowed: Option<bool>,
+    pub explicit_deny: Option<bool>,
+    /// The `statementId` of every matched statement, with its `effect`.
+    pub matched_statements: Vec<MatchedStatementV1>,
+    /// The request's condition keys and their values.
+    pub context: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MatchedStatementV1 {
+    pub sid: String,
+    pub effect: String,
 }
 
 fn policy_type(policy: PolicyType) -> &'static str {
@@ -114,6 +145,21 @@ impl From<&Explanation> for ExplanationV1 {
             owner: explanation.owner.clone(),
             next_steps: explanation.next_steps.clone(),
             command: explanation.command.clone(),
+            request_id: explanation.request_id.clone(),
+            printed_by: explanation.printed_by.clone(),
+            decoded: explanation.decoded.as_ref().map(|decoded| DecodedV1 {
+                allowed: decoded.allowed,
+                explicit_deny: decoded.explicit_deny,
+                matched_statements: decoded
+                    .matched_statements
+                    .iter()
+                    .map(|(sid, effect)| MatchedStatementV1 {
+                        sid: sid.clone(),
+                        effect: effect.clone(),
+                    })
+                    .collect(),
+                context: decoded.conditions.iter().cloned().collect(),
+            }),
         }
     }
 }

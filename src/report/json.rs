@@ -87,6 +87,13 @@ pub struct RequestV1 {
     /// The request-context values the record proves, with `--context` laid
     /// over them.
     pub context: BTreeMap<String, String>,
+    /// Where each value came from, by field (`principal`, `bucket`,
+    /// `object`, `operations`, and each context key): `record:FIELD` (the
+    /// record's field, such as `record:userIdentity.arn`), `flag:--NAME`,
+    /// `default` (the tool's own), or `unknown` (a context key the record
+    /// leaves open, absent from `context`).
+    #[serde(default)]
+    pub provenance: BTreeMap<String, String>,
 }
 
 /// Several requests of one file, each with its report, in the file's order.

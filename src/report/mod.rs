@@ -740,6 +740,8 @@ fn explain_fields(explanation: &crate::explain::Explanation) -> Vec<(&'static st
         ("policy", policy),
         ("deny", deny),
         ("named", explanation.policy_arn.clone()),
+        ("request id", explanation.request_id.clone()),
+        ("printed by", explanation.printed_by.clone()),
     ]
     .into_iter()
     .filter_map(|(label, value)| value.map(|value| (label, value)))

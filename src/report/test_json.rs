@@ -53,6 +53,10 @@ pub struct TestCaseV1 {
     pub reason: String,
     /// The full `check` report of the expectation's request.
     pub report: ReportV1,
+    /// For a test with `event`: the record its request came from (`FILE
+    /// record N (S3 GetObject, eventID ...)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
 }
 
 impl From<Outcome> for OutcomeV1 {
@@ -91,6 +95,7 @@ impl From<&TestRun> for TestReportV1 {
                     outcome: result.outcome.into(),
                     reason: result.reason.clone(),
                     report: ReportV1::from(&result.diagnosis),
+                    event: result.expectation.event.clone(),
                 })
                 .collect(),
         }

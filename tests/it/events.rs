@@ -49,6 +49,7 @@ fn context_through_endpoint() -> Value {
         "aws:RequestedRegion": "eu-west-1",
         "aws:SecureTransport": "true",
         "aws:SourceVpce": "vpce-1a2b3c4d",
+        "aws:VpceAccount": "111111111111",
         "aws:VpcSourceIp": "10.0.1.25",
         "s3:TlsVersion": "1.3",
         "s3:authType": "REST-HEADER"

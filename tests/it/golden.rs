@@ -226,3 +226,78 @@ fn explanations_report_as_before() {
     }
     golden("explain", out);
 }
+
+/// `explain` over the pastes of `fixtures/messages/` (other tools' stack
+/// traces, the S3 console's banner, decoded authorization messages, a
+/// CloudTrail record), one golden file per paste.
+#[test]
+fn pasted_messages_explain_as_before() {
+    let dir = root().join("fixtures/messages");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "txt"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "the pastes are there");
+    for file in files {
+        let message = std::fs::read_to_string(&file).unwrap();
+        let mut out = String::new();
+        for format in FORMATS {
+            out.push_str(&run(&root(), &["explain", &message, "--format", format]));
+        }
+        let stem = file.file_stem().unwrap().to_string_lossy().to_string();
+        golden(&format!("explain-{stem}"), out);
+    }
+}
+
+/// `check --event` over every record of `fixtures/events/` against the
+/// snapshot its tests use, in text and JSON: the request each record
+/// names, where each value came from, and the verdict.
+#[test]
+fn event_records_report_as_before() {
+    let runs: [(&str, &str, &[&str]); 14] = [
+        ("record-get-through-endpoint", "vpce-only-bucket", &[]),
+        ("trail-file-get-from-internet", "vpce-only-bucket", &[]),
+        ("trail-file-several", "vpce-only-bucket", &[]),
+        ("kms-decrypt-s3-made", "vpce-only-bucket", &[]),
+        ("cross-account-aws-account", "vpce-only-bucket", &[]),
+        (
+            "cross-account-aws-account",
+            "vpce-only-bucket",
+            &["--principal", "arn:aws:iam::222222222222:user/dilip"],
+        ),
+        ("not-s3", "vpce-only-bucket", &[]),
+        ("malformed", "vpce-only-bucket", &[]),
+        ("identity-root-get", "identity-types", &[]),
+        ("identity-assumed-role-get", "identity-types", &[]),
+        ("identity-federated-user-get", "identity-types", &[]),
+        ("identity-center-get", "identity-types", &[]),
+        ("identity-aws-service-put", "identity-types", &[]),
+        ("source-ip-get-from-elsewhere", "source-ip", &[]),
+    ];
+    for (record, snapshot, extra) in runs {
+        let mut out = String::new();
+        for format in ["text", "json"] {
+            let event = format!("fixtures/events/{record}.json");
+            let snapshot = format!("fixtures/events/{snapshot}.snapshot.json");
+            let mut args = vec![
+                "check",
+                "--snapshot",
+                &snapshot,
+                "--event",
+                &event,
+                "--format",
+                format,
+            ];
+            args.extend_from_slice(extra);
+            out.push_str(&run(&root(), &args));
+        }
+        let suffix = if extra.is_empty() {
+            ""
+        } else {
+            "-with-principal"
+        };
+        golden(&format!("event-{record}{suffix}"), out);
+    }
+}

@@ -16,6 +16,8 @@ mod cli;
 mod corpus;
 mod differential;
 mod docs;
+mod event_access_tests;
+mod event_identities;
 mod event_properties;
 mod events;
 mod explain_cli;
@@ -26,6 +28,7 @@ mod golden;
 mod guards;
 mod hostile_input;
 mod hostile_output;
+mod incidents_doc;
 mod judge_properties;
 #[cfg(feature = "live")]
 mod live_access_tests;
