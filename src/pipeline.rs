@@ -19,6 +19,10 @@
 
 mod files;
 pub mod input;
+mod merge;
+mod sweep;
+pub use merge::{MergeSummary, merge_snapshots};
+pub use sweep::{Sweep, SweepOutcome, sweep};
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -141,6 +141,15 @@ pub const READ_OPERATIONS: &[ReadOperation] = &[
         "DescribePolicy",
         "organizations:DescribePolicy",
     ),
+    // The organization sweep: its accounts, and each member account's keys
+    // and access points.
+    read(
+        "Organizations",
+        "ListAccounts",
+        "organizations:ListAccounts",
+    ),
+    read("KMS", "ListKeys", "kms:ListKeys"),
+    read("S3 Control", "ListAccessPoints", "s3:ListAccessPoints"),
 ];
 
 /// True for an operation name in [`READ_OPERATIONS`] (of any service).
@@ -152,8 +161,15 @@ pub fn is_read_operation(name: &str) -> bool {
 fn is_allowed(service: &str, operation: &str) -> bool {
     READ_OPERATIONS
         .iter()
+        .chain(CREDENTIAL_OPERATIONS)
         .any(|read| read.service == service && read.operation == operation)
 }
+
+/// Operations that are not reads but write nothing either, let through for
+/// the organization sweep only: `AssumeRole` issues temporary credentials
+/// of a member role that trusts the caller and changes no resource. Kept
+/// apart so that [`is_read_operation`] stays "reads only".
+pub const CREDENTIAL_OPERATIONS: &[ReadOperation] = &[read("STS", "AssumeRole", "sts:AssumeRole")];
 
 /// Refuses any operation that is not a read before it is serialised, and
 /// counts requests for the progress line. Attached to every client, so a
@@ -896,5 +912,76 @@ mod tests {
         ] {
             assert!(!is_read_operation(name), "{name}");
         }
+    }
+}
+
+/// Readers for an organization sweep: one per member account, made from
+/// the credentials its member role gave, with the same guard and call log
+/// as every other client.
+impl Reader {
+    /// A reader with `credentials` in place of this one's (same region,
+    /// endpoint, timeouts, retries and guard), whose identity is `identity`.
+    pub(crate) fn with_credentials(
+        &self,
+        label: String,
+        credentials: aws_sdk_sts::config::Credentials,
+        identity: Identity,
+    ) -> Self {
+        let sdk = self
+            .sdk
+            .to_builder()
+            .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+                credentials,
+            ))
+            .build();
+        self.like(label, sdk, identity)
+    }
+
+    /// Another reader with this one's credentials and known `identity`:
+    /// the one-bucket readers own the reader they read with, and a sweep
+    /// reads many buckets of an account.
+    pub(crate) fn sibling(&self, identity: Identity) -> Self {
+        self.like(self.label.clone(), self.sdk.clone(), identity)
+    }
+
+    fn like(&self, label: String, sdk: SdkConfig, identity: Identity) -> Self {
+        let global = sdk
+            .to_builder()
+            .region(Region::new(FALLBACK_REGION))
+            .build();
+        let guard = self.guard.clone();
+        Self {
+            label,
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(&global)
+                    .interceptor(guard.clone())
+                    .interceptor(CallLog)
+                    .build(),
+            ),
+            orgs: aws_sdk_organizations::Client::from_conf(
+                aws_sdk_organizations::config::Builder::from(&global)
+                    .interceptor(guard.clone())
+                    .interceptor(CallLog)
+                    .build(),
+            ),
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(&sdk)
+                    .interceptor(guard.clone())
+                    .interceptor(CallLog)
+                    .build(),
+            ),
+            sdk,
+            guard,
+            path_style: self.path_style,
+            setup: ProfileSetup::default(),
+            identity: OnceCell::new_with(Some(Ok(identity))),
+            s3: Mutex::new(HashMap::new()),
+            kms: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The guard's count of requests sent so far.
+    pub(crate) fn requests_sent(&self) -> usize {
+        self.guard.sent.load(Ordering::Relaxed)
     }
 }

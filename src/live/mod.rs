@@ -20,6 +20,7 @@ mod org;
 mod progress;
 mod replication;
 mod s3;
+pub mod sweep;
 
 use std::future::Future;
 use std::time::Duration;
@@ -33,8 +34,8 @@ use crate::snapshot::{
     AccountInfo, KeyInfo, NamedPolicy, PolicyDoc, PolicyKind, PrincipalInfo, Snapshot,
 };
 
+pub use aws::{CREDENTIAL_OPERATIONS, READ_OPERATIONS, ReadOperation, is_read_operation};
 use aws::{Failure, Identity, ReadOnlyGuard, Reader, classify};
-pub use aws::{READ_OPERATIONS, ReadOperation, is_read_operation};
 pub use call_log::TARGET as CALL_LOG_TARGET;
 use join::Memo;
 
@@ -109,6 +110,9 @@ pub enum GatherError {
     Timeout(String),
     #[error("cannot start the async runtime: {0}")]
     Runtime(String),
+    /// An organization sweep cannot start (its accounts cannot be listed).
+    #[error("{0}")]
+    Sweep(String),
 }
 
 /// A read that did not produce its document.

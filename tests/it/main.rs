@@ -40,6 +40,8 @@ mod live_replication;
 #[cfg(feature = "live")]
 mod live_services;
 #[cfg(feature = "live")]
+mod live_sweep;
+#[cfg(feature = "live")]
 mod permissions;
 mod plan_fixes;
 mod plans_cli;
@@ -48,5 +50,6 @@ mod replication;
 mod s3_hop_properties;
 mod service_context;
 mod service_properties;
+mod snapshot_merge;
 mod world_properties;
 mod worlds;
