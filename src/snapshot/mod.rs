@@ -21,6 +21,7 @@ mod assumption;
 mod credentials;
 mod docref;
 mod documents;
+pub mod gaad;
 mod gates;
 mod grant_fields;
 mod parse;
