@@ -18,9 +18,11 @@
 //! elsewhere); rendering is the caller's.
 
 mod files;
+mod gaad;
 pub mod input;
 mod merge;
 mod sweep;
+pub use gaad::{GaadImport, import_gaad};
 pub use merge::{MergeSummary, merge_snapshots};
 pub use sweep::{Sweep, SweepOutcome, sweep};
 
@@ -156,6 +158,9 @@ pub struct Capture {
     pub assumptions: Vec<Assumption>,
     pub session_policy: Option<PathBuf>,
     pub save_snapshot: PathBuf,
+    /// `--all-principals`: every user and role of each account a profile
+    /// is of, not only the principal judged.
+    pub all_principals: bool,
 }
 
 /// A snapshot file's name and text, in which evidence is located.
@@ -266,9 +271,11 @@ pub fn test(input: &Test) -> Result<TestRun, Error> {
     Ok(run)
 }
 
-/// `snapshot`: the source, the assumptions and the save.
-pub fn capture(input: &Capture) -> Result<(), Error> {
-    let (mut snapshot, principal) = gather(&input.selection, &input.aws)?;
+/// `snapshot`: the source, the assumptions and the save. Returns what was
+/// asked for and could not be read, one line each.
+pub fn capture(input: &Capture) -> Result<Vec<String>, Error> {
+    let (mut snapshot, principal, warnings) =
+        gather_everyone(&input.selection, &input.aws, input.all_principals)?;
     record_assumptions(
         &mut snapshot,
         &principal,
@@ -276,7 +283,8 @@ pub fn capture(input: &Capture) -> Result<(), Error> {
         &input.assumptions,
         input.session_policy.as_ref(),
     )?;
-    files::write_snapshot(&input.save_snapshot, &snapshot)
+    files::write_snapshot(&input.save_snapshot, &snapshot)?;
+    Ok(warnings)
 }
 
 /// The judge, then the fixes: the diagnosis of `request` over `snapshot`
@@ -363,6 +371,35 @@ fn gather(selection: &Selection, aws: &Aws) -> Result<(Snapshot, String), Error>
 
 #[cfg(not(feature = "live"))]
 fn gather(_selection: &Selection, _aws: &Aws) -> Result<(Snapshot, String), Error> {
+    Err(no_live_mode())
+}
+
+/// [`gather`], with every principal of each profile's account when
+/// `all_principals`, and the warnings of the reads that failed.
+#[cfg(feature = "live")]
+fn gather_everyone(
+    selection: &Selection,
+    aws: &Aws,
+    all_principals: bool,
+) -> Result<(Snapshot, String, Vec<String>), Error> {
+    let request = gather_request(selection, aws);
+    let also = crate::live::Also {
+        all_principals,
+        ..Default::default()
+    };
+    let gathered = crate::live::gather_also(&request, &also)
+        .map_err(|error| Error::Gather(error.to_string()))?;
+    let mut snapshot = gathered.snapshot;
+    snapshot.caller = Some(gathered.principal.clone());
+    Ok((snapshot, gathered.principal, gathered.warnings))
+}
+
+#[cfg(not(feature = "live"))]
+fn gather_everyone(
+    _selection: &Selection,
+    _aws: &Aws,
+    _all_principals: bool,
+) -> Result<(Snapshot, String, Vec<String>), Error> {
     Err(no_live_mode())
 }
 

@@ -125,6 +125,11 @@ pub const READ_OPERATIONS: &[ReadOperation] = &[
     read("IAM", "GetPolicy", "iam:GetPolicy"),
     read("IAM", "GetPolicyVersion", "iam:GetPolicyVersion"),
     read(
+        "IAM",
+        "GetAccountAuthorizationDetails",
+        "iam:GetAccountAuthorizationDetails",
+    ),
+    read(
         "Organizations",
         "DescribeOrganization",
         "organizations:DescribeOrganization",

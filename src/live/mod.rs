@@ -12,6 +12,7 @@
 
 mod aws;
 mod call_log;
+mod gaad;
 mod gates;
 mod iam;
 mod join;
@@ -76,6 +77,9 @@ pub struct Also {
     pub principals: Vec<String>,
     pub via_roles: Vec<String>,
     pub objects: Vec<String>,
+    /// `snapshot --all-principals`: every user and role of every account a
+    /// profile is of, read with GetAccountAuthorizationDetails.
+    pub all_principals: bool,
 }
 
 /// What was read.
@@ -85,6 +89,9 @@ pub struct Gathered {
     /// The principal as judged: `--principal` as given, else the caller's
     /// ARN (a session ARN kept as such).
     pub principal: String,
+    /// What was asked for and could not be read, for a line on stderr
+    /// (`--all-principals` in an account whose principals cannot be listed).
+    pub warnings: Vec<String>,
 }
 
 /// Why nothing could be gathered (exit 4). One line, lowercase, never a
@@ -360,8 +367,21 @@ async fn run(
         let (identities, _) = tokio::join!(identities, views);
         identities.map(|_| ())
     };
-    let ((bucket, destinations, keys, account_gates), (principal, principals), ()) =
-        tokio::try_join!(bucket_branch(ctx), principal_branch(ctx), org_views)?;
+    let ((bucket, destinations, keys, account_gates), (principal, mut principals), (), everyone) =
+        tokio::try_join!(
+            bucket_branch(ctx),
+            principal_branch(ctx),
+            org_views,
+            all_principals_branch(ctx)
+        )?;
+    let (everyone, warnings) = everyone;
+    for info in everyone {
+        // The entry read for the judged principal itself wins: a session's
+        // entry marks its session policies unknown.
+        if !principals.iter().any(|known| known.arn == info.arn) {
+            principals.push(info);
+        }
+    }
 
     let mut snapshot = Snapshot::new(Some(
         chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
@@ -385,7 +405,47 @@ async fn run(
     Ok(Gathered {
         snapshot,
         principal,
+        warnings,
     })
+}
+
+/// With `--all-principals`: the users and roles of each account a profile
+/// is of (each account once), and a warning for each account whose
+/// principals could not be listed.
+async fn all_principals_branch(
+    ctx: &Ctx<'_>,
+) -> Result<(Vec<PrincipalInfo>, Vec<String>), GatherError> {
+    if !ctx.also.all_principals {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let readers: Vec<&Reader> = std::iter::once(&ctx.resource)
+        .chain(ctx.principal_reader.as_ref())
+        .chain(&ctx.org_readers)
+        .collect();
+    let identities =
+        join::try_join_all(readers.iter().map(|reader| reader.identity(&ctx.endpoint))).await?;
+    let mut accounts: Vec<(&Reader, String)> = Vec::new();
+    for (reader, identity) in readers.into_iter().zip(identities) {
+        if !accounts.iter().any(|(_, known)| *known == identity.account) {
+            accounts.push((reader, identity.account));
+        }
+    }
+    let read = join::join_all(accounts.iter().map(|(reader, account)| async move {
+        gaad::read_account_principals(ctx, reader, account).await
+    }))
+    .await;
+    let mut principals = Vec::new();
+    let mut warnings = Vec::new();
+    for ((_, account), result) in accounts.iter().zip(read) {
+        match result {
+            Ok(read) => principals.extend(read),
+            Err(ReadErr::Fatal(fatal)) => return Err(fatal),
+            Err(ReadErr::Unreadable(why)) => warnings.push(format!(
+                "the principals of account {account} were not listed ({why}); only those named are in the snapshot"
+            )),
+        }
+    }
+    Ok((principals, warnings))
 }
 
 /// The bucket, the destination buckets of its replication rules, and the

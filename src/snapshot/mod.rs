@@ -22,6 +22,7 @@ mod credentials;
 pub mod directory;
 mod docref;
 mod documents;
+pub mod gaad;
 mod gates;
 mod grant_fields;
 pub mod merge;

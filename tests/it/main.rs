@@ -19,6 +19,7 @@ mod events;
 mod explain_cli;
 mod explain_replication;
 mod fixes;
+mod gaad;
 mod gate_properties;
 mod golden;
 mod guards;
@@ -31,6 +32,8 @@ mod live_access_tests;
 mod live_debug;
 #[cfg(feature = "live")]
 mod live_e2e;
+#[cfg(feature = "live")]
+mod live_gaad;
 #[cfg(feature = "live")]
 mod live_gates;
 #[cfg(feature = "live")]

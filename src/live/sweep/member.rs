@@ -12,7 +12,7 @@ use tokio::sync::Semaphore;
 
 use super::super::aws::{Failure, Identity, Reader, classify};
 use super::super::join::{self, Memo};
-use super::super::{Ctx, GatherRequest, gates, kms, s3};
+use super::super::{Ctx, GatherRequest, ReadErr, gates, kms, s3};
 use super::{Shared, now, unreadable_account};
 use crate::snapshot::{AccessPointInfo, AccountInfo, BucketInfo, Field, KeyInfo, Snapshot};
 
@@ -48,7 +48,7 @@ pub(super) async fn read(shared: &Shared<'_>, account: &str) -> (Snapshot, Optio
         shared.request.regions.clone()
     };
     let (principals, buckets, keys, points, account_gates) = tokio::join!(
-        principals(&reader, account),
+        principals(&ctx, &reader, account),
         buckets(shared, &reader, &identity),
         keys(&ctx, account, &regions, &identity.partition),
         access_points(&ctx, &reader, account, &regions),
@@ -160,19 +160,19 @@ async fn member_reader(shared: &Shared<'_>, account: &str) -> Result<Reader, Str
         .with_credentials(format!("member role `{role}`"), credentials, identity))
 }
 
-/// The account's principals.
-///
-/// Organization sweep: principals come from `GetAccountAuthorizationDetails`
-/// (`live::gaad::read_account_principals`) once that reader is merged;
-/// until then this build records them as not read, so every principal of
-/// the account is unknown to the judge rather than absent.
+/// The account's principals, users and roles with every document the judge
+/// reads, from one paged `GetAccountAuthorizationDetails`.
 async fn principals(
-    _reader: &Reader,
+    ctx: &Ctx<'_>,
+    reader: &Reader,
     account: &str,
 ) -> Result<Vec<crate::snapshot::PrincipalInfo>, String> {
-    Err(format!(
-        "the principals of account {account} are not read by this build (GetAccountAuthorizationDetails reader missing)"
-    ))
+    super::super::gaad::read_account_principals(ctx, reader, account)
+        .await
+        .map_err(|error| match error {
+            ReadErr::Fatal(fatal) => fatal.to_string(),
+            ReadErr::Unreadable(why) => why,
+        })
 }
 
 /// Every bucket the account owns, each read whole.
