@@ -284,39 +284,54 @@ fn a_sweep_reads_the_whole_organization_shards_and_resumes() {
     }
     assert!(!world.path("org.json.parts").exists());
 
-    // The swept directory is a snapshot for `check`: a principal of one
-    // member account judged on another's bucket. With principals unread,
-    // the identity side is unknown, so the verdict is not "allowed".
-    let (first_account, made) = accounts
+    // The swept directory is a snapshot for `check`, for principals of
+    // several accounts. In its own account a role reads its bucket through
+    // its identity policy and the key's grant (IAM User Guide, "Policy
+    // evaluation logic"; AWS KMS Developer Guide, "Grants in AWS KMS");
+    // from another account the bucket policy and key policy, which name no
+    // other account, deny (IAM User Guide, "Cross-account policy
+    // evaluation logic").
+    let members: Vec<(&String, &Value)> = accounts
         .iter()
-        .find(|(_, made)| !strings(made, "buckets").is_empty())
-        .unwrap();
-    let bucket = strings(made, "buckets").into_iter().next().unwrap();
-    let other = accounts
-        .keys()
-        .find(|account| *account != first_account && *account != "999999999999")
-        .unwrap();
-    let output = world
-        .command()
-        .args([
-            "check",
-            "--snapshot",
-            whole_dir.to_str().unwrap(),
-            "--bucket",
-            &bucket,
-            "--principal",
-            &format!("arn:aws:iam::{other}:role/app-1"),
-            "--op",
-            "get",
-        ])
-        .output()
-        .unwrap();
-    if !matches!(output.status.code(), Some(1) | Some(3)) {
-        problems.push(format!(
-            "check over the sweep: exit {:?}: {}",
-            output.status.code(),
-            String::from_utf8_lossy(&output.stdout)
-        ));
+        .filter(|(account, _)| *account != setup["management"].as_str().unwrap())
+        .collect();
+    let check = |bucket: &str, principal: &str| {
+        world
+            .command()
+            .args([
+                "check",
+                "--snapshot",
+                whole_dir.to_str().unwrap(),
+                "--bucket",
+                bucket,
+            ])
+            .args(["--principal", principal, "--op", "get"])
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    for (account, made) in members.iter().take(3) {
+        let bucket = strings(made, "buckets").into_iter().next().unwrap();
+        for principal in strings(made, "principals") {
+            let code = check(&bucket, &principal);
+            if code != Some(0) {
+                problems.push(format!(
+                    "check {principal} on {bucket} ({account}): exit {code:?}, expected allowed"
+                ));
+            }
+        }
+    }
+    let (_, first) = members[0];
+    let (_, second) = members[1];
+    let bucket = strings(first, "buckets").into_iter().next().unwrap();
+    for principal in strings(second, "principals") {
+        let code = check(&bucket, &principal);
+        if code != Some(1) {
+            problems.push(format!(
+                "check {principal} on another account's {bucket}: exit {code:?}, expected denied"
+            ));
+        }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -31,8 +31,26 @@ MANAGEMENT = "999999999999"
 REGIONS = ["eu-west-1", "us-east-1"]
 
 
+# One boto3 client per service and region (making one is slow), acting as
+# the account `AS["account"]` names at each call.
+AS = {"account": MANAGEMENT}
+CLIENTS = {}
+
+
+def as_current_account(request, **_):
+    # Headers of a botocore request add up on assignment: replace it.
+    del request.headers["x-moto-account-id"]
+    request.headers["x-moto-account-id"] = AS["account"]
+
+
 def client(service, account, region="eu-west-1"):
-    return common_client(ENDPOINT, service, account, region)
+    AS["account"] = account
+    key = (service, region)
+    if key not in CLIENTS:
+        made = common_client(ENDPOINT, service, account, region)
+        made.meta.events.register("before-sign.*.*", as_current_account)
+        CLIENTS[key] = made
+    return CLIENTS[key]
 
 
 orgs = client("organizations", MANAGEMENT)
