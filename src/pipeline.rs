@@ -74,6 +74,12 @@ pub struct Aws {
     pub timeout: Duration,
     /// Say on stderr what is being read.
     pub progress: bool,
+    /// Nothing on stderr while reading: no progress, no closing summary.
+    pub quiet: bool,
+    /// Attempts per read, the first included.
+    pub max_attempts: u32,
+    /// Requests in flight per account, region and service.
+    pub max_concurrency: usize,
 }
 
 /// What is asked about.
@@ -447,5 +453,10 @@ fn gather_request(selection: &Selection, aws: &Aws) -> crate::live::GatherReques
         endpoint_url: aws.endpoint_url.clone(),
         timeout: aws.timeout,
         progress: aws.progress,
+        quiet: aws.quiet,
+        limits: crate::live::LiveLimits {
+            max_attempts: aws.max_attempts,
+            max_concurrency: aws.max_concurrency,
+        },
     }
 }

@@ -217,6 +217,9 @@ pub fn sweep(args: SnapshotArgs, output: PathBuf) -> Result<ExitCode, Failure> {
         outcome.requests,
         outcome.output.display()
     );
+    if !outcome.summary.is_empty() {
+        eprintln!("{}", outcome.summary);
+    }
     for (account, why) in &outcome.unreadable {
         eprintln!("  unreadable: {account}: {why}");
     }

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{ConfigBag, RuntimeComponents};
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -24,6 +23,7 @@ use tokio::sync::OnceCell;
 
 use super::GatherError;
 use super::call_log::CallLog;
+use super::limits::{Limits, Scope};
 
 /// One AWS operation live mode may send, and the IAM action that
 /// authorises it (Service Authorization Reference: `HeadObject` needs
@@ -231,6 +231,12 @@ pub(crate) struct Reader {
     /// What the AWS config files say about the profile, for messages.
     setup: ProfileSetup,
     identity: OnceCell<Result<Identity, GatherError>>,
+    /// Retry, concurrency and tally, shared with every reader of the
+    /// gathering.
+    limits: Arc<Limits>,
+    /// The account the quotas of this reader's requests count against:
+    /// given when known beforehand, else the profile stands for it.
+    quota_account: String,
     s3: Mutex<HashMap<String, aws_sdk_s3::Client>>,
     kms: Mutex<HashMap<String, aws_sdk_kms::Client>>,
     pub iam: aws_sdk_iam::Client,
@@ -259,19 +265,24 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for EndpointAsGiven {
 const FALLBACK_REGION: &str = "us-east-1";
 
 impl Reader {
+    /// A reader for `profile` (the default chain when `None`). `account`:
+    /// the account its credentials are of, when known beforehand (a role
+    /// assumed in it); quotas are counted per account.
     pub(crate) async fn load(
         profile: Option<&str>,
         region: Option<&str>,
         endpoint_url: Option<&str>,
         timeout: Duration,
         guard: ReadOnlyGuard,
+        limits: &Arc<Limits>,
+        account: Option<&str>,
     ) -> Self {
         // A single slow call must not eat the whole budget; the overall
         // timeout still bounds everything.
         let attempt = timeout.min(Duration::from_secs(10));
         let setup = ProfileSetup::read(profile, region).await;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard())
+            .retry_config(limits.retry_config())
             .timeout_config(
                 TimeoutConfig::builder()
                     .operation_timeout(timeout)
@@ -310,30 +321,54 @@ impl Reader {
                 .region(Region::new(FALLBACK_REGION))
                 .build()
         };
+        let label = match profile {
+            Some(name) => format!("profile `{name}`"),
+            None => "the default credential chain".to_string(),
+        };
+        let quota_account = account.map_or_else(|| label.clone(), str::to_string);
+        let scope = |region: &str, service: &'static str| Scope {
+            account: quota_account.clone(),
+            region: region.to_string(),
+            service,
+        };
+        let (iam_scope, orgs_scope) = (scope("global", "iam"), scope("global", "organizations"));
+        let sts_scope = scope(
+            &sdk.region()
+                .map_or_else(|| FALLBACK_REGION.to_string(), ToString::to_string),
+            "sts",
+        );
         let iam = aws_sdk_iam::Client::from_conf(
             aws_sdk_iam::config::Builder::from(&global(&sdk))
+                .http_client(limits.http_client(&iam_scope))
+                .retry_partition(limits.retry_partition(&iam_scope))
                 .interceptor(guard.clone())
+                .interceptor(limits.counter())
                 .interceptor(CallLog)
                 .build(),
         );
         let orgs = aws_sdk_organizations::Client::from_conf(
             aws_sdk_organizations::config::Builder::from(&global(&sdk))
+                .http_client(limits.http_client(&orgs_scope))
+                .retry_partition(limits.retry_partition(&orgs_scope))
                 .interceptor(guard.clone())
+                .interceptor(limits.counter())
                 .interceptor(CallLog)
                 .build(),
         );
         let sts = aws_sdk_sts::Client::from_conf(
             aws_sdk_sts::config::Builder::from(&sdk)
+                .http_client(limits.http_client(&sts_scope))
+                .retry_partition(limits.retry_partition(&sts_scope))
                 .interceptor(guard.clone())
+                .interceptor(limits.counter())
                 .interceptor(CallLog)
                 .build(),
         );
         Self {
-            label: match profile {
-                Some(name) => format!("profile `{name}`"),
-                None => "the default credential chain".to_string(),
-            },
+            label,
             sdk,
+            limits: limits.clone(),
+            quota_account,
             guard,
             path_style: endpoint_url.is_some(),
             setup,
@@ -343,6 +378,14 @@ impl Reader {
             iam,
             sts,
             orgs,
+        }
+    }
+
+    fn scope(&self, region: &str, service: &'static str) -> Scope {
+        Scope {
+            account: self.quota_account.clone(),
+            region: region.to_string(),
+            service,
         }
     }
 
@@ -361,9 +404,13 @@ impl Reader {
         clients
             .entry(region.to_string())
             .or_insert_with(|| {
+                let scope = self.scope(region, "s3");
                 aws_sdk_s3::Client::from_conf(
                     aws_sdk_s3::config::Builder::from(&self.sdk)
                         .region(Region::new(region.to_string()))
+                        .http_client(self.limits.http_client(&scope))
+                        .retry_partition(self.limits.retry_partition(&scope))
+                        .interceptor(self.limits.counter())
                         // Local emulators answer on `localhost`/an IP, where
                         // virtual-hosted bucket names do not resolve.
                         .force_path_style(self.path_style)
@@ -379,8 +426,12 @@ impl Reader {
     /// the host (`ACCOUNT.s3-control.REGION.amazonaws.com`), which a local
     /// emulator's address cannot carry: there its endpoint is used as given.
     pub(crate) fn s3control(&self, region: &str) -> aws_sdk_s3control::Client {
+        let scope = self.scope(region, "s3control");
         let mut config = aws_sdk_s3control::config::Builder::from(&self.sdk)
             .region(Region::new(region.to_string()))
+            .http_client(self.limits.http_client(&scope))
+            .retry_partition(self.limits.retry_partition(&scope))
+            .interceptor(self.limits.counter())
             .interceptor(self.guard.clone())
             .interceptor(CallLog);
         if let Some(url) = self.sdk.endpoint_url().filter(|_| self.path_style) {
@@ -397,9 +448,13 @@ impl Reader {
         clients
             .entry(region.to_string())
             .or_insert_with(|| {
+                let scope = self.scope(region, "kms");
                 aws_sdk_kms::Client::from_conf(
                     aws_sdk_kms::config::Builder::from(&self.sdk)
                         .region(Region::new(region.to_string()))
+                        .http_client(self.limits.http_client(&scope))
+                        .retry_partition(self.limits.retry_partition(&scope))
+                        .interceptor(self.limits.counter())
                         .interceptor(self.guard.clone())
                         .interceptor(CallLog)
                         .build(),
@@ -475,6 +530,20 @@ impl Reader {
             };
         }
         let code = code_of(error);
+        let status = error
+            .raw_response()
+            .map_or(0, |response| response.status().as_u16());
+        if super::limits::is_throttling(status, code.as_deref()) || status >= 500 {
+            // Not a verdict on the credentials: STS did not answer.
+            return GatherError::Unreachable {
+                endpoint: endpoint.to_string(),
+                reason: format!(
+                    "sts:GetCallerIdentity for {} was refused on every attempt ({}); try again later or allow more with --max-attempts",
+                    self.label,
+                    code.unwrap_or_else(|| format!("HTTP {status}"))
+                ),
+            };
+        }
         let mut reason = format!(
             "sts:GetCallerIdentity rejected them ({})",
             code.clone().unwrap_or_else(|| "no error code".to_string())
@@ -746,10 +815,14 @@ where
     if code.as_deref() == Some("NoSuchBucket") {
         return Failure::NotFound("NoSuchBucket".to_string());
     }
-    let label = code
+    let mut label = code
         .clone()
         .or_else(|| status.map(|status| format!("HTTP {status}")))
         .unwrap_or_else(|| "no error code".to_string());
+    if super::limits::is_throttling(status.unwrap_or_default(), code.as_deref()) {
+        // The SDK retried it (adaptive mode) until the attempts ran out.
+        label.push_str(": throttled on every attempt; --max-attempts allows more");
+    }
     let denied_code = code.as_deref().is_some_and(|code| {
         code.contains("AccessDenied") || code == "UnauthorizedOperation" || code == "Forbidden"
     });
@@ -844,6 +917,8 @@ mod tests {
             Some("http://127.0.0.1:9"),
             Duration::from_secs(5),
             guard.clone(),
+            &Limits::new(crate::live::LiveLimits::default()),
+            None,
         )
         .await;
         let error = reader
@@ -955,38 +1030,58 @@ impl Reader {
             .region(Region::new(FALLBACK_REGION))
             .build();
         let guard = self.guard.clone();
+        let limits = self.limits.clone();
+        // A member account's requests count against its own quotas.
+        let quota_account = identity.account.clone();
+        let scope = |region: &str, service: &'static str| Scope {
+            account: quota_account.clone(),
+            region: region.to_string(),
+            service,
+        };
+        let (iam_scope, orgs_scope) = (scope("global", "iam"), scope("global", "organizations"));
+        let sts_scope = scope(
+            &sdk.region()
+                .map_or_else(|| FALLBACK_REGION.to_string(), ToString::to_string),
+            "sts",
+        );
         Self {
             label,
             iam: aws_sdk_iam::Client::from_conf(
                 aws_sdk_iam::config::Builder::from(&global)
+                    .http_client(limits.http_client(&iam_scope))
+                    .retry_partition(limits.retry_partition(&iam_scope))
                     .interceptor(guard.clone())
+                    .interceptor(limits.counter())
                     .interceptor(CallLog)
                     .build(),
             ),
             orgs: aws_sdk_organizations::Client::from_conf(
                 aws_sdk_organizations::config::Builder::from(&global)
+                    .http_client(limits.http_client(&orgs_scope))
+                    .retry_partition(limits.retry_partition(&orgs_scope))
                     .interceptor(guard.clone())
+                    .interceptor(limits.counter())
                     .interceptor(CallLog)
                     .build(),
             ),
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(&sdk)
+                    .http_client(limits.http_client(&sts_scope))
+                    .retry_partition(limits.retry_partition(&sts_scope))
                     .interceptor(guard.clone())
+                    .interceptor(limits.counter())
                     .interceptor(CallLog)
                     .build(),
             ),
             sdk,
             guard,
+            limits,
+            quota_account,
             path_style: self.path_style,
             setup: ProfileSetup::default(),
             identity: OnceCell::new_with(Some(Ok(identity))),
             s3: Mutex::new(HashMap::new()),
             kms: Mutex::new(HashMap::new()),
         }
-    }
-
-    /// The guard's count of requests sent so far.
-    pub(crate) fn requests_sent(&self) -> usize {
-        self.guard.sent.load(Ordering::Relaxed)
     }
 }

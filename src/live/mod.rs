@@ -17,13 +17,15 @@ mod gates;
 mod iam;
 mod join;
 mod kms;
+pub(crate) mod limits;
 mod org;
-mod progress;
+pub(crate) mod progress;
 mod replication;
 mod s3;
 pub mod sweep;
 
 use std::future::Future;
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -39,6 +41,9 @@ pub use aws::{CREDENTIAL_OPERATIONS, READ_OPERATIONS, ReadOperation, is_read_ope
 use aws::{Failure, Identity, ReadOnlyGuard, Reader, classify};
 pub use call_log::TARGET as CALL_LOG_TARGET;
 use join::Memo;
+use limits::Limits;
+pub use limits::{DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, LiveLimits, Summary};
+use progress::{PhaseKind, Progress};
 
 /// What to read.
 #[derive(Debug, Clone)]
@@ -63,8 +68,12 @@ pub struct GatherRequest {
     pub endpoint_url: Option<String>,
     /// For everything together.
     pub timeout: Duration,
-    /// A progress line on stderr while reading.
+    /// Progress bars on stderr while reading.
     pub progress: bool,
+    /// `--quiet`: no progress and no closing summary on stderr.
+    pub quiet: bool,
+    /// Attempts per read and requests in flight.
+    pub limits: LiveLimits,
 }
 
 /// More to read in the same gathering as a [`GatherRequest`], for
@@ -92,6 +101,8 @@ pub struct Gathered {
     /// What was asked for and could not be read, for a line on stderr
     /// (`--all-principals` in an account whose principals cannot be listed).
     pub warnings: Vec<String>,
+    /// What the reading cost: requests, retries, throttling, failures.
+    pub summary: Summary,
 }
 
 /// Why nothing could be gathered (exit 4). One line, lowercase, never a
@@ -155,6 +166,8 @@ pub(crate) struct Ctx<'r> {
     pub org_views: Memo<Result<Option<org::OrgView>, ReadErr>>,
     pub org_roots: Memo<Result<Vec<aws_sdk_organizations::types::PolicyType>, ReadErr>>,
     pub org_policies: Memo<Result<String, ReadErr>>,
+    /// The phases' progress bars (no-ops when nothing is drawn).
+    pub progress: &'r Progress,
 }
 
 impl Ctx<'_> {
@@ -283,20 +296,37 @@ pub fn gather_also(request: &GatherRequest, also: &Also) -> Result<Gathered, Gat
         .map_err(|error| GatherError::Runtime(error.to_string()))?;
     runtime.block_on(async {
         let guard = ReadOnlyGuard::default();
-        let spinner = request
-            .progress
-            .then(|| progress::Spinner::start(guard.sent.clone(), request.bucket.clone()));
-        let result = tokio::time::timeout(request.timeout, run(request, also, guard)).await;
-        if let Some(spinner) = spinner {
-            spinner.finish().await;
-        }
-        match result {
+        let limits = Limits::new(request.limits);
+        limits.tally.start();
+        let progress = if request.progress && !request.quiet {
+            Progress::start(
+                format!("reading `{}` and its chain from AWS", request.bucket),
+                guard.sent.clone(),
+                limits.tally.clone(),
+            )
+        } else {
+            Progress::hidden()
+        };
+        let result = tokio::time::timeout(
+            request.timeout,
+            run(request, also, guard, &limits, &progress),
+        )
+        .await;
+        progress.finish().await;
+        let summary = limits.tally.summary();
+        let result = match result {
             Ok(result) => result,
             Err(_) => Err(GatherError::Timeout(format!(
                 "nothing finished within {}s (--timeout)",
                 request.timeout.as_secs_f64()
             ))),
+        };
+        let mut gathered = result?;
+        gathered.summary = summary;
+        if !request.quiet && (summary.eventful() || std::io::stderr().is_terminal()) {
+            eprintln!("{summary}");
         }
+        Ok(gathered)
     })
 }
 
@@ -304,6 +334,8 @@ async fn run(
     request: &GatherRequest,
     also: &Also,
     guard: ReadOnlyGuard,
+    limits: &std::sync::Arc<Limits>,
+    progress: &Progress,
 ) -> Result<Gathered, GatherError> {
     let load = |profile: Option<String>| {
         let guard = guard.clone();
@@ -314,6 +346,8 @@ async fn run(
                 request.endpoint_url.as_deref(),
                 request.timeout,
                 guard,
+                limits,
+                None,
             )
             .await
         }
@@ -348,6 +382,7 @@ async fn run(
         org_views: Memo::default(),
         org_roots: Memo::default(),
         org_policies: Memo::default(),
+        progress,
     };
     let ctx = &ctx;
     // DescribeOrganization needs nothing: start it with everything else so
@@ -406,6 +441,7 @@ async fn run(
         snapshot,
         principal,
         warnings,
+        summary: Summary::default(),
     })
 }
 
@@ -448,6 +484,15 @@ async fn all_principals_branch(
     Ok((principals, warnings))
 }
 
+/// Marks a phase's item done when dropped (whichever way the read ends).
+struct Done<'p>(&'p progress::Phase);
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        self.0.done();
+    }
+}
+
 /// The bucket, the destination buckets of its replication rules, and the
 /// keys (the bucket's and objects', the replica keys, `extra_key_ids`).
 type BucketBranch = (
@@ -468,12 +513,16 @@ type AccountGates = (
 /// rules, the owner account's Block Public Access settings, and the
 /// organizations of the accounts involved.
 async fn bucket_branch(ctx: &Ctx<'_>) -> Result<BucketBranch, GatherError> {
+    let buckets = ctx.progress.phase(PhaseKind::Buckets);
+    buckets.add(1);
     let owned = async { Ok::<_, GatherError>(s3::owns_bucket(ctx, &ctx.resource).await) };
-    let (identity, read, owned) = tokio::try_join!(
-        ctx.resource.identity(&ctx.endpoint),
-        s3::read_bucket(ctx),
-        owned
-    )?;
+    let read = async {
+        let read = s3::read_bucket(ctx).await;
+        buckets.done();
+        read
+    };
+    let (identity, read, owned) =
+        tokio::try_join!(ctx.resource.identity(&ctx.endpoint), read, owned)?;
     let mut bucket = read.info;
     bucket.account = identity.account.clone();
     match owned {
@@ -513,10 +562,13 @@ async fn bucket_branch(ctx: &Ctx<'_>) -> Result<BucketBranch, GatherError> {
     }
     let region = read.region;
     let account = identity.account.clone();
-    let keys =
-        join::try_join_all(references.iter().map(|reference| {
-            kms::read_key(ctx, reference, &region, &account, &identity.partition)
-        }));
+    let key_phase = ctx.progress.phase(PhaseKind::Keys);
+    key_phase.add(references.len() as u64);
+    let keys = join::try_join_all(references.iter().map(|reference| async {
+        let key = kms::read_key(ctx, reference, &region, &account, &identity.partition).await;
+        key_phase.done();
+        key
+    }));
     let account_gates = gates::account_public_access_block(ctx, &ctx.resource, &account, &region);
     let (keys, _, (destinations, replica_keys), account_gates) = tokio::try_join!(
         keys,
@@ -524,6 +576,16 @@ async fn bucket_branch(ctx: &Ctx<'_>) -> Result<BucketBranch, GatherError> {
         replication::read_destinations(ctx, &bucket, &identity.partition),
         account_gates
     )?;
+    // Destination buckets and replica keys are read by the replication
+    // reader; they count once read.
+    for _ in &destinations {
+        buckets.add(1);
+        buckets.done();
+    }
+    for _ in &replica_keys {
+        key_phase.add(1);
+        key_phase.done();
+    }
     let mut unique: Vec<KeyInfo> = Vec::new();
     for key in keys.into_iter().flatten().chain(replica_keys) {
         if !unique.iter().any(|known| known.arn == key.arn) {
@@ -609,12 +671,16 @@ async fn principal_branch(ctx: &Ctx<'_>) -> Result<(String, Vec<PrincipalInfo>),
             roles.push(role);
         }
     }
-    let principal_docs = join::try_join_all(
-        principals
-            .iter()
-            .map(|principal| iam::read_principal(ctx, principal)),
-    );
+    let phase = ctx.progress.phase(PhaseKind::Principals);
+    phase.add((principals.len() + roles.len()) as u64);
+    let phase = &phase;
+    let principal_docs = join::try_join_all(principals.iter().map(|principal| async move {
+        let read = iam::read_principal(ctx, principal).await;
+        phase.done();
+        read
+    }));
     let role_docs = join::try_join_all(roles.iter().map(|role| async move {
+        let _counted = Done(phase);
         match &role.kind {
             PrincipalKind::AssumedRole {
                 role_name,

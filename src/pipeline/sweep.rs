@@ -47,6 +47,8 @@ pub struct SweepOutcome {
     pub unreadable: Vec<(String, String)>,
     /// Requests sent.
     pub requests: usize,
+    /// Retries, throttling and failures, as one line (empty without them).
+    pub summary: String,
     /// Stopped before every account was read (`stop_after`).
     pub stopped: bool,
     /// Where the snapshot is.
@@ -141,6 +143,11 @@ fn run(input: &Sweep, dir: &Path, manifest: &Manifest) -> Result<SweepOutcome, E
         endpoint_url: input.aws.endpoint_url.clone(),
         timeout: input.aws.timeout,
         progress: input.aws.progress,
+        quiet: input.aws.quiet,
+        limits: crate::live::LiveLimits {
+            max_attempts: input.aws.max_attempts,
+            max_concurrency: input.aws.max_concurrency,
+        },
         dir: dir.to_path_buf(),
         manifest: manifest.clone(),
         stop_after: input.stop_after,
@@ -153,7 +160,12 @@ fn run(input: &Sweep, dir: &Path, manifest: &Manifest) -> Result<SweepOutcome, E
         read: swept.read,
         skipped: swept.skipped,
         unreadable: swept.unreadable,
-        requests: swept.requests,
+        requests: swept.summary.requests,
+        summary: if swept.summary.eventful() {
+            swept.summary.to_string()
+        } else {
+            String::new()
+        },
         stopped: swept.stopped,
         output: PathBuf::new(),
     })

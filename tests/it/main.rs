@@ -45,6 +45,8 @@ mod live_services;
 #[cfg(feature = "live")]
 mod live_sweep;
 #[cfg(feature = "live")]
+mod live_throttling;
+#[cfg(feature = "live")]
 mod permissions;
 mod plan_fixes;
 mod plans_cli;

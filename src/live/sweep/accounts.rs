@@ -101,6 +101,7 @@ pub(super) async fn organization(
         org_views: Memo::default(),
         org_roots: Memo::default(),
         org_policies: Memo::default(),
+        progress: shared.progress,
     };
     let organization = match org::view(&ctx, &ctx.resource).await {
         Ok(view) => view.map(|view| view.id),

@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 
 use super::super::aws::{Failure, Identity, Reader, classify};
 use super::super::join::{self, Memo};
+use super::super::progress::PhaseKind;
 use super::super::{Ctx, GatherRequest, ReadErr, gates, kms, s3};
 use super::{Shared, now, unreadable_account};
 use crate::snapshot::{AccessPointInfo, AccountInfo, BucketInfo, Field, KeyInfo, Snapshot};
@@ -101,6 +102,7 @@ fn ctx_with<'r>(shared: &'r Shared<'_>, reader: Reader, request: &'r GatherReque
         org_views: Memo::default(),
         org_roots: Memo::default(),
         org_policies: Memo::default(),
+        progress: shared.progress,
     }
 }
 
@@ -167,12 +169,18 @@ async fn principals(
     reader: &Reader,
     account: &str,
 ) -> Result<Vec<crate::snapshot::PrincipalInfo>, String> {
-    super::super::gaad::read_account_principals(ctx, reader, account)
-        .await
-        .map_err(|error| match error {
-            ReadErr::Fatal(fatal) => fatal.to_string(),
-            ReadErr::Unreadable(why) => why,
-        })
+    let phase = ctx.progress.phase(PhaseKind::Principals);
+    let read = super::super::gaad::read_account_principals(ctx, reader, account).await;
+    if let Ok(principals) = &read {
+        phase.add(principals.len() as u64);
+        for _ in principals {
+            phase.done();
+        }
+    }
+    read.map_err(|error| match error {
+        ReadErr::Fatal(fatal) => fatal.to_string(),
+        ReadErr::Unreadable(why) => why,
+    })
 }
 
 /// Every bucket the account owns, each read whole.
@@ -205,12 +213,16 @@ async fn buckets(
         .collect();
     names.sort();
     names.dedup();
+    let phase = shared.progress.phase(PhaseKind::Buckets);
+    phase.add(names.len() as u64);
     let slots = Semaphore::new(BUCKETS_IN_FLIGHT);
     let read = join::join_all(names.iter().map(|name| {
-        let slots = &slots;
+        let (slots, phase) = (&slots, &phase);
         async move {
             let _permit = slots.acquire().await.ok();
-            bucket(shared, reader, identity, name).await
+            let read = bucket(shared, reader, identity, name).await;
+            phase.done();
+            read
         }
     }))
     .await;
@@ -310,14 +322,15 @@ async fn keys(
         }
     }
     let slots = Semaphore::new(KEYS_IN_FLIGHT);
+    let phase = ctx.progress.phase(PhaseKind::Keys);
+    phase.add(arns.len() as u64);
     let read = join::join_all(arns.iter().map(|(region, arn)| {
-        let slots = &slots;
+        let (slots, phase) = (&slots, &phase);
         async move {
             let _permit = slots.acquire().await.ok();
-            (
-                arn,
-                kms::read_key(ctx, arn, region, account, partition).await,
-            )
+            let read = kms::read_key(ctx, arn, region, account, partition).await;
+            phase.done();
+            (arn, read)
         }
     }))
     .await;

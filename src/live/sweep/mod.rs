@@ -23,7 +23,9 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use super::aws::{Identity, ReadOnlyGuard, Reader};
-use super::{Also, GatherError, GatherRequest, join};
+use super::limits::Limits;
+use super::progress::Progress;
+use super::{Also, GatherError, GatherRequest, LiveLimits, Summary, join};
 use crate::snapshot::directory::{
     Manifest, ManifestEntry, ORGANIZATION, STATUS_READ, STATUS_UNREADABLE, account_file,
     write_atomically,
@@ -55,6 +57,11 @@ pub struct SweepRequest {
     /// For each AWS call (and its retries).
     pub timeout: Duration,
     pub progress: bool,
+    /// No progress and no closing summary on stderr.
+    pub quiet: bool,
+    /// Attempts per read and requests in flight per account, region and
+    /// service.
+    pub limits: LiveLimits,
     /// The directory snapshot written.
     pub dir: PathBuf,
     /// What an earlier run finished (`--resume`).
@@ -71,7 +78,8 @@ pub struct Swept {
     pub read: usize,
     pub skipped: usize,
     pub unreadable: Vec<(String, String)>,
-    pub requests: usize,
+    /// Requests, retries, throttling and failures.
+    pub summary: Summary,
     pub stopped: bool,
 }
 
@@ -82,7 +90,25 @@ pub fn sweep(request: &SweepRequest) -> Result<Swept, GatherError> {
         .enable_all()
         .build()
         .map_err(|error| GatherError::Runtime(error.to_string()))?;
-    runtime.block_on(run(request))
+    runtime.block_on(async {
+        let guard = ReadOnlyGuard::default();
+        let limits = Limits::new(request.limits);
+        limits.tally.start();
+        let progress = if request.progress && !request.quiet {
+            Progress::start(
+                "sweeping the organization".to_string(),
+                guard.sent.clone(),
+                limits.tally.clone(),
+            )
+        } else {
+            Progress::hidden()
+        };
+        let result = run(request, guard, &limits, &progress).await;
+        progress.finish().await;
+        let mut swept = result?;
+        swept.summary = limits.tally.summary();
+        Ok(swept)
+    })
 }
 
 /// What every account's reads share.
@@ -95,16 +121,24 @@ struct Shared<'r> {
     endpoint: String,
     org_reader: Reader,
     org_identity: Identity,
+    limits: &'r Limits,
+    progress: &'r Progress,
 }
 
-async fn run(request: &SweepRequest) -> Result<Swept, GatherError> {
-    let guard = ReadOnlyGuard::default();
+async fn run(
+    request: &SweepRequest,
+    guard: ReadOnlyGuard,
+    limits: &std::sync::Arc<Limits>,
+    progress: &Progress,
+) -> Result<Swept, GatherError> {
     let org_reader = Reader::load(
         Some(&request.org_profile),
         request.region.as_deref(),
         request.endpoint_url.as_deref(),
         request.timeout,
-        guard.clone(),
+        guard,
+        limits,
+        None,
     )
     .await;
     let endpoint = request
@@ -126,6 +160,8 @@ async fn run(request: &SweepRequest) -> Result<Swept, GatherError> {
         endpoint_url: request.endpoint_url.clone(),
         timeout: request.timeout,
         progress: false,
+        quiet: true,
+        limits: request.limits,
     };
     let shared = Shared {
         request,
@@ -134,6 +170,8 @@ async fn run(request: &SweepRequest) -> Result<Swept, GatherError> {
         endpoint,
         org_reader,
         org_identity,
+        limits,
+        progress,
     };
     let listed = accounts::list(&shared).await?;
     let chosen = accounts::choose(&listed.accounts, request)?;
@@ -166,12 +204,17 @@ async fn run(request: &SweepRequest) -> Result<Swept, GatherError> {
         }
         let (part, failure) = member::read(&shared, account).await;
         write_part(request, &account_file(account), &part)?;
+        let tally = &shared.limits.tally;
         let status = match &failure {
             Some(why) => {
                 lock(&unreadable).push(((*account).clone(), why.clone()));
+                tally.accounts_failed.fetch_add(1, Ordering::Relaxed);
                 STATUS_UNREADABLE
             }
-            None => STATUS_READ,
+            None => {
+                tally.accounts_read.fetch_add(1, Ordering::Relaxed);
+                STATUS_READ
+            }
         };
         {
             let mut manifest = lock(&manifest);
@@ -185,16 +228,10 @@ async fn run(request: &SweepRequest) -> Result<Swept, GatherError> {
             );
             manifest.write(&request.dir).map_err(GatherError::Sweep)?;
         }
-        let done = written.fetch_add(1, Ordering::SeqCst) + 1;
-        if request.progress {
-            eprint!("\r\x1b[2Kswept {done}/{total} accounts");
-        }
+        written.fetch_add(1, Ordering::SeqCst);
         Ok::<(), GatherError>(())
     }))
     .await;
-    if request.progress {
-        eprint!("\r\x1b[2K");
-    }
     for result in results {
         result?;
     }
@@ -209,7 +246,7 @@ async fn run(request: &SweepRequest) -> Result<Swept, GatherError> {
         read,
         skipped: chosen.len() - todo.len(),
         unreadable,
-        requests: shared.org_reader.requests_sent(),
+        summary: Summary::default(),
         stopped: read < total,
     })
 }

@@ -4,5 +4,7 @@
 //! and share `moto_common.py`.
 
 #[cfg(feature = "live")]
+pub mod fault_proxy;
+#[cfg(feature = "live")]
 pub mod live;
 pub mod scenario;
