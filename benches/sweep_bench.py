@@ -94,6 +94,7 @@ def main():
             "requests": requests,
             "requests_per_second": round(requests / wall, 1),
             "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
             "snapshot_bytes": size,
             "setup_seconds": round(setup_seconds, 1),
             "summary": summary,

@@ -10,13 +10,31 @@ use std::process::Output;
 
 use serde_json::Value;
 
+use crate::support::fault_proxy::{FaultProxy, Faults};
 use crate::support::live::{Moto, Proxy, World, moto_available};
 
 const MEMBERS: usize = 12;
 
+/// Where the sweep sends its requests: the logging proxy or the faulty one.
+trait Endpoint {
+    fn url(&self) -> String;
+}
+
+impl Endpoint for Proxy {
+    fn url(&self) -> String {
+        Proxy::url(self)
+    }
+}
+
+impl Endpoint for FaultProxy {
+    fn url(&self) -> String {
+        FaultProxy::url(self)
+    }
+}
+
 fn sweep(
     world: &World,
-    proxy: &Proxy,
+    proxy: &dyn Endpoint,
     out: &Path,
     extra: &[&str],
     stop_after: Option<usize>,
@@ -271,6 +289,35 @@ fn a_sweep_reads_the_whole_organization_shards_and_resumes() {
     }
     if merged(&world, &resumed_dir, "resumed.json") != whole {
         problems.push("the resumed sweep differs from the whole sweep".to_string());
+    }
+
+    // A fifth of every service's requests answered with its throttling
+    // error: the SDK's retries absorb them and the content is the same.
+    let faults = FaultProxy::start(
+        moto.port,
+        Faults {
+            seed: 27,
+            fraction: 0.2,
+            always: Vec::new(),
+        },
+    );
+    let throttled_dir = world.path("throttled");
+    let started = std::time::Instant::now();
+    let output = sweep(&world, &faults, &throttled_dir, &[], None);
+    ok(&output, "the throttled sweep");
+    let counts = faults.counts();
+    eprintln!(
+        "throttled sweep: {:.1}s, {} of {} requests throttled: {}",
+        started.elapsed().as_secs_f64(),
+        counts.total_throttled(),
+        counts.total_seen(),
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    if counts.total_throttled() == 0 {
+        problems.push("the fault proxy throttled nothing".to_string());
+    }
+    if merged(&world, &throttled_dir, "throttled.json") != whole {
+        problems.push("the throttled sweep differs from the whole sweep".to_string());
     }
 
     // One file instead of a directory.
