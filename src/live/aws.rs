@@ -884,6 +884,97 @@ fn one_line(text: &str) -> String {
         .to_string()
 }
 
+/// Readers for an organization sweep: one per member account, made from
+/// the credentials its member role gave, with the same guard and call log
+/// as every other client.
+impl Reader {
+    /// A reader with `credentials` in place of this one's (same region,
+    /// endpoint, timeouts, retries and guard), whose identity is `identity`.
+    pub(crate) fn with_credentials(
+        &self,
+        label: String,
+        credentials: aws_sdk_sts::config::Credentials,
+        identity: Identity,
+    ) -> Self {
+        let sdk = self
+            .sdk
+            .to_builder()
+            .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+                credentials,
+            ))
+            .build();
+        self.like(label, sdk, identity)
+    }
+
+    /// Another reader with this one's credentials and known `identity`:
+    /// the one-bucket readers own the reader they read with, and a sweep
+    /// reads many buckets of an account.
+    pub(crate) fn sibling(&self, identity: Identity) -> Self {
+        self.like(self.label.clone(), self.sdk.clone(), identity)
+    }
+
+    fn like(&self, label: String, sdk: SdkConfig, identity: Identity) -> Self {
+        let global = sdk
+            .to_builder()
+            .region(Region::new(FALLBACK_REGION))
+            .build();
+        let guard = self.guard.clone();
+        let limits = self.limits.clone();
+        // A member account's requests count against its own quotas.
+        let quota_account = identity.account.clone();
+        let scope = |region: &str, service: &'static str| Scope {
+            account: quota_account.clone(),
+            region: region.to_string(),
+            service,
+        };
+        let (iam_scope, orgs_scope) = (scope("global", "iam"), scope("global", "organizations"));
+        let sts_scope = scope(
+            &sdk.region()
+                .map_or_else(|| FALLBACK_REGION.to_string(), ToString::to_string),
+            "sts",
+        );
+        Self {
+            label,
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(&global)
+                    .http_client(limits.http_client(&iam_scope))
+                    .retry_partition(limits.retry_partition(&iam_scope))
+                    .interceptor(guard.clone())
+                    .interceptor(limits.counter())
+                    .interceptor(CallLog)
+                    .build(),
+            ),
+            orgs: aws_sdk_organizations::Client::from_conf(
+                aws_sdk_organizations::config::Builder::from(&global)
+                    .http_client(limits.http_client(&orgs_scope))
+                    .retry_partition(limits.retry_partition(&orgs_scope))
+                    .interceptor(guard.clone())
+                    .interceptor(limits.counter())
+                    .interceptor(CallLog)
+                    .build(),
+            ),
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(&sdk)
+                    .http_client(limits.http_client(&sts_scope))
+                    .retry_partition(limits.retry_partition(&sts_scope))
+                    .interceptor(guard.clone())
+                    .interceptor(limits.counter())
+                    .interceptor(CallLog)
+                    .build(),
+            ),
+            sdk,
+            guard,
+            limits,
+            quota_account,
+            path_style: self.path_style,
+            setup: ProfileSetup::default(),
+            identity: OnceCell::new_with(Some(Ok(identity))),
+            s3: Mutex::new(HashMap::new()),
+            kms: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -991,97 +1082,6 @@ mod tests {
             "DisableKey",
         ] {
             assert!(!is_read_operation(name), "{name}");
-        }
-    }
-}
-
-/// Readers for an organization sweep: one per member account, made from
-/// the credentials its member role gave, with the same guard and call log
-/// as every other client.
-impl Reader {
-    /// A reader with `credentials` in place of this one's (same region,
-    /// endpoint, timeouts, retries and guard), whose identity is `identity`.
-    pub(crate) fn with_credentials(
-        &self,
-        label: String,
-        credentials: aws_sdk_sts::config::Credentials,
-        identity: Identity,
-    ) -> Self {
-        let sdk = self
-            .sdk
-            .to_builder()
-            .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
-                credentials,
-            ))
-            .build();
-        self.like(label, sdk, identity)
-    }
-
-    /// Another reader with this one's credentials and known `identity`:
-    /// the one-bucket readers own the reader they read with, and a sweep
-    /// reads many buckets of an account.
-    pub(crate) fn sibling(&self, identity: Identity) -> Self {
-        self.like(self.label.clone(), self.sdk.clone(), identity)
-    }
-
-    fn like(&self, label: String, sdk: SdkConfig, identity: Identity) -> Self {
-        let global = sdk
-            .to_builder()
-            .region(Region::new(FALLBACK_REGION))
-            .build();
-        let guard = self.guard.clone();
-        let limits = self.limits.clone();
-        // A member account's requests count against its own quotas.
-        let quota_account = identity.account.clone();
-        let scope = |region: &str, service: &'static str| Scope {
-            account: quota_account.clone(),
-            region: region.to_string(),
-            service,
-        };
-        let (iam_scope, orgs_scope) = (scope("global", "iam"), scope("global", "organizations"));
-        let sts_scope = scope(
-            &sdk.region()
-                .map_or_else(|| FALLBACK_REGION.to_string(), ToString::to_string),
-            "sts",
-        );
-        Self {
-            label,
-            iam: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(&global)
-                    .http_client(limits.http_client(&iam_scope))
-                    .retry_partition(limits.retry_partition(&iam_scope))
-                    .interceptor(guard.clone())
-                    .interceptor(limits.counter())
-                    .interceptor(CallLog)
-                    .build(),
-            ),
-            orgs: aws_sdk_organizations::Client::from_conf(
-                aws_sdk_organizations::config::Builder::from(&global)
-                    .http_client(limits.http_client(&orgs_scope))
-                    .retry_partition(limits.retry_partition(&orgs_scope))
-                    .interceptor(guard.clone())
-                    .interceptor(limits.counter())
-                    .interceptor(CallLog)
-                    .build(),
-            ),
-            sts: aws_sdk_sts::Client::from_conf(
-                aws_sdk_sts::config::Builder::from(&sdk)
-                    .http_client(limits.http_client(&sts_scope))
-                    .retry_partition(limits.retry_partition(&sts_scope))
-                    .interceptor(guard.clone())
-                    .interceptor(limits.counter())
-                    .interceptor(CallLog)
-                    .build(),
-            ),
-            sdk,
-            guard,
-            limits,
-            quota_account,
-            path_style: self.path_style,
-            setup: ProfileSetup::default(),
-            identity: OnceCell::new_with(Some(Ok(identity))),
-            s3: Mutex::new(HashMap::new()),
-            kms: Mutex::new(HashMap::new()),
         }
     }
 }
