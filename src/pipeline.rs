@@ -18,7 +18,13 @@
 //! elsewhere); rendering is the caller's.
 
 mod files;
+mod gaad;
 pub mod input;
+mod merge;
+mod sweep;
+pub use gaad::{GaadImport, import_gaad};
+pub use merge::{MergeSummary, merge_snapshots};
+pub use sweep::{Sweep, SweepOutcome, sweep};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -68,6 +74,12 @@ pub struct Aws {
     pub timeout: Duration,
     /// Say on stderr what is being read.
     pub progress: bool,
+    /// Nothing on stderr while reading: no progress, no closing summary.
+    pub quiet: bool,
+    /// Attempts per read, the first included.
+    pub max_attempts: u32,
+    /// Requests in flight per account, region and service.
+    pub max_concurrency: usize,
 }
 
 /// What is asked about.
@@ -152,6 +164,9 @@ pub struct Capture {
     pub assumptions: Vec<Assumption>,
     pub session_policy: Option<PathBuf>,
     pub save_snapshot: PathBuf,
+    /// `--all-principals`: every user and role of each account a profile
+    /// is of, not only the principal judged.
+    pub all_principals: bool,
 }
 
 /// A snapshot file's name and text, in which evidence is located.
@@ -262,9 +277,11 @@ pub fn test(input: &Test) -> Result<TestRun, Error> {
     Ok(run)
 }
 
-/// `snapshot`: the source, the assumptions and the save.
-pub fn capture(input: &Capture) -> Result<(), Error> {
-    let (mut snapshot, principal) = gather(&input.selection, &input.aws)?;
+/// `snapshot`: the source, the assumptions and the save. Returns what was
+/// asked for and could not be read, one line each.
+pub fn capture(input: &Capture) -> Result<Vec<String>, Error> {
+    let (mut snapshot, principal, warnings) =
+        gather_everyone(&input.selection, &input.aws, input.all_principals)?;
     record_assumptions(
         &mut snapshot,
         &principal,
@@ -272,7 +289,8 @@ pub fn capture(input: &Capture) -> Result<(), Error> {
         &input.assumptions,
         input.session_policy.as_ref(),
     )?;
-    files::write_snapshot(&input.save_snapshot, &snapshot)
+    files::write_snapshot(&input.save_snapshot, &snapshot)?;
+    Ok(warnings)
 }
 
 /// The judge, then the fixes: the diagnosis of `request` over `snapshot`
@@ -362,6 +380,35 @@ fn gather(_selection: &Selection, _aws: &Aws) -> Result<(Snapshot, String), Erro
     Err(no_live_mode())
 }
 
+/// [`gather`], with every principal of each profile's account when
+/// `all_principals`, and the warnings of the reads that failed.
+#[cfg(feature = "live")]
+fn gather_everyone(
+    selection: &Selection,
+    aws: &Aws,
+    all_principals: bool,
+) -> Result<(Snapshot, String, Vec<String>), Error> {
+    let request = gather_request(selection, aws);
+    let also = crate::live::Also {
+        all_principals,
+        ..Default::default()
+    };
+    let gathered = crate::live::gather_also(&request, &also)
+        .map_err(|error| Error::Gather(error.to_string()))?;
+    let mut snapshot = gathered.snapshot;
+    snapshot.caller = Some(gathered.principal.clone());
+    Ok((snapshot, gathered.principal, gathered.warnings))
+}
+
+#[cfg(not(feature = "live"))]
+fn gather_everyone(
+    _selection: &Selection,
+    _aws: &Aws,
+    _all_principals: bool,
+) -> Result<(Snapshot, String, Vec<String>), Error> {
+    Err(no_live_mode())
+}
+
 /// One gathering for a whole access-test file.
 #[cfg(feature = "live")]
 fn gather_tests(file: &TestFile, aws: &Aws) -> Result<(Snapshot, Option<String>), Error> {
@@ -406,5 +453,10 @@ fn gather_request(selection: &Selection, aws: &Aws) -> crate::live::GatherReques
         endpoint_url: aws.endpoint_url.clone(),
         timeout: aws.timeout,
         progress: aws.progress,
+        quiet: aws.quiet,
+        limits: crate::live::LiveLimits {
+            max_attempts: aws.max_attempts,
+            max_concurrency: aws.max_concurrency,
+        },
     }
 }

@@ -80,6 +80,20 @@ pub struct AwsArgs {
     /// (`RUST_LOG=aws_smithy_runtime=debug` shows the SDK's own events).
     #[arg(long)]
     pub debug: bool,
+    /// Attempts per AWS read, the first included. Throttled reads and
+    /// server errors are retried in the SDK's adaptive mode: jittered
+    /// exponential backoff, and a client-side rate that drops while AWS
+    /// throttles. A read still failing after them leaves its document
+    /// unknown, with the reason.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+    /// AWS requests in flight at once per account, region and service.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub max_concurrency: u32,
+    /// Nothing on stderr while reading AWS: no progress bars and no closing
+    /// summary (errors are still reported).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// What to assume where a document cannot be read. Shared by every command
@@ -302,6 +316,9 @@ pub fn aws(args: &AwsArgs, progress: bool) -> pipeline::Aws {
         endpoint_url: args.endpoint_url.clone(),
         timeout: std::time::Duration::from_secs(args.timeout),
         progress,
+        quiet: args.quiet,
+        max_attempts: args.max_attempts,
+        max_concurrency: args.max_concurrency as usize,
     }
 }
 

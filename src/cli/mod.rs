@@ -12,6 +12,7 @@ pub mod explain;
 pub mod generate;
 pub mod logging;
 pub mod snapshot;
+pub mod snapshot_sweep;
 pub mod test;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -37,7 +38,10 @@ pub struct Cli {
 pub enum Command {
     /// Judge the chain for a principal and a bucket, and print the report.
     Check(CheckArgs),
-    /// Read the chain from AWS and save it as a snapshot file, without judging.
+    /// Read the chain from AWS and save it as a snapshot file, without
+    /// judging; or every account of an organization (`--org-profile`,
+    /// `--member-role`); or join snapshots (`snapshot merge`).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Snapshot(SnapshotArgs),
     /// Judge every expectation of an access-test file (TOML) from one gathering.
     Test(TestArgs),
@@ -80,7 +84,15 @@ pub enum Command {
 
 /// The command line, with the order of `--plan` and `--overlay` kept.
 pub fn parse() -> Result<Cli, clap::Error> {
-    let matches = Cli::command().try_get_matches()?;
+    // `snapshot --external-id` is also an organization sweep's ExternalId,
+    // which needs no `--via-role`: `snapshot::run` checks the pairing.
+    let matches = Cli::command()
+        .mut_subcommand("snapshot", |snapshot| {
+            snapshot.mut_arg("external_id", |arg| {
+                arg.requires(clap::builder::Resettable::<clap::Id>::Reset)
+            })
+        })
+        .try_get_matches()?;
     let mut cli = Cli::from_arg_matches(&matches)?;
     match (&mut cli.command, matches.subcommand()) {
         (Command::Check(args), Some(("check", sub))) => args.layers.order_from(sub),

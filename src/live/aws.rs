@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{ConfigBag, RuntimeComponents};
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -24,6 +23,7 @@ use tokio::sync::OnceCell;
 
 use super::GatherError;
 use super::call_log::CallLog;
+use super::limits::{Limits, Scope};
 
 /// One AWS operation live mode may send, and the IAM action that
 /// authorises it (Service Authorization Reference: `HeadObject` needs
@@ -125,6 +125,11 @@ pub const READ_OPERATIONS: &[ReadOperation] = &[
     read("IAM", "GetPolicy", "iam:GetPolicy"),
     read("IAM", "GetPolicyVersion", "iam:GetPolicyVersion"),
     read(
+        "IAM",
+        "GetAccountAuthorizationDetails",
+        "iam:GetAccountAuthorizationDetails",
+    ),
+    read(
         "Organizations",
         "DescribeOrganization",
         "organizations:DescribeOrganization",
@@ -146,6 +151,15 @@ pub const READ_OPERATIONS: &[ReadOperation] = &[
         "GetRequestAuthorizationDetails",
         "iam:GetRequestAuthorizationDetails",
     ),
+    // The organization sweep: its accounts, and each member account's keys
+    // and access points.
+    read(
+        "Organizations",
+        "ListAccounts",
+        "organizations:ListAccounts",
+    ),
+    read("KMS", "ListKeys", "kms:ListKeys"),
+    read("S3 Control", "ListAccessPoints", "s3:ListAccessPoints"),
 ];
 
 /// True for an operation name in [`READ_OPERATIONS`] (of any service).
@@ -157,8 +171,15 @@ pub fn is_read_operation(name: &str) -> bool {
 fn is_allowed(service: &str, operation: &str) -> bool {
     READ_OPERATIONS
         .iter()
+        .chain(CREDENTIAL_OPERATIONS)
         .any(|read| read.service == service && read.operation == operation)
 }
+
+/// Operations that are not reads but write nothing either, let through for
+/// the organization sweep only: `AssumeRole` issues temporary credentials
+/// of a member role that trusts the caller and changes no resource. Kept
+/// apart so that [`is_read_operation`] stays "reads only".
+pub const CREDENTIAL_OPERATIONS: &[ReadOperation] = &[read("STS", "AssumeRole", "sts:AssumeRole")];
 
 /// Refuses any operation that is not a read before it is serialised, and
 /// counts requests for the progress line. Attached to every client, so a
@@ -215,6 +236,12 @@ pub(crate) struct Reader {
     /// What the AWS config files say about the profile, for messages.
     setup: ProfileSetup,
     identity: OnceCell<Result<Identity, GatherError>>,
+    /// Retry, concurrency and tally, shared with every reader of the
+    /// gathering.
+    limits: Arc<Limits>,
+    /// The account the quotas of this reader's requests count against:
+    /// given when known beforehand, else the profile stands for it.
+    quota_account: String,
     s3: Mutex<HashMap<String, aws_sdk_s3::Client>>,
     kms: Mutex<HashMap<String, aws_sdk_kms::Client>>,
     pub iam: aws_sdk_iam::Client,
@@ -243,19 +270,24 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for EndpointAsGiven {
 const FALLBACK_REGION: &str = "us-east-1";
 
 impl Reader {
+    /// A reader for `profile` (the default chain when `None`). `account`:
+    /// the account its credentials are of, when known beforehand (a role
+    /// assumed in it); quotas are counted per account.
     pub(crate) async fn load(
         profile: Option<&str>,
         region: Option<&str>,
         endpoint_url: Option<&str>,
         timeout: Duration,
         guard: ReadOnlyGuard,
+        limits: &Arc<Limits>,
+        account: Option<&str>,
     ) -> Self {
         // A single slow call must not eat the whole budget; the overall
         // timeout still bounds everything.
         let attempt = timeout.min(Duration::from_secs(10));
         let setup = ProfileSetup::read(profile, region).await;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard())
+            .retry_config(limits.retry_config())
             .timeout_config(
                 TimeoutConfig::builder()
                     .operation_timeout(timeout)
@@ -294,30 +326,54 @@ impl Reader {
                 .region(Region::new(FALLBACK_REGION))
                 .build()
         };
+        let label = match profile {
+            Some(name) => format!("profile `{name}`"),
+            None => "the default credential chain".to_string(),
+        };
+        let quota_account = account.map_or_else(|| label.clone(), str::to_string);
+        let scope = |region: &str, service: &'static str| Scope {
+            account: quota_account.clone(),
+            region: region.to_string(),
+            service,
+        };
+        let (iam_scope, orgs_scope) = (scope("global", "iam"), scope("global", "organizations"));
+        let sts_scope = scope(
+            &sdk.region()
+                .map_or_else(|| FALLBACK_REGION.to_string(), ToString::to_string),
+            "sts",
+        );
         let iam = aws_sdk_iam::Client::from_conf(
             aws_sdk_iam::config::Builder::from(&global(&sdk))
+                .http_client(limits.http_client(&iam_scope))
+                .retry_partition(limits.retry_partition(&iam_scope))
                 .interceptor(guard.clone())
+                .interceptor(limits.counter())
                 .interceptor(CallLog)
                 .build(),
         );
         let orgs = aws_sdk_organizations::Client::from_conf(
             aws_sdk_organizations::config::Builder::from(&global(&sdk))
+                .http_client(limits.http_client(&orgs_scope))
+                .retry_partition(limits.retry_partition(&orgs_scope))
                 .interceptor(guard.clone())
+                .interceptor(limits.counter())
                 .interceptor(CallLog)
                 .build(),
         );
         let sts = aws_sdk_sts::Client::from_conf(
             aws_sdk_sts::config::Builder::from(&sdk)
+                .http_client(limits.http_client(&sts_scope))
+                .retry_partition(limits.retry_partition(&sts_scope))
                 .interceptor(guard.clone())
+                .interceptor(limits.counter())
                 .interceptor(CallLog)
                 .build(),
         );
         Self {
-            label: match profile {
-                Some(name) => format!("profile `{name}`"),
-                None => "the default credential chain".to_string(),
-            },
+            label,
             sdk,
+            limits: limits.clone(),
+            quota_account,
             guard,
             path_style: endpoint_url.is_some(),
             setup,
@@ -339,12 +395,24 @@ impl Reader {
     /// region: AWS keeps a denied request's details in the region of the
     /// denial.
     pub(crate) fn toolbox(&self) -> aws_sdk_iamtoolbox::Client {
+        let scope = self.scope(&self.region(), "iam-toolbox");
         aws_sdk_iamtoolbox::Client::from_conf(
             aws_sdk_iamtoolbox::config::Builder::from(&self.sdk)
+                .http_client(self.limits.http_client(&scope))
+                .retry_partition(self.limits.retry_partition(&scope))
+                .interceptor(self.limits.counter())
                 .interceptor(self.guard.clone())
                 .interceptor(CallLog)
                 .build(),
         )
+    }
+
+    fn scope(&self, region: &str, service: &'static str) -> Scope {
+        Scope {
+            account: self.quota_account.clone(),
+            region: region.to_string(),
+            service,
+        }
     }
 
     /// The region the profile (or `--region`) names.
@@ -362,9 +430,13 @@ impl Reader {
         clients
             .entry(region.to_string())
             .or_insert_with(|| {
+                let scope = self.scope(region, "s3");
                 aws_sdk_s3::Client::from_conf(
                     aws_sdk_s3::config::Builder::from(&self.sdk)
                         .region(Region::new(region.to_string()))
+                        .http_client(self.limits.http_client(&scope))
+                        .retry_partition(self.limits.retry_partition(&scope))
+                        .interceptor(self.limits.counter())
                         // Local emulators answer on `localhost`/an IP, where
                         // virtual-hosted bucket names do not resolve.
                         .force_path_style(self.path_style)
@@ -380,8 +452,12 @@ impl Reader {
     /// the host (`ACCOUNT.s3-control.REGION.amazonaws.com`), which a local
     /// emulator's address cannot carry: there its endpoint is used as given.
     pub(crate) fn s3control(&self, region: &str) -> aws_sdk_s3control::Client {
+        let scope = self.scope(region, "s3control");
         let mut config = aws_sdk_s3control::config::Builder::from(&self.sdk)
             .region(Region::new(region.to_string()))
+            .http_client(self.limits.http_client(&scope))
+            .retry_partition(self.limits.retry_partition(&scope))
+            .interceptor(self.limits.counter())
             .interceptor(self.guard.clone())
             .interceptor(CallLog);
         if let Some(url) = self.sdk.endpoint_url().filter(|_| self.path_style) {
@@ -398,9 +474,13 @@ impl Reader {
         clients
             .entry(region.to_string())
             .or_insert_with(|| {
+                let scope = self.scope(region, "kms");
                 aws_sdk_kms::Client::from_conf(
                     aws_sdk_kms::config::Builder::from(&self.sdk)
                         .region(Region::new(region.to_string()))
+                        .http_client(self.limits.http_client(&scope))
+                        .retry_partition(self.limits.retry_partition(&scope))
+                        .interceptor(self.limits.counter())
                         .interceptor(self.guard.clone())
                         .interceptor(CallLog)
                         .build(),
@@ -476,6 +556,20 @@ impl Reader {
             };
         }
         let code = code_of(error);
+        let status = error
+            .raw_response()
+            .map_or(0, |response| response.status().as_u16());
+        if super::limits::is_throttling(status, code.as_deref()) || status >= 500 {
+            // Not a verdict on the credentials: STS did not answer.
+            return GatherError::Unreachable {
+                endpoint: endpoint.to_string(),
+                reason: format!(
+                    "sts:GetCallerIdentity for {} was refused on every attempt ({}); try again later or allow more with --max-attempts",
+                    self.label,
+                    code.unwrap_or_else(|| format!("HTTP {status}"))
+                ),
+            };
+        }
         let mut reason = format!(
             "sts:GetCallerIdentity rejected them ({})",
             code.clone().unwrap_or_else(|| "no error code".to_string())
@@ -747,10 +841,14 @@ where
     if code.as_deref() == Some("NoSuchBucket") {
         return Failure::NotFound("NoSuchBucket".to_string());
     }
-    let label = code
+    let mut label = code
         .clone()
         .or_else(|| status.map(|status| format!("HTTP {status}")))
         .unwrap_or_else(|| "no error code".to_string());
+    if super::limits::is_throttling(status.unwrap_or_default(), code.as_deref()) {
+        // The SDK retried it (adaptive mode) until the attempts ran out.
+        label.push_str(": throttled on every attempt; --max-attempts allows more");
+    }
     let denied_code = code.as_deref().is_some_and(|code| {
         code.contains("AccessDenied") || code == "UnauthorizedOperation" || code == "Forbidden"
     });
@@ -812,6 +910,97 @@ fn one_line(text: &str) -> String {
         .to_string()
 }
 
+/// Readers for an organization sweep: one per member account, made from
+/// the credentials its member role gave, with the same guard and call log
+/// as every other client.
+impl Reader {
+    /// A reader with `credentials` in place of this one's (same region,
+    /// endpoint, timeouts, retries and guard), whose identity is `identity`.
+    pub(crate) fn with_credentials(
+        &self,
+        label: String,
+        credentials: aws_sdk_sts::config::Credentials,
+        identity: Identity,
+    ) -> Self {
+        let sdk = self
+            .sdk
+            .to_builder()
+            .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+                credentials,
+            ))
+            .build();
+        self.like(label, sdk, identity)
+    }
+
+    /// Another reader with this one's credentials and known `identity`:
+    /// the one-bucket readers own the reader they read with, and a sweep
+    /// reads many buckets of an account.
+    pub(crate) fn sibling(&self, identity: Identity) -> Self {
+        self.like(self.label.clone(), self.sdk.clone(), identity)
+    }
+
+    fn like(&self, label: String, sdk: SdkConfig, identity: Identity) -> Self {
+        let global = sdk
+            .to_builder()
+            .region(Region::new(FALLBACK_REGION))
+            .build();
+        let guard = self.guard.clone();
+        let limits = self.limits.clone();
+        // A member account's requests count against its own quotas.
+        let quota_account = identity.account.clone();
+        let scope = |region: &str, service: &'static str| Scope {
+            account: quota_account.clone(),
+            region: region.to_string(),
+            service,
+        };
+        let (iam_scope, orgs_scope) = (scope("global", "iam"), scope("global", "organizations"));
+        let sts_scope = scope(
+            &sdk.region()
+                .map_or_else(|| FALLBACK_REGION.to_string(), ToString::to_string),
+            "sts",
+        );
+        Self {
+            label,
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(&global)
+                    .http_client(limits.http_client(&iam_scope))
+                    .retry_partition(limits.retry_partition(&iam_scope))
+                    .interceptor(guard.clone())
+                    .interceptor(limits.counter())
+                    .interceptor(CallLog)
+                    .build(),
+            ),
+            orgs: aws_sdk_organizations::Client::from_conf(
+                aws_sdk_organizations::config::Builder::from(&global)
+                    .http_client(limits.http_client(&orgs_scope))
+                    .retry_partition(limits.retry_partition(&orgs_scope))
+                    .interceptor(guard.clone())
+                    .interceptor(limits.counter())
+                    .interceptor(CallLog)
+                    .build(),
+            ),
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(&sdk)
+                    .http_client(limits.http_client(&sts_scope))
+                    .retry_partition(limits.retry_partition(&sts_scope))
+                    .interceptor(guard.clone())
+                    .interceptor(limits.counter())
+                    .interceptor(CallLog)
+                    .build(),
+            ),
+            sdk,
+            guard,
+            limits,
+            quota_account,
+            path_style: self.path_style,
+            setup: ProfileSetup::default(),
+            identity: OnceCell::new_with(Some(Ok(identity))),
+            s3: Mutex::new(HashMap::new()),
+            kms: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -845,6 +1034,8 @@ mod tests {
             Some("http://127.0.0.1:9"),
             Duration::from_secs(5),
             guard.clone(),
+            &Limits::new(crate::live::LiveLimits::default()),
+            None,
         )
         .await;
         let error = reader

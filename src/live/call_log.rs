@@ -150,7 +150,7 @@ fn outcome(context: &FinalizerInterceptorContextRef<'_>) -> String {
 /// (S3, IAM, STS), or the `__type` of the JSON body. Only a code made of
 /// letters, digits, `.`, `_` and `:` is kept, so nothing else of the body
 /// reaches the line.
-fn error_code(response: &HttpResponse) -> Option<String> {
+pub(crate) fn error_code(response: &HttpResponse) -> Option<String> {
     let header = response
         .headers()
         .get("x-amzn-errortype")

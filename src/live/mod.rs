@@ -12,17 +12,21 @@
 
 mod aws;
 mod call_log;
+mod gaad;
 mod gates;
 mod iam;
 mod join;
 mod kms;
+pub(crate) mod limits;
 mod org;
-mod progress;
+pub(crate) mod progress;
 mod replication;
 mod s3;
 mod toolbox;
+pub mod sweep;
 
 use std::future::Future;
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -34,11 +38,14 @@ use crate::snapshot::{
     AccountInfo, KeyInfo, NamedPolicy, PolicyDoc, PolicyKind, PrincipalInfo, Snapshot,
 };
 
+pub use aws::{CREDENTIAL_OPERATIONS, READ_OPERATIONS, ReadOperation, is_read_operation};
 use aws::{Failure, Identity, ReadOnlyGuard, Reader, classify};
-pub use aws::{READ_OPERATIONS, ReadOperation, is_read_operation};
 pub use call_log::TARGET as CALL_LOG_TARGET;
 use join::Memo;
 pub use toolbox::{ToolboxError, ToolboxRequest, fetch_authorization_details};
+use limits::Limits;
+pub use limits::{DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, LiveLimits, Summary};
+use progress::{PhaseKind, Progress};
 
 /// What to read.
 #[derive(Debug, Clone)]
@@ -63,8 +70,12 @@ pub struct GatherRequest {
     pub endpoint_url: Option<String>,
     /// For everything together.
     pub timeout: Duration,
-    /// A progress line on stderr while reading.
+    /// Progress bars on stderr while reading.
     pub progress: bool,
+    /// `--quiet`: no progress and no closing summary on stderr.
+    pub quiet: bool,
+    /// Attempts per read and requests in flight.
+    pub limits: LiveLimits,
 }
 
 /// More to read in the same gathering as a [`GatherRequest`], for
@@ -77,6 +88,9 @@ pub struct Also {
     pub principals: Vec<String>,
     pub via_roles: Vec<String>,
     pub objects: Vec<String>,
+    /// `snapshot --all-principals`: every user and role of every account a
+    /// profile is of, read with GetAccountAuthorizationDetails.
+    pub all_principals: bool,
 }
 
 /// What was read.
@@ -86,6 +100,11 @@ pub struct Gathered {
     /// The principal as judged: `--principal` as given, else the caller's
     /// ARN (a session ARN kept as such).
     pub principal: String,
+    /// What was asked for and could not be read, for a line on stderr
+    /// (`--all-principals` in an account whose principals cannot be listed).
+    pub warnings: Vec<String>,
+    /// What the reading cost: requests, retries, throttling, failures.
+    pub summary: Summary,
 }
 
 /// Why nothing could be gathered (exit 4). One line, lowercase, never a
@@ -111,6 +130,9 @@ pub enum GatherError {
     Timeout(String),
     #[error("cannot start the async runtime: {0}")]
     Runtime(String),
+    /// An organization sweep cannot start (its accounts cannot be listed).
+    #[error("{0}")]
+    Sweep(String),
 }
 
 /// A read that did not produce its document.
@@ -146,6 +168,8 @@ pub(crate) struct Ctx<'r> {
     pub org_views: Memo<Result<Option<org::OrgView>, ReadErr>>,
     pub org_roots: Memo<Result<Vec<aws_sdk_organizations::types::PolicyType>, ReadErr>>,
     pub org_policies: Memo<Result<String, ReadErr>>,
+    /// The phases' progress bars (no-ops when nothing is drawn).
+    pub progress: &'r Progress,
 }
 
 impl Ctx<'_> {
@@ -274,20 +298,37 @@ pub fn gather_also(request: &GatherRequest, also: &Also) -> Result<Gathered, Gat
         .map_err(|error| GatherError::Runtime(error.to_string()))?;
     runtime.block_on(async {
         let guard = ReadOnlyGuard::default();
-        let spinner = request
-            .progress
-            .then(|| progress::Spinner::start(guard.sent.clone(), request.bucket.clone()));
-        let result = tokio::time::timeout(request.timeout, run(request, also, guard)).await;
-        if let Some(spinner) = spinner {
-            spinner.finish().await;
-        }
-        match result {
+        let limits = Limits::new(request.limits);
+        limits.tally.start();
+        let progress = if request.progress && !request.quiet {
+            Progress::start(
+                format!("reading `{}` and its chain from AWS", request.bucket),
+                guard.sent.clone(),
+                limits.tally.clone(),
+            )
+        } else {
+            Progress::hidden()
+        };
+        let result = tokio::time::timeout(
+            request.timeout,
+            run(request, also, guard, &limits, &progress),
+        )
+        .await;
+        progress.finish().await;
+        let summary = limits.tally.summary();
+        let result = match result {
             Ok(result) => result,
             Err(_) => Err(GatherError::Timeout(format!(
                 "nothing finished within {}s (--timeout)",
                 request.timeout.as_secs_f64()
             ))),
+        };
+        let mut gathered = result?;
+        gathered.summary = summary;
+        if !request.quiet && (summary.eventful() || std::io::stderr().is_terminal()) {
+            eprintln!("{summary}");
         }
+        Ok(gathered)
     })
 }
 
@@ -295,6 +336,8 @@ async fn run(
     request: &GatherRequest,
     also: &Also,
     guard: ReadOnlyGuard,
+    limits: &std::sync::Arc<Limits>,
+    progress: &Progress,
 ) -> Result<Gathered, GatherError> {
     let load = |profile: Option<String>| {
         let guard = guard.clone();
@@ -305,6 +348,8 @@ async fn run(
                 request.endpoint_url.as_deref(),
                 request.timeout,
                 guard,
+                limits,
+                None,
             )
             .await
         }
@@ -339,6 +384,7 @@ async fn run(
         org_views: Memo::default(),
         org_roots: Memo::default(),
         org_policies: Memo::default(),
+        progress,
     };
     let ctx = &ctx;
     // DescribeOrganization needs nothing: start it with everything else so
@@ -358,8 +404,21 @@ async fn run(
         let (identities, _) = tokio::join!(identities, views);
         identities.map(|_| ())
     };
-    let ((bucket, destinations, keys, account_gates), (principal, principals), ()) =
-        tokio::try_join!(bucket_branch(ctx), principal_branch(ctx), org_views)?;
+    let ((bucket, destinations, keys, account_gates), (principal, mut principals), (), everyone) =
+        tokio::try_join!(
+            bucket_branch(ctx),
+            principal_branch(ctx),
+            org_views,
+            all_principals_branch(ctx)
+        )?;
+    let (everyone, warnings) = everyone;
+    for info in everyone {
+        // The entry read for the judged principal itself wins: a session's
+        // entry marks its session policies unknown.
+        if !principals.iter().any(|known| known.arn == info.arn) {
+            principals.push(info);
+        }
+    }
 
     let mut snapshot = Snapshot::new(Some(
         chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
@@ -383,7 +442,57 @@ async fn run(
     Ok(Gathered {
         snapshot,
         principal,
+        warnings,
+        summary: Summary::default(),
     })
+}
+
+/// With `--all-principals`: the users and roles of each account a profile
+/// is of (each account once), and a warning for each account whose
+/// principals could not be listed.
+async fn all_principals_branch(
+    ctx: &Ctx<'_>,
+) -> Result<(Vec<PrincipalInfo>, Vec<String>), GatherError> {
+    if !ctx.also.all_principals {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let readers: Vec<&Reader> = std::iter::once(&ctx.resource)
+        .chain(ctx.principal_reader.as_ref())
+        .chain(&ctx.org_readers)
+        .collect();
+    let identities =
+        join::try_join_all(readers.iter().map(|reader| reader.identity(&ctx.endpoint))).await?;
+    let mut accounts: Vec<(&Reader, String)> = Vec::new();
+    for (reader, identity) in readers.into_iter().zip(identities) {
+        if !accounts.iter().any(|(_, known)| *known == identity.account) {
+            accounts.push((reader, identity.account));
+        }
+    }
+    let read = join::join_all(accounts.iter().map(|(reader, account)| async move {
+        gaad::read_account_principals(ctx, reader, account).await
+    }))
+    .await;
+    let mut principals = Vec::new();
+    let mut warnings = Vec::new();
+    for ((_, account), result) in accounts.iter().zip(read) {
+        match result {
+            Ok(read) => principals.extend(read),
+            Err(ReadErr::Fatal(fatal)) => return Err(fatal),
+            Err(ReadErr::Unreadable(why)) => warnings.push(format!(
+                "the principals of account {account} were not listed ({why}); only those named are in the snapshot"
+            )),
+        }
+    }
+    Ok((principals, warnings))
+}
+
+/// Marks a phase's item done when dropped (whichever way the read ends).
+struct Done<'p>(&'p progress::Phase);
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        self.0.done();
+    }
 }
 
 /// The bucket, the destination buckets of its replication rules, and the
@@ -406,12 +515,16 @@ type AccountGates = (
 /// rules, the owner account's Block Public Access settings, and the
 /// organizations of the accounts involved.
 async fn bucket_branch(ctx: &Ctx<'_>) -> Result<BucketBranch, GatherError> {
+    let buckets = ctx.progress.phase(PhaseKind::Buckets);
+    buckets.add(1);
     let owned = async { Ok::<_, GatherError>(s3::owns_bucket(ctx, &ctx.resource).await) };
-    let (identity, read, owned) = tokio::try_join!(
-        ctx.resource.identity(&ctx.endpoint),
-        s3::read_bucket(ctx),
-        owned
-    )?;
+    let read = async {
+        let read = s3::read_bucket(ctx).await;
+        buckets.done();
+        read
+    };
+    let (identity, read, owned) =
+        tokio::try_join!(ctx.resource.identity(&ctx.endpoint), read, owned)?;
     let mut bucket = read.info;
     bucket.account = identity.account.clone();
     match owned {
@@ -451,10 +564,13 @@ async fn bucket_branch(ctx: &Ctx<'_>) -> Result<BucketBranch, GatherError> {
     }
     let region = read.region;
     let account = identity.account.clone();
-    let keys =
-        join::try_join_all(references.iter().map(|reference| {
-            kms::read_key(ctx, reference, &region, &account, &identity.partition)
-        }));
+    let key_phase = ctx.progress.phase(PhaseKind::Keys);
+    key_phase.add(references.len() as u64);
+    let keys = join::try_join_all(references.iter().map(|reference| async {
+        let key = kms::read_key(ctx, reference, &region, &account, &identity.partition).await;
+        key_phase.done();
+        key
+    }));
     let account_gates = gates::account_public_access_block(ctx, &ctx.resource, &account, &region);
     let (keys, _, (destinations, replica_keys), account_gates) = tokio::try_join!(
         keys,
@@ -462,6 +578,16 @@ async fn bucket_branch(ctx: &Ctx<'_>) -> Result<BucketBranch, GatherError> {
         replication::read_destinations(ctx, &bucket, &identity.partition),
         account_gates
     )?;
+    // Destination buckets and replica keys are read by the replication
+    // reader; they count once read.
+    for _ in &destinations {
+        buckets.add(1);
+        buckets.done();
+    }
+    for _ in &replica_keys {
+        key_phase.add(1);
+        key_phase.done();
+    }
     let mut unique: Vec<KeyInfo> = Vec::new();
     for key in keys.into_iter().flatten().chain(replica_keys) {
         if !unique.iter().any(|known| known.arn == key.arn) {
@@ -547,12 +673,16 @@ async fn principal_branch(ctx: &Ctx<'_>) -> Result<(String, Vec<PrincipalInfo>),
             roles.push(role);
         }
     }
-    let principal_docs = join::try_join_all(
-        principals
-            .iter()
-            .map(|principal| iam::read_principal(ctx, principal)),
-    );
+    let phase = ctx.progress.phase(PhaseKind::Principals);
+    phase.add((principals.len() + roles.len()) as u64);
+    let phase = &phase;
+    let principal_docs = join::try_join_all(principals.iter().map(|principal| async move {
+        let read = iam::read_principal(ctx, principal).await;
+        phase.done();
+        read
+    }));
     let role_docs = join::try_join_all(roles.iter().map(|role| async move {
+        let _counted = Done(phase);
         match &role.kind {
             PrincipalKind::AssumedRole {
                 role_name,

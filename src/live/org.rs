@@ -59,7 +59,13 @@ pub(crate) async fn view(ctx: &Ctx<'_>, reader: &Reader) -> Result<Option<OrgVie
 /// Everything the judge needs about one account's organization.
 pub(crate) async fn account_info(ctx: &Ctx<'_>, account: &str) -> Result<AccountInfo, GatherError> {
     ctx.accounts
-        .get(account, || read_account(ctx, account))
+        .get(account, || async {
+            let phase = ctx.progress.phase(super::progress::PhaseKind::Accounts);
+            phase.add(1);
+            let info = read_account(ctx, account).await;
+            phase.done();
+            info
+        })
         .await
 }
 

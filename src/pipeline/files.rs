@@ -18,6 +18,9 @@ pub(super) fn load_snapshot(path: &Path, limit: u64) -> Result<(Snapshot, String
     let cannot =
         |error: std::io::Error| Error::BadInput(format!("cannot read snapshot `{name}`: {error}"));
     let metadata = std::fs::metadata(path).map_err(cannot)?;
+    if metadata.is_dir() {
+        return load_directory(path, limit);
+    }
     if !metadata.is_file() {
         return Err(Error::BadInput(format!(
             "snapshot `{name}` is not a regular file (a pipe or device is not read: save the snapshot to a file first)"
@@ -49,6 +52,20 @@ pub(super) fn load_snapshot(path: &Path, limit: u64) -> Result<(Snapshot, String
     let snapshot =
         Snapshot::parse(&name, &text).map_err(|error| Error::BadInput(error.to_string()))?;
     Ok((snapshot, text))
+}
+
+/// Reads a directory snapshot (an organization sweep's) as the merge of its
+/// files, each read as [`load_snapshot`] reads one and within `limit`.
+/// The merge exists in no file, so its text is empty: evidence then names
+/// the entity, not a line.
+fn load_directory(path: &Path, limit: u64) -> Result<(Snapshot, String), Error> {
+    let snapshot = crate::snapshot::directory::load(path, |file| {
+        load_snapshot(file, limit)
+            .map(|(snapshot, _)| snapshot)
+            .map_err(|error| error.to_string())
+    })
+    .map_err(|error| Error::BadInput(error.to_string()))?;
+    Ok((snapshot, String::new()))
 }
 
 /// How much of an existing file is read to decide whether it is a snapshot

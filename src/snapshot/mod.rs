@@ -19,13 +19,17 @@ use crate::policy::Policy;
 
 mod assumption;
 mod credentials;
+pub mod directory;
 mod docref;
 mod documents;
+pub mod gaad;
 mod gates;
 mod grant_fields;
+pub mod merge;
 mod parse;
 mod principal_index;
 mod replication;
+pub mod shard;
 pub use assumption::{AssumeError, Assumption};
 pub use credentials::SessionCredentials;
 pub(crate) use credentials::parse_time;
@@ -335,6 +339,17 @@ pub struct AccountInfo {
     pub public_access_block: Field<PublicAccessBlock>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_access_block_error: Option<String>,
+    /// Why an organization sweep could not read (all of) this account's
+    /// principals, buckets, keys or access points: what is missing of the
+    /// account is unknown, not absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principals_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buckets_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_points_error: Option<String>,
 }
 
 /// Server-side encryption as configured or applied.

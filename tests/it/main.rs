@@ -23,6 +23,7 @@ mod events;
 mod explain_cli;
 mod explain_replication;
 mod fixes;
+mod gaad;
 mod gate_properties;
 mod golden;
 mod guards;
@@ -37,6 +38,8 @@ mod live_debug;
 #[cfg(feature = "live")]
 mod live_e2e;
 #[cfg(feature = "live")]
+mod live_gaad;
+#[cfg(feature = "live")]
 mod live_gates;
 #[cfg(feature = "live")]
 mod live_messages;
@@ -44,6 +47,10 @@ mod live_messages;
 mod live_replication;
 #[cfg(feature = "live")]
 mod live_services;
+#[cfg(feature = "live")]
+mod live_sweep;
+#[cfg(feature = "live")]
+mod live_throttling;
 #[cfg(feature = "live")]
 mod permissions;
 mod plan_fixes;
@@ -53,5 +60,6 @@ mod replication;
 mod s3_hop_properties;
 mod service_context;
 mod service_properties;
+mod snapshot_merge;
 mod world_properties;
 mod worlds;

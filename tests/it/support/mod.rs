@@ -4,6 +4,8 @@
 //! and share `moto_common.py`.
 
 #[cfg(feature = "live")]
+pub mod fault_proxy;
+#[cfg(feature = "live")]
 pub mod live;
 pub mod scenario;
 #[cfg(feature = "live")]
