@@ -155,7 +155,17 @@ impl Limits {
                     scope.account, scope.region, scope.service
                 ))
                 .token_bucket(TokenBucket::default())
-                .client_rate_limiter(ClientRateLimiter::default())
+                // Started now, as the SDK starts the limiter of a default
+                // partition: a limiter whose clock starts at the epoch
+                // measures a sending rate of nearly zero, and its first
+                // throttle would pace every later request at the floor
+                // rate of one every two seconds.
+                .client_rate_limiter(ClientRateLimiter::new(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap_or_default()
+                        .as_secs_f64(),
+                ))
                 .build(),
             })
             .clone()
@@ -358,9 +368,14 @@ const THROTTLING_CODES: &[&str] = &[
     "PriorRequestNotComplete",
 ];
 
-/// True for a response that says the caller is throttled.
+/// True for a response that says the caller is throttled. A 503 without
+/// a readable code is S3's `SlowDown` to a `HEAD` request, whose answer has
+/// no body ("503 Slow Down", Amazon S3 User Guide, "Amazon S3 error best
+/// practices").
 pub(crate) fn is_throttling(status: u16, code: Option<&str>) -> bool {
-    status == 429 || code.is_some_and(|code| THROTTLING_CODES.contains(&code))
+    status == 429
+        || (status == 503 && code.is_none())
+        || code.is_some_and(|code| THROTTLING_CODES.contains(&code))
 }
 
 /// Counts every attempt and its outcome; attached to every client.
@@ -441,6 +456,9 @@ mod tests {
         assert!(is_throttling(400, Some("ThrottlingException")));
         assert!(is_throttling(400, Some("TooManyRequestsException")));
         assert!(is_throttling(429, None));
+        // HeadObject's 503 has no body to carry the code.
+        assert!(is_throttling(503, None));
+        assert!(!is_throttling(503, Some("ServiceUnavailable")));
         assert!(!is_throttling(403, Some("AccessDenied")));
         assert!(!is_throttling(404, Some("NoSuchBucketPolicy")));
     }
