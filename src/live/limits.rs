@@ -28,6 +28,7 @@ use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use tokio::sync::Semaphore;
 
 /// Attempts per read, the first included, unless `--max-attempts` says
@@ -260,8 +261,8 @@ impl HttpConnector for BoundedConnector {
 pub(crate) struct Tally {
     /// Reads finished (each after all its attempts).
     pub requests: AtomicUsize,
-    /// Attempts sent, first attempts included.
-    pub attempts: AtomicUsize,
+    /// Attempts after a read's first.
+    pub retries: AtomicUsize,
     /// Attempts answered with a throttling error.
     pub throttled: AtomicUsize,
     /// Reads that ended throttled, in a server error or with no answer:
@@ -286,11 +287,9 @@ impl Tally {
 
     pub(crate) fn summary(&self) -> Summary {
         let load = |counter: &AtomicUsize| counter.load(Ordering::Relaxed);
-        let requests = load(&self.requests);
-        let attempts = load(&self.attempts);
         Summary {
-            requests,
-            retried: attempts.saturating_sub(requests),
+            requests: load(&self.requests),
+            retried: load(&self.retries),
             throttled: load(&self.throttled),
             failed: load(&self.failed),
             accounts_read: load(&self.accounts_read),
@@ -393,9 +392,15 @@ impl Intercept for Counter {
         &self,
         _context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        self.tally.attempts.fetch_add(1, Ordering::Relaxed);
+        // The orchestrator numbers each attempt from 1 before this hook.
+        if cfg
+            .load::<RequestAttempts>()
+            .is_some_and(|attempts| attempts.attempts() > 1)
+        {
+            self.tally.retries.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(())
     }
 
@@ -500,7 +505,7 @@ mod tests {
     fn the_summary_names_retries_and_failures() {
         let tally = Tally::default();
         tally.requests.store(40, Ordering::Relaxed);
-        tally.attempts.store(52, Ordering::Relaxed);
+        tally.retries.store(12, Ordering::Relaxed);
         tally.throttled.store(12, Ordering::Relaxed);
         let summary = tally.summary();
         assert_eq!(summary.retried, 12);
