@@ -51,12 +51,15 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;
 /// more stays under 100 per second; adaptive retry absorbs the rest.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
 
-/// The longest wait between two attempts. The SDK's own jittered backoff
-/// (a random fraction of one second doubled per attempt) is kept; its
-/// 20-second ceiling is lowered so that a service refusing every request is
-/// given up on well within the default 60-second `--timeout`, leaving its
-/// documents unknown instead of ending the whole reading.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// The longest wait between two attempts of a read. The SDK's own jittered
+/// backoff (a random fraction of one second doubled per attempt) and its
+/// adaptive rate are kept; their 20-second ceiling is lowered so that the
+/// eight attempts of a read fit well within the default 60-second
+/// `--timeout` even along a chain of dependent reads, and a service refusing
+/// every request leaves its documents unknown instead of ending the whole
+/// reading. Sustained throttling is paced by the adaptive rate, which this
+/// does not cap for first attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// The user's settings (`--max-attempts`, `--max-concurrency`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
