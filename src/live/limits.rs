@@ -28,6 +28,7 @@ use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use tokio::sync::Semaphore;
 
 /// Attempts per read, the first included, unless `--max-attempts` says
@@ -50,12 +51,15 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;
 /// more stays under 100 per second; adaptive retry absorbs the rest.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
 
-/// The longest wait between two attempts. The SDK's own jittered backoff
-/// (a random fraction of one second doubled per attempt) is kept; its
-/// 20-second ceiling is lowered so that a service refusing every request is
-/// given up on well within the default 60-second `--timeout`, leaving its
-/// documents unknown instead of ending the whole reading.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// The longest wait between two attempts of a read. The SDK's own jittered
+/// backoff (a random fraction of one second doubled per attempt) and its
+/// adaptive rate are kept; their 20-second ceiling is lowered so that the
+/// eight attempts of a read fit well within the default 60-second
+/// `--timeout` even along a chain of dependent reads, and a service refusing
+/// every request leaves its documents unknown instead of ending the whole
+/// reading. Sustained throttling is paced by the adaptive rate, which this
+/// does not cap for first attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// The user's settings (`--max-attempts`, `--max-concurrency`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,7 +159,17 @@ impl Limits {
                     scope.account, scope.region, scope.service
                 ))
                 .token_bucket(TokenBucket::default())
-                .client_rate_limiter(ClientRateLimiter::default())
+                // Started now, as the SDK starts the limiter of a default
+                // partition: a limiter whose clock starts at the epoch
+                // measures a sending rate of nearly zero, and its first
+                // throttle would pace every later request at the floor
+                // rate of one every two seconds.
+                .client_rate_limiter(ClientRateLimiter::new(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap_or_default()
+                        .as_secs_f64(),
+                ))
                 .build(),
             })
             .clone()
@@ -250,8 +264,8 @@ impl HttpConnector for BoundedConnector {
 pub(crate) struct Tally {
     /// Reads finished (each after all its attempts).
     pub requests: AtomicUsize,
-    /// Attempts sent, first attempts included.
-    pub attempts: AtomicUsize,
+    /// Attempts after a read's first.
+    pub retries: AtomicUsize,
     /// Attempts answered with a throttling error.
     pub throttled: AtomicUsize,
     /// Reads that ended throttled, in a server error or with no answer:
@@ -276,11 +290,9 @@ impl Tally {
 
     pub(crate) fn summary(&self) -> Summary {
         let load = |counter: &AtomicUsize| counter.load(Ordering::Relaxed);
-        let requests = load(&self.requests);
-        let attempts = load(&self.attempts);
         Summary {
-            requests,
-            retried: attempts.saturating_sub(requests),
+            requests: load(&self.requests),
+            retried: load(&self.retries),
             throttled: load(&self.throttled),
             failed: load(&self.failed),
             accounts_read: load(&self.accounts_read),
@@ -358,9 +370,14 @@ const THROTTLING_CODES: &[&str] = &[
     "PriorRequestNotComplete",
 ];
 
-/// True for a response that says the caller is throttled.
+/// True for a response that says the caller is throttled. A 503 without
+/// a readable code is S3's `SlowDown` to a `HEAD` request, whose answer has
+/// no body ("503 Slow Down", Amazon S3 User Guide, "Amazon S3 error best
+/// practices").
 pub(crate) fn is_throttling(status: u16, code: Option<&str>) -> bool {
-    status == 429 || code.is_some_and(|code| THROTTLING_CODES.contains(&code))
+    status == 429
+        || (status == 503 && code.is_none())
+        || code.is_some_and(|code| THROTTLING_CODES.contains(&code))
 }
 
 /// Counts every attempt and its outcome; attached to every client.
@@ -378,9 +395,15 @@ impl Intercept for Counter {
         &self,
         _context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        self.tally.attempts.fetch_add(1, Ordering::Relaxed);
+        // The orchestrator numbers each attempt from 1 before this hook.
+        if cfg
+            .load::<RequestAttempts>()
+            .is_some_and(|attempts| attempts.attempts() > 1)
+        {
+            self.tally.retries.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(())
     }
 
@@ -441,6 +464,9 @@ mod tests {
         assert!(is_throttling(400, Some("ThrottlingException")));
         assert!(is_throttling(400, Some("TooManyRequestsException")));
         assert!(is_throttling(429, None));
+        // HeadObject's 503 has no body to carry the code.
+        assert!(is_throttling(503, None));
+        assert!(!is_throttling(503, Some("ServiceUnavailable")));
         assert!(!is_throttling(403, Some("AccessDenied")));
         assert!(!is_throttling(404, Some("NoSuchBucketPolicy")));
     }
@@ -482,7 +508,7 @@ mod tests {
     fn the_summary_names_retries_and_failures() {
         let tally = Tally::default();
         tally.requests.store(40, Ordering::Relaxed);
-        tally.attempts.store(52, Ordering::Relaxed);
+        tally.retries.store(12, Ordering::Relaxed);
         tally.throttled.store(12, Ordering::Relaxed);
         let summary = tally.summary();
         assert_eq!(summary.retried, 12);

@@ -92,7 +92,9 @@ impl Progress {
             ),
         );
         requests.set_prefix(what);
-        requests.enable_steady_tick(Duration::from_millis(100));
+        // Ticked by the task below rather than by indicatif's own thread,
+        // so nothing draws once the task has stopped and the bars are
+        // cleared (a late tick would erase the summary line that follows).
         let stop = Arc::new(Notify::new());
         let stopped = stop.clone();
         let line = requests.clone();
@@ -105,6 +107,7 @@ impl Progress {
                     summary.retried,
                     summary.throttled
                 ));
+                line.tick();
                 tokio::select! {
                     _ = stopped.notified() => break,
                     _ = tokio::time::sleep(Duration::from_millis(100)) => {}

@@ -353,6 +353,51 @@ fn a_service_that_always_throttles_leaves_only_its_documents_unknown() {
     );
 }
 
+/// `--max-concurrency 1`: never more than one request of a service (in
+/// one signing region, for the one account read) at the proxy at once;
+/// the default lets several through.
+#[test]
+fn requests_in_flight_are_bounded_per_service() {
+    if !moto_available() {
+        return;
+    }
+    let moto = Moto::start();
+    let world = World::populate(&moto);
+    let mut most = Vec::new();
+    for limit in ["1", "8"] {
+        // 150 ms per answer, so concurrent reads overlap at the proxy.
+        let proxy = FaultProxy::start_delayed(moto.port, Faults::default(), 150);
+        let out = world.path(&format!("bounded-{limit}.json"));
+        let output = world.run(&snapshot_args(
+            &world,
+            &proxy.url(),
+            &out.display().to_string(),
+            &["--max-concurrency", limit],
+        ));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        most.push(proxy.counts().most_in_flight);
+    }
+    eprintln!(
+        "most in flight with 1: {:?}; with 8: {:?}",
+        most[0], most[1]
+    );
+    assert!(
+        most[0].values().all(|&count| count == 1),
+        "--max-concurrency 1: {:?}",
+        most[0]
+    );
+    assert!(
+        most[1].values().any(|&count| count > 1),
+        "the default lets reads overlap: {:?}",
+        most[1]
+    );
+}
+
 /// The state before adaptive retry: three attempts, as the SDKs default to.
 /// Not a pass/fail test (its outcome is chance); run it by name with
 /// `--ignored --nocapture` to see how many of ten seeds lose a field.

@@ -42,11 +42,14 @@ pub struct Faults {
     pub always: Vec<&'static str>,
 }
 
-/// Requests seen and throttled, per service.
+/// Requests seen and throttled, per service, and the most in flight at
+/// once per service and signing region.
 #[derive(Debug, Clone, Default)]
 pub struct Counts {
     pub seen: HashMap<String, usize>,
     pub throttled: HashMap<String, usize>,
+    pub most_in_flight: HashMap<String, usize>,
+    in_flight: HashMap<String, usize>,
 }
 
 impl Counts {
@@ -62,6 +65,8 @@ impl Counts {
 struct State {
     faults: Faults,
     upstream: u16,
+    /// Added before each answer, as a real region's round trip.
+    delay: Duration,
     /// Times each request digest was seen.
     repeats: Mutex<HashMap<u64, u64>>,
     counts: Mutex<Counts>,
@@ -77,11 +82,17 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     pub fn start(upstream: u16, faults: Faults) -> Self {
+        Self::start_delayed(upstream, faults, 0)
+    }
+
+    /// Each answer waits `delay_ms` first.
+    pub fn start_delayed(upstream: u16, faults: Faults, delay_ms: u64) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let port = listener.local_addr().expect("local address").port();
         let state = Arc::new(State {
             faults,
             upstream,
+            delay: Duration::from_millis(delay_ms),
             repeats: Mutex::new(HashMap::new()),
             counts: Mutex::new(Counts::default()),
         });
@@ -143,14 +154,18 @@ impl Request {
             .map(|(_, value)| value.as_str())
     }
 
-    /// The service of the SigV4 credential scope
+    /// Part `index` of the SigV4 credential scope
     /// (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`).
-    fn service(&self) -> String {
+    fn scope(&self, index: usize) -> String {
         self.header("authorization")
             .and_then(|auth| auth.split("Credential=").nth(1))
-            .and_then(|credential| credential.split('/').nth(3))
+            .and_then(|credential| credential.split('/').nth(index))
             .unwrap_or("unknown")
             .to_string()
+    }
+
+    fn service(&self) -> String {
+        self.scope(3)
     }
 }
 
@@ -164,6 +179,7 @@ fn serve(connection: TcpStream, state: &State) {
     let mut writer = writer;
     while let Some(request) = read_request(&mut reader) {
         let service = request.service();
+        let lane = format!("{service} {}", request.scope(2));
         let throttle = decide(state, &request, &service);
         {
             let mut counts = state.counts.lock().unwrap();
@@ -171,16 +187,26 @@ fn serve(connection: TcpStream, state: &State) {
             if throttle {
                 *counts.throttled.entry(service.clone()).or_default() += 1;
             }
+            let now = {
+                let now = counts.in_flight.entry(lane.clone()).or_default();
+                *now += 1;
+                *now
+            };
+            let most = counts.most_in_flight.entry(lane.clone()).or_default();
+            *most = (*most).max(now);
         }
+        std::thread::sleep(state.delay);
         let response = if throttle {
-            throttling_response(&service)
+            Some(throttling_response(&service))
         } else {
-            match forward(state.upstream, &request) {
-                Some(response) => response,
-                None => break,
-            }
+            forward(state.upstream, &request)
         };
-        if writer.write_all(&response).is_err() || writer.flush().is_err() {
+        let written = response
+            .is_some_and(|response| writer.write_all(&response).is_ok() && writer.flush().is_ok());
+        if let Some(now) = state.counts.lock().unwrap().in_flight.get_mut(&lane) {
+            *now -= 1;
+        }
+        if !written {
             break;
         }
     }
@@ -432,6 +458,7 @@ mod tests {
                 always: Vec::new(),
             },
             upstream: 0,
+            delay: Duration::ZERO,
             repeats: Mutex::new(HashMap::new()),
             counts: Mutex::new(Counts::default()),
         };
