@@ -27,7 +27,7 @@ fn policy_names(info: &PrincipalInfo) -> Vec<(String, Option<PolicyKind>)> {
 
 #[test]
 fn only_the_default_version_of_a_managed_policy_is_read() {
-    // IAM User Guide, "Versioning IAM policies": only the default version
+    // IAM User Guide, "Versioning for managed policies": only the default version
     // of a managed policy is in effect.
     let text = r#"{
         "UserDetailList": [{"Arn": "arn:aws:iam::222222222222:user/u", "UserId": "AIDAU",

@@ -150,7 +150,7 @@ fn each_principal_gets_the_verdicts_awss_rules_give() {
     // "Policy evaluation logic"); another account (222222222222): the
     // bucket policy and key policy must grant the account as well
     // ("Cross-account policy evaluation logic"). Only a managed policy's
-    // default version applies ("Versioning IAM policies"); a permissions
+    // default version applies ("Versioning for managed policies"); a permissions
     // boundary caps what identity policies allow ("Permissions boundaries
     // for IAM entities"); an explicit deny wins.
     let table = [

@@ -135,10 +135,9 @@ fn all_principals_reads_both_accounts_and_judges_each() {
         .iter()
         .map(|entry| (entry["arn"].as_str().unwrap().to_string(), entry.clone()))
         .collect();
-    assert_eq!(
-        entries.keys().collect::<Vec<_>>(),
-        created.keys().collect::<Vec<_>>()
-    );
+    let mut created_arns: Vec<&String> = created.keys().collect();
+    created_arns.sort();
+    assert_eq!(entries.keys().collect::<Vec<_>>(), created_arns);
     for (arn, policies) in created {
         let entry = &entries[arn];
         let mut got: Vec<(String, String)> = entry["policies"]
@@ -178,7 +177,8 @@ fn all_principals_reads_both_accounts_and_judges_each() {
         }
     }
     let text = snapshot.to_string();
-    assert!(!text.contains("Freeze") && !text.contains("kms:*\"],\"Resource\":\"*\"}]}\""));
+    // WriterPolicy's v1 (Sid Thaw) and v3 (Sid Freeze) are not its default.
+    assert!(!text.contains("Freeze") && !text.contains("Thaw"), "{text}");
     assert_eq!(
         entries["arn:aws:iam::111111111111:user/alice"]["tags"]["team"],
         "analytics"
@@ -189,7 +189,7 @@ fn all_principals_reads_both_accounts_and_judges_each() {
     // from account 222222222222 the bucket and key policies must grant the
     // account too (IAM User Guide, "Policy evaluation logic" and
     // "Cross-account policy evaluation logic"); only a managed policy's
-    // default version applies ("Versioning IAM policies"); a boundary caps
+    // default version applies ("Versioning for managed policies"); a boundary caps
     // identity policies ("Permissions boundaries for IAM entities").
     let table = [
         (
