@@ -216,3 +216,24 @@ fn laying_over_replaces_only_that_accounts_principals() {
         ]
     );
 }
+
+#[test]
+fn a_policy_that_disagrees_about_its_default_version_is_unknown() {
+    let text = r#"{
+        "UserDetailList": [{"Arn": "arn:aws:iam::222222222222:user/u",
+            "AttachedManagedPolicies": [{"PolicyArn": "arn:aws:iam::222222222222:policy/P"}]}],
+        "Policies": [{"Arn": "arn:aws:iam::222222222222:policy/P", "DefaultVersionId": "v1",
+            "PolicyVersionList": [
+                {"VersionId": "v1", "IsDefaultVersion": false, "Document": {"Version": "2012-10-17", "Statement": []}},
+                {"VersionId": "v2", "IsDefaultVersion": true, "Document": {"Version": "2012-10-17", "Statement": []}}
+            ]}]
+    }"#;
+    let info = one(text);
+    assert!(info.policies.is_unknown());
+    assert!(
+        info.policies_error
+            .as_deref()
+            .unwrap()
+            .contains("DefaultVersionId")
+    );
+}
