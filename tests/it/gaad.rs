@@ -310,6 +310,21 @@ fn bad_input_is_exit_2_naming_the_file() {
     assert!(error.contains("does not parse"), "{error}");
     assert!(error.contains("line "), "{error}");
 
+    // An ARN AWS never writes (an IAM ARN with a region): the result would
+    // not load, so nothing is written.
+    let regional = directory.path().join("regional.json");
+    let text = std::fs::read_to_string(first).unwrap().replacen(
+        "arn:aws:iam::111111111111:user/alice",
+        "arn:aws:iam:eu-west-1:111111111111:user/alice",
+        1,
+    );
+    std::fs::write(&regional, text).unwrap();
+    let error = import(regional.to_str().unwrap(), "111111111111");
+    assert!(
+        error.contains("regional.json") && error.contains("do not make a valid snapshot"),
+        "{error}"
+    );
+
     // Not JSON at all.
     let garbage = directory.path().join("garbage.json");
     std::fs::write(&garbage, "UserDetailList:\n  - alice\n").unwrap();
