@@ -7,7 +7,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::{Error, files};
-use crate::snapshot::gaad;
+use crate::snapshot::{Snapshot, gaad};
 
 /// What to import.
 #[derive(Debug, Clone)]
@@ -40,9 +40,17 @@ pub fn import_gaad(input: &GaadImport) -> Result<(), Error> {
         let principals = gaad::parse_file(&name, &text, account)
             .map_err(|error| Error::BadInput(error.to_string()))?;
         gaad::lay_over(&mut snapshot, account, principals);
+        // Everything a snapshot file must be (ARNs of one partition, IAM
+        // ARNs without a region, no principal twice) is checked as it would
+        // be when the result is loaded, so that no file is written that
+        // cannot be read back, and the file that broke it is named.
+        if let Err(error) = Snapshot::parse(&name, &snapshot.to_json()) {
+            return Err(Error::BadInput(format!(
+                "gaad `{name}`: its principals do not make a valid snapshot: {} (at {} of the result)",
+                error.message, error.field
+            )));
+        }
     }
-    // What the base held (the caller, the principal a session stands for)
-    // may name a principal the files replaced; the judge looks it up anew.
     files::write_snapshot(&input.output, &snapshot)
 }
 

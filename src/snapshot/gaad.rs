@@ -442,8 +442,9 @@ fn managed_docs(
 }
 
 /// The version AWS applies: the one marked `IsDefaultVersion`, or else the
-/// one `DefaultVersionId` names (IAM User Guide, "Versioning IAM
-/// policies": only the default version is in effect).
+/// one `DefaultVersionId` names (IAM User Guide, "Versioning for managed
+/// policies"; IAM API Reference, "ManagedPolicyDetail": the default version
+/// is the operative one).
 fn default_version(
     policy: &ManagedPolicyDetail,
     at: &str,
@@ -458,6 +459,17 @@ fn default_version(
             version.version_id.is_some() && version.version_id == policy.default_version_id
         })
     };
+    // IsDefaultVersion and DefaultVersionId say the same in what AWS
+    // writes; a file where they differ cannot say which version is in
+    // effect.
+    if let (Some(marked), Some(named)) = (marked, named())
+        && marked != named
+    {
+        return Err(format!(
+            "managed policy `{}` marks another version as default than its DefaultVersionId",
+            policy.arn
+        ));
+    }
     let Some(index) = marked.or_else(named) else {
         return Err(format!(
             "the file holds no default version of managed policy `{}`",

@@ -27,7 +27,7 @@ fn policy_names(info: &PrincipalInfo) -> Vec<(String, Option<PolicyKind>)> {
 
 #[test]
 fn only_the_default_version_of_a_managed_policy_is_read() {
-    // IAM User Guide, "Versioning IAM policies": only the default version
+    // IAM User Guide, "Versioning for managed policies": only the default version
     // of a managed policy is in effect.
     let text = r#"{
         "UserDetailList": [{"Arn": "arn:aws:iam::222222222222:user/u", "UserId": "AIDAU",
@@ -214,5 +214,26 @@ fn laying_over_replaces_only_that_accounts_principals() {
             "arn:aws:iam::111111111111:user/kept",
             "arn:aws:iam::222222222222:user/new"
         ]
+    );
+}
+
+#[test]
+fn a_policy_that_disagrees_about_its_default_version_is_unknown() {
+    let text = r#"{
+        "UserDetailList": [{"Arn": "arn:aws:iam::222222222222:user/u",
+            "AttachedManagedPolicies": [{"PolicyArn": "arn:aws:iam::222222222222:policy/P"}]}],
+        "Policies": [{"Arn": "arn:aws:iam::222222222222:policy/P", "DefaultVersionId": "v1",
+            "PolicyVersionList": [
+                {"VersionId": "v1", "IsDefaultVersion": false, "Document": {"Version": "2012-10-17", "Statement": []}},
+                {"VersionId": "v2", "IsDefaultVersion": true, "Document": {"Version": "2012-10-17", "Statement": []}}
+            ]}]
+    }"#;
+    let info = one(text);
+    assert!(info.policies.is_unknown());
+    assert!(
+        info.policies_error
+            .as_deref()
+            .unwrap()
+            .contains("DefaultVersionId")
     );
 }

@@ -150,7 +150,7 @@ fn each_principal_gets_the_verdicts_awss_rules_give() {
     // "Policy evaluation logic"); another account (222222222222): the
     // bucket policy and key policy must grant the account as well
     // ("Cross-account policy evaluation logic"). Only a managed policy's
-    // default version applies ("Versioning IAM policies"); a permissions
+    // default version applies ("Versioning for managed policies"); a permissions
     // boundary caps what identity policies allow ("Permissions boundaries
     // for IAM entities"); an explicit deny wins.
     let table = [
@@ -309,6 +309,21 @@ fn bad_input_is_exit_2_naming_the_file() {
     assert!(error.contains("broken.json"), "{error}");
     assert!(error.contains("does not parse"), "{error}");
     assert!(error.contains("line "), "{error}");
+
+    // An ARN AWS never writes (an IAM ARN with a region): the result would
+    // not load, so nothing is written.
+    let regional = directory.path().join("regional.json");
+    let text = std::fs::read_to_string(first).unwrap().replacen(
+        "arn:aws:iam::111111111111:user/alice",
+        "arn:aws:iam:eu-west-1:111111111111:user/alice",
+        1,
+    );
+    std::fs::write(&regional, text).unwrap();
+    let error = import(regional.to_str().unwrap(), "111111111111");
+    assert!(
+        error.contains("regional.json") && error.contains("do not make a valid snapshot"),
+        "{error}"
+    );
 
     // Not JSON at all.
     let garbage = directory.path().join("garbage.json");

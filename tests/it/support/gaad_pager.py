@@ -4,7 +4,7 @@ Reference, "GetAccountAuthorizationDetails": `IsTruncated` and `Marker`;
 IAM may return fewer items than asked even when more remain). moto answers
 in one page, so the tool's paging is tested through this proxy.
 
-Usage: gaad_pager.py UPSTREAM_PORT LOG_FILE
+Usage: gaad_pager.py UPSTREAM_PORT LOG_FILE [deny]
 
 Prints the port it listens on (first line of stdout). Every other request is
 forwarded unchanged. For GetAccountAuthorizationDetails, moto's whole
@@ -12,7 +12,9 @@ answer is cut: the first page holds only the users (`Marker` `page-2`), the
 second only the groups and roles (`Marker` `page-3`), the third only the
 managed policies (`IsTruncated` false). Each such request's `Marker`
 (`-` for none) is appended to LOG_FILE as one line. Never logs headers or
-bodies: no credential reaches the log.
+bodies: no credential reaches the log. With `deny`, every
+GetAccountAuthorizationDetails is answered with IAM's AccessDenied error
+instead, as for a profile whose policies do not allow it.
 """
 
 import http.client
@@ -24,6 +26,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 UPSTREAM = int(sys.argv[1])
 LOG = sys.argv[2]
+DENY = len(sys.argv) > 3 and sys.argv[3] == "deny"
+DENIED = (b'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error>'
+          b'<Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform '
+          b'iam:GetAccountAuthorizationDetails</Message></Error>'
+          b'<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>')
 NS = "https://iam.amazonaws.com/doc/2010-05-08/"
 HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
 PAGES = {
@@ -70,6 +77,14 @@ class Proxy(BaseHTTPRequestHandler):
             marker = form.get("Marker", [None])[0]
             with lock, open(LOG, "a") as log:
                 log.write(f"{marker or '-'}\n")
+            if DENY:
+                self.send_response(403, "Forbidden")
+                self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Length", str(len(DENIED)))
+                self.end_headers()
+                self.wfile.write(DENIED)
+                self.wfile.flush()
+                return
             pairs = [(k, v) for k, values in form.items() if k != "Marker" for v in values]
             body = urllib.parse.urlencode(pairs).encode()
         upstream = http.client.HTTPConnection("127.0.0.1", UPSTREAM, timeout=60)

@@ -37,8 +37,11 @@ def allow(actions, resources, sid=None):
     return statement
 
 
-def deny(actions, resources):
-    return {"Effect": "Deny", "Action": actions, "Resource": resources}
+def deny(actions, resources, sid=None):
+    statement = {"Effect": "Deny", "Action": actions, "Resource": resources}
+    if sid:
+        statement["Sid"] = sid
+    return statement
 
 
 out = {"credentials": {}, "bucket": BUCKET, "object": OBJECT, "principals": {}}
@@ -138,9 +141,9 @@ iam_b.create_group(GroupName="data-readers")
 iam_b.put_group_policy(GroupName="data-readers", PolicyName="read-account-a", PolicyDocument=doc([
     allow(["s3:GetObject", "s3:ListBucket"], [BA, OA]), allow("kms:Decrypt", K)]))
 writer = managed(iam_b, B, "WriterPolicy", [
-    [allow(["s3:*", "kms:*"], "*")],
+    [allow(["s3:*", "kms:*"], "*", sid="Thaw")],
     [allow("s3:PutObject", OA), allow("kms:GenerateDataKey", K)],
-    [deny(["s3:*", "kms:*"], "*")],
+    [deny(["s3:*", "kms:*"], "*", sid="Freeze")],
 ], default=2)
 iam_b.create_group(GroupName="writers")
 iam_b.attach_group_policy(GroupName="writers", PolicyArn=writer)
