@@ -108,6 +108,8 @@ async fn fetch(request: &ToolboxRequest) -> Result<AuthorizationDetails, Toolbox
         request.endpoint_url.as_deref(),
         request.timeout,
         ReadOnlyGuard::default(),
+        &super::limits::Limits::new(super::LiveLimits::default()),
+        None,
     )
     .await;
     if let Some(reason) = reader.missing_setup() {
