@@ -22,8 +22,8 @@ mod org;
 pub(crate) mod progress;
 mod replication;
 mod s3;
-mod toolbox;
 pub mod sweep;
+mod toolbox;
 
 use std::future::Future;
 use std::io::IsTerminal;
@@ -42,10 +42,10 @@ pub use aws::{CREDENTIAL_OPERATIONS, READ_OPERATIONS, ReadOperation, is_read_ope
 use aws::{Failure, Identity, ReadOnlyGuard, Reader, classify};
 pub use call_log::TARGET as CALL_LOG_TARGET;
 use join::Memo;
-pub use toolbox::{ToolboxError, ToolboxRequest, fetch_authorization_details};
 use limits::Limits;
 pub use limits::{DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, LiveLimits, Summary};
 use progress::{PhaseKind, Progress};
+pub use toolbox::{ToolboxError, ToolboxRequest, fetch_authorization_details};
 
 /// What to read.
 #[derive(Debug, Clone)]
