@@ -268,7 +268,7 @@ impl Snapshot {
 
     /// The principal entry whose ARN is exactly `arn`.
     fn principal_entry(&self, arn: &str) -> Option<&PrincipalInfo> {
-        self.principals.iter().find(|info| info.arn == arn)
+        self.principal_by_arn(arn)
     }
 
     /// Every policy document of the snapshot, with its identity, in the

@@ -24,6 +24,7 @@ mod documents;
 mod gates;
 mod grant_fields;
 mod parse;
+mod partial_copy;
 mod principal_index;
 mod replication;
 pub use assumption::{AssumeError, Assumption};
