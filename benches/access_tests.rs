@@ -3,7 +3,11 @@
 //! judging under 1 s). The expectations cycle through three principals,
 //! every operation set and both expectations, so no two in a row are alike.
 
-use criterion::{Criterion, criterion_group, criterion_main};
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+
+use criterion::Criterion;
+use criterion::measurement::Measurement;
 use std::hint::black_box;
 
 use kms_s3_doctor::access_tests;
@@ -35,7 +39,7 @@ fn file_of(count: usize) -> String {
     text
 }
 
-fn bench_access_tests(c: &mut Criterion) {
+fn bench_access_tests<M: Measurement + 'static>(c: &mut Criterion<M>) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/walkthrough.json");
     let Ok(snapshot) = Snapshot::parse(
         "walkthrough.json",
@@ -59,5 +63,16 @@ fn bench_access_tests(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_access_tests);
-criterion_main!(benches);
+fn main() {
+    if cpu_time::wanted() {
+        let mut criterion = Criterion::default()
+            .with_measurement(cpu_time::CpuTime)
+            .configure_from_args();
+        bench_access_tests(&mut criterion);
+        criterion.final_summary();
+    } else {
+        let mut criterion = Criterion::default().configure_from_args();
+        bench_access_tests(&mut criterion);
+        criterion.final_summary();
+    }
+}

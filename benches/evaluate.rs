@@ -6,9 +6,13 @@
 // A benchmark aborts on a broken fixture; that is what a panic is for here.
 #![allow(clippy::panic)]
 
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+
 use std::hint::black_box;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::Measurement;
+use criterion::{Criterion, Throughput};
 use kms_s3_doctor::policy::context::RequestContext;
 use kms_s3_doctor::policy::{Caller, Evaluation, Policy, Request};
 use serde_json::{Value, json};
@@ -130,7 +134,7 @@ fn caller() -> Caller {
     }
 }
 
-fn bench(c: &mut Criterion) {
+fn bench<M: Measurement + 'static>(c: &mut Criterion<M>) {
     let bucket = bucket_policy();
     let key = key_policy();
     let identities = identity_policies();
@@ -195,5 +199,16 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+fn main() {
+    if cpu_time::wanted() {
+        let mut criterion = Criterion::default()
+            .with_measurement(cpu_time::CpuTime)
+            .configure_from_args();
+        bench(&mut criterion);
+        criterion.final_summary();
+    } else {
+        let mut criterion = Criterion::default().configure_from_args();
+        bench(&mut criterion);
+        criterion.final_summary();
+    }
+}

@@ -1,21 +1,32 @@
 //! Judging the whole chain of the README's walkthrough snapshot: four
 //! operations, eight actions, every link. Loading (parsing every policy) is
-//! measured apart from judging.
+//! measured apart from judging, and the judge alone (every link's verdict,
+//! reason and evidence, no fixes) apart from the judge with its fixes. The
+//! four operations need five distinct actions, each judged once: the judge
+//! alone's throughput is per (principal, action).
 
-use criterion::{Criterion, criterion_group, criterion_main};
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+
+use criterion::measurement::Measurement;
+use criterion::{Criterion, Throughput};
 use std::hint::black_box;
 
-use kms_s3_doctor::chain::CheckRequest;
+use kms_s3_doctor::chain::{self, CheckRequest};
 use kms_s3_doctor::diagnosis::Operation;
 use kms_s3_doctor::pipeline;
 use kms_s3_doctor::snapshot::Snapshot;
+
+/// `s3:ListBucket`, `s3:GetObject`, `kms:Decrypt`, `s3:PutObject` and
+/// `kms:GenerateDataKey`: what list, get, put and multipart need.
+const DISTINCT_ACTIONS: u64 = 5;
 
 fn walkthrough() -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/walkthrough.json");
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
-fn bench_judge(c: &mut Criterion) {
+fn bench_judge<M: Measurement + 'static>(c: &mut Criterion<M>) {
     let text = walkthrough();
     let Ok(snapshot) = Snapshot::parse("walkthrough.json", &text) else {
         return;
@@ -39,7 +50,34 @@ fn bench_judge(c: &mut Criterion) {
     c.bench_function("judge walkthrough, 4 operations", |b| {
         b.iter(|| pipeline::judge_and_fix(black_box(&snapshot), black_box(&request)))
     });
+    let mut alone = c.benchmark_group("judge alone");
+    alone.throughput(Throughput::Elements(DISTINCT_ACTIONS));
+    for principal in [
+        "arn:aws:iam::222222222222:user/dilip",
+        "arn:aws:iam::111111111111:user/ann",
+    ] {
+        let request = CheckRequest {
+            principal: principal.to_string(),
+            ..request.clone()
+        };
+        let name = principal.rsplit('/').next().unwrap_or(principal);
+        alone.bench_function(format!("{name}, 5 actions"), |b| {
+            b.iter(|| chain::judge(black_box(&snapshot), black_box(&request)).map(|j| j.diagnosis))
+        });
+    }
+    alone.finish();
 }
 
-criterion_group!(benches, bench_judge);
-criterion_main!(benches);
+fn main() {
+    if cpu_time::wanted() {
+        let mut criterion = Criterion::default()
+            .with_measurement(cpu_time::CpuTime)
+            .configure_from_args();
+        bench_judge(&mut criterion);
+        criterion.final_summary();
+    } else {
+        let mut criterion = Criterion::default().configure_from_args();
+        bench_judge(&mut criterion);
+        criterion.final_summary();
+    }
+}

@@ -3,11 +3,15 @@
 //! that finding a principal's documents cannot stop early. Measures one
 //! check (allowed and denied) and `test` with 1,000 and 10,000 expectations.
 
-use criterion::{Criterion, criterion_group, criterion_main};
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+
+use criterion::measurement::Measurement;
+use criterion::{Criterion, Throughput};
 use std::hint::black_box;
 
 use kms_s3_doctor::access_tests;
-use kms_s3_doctor::chain::CheckRequest;
+use kms_s3_doctor::chain::{self, CheckRequest};
 use kms_s3_doctor::diagnosis::Operation;
 use kms_s3_doctor::pipeline;
 use kms_s3_doctor::snapshot::Snapshot;
@@ -86,7 +90,7 @@ fn tests_file(count: usize) -> String {
     text
 }
 
-fn bench_principals(c: &mut Criterion) {
+fn bench_principals<M: Measurement + 'static>(c: &mut Criterion<M>) {
     let text = many_principals();
     let Ok(snapshot) = Snapshot::parse("many.json", &text) else {
         return;
@@ -111,7 +115,28 @@ fn bench_principals(c: &mut Criterion) {
         });
     }
     group.finish();
+    // Five distinct actions for list, get, put and multipart: the judge
+    // alone's throughput is per (principal, action).
+    let mut alone = c.benchmark_group("5,000 principals, judge alone");
+    alone.throughput(Throughput::Elements(5));
+    for (name, request) in [("dilip", &dilip), ("ann", &ann)] {
+        alone.bench_function(format!("{name}, 5 actions"), |b| {
+            b.iter(|| chain::judge(black_box(&snapshot), black_box(request)).map(|j| j.diagnosis))
+        });
+    }
+    alone.finish();
 }
 
-criterion_group!(benches, bench_principals);
-criterion_main!(benches);
+fn main() {
+    if cpu_time::wanted() {
+        let mut criterion = Criterion::default()
+            .with_measurement(cpu_time::CpuTime)
+            .configure_from_args();
+        bench_principals(&mut criterion);
+        criterion.final_summary();
+    } else {
+        let mut criterion = Criterion::default().configure_from_args();
+        bench_principals(&mut criterion);
+        criterion.final_summary();
+    }
+}

@@ -267,6 +267,12 @@ pub struct Fix {
     /// would undo.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub terraform: Option<Box<TerraformEdit>>,
+    /// Where `document_after` differs from the document as read: the
+    /// positions of the statements the changes wrote, and of those beside a
+    /// statement they removed. `None` when not known; the text and Markdown
+    /// reports then show a long document whole.
+    #[serde(skip)]
+    pub changed_statements: Option<Vec<usize>>,
 }
 
 /// A change made in the Terraform configuration that writes the document.

@@ -27,14 +27,26 @@ use crate::snapshot::Snapshot;
 /// one document share one `document_after`, installed by one command: they
 /// are declared together.
 pub(super) fn declare(snapshot: &Snapshot, diagnosis: &mut Diagnosis) {
-    for change in &mut diagnosis.changes {
+    for index in 0..diagnosis.changes.len() {
+        let change = &diagnosis.changes[index];
+        // Changes merged into one document share it, and what it widens:
+        // the document as read (it can hold tens of thousands of
+        // statements) is written out and compared once.
+        if let Some(&first) = change.with_changes.first()
+            && first < index
+            && diagnosis.changes[first].with_changes == change.with_changes
+        {
+            diagnosis.changes[index].widens = diagnosis.changes[first].widens.clone();
+            continue;
+        }
         let (Some(target), Some(after)) = (&change.target, &change.document_after) else {
             continue;
         };
         let Some(before) = base_document(snapshot, target) else {
             continue;
         };
-        change.widens = weakened(&before, after);
+        let widens = weakened(&before, after);
+        diagnosis.changes[index].widens = widens;
     }
     for operation in &mut diagnosis.operations {
         for action in &mut operation.actions {
@@ -130,9 +142,28 @@ pub fn weakened(before: &Value, after: &Value) -> Vec<String> {
             }
         }
     }
+    // Which statements of `after` are not in `before`. A merged document
+    // keeps the statements as read in their order, so each is looked for
+    // first where the previous one was found: a document of tens of
+    // thousands of statements is not compared with itself pair by pair.
+    let mut cursor = 0;
+    let mut added = Vec::with_capacity(after.len());
+    for statement in &after {
+        let found = if before.get(cursor) == Some(statement) {
+            Some(cursor)
+        } else {
+            before.iter().position(|other| other == statement)
+        };
+        if let Some(at) = found {
+            cursor = at + 1;
+        }
+        added.push(found.is_none());
+    }
     for allow in after
         .iter()
-        .filter(|statement| is(statement, "Allow") && !before.contains(statement))
+        .zip(added)
+        .filter(|(statement, added)| *added && is(statement, "Allow"))
+        .map(|(statement, _)| statement)
     {
         let carried = condition_keys(allow);
         for guarded in before.iter().filter(|statement| is(statement, "Allow")) {

@@ -127,6 +127,7 @@ pub(super) fn documents(snapshot: &Snapshot, diagnosis: &mut Diagnosis) -> Vec<M
                 }
             }
         }
+        let changed = changed_positions(&kept, count);
         merged.push(Merged {
             first: members[0],
             kept,
@@ -135,12 +136,46 @@ pub(super) fn documents(snapshot: &Snapshot, diagnosis: &mut Diagnosis) -> Vec<M
             for &index in others {
                 diagnosis.changes[index].document_after = Some(document.clone());
                 diagnosis.changes[index].with_changes = members.clone();
+                diagnosis.changes[index].changed_statements = Some(changed.clone());
             }
             diagnosis.changes[last].document_after = Some(document);
             diagnosis.changes[last].with_changes = members;
+            diagnosis.changes[last].changed_statements = Some(changed);
         }
     }
     merged
+}
+
+/// The positions in the merged document of what differs from the `count`
+/// statements as read, from `kept` (each merged statement's original, `None`
+/// for one a change wrote): every written statement, and the statements on
+/// either side of one removed.
+fn changed_positions(kept: &[Option<usize>], count: usize) -> Vec<usize> {
+    let mut changed = Vec::new();
+    let mut next = 0;
+    for (at, original) in kept.iter().enumerate() {
+        match *original {
+            // A statement extended or replaced stands where its original
+            // stood; one appended comes after every original.
+            None => {
+                changed.push(at);
+                next += 1;
+            }
+            Some(original) => {
+                if original != next {
+                    changed.extend(at.checked_sub(1));
+                    changed.push(at);
+                }
+                next = original + 1;
+            }
+        }
+    }
+    if next != count {
+        changed.extend(kept.len().checked_sub(1));
+    }
+    changed.sort_unstable();
+    changed.dedup();
+    changed
 }
 
 fn empty_document() -> Value {
@@ -388,6 +423,19 @@ fn add(document: &mut Value, statement: &Value) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_changed_positions_are_the_written_statements_and_those_beside_a_removal() {
+        // Statement 2 of 6 removed, statement 4 extended, one appended.
+        let kept = [Some(0), Some(1), Some(3), None, Some(5), None];
+        assert_eq!(changed_positions(&kept, 6), vec![1, 2, 3, 5]);
+        // The last statement removed: the new last one borders it.
+        assert_eq!(changed_positions(&[Some(0), Some(1)], 3), vec![1]);
+        assert_eq!(
+            changed_positions(&[Some(0), Some(1)], 2),
+            Vec::<usize>::new()
+        );
+    }
 
     #[test]
     fn an_allow_differing_only_in_actions_is_extended() {

@@ -4,27 +4,37 @@
 //! setting, re-encrypt objects) cannot be laid over a snapshot; the links
 //! they mend show up as still failing, with their change named.
 
+use crate::chain::principal::find_info;
 use crate::chain::{CheckRequest, PlannedAction, Shared, Target, rejudge};
 use crate::diagnosis::{Diagnosis, FixChange, LinkStatus, Recheck, Remaining};
 use crate::diagnosis::{FixTarget, LinkId};
 use crate::fixes::merge::{Base, Merged, base_of, principal_info};
-use crate::snapshot::{Field, NamedPolicy, PolicyDoc, PolicyKind, Snapshot};
+use crate::policy::arn::Principal;
+use crate::snapshot::{DocRef, Field, NamedPolicy, PolicyDoc, PolicyKind, PrincipalInfo, Snapshot};
 
 /// A copy of `snapshot` with every change's `document_after` installed, and
 /// the indexes of the changes that made it in.
 pub fn apply(snapshot: &Snapshot, diagnosis: &Diagnosis) -> (Snapshot, Vec<usize>) {
-    apply_merged(snapshot, diagnosis, &[], &[])
+    apply_merged(snapshot, diagnosis, &[], &[], None)
 }
 
 /// [`apply`], parsing of each merged document only the statements that
-/// `merged` does not say are unchanged from the snapshot's.
+/// `merged` does not say are unchanged from the snapshot's. With `request`,
+/// the copy keeps only the principal entries a re-check of that request
+/// reads or changes (see [`principals_read`]).
 fn apply_merged(
     snapshot: &Snapshot,
     diagnosis: &Diagnosis,
     merged: &[Merged],
     skip: &[usize],
+    request: Option<&CheckRequest>,
 ) -> (Snapshot, Vec<usize>) {
-    let mut patched = snapshot.clone();
+    let mut patched = match request {
+        Some(request) => {
+            snapshot.copy_keeping_principals(&principals_read(snapshot, request, diagnosis))
+        }
+        None => snapshot.clone(),
+    };
     let mut applied = Vec::new();
     for (index, change) in diagnosis.changes.iter().enumerate() {
         if skip.contains(&index) {
@@ -160,6 +170,55 @@ fn install(snapshot: &mut Snapshot, target: &FixTarget, doc: PolicyDoc) -> bool 
     true
 }
 
+/// The entries of `snapshot` that judging `request` again over a copy with
+/// `diagnosis`'s changes reads or changes: the entries of the request's
+/// principal and of its `--via-role` role (the judge reads no other entry:
+/// every link looks its principals up through those two), and the holders
+/// of the documents the changes replace, found as installing them finds
+/// them. A snapshot of thousands of principals is then not copied whole for
+/// each re-check.
+fn principals_read<'s>(
+    snapshot: &'s Snapshot,
+    request: &CheckRequest,
+    diagnosis: &Diagnosis,
+) -> Vec<&'s PrincipalInfo> {
+    let mut read = Vec::new();
+    let judged = Principal::parse_caller(&request.principal)
+        .ok()
+        .into_iter()
+        .chain(
+            request
+                .via_role
+                .as_deref()
+                .and_then(|role| Principal::parse(role).ok()),
+        );
+    for principal in judged {
+        read.extend(find_info(snapshot, &principal));
+    }
+    for target in diagnosis
+        .changes
+        .iter()
+        .filter_map(|change| change.target.as_ref())
+    {
+        let holder = match target.kind {
+            LinkId::TrustPolicy => Some(target.resource.as_str()),
+            _ => target.principal.as_deref(),
+        };
+        let in_doc = target.doc.as_deref().and_then(|doc| match doc {
+            DocRef::IdentityPolicy { principal, .. }
+            | DocRef::PermissionsBoundary { principal }
+            | DocRef::SessionPolicy { principal, .. } => Some(principal.as_str()),
+            DocRef::TrustPolicy { role } => Some(role.as_str()),
+            _ => None,
+        });
+        for arn in holder.into_iter().chain(in_doc) {
+            read.extend(principal_info(snapshot, arn));
+            read.extend(snapshot.principal_by_arn(arn));
+        }
+    }
+    read
+}
+
 fn principal_mut<'s>(
     snapshot: &'s mut Snapshot,
     arn: &str,
@@ -205,16 +264,26 @@ pub(super) fn run(
     contexts: &Shared,
     merged: &[Merged],
 ) {
-    run_with(snapshot, request, diagnosis, reads, contexts, merged);
+    let shortcuts = Shortcuts { reads, prune: true };
+    run_with(snapshot, request, diagnosis, shortcuts, contexts, merged);
 }
 
-/// [`run`], with `reads` saying which actions a replaced document of a kind
-/// can change (the others are copied from the first judgement).
+/// The work a re-check leaves out because it cannot change its answer.
+#[derive(Clone, Copy)]
+struct Shortcuts {
+    /// Which actions a replaced document of a kind can change: the others
+    /// are copied from the first judgement.
+    reads: fn(&PlannedAction, LinkId) -> bool,
+    /// Copy only the principal entries the re-check reads or changes.
+    prune: bool,
+}
+
+/// [`run`], leaving out what `shortcuts` says.
 fn run_with(
     snapshot: &Snapshot,
     request: &CheckRequest,
     diagnosis: &mut Diagnosis,
-    reads: fn(&PlannedAction, LinkId) -> bool,
+    shortcuts: Shortcuts,
     contexts: &Shared,
     merged: &[Merged],
 ) {
@@ -230,7 +299,7 @@ fn run_with(
         snapshot,
         request,
         diagnosis,
-        reads,
+        shortcuts,
         contexts,
         merged,
         &alternatives,
@@ -244,7 +313,7 @@ fn run_with(
             .filter_map(|change| change.alternative_to)
             .collect();
         recheck.alternative = recheck_without(
-            snapshot, request, diagnosis, reads, contexts, merged, &replaced,
+            snapshot, request, diagnosis, shortcuts, contexts, merged, &replaced,
         )
         .map(Box::new);
     }
@@ -256,12 +325,13 @@ fn recheck_without(
     snapshot: &Snapshot,
     request: &CheckRequest,
     diagnosis: &Diagnosis,
-    reads: fn(&PlannedAction, LinkId) -> bool,
+    shortcuts: Shortcuts,
     contexts: &Shared,
     merged: &[Merged],
     skip: &[usize],
 ) -> Option<Recheck> {
-    let (patched, mut applied) = apply_merged(snapshot, diagnosis, merged, skip);
+    let pruned_for = shortcuts.prune.then_some(request);
+    let (patched, mut applied) = apply_merged(snapshot, diagnosis, merged, skip, pruned_for);
     // The caller's remedies are applied to the request, not the snapshot.
     let remedied = with_remedies(request, diagnosis, &mut applied);
     applied.sort_unstable();
@@ -275,7 +345,7 @@ fn recheck_without(
         .map(|target| target.kind)
         .collect();
     let changed = |planned: &PlannedAction| {
-        remedied.is_some() || kinds.iter().any(|&kind| reads(planned, kind))
+        remedied.is_some() || kinds.iter().any(|&kind| (shortcuts.reads)(planned, kind))
     };
     // A request changed by a remedy builds its contexts afresh.
     let fresh = Shared::default();
@@ -471,7 +541,7 @@ mod tests {
                 .iter()
                 .filter(|merged| merged.kept.iter().any(Option::is_some))
                 .count();
-            let (kept, kept_applied) = apply_merged(&snapshot, &judged, &merged, &[]);
+            let (kept, kept_applied) = apply_merged(&snapshot, &judged, &merged, &[], None);
             let (parsed, parsed_applied) = apply(&snapshot, &judged);
             assert_eq!(kept_applied, parsed_applied, "{name}");
             // Debug shows every parsed field: statements, their positions,
@@ -505,7 +575,10 @@ mod tests {
                 &snapshot,
                 &request,
                 &mut judged,
-                |_, _| true,
+                Shortcuts {
+                    reads: |_, _| true,
+                    prune: false,
+                },
                 &Shared::default(),
                 &merged,
             );

@@ -225,14 +225,21 @@ fn render_plan(index: usize, fix: &Fix, out: &mut dyn Write) -> io::Result<()> {
         let first = fix.with_changes.first().copied().unwrap_or(index);
         writeln!(out)?;
         if first == index {
+            let (shown, left_out) = super::shorten::document_after(fix, document);
+            let heading = if left_out == 0 {
+                "whole document"
+            } else {
+                "document"
+            };
             writeln!(
                 out,
-                "   whole document after {}:",
-                change_numbers(&fix.with_changes)
+                "   {heading} after {}{}:",
+                change_numbers(&fix.with_changes),
+                super::text::left_out_text(left_out)
             )?;
             writeln!(out)?;
             writeln!(out, "```json")?;
-            writeln!(out, "{}", pretty_statement(document))?;
+            writeln!(out, "{shown}")?;
             writeln!(out, "```")?;
         } else {
             writeln!(out, "   whole document: the one of change {}", first + 1)?;

@@ -10,6 +10,7 @@ mod explain_text;
 mod json;
 mod junit;
 mod markdown;
+mod shorten;
 mod test_json;
 mod test_run;
 mod text;

@@ -297,13 +297,20 @@ fn render_plan(
     if let Some(document) = &fix.document_after {
         let first = fix.with_changes.first().copied().unwrap_or(index);
         if first == index {
+            let (shown, left_out) = super::shorten::document_after(fix, document);
+            let heading = if left_out == 0 {
+                "whole document"
+            } else {
+                "document"
+            };
             writeln!(
                 out,
-                "{indent}{} after {}:",
-                paint.bold("whole document"),
-                change_numbers(&fix.with_changes)
+                "{indent}{} after {}{}:",
+                paint.bold(heading),
+                change_numbers(&fix.with_changes),
+                left_out_text(left_out)
             )?;
-            for line in pretty_statement(document).lines() {
+            for line in shown.lines() {
                 writeln!(out, "{indent}  {line}")?;
             }
         } else {
@@ -376,4 +383,14 @@ fn render_fix(
         writeln!(out, "{indent}note: {note}")?;
     }
     Ok(())
+}
+
+/// What a shortened document says of the statements it leaves out.
+pub(super) fn left_out_text(left_out: usize) -> String {
+    match left_out {
+        0 => String::new(),
+        _ => format!(
+            " ({left_out} unchanged statements left out here; the JSON report and `--write-fixes` hold the whole document)"
+        ),
+    }
 }

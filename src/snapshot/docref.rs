@@ -268,7 +268,7 @@ impl Snapshot {
 
     /// The principal entry whose ARN is exactly `arn`.
     fn principal_entry(&self, arn: &str) -> Option<&PrincipalInfo> {
-        self.principals.iter().find(|info| info.arn == arn)
+        self.principal_by_arn(arn)
     }
 
     /// Every policy document of the snapshot, with its identity, in the
@@ -341,6 +341,46 @@ impl Snapshot {
                 out.push((DocRef::AccessPointPolicy { access_point }, doc));
             }
         }
+        out
+    }
+
+    /// The documents of [`Snapshot::documents`], in its order, without
+    /// naming each: for a question over every document of a snapshot of
+    /// thousands of principals, naming them cost more than reading them.
+    pub(crate) fn policy_docs(&self) -> Vec<&PolicyDoc> {
+        let mut out = Vec::new();
+        for info in self.accounts.values() {
+            for levels in [&info.scps, &info.rcps] {
+                if let Field::Some(levels) = levels {
+                    out.extend(levels.iter().flatten().map(|named| &named.document));
+                }
+            }
+        }
+        out.extend(
+            self.buckets
+                .iter()
+                .filter_map(|bucket| bucket.policy.known()),
+        );
+        out.extend(self.keys.iter().filter_map(|key| key.policy.known()));
+        for info in &self.principals {
+            if let Field::Some(policies) = &info.policies {
+                out.extend(policies.iter().map(|named| &named.document));
+            }
+            if let Field::Some(named) = &info.permissions_boundary {
+                out.push(&named.document);
+            }
+            if let Field::Some(doc) = &info.trust_policy {
+                out.push(doc);
+            }
+            if let Field::Some(docs) = &info.session_policies {
+                out.extend(docs.iter());
+            }
+        }
+        out.extend(
+            self.access_points
+                .iter()
+                .filter_map(|info| info.policy.known()),
+        );
         out
     }
 

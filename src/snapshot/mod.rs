@@ -27,6 +27,7 @@ mod gates;
 mod grant_fields;
 pub mod merge;
 mod parse;
+mod partial_copy;
 mod principal_index;
 mod replication;
 pub mod shard;

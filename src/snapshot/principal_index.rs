@@ -21,6 +21,8 @@ pub(crate) struct PrincipalIndex {
     /// Each entry's ARN when the index was built: a lookup's hit is
     /// trusted only while the entry still carries it.
     arns: Vec<String>,
+    /// The first entry with each ARN, exactly as written.
+    by_exact_arn: HashMap<String, usize>,
     users_by_arn: HashMap<String, usize>,
     users_by_name: HashMap<(String, String), usize>,
     roles_by_name: HashMap<(String, String), usize>,
@@ -34,6 +36,7 @@ impl PrincipalIndex {
             ..Self::default()
         };
         for (at, info) in principals.iter().enumerate() {
+            index.by_exact_arn.entry(info.arn.clone()).or_insert(at);
             let Ok(candidate) = Principal::parse(&info.arn) else {
                 continue;
             };
@@ -126,6 +129,25 @@ impl Snapshot {
         if !unchanged {
             self.principal_index = PrincipalIndexCache::default();
         }
+    }
+
+    /// The first entry whose ARN is `arn` exactly, as a scan in order finds
+    /// it; through the index while it describes the snapshot.
+    pub(crate) fn principal_by_arn(&self, arn: &str) -> Option<&PrincipalInfo> {
+        let index = self
+            .principal_index
+            .0
+            .get_or_init(|| Arc::new(PrincipalIndex::build(&self.principals)));
+        if index.arns.len() == self.principals.len()
+            && let Some(&at) = index.by_exact_arn.get(arn)
+            && let Some(info) = self.principals.get(at)
+            && info.arn == index.arns[at]
+        {
+            return Some(info);
+        }
+        // A miss, or an index that no longer describes the snapshot: an
+        // entry renamed in place since it was built would be missed.
+        self.principals.iter().find(|info| info.arn == arn)
     }
 
     /// The entry for an IAM `principal` through the index.

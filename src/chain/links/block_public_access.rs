@@ -23,7 +23,6 @@
 use crate::diagnosis::{Evidence, EvidenceRole, Fix, FixChange, LinkId, LinkResult, LinkStatus};
 use crate::policy::Tri;
 use crate::policy::logic::{and, or};
-use crate::policy::public::publicness;
 use crate::snapshot::{Field, PublicAccessSetting, setting_of};
 
 use super::{ActionFacts, result};
@@ -294,12 +293,12 @@ fn public_policy_across_accounts(facts: &ActionFacts<'_, '_>) -> Option<Finding>
     let bucket = facts.setup.bucket;
     // A policy not read leaves its own link unknown already.
     let (doc, what) = match point.and_then(|point| point.policy.known()) {
-        Some(point_doc) if publicness(&point_doc.policy).public != Tri::No => {
+        Some(point_doc) if point_doc.policy.publicness().public != Tri::No => {
             (point_doc, "access point policy")
         }
         _ => (bucket.policy.known()?, "bucket policy"),
     };
-    let public = publicness(&doc.policy);
+    let public = doc.policy.publicness();
     if public.public == Tri::No {
         return None;
     }

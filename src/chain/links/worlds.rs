@@ -137,9 +137,9 @@ fn axes_of(links: &[LinkResult], facts: &ActionFacts<'_, '_>) -> Vec<Axis> {
     // that any document evaluated for the action can tell apart, and
     // classes finer than needed only add worlds. A document the judge
     // reads must therefore be one `Snapshot::documents` lists.
-    let documents = facts.setup.snapshot.documents();
+    let documents = facts.setup.snapshot.policy_docs();
     let conditions = || {
-        documents.iter().flat_map(|(_, doc)| {
+        documents.iter().flat_map(|doc| {
             doc.policy
                 .statements()
                 .iter()
@@ -154,7 +154,7 @@ fn axes_of(links: &[LinkResult], facts: &ActionFacts<'_, '_>) -> Vec<Axis> {
     let mut axes = Vec::new();
     let mut count = 1usize;
     for (at, key) in keys.into_iter().enumerate() {
-        let values = (!documents.iter().any(|(_, doc)| uses_as_variable(doc, &key)))
+        let values = (!documents.iter().any(|doc| uses_as_variable(doc, &key)))
             .then(|| crate::policy::representatives(&key, conditions()))
             .flatten();
         let Some(values) = values else {

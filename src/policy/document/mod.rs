@@ -5,13 +5,14 @@
 //! statement did or did not apply in `explain`: the model is what they
 //! share, so its fields stay private to this module and its parts.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
 use super::Effect;
 use super::condition::Condition;
 use super::principal::Principals;
+use super::public::Publicness;
 use super::variables::Template;
 use super::wildcard::Glob;
 
@@ -45,6 +46,22 @@ pub struct Policy {
     /// True when `Statement` was one object rather than an array.
     single_statement: bool,
     statements: Vec<Statement>,
+    /// What is worked out from the statements once, on first use, and read
+    /// on every request after: a parsed document never changes.
+    derived: Derived,
+}
+
+/// See [`Policy::publicness`].
+#[derive(Clone, Default)]
+struct Derived {
+    publicness: OnceLock<Publicness>,
+}
+
+impl std::fmt::Debug for Derived {
+    // Whether it was worked out yet says nothing about the document.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Derived")
+    }
 }
 
 /// One statement of a policy.
@@ -224,6 +241,15 @@ impl Policy {
 
     pub fn set_label(&mut self, label: impl Into<String>) {
         self.label = Arc::from(label.into());
+    }
+
+    /// [`super::public::publicness`] of this document, worked out once: the
+    /// Block Public Access link asks it of the same bucket policy for every
+    /// action of every request.
+    pub(crate) fn publicness(&self) -> &Publicness {
+        self.derived
+            .publicness
+            .get_or_init(|| super::public::publicness(self))
     }
 
     /// The document's `Version`, None when it has none.

@@ -423,6 +423,7 @@ impl<'l, 'a> StatementReader<'l, 'a> {
             id: header.id,
             single_statement: self.single_statement,
             statements: self.statements,
+            derived: Default::default(),
         }
     }
 }
