@@ -150,12 +150,18 @@ fn dim(color: bool, text: &str) -> String {
     }
 }
 
-fn target(request: &WhoCanRequest) -> String {
+/// `s3://BUCKET/KEY`, the placeholder key when no object was named.
+fn object_url(request: &WhoCanRequest) -> String {
     let object = request
         .object
         .as_deref()
         .unwrap_or(crate::chain::PLACEHOLDER_OBJECT);
-    let mut text = format!("s3://{}/{object}", request.bucket);
+    format!("s3://{}/{object}", request.bucket)
+}
+
+/// What the request reaches and how, in words beside the URL.
+fn target_words(request: &WhoCanRequest) -> String {
+    let mut text = String::new();
     if request.object.is_none() {
         text.push_str("  (placeholder key: no --object given)");
     }
@@ -163,6 +169,10 @@ fn target(request: &WhoCanRequest) -> String {
         text.push_str(&format!("  via access point {point}"));
     }
     text
+}
+
+fn target(request: &WhoCanRequest) -> String {
+    format!("{}{}", object_url(request), target_words(request))
 }
 
 /// `3 allowed · 1 inconclusive · 4 denied (8 principals)`.
@@ -323,8 +333,9 @@ pub fn render_who_can_markdown(
     let ordered = listing_order(rows);
     writeln!(
         out,
-        "## Who can reach `{}`",
-        markdown_code(&target(request))
+        "## Who can reach `{}`{}",
+        markdown_code(&object_url(request)),
+        markdown_cell(&escape_control(&target_words(request)))
     )?;
     writeln!(out)?;
     writeln!(out, "{}", counts(&ordered))?;
