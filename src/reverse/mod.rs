@@ -3,6 +3,7 @@
 //! reach, and what changed between two states. Each answer is made of the
 //! same judgements `check` gives, one per principal and operation.
 
+mod halves;
 pub mod rows;
 pub mod who_can;
 

@@ -6,10 +6,11 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::chain::{self, CheckRequest, JudgeError};
+use crate::chain::{CheckRequest, JudgeError};
 use crate::diagnosis::{Diagnosis, LinkId, LinkStatus, Operation, OperationResult, Verdict};
 use crate::snapshot::Snapshot;
 
+use super::halves::Halves;
 use super::rows::{RowKind, RowSource, sources};
 
 /// What `who-can` asks about: the request of `check` without its principal.
@@ -84,10 +85,12 @@ pub fn who_can(snapshot: &Snapshot, request: &WhoCanRequest) -> Result<Vec<Row>,
         .unwrap_or(1)
         .min(sources.len().max(1));
     let chunk = sources.len().div_ceil(threads).max(1);
+    let halves = Halves::new(snapshot);
+    let halves = &halves;
     let judged: Vec<Result<Vec<Row>, JudgeError>> = std::thread::scope(|scope| {
         let workers: Vec<_> = sources
             .chunks(chunk)
-            .map(|part| scope.spawn(move || judge_rows(snapshot, request, part)))
+            .map(|part| scope.spawn(move || judge_rows(halves, request, part)))
             .collect();
         workers
             .into_iter()
@@ -107,22 +110,24 @@ pub fn who_can(snapshot: &Snapshot, request: &WhoCanRequest) -> Result<Vec<Row>,
 }
 
 fn judge_rows(
-    snapshot: &Snapshot,
+    halves: &Halves<'_>,
     request: &WhoCanRequest,
     sources: &[RowSource],
 ) -> Result<Vec<Row>, JudgeError> {
+    let mut workspace = halves.workspace();
     sources
         .iter()
-        .map(|source| judge_row(snapshot, request, source))
+        .map(|source| judge_row(halves, &mut workspace, request, source))
         .collect()
 }
 
 fn judge_row(
-    snapshot: &Snapshot,
+    halves: &Halves<'_>,
+    workspace: &mut Snapshot,
     request: &WhoCanRequest,
     source: &RowSource,
 ) -> Result<Row, JudgeError> {
-    let judgement = chain::judge(snapshot, &check_request(request, &source.principal))?;
+    let judgement = halves.judge(workspace, &check_request(request, &source.principal))?;
     let operations = &judgement.diagnosis.operations;
     Ok(Row {
         principal: source.principal.clone(),
