@@ -17,5 +17,8 @@ pub mod live;
 pub mod pipeline;
 pub mod policy;
 pub mod report;
+pub mod reverse;
 pub mod snapshot;
+#[doc(hidden)]
+pub mod synthetic;
 pub mod whatif;

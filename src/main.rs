@@ -32,6 +32,7 @@ fn main() {
         Command::Test(args) => args.aws.debug,
         Command::Snapshot(args) => args.aws.debug,
         Command::Explain { aws, .. } => aws.debug,
+        Command::WhoCan(args) => args.aws.debug,
         _ => false,
     };
     if let Err(message) = cli::logging::init(debug) {
@@ -53,6 +54,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Check(args) => cli::check::run(args),
         Command::Snapshot(args) => cli::snapshot::run(args),
         Command::Test(args) => cli::test::run(args),
+        Command::WhoCan(args) => cli::who_can::run(args),
         Command::Completions { shell } => cli::generate::completions(shell),
         Command::Man => cli::generate::man(),
         Command::Explain {

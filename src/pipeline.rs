@@ -25,6 +25,7 @@ mod sweep;
 pub use gaad::{GaadImport, import_gaad};
 pub use merge::{MergeSummary, merge_snapshots};
 pub use sweep::{Sweep, SweepOutcome, sweep};
+pub mod reverse;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -14,6 +14,7 @@ pub mod logging;
 pub mod snapshot;
 pub mod snapshot_sweep;
 pub mod test;
+pub mod who_can;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -21,6 +22,7 @@ use args::{Color, Format};
 use check::CheckArgs;
 use snapshot::SnapshotArgs;
 use test::TestArgs;
+use who_can::WhoCanArgs;
 
 /// Finds which link of the S3 / SSE-KMS permission chain denies access, and
 /// who must change what.
@@ -45,6 +47,9 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Judge every expectation of an access-test file (TOML) from one gathering.
     Test(TestArgs),
+    /// Judge every principal the snapshot knows for one bucket (object,
+    /// access point): who can read or write it, KMS included.
+    WhoCan(WhoCanArgs),
     /// Print a shell completion script for the given shell.
     Completions {
         /// The shell to complete for.
@@ -97,6 +102,7 @@ pub fn parse() -> Result<Cli, clap::Error> {
     match (&mut cli.command, matches.subcommand()) {
         (Command::Check(args), Some(("check", sub))) => args.layers.order_from(sub),
         (Command::Test(args), Some(("test", sub))) => args.layers.order_from(sub),
+        (Command::WhoCan(args), Some(("who-can", sub))) => args.layers.order_from(sub),
         _ => {}
     }
     Ok(cli)

@@ -52,6 +52,8 @@ mod live_sweep;
 #[cfg(feature = "live")]
 mod live_throttling;
 #[cfg(feature = "live")]
+mod live_who_can;
+#[cfg(feature = "live")]
 mod permissions;
 mod plan_fixes;
 mod plans_cli;
@@ -61,5 +63,7 @@ mod s3_hop_properties;
 mod service_context;
 mod service_properties;
 mod snapshot_merge;
+mod who_can;
+mod who_can_properties;
 mod world_properties;
 mod worlds;
