@@ -380,5 +380,57 @@ fn a_sweep_reads_the_whole_organization_shards_and_resumes() {
             ));
         }
     }
+
+    // who-can over the swept directory lists principals of several accounts,
+    // each with the verdict `check` gives it.
+    let output = world
+        .command()
+        .args([
+            "who-can",
+            "--snapshot",
+            whole_dir.to_str().unwrap(),
+            "--bucket",
+            &bucket,
+            "--op",
+            "get",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    ok(&output, "who-can over the swept directory");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let rows = report["principals"].as_array().unwrap();
+    let row_accounts: BTreeSet<&str> = rows
+        .iter()
+        .filter_map(|row| row["principal"].as_str()?.split(':').nth(4))
+        .filter(|account| !account.is_empty())
+        .collect();
+    if row_accounts.len() < 2 {
+        problems.push(format!(
+            "who-can lists principals of {row_accounts:?} only, expected several accounts"
+        ));
+    }
+    for row in rows {
+        let principal = row["principal"].as_str().unwrap();
+        if !principal.starts_with("arn:") {
+            continue;
+        }
+        let expected = match check(&bucket, principal) {
+            Some(0) => "allowed",
+            Some(1) => "denied",
+            Some(3) => "inconclusive",
+            other => {
+                problems.push(format!("check {principal}: exit {other:?}"));
+                continue;
+            }
+        };
+        if row["verdicts"]["get"] != expected {
+            problems.push(format!(
+                "who-can says {} for {principal}, check says {expected}",
+                row["verdicts"]["get"]
+            ));
+        }
+    }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
