@@ -152,7 +152,10 @@ fn a_fifth_throttled_reads_the_same_snapshot() {
             ));
         }
         // The summary counts what the proxy did: every throttled answer
-        // was retried, and none was the last.
+        // the tool received was retried, and none was the last. A request
+        // whose answer the tool stopped waiting for (a branch whose result
+        // was no longer needed) is counted by the proxy alone, so the
+        // summary may count fewer, never more.
         let summary = stderr.lines().find(|line| line.contains("retried"));
         let Some(summary) = summary else {
             problems.push(format!(
@@ -164,8 +167,10 @@ fn a_fifth_throttled_reads_the_same_snapshot() {
         let throttled = count_before(summary, "throttled");
         let retried = count_before(summary, "retried").unwrap_or_default();
         let failed = count_before(summary, "failed");
-        if throttled != Some(counts.total_throttled())
-            || retried < counts.total_throttled()
+        let proxy_throttled = counts.total_throttled();
+        if throttled.is_none_or(|counted| {
+            counted > proxy_throttled || (proxy_throttled > 0 && counted == 0)
+        }) || retried < throttled.unwrap_or_default()
             || failed != Some(0)
         {
             problems.push(format!(
