@@ -17,5 +17,6 @@ pub mod live;
 pub mod pipeline;
 pub mod policy;
 pub mod report;
+pub mod reverse;
 pub mod snapshot;
 pub mod whatif;

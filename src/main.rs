@@ -31,6 +31,7 @@ fn main() {
         Command::Check(args) => args.aws.debug,
         Command::Test(args) => args.aws.debug,
         Command::Snapshot(args) => args.aws.debug,
+        Command::CanAccess(args) => args.aws.debug,
         _ => false,
     };
     if let Err(message) = cli::logging::init(debug) {
@@ -54,6 +55,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Test(args) => cli::test::run(args),
         Command::Completions { shell } => cli::generate::completions(shell),
         Command::Man => cli::generate::man(),
+        Command::CanAccess(args) => cli::can_access::run(args),
         Command::Explain {
             message,
             format,

@@ -4,6 +4,7 @@
 //! `main.rs` only; the library takes plain types.
 
 pub mod args;
+pub mod can_access;
 pub mod check;
 mod check_event;
 pub mod exit;
@@ -45,6 +46,9 @@ pub enum Command {
     },
     /// Print the manual page (roff) generated from these definitions.
     Man,
+    /// What one principal can do over every bucket (and object) of a
+    /// snapshot, KMS included.
+    CanAccess(can_access::CanAccessArgs),
     /// Map an AccessDenied message, or a replication failure (a `FAILED`
     /// replication status, S3's replication failure event), to the link it
     /// points at.
@@ -69,6 +73,7 @@ pub fn parse() -> Result<Cli, clap::Error> {
     match (&mut cli.command, matches.subcommand()) {
         (Command::Check(args), Some(("check", sub))) => args.layers.order_from(sub),
         (Command::Test(args), Some(("test", sub))) => args.layers.order_from(sub),
+        (Command::CanAccess(args), Some(("can-access", sub))) => args.layers.order_from(sub),
         _ => {}
     }
     Ok(cli)

@@ -2,6 +2,7 @@
 //! frozen JSON report `kms-s3-doctor/report@1`). Renderers only format: every fact they
 //! print is already in the diagnosis.
 
+pub mod can_access;
 mod escape;
 mod explain_json;
 mod explain_markdown;

@@ -10,6 +10,7 @@ mod support;
 
 mod access_tests;
 mod assumptions;
+mod can_access;
 mod cli;
 mod corpus;
 mod differential;
