@@ -19,4 +19,6 @@ pub mod policy;
 pub mod report;
 pub mod reverse;
 pub mod snapshot;
+#[doc(hidden)]
+pub mod synthetic;
 pub mod whatif;

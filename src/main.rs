@@ -31,6 +31,7 @@ fn main() {
         Command::Check(args) => args.aws.debug,
         Command::Test(args) => args.aws.debug,
         Command::Snapshot(args) => args.aws.debug,
+        Command::WhoCan(args) => args.aws.debug,
         Command::CanAccess(args) => args.aws.debug,
         _ => false,
     };
@@ -53,9 +54,11 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Check(args) => cli::check::run(args),
         Command::Snapshot(args) => cli::snapshot::run(args),
         Command::Test(args) => cli::test::run(args),
+        Command::WhoCan(args) => cli::who_can::run(args),
         Command::Completions { shell } => cli::generate::completions(shell),
         Command::Man => cli::generate::man(),
         Command::CanAccess(args) => cli::can_access::run(args),
+        Command::Diff(args) => cli::diff::run(args),
         Command::Explain {
             message,
             format,

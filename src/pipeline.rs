@@ -19,6 +19,7 @@
 
 mod files;
 pub mod input;
+pub mod reverse;
 
 use std::path::PathBuf;
 use std::time::Duration;

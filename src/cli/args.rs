@@ -200,7 +200,7 @@ impl From<Color> for ColorChoice {
 /// `--bucket`: a bucket name. The forms people paste from the console or the
 /// AWS CLI (`s3://NAME/...`, the bucket ARN) are refused with the name to
 /// use, rather than looked up as a bucket that cannot exist.
-fn parse_bucket(text: &str) -> Result<String, String> {
+pub(super) fn parse_bucket(text: &str) -> Result<String, String> {
     if !text.is_empty() {
         pipeline::input::plain_word(text)?;
     }
@@ -224,7 +224,7 @@ fn parse_bucket(text: &str) -> Result<String, String> {
 
 /// `--principal`, `--via-role`: as given, or refused when
 /// pasted with whitespace (see `pipeline::input`).
-fn parse_word(text: &str) -> Result<String, String> {
+pub(super) fn parse_word(text: &str) -> Result<String, String> {
     pipeline::input::principal_word(text)?;
     Ok(text.to_string())
 }
@@ -237,7 +237,7 @@ fn parse_unpadded(text: &str) -> Result<String, String> {
 }
 
 /// `--object`: the key alone.
-fn parse_object(text: &str) -> Result<String, String> {
+pub(super) fn parse_object(text: &str) -> Result<String, String> {
     pipeline::input::object_key(text)?;
     Ok(text.to_string())
 }
@@ -260,7 +260,7 @@ pub fn parse_snapshot_path(text: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(text))
 }
 
-fn parse_context(text: &str) -> Result<(String, String), String> {
+pub(super) fn parse_context(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.trim().is_empty() => {
             let key = key.trim();

@@ -7,12 +7,14 @@ pub mod args;
 pub mod can_access;
 pub mod check;
 mod check_event;
+pub mod diff;
 pub mod exit;
 pub mod explain;
 pub mod generate;
 pub mod logging;
 pub mod snapshot;
 pub mod test;
+pub mod who_can;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -20,6 +22,7 @@ use args::{Color, Format};
 use check::CheckArgs;
 use snapshot::SnapshotArgs;
 use test::TestArgs;
+use who_can::WhoCanArgs;
 
 /// Finds which link of the S3 / SSE-KMS permission chain denies access, and
 /// who must change what.
@@ -38,6 +41,9 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Judge every expectation of an access-test file (TOML) from one gathering.
     Test(TestArgs),
+    /// Judge every principal the snapshot knows for one bucket (object,
+    /// access point): who can read or write it, KMS included.
+    WhoCan(WhoCanArgs),
     /// Print a shell completion script for the given shell.
     Completions {
         /// The shell to complete for.
@@ -49,6 +55,10 @@ pub enum Command {
     /// What one principal can do over every bucket (and object) of a
     /// snapshot, KMS included.
     CanAccess(can_access::CanAccessArgs),
+    /// What changed between two states (two snapshots, or one with a plan
+    /// laid over it): every principal, bucket and operation whose verdict
+    /// changed, with an exit code to gate CI on.
+    Diff(diff::DiffArgs),
     /// Map an AccessDenied message, or a replication failure (a `FAILED`
     /// replication status, S3's replication failure event), to the link it
     /// points at.
@@ -73,7 +83,9 @@ pub fn parse() -> Result<Cli, clap::Error> {
     match (&mut cli.command, matches.subcommand()) {
         (Command::Check(args), Some(("check", sub))) => args.layers.order_from(sub),
         (Command::Test(args), Some(("test", sub))) => args.layers.order_from(sub),
+        (Command::WhoCan(args), Some(("who-can", sub))) => args.layers.order_from(sub),
         (Command::CanAccess(args), Some(("can-access", sub))) => args.layers.order_from(sub),
+        (Command::Diff(args), Some(("diff", sub))) => args.layers.order_from(sub),
         _ => {}
     }
     Ok(cli)

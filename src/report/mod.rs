@@ -3,6 +3,7 @@
 //! print is already in the diagnosis.
 
 pub mod can_access;
+pub mod diff;
 mod escape;
 mod explain_json;
 mod explain_markdown;
@@ -728,3 +729,10 @@ fn terraform_place(edit: &crate::diagnosis::TerraformEdit) -> String {
         None => format!("edit `{}`, argument `{}`", edit.address, edit.attribute),
     }
 }
+
+mod who_can;
+pub use who_can::{
+    Graph, WHO_CAN_FORMAT, WhoCanRowV1, WhoCanV1, listing_order, render_graph, render_who_can_csv,
+    render_who_can_dot, render_who_can_json, render_who_can_markdown, render_who_can_text,
+    standing, who_can_v1,
+};

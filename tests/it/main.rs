@@ -49,5 +49,7 @@ mod replication;
 mod s3_hop_properties;
 mod service_context;
 mod service_properties;
+mod who_can;
+mod who_can_properties;
 mod world_properties;
 mod worlds;
