@@ -13,6 +13,7 @@ mod assumptions;
 mod can_access;
 mod cli;
 mod corpus;
+mod diff;
 mod differential;
 mod docs;
 mod event_properties;
