@@ -4,6 +4,7 @@
 //! same judgements `check` gives, one per principal and operation.
 
 pub mod can_access;
+pub mod chains;
 pub mod diff;
 pub mod graph;
 pub mod rows;

@@ -11,6 +11,7 @@ mod support;
 mod access_tests;
 mod assumptions;
 mod can_access;
+mod chains;
 mod cli;
 mod corpus;
 mod diff;
