@@ -86,6 +86,14 @@ fn managed_policies(key: &str) -> Vec<(&'static str, Value)> {
             ]),
         ),
         (
+            "DataReaderFromOffice",
+            document(vec![
+                json!({"Sid": "ReadFromOffice", "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": [bucket, objects],
+                    "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}),
+                json!({"Sid": "Decrypt", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key}),
+            ]),
+        ),
+        (
             "Unrelated",
             document(vec![
                 json!({"Effect": "Allow", "Action": ["ec2:Describe*", "logs:*"], "Resource": "*"}),

@@ -150,12 +150,18 @@ fn dim(color: bool, text: &str) -> String {
     }
 }
 
-fn target(request: &WhoCanRequest) -> String {
+/// `s3://BUCKET/KEY`, the placeholder key when no object was named.
+fn object_url(request: &WhoCanRequest) -> String {
     let object = request
         .object
         .as_deref()
         .unwrap_or(crate::chain::PLACEHOLDER_OBJECT);
-    let mut text = format!("s3://{}/{object}", request.bucket);
+    format!("s3://{}/{object}", request.bucket)
+}
+
+/// What the request reaches and how, in words beside the URL.
+fn target_words(request: &WhoCanRequest) -> String {
+    let mut text = String::new();
     if request.object.is_none() {
         text.push_str("  (placeholder key: no --object given)");
     }
@@ -163,6 +169,10 @@ fn target(request: &WhoCanRequest) -> String {
         text.push_str(&format!("  via access point {point}"));
     }
     text
+}
+
+fn target(request: &WhoCanRequest) -> String {
+    format!("{}{}", object_url(request), target_words(request))
 }
 
 /// `3 allowed · 1 inconclusive · 4 denied (8 principals)`.
@@ -323,8 +333,9 @@ pub fn render_who_can_markdown(
     let ordered = listing_order(rows);
     writeln!(
         out,
-        "## Who can reach `{}`",
-        markdown_code(&target(request))
+        "## Who can reach `{}`{}",
+        markdown_code(&object_url(request)),
+        markdown_cell(&escape_control(&target_words(request)))
     )?;
     writeln!(out)?;
     writeln!(out, "{}", counts(&ordered))?;
@@ -469,4 +480,86 @@ fn dot_text(text: &str) -> String {
     escape_control(text)
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnosis::Operation;
+    use crate::reverse::RowKind;
+
+    fn hostile_rows() -> (Vec<Row>, WhoCanRequest) {
+        let row = Row {
+            principal: "arn:aws:iam::111111111111:user/x\"] --> evil[\"pwn\n\u{1b}[31m|`<b>"
+                .to_string(),
+            account: Some("111111111111".to_string()),
+            kind: RowKind::User,
+            verdicts: vec![(Operation::Get, Verdict::Denied)],
+            links: vec![(Operation::Get, Some(LinkId::KeyPolicy))],
+            note: Some("a \"note\", with, commas\nand a line".to_string()),
+        };
+        let request = WhoCanRequest {
+            bucket: "b".to_string(),
+            object: None,
+            access_point: None,
+            operations: vec![Operation::Get],
+            now: chrono::Utc::now(),
+            context: Vec::new(),
+        };
+        (vec![row], request)
+    }
+
+    #[test]
+    fn hostile_names_cannot_break_the_diagrams() {
+        let (rows, request) = hostile_rows();
+        let mermaid = render_graph(&rows, &request, Graph::Mermaid);
+        // One line per node and edge: the name's newline did not start one.
+        assert_eq!(mermaid.lines().count(), 3, "{mermaid}");
+        let edge = mermaid.lines().nth(2).unwrap();
+        let label = edge
+            .strip_prefix("  p0[\"")
+            .and_then(|rest| rest.strip_suffix("\"| target"))
+            .unwrap_or_else(|| panic!("{edge}"));
+        let (node, edge_label) = label.split_once("\"] --x|\"").unwrap();
+        for text in [node, edge_label] {
+            assert!(
+                text.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || " :/-_.,@*=+→()#;".contains(c)),
+                "{text}"
+            );
+        }
+        assert!(
+            node.contains("#34;#93; --#62; evil#91;#34;pwn#10;#27;"),
+            "{node}"
+        );
+        let dot = render_graph(&rows, &request, Graph::Dot);
+        assert!(!dot.contains('\u{1b}'), "{dot}");
+        assert!(dot.contains("x\\\"] --> evil[\\\"pwn"), "{dot}");
+        assert_eq!(dot.lines().count(), 7, "{dot}");
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_it_and_text_shows_no_escape_codes() {
+        let (rows, request) = hostile_rows();
+        let mut csv = Vec::new();
+        render_who_can_csv(&rows, &request, &mut csv).unwrap();
+        let csv = String::from_utf8(csv).unwrap();
+        assert!(
+            csv.contains("\"a \"\"note\"\", with, commas\\u{a}and a line\""),
+            "{csv}"
+        );
+        assert!(!csv.contains('\u{1b}'), "{csv}");
+        let mut text = Vec::new();
+        render_who_can_text(&rows, &request, &mut text, false).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(!text.contains('\u{1b}'), "{text}");
+        let mut markdown = Vec::new();
+        render_who_can_markdown(&rows, &request, &mut markdown).unwrap();
+        let markdown = String::from_utf8(markdown).unwrap();
+        let row = markdown
+            .lines()
+            .find(|line| line.starts_with("| `arn"))
+            .unwrap();
+        assert_eq!(row.matches(" | ").count(), 4, "{row}");
+    }
 }

@@ -134,7 +134,28 @@ pub fn sources(snapshot: &Snapshot, request: &WhoCanRequest) -> Result<Vec<RowSo
             .flat_map(|point| [point.account.clone(), point.bucket_account.clone()]),
     );
     // Sessions named anywhere, and accounts a resource policy grants to.
-    for (_, doc) in snapshot.documents() {
+    // Only resource-based policies (RCPs among them) and trust policies
+    // have a `Principal` element (IAM User Guide, "AWS JSON policy
+    // elements: Principal": it cannot be used in an identity-based
+    // policy), so identity policies, boundaries, session policies and SCPs
+    // are not read.
+    let rcps = snapshot
+        .accounts
+        .values()
+        .filter_map(|account| account.rcps.known())
+        .flatten()
+        .flatten()
+        .map(|named| &named.document);
+    let resource_policies = snapshot
+        .buckets
+        .iter()
+        .map(|bucket| &bucket.policy)
+        .chain(snapshot.keys.iter().map(|key| &key.policy))
+        .chain(snapshot.principals.iter().map(|info| &info.trust_policy))
+        .chain(snapshot.access_points.iter().map(|point| &point.policy))
+        .filter_map(Field::known)
+        .chain(rcps);
+    for doc in resource_policies {
         for statement in doc.policy.statements() {
             let Some((_, element)) = statement.principal_element() else {
                 continue;

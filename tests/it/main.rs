@@ -43,6 +43,8 @@ mod live_replication;
 #[cfg(feature = "live")]
 mod live_services;
 #[cfg(feature = "live")]
+mod live_who_can;
+#[cfg(feature = "live")]
 mod permissions;
 mod plan_fixes;
 mod plans_cli;

@@ -23,6 +23,7 @@ fn request(operations: Vec<Operation>, object: Option<&str>) -> WhoCanRequest {
     }
 }
 
+/// How many (row, operation) pairs were allowed, inconclusive, denied.
 fn agrees_with_check(seed: u64, question: &WhoCanRequest) -> [usize; 3] {
     let snapshot = synthetic::organization(Shape {
         seed,
@@ -76,7 +77,9 @@ fn agrees_with_check(seed: u64, question: &WhoCanRequest) -> [usize; 3] {
                 row.principal
             );
         }
-        standings[row.verdict() as usize] += 1;
+        for (_, verdict) in &row.verdicts {
+            standings[*verdict as usize] += 1;
+        }
     }
     standings
 }
