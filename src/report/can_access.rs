@@ -75,7 +75,7 @@ impl CanAccessV1 {
 }
 
 /// The rows `--only` keeps: those with an operation of that verdict.
-pub fn kept<'a>(answer: &'a CanAccess, only: Option<Verdict>) -> Vec<&'a Resource> {
+pub fn kept(answer: &CanAccess, only: Option<Verdict>) -> Vec<&Resource> {
     answer
         .resources
         .iter()

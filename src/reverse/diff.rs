@@ -141,6 +141,9 @@ pub fn diff(
 /// is not in that state.
 type Side = Option<BTreeMap<String, Row>>;
 
+/// Per operation: its verdict and the link that decided it.
+type Verdicts = Vec<(Operation, Verdict, Option<LinkId>)>;
+
 fn side(snapshot: &Snapshot, request: &WhoCanRequest) -> Result<Side, JudgeError> {
     if !snapshot
         .buckets
@@ -165,7 +168,7 @@ fn verdicts_of(
     side: &Side,
     request: &WhoCanRequest,
     principal: &str,
-) -> Result<Option<Vec<(Operation, Verdict, Option<LinkId>)>>, JudgeError> {
+) -> Result<Option<Verdicts>, JudgeError> {
     let Some(rows) = side else { return Ok(None) };
     if let Some(row) = rows.get(principal) {
         return Ok(Some(
@@ -210,7 +213,7 @@ fn compare(
         let was = verdicts_of(old, &before, request, &principal)?;
         let is = verdicts_of(new, &after, request, &principal)?;
         for operation in &request.operations {
-            let find = |side: &Option<Vec<(Operation, Verdict, Option<LinkId>)>>| {
+            let find = |side: &Option<Verdicts>| {
                 side.as_ref().map(|list| {
                     list.iter()
                         .find(|(found, _, _)| found == operation)

@@ -37,6 +37,7 @@ const HOSTILE: [&str; 8] = [
 
 #[test]
 fn hostile_names_stay_inside_their_mermaid_labels() {
+    let safe = regex::Regex::new(r"^([A-Za-z0-9 :/._@+=,-]|#[0-9]+;)*$").unwrap();
     for (index, name) in HOSTILE.iter().enumerate() {
         let path = AccessPath::from(name)
             .then(NodeKind::Role, name, Edge::allowed())
@@ -47,7 +48,6 @@ fn hostile_names_stay_inside_their_mermaid_labels() {
         // name started no statement of its own.
         assert_eq!(lines.len(), 8, "case {index}:\n{text}");
         assert_eq!(lines[0], "flowchart LR");
-        let safe = regex::Regex::new(r"^([A-Za-z0-9 :/._@+=,-]|#[0-9]+;)*$").unwrap();
         for line in &lines[1..] {
             assert!(
                 line.starts_with("  n") || line.starts_with("  linkStyle"),
