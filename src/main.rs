@@ -33,6 +33,7 @@ fn main() {
         Command::Snapshot(args) => args.aws.debug,
         Command::Explain { aws, .. } => aws.debug,
         Command::WhoCan(args) => args.aws.debug,
+        Command::CanAccess(args) => args.aws.debug,
         _ => false,
     };
     if let Err(message) = cli::logging::init(debug) {
@@ -57,6 +58,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::WhoCan(args) => cli::who_can::run(args),
         Command::Completions { shell } => cli::generate::completions(shell),
         Command::Man => cli::generate::man(),
+        Command::CanAccess(args) => cli::can_access::run(args),
+        Command::Diff(args) => cli::diff::run(args),
         Command::Explain {
             message,
             format,

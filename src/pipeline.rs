@@ -314,6 +314,21 @@ pub fn run_tests(
     })
 }
 
+/// A snapshot file as the reverse questions judge it: read, with the
+/// assumptions recorded and the `--plan` and `--overlay` layers laid over
+/// it in order, as `check` would judge it.
+pub fn layered_snapshot(
+    path: &std::path::Path,
+    limit: u64,
+    assumptions: &[Assumption],
+    layers: &[Layer],
+) -> Result<Snapshot, Error> {
+    let (mut snapshot, _text) = files::load_snapshot(path, limit)?;
+    snapshot.assume(assumptions);
+    lay_layers(&mut snapshot, layers)?;
+    Ok(snapshot)
+}
+
 /// Records `--assume` and `--session-policy` in the snapshot, where the
 /// judge reads them and a saved capture keeps them for its replay.
 fn record_assumptions(

@@ -4,9 +4,11 @@
 //! `main.rs` only; the library takes plain types.
 
 pub mod args;
+pub mod can_access;
 pub mod check;
 pub mod check_authorization;
 mod check_event;
+pub mod diff;
 pub mod exit;
 pub mod explain;
 pub mod generate;
@@ -58,6 +60,13 @@ pub enum Command {
     },
     /// Print the manual page (roff) generated from these definitions.
     Man,
+    /// What one principal can do over every bucket (and object) of a
+    /// snapshot, KMS included.
+    CanAccess(can_access::CanAccessArgs),
+    /// What changed between two states (two snapshots, or one with a plan
+    /// laid over it): every principal, bucket and operation whose verdict
+    /// changed, with an exit code to gate CI on.
+    Diff(diff::DiffArgs),
     /// Map an AccessDenied message, or a replication failure (a `FAILED`
     /// replication status, S3's replication failure event), to the link it
     /// points at.
@@ -103,6 +112,8 @@ pub fn parse() -> Result<Cli, clap::Error> {
         (Command::Check(args), Some(("check", sub))) => args.layers.order_from(sub),
         (Command::Test(args), Some(("test", sub))) => args.layers.order_from(sub),
         (Command::WhoCan(args), Some(("who-can", sub))) => args.layers.order_from(sub),
+        (Command::CanAccess(args), Some(("can-access", sub))) => args.layers.order_from(sub),
+        (Command::Diff(args), Some(("diff", sub))) => args.layers.order_from(sub),
         _ => {}
     }
     Ok(cli)

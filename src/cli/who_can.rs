@@ -62,6 +62,11 @@ pub struct WhoCanArgs {
     /// Colour the text report: `auto` only on a terminal; `NO_COLOR` turns it off.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// Also list principals that reach the bucket by assuming a role that
+    /// can (`sts:AssumeRole`, judged as `check --via-role` judges it), as
+    /// "via ROLE" rows, following chains of up to N roles (0: none).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub assume_depth: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -117,6 +122,16 @@ pub fn run(args: WhoCanArgs) -> Result<ExitCode, Failure> {
         now: None,
     })?;
     let mut rows = answer.rows;
+    // Principals that reach the bucket only through roles, as "via ROLE"
+    // rows after the direct ones.
+    let chains = kms_s3_doctor::reverse::chains::via_rows(
+        &answer.snapshot,
+        &answer.request,
+        &rows,
+        args.assume_depth,
+    )
+    .map_err(|error| Failure::bad_input(error.to_string()))?;
+    rows.extend(chains.into_iter().map(|via| via.row));
     if let Some(only) = args.only {
         rows.retain(|row| report::standing(row) == only.verdict());
     }

@@ -84,7 +84,20 @@ pub(super) fn render(diagnosis: &Diagnosis, out: &mut dyn Write) -> io::Result<(
             writeln!(out, "- {note}")?;
         }
     }
-    Ok(())
+    render_access_path(diagnosis, out)
+}
+
+/// The path of the request as a Mermaid diagram, which GitHub draws:
+/// principal, the role it assumes, the bucket and the KMS key, each step
+/// marked by its verdict and the link that broke it.
+fn render_access_path(diagnosis: &Diagnosis, out: &mut dyn Write) -> io::Result<()> {
+    let paths = crate::reverse::graph::AccessPath::from_diagnosis(diagnosis);
+    writeln!(out)?;
+    writeln!(out, "## Access path")?;
+    writeln!(out)?;
+    writeln!(out, "```mermaid")?;
+    write!(out, "{}", crate::reverse::graph::mermaid(&paths))?;
+    writeln!(out, "```")
 }
 
 fn render_operation(operation: &OperationResult, out: &mut dyn Write) -> io::Result<()> {

@@ -3,6 +3,8 @@
 //! print is already in the diagnosis.
 
 mod aws_evaluation;
+pub mod can_access;
+pub mod diff;
 mod escape;
 mod explain_json;
 mod explain_markdown;

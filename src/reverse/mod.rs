@@ -4,6 +4,10 @@
 //! same judgements `check` gives, one per principal and operation.
 
 mod halves;
+pub mod can_access;
+pub mod chains;
+pub mod diff;
+pub mod graph;
 pub mod rows;
 pub mod who_can;
 

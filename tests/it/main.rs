@@ -12,8 +12,11 @@ mod access_tests;
 mod assumptions;
 #[cfg(feature = "live")]
 mod authorization_details;
+mod can_access;
+mod chains;
 mod cli;
 mod corpus;
+mod diff;
 mod differential;
 mod docs;
 mod event_access_tests;
