@@ -3,11 +3,11 @@
 //! reach, and what changed between two states. Each answer is made of the
 //! same judgements `check` gives, one per principal and operation.
 
-mod halves;
 pub mod can_access;
 pub mod chains;
 pub mod diff;
 pub mod graph;
+mod halves;
 pub mod rows;
 pub mod who_can;
 
