@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 
 use kms_s3_doctor::diagnosis::Verdict;
 use kms_s3_doctor::pipeline;
+use kms_s3_doctor::reverse::graph::AccessPath;
 use kms_s3_doctor::report;
 
 use super::args::{
@@ -131,11 +132,25 @@ pub fn run(args: WhoCanArgs) -> Result<ExitCode, Failure> {
         args.assume_depth,
     )
     .map_err(|error| Failure::bad_input(error.to_string()))?;
+    let chains_of: Vec<ViaOf> = chains
+        .iter()
+        .map(|via| ViaOf {
+            principal: via.row.principal.clone(),
+            note: via.row.note.clone(),
+            roles: via.via.clone(),
+        })
+        .collect();
     rows.extend(chains.into_iter().map(|via| via.row));
     if let Some(only) = args.only {
         rows.retain(|row| report::standing(row) == only.verdict());
     }
     let request = &answer.request;
+    let paths = match args.format {
+        WhoCanFormat::Markdown | WhoCanFormat::Dot => {
+            access_paths(&answer.snapshot, request, &rows, &chains_of)
+        }
+        _ => Vec::new(),
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let written = match args.format {
@@ -144,11 +159,52 @@ pub fn run(args: WhoCanArgs) -> Result<ExitCode, Failure> {
         }
         WhoCanFormat::Json => writeln!(out, "{}", report::render_who_can_json(&rows, request)),
         WhoCanFormat::Csv => report::render_who_can_csv(&rows, request, &mut out),
-        WhoCanFormat::Markdown => report::render_who_can_markdown(&rows, request, &mut out),
-        WhoCanFormat::Dot => report::render_who_can_dot(&rows, request, &mut out),
+        WhoCanFormat::Markdown => {
+            report::render_who_can_markdown(&rows, request, &paths, &mut out)
+        }
+        WhoCanFormat::Dot => report::render_who_can_dot(&paths, &mut out),
     };
     // The process ends soon: the system takes the memory back whole.
     std::mem::forget(answer.snapshot);
     finish_output(written.and_then(|()| out.flush()))?;
     Ok(ExitCode::Allowed)
+}
+
+/// A "via ROLE" row: which row it is, and the roles its chain assumes.
+struct ViaOf {
+    principal: String,
+    note: Option<String>,
+    roles: Vec<String>,
+}
+
+/// At most this many rows are drawn: a diagram of thousands of principals
+/// is read by nobody, and each drawn row is judged again in full.
+const DRAWN_ROWS: usize = 100;
+
+/// The access paths of the rows drawn (allowed first, as listed): each row
+/// judged in full as `check` judges it, through the role it assumes for a
+/// "via ROLE" row, so each path runs principal → role → access point →
+/// bucket → key with every step marked by its verdict.
+fn access_paths(
+    snapshot: &kms_s3_doctor::snapshot::Snapshot,
+    request: &kms_s3_doctor::reverse::WhoCanRequest,
+    rows: &[kms_s3_doctor::reverse::Row],
+    chains_of: &[ViaOf],
+) -> Vec<AccessPath> {
+    let mut paths = Vec::new();
+    for row in report::listing_order(rows).into_iter().take(DRAWN_ROWS) {
+        let mut check = kms_s3_doctor::reverse::check_request(request, &row.principal);
+        let via = chains_of
+            .iter()
+            .find(|via| via.principal == row.principal && via.note == row.note);
+        if let Some(via) = via {
+            check.via_role = via.roles.last().cloned();
+        }
+        // A row that cannot be judged in full is still in the table; the
+        // diagram leaves it out rather than guess its path.
+        if let Ok(diagnosis) = pipeline::judge_and_fix(snapshot, &check) {
+            paths.extend(AccessPath::from_diagnosis(&diagnosis));
+        }
+    }
+    paths
 }

@@ -4,7 +4,6 @@
 //! Graphviz (`dot`). Renderers only format what the rows hold.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use colored::Color;
@@ -12,6 +11,7 @@ use serde::Serialize;
 
 use super::escape::{escape_control, markdown_cell};
 use crate::diagnosis::{LinkId, Verdict};
+use crate::reverse::graph::{self, AccessPath};
 use crate::reverse::{Row, WhoCanRequest};
 
 /// The `format` of the who-can JSON document.
@@ -328,6 +328,7 @@ pub fn render_who_can_csv(
 pub fn render_who_can_markdown(
     rows: &[Row],
     request: &WhoCanRequest,
+    paths: &[AccessPath],
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let ordered = listing_order(rows);
@@ -366,9 +367,12 @@ pub fn render_who_can_markdown(
         ));
         writeln!(out, "{line}")?;
     }
+    if paths.is_empty() {
+        return Ok(());
+    }
     writeln!(out)?;
     writeln!(out, "```mermaid")?;
-    write!(out, "{}", render_graph(rows, request, Graph::Mermaid))?;
+    write!(out, "{}", graph::mermaid(paths))?;
     writeln!(out, "```")?;
     Ok(())
 }
@@ -378,108 +382,10 @@ fn markdown_code(text: &str) -> String {
     markdown_cell(&escape_control(text)).replace('`', "'")
 }
 
-/// Which diagram language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Graph {
-    Mermaid,
-    Dot,
-}
-
-/// `--format dot`: the same graph as the Markdown's diagram, for Graphviz.
-pub fn render_who_can_dot(
-    rows: &[Row],
-    request: &WhoCanRequest,
-    out: &mut dyn Write,
-) -> io::Result<()> {
-    write!(out, "{}", render_graph(rows, request, Graph::Dot))
-}
-
-/// The diagram of the paths: each principal → the bucket (or access
-/// point), the edge marked by its verdict per operation and the link that
-/// broke it. Every label is written with only characters the diagram
-/// language cannot read as markup.
-pub fn render_graph(rows: &[Row], request: &WhoCanRequest, graph: Graph) -> String {
-    let target = match &request.access_point {
-        Some(point) => format!("{point} → s3://{}", request.bucket),
-        None => format!("s3://{}", request.bucket),
-    };
-    let edges: Vec<(String, String, Verdict)> = listing_order(rows)
-        .into_iter()
-        .map(|row| {
-            let label: Vec<String> = row
-                .verdicts
-                .iter()
-                .enumerate()
-                .map(|(index, (operation, verdict))| {
-                    format!("{operation}: {}", cell(*verdict, link_of(row, index)))
-                })
-                .collect();
-            (row.principal.clone(), label.join(", "), standing(row))
-        })
-        .collect();
-    let mut out = String::new();
-    match graph {
-        Graph::Mermaid => {
-            out.push_str("flowchart LR\n");
-            let _ = writeln!(out, "  target[\"{}\"]", mermaid_text(&target));
-            for (index, (principal, label, verdict)) in edges.iter().enumerate() {
-                let arrow = match verdict {
-                    Verdict::Allowed => "-->",
-                    Verdict::Inconclusive => "-.->",
-                    Verdict::Denied => "--x",
-                };
-                let _ = writeln!(
-                    out,
-                    "  p{index}[\"{}\"] {arrow}|\"{}\"| target",
-                    mermaid_text(principal),
-                    mermaid_text(label)
-                );
-            }
-        }
-        Graph::Dot => {
-            out.push_str("digraph who_can {\n  rankdir=LR;\n  node [shape=box];\n");
-            let _ = writeln!(out, "  target [label=\"{}\"];", dot_text(&target));
-            for (index, (principal, label, verdict)) in edges.iter().enumerate() {
-                let (color, style) = match verdict {
-                    Verdict::Allowed => ("green", "solid"),
-                    Verdict::Inconclusive => ("orange", "dashed"),
-                    Verdict::Denied => ("red", "dotted"),
-                };
-                let _ = writeln!(out, "  p{index} [label=\"{}\"];", dot_text(principal));
-                let _ = writeln!(
-                    out,
-                    "  p{index} -> target [label=\"{}\", color={color}, style={style}];",
-                    dot_text(label)
-                );
-            }
-            out.push_str("}\n");
-        }
-    }
-    out
-}
-
-/// A Mermaid label: letters, digits and plain punctuation as they are,
-/// everything else (quotes, brackets, pipes, `<`, backticks, `#`, control
-/// characters) as a numeric entity `#NN;`, which Mermaid shows as the
-/// character and never reads as syntax.
-fn mermaid_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for character in text.chars() {
-        if character.is_ascii_alphanumeric() || " :/-_.,@*=+→()".contains(character) {
-            out.push(character);
-        } else {
-            let _ = write!(out, "#{};", u32::from(character));
-        }
-    }
-    out
-}
-
-/// A Graphviz double-quoted string: quotes and backslashes escaped,
-/// control characters written out.
-fn dot_text(text: &str) -> String {
-    escape_control(text)
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
+/// `--format dot`: the same access paths as the Markdown's diagram, for
+/// Graphviz.
+pub fn render_who_can_dot(paths: &[AccessPath], out: &mut dyn Write) -> io::Result<()> {
+    write!(out, "{}", graph::dot(paths))
 }
 
 #[cfg(test)]
@@ -510,35 +416,6 @@ mod tests {
     }
 
     #[test]
-    fn hostile_names_cannot_break_the_diagrams() {
-        let (rows, request) = hostile_rows();
-        let mermaid = render_graph(&rows, &request, Graph::Mermaid);
-        // One line per node and edge: the name's newline did not start one.
-        assert_eq!(mermaid.lines().count(), 3, "{mermaid}");
-        let edge = mermaid.lines().nth(2).unwrap();
-        let label = edge
-            .strip_prefix("  p0[\"")
-            .and_then(|rest| rest.strip_suffix("\"| target"))
-            .unwrap_or_else(|| panic!("{edge}"));
-        let (node, edge_label) = label.split_once("\"] --x|\"").unwrap();
-        for text in [node, edge_label] {
-            assert!(
-                text.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || " :/-_.,@*=+→()#;".contains(c)),
-                "{text}"
-            );
-        }
-        assert!(
-            node.contains("#34;#93; --#62; evil#91;#34;pwn#10;#27;"),
-            "{node}"
-        );
-        let dot = render_graph(&rows, &request, Graph::Dot);
-        assert!(!dot.contains('\u{1b}'), "{dot}");
-        assert!(dot.contains("x\\\"] --> evil[\\\"pwn"), "{dot}");
-        assert_eq!(dot.lines().count(), 7, "{dot}");
-    }
-
-    #[test]
     fn csv_quotes_what_needs_it_and_text_shows_no_escape_codes() {
         let (rows, request) = hostile_rows();
         let mut csv = Vec::new();
@@ -554,7 +431,7 @@ mod tests {
         let text = String::from_utf8(text).unwrap();
         assert!(!text.contains('\u{1b}'), "{text}");
         let mut markdown = Vec::new();
-        render_who_can_markdown(&rows, &request, &mut markdown).unwrap();
+        render_who_can_markdown(&rows, &request, &[], &mut markdown).unwrap();
         let markdown = String::from_utf8(markdown).unwrap();
         let row = markdown
             .lines()

@@ -472,7 +472,7 @@ fn text_csv_markdown_and_dot_render_every_row() {
     );
     let (code, dot, _) = run(&dir, &walkthrough_args(&["--format", "dot"]));
     assert_eq!(code, Some(0));
-    assert!(dot.starts_with("digraph who_can {"), "{dot}");
+    assert!(dot.starts_with("digraph access {"), "{dot}");
     assert!(dot.trim_end().ends_with('}'), "{dot}");
 }
 
