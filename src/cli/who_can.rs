@@ -9,8 +9,8 @@ use clap::{Args, ValueEnum};
 
 use kms_s3_doctor::diagnosis::Verdict;
 use kms_s3_doctor::pipeline;
-use kms_s3_doctor::reverse::graph::AccessPath;
 use kms_s3_doctor::report;
+use kms_s3_doctor::reverse::graph::AccessPath;
 
 use super::args::{
     AssumeArgs, AwsArgs, Color, DEFAULT_MAX_SNAPSHOT_MIB, LayerArgs, parse_bucket, parse_context,
@@ -159,9 +159,7 @@ pub fn run(args: WhoCanArgs) -> Result<ExitCode, Failure> {
         }
         WhoCanFormat::Json => writeln!(out, "{}", report::render_who_can_json(&rows, request)),
         WhoCanFormat::Csv => report::render_who_can_csv(&rows, request, &mut out),
-        WhoCanFormat::Markdown => {
-            report::render_who_can_markdown(&rows, request, &paths, &mut out)
-        }
+        WhoCanFormat::Markdown => report::render_who_can_markdown(&rows, request, &paths, &mut out),
         WhoCanFormat::Dot => report::render_who_can_dot(&paths, &mut out),
     };
     // The process ends soon: the system takes the memory back whole.

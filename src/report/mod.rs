@@ -764,7 +764,6 @@ fn terraform_place(edit: &crate::diagnosis::TerraformEdit) -> String {
 
 mod who_can;
 pub use who_can::{
-    WHO_CAN_FORMAT, WhoCanRowV1, WhoCanV1, listing_order, render_who_can_csv,
-    render_who_can_dot, render_who_can_json, render_who_can_markdown, render_who_can_text,
-    standing, who_can_v1,
+    WHO_CAN_FORMAT, WhoCanRowV1, WhoCanV1, listing_order, render_who_can_csv, render_who_can_dot,
+    render_who_can_json, render_who_can_markdown, render_who_can_text, standing, who_can_v1,
 };
