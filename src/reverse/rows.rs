@@ -271,6 +271,19 @@ pub fn sources(snapshot: &Snapshot, request: &WhoCanRequest) -> Result<Vec<RowSo
                         "`\"*\"` (anyone, judged as an unsigned request) allowed",
                     )),
                 );
+                // "*" admits signed callers of every account too, and an
+                // unsigned request is refused SSE-KMS objects whatever the
+                // policies say: without this row, a bucket readable by any
+                // AWS account would list nobody outside the known ones.
+                let outsider = outsider_account(&accounts);
+                found.add(
+                    &format!("arn:{partition}:iam::{outsider}:root"),
+                    Some(outsider.clone()),
+                    RowKind::Root,
+                    Some(note(
+                        "`\"*\"` allowed: this root stands for any AWS principal of an account the snapshot does not hold",
+                    )),
+                );
             }
         }
     }
@@ -386,6 +399,15 @@ fn element_values<'v>(element: &'v Value, wanted: &str) -> Vec<&'v str> {
             _ => Vec::new(),
         })
         .collect()
+}
+
+/// An account id the snapshot knows nothing of: the smallest one not in
+/// `known`, so the row is the same on every run.
+fn outsider_account(known: &BTreeSet<String>) -> String {
+    (0u64..)
+        .map(|number| format!("{number:012}"))
+        .find(|account| !known.contains(account))
+        .unwrap_or_default()
 }
 
 /// `"Principal": "*"` or `"Principal": {"AWS": "*"}` (IAM User Guide, "AWS
