@@ -36,6 +36,11 @@ pub fn run(
         check.aws = aws;
         return super::check_event::run_records(check, "the pasted record", &record.json);
     }
+    if snapshot.is_some() || live {
+        eprintln!(
+            "note: a snapshot or AWS flags judge a pasted CloudTrail record; this message is not one, so it is explained alone"
+        );
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let written = match format {

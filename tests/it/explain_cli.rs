@@ -54,6 +54,27 @@ fn a_download_that_failed_on_head_names_bucket_and_key_in_the_check() {
     assert!(text.contains("s3:ListBucket"), "{text}");
 }
 
+/// A snapshot judges only a pasted CloudTrail record: beside any other
+/// message it is not silently dropped, the user is told.
+#[test]
+fn a_snapshot_beside_a_message_that_is_no_record_is_said_to_be_unused() {
+    let output = run(&[
+        "explain",
+        DOWNLOAD_FAILED,
+        "--color",
+        "never",
+        "--snapshot",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/walkthrough.json"),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("this message is not one, so it is explained alone"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stdout(&output).contains("s3:ListBucket"));
+}
+
 #[test]
 fn explain_dash_reads_standard_input() {
     // Wrapped over lines as a terminal copies it, longer than any one
