@@ -269,6 +269,21 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for EndpointAsGiven {
 /// The region used when neither `--region` nor the profile names one.
 const FALLBACK_REGION: &str = "us-east-1";
 
+/// Every client reads through the same fence: its (account, region,
+/// service) slot and retry partition, the request tally, the read-only
+/// guard and the `--debug` log. The SDK crates' config builders share no
+/// trait, hence a macro.
+macro_rules! fenced {
+    ($builder:expr, $limits:expr, $guard:expr, $scope:expr) => {
+        $builder
+            .http_client($limits.http_client($scope))
+            .retry_partition($limits.retry_partition($scope))
+            .interceptor($limits.counter())
+            .interceptor($guard.clone())
+            .interceptor(CallLog)
+    };
+}
+
 impl Reader {
     /// A reader for `profile` (the default chain when `None`). `account`:
     /// the account its credentials are of, when known beforehand (a role
@@ -343,31 +358,31 @@ impl Reader {
             "sts",
         );
         let iam = aws_sdk_iam::Client::from_conf(
-            aws_sdk_iam::config::Builder::from(&global(&sdk))
-                .http_client(limits.http_client(&iam_scope))
-                .retry_partition(limits.retry_partition(&iam_scope))
-                .interceptor(guard.clone())
-                .interceptor(limits.counter())
-                .interceptor(CallLog)
-                .build(),
+            fenced!(
+                aws_sdk_iam::config::Builder::from(&global(&sdk)),
+                limits,
+                guard,
+                &iam_scope
+            )
+            .build(),
         );
         let orgs = aws_sdk_organizations::Client::from_conf(
-            aws_sdk_organizations::config::Builder::from(&global(&sdk))
-                .http_client(limits.http_client(&orgs_scope))
-                .retry_partition(limits.retry_partition(&orgs_scope))
-                .interceptor(guard.clone())
-                .interceptor(limits.counter())
-                .interceptor(CallLog)
-                .build(),
+            fenced!(
+                aws_sdk_organizations::config::Builder::from(&global(&sdk)),
+                limits,
+                guard,
+                &orgs_scope
+            )
+            .build(),
         );
         let sts = aws_sdk_sts::Client::from_conf(
-            aws_sdk_sts::config::Builder::from(&sdk)
-                .http_client(limits.http_client(&sts_scope))
-                .retry_partition(limits.retry_partition(&sts_scope))
-                .interceptor(guard.clone())
-                .interceptor(limits.counter())
-                .interceptor(CallLog)
-                .build(),
+            fenced!(
+                aws_sdk_sts::config::Builder::from(&sdk),
+                limits,
+                guard,
+                &sts_scope
+            )
+            .build(),
         );
         Self {
             label,
@@ -397,13 +412,13 @@ impl Reader {
     pub(crate) fn toolbox(&self) -> aws_sdk_iamtoolbox::Client {
         let scope = self.scope(&self.region(), "iam-toolbox");
         aws_sdk_iamtoolbox::Client::from_conf(
-            aws_sdk_iamtoolbox::config::Builder::from(&self.sdk)
-                .http_client(self.limits.http_client(&scope))
-                .retry_partition(self.limits.retry_partition(&scope))
-                .interceptor(self.limits.counter())
-                .interceptor(self.guard.clone())
-                .interceptor(CallLog)
-                .build(),
+            fenced!(
+                aws_sdk_iamtoolbox::config::Builder::from(&self.sdk),
+                self.limits,
+                self.guard,
+                &scope
+            )
+            .build(),
         )
     }
 
@@ -432,17 +447,17 @@ impl Reader {
             .or_insert_with(|| {
                 let scope = self.scope(region, "s3");
                 aws_sdk_s3::Client::from_conf(
-                    aws_sdk_s3::config::Builder::from(&self.sdk)
-                        .region(Region::new(region.to_string()))
-                        .http_client(self.limits.http_client(&scope))
-                        .retry_partition(self.limits.retry_partition(&scope))
-                        .interceptor(self.limits.counter())
-                        // Local emulators answer on `localhost`/an IP, where
-                        // virtual-hosted bucket names do not resolve.
-                        .force_path_style(self.path_style)
-                        .interceptor(self.guard.clone())
-                        .interceptor(CallLog)
-                        .build(),
+                    fenced!(
+                        aws_sdk_s3::config::Builder::from(&self.sdk)
+                            .region(Region::new(region.to_string()))
+                            // Local emulators answer on `localhost`/an IP,
+                            // where virtual-hosted bucket names do not resolve.
+                            .force_path_style(self.path_style),
+                        self.limits,
+                        self.guard,
+                        &scope
+                    )
+                    .build(),
                 )
             })
             .clone()
@@ -453,13 +468,13 @@ impl Reader {
     /// emulator's address cannot carry: there its endpoint is used as given.
     pub(crate) fn s3control(&self, region: &str) -> aws_sdk_s3control::Client {
         let scope = self.scope(region, "s3control");
-        let mut config = aws_sdk_s3control::config::Builder::from(&self.sdk)
-            .region(Region::new(region.to_string()))
-            .http_client(self.limits.http_client(&scope))
-            .retry_partition(self.limits.retry_partition(&scope))
-            .interceptor(self.limits.counter())
-            .interceptor(self.guard.clone())
-            .interceptor(CallLog);
+        let mut config = fenced!(
+            aws_sdk_s3control::config::Builder::from(&self.sdk)
+                .region(Region::new(region.to_string())),
+            self.limits,
+            self.guard,
+            &scope
+        );
         if let Some(url) = self.sdk.endpoint_url().filter(|_| self.path_style) {
             config = config.endpoint_resolver(EndpointAsGiven(url.to_string()));
         }
@@ -476,14 +491,14 @@ impl Reader {
             .or_insert_with(|| {
                 let scope = self.scope(region, "kms");
                 aws_sdk_kms::Client::from_conf(
-                    aws_sdk_kms::config::Builder::from(&self.sdk)
-                        .region(Region::new(region.to_string()))
-                        .http_client(self.limits.http_client(&scope))
-                        .retry_partition(self.limits.retry_partition(&scope))
-                        .interceptor(self.limits.counter())
-                        .interceptor(self.guard.clone())
-                        .interceptor(CallLog)
-                        .build(),
+                    fenced!(
+                        aws_sdk_kms::config::Builder::from(&self.sdk)
+                            .region(Region::new(region.to_string())),
+                        self.limits,
+                        self.guard,
+                        &scope
+                    )
+                    .build(),
                 )
             })
             .clone()
@@ -962,31 +977,31 @@ impl Reader {
         Self {
             label,
             iam: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(&global)
-                    .http_client(limits.http_client(&iam_scope))
-                    .retry_partition(limits.retry_partition(&iam_scope))
-                    .interceptor(guard.clone())
-                    .interceptor(limits.counter())
-                    .interceptor(CallLog)
-                    .build(),
+                fenced!(
+                    aws_sdk_iam::config::Builder::from(&global),
+                    limits,
+                    guard,
+                    &iam_scope
+                )
+                .build(),
             ),
             orgs: aws_sdk_organizations::Client::from_conf(
-                aws_sdk_organizations::config::Builder::from(&global)
-                    .http_client(limits.http_client(&orgs_scope))
-                    .retry_partition(limits.retry_partition(&orgs_scope))
-                    .interceptor(guard.clone())
-                    .interceptor(limits.counter())
-                    .interceptor(CallLog)
-                    .build(),
+                fenced!(
+                    aws_sdk_organizations::config::Builder::from(&global),
+                    limits,
+                    guard,
+                    &orgs_scope
+                )
+                .build(),
             ),
             sts: aws_sdk_sts::Client::from_conf(
-                aws_sdk_sts::config::Builder::from(&sdk)
-                    .http_client(limits.http_client(&sts_scope))
-                    .retry_partition(limits.retry_partition(&sts_scope))
-                    .interceptor(guard.clone())
-                    .interceptor(limits.counter())
-                    .interceptor(CallLog)
-                    .build(),
+                fenced!(
+                    aws_sdk_sts::config::Builder::from(&sdk),
+                    limits,
+                    guard,
+                    &sts_scope
+                )
+                .build(),
             ),
             sdk,
             guard,
