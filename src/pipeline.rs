@@ -25,6 +25,7 @@ mod sweep;
 pub use gaad::{GaadImport, import_gaad};
 pub use merge::{MergeSummary, merge_snapshots};
 pub use sweep::{Sweep, SweepOutcome, sweep};
+pub mod rates;
 pub mod reverse;
 
 use std::path::PathBuf;
@@ -81,6 +82,9 @@ pub struct Aws {
     pub max_attempts: u32,
     /// Requests in flight per account, region and service.
     pub max_concurrency: usize,
+    /// `--rate OPERATION=N`: requests per second per account and region
+    /// for an operation (`kms:ListGrants`), in command-line order.
+    pub rates: Vec<(String, u32)>,
 }
 
 /// What is asked about.
@@ -473,6 +477,7 @@ fn gather_request(selection: &Selection, aws: &Aws) -> crate::live::GatherReques
         limits: crate::live::LiveLimits {
             max_attempts: aws.max_attempts,
             max_concurrency: aws.max_concurrency,
+            rates: aws.rates.clone(),
         },
     }
 }

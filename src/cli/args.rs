@@ -94,6 +94,21 @@ pub struct AwsArgs {
     /// summary (errors are still reported).
     #[arg(long)]
     pub quiet: bool,
+    /// Requests per second sent for one AWS operation, per account and
+    /// region (`kms:ListGrants=50`); repeatable. Without it, the operations
+    /// AWS publishes a quota for keep to that quota (KMS: DescribeKey 2000,
+    /// GetKeyPolicy 1000, ListAliases 500, ListGrants 100, ListKeys 500,
+    /// ListResourceTags 2000); the others are bounded by --max-concurrency
+    /// alone. OPERATION is SERVICE:Operation (s3, s3control, kms, iam, sts,
+    /// organizations, iamtoolbox); S3 Control's operations are
+    /// `s3control:`. A request waiting for its rate holds no slot.
+    #[arg(long = "rate", value_name = "OPERATION=N", value_parser = parse_rate)]
+    pub rate: Vec<(String, u32)>,
+}
+
+/// `--rate kms:ListGrants=50`.
+fn parse_rate(text: &str) -> Result<(String, u32), String> {
+    pipeline::rates::request_rate(text)
 }
 
 /// What to assume where a document cannot be read. Shared by every command
@@ -319,6 +334,7 @@ pub fn aws(args: &AwsArgs, progress: bool) -> pipeline::Aws {
         quiet: args.quiet,
         max_attempts: args.max_attempts,
         max_concurrency: args.max_concurrency as usize,
+        rates: args.rate.clone(),
     }
 }
 

@@ -270,14 +270,16 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for EndpointAsGiven {
 const FALLBACK_REGION: &str = "us-east-1";
 
 /// Every client reads through the same fence: its (account, region,
-/// service) slot and retry partition, the request tally, the read-only
-/// guard and the `--debug` log. The SDK crates' config builders share no
-/// trait, hence a macro.
+/// service) slot and retry partition, each operation's rate (the tag that
+/// tells the HTTP client which operation an attempt is), the request tally,
+/// the read-only guard and the `--debug` log. The SDK crates' config
+/// builders share no trait, hence a macro.
 macro_rules! fenced {
     ($builder:expr, $limits:expr, $guard:expr, $scope:expr) => {
         $builder
             .http_client($limits.http_client($scope))
             .retry_partition($limits.retry_partition($scope))
+            .interceptor($limits.quota_tag())
             .interceptor($limits.counter())
             .interceptor($guard.clone())
             .interceptor(CallLog)

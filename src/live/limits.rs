@@ -3,7 +3,10 @@
 //! account, region and service (one slot taken by every attempt of every
 //! read, at the HTTP client every client shares), and the tally behind the
 //! closing summary (requests sent, retried, throttled, failed; accounts read
-//! and failed for a reading of several accounts).
+//! and failed for a reading of several accounts). Each attempt also waits
+//! for its operation's rate in its account and region (`rates`) before it
+//! takes a slot, so an operation held to its quota holds no slot that
+//! another operation could use.
 //!
 //! One [`Limits`] serves one gathering; a reading of many accounts shares it
 //! across their readers, so each account gets its own slots, its own retry
@@ -31,6 +34,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use tokio::sync::Semaphore;
 
+use super::rates::{QuotaOf, QuotaTag, RateBucket, Rates};
+
 /// Attempts per read, the first included, unless `--max-attempts` says
 /// otherwise. The AWS SDKs default to three in both standard and adaptive
 /// mode (AWS SDKs and Tools Reference Guide, "Retry behavior"), which leaves
@@ -43,12 +48,12 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;
 
 /// Requests in flight at once per account, region and service, unless
 /// `--max-concurrency` says otherwise. AWS publishes request quotas per
-/// second and per account and region for KMS ("Request quotas", AWS Key
-/// Management Service Developer Guide: `ListGrants`, `ListAliases` and
-/// `ListResourceTags` share 100 requests per second; `DescribeKey` and
-/// `GetKeyPolicy` allow more) and none for IAM, Organizations or S3's
-/// bucket-configuration calls. Eight in flight at a round trip of 80 ms or
-/// more stays under 100 per second; adaptive retry absorbs the rest.
+/// second and per account and region for KMS, one per operation ("Request
+/// quotas", AWS Key Management Service Developer Guide: `ListGrants` 100,
+/// `ListAliases` and `ListKeys` 500, `GetKeyPolicy` 1,000, `DescribeKey`
+/// and `ListResourceTags` 2,000), which `rates` holds each operation to,
+/// and none for IAM, Organizations or S3's bucket-configuration calls,
+/// which only this bound and adaptive retry keep in check.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
 
 /// The longest wait between two attempts of a read. The SDK's own jittered
@@ -61,13 +66,17 @@ pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
 /// does not cap for first attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-/// The user's settings (`--max-attempts`, `--max-concurrency`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The user's settings (`--max-attempts`, `--max-concurrency`, `--rate`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveLimits {
     /// Attempts per read, the first included (at least 1).
     pub max_attempts: u32,
     /// Requests in flight per account, region and service (at least 1).
     pub max_concurrency: usize,
+    /// Requests per second per account and region for an operation
+    /// (`kms:ListGrants`, as [`rate_operation`](super::rate_operation)
+    /// names it), over AWS's published default; a later one wins.
+    pub rates: Vec<(String, u32)>,
 }
 
 impl Default for LiveLimits {
@@ -75,6 +84,7 @@ impl Default for LiveLimits {
         Self {
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            rates: Vec::new(),
         }
     }
 }
@@ -102,6 +112,8 @@ pub(crate) struct Limits {
     /// The SDK's default HTTPS client, built once: every scope's bounded
     /// client wraps it, so connections are pooled across them.
     https: SharedHttpClient,
+    /// Each operation's rate per account and region.
+    rates: Arc<Rates>,
     pub tally: Arc<Tally>,
 }
 
@@ -116,9 +128,11 @@ impl std::fmt::Debug for Limits {
 impl Limits {
     pub(crate) fn new(settings: LiveLimits) -> Arc<Self> {
         Arc::new(Self {
+            rates: Arc::new(Rates::new(&settings.rates)),
             settings: LiveLimits {
                 max_attempts: settings.max_attempts.max(1),
                 max_concurrency: settings.max_concurrency.max(1),
+                rates: settings.rates,
             },
             scopes: Mutex::new(HashMap::new()),
             https: default_https_client(),
@@ -128,7 +142,7 @@ impl Limits {
 
     #[cfg(test)]
     fn settings(&self) -> LiveLimits {
-        self.settings
+        self.settings.clone()
     }
 
     /// Adaptive mode with the configured attempts: standard mode's
@@ -175,13 +189,31 @@ impl Limits {
             .clone()
     }
 
-    /// The HTTP client for `scope`'s clients: each attempt waits for one of
+    /// The HTTP client for `scope`'s clients: each attempt waits for its
+    /// operation's rate in the scope's account and region, then for one of
     /// the scope's slots.
     pub(crate) fn http_client(&self, scope: &Scope) -> SharedHttpClient {
         SharedHttpClient::new(Bounded {
             inner: self.https.clone(),
             slots: self.state(scope).slots,
+            pace: Pace {
+                rates: self.rates.clone(),
+                account: scope.account.clone(),
+                region: scope.region.clone(),
+            },
         })
+    }
+
+    /// The interceptor that tells the HTTP client which operation each
+    /// attempt is, for its rate.
+    pub(crate) fn quota_tag(&self) -> QuotaTag {
+        QuotaTag
+    }
+
+    /// The rates of this gathering (for tests).
+    #[cfg(test)]
+    pub(crate) fn rates(&self) -> &Rates {
+        &self.rates
     }
 
     /// The retry partition of `scope` (its retry quota and adaptive rate).
@@ -221,11 +253,21 @@ fn default_https_client() -> SharedHttpClient {
     })
 }
 
-/// An HTTP client whose every request first takes a slot.
+/// Where an HTTP client's requests count their rates.
+#[derive(Debug, Clone)]
+struct Pace {
+    rates: Arc<Rates>,
+    account: String,
+    region: String,
+}
+
+/// An HTTP client whose every request first waits for its operation's rate
+/// and then takes a slot.
 #[derive(Debug, Clone)]
 struct Bounded {
     inner: SharedHttpClient,
     slots: Arc<Semaphore>,
+    pace: Pace,
 }
 
 impl HttpClient for Bounded {
@@ -237,6 +279,7 @@ impl HttpClient for Bounded {
         SharedHttpConnector::new(BoundedConnector {
             inner: self.inner.http_connector(settings, components),
             slots: self.slots.clone(),
+            pace: self.pace.clone(),
         })
     }
 }
@@ -245,18 +288,51 @@ impl HttpClient for Bounded {
 struct BoundedConnector {
     inner: SharedHttpConnector,
     slots: Arc<Semaphore>,
+    pace: Pace,
 }
 
 impl HttpConnector for BoundedConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let inner = self.inner.clone();
         let slots = self.slots.clone();
+        let pace = self.pace.clone();
         HttpConnectorFuture::new(async move {
-            // The semaphore is never closed, so acquiring only waits.
-            let _slot = slots.acquire_owned().await.ok();
-            inner.call(request).await
+            let bucket = request
+                .extension::<QuotaOf>()
+                .and_then(|quota| pace.rates.bucket(&pace.account, &pace.region, &quota.0));
+            loop {
+                // Wait for the rate without a slot, so that other
+                // operations of the service are not held back meanwhile.
+                if let Some(bucket) = &bucket {
+                    let wait = lock(bucket).wait(pace.rates.now());
+                    if !wait.is_zero() {
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+                // The semaphore is never closed, so acquiring only waits.
+                let slot = slots.clone().acquire_owned().await.ok();
+                // The token is taken only once the request can be sent at
+                // once: tokens taken are requests sent, so the rate holds
+                // for what AWS receives. Another request of the operation
+                // may have taken it meanwhile: then wait again.
+                let granted = bucket
+                    .as_ref()
+                    .is_none_or(|bucket| lock(bucket).try_take(pace.rates.now()).is_ok());
+                if granted {
+                    let response = inner.call(request).await;
+                    drop(slot);
+                    return response;
+                }
+                drop(slot);
+            }
         })
     }
+}
+
+fn lock(bucket: &Mutex<RateBucket>) -> std::sync::MutexGuard<'_, RateBucket> {
+    bucket
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Counts of one gathering.
@@ -476,6 +552,7 @@ mod tests {
         let limits = Limits::new(LiveLimits {
             max_attempts: 0,
             max_concurrency: 0,
+            rates: Vec::new(),
         });
         assert_eq!(limits.settings().max_attempts, 1);
         assert_eq!(limits.settings().max_concurrency, 1);
@@ -487,6 +564,7 @@ mod tests {
         let limits = Limits::new(LiveLimits {
             max_attempts: 3,
             max_concurrency: 2,
+            rates: Vec::new(),
         });
         let kms = |account: &str| Scope {
             account: account.to_string(),
@@ -502,6 +580,95 @@ mod tests {
             limits.retry_partition(&kms("2"))
         );
         assert_eq!(limits.free_slots(&kms("1")), 2);
+    }
+
+    /// What reached AWS, in order: each request's quota name.
+    #[derive(Debug, Clone, Default)]
+    struct Recorder {
+        sent: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl HttpConnector for Recorder {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let quota = request
+                .extension::<QuotaOf>()
+                .map_or_else(|| "untagged".to_string(), |quota| quota.0.clone());
+            self.sent
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push(quota);
+            HttpConnectorFuture::ready(Ok(aws_smithy_runtime_api::http::Response::new(
+                200.try_into().expect("status"),
+                aws_smithy_types::body::SdkBody::empty(),
+            )))
+        }
+    }
+
+    /// Requests of an operation held to 4 a second wait for their turn
+    /// without a slot: with two slots, another operation's requests all go
+    /// out before the held operation's third (half a second after its
+    /// first at the least), and the limiter granted each held request once.
+    #[tokio::test]
+    async fn a_held_operation_holds_no_slot() {
+        let limits = Limits::new(LiveLimits {
+            max_attempts: 1,
+            max_concurrency: 2,
+            rates: vec![("kms:ListGrants".to_string(), 4)],
+        });
+        let scope = Scope {
+            account: "111111111111".to_string(),
+            region: "eu-west-1".to_string(),
+            service: "kms",
+        };
+        let recorder = Recorder::default();
+        let connector = BoundedConnector {
+            inner: SharedHttpConnector::new(recorder.clone()),
+            slots: limits.state(&scope).slots,
+            pace: Pace {
+                rates: limits.rates.clone(),
+                account: scope.account.clone(),
+                region: scope.region.clone(),
+            },
+        };
+        let send = |quota: &str| {
+            let mut request = HttpRequest::new(aws_smithy_types::body::SdkBody::empty());
+            request.add_extension(QuotaOf(quota.to_string()));
+            connector.call(request)
+        };
+        let mut calls = Vec::new();
+        for _ in 0..4 {
+            calls.push(tokio::spawn(send("kms:ListGrants")));
+        }
+        for _ in 0..6 {
+            calls.push(tokio::spawn(send("kms:GetKeyPolicy")));
+        }
+        for call in calls {
+            assert!(matches!(call.await, Ok(Ok(_))));
+        }
+        let sent = recorder
+            .sent
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        let third = sent
+            .iter()
+            .enumerate()
+            .filter(|(_, quota)| *quota == "kms:ListGrants")
+            .nth(2)
+            .map(|(at, _)| at)
+            .expect("a third ListGrants");
+        let policies_before = sent[..third]
+            .iter()
+            .filter(|quota| *quota == "kms:GetKeyPolicy")
+            .count();
+        assert_eq!(policies_before, 6, "{sent:?}");
+        assert_eq!(
+            limits
+                .rates()
+                .granted("111111111111", "eu-west-1", "kms:ListGrants"),
+            4
+        );
+        assert_eq!(limits.free_slots(&scope), 2);
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod kms;
 pub(crate) mod limits;
 mod org;
 pub(crate) mod progress;
+mod rates;
 mod replication;
 mod s3;
 pub mod sweep;
@@ -45,6 +46,7 @@ use join::Memo;
 use limits::Limits;
 pub use limits::{DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, LiveLimits, Summary};
 use progress::{PhaseKind, Progress};
+pub use rates::{PUBLISHED_RATES, rate_operation};
 pub use toolbox::{ToolboxError, ToolboxRequest, fetch_authorization_details};
 
 /// What to read.
@@ -298,7 +300,7 @@ pub fn gather_also(request: &GatherRequest, also: &Also) -> Result<Gathered, Gat
         .map_err(|error| GatherError::Runtime(error.to_string()))?;
     runtime.block_on(async {
         let guard = ReadOnlyGuard::default();
-        let limits = Limits::new(request.limits);
+        let limits = Limits::new(request.limits.clone());
         limits.tally.start();
         let progress = if request.progress && !request.quiet {
             Progress::start(

@@ -147,6 +147,7 @@ fn run(input: &Sweep, dir: &Path, manifest: &Manifest) -> Result<SweepOutcome, E
         limits: crate::live::LiveLimits {
             max_attempts: input.aws.max_attempts,
             max_concurrency: input.aws.max_concurrency,
+            rates: input.aws.rates.clone(),
         },
         dir: dir.to_path_buf(),
         manifest: manifest.clone(),

@@ -47,6 +47,8 @@ mod live_gates;
 #[cfg(feature = "live")]
 mod live_messages;
 #[cfg(feature = "live")]
+mod live_rates;
+#[cfg(feature = "live")]
 mod live_replication;
 #[cfg(feature = "live")]
 mod live_services;

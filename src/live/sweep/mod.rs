@@ -92,7 +92,7 @@ pub fn sweep(request: &SweepRequest) -> Result<Swept, GatherError> {
         .map_err(|error| GatherError::Runtime(error.to_string()))?;
     runtime.block_on(async {
         let guard = ReadOnlyGuard::default();
-        let limits = Limits::new(request.limits);
+        let limits = Limits::new(request.limits.clone());
         limits.tally.start();
         let progress = if request.progress && !request.quiet {
             Progress::start(
@@ -161,7 +161,7 @@ async fn run(
         timeout: request.timeout,
         progress: false,
         quiet: true,
-        limits: request.limits,
+        limits: request.limits.clone(),
     };
     let shared = Shared {
         request,

@@ -19,7 +19,9 @@
 //! (method, path, body) and of how many times that same request was seen
 //! before, so a seed gives the same faults whatever order concurrent
 //! requests arrive in. Nothing of a request is logged or kept but that
-//! digest and its service: no header, so no credential.
+//! digest, its service and its operation's name with the instant it
+//! arrived (for the tests of per-operation rates): no header value but the
+//! operation's, so no credential.
 
 #![allow(dead_code)]
 
@@ -29,7 +31,7 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What to throttle.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +52,11 @@ pub struct Counts {
     pub throttled: HashMap<String, usize>,
     pub most_in_flight: HashMap<String, usize>,
     in_flight: HashMap<String, usize>,
+    /// When each request arrived, per operation (`kms:ListGrants`), in
+    /// order of arrival. The operation is named by the JSON protocols'
+    /// `X-Amz-Target` header (KMS, Organizations) and the query protocol's
+    /// `Action` (IAM, STS); S3's REST requests are `s3:METHOD`.
+    pub arrivals: HashMap<String, Vec<Instant>>,
 }
 
 impl Counts {
@@ -167,6 +174,25 @@ impl Request {
     fn service(&self) -> String {
         self.scope(3)
     }
+
+    /// `kms:ListGrants`, `iam:GetRole`, or `s3:GET` for S3's REST calls.
+    fn operation(&self) -> String {
+        let service = self.service();
+        if let Some(target) = self.header("x-amz-target") {
+            let name = target.rsplit('.').next().unwrap_or(target);
+            return format!("{service}:{name}");
+        }
+        let query = self.target.split_once('?').map_or("", |(_, query)| query);
+        let body = String::from_utf8_lossy(&self.body);
+        let action = query
+            .split('&')
+            .chain(body.split('&'))
+            .find_map(|pair| pair.strip_prefix("Action="));
+        match action {
+            Some(action) => format!("{service}:{action}"),
+            None => format!("{service}:{}", self.method),
+        }
+    }
 }
 
 /// Serves one client connection (keep-alive: several requests).
@@ -178,11 +204,17 @@ fn serve(connection: TcpStream, state: &State) {
     let mut reader = BufReader::new(connection);
     let mut writer = writer;
     while let Some(request) = read_request(&mut reader) {
+        let arrived = Instant::now();
         let service = request.service();
         let lane = format!("{service} {}", request.scope(2));
         let throttle = decide(state, &request, &service);
         {
             let mut counts = state.counts.lock().unwrap();
+            counts
+                .arrivals
+                .entry(request.operation())
+                .or_default()
+                .push(arrived);
             *counts.seen.entry(service.clone()).or_default() += 1;
             if throttle {
                 *counts.throttled.entry(service.clone()).or_default() += 1;
