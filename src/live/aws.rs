@@ -160,6 +160,21 @@ pub const READ_OPERATIONS: &[ReadOperation] = &[
     ),
     read("KMS", "ListKeys", "kms:ListKeys"),
     read("S3 Control", "ListAccessPoints", "s3:ListAccessPoints"),
+    // Directory buckets (S3 Express One Zone): listed per region, and their
+    // policy and default encryption read, with `s3express` actions (S3 API
+    // Reference, "ListDirectoryBuckets", "GetBucketPolicy",
+    // "GetBucketEncryption": directory bucket permissions).
+    read(
+        "S3",
+        "ListDirectoryBuckets",
+        "s3express:ListAllMyDirectoryBuckets",
+    ),
+    read("S3", "GetBucketPolicy", "s3express:GetBucketPolicy"),
+    read(
+        "S3",
+        "GetBucketEncryption",
+        "s3express:GetEncryptionConfiguration",
+    ),
 ];
 
 /// True for an operation name in [`READ_OPERATIONS`] (of any service).
@@ -463,6 +478,31 @@ impl Reader {
                 )
             })
             .clone()
+    }
+
+    /// An S3 client in `region` for S3's Regional endpoint of directory
+    /// buckets (`s3express-control.REGION`): `ListDirectoryBuckets` and a
+    /// directory bucket's `GetBucketPolicy` and `GetBucketEncryption`. These
+    /// are signed with SigV4 for `s3express`, never with a CreateSession
+    /// session, which only the Zonal endpoint's object calls use (S3 User
+    /// Guide, "Regional and Zonal endpoints for directory buckets"). Against
+    /// a local emulator, a call naming a bucket goes path style; one naming
+    /// none (`ListDirectoryBuckets`) cannot, the SDK's endpoint rules refuse
+    /// it, and goes to the endpoint as given.
+    pub(crate) fn s3_directory(&self, region: &str, names_bucket: bool) -> aws_sdk_s3::Client {
+        let scope = self.scope(region, "s3");
+        aws_sdk_s3::Client::from_conf(
+            fenced!(
+                aws_sdk_s3::config::Builder::from(&self.sdk)
+                    .region(Region::new(region.to_string()))
+                    .force_path_style(self.path_style && names_bucket)
+                    .disable_s3_express_session_auth(true),
+                self.limits,
+                self.guard,
+                &scope
+            )
+            .build(),
+        )
     }
 
     /// An S3 Control client in `region`. S3 Control puts the account id in
@@ -1095,6 +1135,9 @@ mod tests {
             // Authorization Reference, Amazon S3), IAM Toolbox's by `iam:`.
             let prefix = match read.service {
                 "S3 Control" => "s3".to_string(),
+                // A directory bucket's reads are authorized by `s3express:`
+                // actions (S3 API Reference, "ListDirectoryBuckets").
+                "S3" if service == "s3express" => "s3express".to_string(),
                 // IAM Toolbox operations are authorised by `iam:` actions
                 // ("GetRequestAuthorizationDetails - IAM Toolbox").
                 "IAM Toolbox" => "iam".to_string(),

@@ -71,12 +71,14 @@ pub fn rate_operation(text: &str) -> Result<String, String> {
     let operation = text
         .split_once(':')
         .map_or(text, |(_, operation)| operation);
-    let elsewhere: Vec<String> = operations()
+    let mut elsewhere: Vec<String> = operations()
         .filter(|name| {
             name.split_once(':')
                 .is_some_and(|(_, known)| known.eq_ignore_ascii_case(operation))
         })
         .collect();
+    elsewhere.sort();
+    elsewhere.dedup();
     let mut services: Vec<String> = READ_OPERATIONS
         .iter()
         .map(|read| service_word(read.service))

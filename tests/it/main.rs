@@ -39,6 +39,8 @@ mod live_access_tests;
 #[cfg(feature = "live")]
 mod live_debug;
 #[cfg(feature = "live")]
+mod live_directory_buckets;
+#[cfg(feature = "live")]
 mod live_e2e;
 #[cfg(feature = "live")]
 mod live_gaad;

@@ -2,7 +2,8 @@
 //! assumed (the management account itself is read with the organization's
 //! profile), then at once its principals, its buckets (`ListBuckets`, then
 //! each bucket with the same readers as a single chain: policy, encryption,
-//! ownership, tags, versioning, replication, Block Public Access), its keys
+//! ownership, tags, versioning, replication, Block Public Access; and its
+//! directory buckets in every `--regions` region, `directory.rs`), its keys
 //! in every `--regions` region (`ListKeys`, then each key's policy, grants,
 //! state, aliases and tags), its access points and its account-level Block
 //! Public Access settings. Whatever cannot be listed is recorded on the
@@ -48,9 +49,14 @@ pub(super) async fn read(shared: &Shared<'_>, account: &str) -> (Snapshot, Optio
     } else {
         shared.request.regions.clone()
     };
-    let (principals, buckets, keys, points, account_gates) = tokio::join!(
+    let (principals, (buckets, directory), keys, points, account_gates) = tokio::join!(
         principals(&ctx, &reader, account),
-        buckets(shared, &reader, &identity),
+        async {
+            tokio::join!(
+                buckets(shared, &reader, &identity),
+                super::directory::directory_buckets(shared, &reader, &identity, &regions),
+            )
+        },
         keys(&ctx, account, &regions, &identity.partition),
         access_points(&ctx, &reader, account, &regions),
         gates::account_public_access_block(&ctx, &reader, account, &region),
@@ -60,10 +66,16 @@ pub(super) async fn read(shared: &Shared<'_>, account: &str) -> (Snapshot, Optio
         Ok(list) => part.principals = list,
         Err(why) => info.principals_error = Some(why),
     }
+    let (directory_list, directory_errors) = directory;
+    let mut bucket_errors = Vec::new();
     match buckets {
         Ok(list) => part.buckets = list,
-        Err(why) => info.buckets_error = Some(why),
+        Err(why) => bucket_errors.push(why),
     }
+    part.buckets.extend(directory_list);
+    part.buckets.sort_by(|a, b| a.name.cmp(&b.name));
+    bucket_errors.extend(directory_errors);
+    info.buckets_error = joined(bucket_errors);
     let (key_list, key_errors) = keys;
     part.keys = key_list;
     info.keys_error = joined(key_errors);
@@ -87,7 +99,11 @@ fn joined(errors: Vec<String>) -> Option<String> {
 }
 
 /// A gathering context reading with `reader` for `request`.
-fn ctx_with<'r>(shared: &'r Shared<'_>, reader: Reader, request: &'r GatherRequest) -> Ctx<'r> {
+pub(super) fn ctx_with<'r>(
+    shared: &'r Shared<'_>,
+    reader: Reader,
+    request: &'r GatherRequest,
+) -> Ctx<'r> {
     Ctx {
         request,
         also: &shared.also,
@@ -253,7 +269,7 @@ async fn bucket(
     }
 }
 
-fn unread_bucket(name: &str, account: &str, why: &str) -> BucketInfo {
+pub(super) fn unread_bucket(name: &str, account: &str, why: &str) -> BucketInfo {
     let why = Some(why.to_string());
     BucketInfo {
         name: name.to_string(),
@@ -408,7 +424,7 @@ async fn access_points(
 }
 
 /// A listing's failure as the `*_error` text.
-fn failure_text(reader: &Reader, permission: &str, failure: Failure) -> String {
+pub(super) fn failure_text(reader: &Reader, permission: &str, failure: Failure) -> String {
     let who = &reader.label;
     match failure {
         Failure::Fatal(fatal) => format!("{permission} for {who}: {fatal}"),

@@ -12,6 +12,7 @@
 //! writes the directory.
 
 mod accounts;
+mod directory;
 mod member;
 
 use std::collections::BTreeSet;

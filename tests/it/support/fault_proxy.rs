@@ -14,6 +14,16 @@
 //!   Organizations API Reference: "You have sent too many requests in too
 //!   short a period of time").
 //!
+//! It can also stand in for S3's Regional endpoint for directory buckets
+//! (S3 Express One Zone), which moto does not emulate: requests signed for
+//! `s3express` are answered by the proxy itself from the directory buckets
+//! it was given, in the shapes of the S3 API Reference (`ListDirectoryBuckets`:
+//! `ListAllMyDirectoryBucketsResult` with `Buckets`/`Bucket`/`Name`,
+//! `BucketRegion`; `GetBucketPolicy`: the policy's JSON text, or 404
+//! `NoSuchBucketPolicy`; `GetBucketEncryption`:
+//! `ServerSideEncryptionConfiguration`), and with 403 `AccessDenied` in the
+//! regions told to refuse.
+//!
 //! The service is the one named in the request's SigV4 credential scope.
 //! Which requests are throttled is decided by a seeded hash of the request
 //! (method, path, body) and of how many times that same request was seen
@@ -69,7 +79,29 @@ impl Counts {
     }
 }
 
+/// One directory bucket the proxy answers for.
+#[derive(Debug, Clone)]
+pub struct DirectoryBucket {
+    pub name: String,
+    pub region: String,
+    /// The bucket policy's JSON text (`None`: no policy).
+    pub policy: Option<String>,
+    /// The default key's ARN (SSE-KMS), or `None` for SSE-S3.
+    pub kms_key: Option<String>,
+}
+
+/// What the proxy answers for `s3express` requests.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    pub buckets: Vec<DirectoryBucket>,
+    /// Regions whose `ListDirectoryBuckets` is refused (403 AccessDenied).
+    pub refusing: Vec<String>,
+}
+
 struct State {
+    /// Directory buckets answered by the proxy itself; without them,
+    /// `s3express` requests go to moto like the rest.
+    directory: Option<Directory>,
     faults: Faults,
     upstream: u16,
     /// Added before each answer, as a real region's round trip.
@@ -92,11 +124,26 @@ impl FaultProxy {
         Self::start_delayed(upstream, faults, 0)
     }
 
+    /// Answers `s3express` requests from `directory` itself.
+    pub fn start_with_directory(upstream: u16, faults: Faults, directory: Directory) -> Self {
+        Self::start_full(upstream, faults, 0, Some(directory))
+    }
+
     /// Each answer waits `delay_ms` first.
     pub fn start_delayed(upstream: u16, faults: Faults, delay_ms: u64) -> Self {
+        Self::start_full(upstream, faults, delay_ms, None)
+    }
+
+    fn start_full(
+        upstream: u16,
+        faults: Faults,
+        delay_ms: u64,
+        directory: Option<Directory>,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let port = listener.local_addr().expect("local address").port();
         let state = Arc::new(State {
+            directory,
             faults,
             upstream,
             delay: Duration::from_millis(delay_ms),
@@ -230,6 +277,9 @@ fn serve(connection: TcpStream, state: &State) {
         std::thread::sleep(state.delay);
         let response = if throttle {
             Some(throttling_response(&service))
+        } else if let Some(directory) = state.directory.as_ref().filter(|_| service == "s3express")
+        {
+            Some(directory_response(directory, &request))
         } else {
             forward(state.upstream, &request)
         };
@@ -351,10 +401,105 @@ fn decide(state: &State, request: &Request, service: &str) -> bool {
     (roll as f64 / u64::MAX as f64) < state.faults.fraction
 }
 
+/// An HTTP response with an XML or JSON body.
+fn respond(status: u16, reason: &str, content_type: &str, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nx-amz-request-id: dirproxy0001\r\nx-amz-id-2: fault-proxy\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn s3_error(status: u16, reason: &str, code: &str) -> Vec<u8> {
+    respond(
+        status,
+        reason,
+        "application/xml",
+        &format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{reason}</Message><RequestId>dirproxy0001</RequestId><HostId>fault-proxy</HostId></Error>"
+        ),
+    )
+}
+
+/// The Regional endpoint of directory buckets, path style
+/// (`/BUCKET?policy`), in the signing region.
+fn directory_response(directory: &Directory, request: &Request) -> Vec<u8> {
+    let region = request.scope(2);
+    let (path, query) = request
+        .target
+        .split_once('?')
+        .unwrap_or((request.target.as_str(), ""));
+    let bucket = path.trim_matches('/');
+    let asks = |word: &str| {
+        query
+            .split('&')
+            .any(|pair| pair.split('=').next() == Some(word))
+    };
+    if bucket.is_empty() {
+        if state_refuses(directory, &region) {
+            return s3_error(403, "Forbidden", "AccessDenied");
+        }
+        let listed: String = directory
+            .buckets
+            .iter()
+            .filter(|bucket| bucket.region == region)
+            .map(|bucket| {
+                format!(
+                    "<Bucket><Name>{}</Name><CreationDate>2026-01-01T00:00:00.000Z</CreationDate><BucketRegion>{}</BucketRegion></Bucket>",
+                    bucket.name, bucket.region
+                )
+            })
+            .collect();
+        return respond(
+            200,
+            "OK",
+            "application/xml",
+            &format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListAllMyDirectoryBucketsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Buckets>{listed}</Buckets></ListAllMyDirectoryBucketsResult>"
+            ),
+        );
+    }
+    let Some(found) = directory
+        .buckets
+        .iter()
+        .find(|known| known.name == bucket && known.region == region)
+    else {
+        return s3_error(404, "Not Found", "NoSuchBucket");
+    };
+    if asks("policy") {
+        return match &found.policy {
+            Some(policy) => respond(200, "OK", "application/json", policy),
+            None => s3_error(404, "Not Found", "NoSuchBucketPolicy"),
+        };
+    }
+    if asks("encryption") {
+        let default = match &found.kms_key {
+            Some(key) => format!(
+                "<SSEAlgorithm>aws:kms</SSEAlgorithm><KMSMasterKeyID>{key}</KMSMasterKeyID>"
+            ),
+            None => "<SSEAlgorithm>AES256</SSEAlgorithm>".to_string(),
+        };
+        return respond(
+            200,
+            "OK",
+            "application/xml",
+            &format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ServerSideEncryptionConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Rule><ApplyServerSideEncryptionByDefault>{default}</ApplyServerSideEncryptionByDefault><BucketKeyEnabled>true</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>"
+            ),
+        );
+    }
+    s3_error(501, "Not Implemented", "NotImplemented")
+}
+
+fn state_refuses(directory: &Directory, region: &str) -> bool {
+    directory.refusing.iter().any(|refusing| refusing == region)
+}
+
 fn throttling_response(service: &str) -> Vec<u8> {
     let request_id = "a1b2c3d4-0000-4000-8000-fau1tpr0xy00";
     let (status, reason, content_type, extra, body) = match service {
-        "s3" => (
+        // Directory buckets' Regional endpoint answers as S3 does.
+        "s3" | "s3express" => (
             503,
             "Slow Down",
             "application/xml",
@@ -484,6 +629,7 @@ mod tests {
     #[test]
     fn faults_depend_on_the_seed_not_on_arrival() {
         let state = |seed| State {
+            directory: None,
             faults: Faults {
                 seed,
                 fraction: 0.2,
