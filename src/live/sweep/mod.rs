@@ -14,6 +14,8 @@
 mod accounts;
 mod member;
 
+pub(in crate::live) use member::unread_bucket;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Mutex;
