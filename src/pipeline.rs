@@ -407,6 +407,8 @@ fn gather(_selection: &Selection, _aws: &Aws) -> Result<(Snapshot, String), Erro
 
 /// What [`gather_everyone`] reads beyond the selection's chain.
 #[derive(Debug, Clone, Copy, Default)]
+// Without live mode nothing is gathered, so nothing reads these.
+#[cfg_attr(not(feature = "live"), allow(dead_code))]
 pub(crate) struct Everyone {
     /// Every principal of each profile's account.
     pub all_principals: bool,
