@@ -135,13 +135,17 @@ pub fn run(args: CanAccessArgs) -> Result<ExitCode, Failure> {
                 save_snapshot: args.save_snapshot.clone(),
                 layers: args.layers.order.clone(),
             })?;
-            for warning in &read.warnings {
-                eprintln!("warning: {warning}");
-            }
             save_failure = read.save_failure;
             read.snapshot
         }
     };
+    for (account, info) in &snapshot.accounts {
+        if let Some(why) = &info.buckets_error {
+            eprintln!(
+                "warning: the buckets of account {account} were not listed ({why}); none of them is judged"
+            );
+        }
+    }
     let template = CheckRequest {
         access_point: None,
         bucket: String::new(),

@@ -98,10 +98,9 @@ pub struct CanAccessLive {
 
 /// What `can-access` read live, ready to judge.
 pub struct CanAccessRead {
-    /// With the assumptions recorded and the layers laid.
+    /// With the assumptions recorded and the layers laid. An account
+    /// whose buckets could not be listed says why in its `buckets_error`.
     pub snapshot: Snapshot,
-    /// What could not be listed (an account's buckets), one line each.
-    pub warnings: Vec<String>,
     /// A failed `--save-snapshot` does not stop the judging; the caller
     /// says it after the report.
     pub save_failure: Option<Error>,
@@ -121,7 +120,7 @@ pub fn can_access_live(input: &CanAccessLive) -> Result<CanAccessRead, Error> {
         every_bucket: true,
         ..super::Everyone::default()
     };
-    let (mut snapshot, _principal, warnings) =
+    let (mut snapshot, _principal, _warnings) =
         super::gather_everyone(&selection, &input.aws, &everyone)?;
     snapshot.assume(&input.assumptions);
     let save_failure = match &input.save_snapshot {
@@ -131,7 +130,6 @@ pub fn can_access_live(input: &CanAccessLive) -> Result<CanAccessRead, Error> {
     lay_layers(&mut snapshot, &input.layers)?;
     Ok(CanAccessRead {
         snapshot,
-        warnings,
         save_failure,
     })
 }

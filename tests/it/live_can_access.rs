@@ -5,7 +5,10 @@
 //! the same profiles, with the verdicts AWS's documented rules give, and
 //! with nothing but reads sent.
 
-use crate::support::live::{Moto, Proxy, World, moto_available, strings};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::support::live::{Guard, Moto, Proxy, World, moto_available, strings};
 use serde_json::Value;
 
 const PAT: &str = "arn:aws:iam::111111111111:user/pat";
@@ -196,6 +199,112 @@ fn live_can_access_equals_can_access_over_the_snapshot_of_every_bucket() {
         assert!(!report.contains(&secret), "a credential in the report");
         assert!(!stderr.contains(&secret), "a credential on stderr");
     }
+}
+
+/// `deny_proxy.py` in front of moto, refusing the S3 requests `rules`
+/// name; the guard that stops it, and its URL.
+fn deny_proxy(upstream: u16, rules: &Value) -> (Guard, String) {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/deny_proxy.py");
+    let mut child = Command::new("python3")
+        .arg(script)
+        .arg(upstream.to_string())
+        .arg(rules.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cannot start deny_proxy.py");
+    let stdout = child.stdout.take().expect("proxy stdout");
+    let guard = Guard {
+        child,
+        what: "deny_proxy.py",
+    };
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("deny_proxy.py did not print its port");
+    let port: u16 = line.trim().parse().expect("proxy port");
+    (guard, format!("http://127.0.0.1:{port}"))
+}
+
+fn can_access_through(world: &World, url: &str) -> std::process::Output {
+    world.run(&strings(&[
+        "can-access",
+        "--principal",
+        PAT,
+        "--format",
+        "json",
+        "--profile",
+        "r",
+        "--principal-profile",
+        "p",
+        "--endpoint-url",
+        url,
+        "--max-attempts",
+        "2",
+    ]))
+}
+
+/// What cannot be read is unknown, never allowed and never dropped: a
+/// bucket whose policy is refused is listed, its operations inconclusive;
+/// an account whose buckets cannot be listed is said on stderr; and when
+/// no account's buckets can be listed the reading stops (exit 4) rather
+/// than answer "reaches nothing".
+#[test]
+fn unreadable_parts_are_unknown_and_unlisted_accounts_are_said() {
+    if !moto_available() {
+        return;
+    }
+    let moto = Moto::start();
+    let world = World::populate_with(&moto, "moto_can_access_setup.py");
+    let p_key = world.setup["credentials"]["p"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_guard, url) = deny_proxy(
+        moto.port,
+        &serde_json::json!([
+            {"path": "^/r-shares/?\\?policy", "key": null},
+            {"path": "^/\\?.*max-buckets", "key": p_key},
+        ]),
+    );
+    let output = can_access_through(&world, &url);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: the buckets of account 111111111111 were not listed")
+            && stderr.contains("s3:ListAllMyBuckets"),
+        "{stderr}"
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut buckets: Vec<&str> = report["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["bucket"].as_str().unwrap())
+        .collect();
+    buckets.sort_unstable();
+    assert_eq!(buckets, ["r-foreign-key", "r-private", "r-shares"]);
+    // Across accounts the bucket policy must allow ("Cross-account policy
+    // evaluation logic", IAM User Guide): unread, it leaves every
+    // operation unknown.
+    for operation in ["list", "get", "put", "multipart"] {
+        assert_eq!(
+            cell(&report, "r-shares", operation),
+            ("inconclusive", Some("bucket-policy")),
+            "{operation}"
+        );
+    }
+
+    let (_all, url) = deny_proxy(
+        moto.port,
+        &serde_json::json!([{"path": "^/\\?.*max-buckets", "key": null}]),
+    );
+    let output = can_access_through(&world, &url);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("no bucket could be listed"), "{stderr}");
+    assert!(output.stdout.is_empty());
 }
 
 #[test]
