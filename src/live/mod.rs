@@ -417,11 +417,18 @@ async fn run(
         identities.map(|_| ())
     };
     if ctx.also.every_bucket {
-        let (estate, (principal, principals), ()) = tokio::try_join!(
+        let (estate, (principal, mut principals), (), (everyone, mut warnings)) = tokio::try_join!(
             every_bucket::every_bucket_branch(ctx),
             principal_branch(ctx),
-            org_views
+            org_views,
+            all_principals_branch(ctx)
         )?;
+        for info in everyone {
+            if !principals.iter().any(|known| known.arn == info.arn) {
+                principals.push(info);
+            }
+        }
+        warnings.extend(estate.warnings);
         let mut snapshot = Snapshot::new(Some(
             chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         ));
@@ -440,7 +447,7 @@ async fn run(
         return Ok(Gathered {
             snapshot,
             principal,
-            warnings: estate.warnings,
+            warnings,
             summary: Summary::default(),
         });
     }

@@ -83,7 +83,42 @@ fn live_can_access_equals_can_access_over_the_snapshot_of_every_bucket() {
         String::from_utf8_lossy(&output.stderr)
     );
 
-    for file in [&captured, &saved] {
+    // With every principal of both accounts too: the same answer for pat,
+    // from a snapshot that also serves who-can over any of the buckets.
+    let everyone = world.path("everyone.json");
+    let mut snapshot = strings(&[
+        "snapshot",
+        "--all-buckets",
+        "--all-principals",
+        "--principal",
+        PAT,
+        "--output",
+    ]);
+    snapshot.push(everyone.display().to_string());
+    snapshot.extend(strings(&aws));
+    let output = world.run(&snapshot);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let read: Value = serde_json::from_str(&std::fs::read_to_string(&everyone).unwrap()).unwrap();
+    let principals: Vec<&str> = read["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["arn"].as_str().unwrap())
+        .collect();
+    for arn in [
+        PAT,
+        "arn:aws:iam::111111111111:user/p-admin",
+        "arn:aws:iam::222222222222:user/r-admin",
+    ] {
+        assert!(principals.contains(&arn), "{arn} not in {principals:?}");
+    }
+
+    for file in [&captured, &saved, &everyone] {
         let mut offline = strings(&["can-access", "--principal", PAT, "--format", "json"]);
         offline.extend(["--snapshot".to_string(), file.display().to_string()]);
         let output = world.run(&offline);
