@@ -360,3 +360,26 @@ fn a_snapshot_and_aws_flags_are_refused_together() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--profile"), "{stderr}");
 }
+
+/// `snapshot --all-buckets` reads for one principal, in place of one
+/// bucket: without `--principal`, or beside `--bucket`, it is bad input.
+#[test]
+fn all_buckets_needs_a_principal_and_no_bucket() {
+    let scratch = tempfile::tempdir().unwrap();
+    let snapshot = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kms-s3-doctor"))
+            .current_dir(scratch.path())
+            .arg("snapshot")
+            .args(args)
+            .args(["--output", "never-written.json"])
+            .output()
+            .unwrap()
+    };
+    let output = snapshot(&["--all-buckets"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--principal"));
+    let output = snapshot(&["--all-buckets", "--principal", PAT, "--bucket", "b"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--bucket"));
+    assert!(!scratch.path().join("never-written.json").exists());
+}
