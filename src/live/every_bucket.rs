@@ -92,6 +92,7 @@ pub(super) async fn every_bucket_branch(ctx: &Ctx<'_>) -> Result<Estate, GatherE
         warnings: Vec::new(),
     };
     let mut listed_any = false;
+    let mut unlisted: Vec<String> = Vec::new();
     for (identity, account_gates, buckets) in read {
         match buckets {
             Ok(buckets) => {
@@ -118,8 +119,9 @@ pub(super) async fn every_bucket_branch(ctx: &Ctx<'_>) -> Result<Estate, GatherE
                     .push((identity.account.clone(), account_gates, None));
             }
             Err(why) => {
+                unlisted.push(format!("account {}: {why}", identity.account));
                 estate.warnings.push(format!(
-                    "the buckets of account {} were not listed ({why}); none of them is judged",
+                    "the buckets of account {} were not listed ({why}); none of them is in the snapshot",
                     identity.account
                 ));
                 estate
@@ -129,7 +131,7 @@ pub(super) async fn every_bucket_branch(ctx: &Ctx<'_>) -> Result<Estate, GatherE
         }
     }
     if !listed_any {
-        return Err(GatherError::Unlisted(estate.warnings.join("; ")));
+        return Err(GatherError::Unlisted(unlisted.join("; ")));
     }
     // A destination bucket listed by its own account is read in full there;
     // keep that entry over the replication reader's.
