@@ -54,6 +54,11 @@ pub(super) async fn every_bucket_branch(ctx: &Ctx<'_>) -> Result<Estate, GatherE
             accounts.push((reader, identity));
         }
     }
+    let profile_accounts: Vec<&str> = accounts
+        .iter()
+        .map(|(_, identity)| identity.account.as_str())
+        .collect();
+    let profile_accounts = &profile_accounts;
     let phase = ctx.progress.phase(PhaseKind::Buckets);
     let slots = Semaphore::new(BUCKETS_IN_FLIGHT);
     let read = join::try_join_all(accounts.iter().map(|(reader, identity)| {
@@ -75,7 +80,7 @@ pub(super) async fn every_bucket_branch(ctx: &Ctx<'_>) -> Result<Estate, GatherE
             phase.add(names.len() as u64);
             let buckets = join::try_join_all(names.iter().map(|name| async move {
                 let _permit = slots.acquire().await.ok();
-                let read = bucket(ctx, reader, identity, name).await;
+                let read = bucket(ctx, reader, identity, name, profile_accounts).await;
                 phase.done();
                 read
             }))
@@ -185,12 +190,14 @@ async fn list(ctx: &Ctx<'_>, reader: &Reader) -> Result<Result<Vec<String>, Stri
 /// One bucket as `check` reads its bucket, with the keys its default
 /// encryption (and `--object`'s) names and the destinations of its
 /// replication rules. A bucket deleted since it was listed is kept, every
-/// field unknown with why: it was there a moment ago.
+/// field unknown with why: it was there a moment ago. `profile_accounts`:
+/// the accounts a profile is of.
 async fn bucket(
     ctx: &Ctx<'_>,
     reader: &Reader,
     identity: &Identity,
     name: &str,
+    profile_accounts: &[&str],
 ) -> Result<(BucketInfo, Vec<KeyInfo>, Vec<BucketInfo>), GatherError> {
     let request = GatherRequest {
         bucket: name.to_string(),
@@ -211,8 +218,15 @@ async fn bucket(
     s3::name_owners(&mut info);
     let references = key_references(&info, &ctx.request.extra_key_ids);
     let keys = join::try_join_all(references.iter().map(|reference| {
+        // A key of an account no profile is of is read, as `check` reads
+        // it, with the bucket owner's credentials (cross-account
+        // DescribeKey and ListGrants work when its key policy lets the
+        // owner in); any other key with its own account's profile, once
+        // for every bucket naming it.
+        let foreign = crate::policy::arn::Arn::parse(reference)
+            .is_ok_and(|arn| !profile_accounts.contains(&arn.account.as_str()));
         kms::read_key(
-            ctx,
+            if foreign { &own } else { ctx },
             reference,
             &read.region,
             &identity.account,
