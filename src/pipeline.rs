@@ -172,6 +172,9 @@ pub struct Capture {
     /// `--all-principals`: every user and role of each account a profile
     /// is of, not only the principal judged.
     pub all_principals: bool,
+    /// `--all-buckets`: every bucket the profiles' accounts own, as
+    /// `can-access` reads them, in place of the selection's bucket.
+    pub every_bucket: bool,
 }
 
 /// A snapshot file's name and text, in which evidence is located.
@@ -285,8 +288,14 @@ pub fn test(input: &Test) -> Result<TestRun, Error> {
 /// `snapshot`: the source, the assumptions and the save. Returns what was
 /// asked for and could not be read, one line each.
 pub fn capture(input: &Capture) -> Result<Vec<String>, Error> {
-    let (mut snapshot, principal, warnings) =
-        gather_everyone(&input.selection, &input.aws, input.all_principals)?;
+    let (mut snapshot, principal, warnings) = gather_everyone(
+        &input.selection,
+        &input.aws,
+        &Everyone {
+            all_principals: input.all_principals,
+            every_bucket: input.every_bucket,
+        },
+    )?;
     record_assumptions(
         &mut snapshot,
         &principal,
@@ -400,17 +409,30 @@ fn gather(_selection: &Selection, _aws: &Aws) -> Result<(Snapshot, String), Erro
     Err(no_live_mode())
 }
 
-/// [`gather`], with every principal of each profile's account when
-/// `all_principals`, and the warnings of the reads that failed.
+/// What [`gather_everyone`] reads beyond the selection's chain.
+#[derive(Debug, Clone, Copy, Default)]
+// Without live mode nothing is gathered, so nothing reads these.
+#[cfg_attr(not(feature = "live"), allow(dead_code))]
+pub(crate) struct Everyone {
+    /// Every principal of each profile's account.
+    pub all_principals: bool,
+    /// Every bucket of each bucket-side profile's account, in place of the
+    /// selection's bucket.
+    pub every_bucket: bool,
+}
+
+/// [`gather`], with what `everyone` adds, and the warnings of the reads
+/// that failed.
 #[cfg(feature = "live")]
 fn gather_everyone(
     selection: &Selection,
     aws: &Aws,
-    all_principals: bool,
+    everyone: &Everyone,
 ) -> Result<(Snapshot, String, Vec<String>), Error> {
     let request = gather_request(selection, aws);
     let also = crate::live::Also {
-        all_principals,
+        all_principals: everyone.all_principals,
+        every_bucket: everyone.every_bucket,
         ..Default::default()
     };
     let gathered = crate::live::gather_also(&request, &also)
@@ -424,7 +446,7 @@ fn gather_everyone(
 fn gather_everyone(
     _selection: &Selection,
     _aws: &Aws,
-    _all_principals: bool,
+    _everyone: &Everyone,
 ) -> Result<(Snapshot, String, Vec<String>), Error> {
     Err(no_live_mode())
 }

@@ -1,8 +1,9 @@
 //! `can-access`: what one principal can do over every bucket (and object)
-//! of a snapshot, judged as `check` judges each, and printed as a table,
-//! JSON, CSV or Markdown.
+//! of a snapshot, or of every bucket the profiles' accounts own read live,
+//! judged as `check` judges each, and printed as a table, JSON, CSV or
+//! Markdown.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use chrono::Utc;
@@ -40,10 +41,15 @@ pub struct CanAccessArgs {
     /// this verdict.
     #[arg(long, value_enum)]
     pub only: Option<Only>,
-    /// The snapshot to judge. Required: reading every bucket of every
-    /// account live is not done here; save a snapshot first.
-    #[arg(long, value_name = "FILE")]
+    /// Judge this snapshot offline instead of reading AWS (live: every
+    /// bucket the accounts of `--profile` and `--principal-profile` own is
+    /// read, with its keys, and the principal's own documents).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["profile", "principal_profile", "org_profile", "region", "endpoint_url"])]
     pub snapshot: Option<PathBuf>,
+    /// Live: also write what was read to this snapshot file, to replay it
+    /// with `--snapshot` (the file `snapshot --all-buckets` writes).
+    #[arg(long, value_name = "FILE", conflicts_with = "snapshot", value_parser = super::args::parse_snapshot_path)]
+    pub save_snapshot: Option<PathBuf>,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
@@ -106,26 +112,40 @@ fn parse_context(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// The message for a reverse question asked without a snapshot.
-pub(super) fn snapshot_required(command: &str) -> Failure {
-    Failure::bad_input(format!(
-        "{command} judges a snapshot: give --snapshot FILE (save one first with `kms-s3-doctor snapshot ... --output FILE`); {command} does not read every bucket live"
-    ))
-}
-
 pub fn run(args: CanAccessArgs) -> Result<ExitCode, Failure> {
-    let Some(path) = args.snapshot else {
-        return Err(snapshot_required("can-access"));
-    };
     let operations =
         super::check::parse_operations(args.op.as_deref().unwrap_or("list,get,put,multipart"))
             .map_err(Failure::bad_input)?;
-    let snapshot = pipeline::layered_snapshot(
-        &path,
-        args.max_snapshot_size.saturating_mul(1 << 20),
-        &args.assume.assume,
-        &args.layers.order,
-    )?;
+    let mut save_failure = None;
+    let snapshot = match &args.snapshot {
+        Some(path) => pipeline::layered_snapshot(
+            path,
+            args.max_snapshot_size.saturating_mul(1 << 20),
+            &args.assume.assume,
+            &args.layers.order,
+        )?,
+        None => {
+            let progress = args.format == ReverseFormat::Text && std::io::stderr().is_terminal();
+            let read = pipeline::reverse::can_access_live(&pipeline::reverse::CanAccessLive {
+                aws: super::args::aws(&args.aws, progress),
+                principal: args.principal.clone(),
+                via_role: args.via_role.clone(),
+                context: args.context.clone(),
+                assumptions: args.assume.assume.clone(),
+                save_snapshot: args.save_snapshot.clone(),
+                layers: args.layers.order.clone(),
+            })?;
+            save_failure = read.save_failure;
+            read.snapshot
+        }
+    };
+    for (account, info) in &snapshot.accounts {
+        if let Some(why) = &info.buckets_error {
+            eprintln!(
+                "warning: the buckets of account {account} were not listed ({why}); none of them is judged"
+            );
+        }
+    }
     let template = CheckRequest {
         access_point: None,
         bucket: String::new(),
@@ -152,5 +172,8 @@ pub fn run(args: CanAccessArgs) -> Result<ExitCode, Failure> {
     };
     std::mem::forget(snapshot);
     finish_output(written.and_then(|()| out.flush()))?;
+    if let Some(failure) = save_failure {
+        return Err(failure.into());
+    }
     Ok(ExitCode::Allowed)
 }

@@ -61,7 +61,8 @@ pub enum Command {
     /// Print the manual page (roff) generated from these definitions.
     Man,
     /// What one principal can do over every bucket (and object) of a
-    /// snapshot, KMS included.
+    /// snapshot, or over every bucket the profiles' accounts own read from
+    /// AWS, KMS included.
     CanAccess(can_access::CanAccessArgs),
     /// What changed between two states (two snapshots, or one with a plan
     /// laid over it): every principal, bucket and operation whose verdict

@@ -37,6 +37,11 @@ pub struct SnapshotArgs {
     /// (GetAccountAuthorizationDetails), not only the principal judged.
     #[arg(long, conflicts_with = "snapshot")]
     pub all_principals: bool,
+    /// Read every bucket the accounts of `--profile` and
+    /// `--principal-profile` own, with its keys, in place of `--bucket`:
+    /// what `can-access` reads live for `--principal`.
+    #[arg(long, conflicts_with_all = ["snapshot", "bucket", "object", "access_point"], requires = "principal")]
+    pub all_buckets: bool,
     /// Lay `--gaad` files over this snapshot instead of reading AWS.
     #[arg(
         long,
@@ -105,7 +110,7 @@ pub fn run(args: SnapshotArgs) -> Result<ExitCode, Failure> {
             "the following required arguments were not provided: --via-role <ROLE_ARN>",
         ));
     }
-    if args.selection.bucket.is_none() {
+    if args.selection.bucket.is_none() && !args.all_buckets {
         return Err(Failure::bad_input(
             "the following required argument was not provided: --bucket <NAME>",
         ));
@@ -117,6 +122,7 @@ pub fn run(args: SnapshotArgs) -> Result<ExitCode, Failure> {
         session_policy: args.session_policy.session_policy,
         save_snapshot: save_snapshot(args.save_snapshot)?,
         all_principals: args.all_principals,
+        every_bucket: args.all_buckets,
     })?;
     for warning in warnings {
         eprintln!("warning: {warning}");

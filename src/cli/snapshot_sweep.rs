@@ -140,7 +140,9 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, Failure> {
 /// without `--bucket`. A sweep-only flag outside a sweep is bad input.
 pub fn is_sweep(args: &SnapshotArgs) -> Result<bool, Failure> {
     let sweep = args.sweep.member_role.is_some()
-        || (args.selection.bucket.is_none() && !args.aws.org_profile.is_empty());
+        || (args.selection.bucket.is_none()
+            && !args.all_buckets
+            && !args.aws.org_profile.is_empty());
     if !sweep && let Some(flag) = args.sweep.sweep_only_flag() {
         return Err(Failure::bad_input(format!(
             "{flag} is for an organization sweep: give --org-profile P (and --member-role NAME)"

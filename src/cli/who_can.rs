@@ -132,14 +132,6 @@ pub fn run(args: WhoCanArgs) -> Result<ExitCode, Failure> {
         args.assume_depth,
     )
     .map_err(|error| Failure::bad_input(error.to_string()))?;
-    let chains_of: Vec<ViaOf> = chains
-        .iter()
-        .map(|via| ViaOf {
-            principal: via.row.principal.clone(),
-            note: via.row.note.clone(),
-            roles: via.via.clone(),
-        })
-        .collect();
     rows.extend(chains.into_iter().map(|via| via.row));
     if let Some(only) = args.only {
         rows.retain(|row| report::standing(row) == only.verdict());
@@ -147,7 +139,7 @@ pub fn run(args: WhoCanArgs) -> Result<ExitCode, Failure> {
     let request = &answer.request;
     let paths = match args.format {
         WhoCanFormat::Markdown | WhoCanFormat::Dot => {
-            access_paths(&answer.snapshot, request, &rows, &chains_of)
+            access_paths(&answer.snapshot, request, &rows)
         }
         _ => Vec::new(),
     };
@@ -168,13 +160,6 @@ pub fn run(args: WhoCanArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::Allowed)
 }
 
-/// A "via ROLE" row: which row it is, and the roles its chain assumes.
-struct ViaOf {
-    principal: String,
-    note: Option<String>,
-    roles: Vec<String>,
-}
-
 /// At most this many rows are drawn: a diagram of thousands of principals
 /// is read by nobody, and each drawn row is judged again in full.
 const DRAWN_ROWS: usize = 100;
@@ -187,17 +172,12 @@ fn access_paths(
     snapshot: &kms_s3_doctor::snapshot::Snapshot,
     request: &kms_s3_doctor::reverse::WhoCanRequest,
     rows: &[kms_s3_doctor::reverse::Row],
-    chains_of: &[ViaOf],
 ) -> Vec<AccessPath> {
     let mut paths = Vec::new();
     for row in report::listing_order(rows).into_iter().take(DRAWN_ROWS) {
         let mut check = kms_s3_doctor::reverse::check_request(request, &row.principal);
-        let via = chains_of
-            .iter()
-            .find(|via| via.principal == row.principal && via.note == row.note);
-        if let Some(via) = via {
-            check.via_role = via.roles.last().cloned();
-        }
+        // A "via ROLE" row is drawn through the role that reaches the bucket.
+        check.via_role = row.via.last().cloned();
         // A row that cannot be judged in full is still in the table; the
         // diagram leaves it out rather than guess its path.
         if let Ok(diagnosis) = pipeline::judge_and_fix(snapshot, &check) {

@@ -12,6 +12,7 @@
 
 mod aws;
 mod call_log;
+mod every_bucket;
 mod gaad;
 mod gates;
 mod iam;
@@ -93,6 +94,9 @@ pub struct Also {
     /// `snapshot --all-principals`: every user and role of every account a
     /// profile is of, read with GetAccountAuthorizationDetails.
     pub all_principals: bool,
+    /// `can-access`: every bucket the accounts of `profile` and
+    /// `principal_profile` own, in place of `bucket`.
+    pub every_bucket: bool,
 }
 
 /// What was read.
@@ -135,6 +139,9 @@ pub enum GatherError {
     /// An organization sweep cannot start (its accounts cannot be listed).
     #[error("{0}")]
     Sweep(String),
+    /// `can-access`: no account's buckets could be listed.
+    #[error("no bucket could be listed: {0}")]
+    Unlisted(String),
 }
 
 /// A read that did not produce its document.
@@ -303,8 +310,13 @@ pub fn gather_also(request: &GatherRequest, also: &Also) -> Result<Gathered, Gat
         let limits = Limits::new(request.limits.clone());
         limits.tally.start();
         let progress = if request.progress && !request.quiet {
+            let what = if also.every_bucket {
+                "every bucket of the profiles' accounts".to_string()
+            } else {
+                format!("`{}`", request.bucket)
+            };
             Progress::start(
-                format!("reading `{}` and its chain from AWS", request.bucket),
+                format!("reading {what} and its chain from AWS"),
                 guard.sent.clone(),
                 limits.tally.clone(),
             )
@@ -406,6 +418,41 @@ async fn run(
         let (identities, _) = tokio::join!(identities, views);
         identities.map(|_| ())
     };
+    if ctx.also.every_bucket {
+        let (estate, (principal, mut principals), (), (everyone, mut warnings)) = tokio::try_join!(
+            every_bucket::every_bucket_branch(ctx),
+            principal_branch(ctx),
+            org_views,
+            all_principals_branch(ctx)
+        )?;
+        for info in everyone {
+            if !principals.iter().any(|known| known.arn == info.arn) {
+                principals.push(info);
+            }
+        }
+        warnings.extend(estate.warnings);
+        let mut snapshot = Snapshot::new(Some(
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        ));
+        for (account, info) in ctx.accounts.finished() {
+            snapshot.accounts.insert(account, info?);
+        }
+        for (account, (settings, error), unlisted) in estate.accounts {
+            let info = snapshot.accounts.entry(account).or_default();
+            (info.public_access_block, info.public_access_block_error) = (settings, error);
+            info.buckets_error = unlisted;
+        }
+        snapshot.buckets = estate.buckets;
+        snapshot.keys = estate.keys;
+        snapshot.principals = principals;
+        snapshot.identify_documents();
+        return Ok(Gathered {
+            snapshot,
+            principal,
+            warnings,
+            summary: Summary::default(),
+        });
+    }
     let ((bucket, destinations, keys, account_gates), (principal, mut principals), (), everyone) =
         tokio::try_join!(
             bucket_branch(ctx),
@@ -542,28 +589,7 @@ async fn bucket_branch(ctx: &Ctx<'_>) -> Result<BucketBranch, GatherError> {
     }
     s3::name_owners(&mut bucket);
 
-    let mut references: Vec<String> = Vec::new();
-    let mut add = |encryption: Option<&crate::snapshot::Encryption>| {
-        if let Some(encryption) = encryption.filter(|encryption| encryption.uses_kms()) {
-            // SSE-KMS with no key named is S3's AWS managed key.
-            let reference = encryption
-                .key
-                .clone()
-                .unwrap_or_else(|| "alias/aws/s3".to_string());
-            if !references.contains(&reference) {
-                references.push(reference);
-            }
-        }
-    };
-    add(bucket.encryption.known());
-    for object in &bucket.objects {
-        add(object.encryption.known());
-    }
-    for reference in &ctx.request.extra_key_ids {
-        if !references.contains(reference) {
-            references.push(reference.clone());
-        }
-    }
+    let references = key_references(&bucket, &ctx.request.extra_key_ids);
     let region = read.region;
     let account = identity.account.clone();
     let key_phase = ctx.progress.phase(PhaseKind::Keys);
@@ -613,6 +639,34 @@ async fn bucket_branch(ctx: &Ctx<'_>) -> Result<BucketBranch, GatherError> {
     )
     .await?;
     Ok((bucket, destinations, unique, account_gates))
+}
+
+/// The keys the bucket's default encryption and its objects' encryption
+/// name, then `extra`, each once.
+fn key_references(bucket: &crate::snapshot::BucketInfo, extra: &[String]) -> Vec<String> {
+    let mut references: Vec<String> = Vec::new();
+    let mut add = |encryption: Option<&crate::snapshot::Encryption>| {
+        if let Some(encryption) = encryption.filter(|encryption| encryption.uses_kms()) {
+            // SSE-KMS with no key named is S3's AWS managed key.
+            let reference = encryption
+                .key
+                .clone()
+                .unwrap_or_else(|| "alias/aws/s3".to_string());
+            if !references.contains(&reference) {
+                references.push(reference);
+            }
+        }
+    };
+    add(bucket.encryption.known());
+    for object in &bucket.objects {
+        add(object.encryption.known());
+    }
+    for reference in extra {
+        if !references.contains(reference) {
+            references.push(reference.clone());
+        }
+    }
+    references
 }
 
 /// The error for a `--profile` that is not of the bucket's account, naming

@@ -76,3 +76,60 @@ pub fn who_can(input: &WhoCan) -> Result<WhoCanAnswer, Error> {
         snapshot,
     })
 }
+
+/// Everything `can-access` reads from AWS: the principal's chain (its
+/// identity policies, boundary, groups, the `--via-role` role, their
+/// organizations) and every bucket the accounts of the bucket-side
+/// profiles own, each with its keys, read as `check` reads its one bucket.
+#[derive(Debug, Clone)]
+pub struct CanAccessLive {
+    pub aws: super::Aws,
+    pub principal: String,
+    pub via_role: Option<String>,
+    /// `--context` pairs: a key named by
+    /// `s3:x-amz-server-side-encryption-aws-kms-key-id` is read too.
+    pub context: Vec<(String, String)>,
+    pub assumptions: Vec<Assumption>,
+    /// Where to write what was read (assumptions recorded, layers not laid).
+    pub save_snapshot: Option<std::path::PathBuf>,
+    /// In the order given: a later one wins.
+    pub layers: Vec<Layer>,
+}
+
+/// What `can-access` read live, ready to judge.
+pub struct CanAccessRead {
+    /// With the assumptions recorded and the layers laid. An account
+    /// whose buckets could not be listed says why in its `buckets_error`.
+    pub snapshot: Snapshot,
+    /// A failed `--save-snapshot` does not stop the judging; the caller
+    /// says it after the report.
+    pub save_failure: Option<Error>,
+}
+
+/// Reads what [`CanAccessLive`] names from AWS, records the assumptions,
+/// saves it when asked (as `snapshot --all-buckets` would write it), then
+/// lays the layers.
+pub fn can_access_live(input: &CanAccessLive) -> Result<CanAccessRead, Error> {
+    let selection = Selection {
+        principal: Some(input.principal.clone()),
+        via_role: input.via_role.clone(),
+        context: input.context.clone(),
+        ..Selection::default()
+    };
+    let everyone = super::Everyone {
+        every_bucket: true,
+        ..super::Everyone::default()
+    };
+    let (mut snapshot, _principal, _warnings) =
+        super::gather_everyone(&selection, &input.aws, &everyone)?;
+    snapshot.assume(&input.assumptions);
+    let save_failure = match &input.save_snapshot {
+        Some(path) => files::write_snapshot(path, &snapshot).err(),
+        None => None,
+    };
+    lay_layers(&mut snapshot, &input.layers)?;
+    Ok(CanAccessRead {
+        snapshot,
+        save_failure,
+    })
+}

@@ -48,6 +48,10 @@ pub struct WhoCanRowV1 {
     pub kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// A "via ROLE" row's roles, in order from the principal; absent on
+    /// every other row.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub via: Vec<String>,
 }
 
 /// The JSON document's model of `rows`.
@@ -79,6 +83,7 @@ pub fn who_can_v1(rows: &[Row], request: &WhoCanRequest) -> WhoCanV1 {
                 account: row.account.clone(),
                 kind: row.kind.as_str(),
                 note: row.note.clone(),
+                via: row.via.clone(),
             })
             .collect(),
     }
@@ -285,7 +290,9 @@ fn csv_field(text: &str) -> String {
 }
 
 /// CSV with a header row: principal, account, kind, then a verdict and a
-/// link column per operation, then the note. Rows in listing order.
+/// link column per operation, then the note, then the roles a "via ROLE"
+/// row assumes (`;`-joined, in order from the principal; empty on other
+/// rows). Rows in listing order.
 pub fn render_who_can_csv(
     rows: &[Row],
     request: &WhoCanRequest,
@@ -301,6 +308,7 @@ pub fn render_who_can_csv(
         header.push(format!("{operation}_link"));
     }
     header.push("note".to_string());
+    header.push("via".to_string());
     writeln!(out, "{}", header.join(","))?;
     for row in listing_order(rows) {
         let mut fields = vec![
@@ -318,6 +326,7 @@ pub fn render_who_can_csv(
             );
         }
         fields.push(csv_field(row.note.as_deref().unwrap_or("")));
+        fields.push(csv_field(&row.via.join(";")));
         writeln!(out, "{}", fields.join(","))?;
     }
     Ok(())
@@ -403,6 +412,7 @@ mod tests {
             verdicts: vec![(Operation::Get, Verdict::Denied)],
             links: vec![(Operation::Get, Some(LinkId::KeyPolicy))],
             note: Some("a \"note\", with, commas\nand a line".to_string()),
+            via: Vec::new(),
         };
         let request = WhoCanRequest {
             bucket: "b".to_string(),
@@ -413,6 +423,42 @@ mod tests {
             context: Vec::new(),
         };
         (vec![row], request)
+    }
+
+    #[test]
+    fn via_rows_carry_their_roles_in_json_and_csv() {
+        let (mut rows, request) = hostile_rows();
+        let first = "arn:aws:iam::111111111111:role/first".to_string();
+        let last = "arn:aws:iam::222222222222:role/last".to_string();
+        let mut via = rows[0].clone();
+        via.principal = "arn:aws:iam::111111111111:user/v".to_string();
+        via.verdicts = vec![(Operation::Get, Verdict::Allowed)];
+        via.links = vec![(Operation::Get, None)];
+        via.note = Some(format!("via {first} then {last}"));
+        via.via = vec![first.clone(), last.clone()];
+        rows.push(via);
+
+        let json: serde_json::Value =
+            serde_json::from_str(&render_who_can_json(&rows, &request)).unwrap();
+        let principals = json["principals"].as_array().unwrap();
+        assert!(principals[0].get("via").is_none(), "{json}");
+        assert_eq!(principals[1]["via"], serde_json::json!([first, last]));
+
+        let mut csv = Vec::new();
+        render_who_can_csv(&rows, &request, &mut csv).unwrap();
+        let csv = String::from_utf8(csv).unwrap();
+        let mut lines = csv.lines();
+        assert_eq!(
+            lines.next(),
+            Some("principal,account,kind,get,get_link,note,via")
+        );
+        // Listing order puts the allowed via row first.
+        let via_line = lines.next().unwrap();
+        assert!(
+            via_line.ends_with(&format!(",{first};{last}")),
+            "{via_line}"
+        );
+        assert!(lines.next().unwrap().ends_with(','), "{csv}");
     }
 
     #[test]

@@ -188,6 +188,7 @@ fn row_of(caller: &Row, diagnosis: &Diagnosis, via: &[String]) -> Row {
             .map(|operation| (operation.operation, first_broken(operation)))
             .collect(),
         note: Some(note(via)),
+        via: via.to_vec(),
     }
 }
 
@@ -251,5 +252,6 @@ fn combined(caller: &Row, assume: (Verdict, Option<LinkId>), rest: &Row, via: &[
         verdicts,
         links,
         note: Some(note(via)),
+        via: via.to_vec(),
     }
 }

@@ -43,6 +43,10 @@ pub struct Row {
     /// Why the row is there, or what it stands for, when it is not simply
     /// a principal entry of the snapshot.
     pub note: Option<String>,
+    /// The roles a "via ROLE" row assumes, in order from the principal (the
+    /// role it assumes first) to the role that reaches the bucket; empty
+    /// for every other row.
+    pub via: Vec<String>,
 }
 
 impl Row {
@@ -142,6 +146,7 @@ fn judge_row(
             .map(|operation| (operation.operation, first_broken(operation)))
             .collect(),
         note: source.note.clone(),
+        via: Vec::new(),
     })
 }
 

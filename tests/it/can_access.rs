@@ -221,10 +221,40 @@ fn only_keeps_rows_with_that_verdict_and_csv_is_one_line_per_operation() {
 }
 
 #[test]
-fn without_a_snapshot_it_says_so_and_exits_2() {
-    let (code, _, err) = run(&["can-access", "--principal", DILIP]);
-    assert_eq!(code, Some(2));
-    assert!(err.contains("--snapshot FILE"), "{err}");
+fn without_a_snapshot_it_reads_aws_and_a_bad_principal_is_exit_2() {
+    // Without --snapshot, AWS is read: a profile the config files do not
+    // define stops it (exit 4) before anything is sent.
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("config"), "").unwrap();
+    std::fs::write(home.path().join("credentials"), "").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_kms-s3-doctor"))
+        .args([
+            "can-access",
+            "--principal",
+            DILIP,
+            "--profile",
+            "nope",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ])
+        .env("AWS_CONFIG_FILE", home.path().join("config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            home.path().join("credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{err}");
+    if cfg!(feature = "live") {
+        assert!(err.contains("profile `nope`"), "{err}");
+    } else {
+        assert!(err.contains("no live mode"), "{err}");
+    }
     let (code, _, err) = run(&[
         "can-access",
         "--snapshot",

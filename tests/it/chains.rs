@@ -59,6 +59,8 @@ fn every_via_row_is_what_check_via_role_gives() {
                 via.row.note.as_deref(),
                 Some(format!("via {}", via.via[0]).as_str())
             );
+            // The row itself carries the chain as data, not only in its note.
+            assert_eq!(via.row.via, via.via);
         }
     }
     assert!(chains > 0, "no scenario gave a chain");
@@ -97,5 +99,12 @@ fn the_cross_account_role_scenario_is_a_chain() {
     let deeper = via_rows(&snapshot, &request, &rows, 3).unwrap();
     for via in &chains {
         assert!(deeper.contains(via), "{via:?}");
+    }
+    // Every row of a longer chain names its roles in order from the
+    // principal, ending at a role that reaches the bucket itself.
+    for via in &deeper {
+        assert_eq!(via.row.via, via.via);
+        let last = via.via.last().unwrap();
+        assert!(rows.iter().any(|row| &row.principal == last), "{via:?}");
     }
 }

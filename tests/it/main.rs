@@ -37,6 +37,8 @@ mod judge_properties;
 #[cfg(feature = "live")]
 mod live_access_tests;
 #[cfg(feature = "live")]
+mod live_can_access;
+#[cfg(feature = "live")]
 mod live_debug;
 #[cfg(feature = "live")]
 mod live_directory_buckets;

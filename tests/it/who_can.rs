@@ -455,7 +455,7 @@ fn text_csv_markdown_and_dot_render_every_row() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("principal,account,kind,get,get_link,put,put_link,note")
+        Some("principal,account,kind,get,get_link,put,put_link,note,via")
     );
     assert!(lines.all(|line| line.starts_with("arn:")
         || line.starts_with("anonymous")
@@ -559,8 +559,9 @@ fn bad_input_is_exit_2_with_one_line() {
     }
 }
 
-/// Golden reports of who-can: the walkthrough, a bucket open to `"*"` and
-/// a trail bucket a service writes to, in every format, compared byte for
+/// Golden reports of who-can: the walkthrough, a bucket open to `"*"`, a
+/// trail bucket a service writes to, and a bucket a user of another
+/// account reaches only through a role ("via ROLE" rows), in every format, compared byte for
 /// byte with `tests/golden/who-can-*.snap` (accepted as the other golden
 /// files are).
 #[test]
@@ -582,6 +583,7 @@ fn who_can_reports_as_before() {
     for stem in [
         "bpa-restrict-public-buckets-off-public-grant-applies",
         "object-encryption-context-cloudtrail-log-read",
+        "r2-via-role-cross-account-allowed",
     ] {
         let path = root().join(format!("fixtures/scenarios/{stem}.json"));
         let scenario: Value =

@@ -269,7 +269,9 @@ async fn bucket(
     }
 }
 
-pub(super) fn unread_bucket(name: &str, account: &str, why: &str) -> BucketInfo {
+/// A bucket that was listed but whose documents could not be read: every
+/// field unknown, with why.
+pub(in crate::live) fn unread_bucket(name: &str, account: &str, why: &str) -> BucketInfo {
     let why = Some(why.to_string());
     BucketInfo {
         name: name.to_string(),

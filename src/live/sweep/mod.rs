@@ -15,6 +15,8 @@ mod accounts;
 mod directory;
 mod member;
 
+pub(in crate::live) use member::unread_bucket;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Mutex;
