@@ -20,6 +20,7 @@
 mod files;
 mod gaad;
 pub mod input;
+pub mod lazy;
 mod merge;
 mod sweep;
 pub use gaad::{GaadImport, import_gaad};

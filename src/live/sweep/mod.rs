@@ -30,6 +30,7 @@ use crate::snapshot::directory::{
     Manifest, ManifestEntry, ORGANIZATION, STATUS_READ, STATUS_UNREADABLE, account_file,
     write_atomically,
 };
+use crate::snapshot::lazy::FileIndex;
 use crate::snapshot::shard::Shard;
 use crate::snapshot::{AccountInfo, Snapshot};
 
@@ -178,7 +179,7 @@ async fn run(
     let (organization, infos) = accounts::organization(&shared, &chosen).await?;
     let mut org_part = Snapshot::new(Some(now()));
     org_part.accounts = infos;
-    write_part(request, ORGANIZATION, &org_part)?;
+    let org_index = write_part(request, ORGANIZATION, &org_part)?;
 
     let finished: BTreeSet<&str> = request.manifest.finished().collect();
     let todo: Vec<&String> = chosen
@@ -186,6 +187,7 @@ async fn run(
         .filter(|account| !finished.contains(account.as_str()))
         .collect();
     let mut manifest = request.manifest.clone();
+    manifest.index.insert(ORGANIZATION.to_string(), org_index);
     manifest.organization = organization.clone().or(manifest.organization);
     manifest.shard = request.shard.map(|shard| shard.to_string());
     manifest.write(&request.dir).map_err(GatherError::Sweep)?;
@@ -203,7 +205,7 @@ async fn run(
             return Ok(());
         }
         let (part, failure) = member::read(&shared, account).await;
-        write_part(request, &account_file(account), &part)?;
+        let index = write_part(request, &account_file(account), &part)?;
         let tally = &shared.limits.tally;
         let status = match &failure {
             Some(why) => {
@@ -226,6 +228,7 @@ async fn run(
                     finished_at: now(),
                 },
             );
+            manifest.index.insert(account_file(account), index);
             manifest.write(&request.dir).map_err(GatherError::Sweep)?;
         }
         written.fetch_add(1, Ordering::SeqCst);
@@ -263,9 +266,16 @@ fn now() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// Writes one part of the directory snapshot, whole or not at all.
-fn write_part(request: &SweepRequest, name: &str, part: &Snapshot) -> Result<(), GatherError> {
-    write_atomically(&request.dir.join(name), &(part.to_json() + "\n")).map_err(GatherError::Sweep)
+/// Writes one part of the directory snapshot, whole or not at all, and
+/// says what it holds for the manifest's index.
+fn write_part(
+    request: &SweepRequest,
+    name: &str,
+    part: &Snapshot,
+) -> Result<FileIndex, GatherError> {
+    let text = part.to_json() + "\n";
+    write_atomically(&request.dir.join(name), &text).map_err(GatherError::Sweep)?;
+    Ok(FileIndex::of(part, text.len() as u64))
 }
 
 /// An account of which nothing of its own could be read, for `why`.

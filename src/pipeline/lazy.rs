@@ -1,0 +1,191 @@
+//! Loading a directory snapshot for one question: only the files of the
+//! accounts the question needs, merged as the whole directory would be,
+//! whenever that gives the answer the whole directory gives; otherwise the
+//! whole directory. Under `--debug`, stderr says which was done and why.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::{Error, files};
+use crate::diagnosis::Operation;
+use crate::snapshot::Snapshot;
+use crate::snapshot::admit::{self, Admitted};
+use crate::snapshot::lazy::LazyDirectory;
+
+static DEBUG: AtomicBool = AtomicBool::new(false);
+
+/// `--debug`: say on stderr what a directory snapshot's load read.
+pub fn set_debug(on: bool) {
+    DEBUG.store(on, Ordering::Relaxed);
+}
+
+fn debug(message: &str) {
+    if DEBUG.load(Ordering::Relaxed) {
+        eprintln!("kms-s3-doctor: {message}");
+    }
+}
+
+/// A directory snapshot loaded in part: the snapshot, and how many of the
+/// directory's files it was made of.
+pub struct PartialLoad {
+    pub snapshot: Snapshot,
+    pub loaded: usize,
+    pub files: usize,
+}
+
+fn bad(error: impl std::fmt::Display) -> Error {
+    Error::BadInput(error.to_string())
+}
+
+fn open(path: &Path, limit: u64) -> Result<LazyDirectory, Error> {
+    let directory = LazyDirectory::open(path, |file| reader(file, limit)).map_err(bad)?;
+    if directory.scanned > 0 {
+        debug(&format!(
+            "snapshot directory `{}`: {} of its {} files are not in its manifest's index; each was read once to index it",
+            path.display(),
+            directory.scanned,
+            directory.files.len()
+        ));
+    }
+    Ok(directory)
+}
+
+fn reader(file: &Path, limit: u64) -> Result<Snapshot, String> {
+    files::load_snapshot(file, limit)
+        .map(|(snapshot, _)| snapshot)
+        .map_err(|error| error.to_string())
+}
+
+/// Loads `chosen` when the files left out change no answer; `None` (and
+/// why, under `--debug`) when only the whole directory answers exactly.
+fn finish(
+    path: &Path,
+    directory: &LazyDirectory,
+    chosen: &BTreeSet<usize>,
+    snapshot: Snapshot,
+) -> Option<PartialLoad> {
+    if let Some(why) = directory.partial_load_differs(chosen) {
+        return whole(path, &why);
+    }
+    debug(&format!(
+        "snapshot directory `{}`: loaded {} of its {} files",
+        path.display(),
+        chosen.len(),
+        directory.files.len()
+    ));
+    Some(PartialLoad {
+        snapshot,
+        loaded: chosen.len(),
+        files: directory.files.len(),
+    })
+}
+
+fn whole<T>(path: &Path, why: &str) -> Option<T> {
+    debug(&format!(
+        "snapshot directory `{}`: loading every file: {why}",
+        path.display()
+    ));
+    None
+}
+
+/// Operations whose principals S3 judges against this bucket alone: a
+/// copy or a replication reaches another bucket too.
+fn single_bucket(operations: &[Operation]) -> bool {
+    operations.iter().all(|operation| {
+        matches!(
+            operation,
+            Operation::List
+                | Operation::Head
+                | Operation::Get
+                | Operation::Put
+                | Operation::Multipart
+        )
+    })
+}
+
+/// The part of directory `path` that who-can needs to list every principal
+/// not denied every operation on `bucket` (through `access_point`), with
+/// role chains of up to `depth` roles: the accounts S3 can let at the
+/// bucket, their role sessions, and the accounts their roles trust, hop by
+/// hop. Every principal of another account is denied by S3, so who-can
+/// over this part lists exactly the rows not denied that the whole
+/// directory lists. `None`: load the whole directory.
+pub fn who_can(
+    path: &Path,
+    limit: u64,
+    bucket: &str,
+    access_point: Option<&str>,
+    operations: &[Operation],
+    depth: usize,
+) -> Result<Option<PartialLoad>, Error> {
+    if !single_bucket(operations) {
+        return Ok(whole(path, "an operation reaches a second bucket"));
+    }
+    let directory = open(path, limit)?;
+    let mut base = directory.files_with_bucket(bucket);
+    if base.is_empty() {
+        // The whole directory words the refusal.
+        return Ok(whole(path, &format!("no file holds bucket `{bucket}`")));
+    }
+    if let Some(point) = access_point {
+        base.extend(directory.files_with_access_point(point));
+    }
+    let mut accounts: BTreeSet<String> = BTreeSet::new();
+    let mut chosen: BTreeSet<usize> = BTreeSet::new();
+    let mut snapshot = Snapshot::new(None);
+    let mut hops = 0;
+    loop {
+        let wanted: BTreeSet<usize> = base
+            .iter()
+            .copied()
+            .chain(directory.files_for(&accounts))
+            .collect();
+        if wanted != chosen {
+            chosen = wanted;
+            snapshot = directory
+                .load(&chosen, |file| reader(file, limit))
+                .map_err(bad)?;
+        }
+        let Some(found) = snapshot.buckets.iter().find(|info| info.name == bucket) else {
+            return Ok(whole(path, &format!("bucket `{bucket}` is not whole")));
+        };
+        let point = match access_point {
+            Some(wanted) => {
+                let point = snapshot
+                    .access_points
+                    .iter()
+                    .find(|point| point.arn == wanted || point.alias.as_deref() == Some(wanted));
+                if point.is_none() {
+                    let why = format!("no file holds access point `{wanted}`");
+                    return Ok(whole(path, &why));
+                }
+                point
+            }
+            None => None,
+        };
+        let mut more = match admit::bucket_side(found, point) {
+            Admitted::Everyone(why) => return Ok(whole(path, &why)),
+            Admitted::Accounts(more) => more,
+        };
+        for name in admit::key_names(found) {
+            base.extend(directory.files_with_key(&name));
+        }
+        if more.is_subset(&accounts) && base.is_subset(&chosen) {
+            // The bucket's side is settled: the next hop of role chains,
+            // from the roles of every account loaded so far.
+            if hops == depth {
+                return Ok(finish(path, &directory, &chosen, snapshot));
+            }
+            hops += 1;
+            match admit::trusted_by_roles(&snapshot, &accounts) {
+                Admitted::Everyone(why) => return Ok(whole(path, &why)),
+                Admitted::Accounts(trusted) if trusted.is_subset(&accounts) => {
+                    return Ok(finish(path, &directory, &chosen, snapshot));
+                }
+                Admitted::Accounts(trusted) => more.extend(trusted),
+            }
+        }
+        accounts.extend(more);
+    }
+}
