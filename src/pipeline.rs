@@ -178,7 +178,14 @@ type SourceFile = (String, String);
 pub fn check(input: &Check) -> Result<Checked, Error> {
     let (mut snapshot, principal, file) = match &input.source {
         Source::File { path, limit } => {
-            let (snapshot, text) = files::load_snapshot(path, *limit)?;
+            let partial = match input.layers.is_empty() && path.is_dir() {
+                true => lazy::check(path, *limit, &input.selection, &input.operations)?,
+                false => None,
+            };
+            let (snapshot, text) = match partial {
+                Some(partial) => (partial.snapshot, String::new()),
+                None => files::load_snapshot(path, *limit)?,
+            };
             let principal = input
                 .selection
                 .principal

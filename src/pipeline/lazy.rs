@@ -189,3 +189,101 @@ pub fn who_can(
         accounts.extend(more);
     }
 }
+
+/// The part of directory `path` that `check` needs for `selection`: the
+/// principal's account and the via role's, the bucket's owner, the access
+/// point's accounts, the accounts of the keys the bucket uses, and the
+/// organization's part. `None`: load the whole directory (also where the
+/// whole directory words a refusal: no principal, an unknown bucket,
+/// access point or principal).
+pub fn check(
+    path: &Path,
+    limit: u64,
+    selection: &super::Selection,
+    operations: &[Operation],
+) -> Result<Option<PartialLoad>, Error> {
+    use crate::policy::arn::{Principal, PrincipalKind};
+    if !single_bucket(operations) {
+        return Ok(whole(path, "an operation reaches a second bucket"));
+    }
+    let directory = open(path, limit)?;
+    let Some(principal) = selection.principal.clone().or_else(|| directory.caller()) else {
+        return Ok(whole(path, "no principal is given or recorded"));
+    };
+    let Ok(caller) = Principal::parse_caller(&principal) else {
+        return Ok(whole(
+            path,
+            &format!("`{principal}` is not a principal ARN"),
+        ));
+    };
+    let mut accounts = BTreeSet::from([caller.account.clone()]);
+    if let Some(role) = &selection.via_role {
+        match crate::snapshot::lazy::arn_account(role) {
+            Some(account) => accounts.insert(account.to_string()),
+            None => return Ok(whole(path, &format!("`{role}` names no account"))),
+        };
+    }
+    let bucket = selection.bucket.as_str();
+    let mut base = directory.files_with_bucket(bucket);
+    if base.is_empty() {
+        return Ok(whole(path, &format!("no file holds bucket `{bucket}`")));
+    }
+    if let Some(point) = &selection.access_point {
+        base.extend(directory.files_with_access_point(point));
+    }
+    let mut chosen: BTreeSet<usize> = BTreeSet::new();
+    let mut snapshot = Snapshot::new(None);
+    loop {
+        let wanted: BTreeSet<usize> = base
+            .iter()
+            .copied()
+            .chain(directory.files_for(&accounts))
+            .collect();
+        if wanted != chosen {
+            chosen = wanted;
+            snapshot = directory
+                .load(&chosen, |file| reader(file, limit))
+                .map_err(bad)?;
+        }
+        let Some(found) = snapshot.buckets.iter().find(|info| info.name == bucket) else {
+            return Ok(whole(path, &format!("bucket `{bucket}` is not whole")));
+        };
+        let mut more = BTreeSet::from([found.account.clone()]);
+        for name in admit::key_names(found) {
+            base.extend(directory.files_with_key(&name));
+            more.extend(crate::snapshot::lazy::arn_account(&name).map(str::to_string));
+        }
+        if let Some(wanted) = &selection.access_point {
+            let point = snapshot
+                .access_points
+                .iter()
+                .find(|point| &point.arn == wanted || point.alias.as_ref() == Some(wanted));
+            let Some(point) = point else {
+                return Ok(whole(
+                    path,
+                    &format!("no file holds access point `{wanted}`"),
+                ));
+            };
+            more.insert(point.account.clone());
+            more.insert(point.bucket_account.clone());
+        }
+        if more.is_subset(&accounts) && base.is_subset(&chosen) {
+            break;
+        }
+        accounts.extend(more);
+    }
+    // An unknown principal is refused with the names of those the whole
+    // snapshot holds.
+    let named = [Some(&principal), selection.via_role.as_ref()];
+    for arn in named.into_iter().flatten() {
+        let Ok(parsed) = Principal::parse_caller(arn) else {
+            return Ok(whole(path, &format!("`{arn}` is not a principal ARN")));
+        };
+        if !matches!(parsed.kind, PrincipalKind::Root)
+            && crate::chain::principal::find_info(&snapshot, &parsed).is_none()
+        {
+            return Ok(whole(path, &format!("no file holds principal `{arn}`")));
+        }
+    }
+    Ok(finish(path, &directory, &chosen, snapshot))
+}

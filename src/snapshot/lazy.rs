@@ -350,6 +350,20 @@ impl LazyDirectory {
         None
     }
 
+    /// The caller the whole directory's merge records: the one its files
+    /// agree on, if any.
+    pub fn caller(&self) -> Option<String> {
+        let callers: BTreeSet<&str> = self
+            .files
+            .iter()
+            .filter_map(|(_, index)| index.caller.as_deref())
+            .collect();
+        match callers.len() {
+            1 => callers.into_iter().next().map(str::to_string),
+            _ => None,
+        }
+    }
+
     /// Loads the files `chosen` (indexes into [`LazyDirectory::files`]) as
     /// their merge, with the recorded caller and capture time the whole
     /// directory's merge has; `read` reads and validates one part.
@@ -369,15 +383,7 @@ impl LazyDirectory {
         let mut snapshot = merge(&self.dir.display().to_string(), &parts)?;
         // The whole directory's merge records a caller only when its files
         // agree on one, and is as old as its oldest file.
-        let callers: BTreeSet<&str> = self
-            .files
-            .iter()
-            .filter_map(|(_, index)| index.caller.as_deref())
-            .collect();
-        snapshot.caller = match callers.len() {
-            1 => callers.into_iter().next().map(str::to_string),
-            _ => None,
-        };
+        snapshot.caller = self.caller();
         snapshot.captured_at = self
             .files
             .iter()

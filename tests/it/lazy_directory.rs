@@ -442,3 +442,102 @@ fn an_index_that_no_longer_describes_its_file_is_not_trusted() {
     assert_eq!(lazy, whole);
     assert!(lazy.contains("late-arrival"), "{lazy}");
 }
+
+/// What a check says, link by link, without positions in a file (the
+/// merged file has them; a directory has none).
+fn check_says(path: &Path, bucket: &str, principal: &str, via_role: Option<&str>) -> Vec<String> {
+    let checked = kms_s3_doctor::pipeline::check(&kms_s3_doctor::pipeline::Check {
+        source: Source::File {
+            path: path.to_path_buf(),
+            limit: u64::MAX,
+        },
+        selection: Selection {
+            bucket: bucket.to_string(),
+            principal: Some(principal.to_string()),
+            via_role: via_role.map(str::to_string),
+            ..Selection::default()
+        },
+        operations: OPERATIONS.to_vec(),
+        assumptions: Vec::new(),
+        session_policy: None,
+        save_snapshot: None,
+        layers: Vec::new(),
+        now: Some(now()),
+    })
+    .unwrap();
+    let diagnosis = checked.diagnosis;
+    let mut said = vec![format!("{:?}", diagnosis.verdict)];
+    for operation in &diagnosis.operations {
+        for action in &operation.actions {
+            for link in &action.links {
+                said.push(format!(
+                    "{:?} {} {:?} {:?}: {}",
+                    operation.operation, action.action, link.link, link.status, link.reason
+                ));
+            }
+        }
+    }
+    said.push(format!("{} changes", diagnosis.changes.len()));
+    said
+}
+
+/// `check` over a directory loads the principal's, the bucket's and the
+/// key's accounts, and says what it says over the merged file, link by
+/// link, for principals of every account.
+#[test]
+fn check_over_a_directory_equals_check_over_its_merge() {
+    let org = organization(8, 6, 45);
+    let dir = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    write_directory(dir.path(), &org, true);
+    let merged = merged_file(dir.path(), out.path());
+    let principals: Vec<&str> = org["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|entry| entry["arn"].as_str())
+        .step_by(3)
+        .collect();
+    let mut partial = 0;
+    for bucket in [synthetic::BUCKET, "data-1", "data-3"] {
+        let roles: Vec<&str> = principals
+            .iter()
+            .copied()
+            .filter(|arn| arn.contains(":role/"))
+            .collect();
+        let mut asked: Vec<(String, Option<&str>)> = principals
+            .iter()
+            .map(|arn| (arn.to_string(), None))
+            .collect();
+        asked.push((
+            format!("arn:aws:iam::{}:root", synthetic::account_id(3)),
+            None,
+        ));
+        for pair in roles.windows(2).take(3) {
+            asked.push((pair[0].to_string(), Some(pair[1])));
+        }
+        for (principal, via) in &asked {
+            assert_eq!(
+                check_says(dir.path(), bucket, principal, *via),
+                check_says(&merged, bucket, principal, *via),
+                "check --principal {principal} --via-role {via:?} --bucket {bucket}"
+            );
+            let directory = kms_s3_doctor::pipeline::lazy::check(
+                dir.path(),
+                u64::MAX,
+                &Selection {
+                    bucket: bucket.to_string(),
+                    principal: Some(principal.clone()),
+                    via_role: via.map(str::to_string),
+                    ..Selection::default()
+                },
+                &OPERATIONS,
+            )
+            .unwrap();
+            if directory.is_some_and(|load| load.loaded < load.files) {
+                partial += 1;
+            }
+        }
+    }
+    assert!(partial > 0, "no check loaded only part of the directory");
+}
