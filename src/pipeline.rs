@@ -178,9 +178,10 @@ type SourceFile = (String, String);
 pub fn check(input: &Check) -> Result<Checked, Error> {
     let (mut snapshot, principal, file) = match &input.source {
         Source::File { path, limit } => {
-            let partial = match input.layers.is_empty() && path.is_dir() {
-                true => lazy::check(path, *limit, &input.selection, &input.operations)?,
-                false => None,
+            let partial = if input.layers.is_empty() && path.is_dir() {
+                lazy::check(path, *limit, &input.selection, &input.operations)?
+            } else {
+                None
             };
             let (snapshot, text) = match partial {
                 Some(partial) => (partial.snapshot, String::new()),
@@ -256,7 +257,15 @@ pub fn check(input: &Check) -> Result<Checked, Error> {
 pub fn test(input: &Test) -> Result<TestRun, Error> {
     let (mut snapshot, caller, file) = match &input.source {
         Source::File { path, limit } => {
-            let (snapshot, text) = files::load_snapshot(path, *limit)?;
+            let partial = if input.layers.is_empty() && path.is_dir() {
+                lazy::test(path, *limit, &input.file)?
+            } else {
+                None
+            };
+            let (snapshot, text) = match partial {
+                Some(partial) => (partial.snapshot, String::new()),
+                None => files::load_snapshot(path, *limit)?,
+            };
             let caller = snapshot.caller.clone();
             (snapshot, caller, Some((path.display().to_string(), text)))
         }

@@ -190,6 +190,16 @@ pub fn who_can(
     }
 }
 
+/// One `check` question's names: who asks, through which role, of which
+/// bucket and access point.
+pub struct Question<'q> {
+    /// `None`: the directory's recorded caller.
+    pub principal: Option<&'q str>,
+    pub via_role: Option<&'q str>,
+    pub bucket: &'q str,
+    pub access_point: Option<&'q str>,
+}
+
 /// The part of directory `path` that `check` needs for `selection`: the
 /// principal's account and the via role's, the bucket's owner, the access
 /// point's accounts, the accounts of the keys the bucket uses, and the
@@ -202,34 +212,93 @@ pub fn check(
     selection: &super::Selection,
     operations: &[Operation],
 ) -> Result<Option<PartialLoad>, Error> {
+    let question = Question {
+        principal: selection.principal.as_deref(),
+        via_role: selection.via_role.as_deref(),
+        bucket: &selection.bucket,
+        access_point: selection.access_point.as_deref(),
+    };
+    questions(path, limit, &[question], operations)
+}
+
+/// The part of directory `path` that `test` needs for `file`: what
+/// `check` needs for each expectation, together. An expectation read from
+/// a CloudTrail event names its principal only once the event is read:
+/// the whole directory is loaded then.
+pub fn test(
+    path: &Path,
+    limit: u64,
+    file: &crate::access_tests::TestFile,
+) -> Result<Option<PartialLoad>, Error> {
+    if file.tests.iter().any(|test| test.event.is_some()) {
+        return Ok(whole(path, "an expectation is read from an event"));
+    }
+    let asked: Vec<Question<'_>> = file
+        .tests
+        .iter()
+        .map(|test| Question {
+            principal: test.principal.as_deref(),
+            via_role: test.via_role.as_deref(),
+            bucket: &test.bucket,
+            access_point: None,
+        })
+        .collect();
+    let operations: Vec<Operation> = file
+        .tests
+        .iter()
+        .flat_map(|test| test.operations.iter().copied())
+        .collect();
+    questions(path, limit, &asked, &operations)
+}
+
+/// What `check` needs for every question of `asked`, loaded together.
+fn questions(
+    path: &Path,
+    limit: u64,
+    asked: &[Question<'_>],
+    operations: &[Operation],
+) -> Result<Option<PartialLoad>, Error> {
     use crate::policy::arn::{Principal, PrincipalKind};
     if !single_bucket(operations) {
         return Ok(whole(path, "an operation reaches a second bucket"));
     }
     let directory = open(path, limit)?;
-    let Some(principal) = selection.principal.clone().or_else(|| directory.caller()) else {
-        return Ok(whole(path, "no principal is given or recorded"));
-    };
-    let Ok(caller) = Principal::parse_caller(&principal) else {
-        return Ok(whole(
-            path,
-            &format!("`{principal}` is not a principal ARN"),
-        ));
-    };
-    let mut accounts = BTreeSet::from([caller.account.clone()]);
-    if let Some(role) = &selection.via_role {
-        match crate::snapshot::lazy::arn_account(role) {
-            Some(account) => accounts.insert(account.to_string()),
-            None => return Ok(whole(path, &format!("`{role}` names no account"))),
+    let recorded = directory.caller();
+    let mut accounts = BTreeSet::new();
+    let mut base = BTreeSet::new();
+    let mut named: Vec<String> = Vec::new();
+    for question in asked {
+        let Some(principal) = question
+            .principal
+            .map(str::to_string)
+            .or_else(|| recorded.clone())
+        else {
+            return Ok(whole(path, "no principal is given or recorded"));
         };
-    }
-    let bucket = selection.bucket.as_str();
-    let mut base = directory.files_with_bucket(bucket);
-    if base.is_empty() {
-        return Ok(whole(path, &format!("no file holds bucket `{bucket}`")));
-    }
-    if let Some(point) = &selection.access_point {
-        base.extend(directory.files_with_access_point(point));
+        let Ok(caller) = Principal::parse_caller(&principal) else {
+            return Ok(whole(
+                path,
+                &format!("`{principal}` is not a principal ARN"),
+            ));
+        };
+        accounts.insert(caller.account.clone());
+        named.push(principal);
+        if let Some(role) = question.via_role {
+            match crate::snapshot::lazy::arn_account(role) {
+                Some(account) => accounts.insert(account.to_string()),
+                None => return Ok(whole(path, &format!("`{role}` names no account"))),
+            };
+            named.push(role.to_string());
+        }
+        let files = directory.files_with_bucket(question.bucket);
+        if files.is_empty() {
+            let why = format!("no file holds bucket `{}`", question.bucket);
+            return Ok(whole(path, &why));
+        }
+        base.extend(files);
+        if let Some(point) = question.access_point {
+            base.extend(directory.files_with_access_point(point));
+        }
     }
     let mut chosen: BTreeSet<usize> = BTreeSet::new();
     let mut snapshot = Snapshot::new(None);
@@ -245,27 +314,29 @@ pub fn check(
                 .load(&chosen, |file| reader(file, limit))
                 .map_err(bad)?;
         }
-        let Some(found) = snapshot.buckets.iter().find(|info| info.name == bucket) else {
-            return Ok(whole(path, &format!("bucket `{bucket}` is not whole")));
-        };
-        let mut more = BTreeSet::from([found.account.clone()]);
-        for name in admit::key_names(found) {
-            base.extend(directory.files_with_key(&name));
-            more.extend(crate::snapshot::lazy::arn_account(&name).map(str::to_string));
-        }
-        if let Some(wanted) = &selection.access_point {
-            let point = snapshot
-                .access_points
-                .iter()
-                .find(|point| &point.arn == wanted || point.alias.as_ref() == Some(wanted));
-            let Some(point) = point else {
-                return Ok(whole(
-                    path,
-                    &format!("no file holds access point `{wanted}`"),
-                ));
+        let mut more = BTreeSet::new();
+        for question in asked {
+            let bucket = question.bucket;
+            let Some(found) = snapshot.buckets.iter().find(|info| info.name == bucket) else {
+                return Ok(whole(path, &format!("bucket `{bucket}` is not whole")));
             };
-            more.insert(point.account.clone());
-            more.insert(point.bucket_account.clone());
+            more.insert(found.account.clone());
+            for name in admit::key_names(found) {
+                base.extend(directory.files_with_key(&name));
+                more.extend(crate::snapshot::lazy::arn_account(&name).map(str::to_string));
+            }
+            if let Some(wanted) = question.access_point {
+                let point = snapshot
+                    .access_points
+                    .iter()
+                    .find(|point| point.arn == wanted || point.alias.as_deref() == Some(wanted));
+                let Some(point) = point else {
+                    let why = format!("no file holds access point `{wanted}`");
+                    return Ok(whole(path, &why));
+                };
+                more.insert(point.account.clone());
+                more.insert(point.bucket_account.clone());
+            }
         }
         if more.is_subset(&accounts) && base.is_subset(&chosen) {
             break;
@@ -274,8 +345,7 @@ pub fn check(
     }
     // An unknown principal is refused with the names of those the whole
     // snapshot holds.
-    let named = [Some(&principal), selection.via_role.as_ref()];
-    for arn in named.into_iter().flatten() {
+    for arn in &named {
         let Ok(parsed) = Principal::parse_caller(arn) else {
             return Ok(whole(path, &format!("`{arn}` is not a principal ARN")));
         };

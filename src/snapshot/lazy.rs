@@ -321,6 +321,15 @@ impl LazyDirectory {
         if partitions.len() > 1 {
             return Some("its files name ARNs of more than one partition".to_string());
         }
+        // Rows name the partition the snapshot's ARNs are in: the part
+        // loaded must name it too.
+        if !partitions.is_empty()
+            && !loaded
+                .iter()
+                .any(|at| self.files[*at].1.partition.is_some())
+        {
+            return Some("no file needed names an ARN of the directory's partition".to_string());
+        }
         let known: BTreeSet<&str> = loaded
             .iter()
             .flat_map(|at| &self.files[*at].1.conditions)
@@ -391,5 +400,57 @@ impl LazyDirectory {
             .min()
             .map(str::to_string);
         Ok(snapshot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const PART: &str = r#"{"format": "kms-s3-doctor/snapshot@1",
+        "caller": "arn:aws:sts::222222222222:assumed-role/etl/nightly",
+        "accounts": {"111111111111": {"public_access_block": null}},
+        "buckets": [{"name": "b", "account": "111111111111", "policy": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:sts::333333333333:assumed-role/r/s"},
+             "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/${aws:username}",
+             "Condition": {"StringEquals": {"aws:PrincipalTag/team": ["a", "b"]}}}]}}],
+        "keys": [{"arn": "arn:aws:kms:eu-west-1:111111111111:key/k-1", "aliases": ["alias/data"]}],
+        "principals": [{"arn": "arn:aws:iam::444444444444:role/x"}]}"#;
+
+    #[test]
+    fn an_index_says_what_the_file_holds() {
+        let snapshot = Snapshot::parse("part", PART).unwrap();
+        let index = FileIndex::of(&snapshot, 7);
+        assert_eq!(index.bytes, 7);
+        assert_eq!(index.accounts, ["111111111111", "444444444444"]);
+        assert_eq!(index.buckets, ["b"]);
+        assert_eq!(index.principals, 1);
+        assert_eq!(
+            index.sessions,
+            [
+                "arn:aws:sts::222222222222:assumed-role/etl/nightly",
+                "arn:aws:sts::333333333333:assumed-role/r/s"
+            ]
+        );
+        assert_eq!(
+            index.conditions,
+            [r#"StringEquals aws:PrincipalTag/team ["a","b"]"#]
+        );
+        assert!(index.variables);
+        assert!(!index.global);
+        for name in [
+            "arn:aws:kms:eu-west-1:111111111111:key/k-1",
+            "k-1",
+            "alias/data",
+            "arn:aws:kms:eu-west-1:111111111111:alias/data",
+        ] {
+            assert!(index.holds_key(name), "{name}");
+        }
+        assert!(!index.holds_key("alias/other"));
+        // Written into the manifest and read back, it is the same.
+        let text = serde_json::to_string(&index).unwrap();
+        assert_eq!(serde_json::from_str::<FileIndex>(&text).unwrap(), index);
     }
 }

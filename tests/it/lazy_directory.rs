@@ -276,7 +276,7 @@ fn who_can_json(
         reverse::chains::via_rows(&answer.snapshot, &answer.request, &rows, depth).unwrap();
     rows.extend(chains.into_iter().map(|via| via.row));
     if let Some(only) = only {
-        rows.retain(|row| report::standing(&row) == only);
+        rows.retain(|row| report::standing(row) == only);
     }
     (
         report::render_who_can_json(&rows, &answer.request),
@@ -540,4 +540,72 @@ fn check_over_a_directory_equals_check_over_its_merge() {
         }
     }
     assert!(partial > 0, "no check loaded only part of the directory");
+}
+
+/// `test` over a directory loads what `check` needs for each expectation,
+/// together, and gives each expectation the outcome and reason it gets
+/// over the merged file.
+#[test]
+fn test_over_a_directory_equals_test_over_its_merge() {
+    let org = organization(9, 6, 36);
+    let dir = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    write_directory(dir.path(), &org, true);
+    let merged = merged_file(dir.path(), out.path());
+    let mut text = String::new();
+    // Principals of the two accounts whose buckets are asked about, and of
+    // account 2, whose bucket's condition (`aws:PrincipalOrgID`) no other
+    // file holds: left out, it would make the whole directory load.
+    let accounts = [
+        synthetic::account_id(1),
+        synthetic::account_id(2),
+        synthetic::account_id(3),
+    ];
+    let principals = org["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| {
+            let arn = entry["arn"].as_str().unwrap();
+            accounts
+                .iter()
+                .any(|account| arn.contains(account.as_str()))
+        });
+    for (at, entry) in principals.enumerate() {
+        let bucket = ["data-1", "data-3"][at % 2];
+        text.push_str(&format!(
+            "[[test]]\nname = \"expectation {at}\"\nprincipal = \"{}\"\nbucket = \"{bucket}\"\nops = [\"get\", \"put\"]\nexpect = \"allowed\"\n\n",
+            entry["arn"].as_str().unwrap()
+        ));
+    }
+    let file = kms_s3_doctor::access_tests::parse("lazy.toml", &text).unwrap();
+    let run = |path: &Path| {
+        let run = kms_s3_doctor::pipeline::test(&kms_s3_doctor::pipeline::Test {
+            file: file.clone(),
+            source: Source::File {
+                path: path.to_path_buf(),
+                limit: u64::MAX,
+            },
+            assumptions: Vec::new(),
+            save_snapshot: None,
+            layers: Vec::new(),
+            now: Some(now()),
+        })
+        .unwrap();
+        run.results
+            .iter()
+            .map(|result| {
+                format!(
+                    "{}: {:?} {:?} {}",
+                    result.expectation.name,
+                    result.outcome,
+                    result.diagnosis.verdict,
+                    result.reason
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(dir.path()), run(&merged));
+    let partial = kms_s3_doctor::pipeline::lazy::test(dir.path(), u64::MAX, &file).unwrap();
+    assert!(partial.is_some_and(|load| load.loaded < load.files));
 }
