@@ -127,9 +127,10 @@ fn write_directory(dir: &Path, org: &Value) -> Result<(), String> {
         let text = serde_json::to_string_pretty(&part).map_err(|error| error.to_string())? + "\n";
         write_atomically(&dir.join(&name), &text)?;
         let snapshot = Snapshot::parse(&name, &text).map_err(|error| error.to_string())?;
-        manifest
-            .index
-            .insert(name.clone(), FileIndex::of(&snapshot, text.len() as u64));
+        manifest.index.insert(
+            name.clone(),
+            FileIndex::of_file(&snapshot, &dir.join(&name))?,
+        );
         if let Some(id) = name.strip_suffix(".json").filter(|_| name != ORGANIZATION) {
             manifest.accounts.insert(
                 id.to_string(),

@@ -25,6 +25,11 @@ pub struct FileIndex {
     /// The file's length when indexed: an index whose file has since
     /// changed is not trusted, and the file is read to index it again.
     pub bytes: u64,
+    /// The file's modification time when indexed (nanoseconds since the
+    /// Unix epoch), checked as its length is: a file edited, or copied
+    /// without its times, is read again to index it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<u64>,
     /// Every account the file holds something of: an account entry, a
     /// bucket, key, principal or access point.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -169,6 +174,7 @@ impl FileIndex {
         }
         Self {
             bytes,
+            modified: None,
             accounts: accounts.into_iter().collect(),
             buckets: snapshot
                 .buckets
@@ -197,6 +203,16 @@ impl FileIndex {
         }
     }
 
+    /// The index of `snapshot`, as read from the file at `path` (whose
+    /// length and modification time it records).
+    pub fn of_file(snapshot: &Snapshot, path: &Path) -> Result<Self, String> {
+        let metadata = std::fs::metadata(path)
+            .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+        let mut index = Self::of(snapshot, metadata.len());
+        index.modified = modified(&metadata);
+        Ok(index)
+    }
+
     /// Whether the file holds the key named `name` as a bucket's
     /// encryption names it: by ARN, key id, alias name or alias ARN.
     pub fn holds_key(&self, name: &str) -> bool {
@@ -211,6 +227,17 @@ impl FileIndex {
                 .iter()
                 .any(|held| held == name || alias.as_deref() == Some(held.as_str()))
     }
+}
+
+/// A file's modification time in nanoseconds since the Unix epoch, where
+/// the platform keeps one.
+fn modified(metadata: &std::fs::Metadata) -> Option<u64> {
+    let since = metadata
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    u64::try_from(since.as_nanos()).ok()
 }
 
 /// A directory snapshot, indexed and not yet loaded.
@@ -234,20 +261,26 @@ impl LazyDirectory {
         let mut files = Vec::new();
         let mut scanned = 0;
         for file in part_files(dir).map_err(DirectoryError::Read)? {
-            let bytes = std::fs::metadata(&file)
-                .map(|metadata| metadata.len())
-                .map_err(|error| {
-                    DirectoryError::Read(format!("cannot read `{}`: {error}", file.display()))
-                })?;
+            let metadata = std::fs::metadata(&file).map_err(|error| {
+                DirectoryError::Read(format!("cannot read `{}`: {error}", file.display()))
+            })?;
+            let (bytes, modified) = (metadata.len(), modified(&metadata));
             let name = file
                 .file_name()
                 .map(|name| name.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let index = match manifest.index.get(&name) {
-                Some(index) if index.bytes == bytes && name != MANIFEST => index.clone(),
+                Some(index)
+                    if index.bytes == bytes && index.modified == modified && name != MANIFEST =>
+                {
+                    index.clone()
+                }
                 _ => {
                     scanned += 1;
-                    FileIndex::of(&read(&file).map_err(DirectoryError::Read)?, bytes)
+                    let mut index =
+                        FileIndex::of(&read(&file).map_err(DirectoryError::Read)?, bytes);
+                    index.modified = modified;
+                    index
                 }
             };
             files.push((file, index));

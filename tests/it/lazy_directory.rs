@@ -214,7 +214,7 @@ fn write_directory(dir: &Path, org: &Value, indexed: bool) {
             let snapshot = Snapshot::parse(name, &text).unwrap();
             manifest.index.insert(
                 name.to_string(),
-                FileIndex::of(&snapshot, text.len() as u64),
+                FileIndex::of_file(&snapshot, &dir.join(name)).unwrap(),
             );
         }
     };
@@ -608,4 +608,28 @@ fn test_over_a_directory_equals_test_over_its_merge() {
     assert_eq!(run(dir.path()), run(&merged));
     let partial = kms_s3_doctor::pipeline::lazy::test(dir.path(), u64::MAX, &file).unwrap();
     assert!(partial.is_some_and(|load| load.loaded < load.files));
+}
+
+/// The sweep's index is read, not rebuilt; a file whose modification time
+/// differs from the index's (edited, or copied without its times) is read
+/// again to index it, whatever its length.
+#[test]
+fn the_index_is_used_until_a_file_changes() {
+    let org = organization(10, 4, 20);
+    let dir = tempfile::tempdir().unwrap();
+    write_directory(dir.path(), &org, true);
+    let read = |file: &Path| {
+        Snapshot::parse("part", &std::fs::read_to_string(file).unwrap()).map_err(|e| e.to_string())
+    };
+    let opened = kms_s3_doctor::snapshot::lazy::LazyDirectory::open(dir.path(), read).unwrap();
+    assert_eq!(opened.scanned, 0);
+    let file = dir.path().join(account_file(&synthetic::account_id(2)));
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(86_400))
+        .unwrap();
+    let opened = kms_s3_doctor::snapshot::lazy::LazyDirectory::open(dir.path(), read).unwrap();
+    assert_eq!(opened.scanned, 1);
 }

@@ -273,9 +273,9 @@ fn write_part(
     name: &str,
     part: &Snapshot,
 ) -> Result<FileIndex, GatherError> {
-    let text = part.to_json() + "\n";
-    write_atomically(&request.dir.join(name), &text).map_err(GatherError::Sweep)?;
-    Ok(FileIndex::of(part, text.len() as u64))
+    let path = request.dir.join(name);
+    write_atomically(&path, &(part.to_json() + "\n")).map_err(GatherError::Sweep)?;
+    FileIndex::of_file(part, &path).map_err(GatherError::Sweep)
 }
 
 /// An account of which nothing of its own could be read, for `why`.
