@@ -191,6 +191,26 @@ fn peak() -> String {
         .unwrap_or_else(|| "not known".to_string())
 }
 
+/// The whole directory loaded, nothing judged: what every question paid
+/// before directories were loaded in part.
+fn load_whole(dir: &Path) -> usize {
+    let loaded = kms_s3_doctor::snapshot::directory::load(dir, |file| {
+        let text = std::fs::read_to_string(file).map_err(|error| error.to_string())?;
+        Snapshot::parse(&file.display().to_string(), &text).map_err(|error| error.to_string())
+    });
+    match loaded {
+        Ok(snapshot) => {
+            let principals = snapshot.principals.len();
+            std::mem::forget(snapshot);
+            principals
+        }
+        Err(error) => {
+            eprintln!("the directory does not load: {error}");
+            0
+        }
+    }
+}
+
 fn only(mode: &str) -> Option<Verdict> {
     (mode == "lazy").then_some(Verdict::Allowed)
 }
@@ -208,6 +228,14 @@ fn main() {
         // A child: one question, then its peak.
         let dir = PathBuf::from(std::env::var("KMS_S3_DOCTOR_LAZY_BENCH_DIR").unwrap_or_default());
         let before = peak();
+        if mode == "load" {
+            let principals = load_whole(&dir);
+            println!(
+                "load alone: {principals} principals; peak {} (before: {before})",
+                peak()
+            );
+            return;
+        }
         let (rows, loaded) = ask(&dir, only(&mode));
         println!(
             "{mode}: {rows} rows, files loaded {loaded:?}; peak {} (before: {before})",
@@ -223,7 +251,7 @@ fn main() {
         eprintln!("cannot write the directory: {error}");
         return;
     }
-    for mode in ["lazy", "whole"] {
+    for mode in ["lazy", "whole", "load"] {
         let output = std::env::current_exe().and_then(|exe| {
             Command::new(exe)
                 .env(MODE, mode)
@@ -236,13 +264,13 @@ fn main() {
         }
     }
     let mut criterion = Criterion::default().configure_from_args().sample_size(10);
-    let mut group = criterion.benchmark_group(format!(
-        "who-can over a directory of {ACCOUNTS} accounts, {PRINCIPALS} principals, a bucket letting in 2 accounts"
-    ));
-    group.bench_function("only the accounts let in (--only allowed)", |b| {
+    // The bucket lets in 2 of the directory's accounts.
+    let mut group = criterion.benchmark_group(format!("who-can, {ACCOUNTS}-account directory"));
+    group.bench_function("lazy (--only allowed)", |b| {
         b.iter(|| ask(dir.path(), Some(Verdict::Allowed)))
     });
-    group.bench_function("the whole directory", |b| b.iter(|| ask(dir.path(), None)));
+    group.bench_function("whole, every row", |b| b.iter(|| ask(dir.path(), None)));
+    group.bench_function("whole, loaded alone", |b| b.iter(|| load_whole(dir.path())));
     group.finish();
     criterion.final_summary();
 }
