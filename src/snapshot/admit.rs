@@ -192,3 +192,84 @@ fn named_account(value: &str) -> Option<String> {
         .flatten()
         .map(str::to_string)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn bucket(policy: &str) -> BucketInfo {
+        let text = format!(
+            r#"{{"format": "kms-s3-doctor/snapshot@1", "buckets": [{{"name": "b", "account": "111111111111",
+                "encryption": {{"algorithm": "aws:kms"}}, "policy": {policy}}}]}}"#
+        );
+        Snapshot::parse("test", &text).unwrap().buckets.remove(0)
+    }
+
+    fn allowing(principal: &str) -> String {
+        format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": {principal},
+                "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}}]}}"#
+        )
+    }
+
+    fn accounts(list: &[&str]) -> Admitted {
+        Admitted::Accounts(list.iter().map(|account| account.to_string()).collect())
+    }
+
+    #[test]
+    fn a_bucket_lets_in_its_owner_and_the_accounts_its_policy_names() {
+        assert_eq!(
+            bucket_side(&bucket("null"), None),
+            accounts(&["111111111111"])
+        );
+        let named = allowing(
+            r#"{"AWS": ["222222222222", "arn:aws:iam::333333333333:role/r", "arn:aws:sts::444444444444:assumed-role/r/s"]}"#,
+        );
+        assert_eq!(
+            bucket_side(&bucket(&named), None),
+            accounts(&[
+                "111111111111",
+                "222222222222",
+                "333333333333",
+                "444444444444"
+            ])
+        );
+        // A service lets in no account; a Deny lets in nobody.
+        let service = allowing(r#"{"Service": "cloudtrail.amazonaws.com"}"#);
+        assert_eq!(
+            bucket_side(&bucket(&service), None),
+            accounts(&["111111111111"])
+        );
+        let deny = named.replace("Allow", "Deny");
+        assert_eq!(
+            bucket_side(&bucket(&deny), None),
+            accounts(&["111111111111"])
+        );
+        // SSE-KMS without a key named uses `aws/s3`.
+        assert_eq!(key_names(&bucket("null")), ["alias/aws/s3"]);
+    }
+
+    #[test]
+    fn everyone_where_a_policy_can_let_in_an_account_it_does_not_name() {
+        for principal in [
+            r#""*""#,
+            r#"{"AWS": "*"}"#,
+            r#"{"CanonicalUser": "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"}"#,
+            r#"{"AWS": "AIDAJQABLZS4A3QDU576Q"}"#,
+        ] {
+            let admitted = bucket_side(&bucket(&allowing(principal)), None);
+            assert!(matches!(admitted, Admitted::Everyone(_)), "{principal}");
+        }
+        let negated = allowing(r#"{"AWS": "222222222222"}"#).replace("Principal", "NotPrincipal");
+        assert!(matches!(
+            bucket_side(&bucket(&negated), None),
+            Admitted::Everyone(_)
+        ));
+        // A bucket policy not read could name anyone.
+        let mut unread = bucket("null");
+        unread.policy = Field::Unknown;
+        assert!(matches!(bucket_side(&unread, None), Admitted::Everyone(_)));
+    }
+}
