@@ -40,6 +40,7 @@ fn main() {
         eprintln!("error: {message}");
         process::exit(ExitCode::BadInput as i32);
     }
+    kms_s3_doctor::pipeline::lazy::set_debug(debug);
     let code = match run(cli) {
         Ok(code) => code,
         Err(failure) => {

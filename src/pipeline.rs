@@ -20,6 +20,7 @@
 mod files;
 mod gaad;
 pub mod input;
+pub mod lazy;
 mod merge;
 mod sweep;
 pub use gaad::{GaadImport, import_gaad};
@@ -184,7 +185,15 @@ type SourceFile = (String, String);
 pub fn check(input: &Check) -> Result<Checked, Error> {
     let (mut snapshot, principal, file) = match &input.source {
         Source::File { path, limit } => {
-            let (snapshot, text) = files::load_snapshot(path, *limit)?;
+            let partial = if input.layers.is_empty() && path.is_dir() {
+                lazy::check(path, *limit, &input.selection, &input.operations)?
+            } else {
+                None
+            };
+            let (snapshot, text) = match partial {
+                Some(partial) => (partial.snapshot, String::new()),
+                None => files::load_snapshot(path, *limit)?,
+            };
             let principal = input
                 .selection
                 .principal
@@ -255,7 +264,15 @@ pub fn check(input: &Check) -> Result<Checked, Error> {
 pub fn test(input: &Test) -> Result<TestRun, Error> {
     let (mut snapshot, caller, file) = match &input.source {
         Source::File { path, limit } => {
-            let (snapshot, text) = files::load_snapshot(path, *limit)?;
+            let partial = if input.layers.is_empty() && path.is_dir() {
+                lazy::test(path, *limit, &input.file)?
+            } else {
+                None
+            };
+            let (snapshot, text) = match partial {
+                Some(partial) => (partial.snapshot, String::new()),
+                None => files::load_snapshot(path, *limit)?,
+            };
             let caller = snapshot.caller.clone();
             (snapshot, caller, Some((path.display().to_string(), text)))
         }

@@ -121,6 +121,8 @@ pub fn run(args: WhoCanArgs) -> Result<ExitCode, Failure> {
         assumptions: args.assume.assume,
         layers: args.layers.order,
         now: None,
+        only: args.only.map(Only::verdict),
+        assume_depth: args.assume_depth,
     })?;
     let mut rows = answer.rows;
     // Principals that reach the bucket only through roles, as "via ROLE"

@@ -5,11 +5,11 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::diagnosis::Operation;
+use crate::diagnosis::{Operation, Verdict};
 use crate::reverse::{Row, WhoCanRequest};
 use crate::snapshot::{Assumption, Snapshot};
 
-use super::{Error, Layer, Selection, Source, files, lay_layers};
+use super::{Error, Layer, Selection, Source, files, lay_layers, lazy};
 
 /// Everything `who-can` judges.
 #[derive(Debug, Clone)]
@@ -24,6 +24,13 @@ pub struct WhoCan {
     pub layers: Vec<Layer>,
     /// `aws:CurrentTime`; `None`: the moment of judging, after gathering.
     pub now: Option<DateTime<Utc>>,
+    /// The rows the answer is cut to afterwards (`--only`): when only rows
+    /// allowed or inconclusive are wanted, a directory snapshot loads only
+    /// the accounts that can be let at the bucket.
+    pub only: Option<Verdict>,
+    /// The role chains listed afterwards (`--assume-depth`), whose callers'
+    /// accounts a directory snapshot must load too.
+    pub assume_depth: usize,
 }
 
 /// A finished `who-can`, with the snapshot it was judged from (to show a
@@ -32,6 +39,9 @@ pub struct WhoCanAnswer {
     pub rows: Vec<Row>,
     pub request: WhoCanRequest,
     pub snapshot: Snapshot,
+    /// For a directory snapshot loaded in part: how many of its files
+    /// were loaded, of how many.
+    pub loaded_files: Option<(usize, usize)>,
 }
 
 /// The snapshot the reverse questions read: the file (or what AWS gives
@@ -53,12 +63,22 @@ pub fn load(
 
 /// `who-can`: every stage it needs, then every row judged.
 pub fn who_can(input: &WhoCan) -> Result<WhoCanAnswer, Error> {
-    let snapshot = load(
-        &input.source,
-        &input.selection,
-        &input.assumptions,
-        &input.layers,
-    )?;
+    let (snapshot, loaded_files) = match partial_load(input)? {
+        Some(partial) => {
+            let mut snapshot = partial.snapshot;
+            snapshot.assume(&input.assumptions);
+            (snapshot, Some((partial.loaded, partial.files)))
+        }
+        None => (
+            load(
+                &input.source,
+                &input.selection,
+                &input.assumptions,
+                &input.layers,
+            )?,
+            None,
+        ),
+    };
     let selection = &input.selection;
     let request = WhoCanRequest {
         bucket: selection.bucket.clone(),
@@ -74,6 +94,7 @@ pub fn who_can(input: &WhoCan) -> Result<WhoCanAnswer, Error> {
         rows,
         request,
         snapshot,
+        loaded_files,
     })
 }
 
@@ -132,4 +153,24 @@ pub fn can_access_live(input: &CanAccessLive) -> Result<CanAccessRead, Error> {
         snapshot,
         save_failure,
     })
+}
+
+/// A directory snapshot loaded in part, when the rows wanted are those
+/// not denied and no layer is laid (a plan may add to any account).
+fn partial_load(input: &WhoCan) -> Result<Option<lazy::PartialLoad>, Error> {
+    let Source::File { path, limit } = &input.source else {
+        return Ok(None);
+    };
+    let wanted = matches!(input.only, Some(Verdict::Allowed | Verdict::Inconclusive));
+    if !wanted || !input.layers.is_empty() || !path.is_dir() {
+        return Ok(None);
+    }
+    lazy::who_can(
+        path,
+        *limit,
+        &input.selection.bucket,
+        input.selection.access_point.as_deref(),
+        &input.operations,
+        input.assume_depth,
+    )
 }

@@ -34,6 +34,11 @@ pub struct Manifest {
     pub shard: Option<String>,
     #[serde(default)]
     pub accounts: BTreeMap<String, ManifestEntry>,
+    /// What each file holds, by file name, so that a question loads only
+    /// the files it needs (a manifest without it is indexed by reading
+    /// each file once).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub index: BTreeMap<String, super::lazy::FileIndex>,
 }
 
 /// One account's line of the manifest.

@@ -17,6 +17,7 @@ use serde_json::value::RawValue;
 
 use crate::policy::Policy;
 
+pub mod admit;
 mod assumption;
 mod credentials;
 pub mod directory;
@@ -25,6 +26,7 @@ mod documents;
 pub mod gaad;
 mod gates;
 mod grant_fields;
+pub mod lazy;
 pub mod merge;
 mod parse;
 mod partial_copy;

@@ -433,5 +433,51 @@ fn a_sweep_reads_the_whole_organization_shards_and_resumes() {
             ));
         }
     }
+    lazy_equals_merged(&world, &whole_dir, &mut problems);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// who-can over the swept directory (which loads only the accounts each
+/// bucket's policies can let in) prints, for every bucket, what it prints
+/// over the directory merged into one file.
+fn lazy_equals_merged(world: &World, dir: &Path, problems: &mut Vec<String>) {
+    let file = world.path("lazy-merged.json");
+    let output = world
+        .command()
+        .args(["snapshot", "merge", dir.to_str().unwrap(), "--output"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    ok(&output, "snapshot merge of the swept directory");
+    let merged: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let mut partial = 0;
+    for bucket in merged["buckets"].as_array().unwrap() {
+        let bucket = bucket["name"].as_str().unwrap();
+        for only in ["allowed", "inconclusive"] {
+            let who_can = |snapshot: &Path| {
+                let output = world
+                    .command()
+                    .args(["who-can", "--debug", "--snapshot"])
+                    .arg(snapshot)
+                    .args(["--bucket", bucket, "--only", only, "--format", "json"])
+                    .output()
+                    .unwrap();
+                ok(&output, "who-can");
+                output
+            };
+            let lazy = who_can(dir);
+            if String::from_utf8_lossy(&lazy.stderr).contains("loaded ") {
+                partial += 1;
+            }
+            if lazy.stdout != who_can(&file).stdout {
+                problems.push(format!(
+                    "who-can --bucket {bucket} --only {only}: the swept directory and its merge differ"
+                ));
+            }
+        }
+    }
+    // The setup's buckets let in their own account, or one more.
+    if partial == 0 {
+        problems.push("no who-can over the swept directory loaded only part of it".to_string());
+    }
 }

@@ -34,6 +34,7 @@ mod hostile_input;
 mod hostile_output;
 mod incidents_doc;
 mod judge_properties;
+mod lazy_directory;
 #[cfg(feature = "live")]
 mod live_access_tests;
 #[cfg(feature = "live")]

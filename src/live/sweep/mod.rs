@@ -33,6 +33,7 @@ use crate::snapshot::directory::{
     Manifest, ManifestEntry, ORGANIZATION, STATUS_READ, STATUS_UNREADABLE, account_file,
     write_atomically,
 };
+use crate::snapshot::lazy::FileIndex;
 use crate::snapshot::shard::Shard;
 use crate::snapshot::{AccountInfo, Snapshot};
 
@@ -181,7 +182,7 @@ async fn run(
     let (organization, infos) = accounts::organization(&shared, &chosen).await?;
     let mut org_part = Snapshot::new(Some(now()));
     org_part.accounts = infos;
-    write_part(request, ORGANIZATION, &org_part)?;
+    let org_index = write_part(request, ORGANIZATION, &org_part)?;
 
     let finished: BTreeSet<&str> = request.manifest.finished().collect();
     let todo: Vec<&String> = chosen
@@ -189,6 +190,7 @@ async fn run(
         .filter(|account| !finished.contains(account.as_str()))
         .collect();
     let mut manifest = request.manifest.clone();
+    manifest.index.insert(ORGANIZATION.to_string(), org_index);
     manifest.organization = organization.clone().or(manifest.organization);
     manifest.shard = request.shard.map(|shard| shard.to_string());
     manifest.write(&request.dir).map_err(GatherError::Sweep)?;
@@ -206,7 +208,7 @@ async fn run(
             return Ok(());
         }
         let (part, failure) = member::read(&shared, account).await;
-        write_part(request, &account_file(account), &part)?;
+        let index = write_part(request, &account_file(account), &part)?;
         let tally = &shared.limits.tally;
         let status = match &failure {
             Some(why) => {
@@ -229,6 +231,7 @@ async fn run(
                     finished_at: now(),
                 },
             );
+            manifest.index.insert(account_file(account), index);
             manifest.write(&request.dir).map_err(GatherError::Sweep)?;
         }
         written.fetch_add(1, Ordering::SeqCst);
@@ -266,9 +269,16 @@ fn now() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// Writes one part of the directory snapshot, whole or not at all.
-fn write_part(request: &SweepRequest, name: &str, part: &Snapshot) -> Result<(), GatherError> {
-    write_atomically(&request.dir.join(name), &(part.to_json() + "\n")).map_err(GatherError::Sweep)
+/// Writes one part of the directory snapshot, whole or not at all, and
+/// says what it holds for the manifest's index.
+fn write_part(
+    request: &SweepRequest,
+    name: &str,
+    part: &Snapshot,
+) -> Result<FileIndex, GatherError> {
+    let path = request.dir.join(name);
+    write_atomically(&path, &(part.to_json() + "\n")).map_err(GatherError::Sweep)?;
+    FileIndex::of_file(part, &path).map_err(GatherError::Sweep)
 }
 
 /// An account of which nothing of its own could be read, for `why`.
