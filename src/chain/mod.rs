@@ -18,8 +18,10 @@ mod links;
 pub(crate) mod principal;
 mod replication;
 mod suggest;
+mod verdicts;
 
 pub(crate) use context::Shared;
+pub use verdicts::{ActionVerdict, OperationVerdict, Verdicts, verdicts};
 
 use std::sync::Arc;
 
@@ -187,6 +189,21 @@ pub(crate) struct Setup<'s> {
     pub role_info: Option<&'s PrincipalInfo>,
     /// The access point the S3 request goes through (`--access-point`).
     pub access_point: Option<&'s AccessPointInfo>,
+    /// How much of each link the caller reads.
+    pub detail: Detail,
+}
+
+/// How much of a judgement its caller reads. One evaluation serves both:
+/// the links decide their status the same way and only skip the words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Detail {
+    /// Every link's status, reason, evidence and proposed change.
+    Full,
+    /// Every link's status, and the keys an unknown link hangs on (deciding
+    /// an unknown link over every value of those keys reads them): what a
+    /// verdict and its first broken link are made of. Reasons, evidence and
+    /// proposed changes are left empty.
+    Verdict,
 }
 
 impl<'s> Setup<'s> {
@@ -308,7 +325,7 @@ fn judge_with(
     request: &CheckRequest,
     contexts: &context::Shared,
 ) -> Result<Diagnosis, JudgeError> {
-    let setup = prepare(snapshot, request, contexts)?;
+    let setup = prepare(snapshot, request, contexts, Detail::Full)?;
     let bucket = setup.bucket;
     let mut notes = Vec::new();
     if request.object.is_none() {
@@ -375,6 +392,7 @@ fn prepare<'s>(
     snapshot: &'s Snapshot,
     request: &'s CheckRequest,
     contexts: &'s context::Shared,
+    detail: Detail,
 ) -> Result<Setup<'s>, JudgeError> {
     if request.operations.is_empty() {
         return Err(JudgeError::NoOperation);
@@ -453,6 +471,7 @@ fn prepare<'s>(
         source_info,
         role_info,
         access_point,
+        detail,
     };
     Ok(setup)
 }
@@ -512,7 +531,7 @@ pub(crate) fn rejudge(
     changed: &dyn Fn(&PlannedAction) -> bool,
     contexts: &Shared,
 ) -> Result<(Verdict, Vec<OperationResult>), JudgeError> {
-    let setup = prepare(snapshot, request, contexts)?;
+    let setup = prepare(snapshot, request, contexts, Detail::Full)?;
     let operations = judge_operations(&setup, Some((before, changed)));
     Ok((verdict_of(&operations), operations))
 }
