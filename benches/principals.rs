@@ -1,7 +1,8 @@
 //! Many principals: the README's walkthrough snapshot with 5,000 more users
 //! and roles spread over ten accounts, placed before the judged principals so
 //! that finding a principal's documents cannot stop early. Measures one
-//! check (allowed and denied) and `test` with 1,000 and 10,000 expectations.
+//! check (allowed and denied), `test` with 1,000 and 10,000 expectations,
+//! and the judge alone and verdict-only per (principal, action).
 
 #[path = "support/cpu_time.rs"]
 mod cpu_time;
@@ -56,6 +57,14 @@ fn bench_principals<M: Measurement + 'static>(c: &mut Criterion<M>) {
         });
     }
     alone.finish();
+    let mut verdicts = c.benchmark_group("5,000 principals, verdict only");
+    verdicts.throughput(Throughput::Elements(5));
+    for (name, request) in [("dilip", &dilip), ("ann", &ann)] {
+        verdicts.bench_function(format!("{name}, 5 actions"), |b| {
+            b.iter(|| chain::verdicts(black_box(&snapshot), black_box(request)))
+        });
+    }
+    verdicts.finish();
 }
 
 fn main() {

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::access_tests::{self, AccessTestError, TestFile, TestRun};
+use crate::access_tests::{self, AccessTestError, Shown, TestFile, TestRun};
 use crate::chain::{self, CheckRequest, JudgeError, assume};
 use crate::diagnosis::{Diagnosis, Operation};
 use crate::fixes;
@@ -155,6 +155,8 @@ pub struct Test {
     pub save_snapshot: Option<PathBuf>,
     pub layers: Vec<Layer>,
     pub now: Option<DateTime<Utc>>,
+    /// What the report shows of each expectation.
+    pub shown: Shown,
 }
 
 /// Everything `snapshot` captures.
@@ -266,14 +268,18 @@ pub fn test(input: &Test) -> Result<TestRun, Error> {
     snapshot.assume(&input.assumptions);
     let provenance = lay_layers(&mut snapshot, &input.layers)?;
     let now = input.now.unwrap_or_else(Utc::now);
-    let mut run = run_tests(&input.file, &snapshot, caller.as_deref(), now)
+    let mut run = run_tests_shown(&input.file, &snapshot, caller.as_deref(), now, input.shown)
         .map_err(|error| Error::BadInput(error.to_string()))?;
-    for result in &mut run.results {
+    for diagnosis in run
+        .results
+        .iter_mut()
+        .filter_map(|result| result.diagnosis.as_mut())
+    {
         if let Some((name, text)) = &file {
             // Evidence points into the snapshot file the user has, as for `check`.
-            snapshot.locate_evidence(name, text, &mut result.diagnosis);
+            snapshot.locate_evidence(name, text, diagnosis);
         }
-        overlay::annotate(&mut result.diagnosis, &provenance);
+        overlay::annotate(diagnosis, &provenance);
     }
     Ok(run)
 }
@@ -309,9 +315,28 @@ pub fn run_tests(
     caller: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<TestRun, AccessTestError> {
-    access_tests::run(file, caller, now, |request| {
-        judge_and_fix(snapshot, request)
-    })
+    run_tests_shown(file, snapshot, caller, now, Shown::Every)
+}
+
+/// [`run_tests`] for a report that shows `shown`: a met expectation whose
+/// row is all the report shows is judged verdict-only.
+pub fn run_tests_shown(
+    file: &TestFile,
+    snapshot: &Snapshot,
+    caller: Option<&str>,
+    now: DateTime<Utc>,
+    shown: Shown,
+) -> Result<TestRun, AccessTestError> {
+    access_tests::run_shown(
+        file,
+        caller,
+        now,
+        shown,
+        access_tests::Judges {
+            verdicts: |request: &CheckRequest| Some(chain::verdicts(snapshot, request)),
+            full: |request: &CheckRequest| judge_and_fix(snapshot, request),
+        },
+    )
 }
 
 /// A snapshot file as the reverse questions judge it: read, with the

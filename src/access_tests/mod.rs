@@ -13,7 +13,7 @@ pub mod live;
 
 use chrono::{DateTime, Utc};
 
-use crate::chain::CheckRequest;
+use crate::chain::{CheckRequest, Verdicts};
 use crate::diagnosis::{Diagnosis, LinkId, LinkStatus, Operation, Verdict};
 
 pub use file::{parse, parse_with_events};
@@ -126,11 +126,17 @@ impl Outcome {
     }
 }
 
-/// One expectation, its full diagnosis and whether it held.
+/// One expectation, its verdicts, its full diagnosis where the report shows
+/// it, and whether it held.
 #[derive(Debug, Clone)]
 pub struct TestResult {
     pub expectation: Expectation,
-    pub diagnosis: Diagnosis,
+    /// Per operation, the verdict and the first broken link.
+    pub verdicts: Verdicts,
+    /// `check`'s whole diagnosis. `None` only when the run was asked for
+    /// [`Shown::Rows`] and the expectation was met with every operation
+    /// allowed: its row is its verdict alone.
+    pub diagnosis: Option<Diagnosis>,
     pub outcome: Outcome,
     /// One sentence saying why (the operations that broke it), empty when met.
     pub reason: String,
@@ -161,6 +167,24 @@ impl TestRun {
     }
 }
 
+/// How much of each expectation the report shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    /// Every expectation's whole report (the JSON report).
+    Every,
+    /// A row per expectation (its verdict and first broken link), and the
+    /// whole report of those not met (text, Markdown, JUnit). A met
+    /// expectation with every operation allowed has nothing more to show,
+    /// so it is judged verdict-only.
+    Rows,
+}
+
+/// The judges a run asks: verdict-only, and in full.
+pub struct Judges<V, J> {
+    pub verdicts: V,
+    pub full: J,
+}
+
 /// Judges every expectation's request with `judge`. `caller` is the
 /// principal of tests that name none. A test the judge refuses (its bucket
 /// is not in the snapshot, say) makes the whole run bad input, at the
@@ -169,7 +193,33 @@ pub fn run<E: std::fmt::Display>(
     file: &TestFile,
     caller: Option<&str>,
     now: DateTime<Utc>,
-    mut judge: impl FnMut(&CheckRequest) -> Result<Diagnosis, E>,
+    judge: impl FnMut(&CheckRequest) -> Result<Diagnosis, E>,
+) -> Result<TestRun, AccessTestError> {
+    run_shown(
+        file,
+        caller,
+        now,
+        Shown::Every,
+        Judges {
+            verdicts: |_: &CheckRequest| -> Option<Result<Verdicts, E>> { None },
+            full: judge,
+        },
+    )
+}
+
+/// [`run`] for a report that shows `shown`: with [`Shown::Rows`], each
+/// request is judged verdict-only first (`judges.verdicts`; `None` when
+/// there is no such judge), and in full only where the report shows more
+/// than its row.
+pub fn run_shown<E: std::fmt::Display>(
+    file: &TestFile,
+    caller: Option<&str>,
+    now: DateTime<Utc>,
+    shown: Shown,
+    mut judges: Judges<
+        impl FnMut(&CheckRequest) -> Option<Result<Verdicts, E>>,
+        impl FnMut(&CheckRequest) -> Result<Diagnosis, E>,
+    >,
 ) -> Result<TestRun, AccessTestError> {
     let mut results = Vec::with_capacity(file.tests.len());
     for expectation in &file.tests {
@@ -189,11 +239,32 @@ pub fn run<E: std::fmt::Display>(
                 )
             })?;
         let request = expectation.request(principal, now);
-        let diagnosis = judge(&request).map_err(|error| at_test(error.to_string()))?;
-        let (outcome, reason) = judge_expectation(expectation, &diagnosis);
+        let quick = match shown {
+            Shown::Every => None,
+            Shown::Rows => (judges.verdicts)(&request)
+                .transpose()
+                .map_err(|error| at_test(error.to_string()))?,
+        };
+        if let Some(verdicts) = quick {
+            let (outcome, reason) = judge_verdicts(expectation, &verdicts);
+            if outcome == Outcome::Met && verdicts.verdict == Verdict::Allowed {
+                results.push(TestResult {
+                    expectation: expectation.clone(),
+                    verdicts,
+                    diagnosis: None,
+                    outcome,
+                    reason,
+                });
+                continue;
+            }
+        }
+        let diagnosis = (judges.full)(&request).map_err(|error| at_test(error.to_string()))?;
+        let verdicts = Verdicts::of(&diagnosis);
+        let (outcome, reason) = judge_verdicts(expectation, &verdicts);
         results.push(TestResult {
             expectation: expectation.clone(),
-            diagnosis,
+            verdicts,
+            diagnosis: Some(diagnosis),
             outcome,
             reason,
         });
@@ -212,9 +283,14 @@ pub fn run<E: std::fmt::Display>(
 /// through. With `broken_link`, every denied operation must have that link
 /// failing; if that link is unknown there, the test is inconclusive.
 pub fn judge_expectation(expectation: &Expectation, diagnosis: &Diagnosis) -> (Outcome, String) {
+    judge_verdicts(expectation, &Verdicts::of(diagnosis))
+}
+
+/// [`judge_expectation`] from the verdicts alone, which is all it reads.
+pub fn judge_verdicts(expectation: &Expectation, verdicts: &Verdicts) -> (Outcome, String) {
     let mut unmet: Vec<String> = Vec::new();
     let mut unknown: Vec<String> = Vec::new();
-    for operation in &diagnosis.operations {
+    for operation in &verdicts.operations {
         let name = operation.operation.as_str();
         match (expectation.expect, operation.verdict) {
             (_, Verdict::Inconclusive) => unknown.push(format!("{name} is inconclusive")),
@@ -228,8 +304,7 @@ pub fn judge_expectation(expectation: &Expectation, diagnosis: &Diagnosis) -> (O
                 let statuses: Vec<(LinkId, LinkStatus)> = operation
                     .actions
                     .iter()
-                    .flat_map(|action| action.links.iter())
-                    .map(|link| (link.link, link.status))
+                    .flat_map(|action| action.links.iter().copied())
                     .collect();
                 let has = |status: LinkStatus| statuses.contains(&(wanted, status));
                 if has(LinkStatus::Fail) {

@@ -156,3 +156,114 @@ fn the_verdict_only_judge_agrees_with_the_full_judge_on_generated_organizations(
         problems.join("\n")
     );
 }
+
+/// Every report of `run` in the formats that show a met expectation as its
+/// row (text, Markdown, JUnit, GitHub annotations), one after the other.
+fn row_reports(run: &kms_s3_doctor::access_tests::TestRun) -> String {
+    use kms_s3_doctor::report;
+    let mut out: Vec<u8> = Vec::new();
+    report::render_test_text(run, &mut out, false).unwrap();
+    report::render_test_text(run, &mut out, true).unwrap();
+    report::render_test_markdown(run, &mut out).unwrap();
+    report::render_test_junit(run, &mut out).unwrap();
+    report::render_test_annotations(run, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// A file whose expectations are met, unmet and inconclusive, allowed and
+/// denied, with and without `broken_link`, over every principal of
+/// `principals`.
+fn mixed_file(bucket: &str, object: &str, principals: &[String]) -> String {
+    const OPS: [&str; 4] = [
+        "[\"list\"]",
+        "[\"get\", \"put\"]",
+        "[\"list\", \"get\", \"put\", \"multipart\"]",
+        "[\"head\", \"copy\"]",
+    ];
+    const LINKS: [&str; 3] = ["", "identity-policy", "key-policy"];
+    let mut text = format!("bucket = \"{bucket}\"\nobject = \"{object}\"\n");
+    for (index, principal) in principals.iter().enumerate() {
+        for (at, ops) in OPS.iter().enumerate() {
+            for expect in ["allowed", "denied"] {
+                let link = LINKS[(index + at) % LINKS.len()];
+                text.push_str(&format!(
+                    "\n[[test]]\nname = \"{principal} ops {at} {expect}\"\nprincipal = \"{principal}\"\nops = {ops}\nexpect = \"{expect}\"\n"
+                ));
+                if expect == "denied" && !link.is_empty() {
+                    text.push_str(&format!("broken_link = \"{link}\"\n"));
+                }
+            }
+        }
+    }
+    text
+}
+
+#[test]
+fn test_reports_of_rows_are_the_same_whether_met_rows_are_judged_in_full_or_verdict_only() {
+    use kms_s3_doctor::access_tests::{self, Outcome, Shown};
+    use kms_s3_doctor::pipeline;
+    let now = chrono::DateTime::parse_from_rfc3339("2026-12-01T12:00:00Z")
+        .unwrap()
+        .to_utc();
+    let walkthrough = Snapshot::parse(
+        "walkthrough.json",
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/walkthrough.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let organization = synthetic::organization(Shape {
+        seed: 26,
+        principals: 30,
+        accounts: 3,
+    })
+    .unwrap();
+    let principals_of = |snapshot: &Snapshot| -> Vec<String> {
+        snapshot
+            .principals
+            .iter()
+            .map(|info| info.arn.clone())
+            .collect()
+    };
+    let cases = [
+        (
+            &walkthrough,
+            mixed_file(
+                "account-a-bucket",
+                "reports/data.csv",
+                &principals_of(&walkthrough),
+            ),
+        ),
+        (
+            &organization,
+            mixed_file(
+                synthetic::BUCKET,
+                synthetic::OBJECT,
+                &principals_of(&organization),
+            ),
+        ),
+    ];
+    for (snapshot, text) in cases {
+        let file = access_tests::parse("mixed.toml", &text).unwrap();
+        let every = pipeline::run_tests_shown(&file, snapshot, None, now, Shown::Every).unwrap();
+        let rows = pipeline::run_tests_shown(&file, snapshot, None, now, Shown::Rows).unwrap();
+        // The file must exercise both paths: rows judged verdict-only, and
+        // every outcome.
+        let quick = rows
+            .results
+            .iter()
+            .filter(|result| result.diagnosis.is_none())
+            .count();
+        assert!(quick > 0, "no expectation was judged verdict-only");
+        for outcome in [Outcome::Met, Outcome::Unmet] {
+            assert!(every.count(outcome) > 0, "no {outcome:?} expectation");
+        }
+        assert_eq!(row_reports(&every), row_reports(&rows));
+        for (full, quick) in every.results.iter().zip(&rows.results) {
+            assert_eq!(full.outcome, quick.outcome, "{}", full.expectation.name);
+            assert_eq!(full.verdicts, quick.verdicts, "{}", full.expectation.name);
+        }
+    }
+}
