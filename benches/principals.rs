@@ -14,7 +14,7 @@ use criterion::measurement::Measurement;
 use criterion::{Criterion, Throughput};
 use std::hint::black_box;
 
-use kms_s3_doctor::access_tests;
+use kms_s3_doctor::access_tests::{self, Shown};
 use kms_s3_doctor::chain;
 use kms_s3_doctor::pipeline;
 use kms_s3_doctor::snapshot::Snapshot;
@@ -42,9 +42,24 @@ fn bench_principals<M: Measurement + 'static>(c: &mut Criterion<M>) {
         else {
             return;
         };
-        group.bench_function(format!("test, {count} expectations"), |b| {
-            b.iter(|| pipeline::run_tests(black_box(&file), black_box(&snapshot), None, now))
-        });
+        // Every expectation's whole report (`--format json`), and a row per
+        // expectation with the unmet ones in full (text, Markdown, JUnit).
+        for (report, shown) in [("json", Shown::Every), ("text", Shown::Rows)] {
+            group.bench_function(
+                format!("test, {count} expectations, {report} report"),
+                |b| {
+                    b.iter(|| {
+                        pipeline::run_tests_shown(
+                            black_box(&file),
+                            black_box(&snapshot),
+                            None,
+                            now,
+                            shown,
+                        )
+                    })
+                },
+            );
+        }
     }
     group.finish();
     // Five distinct actions for list, get, put and multipart: the judge

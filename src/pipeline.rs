@@ -327,16 +327,37 @@ pub fn run_tests_shown(
     now: DateTime<Utc>,
     shown: Shown,
 ) -> Result<TestRun, AccessTestError> {
-    access_tests::run_shown(
-        file,
-        caller,
-        now,
-        shown,
-        access_tests::Judges {
-            verdicts: |request: &CheckRequest| Some(chain::verdicts(snapshot, request)),
-            full: |request: &CheckRequest| judge_and_fix(snapshot, request),
-        },
-    )
+    access_tests::run_shown(file, caller, now, shown, SnapshotJudge { snapshot })
+}
+
+/// `check`'s judge over one snapshot, in the steps `test` can stop after.
+struct SnapshotJudge<'s> {
+    snapshot: &'s Snapshot,
+}
+
+impl access_tests::Judge for SnapshotJudge<'_> {
+    type Error = JudgeError;
+    type Judged = chain::Judgement;
+
+    fn verdicts(&mut self, request: &CheckRequest) -> Option<Result<chain::Verdicts, JudgeError>> {
+        Some(chain::verdicts(self.snapshot, request))
+    }
+
+    fn judge(&mut self, request: &CheckRequest) -> Result<chain::Judgement, JudgeError> {
+        chain::judge(self.snapshot, request)
+    }
+
+    fn diagnosis(judged: &chain::Judgement) -> &Diagnosis {
+        &judged.diagnosis
+    }
+
+    fn into_diagnosis(judged: chain::Judgement) -> Diagnosis {
+        judged.diagnosis
+    }
+
+    fn complete(&mut self, request: &CheckRequest, judged: chain::Judgement) -> Diagnosis {
+        fixes::complete(self.snapshot, request, judged)
+    }
 }
 
 /// A snapshot file as the reverse questions judge it: read, with the

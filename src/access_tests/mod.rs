@@ -133,9 +133,10 @@ pub struct TestResult {
     pub expectation: Expectation,
     /// Per operation, the verdict and the first broken link.
     pub verdicts: Verdicts,
-    /// `check`'s whole diagnosis. `None` only when the run was asked for
-    /// [`Shown::Rows`] and the expectation was met with every operation
-    /// allowed: its row is its verdict alone.
+    /// `check`'s whole diagnosis. For a run asked for [`Shown::Rows`], a
+    /// met expectation has only what its row shows: `None` when every
+    /// operation is allowed, else the judge's diagnosis with its proposed
+    /// changes not completed (no targets, commands or re-check).
     pub diagnosis: Option<Diagnosis>,
     pub outcome: Outcome,
     /// One sentence saying why (the operations that broke it), empty when met.
@@ -179,10 +180,50 @@ pub enum Shown {
     Rows,
 }
 
-/// The judges a run asks: verdict-only, and in full.
-pub struct Judges<V, J> {
-    pub verdicts: V,
-    pub full: J,
+/// How a run judges a request: in full, and, for a report of rows, in the
+/// steps a full judgement is made of, so that a row needing less stops
+/// early.
+pub trait Judge {
+    type Error: std::fmt::Display;
+    /// The judge's answer before its proposed changes are completed.
+    type Judged;
+    /// The verdicts alone; `None` when this judge has no cheaper way to
+    /// them than [`Judge::judge`].
+    fn verdicts(&mut self, request: &CheckRequest) -> Option<Result<Verdicts, Self::Error>>;
+    fn judge(&mut self, request: &CheckRequest) -> Result<Self::Judged, Self::Error>;
+    fn diagnosis(judged: &Self::Judged) -> &Diagnosis;
+    /// The judge's diagnosis as it is, changes not completed.
+    fn into_diagnosis(judged: Self::Judged) -> Diagnosis;
+    /// `check`'s whole diagnosis: every change completed and re-checked.
+    fn complete(&mut self, request: &CheckRequest, judged: Self::Judged) -> Diagnosis;
+}
+
+/// A judge that gives the whole diagnosis in one step.
+struct Whole<F>(F);
+
+impl<E: std::fmt::Display, F: FnMut(&CheckRequest) -> Result<Diagnosis, E>> Judge for Whole<F> {
+    type Error = E;
+    type Judged = Diagnosis;
+
+    fn verdicts(&mut self, _: &CheckRequest) -> Option<Result<Verdicts, E>> {
+        None
+    }
+
+    fn judge(&mut self, request: &CheckRequest) -> Result<Diagnosis, E> {
+        (self.0)(request)
+    }
+
+    fn diagnosis(judged: &Diagnosis) -> &Diagnosis {
+        judged
+    }
+
+    fn into_diagnosis(judged: Diagnosis) -> Diagnosis {
+        judged
+    }
+
+    fn complete(&mut self, _: &CheckRequest, judged: Diagnosis) -> Diagnosis {
+        judged
+    }
 }
 
 /// Judges every expectation's request with `judge`. `caller` is the
@@ -195,31 +236,21 @@ pub fn run<E: std::fmt::Display>(
     now: DateTime<Utc>,
     judge: impl FnMut(&CheckRequest) -> Result<Diagnosis, E>,
 ) -> Result<TestRun, AccessTestError> {
-    run_shown(
-        file,
-        caller,
-        now,
-        Shown::Every,
-        Judges {
-            verdicts: |_: &CheckRequest| -> Option<Result<Verdicts, E>> { None },
-            full: judge,
-        },
-    )
+    run_shown(file, caller, now, Shown::Every, Whole(judge))
 }
 
-/// [`run`] for a report that shows `shown`: with [`Shown::Rows`], each
-/// request is judged verdict-only first (`judges.verdicts`; `None` when
-/// there is no such judge), and in full only where the report shows more
-/// than its row.
-pub fn run_shown<E: std::fmt::Display>(
+/// [`run`] for a report that shows `shown`. With [`Shown::Rows`], an
+/// expectation of `allowed` is judged verdict-only first, and one met with
+/// every operation allowed stops there (no diagnosis); any other met
+/// expectation keeps the judge's diagnosis without completing its changes
+/// (its row reads its first broken link only); one not met gets `check`'s
+/// whole diagnosis.
+pub fn run_shown<J: Judge>(
     file: &TestFile,
     caller: Option<&str>,
     now: DateTime<Utc>,
     shown: Shown,
-    mut judges: Judges<
-        impl FnMut(&CheckRequest) -> Option<Result<Verdicts, E>>,
-        impl FnMut(&CheckRequest) -> Result<Diagnosis, E>,
-    >,
+    mut judge: J,
 ) -> Result<TestRun, AccessTestError> {
     let mut results = Vec::with_capacity(file.tests.len());
     for expectation in &file.tests {
@@ -239,11 +270,14 @@ pub fn run_shown<E: std::fmt::Display>(
                 )
             })?;
         let request = expectation.request(principal, now);
-        let quick = match shown {
-            Shown::Every => None,
-            Shown::Rows => (judges.verdicts)(&request)
+        // Only an expectation of `allowed` can be met with every operation
+        // allowed; any other would be judged twice.
+        let quick = match (shown, expectation.expect) {
+            (Shown::Rows, Expect::Allowed) => judge
+                .verdicts(&request)
                 .transpose()
                 .map_err(|error| at_test(error.to_string()))?,
+            _ => None,
         };
         if let Some(verdicts) = quick {
             let (outcome, reason) = judge_verdicts(expectation, &verdicts);
@@ -258,9 +292,15 @@ pub fn run_shown<E: std::fmt::Display>(
                 continue;
             }
         }
-        let diagnosis = (judges.full)(&request).map_err(|error| at_test(error.to_string()))?;
-        let verdicts = Verdicts::of(&diagnosis);
+        let judged = judge
+            .judge(&request)
+            .map_err(|error| at_test(error.to_string()))?;
+        let verdicts = Verdicts::of(J::diagnosis(&judged));
         let (outcome, reason) = judge_verdicts(expectation, &verdicts);
+        let diagnosis = match (shown, outcome) {
+            (Shown::Rows, Outcome::Met) => J::into_diagnosis(judged),
+            _ => judge.complete(&request, judged),
+        };
         results.push(TestResult {
             expectation: expectation.clone(),
             verdicts,
