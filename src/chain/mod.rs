@@ -191,6 +191,10 @@ pub(crate) struct Setup<'s> {
     pub access_point: Option<&'s AccessPointInfo>,
     /// How much of each link the caller reads.
     pub detail: Detail,
+    /// Every policy document of the snapshot, in its order, gathered once
+    /// per request for the actions whose unknown links are decided over
+    /// every value a condition can take ([`links`]' worlds).
+    pub documents: std::cell::OnceCell<Vec<&'s crate::snapshot::PolicyDoc>>,
 }
 
 /// How much of a judgement its caller reads. One evaluation serves both:
@@ -226,6 +230,11 @@ impl<'s> Setup<'s> {
     /// The principal that makes the S3 and KMS calls.
     pub fn actor(&self) -> &Principal {
         self.role.as_ref().unwrap_or(&self.source)
+    }
+
+    /// Every policy document of the snapshot, in its order.
+    pub fn documents(&self) -> &[&'s crate::snapshot::PolicyDoc] {
+        self.documents.get_or_init(|| self.snapshot.policy_docs())
     }
 
     pub fn context_value(&self, key: &str) -> Option<&str> {
@@ -472,6 +481,7 @@ fn prepare<'s>(
         role_info,
         access_point,
         detail,
+        documents: std::cell::OnceCell::new(),
     };
     Ok(setup)
 }

@@ -121,6 +121,7 @@ pub(super) fn judge_destination(
         source_info: setup.source_info,
         role_info: setup.role_info,
         detail: setup.detail,
+        documents: std::cell::OnceCell::new(),
     };
     super::judge_action(
         &destination,
