@@ -1,6 +1,8 @@
 //! `kms-s3-doctor test` at scale: parsing a file of 1,000 expectations and
-//! judging all of them over the README's walkthrough snapshot (target: the
-//! judging under 1 s). The expectations cycle through three principals,
+//! judging 1,000 and 10,000 of them over the README's walkthrough snapshot
+//! (targets: under 100 ms and under 1 s), for the JSON report (every
+//! expectation in full) and for the others (a row per expectation, the
+//! unmet ones in full). The expectations cycle through three principals,
 //! every operation set and both expectations, so no two in a row are alike.
 
 #[path = "support/cpu_time.rs"]
@@ -10,7 +12,7 @@ use criterion::Criterion;
 use criterion::measurement::Measurement;
 use std::hint::black_box;
 
-use kms_s3_doctor::access_tests;
+use kms_s3_doctor::access_tests::{self, Shown};
 use kms_s3_doctor::pipeline;
 use kms_s3_doctor::snapshot::Snapshot;
 
@@ -48,18 +50,35 @@ fn bench_access_tests<M: Measurement + 'static>(c: &mut Criterion<M>) {
         return;
     };
     let text = file_of(1_000);
-    let Ok(file) = access_tests::parse("bench.toml", &text) else {
-        return;
-    };
     let now = chrono::Utc::now();
     let mut group = c.benchmark_group("access tests");
     group.sample_size(10);
     group.bench_function("parse 1,000 expectations", |b| {
         b.iter(|| access_tests::parse("bench.toml", black_box(&text)))
     });
-    group.bench_function("judge 1,000 expectations over one snapshot", |b| {
-        b.iter(|| pipeline::run_tests(black_box(&file), black_box(&snapshot), None, now))
-    });
+    for count in [1_000, 10_000] {
+        let Ok(file) = access_tests::parse("bench.toml", &file_of(count)) else {
+            return;
+        };
+        // Every expectation's whole report (`--format json`), and a row per
+        // expectation with the unmet ones in full (text, Markdown, JUnit).
+        for (report, shown) in [("json", Shown::Every), ("text", Shown::Rows)] {
+            group.bench_function(
+                format!("judge {count} expectations over one snapshot, {report} report"),
+                |b| {
+                    b.iter(|| {
+                        pipeline::run_tests_shown(
+                            black_box(&file),
+                            black_box(&snapshot),
+                            None,
+                            now,
+                            shown,
+                        )
+                    })
+                },
+            );
+        }
+    }
     group.finish();
 }
 

@@ -3,7 +3,8 @@
 //! measured apart from judging, and the judge alone (every link's verdict,
 //! reason and evidence, no fixes) apart from the judge with its fixes. The
 //! four operations need five distinct actions, each judged once: the judge
-//! alone's throughput is per (principal, action).
+//! alone's throughput is per (principal, action), as is the verdict-only
+//! judge's (`chain::verdicts`: verdicts and first broken links, no words).
 
 #[path = "support/cpu_time.rs"]
 mod cpu_time;
@@ -66,6 +67,24 @@ fn bench_judge<M: Measurement + 'static>(c: &mut Criterion<M>) {
         });
     }
     alone.finish();
+    // The same judgement without its words: the verdicts and first broken
+    // links the reverse questions and `test` read first.
+    let mut verdicts = c.benchmark_group("verdict only");
+    verdicts.throughput(Throughput::Elements(DISTINCT_ACTIONS));
+    for principal in [
+        "arn:aws:iam::222222222222:user/dilip",
+        "arn:aws:iam::111111111111:user/ann",
+    ] {
+        let request = CheckRequest {
+            principal: principal.to_string(),
+            ..request.clone()
+        };
+        let name = principal.rsplit('/').next().unwrap_or(principal);
+        verdicts.bench_function(format!("{name}, 5 actions"), |b| {
+            b.iter(|| chain::verdicts(black_box(&snapshot), black_box(&request)))
+        });
+    }
+    verdicts.finish();
 }
 
 fn main() {

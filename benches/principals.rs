@@ -1,7 +1,8 @@
 //! Many principals: the README's walkthrough snapshot with 5,000 more users
 //! and roles spread over ten accounts, placed before the judged principals so
 //! that finding a principal's documents cannot stop early. Measures one
-//! check (allowed and denied) and `test` with 1,000 and 10,000 expectations.
+//! check (allowed and denied), `test` with 1,000 and 10,000 expectations,
+//! and the judge alone and verdict-only per (principal, action).
 
 #[path = "support/cpu_time.rs"]
 mod cpu_time;
@@ -13,7 +14,7 @@ use criterion::measurement::Measurement;
 use criterion::{Criterion, Throughput};
 use std::hint::black_box;
 
-use kms_s3_doctor::access_tests;
+use kms_s3_doctor::access_tests::{self, Shown};
 use kms_s3_doctor::chain;
 use kms_s3_doctor::pipeline;
 use kms_s3_doctor::snapshot::Snapshot;
@@ -41,9 +42,24 @@ fn bench_principals<M: Measurement + 'static>(c: &mut Criterion<M>) {
         else {
             return;
         };
-        group.bench_function(format!("test, {count} expectations"), |b| {
-            b.iter(|| pipeline::run_tests(black_box(&file), black_box(&snapshot), None, now))
-        });
+        // Every expectation's whole report (`--format json`), and a row per
+        // expectation with the unmet ones in full (text, Markdown, JUnit).
+        for (report, shown) in [("json", Shown::Every), ("text", Shown::Rows)] {
+            group.bench_function(
+                format!("test, {count} expectations, {report} report"),
+                |b| {
+                    b.iter(|| {
+                        pipeline::run_tests_shown(
+                            black_box(&file),
+                            black_box(&snapshot),
+                            None,
+                            now,
+                            shown,
+                        )
+                    })
+                },
+            );
+        }
     }
     group.finish();
     // Five distinct actions for list, get, put and multipart: the judge
@@ -56,6 +72,14 @@ fn bench_principals<M: Measurement + 'static>(c: &mut Criterion<M>) {
         });
     }
     alone.finish();
+    let mut verdicts = c.benchmark_group("5,000 principals, verdict only");
+    verdicts.throughput(Throughput::Elements(5));
+    for (name, request) in [("dilip", &dilip), ("ann", &ann)] {
+        verdicts.bench_function(format!("{name}, 5 actions"), |b| {
+            b.iter(|| chain::verdicts(black_box(&snapshot), black_box(request)))
+        });
+    }
+    verdicts.finish();
 }
 
 fn main() {

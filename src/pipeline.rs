@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::access_tests::{self, AccessTestError, TestFile, TestRun};
+use crate::access_tests::{self, AccessTestError, Shown, TestFile, TestRun};
 use crate::chain::{self, CheckRequest, JudgeError, assume};
 use crate::diagnosis::{Diagnosis, Operation};
 use crate::fixes;
@@ -160,6 +160,8 @@ pub struct Test {
     pub save_snapshot: Option<PathBuf>,
     pub layers: Vec<Layer>,
     pub now: Option<DateTime<Utc>>,
+    /// What the report shows of each expectation.
+    pub shown: Shown,
 }
 
 /// Everything `snapshot` captures.
@@ -290,14 +292,18 @@ pub fn test(input: &Test) -> Result<TestRun, Error> {
     snapshot.assume(&input.assumptions);
     let provenance = lay_layers(&mut snapshot, &input.layers)?;
     let now = input.now.unwrap_or_else(Utc::now);
-    let mut run = run_tests(&input.file, &snapshot, caller.as_deref(), now)
+    let mut run = run_tests_shown(&input.file, &snapshot, caller.as_deref(), now, input.shown)
         .map_err(|error| Error::BadInput(error.to_string()))?;
-    for result in &mut run.results {
+    for diagnosis in run
+        .results
+        .iter_mut()
+        .filter_map(|result| result.diagnosis.as_mut())
+    {
         if let Some((name, text)) = &file {
             // Evidence points into the snapshot file the user has, as for `check`.
-            snapshot.locate_evidence(name, text, &mut result.diagnosis);
+            snapshot.locate_evidence(name, text, diagnosis);
         }
-        overlay::annotate(&mut result.diagnosis, &provenance);
+        overlay::annotate(diagnosis, &provenance);
     }
     Ok(run)
 }
@@ -339,9 +345,49 @@ pub fn run_tests(
     caller: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<TestRun, AccessTestError> {
-    access_tests::run(file, caller, now, |request| {
-        judge_and_fix(snapshot, request)
-    })
+    run_tests_shown(file, snapshot, caller, now, Shown::Every)
+}
+
+/// [`run_tests`] for a report that shows `shown`: a met expectation whose
+/// row is all the report shows is judged verdict-only.
+pub fn run_tests_shown(
+    file: &TestFile,
+    snapshot: &Snapshot,
+    caller: Option<&str>,
+    now: DateTime<Utc>,
+    shown: Shown,
+) -> Result<TestRun, AccessTestError> {
+    access_tests::run_shown(file, caller, now, shown, SnapshotJudge { snapshot })
+}
+
+/// `check`'s judge over one snapshot, in the steps `test` can stop after.
+struct SnapshotJudge<'s> {
+    snapshot: &'s Snapshot,
+}
+
+impl access_tests::Judge for SnapshotJudge<'_> {
+    type Error = JudgeError;
+    type Judged = chain::Judgement;
+
+    fn verdicts(&mut self, request: &CheckRequest) -> Option<Result<chain::Verdicts, JudgeError>> {
+        Some(chain::verdicts(self.snapshot, request))
+    }
+
+    fn judge(&mut self, request: &CheckRequest) -> Result<chain::Judgement, JudgeError> {
+        chain::judge(self.snapshot, request)
+    }
+
+    fn diagnosis(judged: &chain::Judgement) -> &Diagnosis {
+        &judged.diagnosis
+    }
+
+    fn into_diagnosis(judged: chain::Judgement) -> Diagnosis {
+        judged.diagnosis
+    }
+
+    fn complete(&mut self, request: &CheckRequest, judged: chain::Judgement) -> Diagnosis {
+        fixes::complete(self.snapshot, request, judged)
+    }
 }
 
 /// A snapshot file as the reverse questions judge it: read, with the

@@ -13,7 +13,7 @@ pub mod live;
 
 use chrono::{DateTime, Utc};
 
-use crate::chain::CheckRequest;
+use crate::chain::{CheckRequest, Verdicts};
 use crate::diagnosis::{Diagnosis, LinkId, LinkStatus, Operation, Verdict};
 
 pub use file::{parse, parse_with_events};
@@ -126,11 +126,18 @@ impl Outcome {
     }
 }
 
-/// One expectation, its full diagnosis and whether it held.
+/// One expectation, its verdicts, its full diagnosis where the report shows
+/// it, and whether it held.
 #[derive(Debug, Clone)]
 pub struct TestResult {
     pub expectation: Expectation,
-    pub diagnosis: Diagnosis,
+    /// Per operation, the verdict and the first broken link.
+    pub verdicts: Verdicts,
+    /// `check`'s whole diagnosis. For a run asked for [`Shown::Rows`], a
+    /// met expectation has only what its row shows: `None` when every
+    /// operation is allowed, else the judge's diagnosis with its proposed
+    /// changes not completed (no targets, commands or re-check).
+    pub diagnosis: Option<Diagnosis>,
     pub outcome: Outcome,
     /// One sentence saying why (the operations that broke it), empty when met.
     pub reason: String,
@@ -161,6 +168,64 @@ impl TestRun {
     }
 }
 
+/// How much of each expectation the report shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    /// Every expectation's whole report (the JSON report).
+    Every,
+    /// A row per expectation (its verdict and first broken link), and the
+    /// whole report of those not met (text, Markdown, JUnit). A met
+    /// expectation with every operation allowed has nothing more to show,
+    /// so it is judged verdict-only.
+    Rows,
+}
+
+/// How a run judges a request: in full, and, for a report of rows, in the
+/// steps a full judgement is made of, so that a row needing less stops
+/// early.
+pub trait Judge {
+    type Error: std::fmt::Display;
+    /// The judge's answer before its proposed changes are completed.
+    type Judged;
+    /// The verdicts alone; `None` when this judge has no cheaper way to
+    /// them than [`Judge::judge`].
+    fn verdicts(&mut self, request: &CheckRequest) -> Option<Result<Verdicts, Self::Error>>;
+    fn judge(&mut self, request: &CheckRequest) -> Result<Self::Judged, Self::Error>;
+    fn diagnosis(judged: &Self::Judged) -> &Diagnosis;
+    /// The judge's diagnosis as it is, changes not completed.
+    fn into_diagnosis(judged: Self::Judged) -> Diagnosis;
+    /// `check`'s whole diagnosis: every change completed and re-checked.
+    fn complete(&mut self, request: &CheckRequest, judged: Self::Judged) -> Diagnosis;
+}
+
+/// A judge that gives the whole diagnosis in one step.
+struct Whole<F>(F);
+
+impl<E: std::fmt::Display, F: FnMut(&CheckRequest) -> Result<Diagnosis, E>> Judge for Whole<F> {
+    type Error = E;
+    type Judged = Diagnosis;
+
+    fn verdicts(&mut self, _: &CheckRequest) -> Option<Result<Verdicts, E>> {
+        None
+    }
+
+    fn judge(&mut self, request: &CheckRequest) -> Result<Diagnosis, E> {
+        (self.0)(request)
+    }
+
+    fn diagnosis(judged: &Diagnosis) -> &Diagnosis {
+        judged
+    }
+
+    fn into_diagnosis(judged: Diagnosis) -> Diagnosis {
+        judged
+    }
+
+    fn complete(&mut self, _: &CheckRequest, judged: Diagnosis) -> Diagnosis {
+        judged
+    }
+}
+
 /// Judges every expectation's request with `judge`. `caller` is the
 /// principal of tests that name none. A test the judge refuses (its bucket
 /// is not in the snapshot, say) makes the whole run bad input, at the
@@ -169,7 +234,23 @@ pub fn run<E: std::fmt::Display>(
     file: &TestFile,
     caller: Option<&str>,
     now: DateTime<Utc>,
-    mut judge: impl FnMut(&CheckRequest) -> Result<Diagnosis, E>,
+    judge: impl FnMut(&CheckRequest) -> Result<Diagnosis, E>,
+) -> Result<TestRun, AccessTestError> {
+    run_shown(file, caller, now, Shown::Every, Whole(judge))
+}
+
+/// [`run`] for a report that shows `shown`. With [`Shown::Rows`], an
+/// expectation of `allowed` is judged verdict-only first, and one met with
+/// every operation allowed stops there (no diagnosis); any other met
+/// expectation keeps the judge's diagnosis without completing its changes
+/// (its row reads its first broken link only); one not met gets `check`'s
+/// whole diagnosis.
+pub fn run_shown<J: Judge>(
+    file: &TestFile,
+    caller: Option<&str>,
+    now: DateTime<Utc>,
+    shown: Shown,
+    mut judge: J,
 ) -> Result<TestRun, AccessTestError> {
     let mut results = Vec::with_capacity(file.tests.len());
     for expectation in &file.tests {
@@ -189,11 +270,41 @@ pub fn run<E: std::fmt::Display>(
                 )
             })?;
         let request = expectation.request(principal, now);
-        let diagnosis = judge(&request).map_err(|error| at_test(error.to_string()))?;
-        let (outcome, reason) = judge_expectation(expectation, &diagnosis);
+        // Only an expectation of `allowed` can be met with every operation
+        // allowed; any other would be judged twice.
+        let quick = match (shown, expectation.expect) {
+            (Shown::Rows, Expect::Allowed) => judge
+                .verdicts(&request)
+                .transpose()
+                .map_err(|error| at_test(error.to_string()))?,
+            _ => None,
+        };
+        if let Some(verdicts) = quick {
+            let (outcome, reason) = judge_verdicts(expectation, &verdicts);
+            if outcome == Outcome::Met && verdicts.verdict == Verdict::Allowed {
+                results.push(TestResult {
+                    expectation: expectation.clone(),
+                    verdicts,
+                    diagnosis: None,
+                    outcome,
+                    reason,
+                });
+                continue;
+            }
+        }
+        let judged = judge
+            .judge(&request)
+            .map_err(|error| at_test(error.to_string()))?;
+        let verdicts = Verdicts::of(J::diagnosis(&judged));
+        let (outcome, reason) = judge_verdicts(expectation, &verdicts);
+        let diagnosis = match (shown, outcome) {
+            (Shown::Rows, Outcome::Met) => J::into_diagnosis(judged),
+            _ => judge.complete(&request, judged),
+        };
         results.push(TestResult {
             expectation: expectation.clone(),
-            diagnosis,
+            verdicts,
+            diagnosis: Some(diagnosis),
             outcome,
             reason,
         });
@@ -212,9 +323,14 @@ pub fn run<E: std::fmt::Display>(
 /// through. With `broken_link`, every denied operation must have that link
 /// failing; if that link is unknown there, the test is inconclusive.
 pub fn judge_expectation(expectation: &Expectation, diagnosis: &Diagnosis) -> (Outcome, String) {
+    judge_verdicts(expectation, &Verdicts::of(diagnosis))
+}
+
+/// [`judge_expectation`] from the verdicts alone, which is all it reads.
+pub fn judge_verdicts(expectation: &Expectation, verdicts: &Verdicts) -> (Outcome, String) {
     let mut unmet: Vec<String> = Vec::new();
     let mut unknown: Vec<String> = Vec::new();
-    for operation in &diagnosis.operations {
+    for operation in &verdicts.operations {
         let name = operation.operation.as_str();
         match (expectation.expect, operation.verdict) {
             (_, Verdict::Inconclusive) => unknown.push(format!("{name} is inconclusive")),
@@ -228,8 +344,7 @@ pub fn judge_expectation(expectation: &Expectation, diagnosis: &Diagnosis) -> (O
                 let statuses: Vec<(LinkId, LinkStatus)> = operation
                     .actions
                     .iter()
-                    .flat_map(|action| action.links.iter())
-                    .map(|link| (link.link, link.status))
+                    .flat_map(|action| action.links.iter().copied())
                     .collect();
                 let has = |status: LinkStatus| statuses.contains(&(wanted, status));
                 if has(LinkStatus::Fail) {

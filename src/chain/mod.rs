@@ -18,8 +18,10 @@ mod links;
 pub(crate) mod principal;
 mod replication;
 mod suggest;
+mod verdicts;
 
 pub(crate) use context::Shared;
+pub use verdicts::{ActionVerdict, OperationVerdict, Verdicts, verdicts};
 
 use std::sync::Arc;
 
@@ -187,6 +189,25 @@ pub(crate) struct Setup<'s> {
     pub role_info: Option<&'s PrincipalInfo>,
     /// The access point the S3 request goes through (`--access-point`).
     pub access_point: Option<&'s AccessPointInfo>,
+    /// How much of each link the caller reads.
+    pub detail: Detail,
+    /// Every policy document of the snapshot, in its order, gathered once
+    /// per request for the actions whose unknown links are decided over
+    /// every value a condition can take ([`links`]' worlds).
+    pub documents: std::cell::OnceCell<Vec<&'s crate::snapshot::PolicyDoc>>,
+}
+
+/// How much of a judgement its caller reads. One evaluation serves both:
+/// the links decide their status the same way and only skip the words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Detail {
+    /// Every link's status, reason, evidence and proposed change.
+    Full,
+    /// Every link's status, and the keys an unknown link hangs on (deciding
+    /// an unknown link over every value of those keys reads them): what a
+    /// verdict and its first broken link are made of. Reasons, evidence and
+    /// proposed changes are left empty.
+    Verdict,
 }
 
 impl<'s> Setup<'s> {
@@ -209,6 +230,11 @@ impl<'s> Setup<'s> {
     /// The principal that makes the S3 and KMS calls.
     pub fn actor(&self) -> &Principal {
         self.role.as_ref().unwrap_or(&self.source)
+    }
+
+    /// Every policy document of the snapshot, in its order.
+    pub fn documents(&self) -> &[&'s crate::snapshot::PolicyDoc] {
+        self.documents.get_or_init(|| self.snapshot.policy_docs())
     }
 
     pub fn context_value(&self, key: &str) -> Option<&str> {
@@ -308,7 +334,7 @@ fn judge_with(
     request: &CheckRequest,
     contexts: &context::Shared,
 ) -> Result<Diagnosis, JudgeError> {
-    let setup = prepare(snapshot, request, contexts)?;
+    let setup = prepare(snapshot, request, contexts, Detail::Full)?;
     let bucket = setup.bucket;
     let mut notes = Vec::new();
     if request.object.is_none() {
@@ -375,6 +401,7 @@ fn prepare<'s>(
     snapshot: &'s Snapshot,
     request: &'s CheckRequest,
     contexts: &'s context::Shared,
+    detail: Detail,
 ) -> Result<Setup<'s>, JudgeError> {
     if request.operations.is_empty() {
         return Err(JudgeError::NoOperation);
@@ -453,6 +480,8 @@ fn prepare<'s>(
         source_info,
         role_info,
         access_point,
+        detail,
+        documents: std::cell::OnceCell::new(),
     };
     Ok(setup)
 }
@@ -512,7 +541,7 @@ pub(crate) fn rejudge(
     changed: &dyn Fn(&PlannedAction) -> bool,
     contexts: &Shared,
 ) -> Result<(Verdict, Vec<OperationResult>), JudgeError> {
-    let setup = prepare(snapshot, request, contexts)?;
+    let setup = prepare(snapshot, request, contexts, Detail::Full)?;
     let operations = judge_operations(&setup, Some((before, changed)));
     Ok((verdict_of(&operations), operations))
 }

@@ -100,6 +100,14 @@ fn run_file(args: TestArgs) -> Result<ExitCode, Failure> {
         save_snapshot: args.save_snapshot,
         layers: args.layers.order,
         now: None,
+        // The JSON report holds every expectation's whole report; the
+        // others show a met expectation as its row.
+        shown: match args.format {
+            TestFormat::Json => access_tests::Shown::Every,
+            TestFormat::Text | TestFormat::Markdown | TestFormat::Junit => {
+                access_tests::Shown::Rows
+            }
+        },
     })?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

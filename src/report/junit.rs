@@ -51,7 +51,9 @@ fn report(run: &TestRun) -> io::Result<Report> {
             None => TestCaseStatus::success(),
             Some((kind, ty)) => {
                 let mut body = Vec::new();
-                super::render_text(&result.diagnosis, &mut body, false)?;
+                if let Some(diagnosis) = &result.diagnosis {
+                    super::render_text(diagnosis, &mut body, false)?;
+                }
                 let mut status = TestCaseStatus::non_success(kind);
                 status
                     .set_type(ty)

@@ -51,8 +51,11 @@ pub struct TestCaseV1 {
     /// Why the expectation was not met; empty when met.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
-    /// The full `check` report of the expectation's request.
-    pub report: ReportV1,
+    /// The full `check` report of the expectation's request. A run made
+    /// for this report judges every expectation in full, so it is always
+    /// there; a run made for a report of rows only may lack it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<ReportV1>,
     /// For a test with `event`: the record its request came from (`FILE
     /// record N (S3 GetObject, eventID ...)`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,7 +97,7 @@ impl From<&TestRun> for TestReportV1 {
                         .map(|link| link.as_str().to_string()),
                     outcome: result.outcome.into(),
                     reason: result.reason.clone(),
-                    report: ReportV1::from(&result.diagnosis),
+                    report: result.diagnosis.as_ref().map(ReportV1::from),
                     event: result.expectation.event.clone(),
                 })
                 .collect(),

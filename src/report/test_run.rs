@@ -38,7 +38,19 @@ pub(crate) fn first_broken_text(diagnosis: &Diagnosis) -> String {
             }
             text
         }
-        None => "—".to_string(),
+        None => NO_BROKEN_LINK.to_string(),
+    }
+}
+
+/// The first-broken-link cell of an expectation whose links all passed.
+const NO_BROKEN_LINK: &str = "—";
+
+/// A row's first broken link: a result judged verdict-only has every
+/// operation allowed, so none.
+fn row_broken_text(result: &TestResult) -> String {
+    match &result.diagnosis {
+        Some(diagnosis) => first_broken_text(diagnosis),
+        None => NO_BROKEN_LINK.to_string(),
     }
 }
 
@@ -50,7 +62,7 @@ pub(crate) fn failure_message(result: &TestResult) -> String {
         result.expectation.expect.as_str(),
         result.reason
     );
-    if let Some((action, link)) = first_broken(&result.diagnosis) {
+    if let Some((action, link)) = result.diagnosis.as_ref().and_then(first_broken) {
         let state = if link.status == LinkStatus::Fail {
             "broken"
         } else {
@@ -101,8 +113,8 @@ pub(super) fn render_text(run: &TestRun, out: &mut dyn Write, color: bool) -> io
             [
                 result.expectation.name.clone(),
                 result.expectation.expect.as_str().to_string(),
-                result.diagnosis.verdict.as_str().to_string(),
-                first_broken_text(&result.diagnosis),
+                result.verdicts.verdict.as_str().to_string(),
+                row_broken_text(result),
             ]
         })
         .collect();
@@ -155,7 +167,9 @@ pub(super) fn render_text(run: &TestRun, out: &mut dyn Write, color: bool) -> io
             result.reason
         );
         writeln!(out, "{}", paint(result.outcome, &format!("── {title}")))?;
-        super::render_text(&result.diagnosis, out, color)?;
+        if let Some(diagnosis) = &result.diagnosis {
+            super::render_text(diagnosis, out, color)?;
+        }
     }
     writeln!(out)?;
     writeln!(out, "{}", summary_line(run))
@@ -188,8 +202,8 @@ pub(super) fn render_markdown(run: &TestRun, out: &mut dyn Write) -> io::Result<
             outcome_mark(result.outcome),
             markdown_cell(&result.expectation.name),
             result.expectation.expect.as_str(),
-            result.diagnosis.verdict.as_str(),
-            markdown_cell(&first_broken_text(&result.diagnosis))
+            result.verdicts.verdict.as_str(),
+            markdown_cell(&row_broken_text(result))
         )?;
     }
     let not_met: Vec<_> = run
@@ -209,7 +223,9 @@ pub(super) fn render_markdown(run: &TestRun, out: &mut dyn Write) -> io::Result<
             html(&result.reason)
         )?;
         writeln!(out)?;
-        super::render_markdown(&result.diagnosis, out)?;
+        if let Some(diagnosis) = &result.diagnosis {
+            super::render_markdown(diagnosis, out)?;
+        }
         writeln!(out)?;
         writeln!(out, "</details>")?;
     }

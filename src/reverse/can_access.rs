@@ -2,11 +2,11 @@
 //! snapshot and every object the snapshot knows in each. Every row is
 //! exactly the verdict `check --principal P --bucket B [--object K]` gives
 //! for the same request (KMS included), judged once per (bucket, object),
-//! verdicts only (no fixes, no positions), buckets shared out over the
-//! cores.
+//! by the verdict-only judge (no fixes, positions, reasons or evidence),
+//! buckets shared out over the cores.
 
-use crate::chain::{self, CheckRequest, JudgeError};
-use crate::diagnosis::{Diagnosis, LinkId, LinkStatus, Operation, OperationResult, Verdict};
+use crate::chain::{self, CheckRequest, JudgeError, Verdicts};
+use crate::diagnosis::{LinkId, LinkStatus, Operation, OperationResult, Verdict};
 use crate::snapshot::Snapshot;
 
 /// One resource the principal was judged against.
@@ -49,19 +49,22 @@ impl Resource {
         self.verdicts.iter().any(|(_, found)| *found == verdict)
     }
 
-    fn of(bucket: &str, object: Option<&str>, diagnosis: &Diagnosis) -> Resource {
+    fn of(bucket: &str, object: Option<&str>, verdicts: &Verdicts) -> Resource {
         Resource {
             bucket: bucket.to_string(),
             object: object.map(str::to_string),
-            verdicts: diagnosis
+            verdicts: verdicts
                 .operations
                 .iter()
                 .map(|operation| (operation.operation, operation.verdict))
                 .collect(),
-            links: diagnosis
+            // The first failing link of a denied operation, the first
+            // unknown one of an inconclusive one: what `deciding_link`
+            // reads from a full diagnosis.
+            links: verdicts
                 .operations
                 .iter()
-                .map(|operation| (operation.operation, deciding_link(operation)))
+                .map(|operation| (operation.operation, operation.first_broken))
                 .collect(),
         }
     }
@@ -112,8 +115,8 @@ pub fn can_access(snapshot: &Snapshot, template: &CheckRequest) -> Result<CanAcc
         request.bucket = bucket.to_string();
         request.object = object.map(str::to_string);
         request.access_point = None;
-        let judgement = chain::judge(snapshot, &request)?;
-        Ok(Resource::of(bucket, object, &judgement.diagnosis))
+        let verdicts = chain::verdicts(snapshot, &request)?;
+        Ok(Resource::of(bucket, object, &verdicts))
     };
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)

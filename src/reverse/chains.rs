@@ -8,12 +8,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::chain::{self, CheckRequest, JudgeError};
-use crate::diagnosis::{Diagnosis, LinkId, LinkStatus, Verdict};
+use crate::chain::{self, CheckRequest, JudgeError, Verdicts};
+use crate::diagnosis::{LinkId, LinkStatus, Verdict};
 use crate::snapshot::{PrincipalInfo, Snapshot};
 
 use super::rows::RowKind;
-use super::who_can::{Row, WhoCanRequest, check_request, first_broken};
+use super::who_can::{Row, WhoCanRequest, check_request};
 
 /// A principal that reaches the bucket through roles.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,12 +72,8 @@ pub fn via_rows(
             }
             let mut asked = check_request(request, &caller.principal);
             asked.via_role = Some(role.principal.clone());
-            let judgement = chain::judge(snapshot, &asked)?;
-            let row = row_of(
-                caller,
-                &judgement.diagnosis,
-                std::slice::from_ref(&role.principal),
-            );
+            let judged = chain::verdicts(snapshot, &asked)?;
+            let row = row_of(caller, &judged, std::slice::from_ref(&role.principal));
             if reaches(&row) {
                 found.push(ViaRow {
                     row,
@@ -172,20 +168,20 @@ fn note(via: &[String]) -> String {
     format!("via {}", via.join(" then "))
 }
 
-fn row_of(caller: &Row, diagnosis: &Diagnosis, via: &[String]) -> Row {
+fn row_of(caller: &Row, judged: &Verdicts, via: &[String]) -> Row {
     Row {
         principal: caller.principal.clone(),
         account: caller.account.clone(),
         kind: caller.kind,
-        verdicts: diagnosis
+        verdicts: judged
             .operations
             .iter()
             .map(|operation| (operation.operation, operation.verdict))
             .collect(),
-        links: diagnosis
+        links: judged
             .operations
             .iter()
-            .map(|operation| (operation.operation, first_broken(operation)))
+            .map(|operation| (operation.operation, operation.first_broken))
             .collect(),
         note: Some(note(via)),
         via: via.to_vec(),
@@ -203,10 +199,9 @@ fn assume_verdict(
 ) -> Result<(Verdict, Option<LinkId>), JudgeError> {
     let mut asked: CheckRequest = check_request(request, caller);
     asked.via_role = Some(role.to_string());
-    let judgement = chain::judge(snapshot, &asked)?;
+    let judged = chain::verdicts(snapshot, &asked)?;
     let mut worst = (Verdict::Allowed, None);
-    for action in judgement
-        .diagnosis
+    for action in judged
         .operations
         .iter()
         .flat_map(|operation| &operation.actions)
@@ -220,8 +215,8 @@ fn assume_verdict(
             let link = action
                 .links
                 .iter()
-                .find(|link| link.status == wanted)
-                .map(|link| link.link);
+                .find(|(_, status)| *status == wanted)
+                .map(|(link, _)| *link);
             worst = (action.verdict, link);
         }
     }

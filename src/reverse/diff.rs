@@ -14,7 +14,7 @@ use crate::chain::{self, JudgeError};
 use crate::diagnosis::{LinkId, Operation, Verdict};
 use crate::snapshot::Snapshot;
 
-use super::who_can::{Row, WhoCanRequest, check_request, first_broken, who_can};
+use super::who_can::{Row, WhoCanRequest, check_request, who_can};
 
 /// What `diff` asks.
 #[derive(Debug, Clone)]
@@ -179,17 +179,16 @@ fn verdicts_of(
                 .collect(),
         ));
     }
-    let judgement = chain::judge(snapshot, &check_request(request, principal))?;
+    let judged = chain::verdicts(snapshot, &check_request(request, principal))?;
     Ok(Some(
-        judgement
-            .diagnosis
+        judged
             .operations
             .iter()
             .map(|operation| {
                 (
                     operation.operation,
                     operation.verdict,
-                    first_broken(operation),
+                    operation.first_broken,
                 )
             })
             .collect(),

@@ -16,7 +16,7 @@
 
 use std::collections::HashSet;
 
-use crate::chain::{self, CheckRequest, JudgeError, Judgement};
+use crate::chain::{self, CheckRequest, JudgeError, Verdicts};
 use crate::policy::arn::Principal;
 use crate::snapshot::{Field, NamedPolicy, PolicyKind, PrincipalInfo, Snapshot};
 
@@ -49,23 +49,23 @@ impl<'s> Halves<'s> {
         self.base.clone()
     }
 
-    /// The judgement of `request` as [`chain::judge`] gives it over the
-    /// whole snapshot.
-    pub(crate) fn judge(
+    /// The verdicts of `request` as [`chain::verdicts`] gives them over
+    /// the whole snapshot.
+    pub(crate) fn verdicts(
         &self,
         workspace: &mut Snapshot,
         request: &CheckRequest,
-    ) -> Result<Judgement, JudgeError> {
+    ) -> Result<Verdicts, JudgeError> {
         let Ok(principal) = Principal::parse_caller(&request.principal) else {
             // Refused as the whole snapshot refuses it.
-            return chain::judge(self.full, request);
+            return chain::verdicts(self.full, request);
         };
         workspace.principals.truncate(1);
         workspace
             .principals
             .extend(chain::principal::find_info(self.full, &principal).cloned());
         workspace.refresh_principal_index();
-        chain::judge(workspace, request)
+        chain::verdicts(workspace, request)
     }
 }
 

@@ -1,7 +1,8 @@
 //! `who-can`: every row of [`super::rows`] judged for one request, with
 //! the verdict and first broken link per operation that `check --principal`
-//! gives. Only the judge runs (no fixes, no positions, no report text); a
-//! row shown in detail is judged again through [`detail`], as `check` does.
+//! gives. Only the verdict-only judge runs (no fixes, no positions, no
+//! reasons or evidence); a row shown in detail is judged again through
+//! [`detail`], as `check` does.
 //! Principals are judged in parallel, one chunk per core.
 
 use chrono::{DateTime, Utc};
@@ -131,19 +132,20 @@ fn judge_row(
     request: &WhoCanRequest,
     source: &RowSource,
 ) -> Result<Row, JudgeError> {
-    let judgement = halves.judge(workspace, &check_request(request, &source.principal))?;
-    let operations = &judgement.diagnosis.operations;
+    let verdicts = halves.verdicts(workspace, &check_request(request, &source.principal))?;
     Ok(Row {
         principal: source.principal.clone(),
         account: source.account.clone(),
         kind: source.kind,
-        verdicts: operations
+        verdicts: verdicts
+            .operations
             .iter()
             .map(|operation| (operation.operation, operation.verdict))
             .collect(),
-        links: operations
+        links: verdicts
+            .operations
             .iter()
-            .map(|operation| (operation.operation, first_broken(operation)))
+            .map(|operation| (operation.operation, operation.first_broken))
             .collect(),
         note: source.note.clone(),
         via: Vec::new(),

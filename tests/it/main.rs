@@ -73,6 +73,7 @@ mod s3_hop_properties;
 mod service_context;
 mod service_properties;
 mod snapshot_merge;
+mod verdicts;
 mod who_can;
 mod who_can_properties;
 mod world_properties;

@@ -86,6 +86,8 @@ fn context_of(case: &Case<'_>, on: On) -> Arc<RequestContext> {
         ),
         role_info: None,
         access_point: None,
+        detail: super::super::Detail::Full,
+        documents: std::cell::OnceCell::new(),
     };
     let key = keys::resolve(&setup, &KeyChoice::Named(KEY_ARN.to_string()));
     let ec_arn = setup.bucket_arn();

@@ -36,7 +36,7 @@ fn grant_operation(action: &str) -> &str {
 }
 
 pub(super) fn judge<'s>(
-    facts: &ActionFacts<'_, 's>,
+    facts: &ActionFacts<'_, '_>,
     info: Option<&'s KeyInfo>,
 ) -> GrantsJudged<'s> {
     let grants = match info.map(|info| &info.grants) {

@@ -27,18 +27,22 @@ pub(super) struct GuardRails {
 pub(super) fn guard_rails(facts: &ActionFacts<'_, '_>) -> GuardRails {
     let request = facts.request();
     let info = facts.actor_info;
-    let who = facts.actor_arn().to_string();
-    let profile_help = principal_help(facts);
+    let who = facts.actor_arn();
+    // Only an unread document says how to read it.
+    let profile_help = || principal_help(facts);
     let is_root = matches!(facts.actor.kind, PrincipalKind::Root);
     let identity_docs = match info.map(|info| (&info.policies, &info.policies_error)) {
         // The root user has no IAM policies to read: it is allowed what its
         // account can do.
         None if is_root => Docs::Known(Vec::new()),
-        None => Docs::Unknown(format!("`{who}` is not in the snapshot; {profile_help}")),
+        None => Docs::Unknown(format!(
+            "`{who}` is not in the snapshot; {}",
+            profile_help()
+        )),
         Some((Field::Unknown, error)) => Docs::Unknown(unread(
             &format!("the identity policies of `{who}`"),
             error,
-            &profile_help,
+            &profile_help(),
         )),
         Some((Field::None, _)) => Docs::Known(Vec::new()),
         Some((Field::Some(policies), _)) => {
@@ -53,7 +57,7 @@ pub(super) fn guard_rails(facts: &ActionFacts<'_, '_>) -> GuardRails {
                 Docs::Unknown(unread(
                     &format!("the permissions boundary of `{who}`"),
                     error,
-                    &profile_help,
+                    &profile_help(),
                 )),
                 &request,
             )),
@@ -211,6 +215,9 @@ fn principal_link(
         judged.allows()
     };
     let status = status_of(denies, allows, needed);
+    if !facts.words() && status != LinkStatus::Unknown {
+        return super::status_only(link, status);
+    }
     let who = facts.actor_arn();
     let action = facts.action;
     let resource = &facts.resource;

@@ -28,7 +28,11 @@ pub(super) fn key_help(key: &ResolvedKey<'_>) -> String {
 /// principal's own policies from.
 pub(super) fn judge(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) -> ResourceSide {
     let request = facts.request();
-    let key_help = key_help(key);
+    let key_help = if facts.words() {
+        key_help(key)
+    } else {
+        String::new()
+    };
     let key_policy_docs = match key.info {
         _ if key.reference == Reference::Unknown => Docs::Unknown(
             "the encryption that applies could not be read, so the key is not known".to_string(),
@@ -72,6 +76,7 @@ pub(super) fn judge(facts: &ActionFacts<'_, '_>, key: &ResolvedKey<'_>) -> Resou
         &key_help,
     );
     let granted_by = match covering_grant {
+        _ if !facts.words() => String::new(),
         Some(grant) => format!(
             "a grant{} on the key gives `{}` {} directly",
             grant
@@ -106,6 +111,9 @@ fn key_policy_link(
     let denies = key_policy.denies();
     let allows = or(key_policy.allows(), grants_cover);
     let status = status_of(denies, allows, Tri::Yes);
+    if !facts.words() && status != LinkStatus::Unknown {
+        return super::status_only(LinkId::KeyPolicy, status);
+    }
     let region = context::kms_region(facts.setup, key);
     let action = facts.action;
     let who = facts.actor_arn().to_string();

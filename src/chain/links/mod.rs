@@ -41,7 +41,7 @@ use crate::snapshot::PrincipalInfo;
 use super::context::{self, ActionContext, ContextResource, KmsCall};
 use super::keys::{self, ResolvedKey};
 use super::principal;
-use super::{KeySource, PlannedAction, Setup, Target};
+use super::{Detail, KeySource, PlannedAction, Setup, Target};
 
 use identity::{Exemptions, GuardRails};
 
@@ -59,6 +59,11 @@ fn result(link: LinkId, status: LinkStatus, reason: String) -> LinkResult {
         assumed: None,
         layers: None,
     }
+}
+
+/// A decided link as the verdict-only judge keeps it: its status alone.
+fn status_only(link: LinkId, status: LinkStatus) -> LinkResult {
+    result(link, status, String::new())
 }
 
 fn pass(link: LinkId, reason: String) -> LinkResult {
@@ -107,6 +112,12 @@ struct ActionFacts<'a, 's> {
 }
 
 impl ActionFacts<'_, '_> {
+    /// Whether the caller reads the links' words (reasons, evidence,
+    /// proposed changes), or only their statuses.
+    fn words(&self) -> bool {
+        self.setup.detail == Detail::Full
+    }
+
     fn request(&self) -> Request<'_> {
         Request {
             action: self.action,

@@ -3,7 +3,7 @@
 //! evaluation", "RCP evaluation"). SCPs are judged in the caller's account,
 //! RCPs in the resource's account; every level must allow.
 
-use crate::diagnosis::{LinkId, LinkResult};
+use crate::diagnosis::{LinkId, LinkResult, LinkStatus};
 use crate::policy::{Decision, Evaluation, Policy, StatementHit, Tri};
 use crate::snapshot::{Field, NamedPolicy, OrgLevel};
 
@@ -63,9 +63,11 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
         LinkId::Scp => ("scps", "scp=allow"),
         _ => ("rcps", "rcp=allow"),
     };
-    let help = format!(
-        "read them with --org-profile P, a profile of the organization's management account or of a delegated administrator for AWS Organizations; or add `accounts.{account}.{field}` to the snapshot; or, knowing they allow, pass --assume {assume_value}"
-    );
+    let help = || {
+        format!(
+            "read them with --org-profile P, a profile of the organization's management account or of a delegated administrator for AWS Organizations; or add `accounts.{account}.{field}` to the snapshot; or, knowing they allow, pass --assume {assume_value}"
+        )
+    };
     // Only a document that was not read can be assumed (never one that was
     // read, nor one that hangs on a context key).
     let unread = |reason: String, help: String| {
@@ -75,7 +77,7 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
     let Some(info) = facts.setup.snapshot.accounts.get(account) else {
         return Some(unread(
             format!("the {kind}s of account {account} are not known"),
-            help,
+            help(),
         ));
     };
     let (levels, error) = match link {
@@ -91,7 +93,7 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
                 }
                 None => format!("the {kind}s of account {account} are not known"),
             };
-            return Some(unread(reason, help));
+            return Some(unread(reason, help()));
         }
         Field::Some(levels) => levels,
     };
@@ -166,6 +168,7 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
                         .map(evidence_of),
                 );
             }
+            Decision::Allow if !facts.words() => {}
             Decision::Allow => {
                 evidence.extend(
                     evaluation
@@ -176,10 +179,20 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
                 );
             }
         }
-        evidence.extend(absent_variable_evidence(&evaluation.hits, &ids));
+        if facts.words() {
+            evidence.extend(absent_variable_evidence(&evaluation.hits, &ids));
+        }
     }
     let management = info.management_account.known().cloned();
     if let Some((reason, named)) = failing {
+        if !facts.words() {
+            // The evidence stays: which statements deny is part of the
+            // decision read through an access point.
+            return Some(LinkResult {
+                evidence,
+                ..super::status_only(link, LinkStatus::Fail)
+            });
+        }
         let fix = proposal::organization(link, account, management.as_deref(), facts.action, named);
         return Some(LinkResult {
             evidence,
@@ -203,6 +216,9 @@ pub(super) fn link(facts: &ActionFacts<'_, '_>, link: LinkId) -> Option<LinkResu
             unknown_keys: unknown_keys.clone(),
             ..unknown(link, reason, Some(context_help(&unknown_keys)))
         });
+    }
+    if !facts.words() {
+        return Some(super::status_only(link, LinkStatus::Pass));
     }
     let reason = format!(
         "every level of account {account}'s organization allows {}",

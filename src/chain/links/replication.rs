@@ -120,6 +120,8 @@ pub(super) fn judge_destination(
         access_point: None,
         source_info: setup.source_info,
         role_info: setup.role_info,
+        detail: setup.detail,
+        documents: std::cell::OnceCell::new(),
     };
     super::judge_action(
         &destination,

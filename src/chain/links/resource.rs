@@ -27,10 +27,14 @@ pub(super) fn judge(
     let (link, owner_help, docs) = match target {
         Target::Role => {
             let role_info = setup.role.as_ref().and_then(|role| setup.info_of(role));
-            let help = format!(
-                "read the role with credentials of account {} (`--profile`), or add its `trust_policy` to the snapshot",
-                facts.resource_account
-            );
+            let help = if facts.words() {
+                format!(
+                    "read the role with credentials of account {} (`--profile`), or add its `trust_policy` to the snapshot",
+                    facts.resource_account
+                )
+            } else {
+                String::new()
+            };
             let docs = match role_info.map(|info| (&info.trust_policy, &info.trust_policy_error)) {
                 None => Docs::Unknown(format!(
                     "the role `{}` is not in the snapshot; {help}",
@@ -46,10 +50,14 @@ pub(super) fn judge(
         }
         _ => {
             let bucket = setup.bucket;
-            let help = format!(
-                "read the bucket policy with credentials of account {} (`--profile`), or add `policy` to the snapshot's bucket",
-                bucket.account
-            );
+            let help = if facts.words() {
+                format!(
+                    "read the bucket policy with credentials of account {} (`--profile`), or add `policy` to the snapshot's bucket",
+                    bucket.account
+                )
+            } else {
+                String::new()
+            };
             let docs = match &bucket.policy {
                 Field::Unknown => {
                     Docs::Unknown(unread("the bucket policy", &bucket.policy_error, &help))
@@ -83,20 +91,23 @@ pub(super) fn judge(
         _ if cross => Tri::Yes,
         _ => not(identity_allows),
     };
-    let resource_owner = facts.resource_account.clone();
     let result = resource_link(
         facts,
         link,
         &resource_policy,
         needed,
-        &resource_owner,
+        &facts.resource_account,
         &owner_help,
     );
-    let granted_by = format!(
-        "the {} names `{}` itself within its account",
-        link.title(),
-        facts.actor_arn()
-    );
+    let granted_by = if facts.words() {
+        format!(
+            "the {} names `{}` itself within its account",
+            link.title(),
+            facts.actor_arn()
+        )
+    } else {
+        String::new()
+    };
     ResourceSide {
         link: Some(result),
         exemptions,
@@ -115,6 +126,9 @@ fn resource_link(
     let denies = judged.denies();
     let allows = judged.allows();
     let status = status_of(denies, allows, needed);
+    if !facts.words() && status != LinkStatus::Unknown {
+        return super::status_only(link, status);
+    }
     let action = facts.action;
     let who = facts.actor_arn();
     let what = link.title();

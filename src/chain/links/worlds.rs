@@ -137,7 +137,7 @@ fn axes_of(links: &[LinkResult], facts: &ActionFacts<'_, '_>) -> Vec<Axis> {
     // that any document evaluated for the action can tell apart, and
     // classes finer than needed only add worlds. A document the judge
     // reads must therefore be one `Snapshot::documents` lists.
-    let documents = facts.setup.snapshot.policy_docs();
+    let documents = facts.setup.documents();
     let conditions = || {
         documents.iter().flat_map(|doc| {
             doc.policy
