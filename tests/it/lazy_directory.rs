@@ -590,6 +590,7 @@ fn test_over_a_directory_equals_test_over_its_merge() {
             save_snapshot: None,
             layers: Vec::new(),
             now: Some(now()),
+            shown: kms_s3_doctor::access_tests::Shown::Every,
         })
         .unwrap();
         run.results
@@ -599,7 +600,7 @@ fn test_over_a_directory_equals_test_over_its_merge() {
                     "{}: {:?} {:?} {}",
                     result.expectation.name,
                     result.outcome,
-                    result.diagnosis.verdict,
+                    result.diagnosis.as_ref().map(|diagnosis| diagnosis.verdict),
                     result.reason
                 )
             })
