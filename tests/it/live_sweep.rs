@@ -317,6 +317,15 @@ fn a_sweep_reads_the_whole_organization_shards_and_resumes() {
     if counts.total_throttled() == 0 {
         problems.push("the fault proxy throttled nothing".to_string());
     }
+    // The closing summary counts the retries the throttling caused: a
+    // sweep that hid them would leave the user blind to a quota problem.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if counts.total_throttled() > 0 && !stderr.lines().any(|line| line.contains(" retried, ")) {
+        problems.push(format!(
+            "{} requests were throttled but the sweep's summary says nothing: {stderr}",
+            counts.total_throttled()
+        ));
+    }
     if merged(&world, &throttled_dir, "throttled.json") != whole {
         problems.push("the throttled sweep differs from the whole sweep".to_string());
     }
