@@ -13,7 +13,7 @@
 use tokio::sync::Semaphore;
 
 use super::aws::{Identity, Reader, classify};
-use super::join::{self, Memo};
+use super::join;
 use super::progress::PhaseKind;
 use super::{AccountGates, Ctx, GatherError, GatherRequest, ReadErr, gates, kms, org, replication};
 use super::{key_references, s3};
@@ -263,20 +263,11 @@ async fn bucket(
 /// reads several buckets share (keys, organizations) go through the
 /// gathering's context instead.
 fn one_bucket_ctx<'r>(ctx: &'r Ctx<'_>, reader: Reader, request: &'r GatherRequest) -> Ctx<'r> {
-    Ctx {
+    Ctx::of_resource(
         request,
-        also: ctx.also,
-        endpoint: ctx.endpoint.clone(),
-        resource: reader,
-        principal_reader: None,
-        org_readers: Vec::new(),
-        managed: Memo::default(),
-        keys: Memo::default(),
-        roles: Memo::default(),
-        accounts: Memo::default(),
-        org_views: Memo::default(),
-        org_roots: Memo::default(),
-        org_policies: Memo::default(),
-        progress: ctx.progress,
-    }
+        ctx.also,
+        ctx.endpoint.clone(),
+        reader,
+        ctx.progress,
+    )
 }

@@ -181,7 +181,34 @@ pub(crate) struct Ctx<'r> {
     pub progress: &'r Progress,
 }
 
-impl Ctx<'_> {
+impl<'r> Ctx<'r> {
+    /// A context reading one account's resources with `resource`, with no
+    /// principal or organization readers and memos of its own.
+    pub(crate) fn of_resource(
+        request: &'r GatherRequest,
+        also: &'r Also,
+        endpoint: String,
+        resource: Reader,
+        progress: &'r Progress,
+    ) -> Self {
+        Ctx {
+            request,
+            also,
+            endpoint,
+            resource,
+            principal_reader: None,
+            org_readers: Vec::new(),
+            managed: Memo::default(),
+            keys: Memo::default(),
+            roles: Memo::default(),
+            accounts: Memo::default(),
+            org_views: Memo::default(),
+            org_roots: Memo::default(),
+            org_policies: Memo::default(),
+            progress,
+        }
+    }
+
     /// `--object` and the [`Also`] objects, each once, in order.
     pub(crate) fn objects(&self) -> Vec<&str> {
         let mut objects: Vec<&str> = Vec::new();

@@ -89,6 +89,61 @@ fn tag_map(tags: &[aws_sdk_s3::types::Tag]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// A bucket's policy, with the permission AWS checks for reading it
+/// (`s3:GetBucketPolicy`, or `s3express:GetBucketPolicy` for a directory
+/// bucket). No policy (`NoSuchBucketPolicy`) is none, not unknown.
+pub(super) async fn bucket_policy(
+    ctx: &Ctx<'_>,
+    reader: &Reader,
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    permission: &str,
+) -> Result<(Field<PolicyDoc>, Option<String>), GatherError> {
+    match s3.get_bucket_policy().bucket(bucket).send().await {
+        Ok(output) => {
+            let text = output.policy().unwrap_or_default();
+            match PolicyDoc::from_text(&format!("bucket policy of `{bucket}`"), text) {
+                Ok(doc) => Ok((Field::Some(doc), None)),
+                Err(error) => Ok((
+                    Field::Unknown,
+                    Some(format!(
+                        "the bucket policy read from AWS does not parse: {error}"
+                    )),
+                )),
+            }
+        }
+        Err(error) => field_error(
+            ctx,
+            reader,
+            permission,
+            classify(&error, &ctx.endpoint),
+            "NoSuchBucketPolicy",
+        ),
+    }
+}
+
+/// A bucket's default encryption. No configuration: AWS now applies SSE-S3
+/// to every bucket, which needs no KMS call, the same as "none" for the
+/// judge.
+pub(super) async fn bucket_encryption(
+    ctx: &Ctx<'_>,
+    reader: &Reader,
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    permission: &str,
+) -> Result<(Field<Encryption>, Option<String>), GatherError> {
+    match s3.get_bucket_encryption().bucket(bucket).send().await {
+        Ok(output) => Ok((default_encryption(&output), None)),
+        Err(error) => field_error(
+            ctx,
+            reader,
+            permission,
+            classify(&error, &ctx.endpoint),
+            "ServerSideEncryptionConfigurationNotFoundError",
+        ),
+    }
+}
+
 /// Every bucket read, at once, with a client in `region`.
 async fn bucket_reads(
     ctx: &Ctx<'_>,
@@ -97,43 +152,8 @@ async fn bucket_reads(
 ) -> Result<BucketInfo, GatherError> {
     let s3 = reader.s3(region);
     let bucket = ctx.request.bucket.as_str();
-    let policy = async {
-        match s3.get_bucket_policy().bucket(bucket).send().await {
-            Ok(output) => {
-                let text = output.policy().unwrap_or_default();
-                match PolicyDoc::from_text(&format!("bucket policy of `{bucket}`"), text) {
-                    Ok(doc) => Ok((Field::Some(doc), None)),
-                    Err(error) => Ok((
-                        Field::Unknown,
-                        Some(format!(
-                            "the bucket policy read from AWS does not parse: {error}"
-                        )),
-                    )),
-                }
-            }
-            Err(error) => field_error(
-                ctx,
-                reader,
-                "s3:GetBucketPolicy",
-                classify(&error, &ctx.endpoint),
-                "NoSuchBucketPolicy",
-            ),
-        }
-    };
-    let encryption = async {
-        match s3.get_bucket_encryption().bucket(bucket).send().await {
-            Ok(output) => Ok((default_encryption(&output), None)),
-            // No configuration: AWS now applies SSE-S3 to every bucket, which
-            // needs no KMS call, the same as "none" for the judge.
-            Err(error) => field_error(
-                ctx,
-                reader,
-                "s3:GetEncryptionConfiguration",
-                classify(&error, &ctx.endpoint),
-                "ServerSideEncryptionConfigurationNotFoundError",
-            ),
-        }
-    };
+    let policy = bucket_policy(ctx, reader, &s3, bucket, "s3:GetBucketPolicy");
+    let encryption = bucket_encryption(ctx, reader, &s3, bucket, "s3:GetEncryptionConfiguration");
     let ownership = async {
         match s3
             .get_bucket_ownership_controls()

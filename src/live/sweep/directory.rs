@@ -9,11 +9,11 @@
 //! buckets".
 
 use super::super::aws::{Identity, Reader, classify};
-use super::super::s3::{default_encryption, field_error};
+use super::super::s3::{bucket_encryption, bucket_policy};
 use super::super::{GatherRequest, join};
 use super::Shared;
 use super::member::{ctx_with, failure_text, unread_bucket};
-use crate::snapshot::{BucketInfo, Field, PolicyDoc};
+use crate::snapshot::{BucketInfo, Field};
 
 /// Every directory bucket the account owns in `regions`, and why a region's
 /// could not be listed (`REGION: ...`).
@@ -104,41 +104,14 @@ async fn directory_bucket(
     };
     let ctx = ctx_with(shared, reader.sibling(identity.clone()), &request);
     let s3 = reader.s3_directory(region, true);
-    let policy = async {
-        match s3.get_bucket_policy().bucket(name).send().await {
-            Ok(output) => {
-                let text = output.policy().unwrap_or_default();
-                match PolicyDoc::from_text(&format!("bucket policy of `{name}`"), text) {
-                    Ok(doc) => Ok((Field::Some(doc), None)),
-                    Err(error) => Ok((
-                        Field::Unknown,
-                        Some(format!(
-                            "the bucket policy read from AWS does not parse: {error}"
-                        )),
-                    )),
-                }
-            }
-            Err(error) => field_error(
-                &ctx,
-                reader,
-                "s3express:GetBucketPolicy",
-                classify(&error, &ctx.endpoint),
-                "NoSuchBucketPolicy",
-            ),
-        }
-    };
-    let encryption = async {
-        match s3.get_bucket_encryption().bucket(name).send().await {
-            Ok(output) => Ok((default_encryption(&output), None)),
-            Err(error) => field_error(
-                &ctx,
-                reader,
-                "s3express:GetEncryptionConfiguration",
-                classify(&error, &ctx.endpoint),
-                "ServerSideEncryptionConfigurationNotFoundError",
-            ),
-        }
-    };
+    let policy = bucket_policy(&ctx, reader, &s3, name, "s3express:GetBucketPolicy");
+    let encryption = bucket_encryption(
+        &ctx,
+        reader,
+        &s3,
+        name,
+        "s3express:GetEncryptionConfiguration",
+    );
     let (policy, encryption) = tokio::join!(policy, encryption);
     let not_read = format!(
         "not read: the sweep reads only the policy and default encryption of directory bucket `{name}`"

@@ -12,7 +12,7 @@
 use tokio::sync::Semaphore;
 
 use super::super::aws::{Failure, Identity, Reader, classify};
-use super::super::join::{self, Memo};
+use super::super::join;
 use super::super::progress::PhaseKind;
 use super::super::{Ctx, GatherRequest, ReadErr, gates, kms, s3};
 use super::{Shared, now, unreadable_account};
@@ -104,22 +104,13 @@ pub(super) fn ctx_with<'r>(
     reader: Reader,
     request: &'r GatherRequest,
 ) -> Ctx<'r> {
-    Ctx {
+    Ctx::of_resource(
         request,
-        also: &shared.also,
-        endpoint: shared.endpoint.clone(),
-        resource: reader,
-        principal_reader: None,
-        org_readers: Vec::new(),
-        managed: Memo::default(),
-        keys: Memo::default(),
-        roles: Memo::default(),
-        accounts: Memo::default(),
-        org_views: Memo::default(),
-        org_roots: Memo::default(),
-        org_policies: Memo::default(),
-        progress: shared.progress,
-    }
+        &shared.also,
+        shared.endpoint.clone(),
+        reader,
+        shared.progress,
+    )
 }
 
 /// The member role's credentials as a reader; the management account (which
