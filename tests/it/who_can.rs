@@ -199,7 +199,7 @@ fn every_row_of_every_scenario_is_what_check_says() {
     assert!(refused < 20, "{refused} scenarios refused");
 }
 
-/// The rows the contract lists, for the walkthrough: its two users, the
+/// The rows who-can lists for the walkthrough: its two users, the
 /// roots of the accounts it knows, and nothing it does not name.
 #[test]
 fn the_walkthrough_lists_its_users_and_account_roots() {
