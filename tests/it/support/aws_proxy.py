@@ -12,18 +12,17 @@ and measure how many round trips follow one another.
 Never logs headers or bodies: no credential reaches the log.
 """
 
-import http.client
 import re
 import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from relay import Handler, serve
 
 UPSTREAM = int(sys.argv[1])
 LOG = sys.argv[2]
 DELAY = float(sys.argv[3]) / 1000.0 if len(sys.argv) > 3 else 0.0
-HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
 lock = threading.Lock()
 
 
@@ -50,56 +49,19 @@ def operation(handler, body):
     return f"s3 {handler.command} {subresources}".rstrip()
 
 
-class Proxy(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class Proxy(Handler):
     def forward(self):
         start = time.time()
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self.read_body()
         name = operation(self, body)
         try:
-            self.relay(body)
+            if DELAY:
+                time.sleep(DELAY)
+            self.relay(UPSTREAM, body)
         finally:
             # Logged even when relaying fails: every operation sent counts.
             with lock, open(LOG, "a") as log:
                 log.write(f"{name}\t{start:.6f}\t{time.time():.6f}\n")
 
-    def relay(self, body):
-        if DELAY:
-            time.sleep(DELAY)
-        upstream = http.client.HTTPConnection("127.0.0.1", UPSTREAM, timeout=60)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
-        upstream.request(self.command, self.path, body=body or None, headers=headers)
-        response = upstream.getresponse()
-        data = response.read()
-        self.send_response(response.status, response.reason)
-        for key, value in response.getheaders():
-            if key.lower() not in HOP and key.lower() != "content-length":
-                self.send_header(key, value)
-        if self.command == "HEAD":
-            self.send_header("Content-Length", response.getheader("Content-Length") or "0")
-        else:
-            self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-        self.wfile.flush()
-        upstream.close()
 
-    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = forward
-
-
-class Server(ThreadingHTTPServer):
-    # socketserver listens with a backlog of 5: a check opens dozens of
-    # connections at once, and the overflow costs a 1 s SYN retransmit each.
-    request_queue_size = 128
-
-
-server = Server(("127.0.0.1", 0), Proxy)
-server.daemon_threads = True
-print(server.server_address[1], flush=True)
-server.serve_forever()
+serve(Proxy)

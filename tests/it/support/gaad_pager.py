@@ -17,12 +17,12 @@ GetAccountAuthorizationDetails is answered with IAM's AccessDenied error
 instead, as for a profile whose policies do not allow it.
 """
 
-import http.client
 import sys
 import threading
 import urllib.parse
 import xml.etree.ElementTree as ET
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from relay import Handler, serve
 
 UPSTREAM = int(sys.argv[1])
 LOG = sys.argv[2]
@@ -32,7 +32,6 @@ DENIED = (b'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Er
           b'iam:GetAccountAuthorizationDetails</Message></Error>'
           b'<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>')
 NS = "https://iam.amazonaws.com/doc/2010-05-08/"
-HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
 PAGES = {
     None: (["UserDetailList"], "page-2"),
     "page-2": (["GroupDetailList", "RoleDetailList"], "page-3"),
@@ -62,62 +61,24 @@ def paged(data, marker):
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-class Proxy(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class Proxy(Handler):
     def forward(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self.read_body()
         form = urllib.parse.parse_qs(body.decode("utf-8", "replace")) if body else {}
-        marker = None
-        if form.get("Action") == ["GetAccountAuthorizationDetails"]:
-            marker = form.get("Marker", [None])[0]
-            with lock, open(LOG, "a") as log:
-                log.write(f"{marker or '-'}\n")
-            if DENY:
-                self.send_response(403, "Forbidden")
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(DENIED)))
-                self.end_headers()
-                self.wfile.write(DENIED)
-                self.wfile.flush()
-                return
-            pairs = [(k, v) for k, values in form.items() if k != "Marker" for v in values]
-            body = urllib.parse.urlencode(pairs).encode()
-        upstream = http.client.HTTPConnection("127.0.0.1", UPSTREAM, timeout=60)
-        headers = {k: v for k, v in self.headers.items()
-                   if k.lower() not in HOP and k.lower() != "content-length"}
-        headers["Content-Length"] = str(len(body))
-        upstream.request(self.command, self.path, body=body or None, headers=headers)
-        response = upstream.getresponse()
-        data = response.read()
-        if form.get("Action") == ["GetAccountAuthorizationDetails"] and response.status == 200:
+        if form.get("Action") != ["GetAccountAuthorizationDetails"]:
+            self.relay(UPSTREAM, body)
+            return
+        marker = form.get("Marker", [None])[0]
+        with lock, open(LOG, "a") as log:
+            log.write(f"{marker or '-'}\n")
+        if DENY:
+            self.answer(403, "Forbidden", [("Content-Type", "text/xml")], DENIED)
+            return
+        pairs = [(k, v) for k, values in form.items() if k != "Marker" for v in values]
+        status, reason, headers, data = self.fetch(UPSTREAM, urllib.parse.urlencode(pairs).encode())
+        if status == 200:
             data = paged(data, marker)
-        self.send_response(response.status, response.reason)
-        for key, value in response.getheaders():
-            if key.lower() not in HOP and key.lower() != "content-length":
-                self.send_header(key, value)
-        if self.command == "HEAD":
-            self.send_header("Content-Length", response.getheader("Content-Length") or "0")
-        else:
-            self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-        self.wfile.flush()
-        upstream.close()
-
-    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = forward
+        self.answer(status, reason, headers, data)
 
 
-class Server(ThreadingHTTPServer):
-    request_queue_size = 128
-
-
-server = Server(("127.0.0.1", 0), Proxy)
-server.daemon_threads = True
-print(server.server_address[1], flush=True)
-server.serve_forever()
+serve(Proxy)
