@@ -251,7 +251,7 @@ fn build_over(
     set_request(setup, action, &mut context);
     // What the request's own evidence leaves open, over any default.
     for key in &setup.request.unknown_context {
-        context.set_unknown(key);
+        context.set_unknown(key.clone());
     }
     // --context last: it overrides what the tool derived. A key given twice
     // is multi-valued.
@@ -262,7 +262,7 @@ fn build_over(
             context.push(key, value.as_str());
         } else {
             seen.push(lowered);
-            context.set(key, value.as_str());
+            context.set(key.clone(), value.as_str());
         }
     }
     if matches!(action.resource, ContextResource::Key(_)) {
@@ -497,8 +497,8 @@ fn set_request(setup: &Setup<'_>, action: &ActionContext<'_>, context: &mut Requ
                 }
                 let name = format!("kms:EncryptionContext:{key}");
                 match value {
-                    Some(value) => context.set(&name, value),
-                    None => context.set_unknown(&name),
+                    Some(value) => context.set(name, value),
+                    None => context.set_unknown(name),
                 }
                 context_keys.push(key);
             }
@@ -546,7 +546,7 @@ fn set_bucket_tags(context: &mut RequestContext, tags: Field<&BTreeMap<String, S
         Field::Some(tags) => {
             context.set_absent_prefix("aws:ResourceTag/");
             for key in tags.keys() {
-                context.set_unknown(&format!("aws:ResourceTag/{key}"));
+                context.set_unknown(format!("aws:ResourceTag/{key}"));
             }
         }
         other => set_tags(context, "aws:ResourceTag/", None, other),
@@ -557,15 +557,15 @@ fn set_bucket_tags(context: &mut RequestContext, tags: Field<&BTreeMap<String, S
 /// other tag name; all unknown when the tags were not read.
 fn set_tags(
     context: &mut RequestContext,
-    prefix: &str,
-    keys: Option<&str>,
+    prefix: &'static str,
+    keys: Option<&'static str>,
     tags: Field<&BTreeMap<String, String>>,
 ) {
     match tags {
         Field::Some(tags) => {
             context.set_absent_prefix(prefix);
             for (key, value) in tags {
-                context.set(&format!("{prefix}{key}"), value.as_str());
+                context.set(format!("{prefix}{key}"), value.as_str());
             }
             if let Some(keys) = keys {
                 if tags.is_empty() {
@@ -597,8 +597,8 @@ fn set_tags(
 fn set_org(
     setup: &Setup<'_>,
     context: &mut RequestContext,
-    id_key: &str,
-    paths_key: &str,
+    id_key: &'static str,
+    paths_key: &'static str,
     account: &str,
 ) {
     let info = setup.snapshot.accounts.get(account);

@@ -738,7 +738,10 @@ mod tests {
 
     fn with(key: &str, values: &[&str]) -> RequestContext {
         let mut context = RequestContext::new();
-        context.set_values(key, values.iter().map(|v| v.to_string()).collect());
+        context.set_values(
+            key.to_string(),
+            values.iter().map(|v| v.to_string()).collect(),
+        );
         context
     }
 

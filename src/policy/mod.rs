@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use crate::policy::context::RequestContext;
+use crate::policy::context::ContextSource;
 
 /// Why a policy document could not be parsed. Renders as one line:
 /// ``policy `LABEL`: /Statement/1/Action: MESSAGE (line L, column C)``.
@@ -128,8 +128,9 @@ pub struct Request<'a> {
     /// statement with `Principal` is only considered in resource policies;
     /// identity policies have none.
     pub caller: &'a Caller,
-    /// Condition keys (also the source of policy variables).
-    pub context: &'a RequestContext,
+    /// Condition keys (also the source of policy variables), read only
+    /// when a condition or variable needs them.
+    pub context: &'a dyn ContextSource,
 }
 
 /// Where a statement uses a policy variable.

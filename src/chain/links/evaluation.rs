@@ -736,7 +736,7 @@ fn holding_checks(
 /// forward access session to KMS: `aws:ViaAWSService` is true).
 fn via_aws_service(request: &Request<'_>) -> bool {
     matches!(
-        request.context.get("aws:ViaAWSService"),
+        request.context.resolve().get("aws:ViaAWSService"),
         crate::policy::context::ContextValue::Present(values)
             if values.iter().any(|value| value.eq_ignore_ascii_case("true"))
     )

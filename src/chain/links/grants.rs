@@ -141,7 +141,7 @@ fn covers_one(grant: &GrantInfo, facts: &ActionFacts<'_, '_>) -> Tri {
     let Some(constraints) = &grant.constraints else {
         return Tri::Yes;
     };
-    let context = &facts.context;
+    let context = facts.context.get();
     let pair = |key: &str, value: &str| match context.get(&format!("kms:EncryptionContext:{key}")) {
         ContextValue::Present(values) => tri(values.iter().any(|own| own == value)),
         ContextValue::Absent => Tri::No,

@@ -30,11 +30,12 @@ mod worlds;
 
 pub(crate) use service_support::caller_note;
 
+use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::diagnosis::{ActionResult, Fix, LinkId, LinkResult, LinkStatus};
 use crate::policy::arn::Principal;
-use crate::policy::context::RequestContext;
+use crate::policy::context::{LazyContext, RequestContext};
 use crate::policy::{Caller, Request, Tri};
 use crate::snapshot::PrincipalInfo;
 
@@ -108,7 +109,7 @@ struct ActionFacts<'a, 's> {
     actor: &'a Principal,
     actor_info: Option<&'s PrincipalInfo>,
     caller: Caller,
-    context: Arc<RequestContext>,
+    context: Rc<LazyContext<'a>>,
 }
 
 impl ActionFacts<'_, '_> {
@@ -123,7 +124,7 @@ impl ActionFacts<'_, '_> {
             action: self.action,
             resource: &self.resource,
             caller: &self.caller,
-            context: &self.context,
+            context: &*self.context,
         }
     }
 
@@ -151,7 +152,7 @@ impl ActionFacts<'_, '_> {
             resource_side: self.resource_side.clone(),
             resource_account: self.resource_account.clone(),
             caller: self.caller.clone(),
-            context,
+            context: Rc::new(LazyContext::built(context)),
             ..*self
         }
     }
@@ -246,19 +247,30 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
             put: planned.action == "s3:PutObject",
         },
     };
-    let context = context::build(
-        setup,
-        &ActionContext {
-            actor,
-            actor_info,
-            actor_arn: &caller.principal_arn,
-            resource_account: &resource_account,
-            resource: context_resource,
-        },
-    );
-    let context = match setup.access_point {
-        Some(point) => access_point::with_context(&context, point, &planned.target),
-        None => context,
+    let actor_arn = caller.principal_arn.clone();
+    let context_account = resource_account.clone();
+    let build = move || {
+        let context = context::build(
+            setup,
+            &ActionContext {
+                actor,
+                actor_info,
+                actor_arn: &actor_arn,
+                resource_account: &context_account,
+                resource: context_resource,
+            },
+        );
+        match setup.access_point {
+            Some(point) => access_point::with_context(&context, point, &planned.target),
+            None => context,
+        }
+    };
+    // A full judgement keeps every context it was judged against (a second
+    // evaluator is given them), so it builds each; a verdict builds one only
+    // when a condition or policy variable reads it.
+    let context = match setup.detail {
+        Detail::Full => LazyContext::built(build()),
+        Detail::Verdict => LazyContext::new(build),
     };
     let facts = ActionFacts {
         setup,
@@ -269,7 +281,7 @@ pub(crate) fn judge_action(setup: &Setup<'_>, planned: &PlannedAction) -> Action
         actor,
         actor_info,
         caller,
-        context,
+        context: Rc::new(context),
     };
 
     let key = resolved_key.as_ref();
@@ -384,7 +396,7 @@ fn bucket_side_denies(facts: &ActionFacts<'_, '_>) -> Tri {
         actor: facts.actor,
         actor_info: facts.actor_info,
         caller: facts.caller.clone(),
-        context: Arc::clone(&facts.context),
+        context: Rc::clone(&facts.context),
     };
     let rails = identity::guard_rails(&bucket);
     let mut denies = rails.identity.denies();

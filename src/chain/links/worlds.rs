@@ -58,13 +58,15 @@ pub(super) fn decide_over_worlds(
     let mut open: Vec<bool> = vec![true; agreed.len()];
     let mut first: Vec<LinkResult> = Vec::new();
     for world in 0..count {
-        let mut context = RequestContext::on(Arc::clone(&facts.context));
+        let mut context = RequestContext::on(Arc::clone(facts.context.get()));
         let mut rest = world;
         for axis in &axes {
             match &axis.values[rest % axis.values.len()] {
-                ContextValue::Present(values) => context.set_values(&axis.key, values.clone()),
-                ContextValue::Absent => context.set_absent(&axis.key),
-                ContextValue::Unknown => context.set_unknown(&axis.key),
+                ContextValue::Present(values) => {
+                    context.set_values(axis.key.clone(), values.clone())
+                }
+                ContextValue::Absent => context.set_absent(axis.key.clone()),
+                ContextValue::Unknown => context.set_unknown(axis.key.clone()),
             }
             rest /= axis.values.len();
         }
@@ -119,7 +121,7 @@ fn axes_of(links: &[LinkResult], facts: &ActionFacts<'_, '_>) -> Vec<Axis> {
         if crate::policy::open_reading(key).is_none()
             && !key.contains(char::is_whitespace)
             && !keys.iter().any(|seen| seen.eq_ignore_ascii_case(key))
-            && matches!(facts.context.get(key), ContextValue::Unknown)
+            && matches!(facts.context.get().get(key), ContextValue::Unknown)
         {
             keys.push(key.to_string());
         }

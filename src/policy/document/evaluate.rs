@@ -71,7 +71,7 @@ impl Statement {
         let mut applies = and(and(action, resource), principal);
         for condition in &self.conditions {
             let mut keys = Vec::new();
-            let result = condition.evaluate(request.context, &mut keys, &mut missing);
+            let result = condition.evaluate(request.context.resolve(), &mut keys, &mut missing);
             if result == Tri::No {
                 if missing.is_empty() {
                     return None;
@@ -192,7 +192,7 @@ impl Statement {
                 {
                     Tri::No
                 }
-                None => match pattern.template.resolve_tokens(request.context) {
+                None => match pattern.template.resolve_tokens(request.context.resolve()) {
                     Resolution::Value(tokens) => {
                         if Glob::resource(tokens).is_match(request.resource) {
                             Tri::Yes

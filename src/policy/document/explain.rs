@@ -128,8 +128,11 @@ impl Statement {
             .iter()
             .map(|condition| {
                 let mut absent_variables = Vec::new();
-                let holds =
-                    condition.evaluate(request.context, &mut Vec::new(), &mut absent_variables);
+                let holds = condition.evaluate(
+                    request.context.resolve(),
+                    &mut Vec::new(),
+                    &mut absent_variables,
+                );
                 ConditionCheck {
                     operator: condition.operator_name().to_string(),
                     key: condition.key().to_string(),
@@ -141,7 +144,7 @@ impl Statement {
                             other => other.to_string(),
                         })
                         .collect(),
-                    request: request.context.get(condition.key()).clone(),
+                    request: request.context.resolve().get(condition.key()).clone(),
                     holds,
                     absent_variables,
                 }

@@ -37,8 +37,10 @@ fn represented(conditions: &[Condition], representatives: &[ContextValue], value
     let outcome = |value: &ContextValue| -> Vec<crate::policy::Tri> {
         let mut context = crate::policy::context::RequestContext::new();
         match value {
-            ContextValue::Present(values) => context.set_values(&conditions[0].key, values.clone()),
-            _ => context.set_absent(&conditions[0].key),
+            ContextValue::Present(values) => {
+                context.set_values(conditions[0].key.clone(), values.clone())
+            }
+            _ => context.set_absent(conditions[0].key.clone()),
         }
         conditions
             .iter()
