@@ -292,7 +292,7 @@ fn shared(setup: &Setup<'_>, action: &ActionContext<'_>) -> Arc<RequestContext> 
     let now = setup.request.now;
     context.set(
         "aws:CurrentTime",
-        now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     );
     context.set("aws:EpochTime", now.timestamp().to_string());
     context.set("s3:signatureversion", "AWS4-HMAC-SHA256");
@@ -454,13 +454,13 @@ fn set_request(setup: &Setup<'_>, action: &ActionContext<'_>, context: &mut Requ
     // reach the KMS call S3 makes, whose action lists only `kms:` keys
     // (Service Authorization Reference, "Actions, resources, and condition
     // keys for AWS Key Management Service").
-    let service = match &action.resource {
-        ContextResource::Bucket | ContextResource::Object { .. } => "s3",
-        ContextResource::Session { .. } => "s3express",
-        ContextResource::Key(_) => "kms",
-        ContextResource::Role(_) => "sts",
+    let service: &'static [&'static str] = match &action.resource {
+        ContextResource::Bucket | ContextResource::Object { .. } => &["s3"],
+        ContextResource::Session { .. } => &["s3express"],
+        ContextResource::Key(_) => &["kms"],
+        ContextResource::Role(_) => &["sts"],
     };
-    context.scope_to_services(&[service], CARRIED);
+    context.scope_to_services(service, CARRIED);
     match &action.resource {
         ContextResource::Key(kms) => {
             // S3 calls KMS with a forward access session for the caller: the

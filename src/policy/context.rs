@@ -137,6 +137,9 @@ pub struct RequestContext {
     scope: Option<ServiceScope>,
 }
 
+/// How many keys a layer has room for when its first key is written.
+const LAYER_KEYS: usize = 24;
+
 /// One key written in one layer.
 #[derive(Debug, Clone)]
 struct Entry {
@@ -175,7 +178,7 @@ fn starts_with_folded(key: &str, prefix: &str) -> bool {
 #[derive(Debug, Clone)]
 struct ServiceScope {
     /// Service prefixes (`s3`, `kms`, `sts`).
-    services: Vec<&'static str>,
+    services: &'static [&'static str],
     /// Keys of other services that any request may carry.
     carried: &'static [&'static str],
 }
@@ -243,13 +246,10 @@ impl RequestContext {
     /// keys such as `lambda:SourceFunctionArn`); those keep their values.
     pub fn scope_to_services(
         &mut self,
-        services: &[&'static str],
+        services: &'static [&'static str],
         carried: &'static [&'static str],
     ) {
-        self.scope = Some(ServiceScope {
-            services: services.to_vec(),
-            carried,
-        });
+        self.scope = Some(ServiceScope { services, carried });
     }
 
     /// The scope declared here, else below.
@@ -334,6 +334,12 @@ impl RequestContext {
     /// Adds an entry for a key not written here, at `place` in the index;
     /// returns where the entry is.
     fn insert(&mut self, folded: u64, place: usize, name: KeyName, slot: Slot) -> usize {
+        if self.entries.capacity() == 0 {
+            // A layer the judge builds holds a few dozen keys at most: one
+            // allocation each for the entries and the index, not a series.
+            self.entries.reserve(LAYER_KEYS);
+            self.index.reserve(LAYER_KEYS);
+        }
         let entry = self.entries.len();
         self.entries.push(Entry { name, slot });
         self.index.insert(place, (folded, entry));

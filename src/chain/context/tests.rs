@@ -591,3 +591,14 @@ fn the_signature_age_is_absent_for_header_signing_and_unknown_for_a_presigned_ur
     assert_eq!(context.get("s3:authType"), &present("REST-QUERY-STRING"));
     assert_eq!(context.get("s3:signatureAge"), &ContextValue::Unknown);
 }
+
+#[test]
+fn the_time_keys_are_the_requests_time_in_utc_to_the_second() {
+    // IAM User Guide, "aws:CurrentTime" (ISO 8601) and "aws:EpochTime".
+    let context = context_of(&Case::default(), On::Object);
+    assert_eq!(
+        context.get("aws:CurrentTime"),
+        &present("2026-12-01T12:00:00Z")
+    );
+    assert_eq!(context.get("aws:EpochTime"), &present("1796126400"));
+}
