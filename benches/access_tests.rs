@@ -5,6 +5,8 @@
 //! unmet ones in full). The expectations cycle through three principals,
 //! every operation set and both expectations, so no two in a row are alike.
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/cpu_time.rs"]
 mod cpu_time;
 

@@ -5,6 +5,8 @@
 //! judging alone over the loaded snapshot, and loading plus judging. The
 //! target: under 1 s on 2 cores.
 
+#[path = "support/allocator.rs"]
+mod allocator;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 

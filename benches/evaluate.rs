@@ -6,6 +6,8 @@
 // A benchmark aborts on a broken fixture; that is what a panic is for here.
 #![allow(clippy::panic)]
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/cpu_time.rs"]
 mod cpu_time;
 

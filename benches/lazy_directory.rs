@@ -6,6 +6,8 @@
 //! size (`VmHWM`) of each is measured in a child process of its own, since
 //! a process's peak never goes down.
 
+#[path = "support/allocator.rs"]
+mod allocator;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -5,6 +5,8 @@
 //! process's peak resident size (`VmHWM`) at each step, and
 //! `/usr/bin/time -v` on the binary says the same from outside.
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/many_principals.rs"]
 mod many_principals;
 

@@ -4,6 +4,8 @@
 //! check (allowed and denied), `test` with 1,000 and 10,000 expectations,
 //! and the judge alone and verdict-only per (principal, action).
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/cpu_time.rs"]
 mod cpu_time;
 

@@ -3,6 +3,8 @@
 //! second and under 300 MB peak for load plus judge; peak memory is measured
 //! on the command line with `/usr/bin/time -v` (criterion measures time).
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/cpu_time.rs"]
 mod cpu_time;
 

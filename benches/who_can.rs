@@ -4,6 +4,8 @@
 //! reading the file). The target: end to end under 1 s on 2 cores and
 //! under 3× the load alone.
 
+#[path = "support/allocator.rs"]
+mod allocator;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
