@@ -5,7 +5,15 @@
 //! four operations need five distinct actions, each judged once: the judge
 //! alone's throughput is per (principal, action), as is the verdict-only
 //! judge's (`chain::verdicts`: verdicts and first broken links, no words).
+//!
+//! The walkthrough's policies have no conditions, so its judgement never
+//! reads a request context. The guarded walkthrough adds the guard rails
+//! most accounts have (a TLS-only deny on the bucket, a key grant only
+//! through S3, an identity deny outside the corporate network), so every
+//! action builds its context and evaluates conditions.
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/cpu_time.rs"]
 mod cpu_time;
 
@@ -25,6 +33,55 @@ const DISTINCT_ACTIONS: u64 = 5;
 fn walkthrough() -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/walkthrough.json");
     std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// The walkthrough with guard rails whose conditions every action reads.
+fn guarded(walkthrough: &str) -> Option<String> {
+    let mut snapshot: serde_json::Value = serde_json::from_str(walkthrough).ok()?;
+    let tls_only = serde_json::json!({
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::account-a-bucket", "arn:aws:s3:::account-a-bucket/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+    });
+    snapshot["buckets"][0]["policy"]["Statement"]
+        .as_array_mut()?
+        .push(tls_only);
+    let through_s3 = serde_json::json!({
+        "Sid": "Account B through S3",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::222222222222:root"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
+    });
+    snapshot["keys"][0]["policy"]["Statement"]
+        .as_array_mut()?
+        .push(through_s3);
+    let corporate_network = serde_json::json!({
+        "Sid": "DenyOutsideTheNetwork",
+        "Effect": "Deny",
+        "Action": "*",
+        "Resource": "*",
+        "Condition": {
+            "NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"},
+            "Bool": {"aws:ViaAWSService": "false"}
+        }
+    });
+    for principal in snapshot["principals"].as_array_mut()? {
+        for policy in principal["policies"].as_array_mut()? {
+            // A document may be given as JSON text, as IAM returns it.
+            if let Some(text) = policy["document"].as_str() {
+                policy["document"] = serde_json::from_str(text).ok()?;
+            }
+            policy["document"]["Statement"]
+                .as_array_mut()?
+                .push(corporate_network.clone());
+        }
+    }
+    Some(snapshot.to_string())
 }
 
 fn bench_judge<M: Measurement + 'static>(c: &mut Criterion<M>) {
@@ -85,6 +142,28 @@ fn bench_judge<M: Measurement + 'static>(c: &mut Criterion<M>) {
         });
     }
     verdicts.finish();
+    // The same questions where every action reads its context.
+    let Some(Ok(guarded)) = guarded(&text).map(|text| Snapshot::parse("guarded.json", &text))
+    else {
+        return;
+    };
+    let mut guarded_verdicts = c.benchmark_group("verdict only, guarded");
+    guarded_verdicts.throughput(Throughput::Elements(DISTINCT_ACTIONS));
+    for principal in [
+        "arn:aws:iam::222222222222:user/dilip",
+        "arn:aws:iam::111111111111:user/ann",
+    ] {
+        let request = CheckRequest {
+            principal: principal.to_string(),
+            context: vec![("aws:SourceIp".to_string(), "203.0.113.7".to_string())],
+            ..request.clone()
+        };
+        let name = principal.rsplit('/').next().unwrap_or(principal);
+        guarded_verdicts.bench_function(format!("{name}, 5 actions"), |b| {
+            b.iter(|| chain::verdicts(black_box(&guarded), black_box(&request)))
+        });
+    }
+    guarded_verdicts.finish();
 }
 
 fn main() {
