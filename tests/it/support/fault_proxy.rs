@@ -283,11 +283,14 @@ fn serve(connection: TcpStream, state: &State) {
         } else {
             forward(state.upstream, &request)
         };
-        let written = response
-            .is_some_and(|response| writer.write_all(&response).is_ok() && writer.flush().is_ok());
+        // Out of flight before the answer leaves: a client that reads it may
+        // send its next request on another connection before this thread
+        // runs again, and would be counted as overlapping this one.
         if let Some(now) = state.counts.lock().unwrap().in_flight.get_mut(&lane) {
             *now -= 1;
         }
+        let written = response
+            .is_some_and(|response| writer.write_all(&response).is_ok() && writer.flush().is_ok());
         if !written {
             break;
         }
