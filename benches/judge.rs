@@ -38,33 +38,21 @@ fn walkthrough() -> String {
 /// The walkthrough with guard rails whose conditions every action reads.
 fn guarded(walkthrough: &str) -> Option<String> {
     let mut snapshot: serde_json::Value = serde_json::from_str(walkthrough).ok()?;
-    let tls_only = serde_json::json!({
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
+    let bucket = &mut snapshot["buckets"][0]["policy"]["Statement"];
+    bucket.as_array_mut()?.push(serde_json::json!({
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
         "Resource": ["arn:aws:s3:::account-a-bucket", "arn:aws:s3:::account-a-bucket/*"],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}}
-    });
-    snapshot["buckets"][0]["policy"]["Statement"]
-        .as_array_mut()?
-        .push(tls_only);
-    let through_s3 = serde_json::json!({
-        "Sid": "Account B through S3",
-        "Effect": "Allow",
+    }));
+    let key = &mut snapshot["keys"][0]["policy"]["Statement"];
+    key.as_array_mut()?.push(serde_json::json!({
+        "Sid": "Account B through S3", "Effect": "Allow",
         "Principal": {"AWS": "arn:aws:iam::222222222222:root"},
-        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-        "Resource": "*",
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
         "Condition": {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
-    });
-    snapshot["keys"][0]["policy"]["Statement"]
-        .as_array_mut()?
-        .push(through_s3);
+    }));
     let corporate_network = serde_json::json!({
-        "Sid": "DenyOutsideTheNetwork",
-        "Effect": "Deny",
-        "Action": "*",
-        "Resource": "*",
+        "Sid": "DenyOutsideTheNetwork", "Effect": "Deny", "Action": "*", "Resource": "*",
         "Condition": {
             "NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"},
             "Bool": {"aws:ViaAWSService": "false"}
@@ -108,62 +96,51 @@ fn bench_judge<M: Measurement + 'static>(c: &mut Criterion<M>) {
     c.bench_function("judge walkthrough, 4 operations", |b| {
         b.iter(|| pipeline::judge_and_fix(black_box(&snapshot), black_box(&request)))
     });
-    let mut alone = c.benchmark_group("judge alone");
-    alone.throughput(Throughput::Elements(DISTINCT_ACTIONS));
-    for principal in [
-        "arn:aws:iam::222222222222:user/dilip",
-        "arn:aws:iam::111111111111:user/ann",
-    ] {
-        let request = CheckRequest {
-            principal: principal.to_string(),
-            ..request.clone()
-        };
-        let name = principal.rsplit('/').next().unwrap_or(principal);
-        alone.bench_function(format!("{name}, 5 actions"), |b| {
-            b.iter(|| chain::judge(black_box(&snapshot), black_box(&request)).map(|j| j.diagnosis))
-        });
-    }
-    alone.finish();
+    per_principal(c, "judge alone", &request, |request| {
+        chain::judge(black_box(&snapshot), black_box(request)).map(|j| j.diagnosis)
+    });
     // The same judgement without its words: the verdicts and first broken
     // links the reverse questions and `test` read first.
-    let mut verdicts = c.benchmark_group("verdict only");
-    verdicts.throughput(Throughput::Elements(DISTINCT_ACTIONS));
-    for principal in [
-        "arn:aws:iam::222222222222:user/dilip",
-        "arn:aws:iam::111111111111:user/ann",
-    ] {
-        let request = CheckRequest {
-            principal: principal.to_string(),
-            ..request.clone()
-        };
-        let name = principal.rsplit('/').next().unwrap_or(principal);
-        verdicts.bench_function(format!("{name}, 5 actions"), |b| {
-            b.iter(|| chain::verdicts(black_box(&snapshot), black_box(&request)))
-        });
-    }
-    verdicts.finish();
+    per_principal(c, "verdict only", &request, |request| {
+        chain::verdicts(black_box(&snapshot), black_box(request))
+    });
     // The same questions where every action reads its context.
     let Some(Ok(guarded)) = guarded(&text).map(|text| Snapshot::parse("guarded.json", &text))
     else {
         return;
     };
-    let mut guarded_verdicts = c.benchmark_group("verdict only, guarded");
-    guarded_verdicts.throughput(Throughput::Elements(DISTINCT_ACTIONS));
+    let from_the_network = CheckRequest {
+        context: vec![("aws:SourceIp".to_string(), "203.0.113.7".to_string())],
+        ..request
+    };
+    per_principal(c, "verdict only, guarded", &from_the_network, |request| {
+        chain::verdicts(black_box(&guarded), black_box(request))
+    });
+}
+
+/// A group judging `judge` for dilip and for ann, per (principal, action).
+fn per_principal<M: Measurement + 'static, R>(
+    c: &mut Criterion<M>,
+    group: &str,
+    request: &CheckRequest,
+    judge: impl Fn(&CheckRequest) -> R,
+) {
+    let mut group = c.benchmark_group(group);
+    group.throughput(Throughput::Elements(DISTINCT_ACTIONS));
     for principal in [
         "arn:aws:iam::222222222222:user/dilip",
         "arn:aws:iam::111111111111:user/ann",
     ] {
         let request = CheckRequest {
             principal: principal.to_string(),
-            context: vec![("aws:SourceIp".to_string(), "203.0.113.7".to_string())],
             ..request.clone()
         };
         let name = principal.rsplit('/').next().unwrap_or(principal);
-        guarded_verdicts.bench_function(format!("{name}, 5 actions"), |b| {
-            b.iter(|| chain::verdicts(black_box(&guarded), black_box(&request)))
+        group.bench_function(format!("{name}, 5 actions"), |b| {
+            b.iter(|| judge(black_box(&request)))
         });
     }
-    guarded_verdicts.finish();
+    group.finish();
 }
 
 fn main() {

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 /// A condition key's name as written: borrowed when it is one of the names
 /// the tool writes itself (the key table's, a service's own), owned when it
-/// is built or given. The judge writes a few dozen keys per request, and
-/// naming them without a copy is most of what building a context costs.
+/// is built or given. The judge writes a few dozen keys per request, and a
+/// copy of each name was a good part of what building a context cost.
 pub type KeyName = Cow<'static, str>;
 
 /// Where an evaluation reads the request context from: one built already,
