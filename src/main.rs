@@ -6,8 +6,8 @@
 mod cli;
 
 /// The judge allocates small strings and vectors by the hundred per
-/// decision; mimalloc serves them in about three quarters of the system
-/// allocator's time (benches/judge.rs).
+/// decision; with mimalloc a verdict took 14 to 24% less time
+/// than with the system allocator (benches/judge.rs).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
