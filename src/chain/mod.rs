@@ -493,21 +493,17 @@ fn find_access_point<'s>(
     wanted: &str,
     bucket: &str,
 ) -> Result<&'s AccessPointInfo, JudgeError> {
-    let found = snapshot
-        .access_points
-        .iter()
-        .find(|point| point.arn == wanted || point.alias.as_deref() == Some(wanted))
-        .ok_or_else(|| {
-            JudgeError::AccessPointNotInSnapshot(
-                wanted.to_string(),
-                suggest::did_you_mean(
-                    wanted,
-                    snapshot.access_points.iter().flat_map(|point| {
-                        std::iter::once(point.arn.as_str()).chain(point.alias.as_deref())
-                    }),
-                ),
-            )
-        })?;
+    let found = snapshot.access_point(wanted).ok_or_else(|| {
+        JudgeError::AccessPointNotInSnapshot(
+            wanted.to_string(),
+            suggest::did_you_mean(
+                wanted,
+                snapshot.access_points.iter().flat_map(|point| {
+                    std::iter::once(point.arn.as_str()).chain(point.alias.as_deref())
+                }),
+            ),
+        )
+    })?;
     if found.bucket != bucket {
         return Err(JudgeError::AccessPointOtherBucket {
             access_point: wanted.to_string(),

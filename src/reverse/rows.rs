@@ -15,6 +15,8 @@ use crate::chain::JudgeError;
 use crate::policy::Effect;
 use crate::policy::Policy;
 use crate::policy::arn::{ANONYMOUS, Principal, PrincipalKind, is_account_id};
+use crate::snapshot::admit::named_account;
+use crate::snapshot::lazy::{arn_account, is_session};
 use crate::snapshot::{BucketInfo, Field, KeyInfo, PolicyKind, Snapshot};
 
 use super::who_can::WhoCanRequest;
@@ -81,12 +83,10 @@ pub fn sources(snapshot: &Snapshot, request: &WhoCanRequest) -> Result<Vec<RowSo
         .buckets
         .iter()
         .find(|bucket| bucket.name == request.bucket);
-    let access_point = request.access_point.as_deref().and_then(|wanted| {
-        snapshot
-            .access_points
-            .iter()
-            .find(|point| point.arn == wanted || point.alias.as_deref() == Some(wanted))
-    });
+    let access_point = request
+        .access_point
+        .as_deref()
+        .and_then(|wanted| snapshot.access_point(wanted));
     let (Some(bucket), true) = (
         bucket,
         request.access_point.is_none() || access_point.is_some(),
@@ -120,12 +120,17 @@ pub fn sources(snapshot: &Snapshot, request: &WhoCanRequest) -> Result<Vec<RowSo
     let partition = snapshot.partition().unwrap_or("aws").to_string();
     let mut accounts: BTreeSet<String> = snapshot.accounts.keys().cloned().collect();
     accounts.insert(bucket.account.clone());
-    accounts.extend(snapshot.keys.iter().filter_map(|key| arn_account(&key.arn)));
+    accounts.extend(
+        snapshot
+            .keys
+            .iter()
+            .filter_map(|key| arn_account(&key.arn).map(str::to_string)),
+    );
     accounts.extend(
         snapshot
             .principals
             .iter()
-            .filter_map(|info| arn_account(&info.arn)),
+            .filter_map(|info| arn_account(&info.arn).map(str::to_string)),
     );
     accounts.extend(
         snapshot
@@ -346,36 +351,6 @@ fn from_groups(info: &crate::snapshot::PrincipalInfo) -> bool {
             )
         })
     })
-}
-
-/// An assumed-role session ARN (`arn:aws:sts::ACCT:assumed-role/ROLE/NAME`).
-fn is_session(text: &str) -> bool {
-    text.starts_with("arn:")
-        && text.split(':').nth(2) == Some("sts")
-        && text
-            .split(':')
-            .nth(5)
-            .is_some_and(|rest| rest.starts_with("assumed-role/") && rest.matches('/').count() >= 2)
-}
-
-/// The account of an ARN, when it names one.
-fn arn_account(arn: &str) -> Option<String> {
-    arn.split(':')
-        .nth(4)
-        .filter(|account| is_account_id(account))
-        .map(str::to_string)
-}
-
-/// The account an `AWS` principal value names: an account id or any ARN
-/// of the account.
-fn named_account(value: &str) -> Option<String> {
-    if is_account_id(value) {
-        return Some(value.to_string());
-    }
-    value
-        .starts_with("arn:")
-        .then(|| arn_account(value))
-        .flatten()
 }
 
 /// The `AWS` values of a principal element, as written.

@@ -182,7 +182,7 @@ fn policy_admits(policy: &Field<PolicyDoc>, what: &str) -> Admitted {
 
 /// The account an `AWS` or `Federated` principal value names: an account
 /// id or an ARN of the account.
-fn named_account(value: &str) -> Option<String> {
+pub(crate) fn named_account(value: &str) -> Option<String> {
     if is_account_id(value) {
         return Some(value.to_string());
     }

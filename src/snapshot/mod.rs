@@ -725,6 +725,13 @@ impl Snapshot {
         serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_string())
     }
 
+    /// The access point named by its ARN or its alias.
+    pub fn access_point(&self, arn_or_alias: &str) -> Option<&AccessPointInfo> {
+        self.access_points
+            .iter()
+            .find(|point| point.arn == arn_or_alias || point.alias.as_deref() == Some(arn_or_alias))
+    }
+
     /// The partition every ARN of the snapshot belongs to (keys, principals,
     /// caller); None when it names no ARN. [`Snapshot::parse`] refuses a
     /// snapshot that mixes partitions.
