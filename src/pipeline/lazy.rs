@@ -59,26 +59,60 @@ fn reader(file: &Path, limit: u64) -> Result<Snapshot, String> {
 
 /// Loads `chosen` when the files left out change no answer; `None` (and
 /// why, under `--debug`) when only the whole directory answers exactly.
-fn finish(
-    path: &Path,
-    directory: &LazyDirectory,
-    chosen: &BTreeSet<usize>,
+/// The files of a directory loaded so far, and the snapshot they make.
+struct Loaded {
+    chosen: BTreeSet<usize>,
     snapshot: Snapshot,
-) -> Option<PartialLoad> {
-    if let Some(why) = directory.partial_load_differs(chosen) {
-        return whole(path, &why);
+}
+
+impl Loaded {
+    fn new() -> Self {
+        Self {
+            chosen: BTreeSet::new(),
+            snapshot: Snapshot::new(None),
+        }
     }
-    debug(&format!(
-        "snapshot directory `{}`: loaded {} of its {} files",
-        path.display(),
-        chosen.len(),
-        directory.files.len()
-    ));
-    Some(PartialLoad {
-        snapshot,
-        loaded: chosen.len(),
-        files: directory.files.len(),
-    })
+
+    /// Loads `base` and the files of `accounts`, unless that set of files
+    /// is the one loaded already.
+    fn files(
+        &mut self,
+        directory: &LazyDirectory,
+        base: &BTreeSet<usize>,
+        accounts: &BTreeSet<String>,
+        limit: u64,
+    ) -> Result<(), Error> {
+        let wanted: BTreeSet<usize> = base
+            .iter()
+            .copied()
+            .chain(directory.files_for(accounts))
+            .collect();
+        if wanted != self.chosen {
+            self.chosen = wanted;
+            self.snapshot = directory
+                .load(&self.chosen, |file| reader(file, limit))
+                .map_err(bad)?;
+        }
+        Ok(())
+    }
+
+    /// What was loaded, unless the files left out could change an answer.
+    fn finish(self, path: &Path, directory: &LazyDirectory) -> Option<PartialLoad> {
+        if let Some(why) = directory.partial_load_differs(&self.chosen) {
+            return whole(path, &why);
+        }
+        debug(&format!(
+            "snapshot directory `{}`: loaded {} of its {} files",
+            path.display(),
+            self.chosen.len(),
+            directory.files.len()
+        ));
+        Some(PartialLoad {
+            snapshot: self.snapshot,
+            loaded: self.chosen.len(),
+            files: directory.files.len(),
+        })
+    }
 }
 
 fn whole<T>(path: &Path, why: &str) -> Option<T> {
@@ -132,30 +166,17 @@ pub fn who_can(
         base.extend(directory.files_with_access_point(point));
     }
     let mut accounts: BTreeSet<String> = BTreeSet::new();
-    let mut chosen: BTreeSet<usize> = BTreeSet::new();
-    let mut snapshot = Snapshot::new(None);
+    let mut loaded = Loaded::new();
     let mut hops = 0;
     loop {
-        let wanted: BTreeSet<usize> = base
-            .iter()
-            .copied()
-            .chain(directory.files_for(&accounts))
-            .collect();
-        if wanted != chosen {
-            chosen = wanted;
-            snapshot = directory
-                .load(&chosen, |file| reader(file, limit))
-                .map_err(bad)?;
-        }
+        loaded.files(&directory, &base, &accounts, limit)?;
+        let snapshot = &loaded.snapshot;
         let Some(found) = snapshot.buckets.iter().find(|info| info.name == bucket) else {
             return Ok(whole(path, &format!("bucket `{bucket}` is not whole")));
         };
         let point = match access_point {
             Some(wanted) => {
-                let point = snapshot
-                    .access_points
-                    .iter()
-                    .find(|point| point.arn == wanted || point.alias.as_deref() == Some(wanted));
+                let point = snapshot.access_point(wanted);
                 if point.is_none() {
                     let why = format!("no file holds access point `{wanted}`");
                     return Ok(whole(path, &why));
@@ -171,17 +192,17 @@ pub fn who_can(
         for name in admit::key_names(found) {
             base.extend(directory.files_with_key(&name));
         }
-        if more.is_subset(&accounts) && base.is_subset(&chosen) {
+        if more.is_subset(&accounts) && base.is_subset(&loaded.chosen) {
             // The bucket's side is settled: the next hop of role chains,
             // from the roles of every account loaded so far.
             if hops == depth {
-                return Ok(finish(path, &directory, &chosen, snapshot));
+                return Ok(loaded.finish(path, &directory));
             }
             hops += 1;
-            match admit::trusted_by_roles(&snapshot, &accounts) {
+            match admit::trusted_by_roles(snapshot, &accounts) {
                 Admitted::Everyone(why) => return Ok(whole(path, &why)),
                 Admitted::Accounts(trusted) if trusted.is_subset(&accounts) => {
-                    return Ok(finish(path, &directory, &chosen, snapshot));
+                    return Ok(loaded.finish(path, &directory));
                 }
                 Admitted::Accounts(trusted) => more.extend(trusted),
             }
@@ -300,20 +321,10 @@ fn questions(
             base.extend(directory.files_with_access_point(point));
         }
     }
-    let mut chosen: BTreeSet<usize> = BTreeSet::new();
-    let mut snapshot = Snapshot::new(None);
+    let mut loaded = Loaded::new();
     loop {
-        let wanted: BTreeSet<usize> = base
-            .iter()
-            .copied()
-            .chain(directory.files_for(&accounts))
-            .collect();
-        if wanted != chosen {
-            chosen = wanted;
-            snapshot = directory
-                .load(&chosen, |file| reader(file, limit))
-                .map_err(bad)?;
-        }
+        loaded.files(&directory, &base, &accounts, limit)?;
+        let snapshot = &loaded.snapshot;
         let mut more = BTreeSet::new();
         for question in asked {
             let bucket = question.bucket;
@@ -326,11 +337,7 @@ fn questions(
                 more.extend(crate::snapshot::lazy::arn_account(&name).map(str::to_string));
             }
             if let Some(wanted) = question.access_point {
-                let point = snapshot
-                    .access_points
-                    .iter()
-                    .find(|point| point.arn == wanted || point.alias.as_deref() == Some(wanted));
-                let Some(point) = point else {
+                let Some(point) = snapshot.access_point(wanted) else {
                     let why = format!("no file holds access point `{wanted}`");
                     return Ok(whole(path, &why));
                 };
@@ -338,7 +345,7 @@ fn questions(
                 more.insert(point.bucket_account.clone());
             }
         }
-        if more.is_subset(&accounts) && base.is_subset(&chosen) {
+        if more.is_subset(&accounts) && base.is_subset(&loaded.chosen) {
             break;
         }
         accounts.extend(more);
@@ -350,10 +357,10 @@ fn questions(
             return Ok(whole(path, &format!("`{arn}` is not a principal ARN")));
         };
         if !matches!(parsed.kind, PrincipalKind::Root)
-            && crate::chain::principal::find_info(&snapshot, &parsed).is_none()
+            && crate::chain::principal::find_info(&loaded.snapshot, &parsed).is_none()
         {
             return Ok(whole(path, &format!("no file holds principal `{arn}`")));
         }
     }
-    Ok(finish(path, &directory, &chosen, snapshot))
+    Ok(loaded.finish(path, &directory))
 }
