@@ -408,24 +408,14 @@ async fn run(
             .map(|profile| load(Some(profile.clone()))),
     )
     .await;
+    let endpoint = request
+        .endpoint_url
+        .as_ref()
+        .map_or_else(|| "the aws endpoints".to_string(), |url| format!("`{url}`"));
     let ctx = Ctx {
-        request,
-        also,
-        endpoint: request
-            .endpoint_url
-            .as_ref()
-            .map_or_else(|| "the aws endpoints".to_string(), |url| format!("`{url}`")),
-        resource,
         principal_reader,
         org_readers,
-        managed: Memo::default(),
-        keys: Memo::default(),
-        roles: Memo::default(),
-        accounts: Memo::default(),
-        org_views: Memo::default(),
-        org_roots: Memo::default(),
-        org_policies: Memo::default(),
-        progress,
+        ..Ctx::of_resource(request, also, endpoint, resource, progress)
     };
     let ctx = &ctx;
     // DescribeOrganization needs nothing: start it with everything else so

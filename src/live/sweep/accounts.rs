@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use tokio::sync::Semaphore;
 
 use super::super::aws::classify;
-use super::super::join::{self, Memo};
+use super::super::join;
 use super::super::{Ctx, GatherError, ReadErr, org};
 use super::{ACCOUNTS_IN_FLIGHT, Shared, SweepRequest};
 use crate::snapshot::AccountInfo;
@@ -88,20 +88,14 @@ pub(super) async fn organization(
     accounts: &[String],
 ) -> Result<(Option<String>, BTreeMap<String, AccountInfo>), GatherError> {
     let ctx = Ctx {
-        request: &shared.template,
-        also: &shared.also,
-        endpoint: shared.endpoint.clone(),
-        resource: shared.org_reader.sibling(shared.org_identity.clone()),
-        principal_reader: None,
         org_readers: vec![shared.org_reader.sibling(shared.org_identity.clone())],
-        managed: Memo::default(),
-        keys: Memo::default(),
-        roles: Memo::default(),
-        accounts: Memo::default(),
-        org_views: Memo::default(),
-        org_roots: Memo::default(),
-        org_policies: Memo::default(),
-        progress: shared.progress,
+        ..Ctx::of_resource(
+            &shared.template,
+            &shared.also,
+            shared.endpoint.clone(),
+            shared.org_reader.sibling(shared.org_identity.clone()),
+            shared.progress,
+        )
     };
     let organization = match org::view(&ctx, &ctx.resource).await {
         Ok(view) => view.map(|view| view.id),
