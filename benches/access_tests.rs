@@ -9,13 +9,14 @@
 mod allocator;
 #[path = "support/cpu_time.rs"]
 mod cpu_time;
+#[path = "support/test_reports.rs"]
+mod test_reports;
 
 use criterion::Criterion;
 use criterion::measurement::Measurement;
 use std::hint::black_box;
 
-use kms_s3_doctor::access_tests::{self, Shown};
-use kms_s3_doctor::pipeline;
+use kms_s3_doctor::access_tests;
 use kms_s3_doctor::snapshot::Snapshot;
 
 const PRINCIPALS: [&str; 3] = [
@@ -62,24 +63,13 @@ fn bench_access_tests<M: Measurement + 'static>(c: &mut Criterion<M>) {
         let Ok(file) = access_tests::parse("bench.toml", &file_of(count)) else {
             return;
         };
-        // Every expectation's whole report (`--format json`), and a row per
-        // expectation with the unmet ones in full (text, Markdown, JUnit).
-        for (report, shown) in [("json", Shown::Every), ("text", Shown::Rows)] {
-            group.bench_function(
-                format!("judge {count} expectations over one snapshot, {report} report"),
-                |b| {
-                    b.iter(|| {
-                        pipeline::run_tests_shown(
-                            black_box(&file),
-                            black_box(&snapshot),
-                            None,
-                            now,
-                            shown,
-                        )
-                    })
-                },
-            );
-        }
+        test_reports::both_reports(
+            &mut group,
+            |report| format!("judge {count} expectations over one snapshot, {report} report"),
+            &file,
+            &snapshot,
+            now,
+        );
     }
     group.finish();
 }

@@ -8,6 +8,9 @@
 
 #[path = "support/allocator.rs"]
 mod allocator;
+#[path = "support/peak.rs"]
+mod peak;
+use peak::peak;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -178,19 +181,6 @@ fn ask(dir: &Path, only: Option<Verdict>) -> (usize, Option<(usize, usize)>) {
             (0, None)
         }
     }
-}
-
-/// The process's peak resident size so far, as Linux reports it.
-fn peak() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| line.starts_with("VmHWM:"))
-                .map(|line| line.trim_start_matches("VmHWM:").trim().to_string())
-        })
-        .unwrap_or_else(|| "not known".to_string())
 }
 
 /// The whole directory loaded, nothing judged: what every question paid

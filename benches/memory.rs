@@ -9,25 +9,15 @@
 mod allocator;
 #[path = "support/many_principals.rs"]
 mod many_principals;
+#[path = "support/peak.rs"]
+mod peak;
 
 use kms_s3_doctor::access_tests;
 use kms_s3_doctor::pipeline;
 use kms_s3_doctor::snapshot::Snapshot;
+use peak::peak;
 
 const EXTRA_PRINCIPALS: usize = 10_000;
-
-/// The process's peak resident size so far, as Linux reports it.
-fn peak() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| line.starts_with("VmHWM:"))
-                .map(|line| line.trim_start_matches("VmHWM:").trim().to_string())
-        })
-        .unwrap_or_else(|| "not known".to_string())
-}
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter that names other benches

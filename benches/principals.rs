@@ -8,6 +8,8 @@
 mod allocator;
 #[path = "support/cpu_time.rs"]
 mod cpu_time;
+#[path = "support/test_reports.rs"]
+mod test_reports;
 
 #[path = "support/many_principals.rs"]
 mod many_principals;
@@ -16,7 +18,7 @@ use criterion::measurement::Measurement;
 use criterion::{Criterion, Throughput};
 use std::hint::black_box;
 
-use kms_s3_doctor::access_tests::{self, Shown};
+use kms_s3_doctor::access_tests;
 use kms_s3_doctor::chain;
 use kms_s3_doctor::pipeline;
 use kms_s3_doctor::snapshot::Snapshot;
@@ -44,24 +46,13 @@ fn bench_principals<M: Measurement + 'static>(c: &mut Criterion<M>) {
         else {
             return;
         };
-        // Every expectation's whole report (`--format json`), and a row per
-        // expectation with the unmet ones in full (text, Markdown, JUnit).
-        for (report, shown) in [("json", Shown::Every), ("text", Shown::Rows)] {
-            group.bench_function(
-                format!("test, {count} expectations, {report} report"),
-                |b| {
-                    b.iter(|| {
-                        pipeline::run_tests_shown(
-                            black_box(&file),
-                            black_box(&snapshot),
-                            None,
-                            now,
-                            shown,
-                        )
-                    })
-                },
-            );
-        }
+        test_reports::both_reports(
+            &mut group,
+            |report| format!("test, {count} expectations, {report} report"),
+            &file,
+            &snapshot,
+            now,
+        );
     }
     group.finish();
     // Five distinct actions for list, get, put and multipart: the judge
