@@ -100,13 +100,7 @@ fn the_verdict_only_judge_agrees_with_the_full_judge_on_every_scenario() {
             }
         }
     }
-    assert!(asked > 500, "only {asked} requests asked");
-    assert!(
-        problems.is_empty(),
-        "{} of {asked} requests judged differently:\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    assert_all_agree(asked, &problems);
 }
 
 #[test]
@@ -148,13 +142,7 @@ fn the_verdict_only_judge_agrees_with_the_full_judge_on_generated_organizations(
             }
         }
     }
-    assert!(asked > 500, "only {asked} requests asked");
-    assert!(
-        problems.is_empty(),
-        "{} of {asked} requests judged differently:\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    assert_all_agree(asked, &problems);
 }
 
 /// Every report of `run` in the formats that show a met expectation as its
@@ -266,4 +254,15 @@ fn test_reports_of_rows_are_the_same_whether_met_rows_are_judged_in_full_or_verd
             assert_eq!(full.verdicts, quick.verdicts, "{}", full.expectation.name);
         }
     }
+}
+
+/// More than 500 requests were asked, and both judges agreed on each.
+fn assert_all_agree(asked: usize, problems: &[String]) {
+    assert!(asked > 500, "only {asked} requests asked");
+    assert!(
+        problems.is_empty(),
+        "{} of {asked} requests judged differently:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
